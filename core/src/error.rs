@@ -1,0 +1,89 @@
+//! The core's error type: one enum whose variants say what went wrong and what a person can do about it.
+//! Messages never contain credentials.
+
+use std::path::PathBuf;
+
+use crate::model::InvalidInput;
+
+/// Result with the core's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the core.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The caller's input is not acceptable; nothing was written.
+    #[error(transparent)]
+    InvalidInput(#[from] InvalidInput),
+    /// No integration has this code.
+    #[error("no integration has the code `{0}`")]
+    UnknownIntegration(String),
+    /// An integration with this code exists already.
+    #[error("an integration with the code `{0}` exists already")]
+    DuplicateIntegration(String),
+    /// No project has this id.
+    #[error("no project {0} in the cache")]
+    UnknownProject(String),
+    /// No work type has this name.
+    #[error("no work type is named `{0}`")]
+    UnknownWorkType(String),
+    /// The operation would lose field work that is not delivered yet.
+    #[error("{what} holds {count} item(s) of field work not yet delivered; {hint}")]
+    PendingFieldWork {
+        /// What holds the work (an integration or a project).
+        what: String,
+        /// How many outbox entries are pending.
+        count: u64,
+        /// What the person can do.
+        hint: String,
+    },
+    /// The project was closed by the vendor.
+    #[error("project {0} is closed")]
+    ProjectClosed(String),
+    /// The database was written by a newer fieldsync; it was left untouched.
+    #[error(
+        "the database at {path} has schema version {found} but this fieldsync knows only up to {supported}; \
+         it was left untouched (update fieldsync)"
+    )]
+    SchemaTooNew {
+        /// The database file.
+        path: PathBuf,
+        /// Its `user_version`.
+        found: i64,
+        /// The newest version this build knows.
+        supported: i64,
+    },
+    /// The import response could not be read; the cache is unchanged.
+    #[error("the getWorkOrders response is not valid: {0}")]
+    InvalidResponse(String),
+    /// The import response is larger than allowed; the cache is unchanged.
+    #[error("the getWorkOrders response is {size} bytes, more than the limit of {limit} bytes")]
+    ResponseTooLarge {
+        /// Its size.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The provider answered with an error.
+    #[error("the provider reported an error: {0}")]
+    Provider(String),
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        source: std::io::Error,
+    },
+    /// The secret store failed.
+    #[error("secret store: {0}")]
+    Secrets(String),
+    /// SQLite failed.
+    #[error("storage: {0}")]
+    Storage(#[from] rusqlite::Error),
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { path: path.into(), source }
+    }
+}

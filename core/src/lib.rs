@@ -1,0 +1,23 @@
+//! fieldsync-core: the offline-first sync core of the fieldsync SDK.
+//!
+//! The crate is plain Rust with no FFI: the `bindings` crate wraps it for Kotlin, Swift and Python, and the
+//! `fieldsync` CLI uses it directly. Its rooms, in the order data flows through them:
+//!
+//! - [`wire`]: the provider's JSON, read tolerantly and streamed;
+//! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
+//! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
+//! - [`sync`]: the per-integration import state machine;
+//! - [`secrets`]: where credentials live instead of the database.
+
+pub mod model;
+pub mod reconcile;
+pub mod secrets;
+pub mod store;
+pub mod sync;
+pub mod wire;
+
+mod error;
+
+pub use error::{Error, Result};
+pub use secrets::{SecretKind, SecretStore};
+pub use store::Store;

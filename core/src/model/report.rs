@@ -1,0 +1,52 @@
+//! What an import did, for the person who asked for it and for the host app's events.
+
+use serde::Serialize;
+
+/// Refresh asks for what changed; Full Import asks for everything and removes what is absent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// Incremental: only orders created or changed since the last import.
+    Refresh,
+    /// Everything currently assigned; absent projects are removed (unless they hold pending field work).
+    FullImport,
+}
+
+/// One work order of a response that was not applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rejection {
+    /// The order's number, or an empty string when it had none.
+    pub work_order_number: String,
+    /// Why it was rejected.
+    pub reason: String,
+}
+
+/// The outcome of applying one getWorkOrders response.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ImportReport {
+    /// Projects created.
+    pub created: u64,
+    /// Projects whose fields changed.
+    pub updated: u64,
+    /// Orders that changed nothing (including repeats and Cancelled/Deleted for unknown projects).
+    pub unchanged: u64,
+    /// Projects that became `Cancelled` (unassigned by the provider).
+    pub cancelled: u64,
+    /// Projects that became `Deleted` (deleted by the provider).
+    pub deleted: u64,
+    /// Projects removed because a Full Import no longer lists them.
+    pub removed: u64,
+    /// Projects a Full Import no longer lists but that hold pending field work: kept and flagged.
+    pub kept: u64,
+    /// `CODE::NUMBER` of the kept projects.
+    pub kept_projects: Vec<String>,
+    /// Orders that could not be applied, with the reason.
+    pub rejected: Vec<Rejection>,
+}
+
+impl ImportReport {
+    /// True when the import changed nothing in the cache.
+    pub fn is_no_op(&self) -> bool {
+        self.created == 0 && self.updated == 0 && self.cancelled == 0 && self.deleted == 0 && self.removed == 0
+    }
+}

@@ -1,0 +1,181 @@
+//! Applying a whole response: the per-order rules plus Full Import removal, over any project cache.
+//!
+//! The SQLite store and the in-memory model used by the property tests run this same code; only the
+//! [`ProjectCache`] behind it differs.
+//!
+//! The report counts projects, not orders: a batch that names an order twice is applied in order, and the
+//! project counts once, by its net effect (so a batch applied a second time reports no change).
+
+use std::collections::HashMap;
+
+use crate::model::{ImportKind, ImportReport, Project, ProjectId};
+use crate::wire::WorkOrder;
+
+use super::rules::{Change, ReconcileSettings, reconcile};
+
+/// Where an import reads and writes projects of one integration.
+pub trait ProjectCache {
+    /// The cache's failure (SQLite, or `Infallible` in memory).
+    type Error;
+    /// The project with this work-order number, if any.
+    fn get(&mut self, number: &str) -> Result<Option<Project>, Self::Error>;
+    /// Inserts or replaces a project.
+    fn put(&mut self, project: &Project) -> Result<(), Self::Error>;
+    /// Removes a project and its tasks.
+    fn remove(&mut self, number: &str) -> Result<(), Self::Error>;
+    /// Marks a project a Full Import no longer lists but that holds pending field work.
+    fn flag_removal_pending(&mut self, number: &str) -> Result<(), Self::Error>;
+    /// True when the project has field work not yet delivered.
+    fn has_pending_work(&mut self, number: &str) -> Result<bool, Self::Error>;
+    /// The work-order numbers of every project of the integration.
+    fn numbers(&mut self) -> Result<Vec<String>, Self::Error>;
+}
+
+/// The net effect of a batch on one project, as counted in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Effect {
+    None,
+    Created,
+    Updated,
+    Cancelled,
+    Deleted,
+    Unchanged,
+}
+
+/// What the batch knows about a project it has touched.
+#[derive(Debug, Clone, Copy)]
+struct Touch {
+    /// The project before the batch: absent, or the hash of its state. `None` while unknown (every touch
+    /// so far left it unchanged, so the current state is still the original).
+    before: Option<Before>,
+    effect: Effect,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Before {
+    Absent,
+    Hash(u128),
+}
+
+fn state_hash(project: &Project) -> u128 {
+    let bytes = serde_json::to_vec(project).expect("plain data serialises");
+    xxhash_rust::xxh3::xxh3_128(&bytes)
+}
+
+/// One import in progress: feed it orders in response order, then call [`Importer::finish`].
+#[derive(Debug)]
+pub struct Importer<'a> {
+    settings: ReconcileSettings<'a>,
+    kind: ImportKind,
+    touched: HashMap<String, Touch>,
+    report: ImportReport,
+}
+
+impl<'a> Importer<'a> {
+    /// Starts an import.
+    pub fn new(settings: ReconcileSettings<'a>, kind: ImportKind) -> Self {
+        Self { settings, kind, touched: HashMap::new(), report: ImportReport::default() }
+    }
+
+    /// The settings this import applies.
+    pub fn settings(&self) -> &ReconcileSettings<'a> {
+        &self.settings
+    }
+
+    /// Applies one order.
+    pub fn apply<C: ProjectCache>(&mut self, cache: &mut C, order: &WorkOrder) -> Result<(), C::Error> {
+        let number = order.work_order_number.as_deref().unwrap_or_default();
+        let existing = if number.is_empty() { None } else { cache.get(number)? };
+        let change = reconcile(existing.as_ref(), order, &self.settings);
+        let (stored, effect) = match change {
+            Change::Rejected(rejection) => {
+                self.report.rejected.push(rejection);
+                return Ok(());
+            }
+            Change::Unchanged => (None, if existing.is_some() { Effect::Unchanged } else { Effect::None }),
+            Change::Created(project) => (Some(project), Effect::Created),
+            Change::Updated(project) => (Some(project), Effect::Updated),
+            Change::Cancelled(project) => (Some(project), Effect::Cancelled),
+            Change::Deleted(project) => (Some(project), Effect::Deleted),
+        };
+        if let Some(project) = &stored {
+            cache.put(project)?;
+        }
+
+        let previous = self.touched.get(number).copied();
+        let before = match previous.and_then(|touch| touch.before) {
+            Some(before) => Some(before),
+            None if stored.is_none() => None,
+            None => Some(existing.as_ref().map_or(Before::Absent, |project| Before::Hash(state_hash(project)))),
+        };
+        let effect = match (previous, before, &stored) {
+            // A repeat within the batch: the net effect compares with the state before the batch.
+            (Some(_), Some(Before::Hash(original)), Some(project)) if state_hash(project) == original => {
+                Effect::Unchanged
+            }
+            (Some(_), Some(Before::Absent), _) => Effect::Created,
+            (Some(previous), _, None) => previous.effect,
+            _ => effect,
+        };
+        if let Some(previous) = previous {
+            self.count(previous.effect, -1);
+        }
+        self.count(effect, 1);
+        self.touched.insert(number.to_owned(), Touch { before, effect });
+        Ok(())
+    }
+
+    /// Records an element of `workOrders` that is not a work order at all (not a JSON object).
+    pub fn reject_unreadable(&mut self, reason: String) {
+        let reason = format!("not a work order object: {reason}");
+        self.report.rejected.push(crate::model::Rejection { work_order_number: String::new(), reason });
+    }
+
+    /// Records an order the caller knows changes nothing (its fingerprint matched) without applying it.
+    pub fn skip_unchanged(&mut self, number: &str) {
+        if !self.touched.contains_key(number) {
+            self.touched.insert(number.to_owned(), Touch { before: None, effect: Effect::Unchanged });
+            self.count(Effect::Unchanged, 1);
+        }
+    }
+
+    fn count(&mut self, effect: Effect, delta: i64) {
+        let counter = match effect {
+            Effect::None => return,
+            Effect::Created => &mut self.report.created,
+            Effect::Updated => &mut self.report.updated,
+            Effect::Cancelled => &mut self.report.cancelled,
+            Effect::Deleted => &mut self.report.deleted,
+            Effect::Unchanged => &mut self.report.unchanged,
+        };
+        *counter = counter.wrapping_add_signed(delta);
+    }
+
+    /// Ends the import. A Full Import removes every project it did not list, except those with pending
+    /// field work: they are kept, flagged and reported.
+    pub fn finish<C: ProjectCache>(mut self, cache: &mut C) -> Result<ImportReport, C::Error> {
+        if self.kind == ImportKind::FullImport {
+            let mut absent: Vec<String> = cache
+                .numbers()?
+                .into_iter()
+                .filter(|number| self.touched.get(number).is_none_or(|touch| touch.effect == Effect::None))
+                .collect();
+            absent.sort();
+            for number in absent {
+                if cache.has_pending_work(&number)? {
+                    let project = cache.get(&number)?;
+                    if project.is_some_and(|project| !project.removal_pending) {
+                        cache.flag_removal_pending(&number)?;
+                    }
+                    self.report.kept += 1;
+                    let id = ProjectId { integration: self.settings.integration.to_owned(), work_order_number: number };
+                    self.report.kept_projects.push(id.to_string());
+                } else {
+                    cache.remove(&number)?;
+                    self.report.removed += 1;
+                }
+            }
+        }
+        Ok(self.report)
+    }
+}

@@ -1,0 +1,287 @@
+//! The rules for one pulled work order, as a pure function.
+//!
+//! `reconcile(existing, order, settings)` decides what the cache should hold for one work order. Every rule
+//! of DOMAIN.md's "Reconciling a pulled project" lives here, and `docs/RECONCILE.md` explains each one with
+//! the decisions we took where the domain is silent. Field groups:
+//!
+//! - **integration-owned** (`clientStatus`, `clientDueDate`, `clientInstructions`): applied by every import.
+//! - **provider data** (address, coordinates, start date, attribute echoes): applied by every import when
+//!   sent. The vendor cannot edit them, so there is nothing local to protect.
+//! - **shared** (`workOrderInfo`, `reference`, `options`, tasks; and for internal integrations also
+//!   `description`, `instructions`, `dueDate`, `status`, `assignedTo`): set when the project is created and,
+//!   with Auto Admin on, overwritten by every later import; with Auto Admin off local values survive.
+//!   A non-empty service list replaces the tasks (same-named tasks keep what the service omits).
+
+use crate::model::{DefaultAssignTo, Mode, Project, Rejection, Task, WorkType};
+use crate::wire::{Service, WorkOrder};
+
+/// Longest work-order number accepted.
+const MAX_NUMBER_LEN: usize = 64;
+
+/// The client status given to a project the provider unassigned from the vendor.
+pub const CANCELLED: &str = "Cancelled";
+/// The client status given to a project the provider deleted.
+pub const DELETED: &str = "Deleted";
+
+/// The integration settings that shape an import.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconcileSettings<'a> {
+    /// The integration code.
+    pub integration: &'a str,
+    /// Internal or external.
+    pub mode: Mode,
+    /// Auto Admin.
+    pub auto_admin: bool,
+    /// The Default Work Type, resolved.
+    pub default_work_type: Option<&'a WorkType>,
+    /// Default Assign To.
+    pub default_assign_to: &'a DefaultAssignTo,
+    /// The day of the import, for a work type's relative due date.
+    pub today: time::Date,
+}
+
+/// What one work order does to the cache.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A new project.
+    Created(Project),
+    /// An existing project changed.
+    Updated(Project),
+    /// An existing project became `Cancelled` (only that field changed).
+    Cancelled(Project),
+    /// An existing project became `Deleted` (only that field changed).
+    Deleted(Project),
+    /// Nothing changes.
+    Unchanged,
+    /// The order cannot be applied.
+    Rejected(Rejection),
+}
+
+/// Decides what the cache holds for `order`, given the project it already has (if any).
+pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &ReconcileSettings) -> Change {
+    let number = order.work_order_number.as_deref().unwrap_or_default();
+    let reject = |reason: String| Change::Rejected(Rejection { work_order_number: number.to_owned(), reason });
+    if number.is_empty() {
+        return reject("workOrderNumber is missing".into());
+    }
+    if number.len() > MAX_NUMBER_LEN || number.chars().any(char::is_control) {
+        return reject(format!("workOrderNumber must be 1 to {MAX_NUMBER_LEN} printable characters"));
+    }
+    if !order.problems.is_empty() {
+        return reject(order.problems.join("; "));
+    }
+    if order.services.iter().flatten().any(|service| service.name.is_none()) {
+        return reject("a service has no serviceName".into());
+    }
+
+    if let Some(terminal) = terminal_client_status(order.client_status.as_deref()) {
+        // Unassigned or deleted at the provider: the vendor keeps the project; only clientStatus changes.
+        return match existing {
+            None => Change::Unchanged,
+            Some(project) if project.client_status.as_deref() == Some(terminal) => Change::Unchanged,
+            Some(project) => {
+                let mut project = project.clone();
+                project.client_status = Some(terminal.to_owned());
+                if terminal == CANCELLED { Change::Cancelled(project) } else { Change::Deleted(project) }
+            }
+        };
+    }
+
+    match existing {
+        None => create(number, order, settings).map_or_else(reject, Change::Created),
+        Some(project) => {
+            let updated = update(project, order, settings);
+            if &updated == project { Change::Unchanged } else { Change::Updated(updated) }
+        }
+    }
+}
+
+/// `Cancelled` (also spelled `Canceled`) or `Deleted`, in any case, normalised.
+pub fn terminal_client_status(client_status: Option<&str>) -> Option<&'static str> {
+    let status = client_status?.trim();
+    if status.eq_ignore_ascii_case("cancelled") || status.eq_ignore_ascii_case("canceled") {
+        Some(CANCELLED)
+    } else if status.eq_ignore_ascii_case("deleted") {
+        Some(DELETED)
+    } else {
+        None
+    }
+}
+
+fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Result<Project, String> {
+    let mut project = Project::new(settings.integration, number);
+    apply_integration_owned(&mut project, order);
+    apply_provider_data(&mut project, order);
+    apply_shared(&mut project, order, settings.mode);
+    if project.assigned_to.is_none() {
+        // Default Assign To applies to projects created after it was set, never to existing ones.
+        project.assigned_to = settings.default_assign_to.assignee().map(str::to_owned);
+    }
+    if let Some(work_type) = settings.default_work_type {
+        apply_work_type(&mut project, work_type, settings.today, true, true);
+    }
+    let missing: Vec<&str> = [
+        ("address1", project.address1.is_none()),
+        ("city", project.city.is_none()),
+        ("state", project.state.is_none()),
+        ("zip", project.zip.is_none()),
+        ("at least one service", project.tasks.is_empty()),
+    ]
+    .into_iter()
+    .filter_map(|(field, is_missing)| is_missing.then_some(field))
+    .collect();
+    if missing.is_empty() { Ok(project) } else { Err(format!("missing on create: {}", missing.join(", "))) }
+}
+
+fn update(existing: &Project, order: &WorkOrder, settings: &ReconcileSettings) -> Project {
+    let mut project = existing.clone();
+    // Listed again by the provider: no longer a removal candidate.
+    project.removal_pending = false;
+    if terminal_client_status(project.client_status.as_deref()).is_some() {
+        // Reassigned after an unassign or a delete: the stale terminal status must not stick.
+        project.client_status = None;
+    }
+    apply_integration_owned(&mut project, order);
+    apply_provider_data(&mut project, order);
+    if settings.auto_admin {
+        apply_shared(&mut project, order, settings.mode);
+    }
+    if let Some(work_type) = settings.default_work_type {
+        apply_work_type(&mut project, work_type, settings.today, settings.auto_admin, false);
+    }
+    project
+}
+
+fn set(target: &mut Option<String>, value: &Option<String>) {
+    if value.is_some() {
+        target.clone_from(value);
+    }
+}
+
+fn fill(target: &mut Option<String>, value: &Option<String>) {
+    if target.is_none() {
+        target.clone_from(value);
+    }
+}
+
+fn apply_integration_owned(project: &mut Project, order: &WorkOrder) {
+    set(&mut project.client_status, &order.client_status);
+    set(&mut project.client_due_date, &order.client_due_date);
+    set(&mut project.client_instructions, &order.client_instructions);
+}
+
+fn apply_provider_data(project: &mut Project, order: &WorkOrder) {
+    set(&mut project.address1, &order.address1);
+    set(&mut project.address2, &order.address2);
+    set(&mut project.city, &order.city);
+    set(&mut project.state, &order.state);
+    set(&mut project.zip, &order.zip);
+    set(&mut project.country, &order.country);
+    set(&mut project.start_date, &order.start_date);
+    if order.gps_latitude.is_some() {
+        project.latitude = order.gps_latitude;
+    }
+    if order.gps_longitude.is_some() {
+        project.longitude = order.gps_longitude;
+    }
+    for (key, value) in &order.attributes {
+        project.attributes.insert(key.clone(), value.clone());
+    }
+}
+
+fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode) {
+    set(&mut project.work_order_info, &order.work_order_info);
+    set(&mut project.reference, &order.reference);
+    if let Some(options) = &order.options {
+        project.options.clone_from(options);
+    }
+    if let Some(services) = order.services.as_ref().filter(|services| !services.is_empty()) {
+        project.tasks = replace_tasks(&project.tasks, services);
+    }
+    if mode == Mode::Internal {
+        set(&mut project.description, &order.description);
+        set(&mut project.instructions, &order.instructions);
+        set(&mut project.due_date, &order.due_date);
+        set(&mut project.assigned_to, &order.assigned_to);
+        if let Some(status) = provider_status(order.status.as_deref()) {
+            project.status = Some(status.to_owned());
+        }
+    }
+}
+
+/// The only Pruvan statuses a provider may set; any other status is the vendor's.
+fn provider_status(status: Option<&str>) -> Option<&'static str> {
+    match status?.trim().to_ascii_uppercase().as_str() {
+        "RUSH" => Some("RUSH"),
+        "REWORK" => Some("REWORK"),
+        _ => None,
+    }
+}
+
+/// The provider's service list becomes the task list, in its order. A service that omits a field keeps
+/// the value of the task of the same name (a partial update never blanks); a name listed twice is merged.
+fn replace_tasks(current: &[Task], services: &[Service]) -> Vec<Task> {
+    let mut tasks: Vec<Task> = Vec::with_capacity(services.len());
+    for service in services {
+        let Some(name) = service.name.as_deref() else { continue };
+        let index = match tasks.iter().position(|task| task.name == name) {
+            Some(index) => index,
+            None => {
+                let previous = current.iter().find(|task| task.name == name).cloned();
+                tasks.push(previous.unwrap_or_else(|| Task { name: name.to_owned(), ..Task::default() }));
+                tasks.len() - 1
+            }
+        };
+        let task = &mut tasks[index];
+        set(&mut task.instructions, &service.instructions);
+        if let Some(options) = &service.options {
+            task.options.clone_from(options);
+        }
+    }
+    tasks
+}
+
+/// Default Work Type: overwrites reference, description and option keys; fills empty fields; adds missing
+/// tasks. `shared` says whether shared fields may change (creation, or Auto Admin on).
+fn apply_work_type(project: &mut Project, work_type: &WorkType, today: time::Date, shared: bool, created: bool) {
+    fill(&mut project.client_instructions, &work_type.client_instructions);
+    fill(&mut project.address1, &work_type.address1);
+    fill(&mut project.address2, &work_type.address2);
+    fill(&mut project.city, &work_type.city);
+    fill(&mut project.state, &work_type.state);
+    fill(&mut project.zip, &work_type.zip);
+    fill(&mut project.country, &work_type.country);
+    if created {
+        fill(&mut project.assigned_to, &work_type.assigned_to);
+    }
+    if !shared {
+        return;
+    }
+    set(&mut project.reference, &work_type.reference);
+    set(&mut project.description, &work_type.description);
+    for (key, value) in work_type.options.iter().flatten() {
+        project.options.insert(key.clone(), value.clone());
+    }
+    fill(&mut project.work_order_info, &work_type.work_order_info);
+    fill(&mut project.instructions, &work_type.instructions);
+    fill(&mut project.status, &work_type.status);
+    if project.due_date.is_none()
+        && let Some(days) = work_type.due_in_days
+    {
+        let due = today.saturating_add(time::Duration::days(i64::from(days)));
+        project.due_date = Some(format_date(due));
+    }
+    for task in &work_type.tasks {
+        if !project.tasks.iter().any(|existing| existing.name == task.name) {
+            project.tasks.push(Task {
+                name: task.name.clone(),
+                instructions: task.instructions.clone(),
+                options: task.options.clone().unwrap_or_default(),
+            });
+        }
+    }
+}
+
+fn format_date(date: time::Date) -> String {
+    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+}

@@ -1,0 +1,169 @@
+//! Credentials live behind [`SecretStore`], never in the cache database.
+//!
+//! The host app implements the trait with the Android Keystore or the iOS Keychain; the CLI uses
+//! [`FileSecretStore`], a 0600 file beside the database; tests use [`MemorySecretStore`]. The password
+//! itself is never kept: only its SHA-1 hex, which is what the wire protocol sends.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use sha1::{Digest, Sha1};
+
+use crate::{Error, Result};
+
+/// Which secret of an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretKind {
+    /// SHA-1 hex of the provider password (what the wire protocol sends).
+    PasswordSha1,
+    /// The provider's API token.
+    Token,
+    /// The push key a provider uses to trigger a refresh.
+    PushKey,
+}
+
+impl SecretKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordSha1 => "password_sha1",
+            Self::Token => "token",
+            Self::PushKey => "push_key",
+        }
+    }
+}
+
+/// A secure place for credentials, keyed by integration code.
+pub trait SecretStore: Send + Sync {
+    /// The secret, if set.
+    fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>>;
+    /// Sets or replaces a secret.
+    fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()>;
+    /// Forgets every secret of an integration.
+    fn delete_all(&self, integration: &str) -> Result<()>;
+}
+
+/// The SHA-1 hex (lowercase) of a password, as the wire protocol wants it.
+pub fn password_sha1(password: &str) -> String {
+    hex::encode(Sha1::digest(password.as_bytes()))
+}
+
+type Secrets = BTreeMap<String, BTreeMap<String, String>>;
+
+/// Secrets in memory, for tests.
+#[derive(Debug, Default)]
+pub struct MemorySecretStore(Mutex<Secrets>);
+
+impl SecretStore for MemorySecretStore {
+    fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>> {
+        let secrets = self.0.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
+        Ok(secrets.get(integration).and_then(|entry| entry.get(kind.as_str())).cloned())
+    }
+
+    fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()> {
+        let mut secrets = self.0.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
+        secrets.entry(integration.to_owned()).or_default().insert(kind.as_str().to_owned(), value.to_owned());
+        Ok(())
+    }
+
+    fn delete_all(&self, integration: &str) -> Result<()> {
+        let mut secrets = self.0.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
+        secrets.remove(integration);
+        Ok(())
+    }
+}
+
+/// Secrets in a JSON file readable only by its owner (mode 0600), rewritten atomically.
+#[derive(Debug)]
+pub struct FileSecretStore {
+    path: PathBuf,
+    lock: Mutex<()>,
+}
+
+impl FileSecretStore {
+    /// The secret file beside a database: `fieldsync.db` → `fieldsync.db.secrets`.
+    pub fn beside(database: &Path) -> Self {
+        let mut path = database.as_os_str().to_owned();
+        path.push(".secrets");
+        Self { path: PathBuf::from(path), lock: Mutex::new(()) }
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read(&self) -> Result<Secrets> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => serde_json::from_slice(&bytes)
+                .map_err(|err| Error::Secrets(format!("{} is not readable: {err}", self.path.display()))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Secrets::new()),
+            Err(err) => Err(Error::io(&self.path, err)),
+        }
+    }
+
+    fn write(&self, secrets: &Secrets) -> Result<()> {
+        let json = serde_json::to_vec_pretty(secrets).map_err(|err| Error::Secrets(err.to_string()))?;
+        let temp = self.path.with_extension("secrets.tmp");
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&temp).map_err(|err| Error::io(&temp, err))?;
+        file.write_all(&json).and_then(|()| file.sync_all()).map_err(|err| Error::io(&temp, err))?;
+        std::fs::rename(&temp, &self.path).map_err(|err| Error::io(&self.path, err))
+    }
+
+    fn update(&self, change: impl FnOnce(&mut Secrets)) -> Result<()> {
+        let _guard = self.lock.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
+        let mut secrets = self.read()?;
+        change(&mut secrets);
+        self.write(&secrets)
+    }
+}
+
+impl SecretStore for FileSecretStore {
+    fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>> {
+        Ok(self.read()?.get(integration).and_then(|entry| entry.get(kind.as_str())).cloned())
+    }
+
+    fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()> {
+        self.update(|secrets| {
+            secrets.entry(integration.to_owned()).or_default().insert(kind.as_str().to_owned(), value.to_owned());
+        })
+    }
+
+    fn delete_all(&self, integration: &str) -> Result<()> {
+        self.update(|secrets| {
+            secrets.remove(integration);
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_hash_is_sha1_hex() {
+        assert_eq!(password_sha1("secret1"), "00cafd126182e8a9e7c01bb2f0dfd00496be724f");
+    }
+
+    #[test]
+    fn file_store_is_private_and_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileSecretStore::beside(&dir.path().join("f.db"));
+        store.set("ACME", SecretKind::PasswordSha1, "abc").unwrap();
+        store.set("ACME", SecretKind::Token, "tok").unwrap();
+        assert_eq!(store.get("ACME", SecretKind::Token).unwrap().as_deref(), Some("tok"));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(store.path()).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        store.delete_all("ACME").unwrap();
+        assert_eq!(store.get("ACME", SecretKind::Token).unwrap(), None);
+    }
+}

@@ -1,0 +1,300 @@
+//! Applying a getWorkOrders response to the cache: one transaction, streamed, with unchanged orders skipped.
+//!
+//! The response is read as a stream (memory stays flat whatever its size). Each order's raw JSON is
+//! fingerprinted together with the integration's settings; an order whose fingerprint is the one stored
+//! on its project was applied before with the same settings and no local edit since, so reconciling it
+//! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
+//! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+
+use super::{Store, integrations, outbox, projects, work_types};
+use crate::model::{ImportKind, ImportReport, Project, now};
+use crate::reconcile::{Importer, ProjectCache, ReconcileSettings};
+use crate::sync::StatusEvent;
+use crate::wire::{ReadError, WorkOrder, read_work_orders};
+use crate::{Error, Result};
+
+/// The largest response accepted: a 100,000-order account is about 80 MB.
+pub const MAX_RESPONSE_BYTES: u64 = 128 * 1024 * 1024;
+
+/// Bumped when the meaning of a stored fingerprint changes, so that old ones stop matching.
+const FINGERPRINT_VERSION: u64 = 1;
+
+/// How to import a response.
+pub struct ImportOptions<'a> {
+    /// Refresh or Full Import.
+    pub kind: ImportKind,
+    /// Responses larger than this are refused.
+    pub max_bytes: u64,
+    /// Called with the number of bytes read so far, about every megabyte.
+    pub progress: Option<&'a dyn Fn(u64)>,
+    /// The import day (for a work type's relative due date); today when `None`.
+    pub today: Option<time::Date>,
+}
+
+impl ImportOptions<'_> {
+    /// Options for `kind` with the default size limit and no progress reporting.
+    pub fn new(kind: ImportKind) -> Self {
+        Self { kind, max_bytes: MAX_RESPONSE_BYTES, progress: None, today: None }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions").field("kind", &self.kind).field("max_bytes", &self.max_bytes).finish()
+    }
+}
+
+impl Store {
+    /// Imports a getWorkOrders response from a file, moving the integration's status as a refresh does.
+    pub fn import_file(&self, code: &str, path: &Path, options: &ImportOptions) -> Result<ImportReport> {
+        self.integration(code)?;
+        let file = std::fs::File::open(path).map_err(|err| Error::io(path, err))?;
+        let size = file.metadata().map_err(|err| Error::io(path, err))?.len();
+        self.import_response(code, std::io::BufReader::with_capacity(256 * 1024, file), Some(size), options)
+    }
+
+    /// Imports a getWorkOrders response body. The integration goes `pending` → `running` → `idle` (with
+    /// `last_refreshed`) or `error` (with `last_error`). The projects change in one transaction together
+    /// with the final status: after a crash the cache holds the state before or after, never between.
+    pub fn import_response(
+        &self,
+        code: &str,
+        body: impl Read,
+        declared_size: Option<u64>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport> {
+        self.write(|tx| begin_import(tx, code))?;
+        let result = match declared_size {
+            Some(size) if size > options.max_bytes => {
+                Err(Error::ResponseTooLarge { size, limit: options.max_bytes })
+            }
+            _ => self.write(|tx| apply_response(tx, code, body, options)),
+        };
+        if let Err(err) = &result {
+            let message = err.to_string();
+            if let Err(status_err) = self.write(|tx| {
+                integrations::transition(tx, code, StatusEvent::Failed, Some(&message), now())
+            }) {
+                tracing::error!(%status_err, "could not record the import failure");
+            }
+        }
+        result
+    }
+}
+
+/// `pending` then `running`. A status still `running` here was left by a process that stopped mid-import
+/// (this transaction holds the write lock, so no other import is running).
+fn begin_import(connection: &Connection, code: &str) -> Result<()> {
+    let integration = integrations::find(connection, code)?;
+    if integration.status == crate::model::IntegrationStatus::Running {
+        tracing::warn!(code, "taking over an import that did not finish");
+        integrations::transition(connection, code, StatusEvent::Interrupted, Some("interrupted"), now())?;
+    }
+    integrations::transition(connection, code, StatusEvent::Requested, None, now())?;
+    integrations::transition(connection, code, StatusEvent::Started, None, now())?;
+    Ok(())
+}
+
+fn apply_response(connection: &Connection, code: &str, body: impl Read, options: &ImportOptions) -> Result<ImportReport> {
+    let integration = integrations::find(connection, code)?;
+    let integration_id = integrations::id_of(connection, code)?;
+    let work_type = integration.default_work_type.as_deref().map(|name| work_types::find(connection, name)).transpose()?;
+    let today = options.today.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let settings = ReconcileSettings {
+        integration: code,
+        mode: integration.mode,
+        auto_admin: integration.auto_admin,
+        default_work_type: work_type.as_ref(),
+        default_assign_to: &integration.default_assign_to,
+        today,
+    };
+    let seed = settings_seed(&settings);
+    let mut cache = SqliteCache::load(connection, integration_id, code)?;
+    let mut importer = Importer::new(settings, options.kind);
+
+    let reader = LimitedReader::new(body, options.max_bytes, options.progress);
+    let exceeded = reader.exceeded.clone();
+    let read = read_work_orders(reader, |raw| -> Result<()> {
+        let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(raw.get().as_bytes(), seed);
+        if let Some(number) = cache.unchanged_number(fingerprint) {
+            importer.skip_unchanged(&number);
+            return Ok(());
+        }
+        let order = match WorkOrder::from_json(raw.get()) {
+            Ok(order) => order,
+            Err(err) => {
+                importer.reject_unreadable(err.to_string());
+                return Ok(());
+            }
+        };
+        cache.fingerprint = fingerprint;
+        importer.apply(&mut cache, &order)
+    });
+    let meta = match read {
+        Ok(meta) => meta,
+        Err(ReadError::Callback(err)) => return Err(err),
+        Err(ReadError::Malformed(_)) if exceeded.get() => {
+            return Err(Error::ResponseTooLarge { size: options.max_bytes + 1, limit: options.max_bytes });
+        }
+        Err(ReadError::Malformed(message)) => return Err(Error::InvalidResponse(message)),
+    };
+    if let Some(error) = meta.error {
+        return Err(Error::Provider(error));
+    }
+    let report = importer.finish(&mut cache)?;
+    integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
+    if let Some(server_time) = meta.server_time {
+        connection.execute("UPDATE integrations SET sync_cursor = ?2 WHERE id = ?1", params![integration_id, server_time])?;
+    }
+    Ok(report)
+}
+
+/// Mixes everything that shapes the result of an order besides the order and the project.
+fn settings_seed(settings: &ReconcileSettings) -> u64 {
+    let description = serde_json::json!({
+        "version": FINGERPRINT_VERSION,
+        "mode": settings.mode,
+        "auto_admin": settings.auto_admin,
+        "work_type": settings.default_work_type,
+        "assign_to": settings.default_assign_to,
+    });
+    xxhash_rust::xxh3::xxh3_64(description.to_string().as_bytes())
+}
+
+/// The projects of one integration as the import sees them: an index by number and by fingerprint, and
+/// the rows themselves in SQLite (inside the import's transaction).
+struct SqliteCache<'c> {
+    connection: &'c Connection,
+    integration_id: i64,
+    integration: &'c str,
+    /// Row id and stored fingerprint per work-order number.
+    by_number: HashMap<String, (i64, Option<u128>)>,
+    /// Work-order number per stored fingerprint.
+    by_fingerprint: HashMap<u128, String>,
+    /// The fingerprint of the order being applied, stored with the project it writes.
+    fingerprint: u128,
+}
+
+impl<'c> SqliteCache<'c> {
+    fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
+        let mut by_number = HashMap::new();
+        let mut by_fingerprint = HashMap::new();
+        let mut statement =
+            connection.prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
+        let mut rows = statement.query([integration_id])?;
+        while let Some(row) = rows.next()? {
+            let number: String = row.get(1)?;
+            let fingerprint = row.get::<_, Option<Vec<u8>>>(2)?.and_then(|bytes| bytes.try_into().ok()).map(u128::from_le_bytes);
+            if let Some(fingerprint) = fingerprint {
+                by_fingerprint.insert(fingerprint, number.clone());
+            }
+            by_number.insert(number, (row.get(0)?, fingerprint));
+        }
+        Ok(Self { connection, integration_id, integration, by_number, by_fingerprint, fingerprint: 0 })
+    }
+
+    fn unchanged_number(&self, fingerprint: u128) -> Option<String> {
+        self.by_fingerprint.get(&fingerprint).cloned()
+    }
+
+    fn forget_fingerprint(&mut self, number: &str) {
+        if let Some((_, Some(old))) = self.by_number.get(number) {
+            self.by_fingerprint.remove(old);
+        }
+    }
+}
+
+impl ProjectCache for SqliteCache<'_> {
+    type Error = Error;
+
+    fn get(&mut self, number: &str) -> Result<Option<Project>> {
+        match self.by_number.get(number) {
+            Some(&(id, _)) => projects::load(self.connection, self.integration, id).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn put(&mut self, project: &Project) -> Result<()> {
+        let number = project.work_order_number.as_str();
+        self.forget_fingerprint(number);
+        let existing = self.by_number.get(number).map(|&(id, _)| id);
+        let bytes = self.fingerprint.to_le_bytes();
+        let id = projects::save(self.connection, self.integration_id, existing, project, Some(&bytes))?;
+        self.by_number.insert(number.to_owned(), (id, Some(self.fingerprint)));
+        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
+        Ok(())
+    }
+
+    fn remove(&mut self, number: &str) -> Result<()> {
+        self.forget_fingerprint(number);
+        if let Some((id, _)) = self.by_number.remove(number) {
+            self.connection.prepare_cached("DELETE FROM projects WHERE id = ?1")?.execute([id])?;
+        }
+        Ok(())
+    }
+
+    fn flag_removal_pending(&mut self, number: &str) -> Result<()> {
+        self.forget_fingerprint(number);
+        if let Some(entry) = self.by_number.get_mut(number) {
+            entry.1 = None;
+            self.connection
+                .prepare_cached("UPDATE projects SET removal_pending = 1, fingerprint = NULL WHERE id = ?1")?
+                .execute([entry.0])?;
+        }
+        Ok(())
+    }
+
+    fn has_pending_work(&mut self, number: &str) -> Result<bool> {
+        match self.by_number.get(number) {
+            Some(&(id, _)) => Ok(outbox::pending_for_project(self.connection, id)? > 0),
+            None => Ok(false),
+        }
+    }
+
+    fn numbers(&mut self) -> Result<Vec<String>> {
+        Ok(self.by_number.keys().cloned().collect())
+    }
+}
+
+/// Counts bytes, reports progress, and stops reading past the size limit.
+struct LimitedReader<'a, R> {
+    inner: R,
+    read: u64,
+    limit: u64,
+    next_report: u64,
+    progress: Option<&'a dyn Fn(u64)>,
+    exceeded: std::rc::Rc<Cell<bool>>,
+}
+
+impl<'a, R> LimitedReader<'a, R> {
+    const REPORT_EVERY: u64 = 1 << 20;
+
+    fn new(inner: R, limit: u64, progress: Option<&'a dyn Fn(u64)>) -> Self {
+        Self { inner, read: 0, limit, next_report: 0, progress, exceeded: Default::default() }
+    }
+}
+
+impl<R: Read> Read for LimitedReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let count = self.inner.read(buf)?;
+        self.read += count as u64;
+        if self.read > self.limit {
+            self.exceeded.set(true);
+            return Err(std::io::Error::other("the response is larger than the limit"));
+        }
+        if let Some(progress) = self.progress
+            && (self.read >= self.next_report || count == 0)
+        {
+            progress(self.read);
+            self.next_report = self.read + Self::REPORT_EVERY;
+        }
+        Ok(count)
+    }
+}

@@ -1,0 +1,45 @@
+//! Numbered schema migrations, applied in one `BEGIN IMMEDIATE` transaction.
+//!
+//! `PRAGMA user_version` holds the schema version. Migration N (1-based) turns version N-1 into N. A new
+//! migration is a new file in `core/migrations/` appended here; existing files never change, and the
+//! upgrade test in `store/tests.rs` checks every older version (with rows) against a fresh database.
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::Result;
+
+/// The migrations, in order: `MIGRATIONS[i]` upgrades version `i` to `i + 1`.
+pub const MIGRATIONS: &[&str] =
+    &[include_str!("../../migrations/0001_initial.sql"), include_str!("../../migrations/0002_outbox.sql")];
+
+/// The schema version this build writes.
+pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings the database to [`LATEST_VERSION`]; all steps commit together or not at all.
+pub(crate) fn migrate(connection: &mut Connection) -> Result<()> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read again under the write lock: another process may have migrated meanwhile.
+    let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let pending = usize::try_from(current).unwrap_or(usize::MAX);
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(pending) {
+        tx.execute_batch(sql)?;
+        tracing::info!(version = index + 1, "applied schema migration");
+    }
+    if current < LATEST_VERSION {
+        tx.pragma_update(None, "user_version", LATEST_VERSION)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Applies the first `version` migrations to an empty database (for upgrade tests and fixtures).
+#[doc(hidden)]
+pub fn create_at_version(connection: &mut Connection, version: i64) -> Result<()> {
+    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for sql in MIGRATIONS.iter().take(usize::try_from(version).unwrap_or(0)) {
+        tx.execute_batch(sql)?;
+    }
+    tx.pragma_update(None, "user_version", version)?;
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! The SQLite cache: one file, one writer connection, reader connections, numbered migrations.
+//!
+//! Every write goes through the writer in a `BEGIN IMMEDIATE` transaction; reads use their own connections
+//! so that a long import never blocks the app's lists (WAL). Cache data (projects re-downloadable from the
+//! provider) commits with `synchronous=NORMAL`; field work commits with `synchronous=FULL` (see
+//! [`Store::write_durable`]).
+
+mod import;
+mod integrations;
+mod migrations;
+mod outbox;
+mod projects;
+mod work_types;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::{Error, Result};
+
+pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
+pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
+pub use outbox::OutboxSummary;
+pub use projects::ProjectSummary;
+
+/// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
+const CACHE_KIB: i64 = 32 * 1024;
+/// How long a connection waits for another process's write lock.
+const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Reader connections kept open for reuse.
+const MAX_IDLE_READERS: usize = 4;
+
+/// The project cache on disk.
+#[derive(Debug)]
+pub struct Store {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl Store {
+    /// Opens the database at `path`, creating it or upgrading its schema as needed.
+    ///
+    /// A database written by a newer fieldsync is refused with [`Error::SchemaTooNew`] and left
+    /// byte-for-byte untouched.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref().to_path_buf();
+        let mut writer = Connection::open(&path)?;
+        // Check the version before anything that could write (WAL mode rewrites the header).
+        let found: i64 = writer.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if found > LATEST_VERSION {
+            return Err(Error::SchemaTooNew { path, found, supported: LATEST_VERSION });
+        }
+        configure(&writer)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        migrations::migrate(&mut writer)?;
+        Ok(Self { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Runs `work` in a write transaction (cache data: `synchronous=NORMAL`).
+    pub(crate) fn write<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer()?;
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = work(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+
+    /// Runs `work` in a write transaction that is on disk before this returns (`synchronous=FULL`): field
+    /// work must survive a power loss, not only a crash.
+    pub(crate) fn write_durable<T>(&self, work: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut writer = self.writer()?;
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        let result = (|| {
+            let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let value = work(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        })();
+        writer.pragma_update(None, "synchronous", "NORMAL")?;
+        result
+    }
+
+    /// Runs `work` on a reader connection.
+    pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let connection = self.take_reader()?;
+        let result = work(&connection);
+        if let Ok(mut idle) = self.readers.lock()
+            && idle.len() < MAX_IDLE_READERS
+        {
+            idle.push(connection);
+        }
+        result
+    }
+
+    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
+        // A panic while holding the writer leaves SQLite consistent (the transaction rolls back on drop).
+        Ok(self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+    }
+
+    fn take_reader(&self) -> Result<Connection> {
+        if let Some(connection) = self.readers.lock().ok().and_then(|mut idle| idle.pop()) {
+            return Ok(connection);
+        }
+        let connection = Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+        )?;
+        configure(&connection)?;
+        Ok(connection)
+    }
+}
+
+fn configure(connection: &Connection) -> Result<()> {
+    connection.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    connection.pragma_update(None, "cache_size", -CACHE_KIB)?;
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
+    Ok(())
+}
+
+/// Builds an `IN`-free `LIKE` pattern that matches `text` literally anywhere.
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+#[cfg(test)]
+mod tests;

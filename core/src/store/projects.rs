@@ -1,0 +1,332 @@
+//! Projects and tasks on disk: reading, listing, writing, and the vendor's local edits.
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Store, integrations, like_pattern, outbox};
+use crate::model::{Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now};
+use crate::{Error, Result};
+
+/// Columns of `projects` read into a [`Project`], in `from_row` order (after the integration code).
+const COLUMNS: &str = "p.id, p.work_order_number, p.work_order_info, p.address1, p.address2, p.city, p.state, \
+     p.zip, p.country, p.assigned_to, p.status, p.due_date, p.instructions, p.client_status, p.client_due_date, \
+     p.client_instructions, p.description, p.reference, p.latitude, p.longitude, p.start_date, p.options, \
+     p.attributes, p.closed, p.removal_pending";
+
+fn json_column(row: &Row, index: usize) -> rusqlite::Result<Options> {
+    let text: String = row.get(index)?;
+    serde_json::from_str(&text).map_err(|err| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(err))
+    })
+}
+
+/// Reads a project row (without tasks); returns its row id too.
+fn from_row(integration: &str, row: &Row) -> rusqlite::Result<(i64, Project)> {
+    let number: String = row.get(1)?;
+    let mut project = Project::new(integration, &number);
+    project.work_order_info = row.get(2)?;
+    project.address1 = row.get(3)?;
+    project.address2 = row.get(4)?;
+    project.city = row.get(5)?;
+    project.state = row.get(6)?;
+    project.zip = row.get(7)?;
+    project.country = row.get(8)?;
+    project.assigned_to = row.get(9)?;
+    project.status = row.get(10)?;
+    project.due_date = row.get(11)?;
+    project.instructions = row.get(12)?;
+    project.client_status = row.get(13)?;
+    project.client_due_date = row.get(14)?;
+    project.client_instructions = row.get(15)?;
+    project.description = row.get(16)?;
+    project.reference = row.get(17)?;
+    project.latitude = row.get(18)?;
+    project.longitude = row.get(19)?;
+    project.start_date = row.get(20)?;
+    project.options = json_column(row, 21)?;
+    project.attributes = json_column(row, 22)?;
+    project.closed = row.get(23)?;
+    project.removal_pending = row.get(24)?;
+    Ok((row.get(0)?, project))
+}
+
+fn load_tasks(connection: &Connection, project_id: i64) -> Result<Vec<Task>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT name, instructions, options FROM tasks WHERE project_id = ?1 ORDER BY position",
+    )?;
+    let tasks = statement
+        .query_map([project_id], |row| {
+            Ok(Task { name: row.get(0)?, instructions: row.get(1)?, options: json_column(row, 2)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(tasks)
+}
+
+/// The project with its tasks, by row id.
+pub(crate) fn load(connection: &Connection, integration: &str, project_id: i64) -> Result<Project> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM projects p WHERE p.id = ?1"))?;
+    let (_, mut project) = statement.query_row([project_id], |row| from_row(integration, row))?;
+    project.tasks = load_tasks(connection, project_id)?;
+    Ok(project)
+}
+
+/// The row id of a project, with its integration's id.
+pub(crate) fn locate(connection: &Connection, id: &ProjectId) -> Result<(i64, i64)> {
+    let integration_id = integrations::id_of(connection, &id.integration)?;
+    let project_id = connection
+        .prepare_cached("SELECT id FROM projects WHERE integration_id = ?1 AND work_order_number = ?2")?
+        .query_row(params![integration_id, id.work_order_number], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::UnknownProject(id.to_string()))?;
+    Ok((integration_id, project_id))
+}
+
+/// Writes a project and its tasks. `project_id` is `None` for a new project; returns the row id.
+pub(crate) fn save(
+    connection: &Connection,
+    integration_id: i64,
+    project_id: Option<i64>,
+    project: &Project,
+    fingerprint: Option<&[u8]>,
+) -> Result<i64> {
+    let options = serde_json::to_string(&project.options).expect("JSON values serialise");
+    let attributes = serde_json::to_string(&project.attributes).expect("JSON values serialise");
+    let values = params![
+        integration_id,
+        project.work_order_number,
+        project.work_order_info,
+        project.address1,
+        project.address2,
+        project.city,
+        project.state,
+        project.zip,
+        project.country,
+        project.assigned_to,
+        project.status,
+        project.due_date,
+        project.instructions,
+        project.client_status,
+        project.client_due_date,
+        project.client_instructions,
+        project.description,
+        project.reference,
+        project.latitude,
+        project.longitude,
+        project.start_date,
+        options,
+        attributes,
+        project.closed,
+        project.removal_pending,
+        fingerprint,
+        now(),
+        project_id,
+    ];
+    let project_id = match project_id {
+        None => {
+            connection
+                .prepare_cached(
+                    "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1, address2,
+                         city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
+                         client_due_date, client_instructions, description, reference, latitude, longitude,
+                         start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
+                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                )?
+                .execute(values)?;
+            connection.last_insert_rowid()
+        }
+        Some(id) => {
+            connection
+                .prepare_cached(
+                    "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
+                         address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
+                         assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
+                         client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
+                         latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
+                         closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27
+                     WHERE id = ?28",
+                )?
+                .execute(values)?;
+            connection.prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?.execute([id])?;
+            id
+        }
+    };
+    let mut insert_task = connection.prepare_cached(
+        "INSERT INTO tasks (project_id, position, name, instructions, options) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (position, task) in project.tasks.iter().enumerate() {
+        let options = serde_json::to_string(&task.options).expect("JSON values serialise");
+        insert_task.execute(params![project_id, position as i64, task.name, task.instructions, options])?;
+    }
+    Ok(project_id)
+}
+
+/// One line of a project list: what a screen of projects shows, without tasks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ProjectSummary {
+    /// `CODE::NUMBER`.
+    pub id: ProjectId,
+    /// Integration code.
+    pub integration: String,
+    /// Work-order number.
+    pub work_order_number: String,
+    /// Street address.
+    pub address1: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State.
+    pub state: Option<String>,
+    /// ZIP code.
+    pub zip: Option<String>,
+    /// Assignee.
+    pub assigned_to: Option<String>,
+    /// Vendor status.
+    pub status: Option<String>,
+    /// Vendor due date.
+    pub due_date: Option<String>,
+    /// Provider status.
+    pub client_status: Option<String>,
+    /// Provider due date.
+    pub client_due_date: Option<String>,
+    /// Closed by the vendor.
+    pub closed: bool,
+    /// Kept by a Full Import because of pending field work.
+    pub removal_pending: bool,
+}
+
+impl Store {
+    /// One project with its tasks.
+    pub fn project(&self, id: &ProjectId) -> Result<Project> {
+        self.read(|connection| {
+            let (_, project_id) = locate(connection, id)?;
+            load(connection, &id.integration, project_id)
+        })
+    }
+
+    /// A page of projects matching `query`.
+    pub fn list_projects(&self, query: &ProjectQuery) -> Result<Vec<ProjectSummary>> {
+        let mut sql = String::from(
+            "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
+                    p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending
+             FROM projects p JOIN integrations i ON i.id = p.integration_id WHERE 1",
+        );
+        let mut values: Vec<String> = Vec::new();
+        let mut placeholder = |value: String| {
+            values.push(value);
+            format!("?{}", values.len())
+        };
+        if let Some(code) = &query.integration {
+            sql.push_str(&format!(" AND i.code = {}", placeholder(code.clone())));
+        }
+        if let Some(client_status) = &query.client_status {
+            sql.push_str(&format!(" AND p.client_status = {} COLLATE NOCASE", placeholder(client_status.clone())));
+        }
+        if let Some(status) = &query.status {
+            sql.push_str(&format!(" AND p.status = {} COLLATE NOCASE", placeholder(status.clone())));
+        }
+        if let Some(search) = query.search.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+            let pattern = placeholder(like_pattern(search));
+            let columns = ["p.work_order_number", "p.address1", "p.city", "p.zip", "p.description", "p.reference"];
+            let clauses = columns.map(|column| format!("{column} LIKE {pattern} ESCAPE '\\'"));
+            sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
+        }
+        if !query.include_closed {
+            sql.push_str(" AND p.closed = 0");
+        }
+        sql.push_str(match query.sort {
+            ProjectSort::DueDate => " ORDER BY coalesce(p.due_date, '~'), p.work_order_number",
+            ProjectSort::Number => " ORDER BY i.code, p.work_order_number",
+        });
+        sql.push_str(&format!(" LIMIT {} OFFSET {}", query.limit.min(10_000), query.offset));
+        self.read(|connection| {
+            let mut statement = connection.prepare_cached(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
+                let integration: String = row.get(0)?;
+                let number: String = row.get(1)?;
+                Ok(ProjectSummary {
+                    id: ProjectId { integration: integration.clone(), work_order_number: number.clone() },
+                    integration,
+                    work_order_number: number,
+                    address1: row.get(2)?,
+                    city: row.get(3)?,
+                    state: row.get(4)?,
+                    zip: row.get(5)?,
+                    assigned_to: row.get(6)?,
+                    status: row.get(7)?,
+                    due_date: row.get(8)?,
+                    client_status: row.get(9)?,
+                    client_due_date: row.get(10)?,
+                    closed: row.get(11)?,
+                    removal_pending: row.get(12)?,
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// The vendor edits status, due date or instructions. A status change is field work: it is queued for
+    /// the provider's `status` service in the same durable transaction.
+    pub fn edit_project(&self, id: &ProjectId, edit: &ProjectEdit) -> Result<Project> {
+        edit.validate()?;
+        self.write_durable(|tx| {
+            let (integration_id, project_id) = locate(tx, id)?;
+            let mut project = load(tx, &id.integration, project_id)?;
+            if project.closed {
+                return Err(Error::ProjectClosed(id.to_string()));
+            }
+            let status_changed = edit.status.is_some() && edit.status != project.status;
+            if let Some(status) = &edit.status {
+                project.status = Some(status.clone());
+            }
+            if let Some(due_date) = &edit.due_date {
+                project.due_date = Some(due_date.clone());
+            }
+            if let Some(instructions) = &edit.instructions {
+                project.instructions = Some(instructions.clone());
+            }
+            // A local edit clears the fingerprint so that the next import re-applies its rules to it.
+            save(tx, integration_id, Some(project_id), &project, None)?;
+            if status_changed {
+                let payload = serde_json::json!({
+                    "workOrderNumber": project.work_order_number,
+                    "status": project.status,
+                });
+                outbox::enqueue(tx, integration_id, Some(project_id), outbox::KIND_STATUS, &payload)?;
+            }
+            Ok(project)
+        })
+    }
+
+    /// The vendor closes a project: it stays in the cache, marked closed; imports do not reopen it.
+    pub fn close_project(&self, id: &ProjectId) -> Result<Project> {
+        self.write(|tx| {
+            let (integration_id, project_id) = locate(tx, id)?;
+            let mut project = load(tx, &id.integration, project_id)?;
+            project.closed = true;
+            save(tx, integration_id, Some(project_id), &project, None)?;
+            Ok(project)
+        })
+    }
+
+    /// The vendor deletes a project from the cache. Refused while it holds undelivered field work.
+    pub fn delete_project(&self, id: &ProjectId) -> Result<()> {
+        self.write(|tx| {
+            let (_, project_id) = locate(tx, id)?;
+            let pending = outbox::pending_for_project(tx, project_id)?;
+            if pending > 0 {
+                return Err(Error::PendingFieldWork {
+                    what: format!("project {id}"),
+                    count: pending,
+                    hint: "sync it first; the project can be deleted once its work is delivered".into(),
+                });
+            }
+            tx.execute("DELETE FROM projects WHERE id = ?1", [project_id])?;
+            Ok(())
+        })
+    }
+
+    /// Number of projects in the cache (all integrations).
+    pub fn project_count(&self) -> Result<u64> {
+        self.read(|connection| Ok(connection.query_row("SELECT count(*) FROM projects", [], |row| row.get(0))?))
+    }
+}

@@ -1,0 +1,7 @@
+//! The Pruvan v2 wire protocol: serde types and tolerant readers.
+
+mod response;
+mod work_order;
+
+pub use response::{ReadError, ResponseMeta, read_work_orders};
+pub use work_order::{Options, Service, WorkOrder};

@@ -1,0 +1,104 @@
+//! Schema creation and versioning (`PRAGMA user_version`).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+use crate::error::ProviderError;
+
+/// The schema version this code writes.
+const VERSION: i64 = 1;
+
+const SCHEMA_V1: &str = r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    username      TEXT NOT NULL UNIQUE,
+    password_sha1 TEXT NOT NULL,          -- lowercase hex SHA-1 of the password, as the wire sends it
+    token         TEXT NOT NULL,
+    push_key      TEXT UNIQUE,
+    created_at    INTEGER NOT NULL
+);
+
+CREATE TABLE work_orders (
+    id           INTEGER PRIMARY KEY,
+    number       TEXT NOT NULL UNIQUE,    -- string form of workOrderNumber
+    number_json  TEXT NOT NULL,           -- workOrderNumber as JSON, as given ("WO-1" or 17)
+    doc          TEXT NOT NULL,           -- the wire document, served verbatim
+    assigned_to  INTEGER REFERENCES users(id),
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL,
+    deleted_at   INTEGER
+);
+CREATE INDEX work_orders_feed ON work_orders(assigned_to, updated_at) WHERE deleted_at IS NULL;
+
+-- Orders that left a user's list: unassigned from it, or deleted while assigned to it.
+CREATE TABLE departures (
+    id      INTEGER PRIMARY KEY,
+    number  TEXT NOT NULL,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    kind    TEXT NOT NULL CHECK (kind IN ('unassigned', 'deleted')),
+    at      INTEGER NOT NULL
+);
+CREATE INDEX departures_user_at ON departures(user_id, at);
+CREATE INDEX departures_user_number ON departures(user_id, number, id);
+
+CREATE TABLE received_items (
+    id                INTEGER PRIMARY KEY,
+    uuid              TEXT NOT NULL UNIQUE,
+    username          TEXT NOT NULL,
+    work_order_number TEXT NOT NULL,
+    file_type         TEXT NOT NULL,
+    task_name         TEXT,
+    evidence_type     TEXT,
+    file_name         TEXT,
+    file_sha1         TEXT,
+    file_size         INTEGER,
+    metadata          TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,
+    deliveries        INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX received_items_order ON received_items(work_order_number);
+
+CREATE TABLE status_updates (
+    id                INTEGER PRIMARY KEY,
+    uuid              TEXT,
+    username          TEXT NOT NULL,
+    work_order_number TEXT NOT NULL,
+    status            TEXT NOT NULL,
+    entry             TEXT NOT NULL,
+    received_at       INTEGER NOT NULL,
+    deliveries        INTEGER NOT NULL DEFAULT 1,
+    UNIQUE (uuid, work_order_number)
+);
+
+CREATE TABLE push_events (
+    id          INTEGER PRIMARY KEY,
+    username    TEXT NOT NULL,
+    method      TEXT NOT NULL,
+    work_orders INTEGER NOT NULL,
+    at          INTEGER NOT NULL
+);
+
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+/// Creates the schema in a fresh database; accepts the current version; refuses a newer one.
+pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    match version {
+        0 => {
+            tx.execute_batch(SCHEMA_V1)?;
+            tx.pragma_update(None, "user_version", VERSION)?;
+        }
+        VERSION => {}
+        newer => {
+            return Err(ProviderError::invalid(format!(
+                "database schema version {newer} is newer than this emulator ({VERSION})"
+            )));
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}

@@ -1,0 +1,1 @@
+//! Shared helpers for fieldsync's black-box tests.
