@@ -12,4 +12,4 @@ pub use memory::MemoryCache;
 pub use rules::{CANCELLED, Change, DELETED, ReconcileSettings, reconcile, terminal_client_status};
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

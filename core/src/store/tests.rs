@@ -185,3 +185,53 @@ fn a_newer_schema_is_refused_and_left_byte_identical() {
     let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
     assert_eq!(leftovers, ["newer.db"], "no journal or WAL file was created");
 }
+
+mod model_based {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::{IntegrationEdit, Project};
+    use crate::reconcile::MemoryCache;
+    use crate::reconcile::tests::{Response, Setup, arb_responses, arb_setup, kind, run};
+
+    fn configure(store: &Store, setup: &Setup) {
+        if let Some(work_type) = &setup.work_type {
+            store.save_work_type(work_type).unwrap();
+        }
+        let edit = IntegrationEdit {
+            mode: Some(setup.mode),
+            auto_admin: Some(setup.auto_admin),
+            default_work_type: Some(setup.work_type.as_ref().map(|work_type| work_type.name.clone())),
+            default_assign_to: Some(setup.assign_to.clone()),
+            ..Default::default()
+        };
+        store.edit_integration("ACME", &edit).unwrap();
+    }
+
+    fn stored_projects(store: &Store) -> Vec<Project> {
+        let query = ProjectQuery { sort: crate::model::ProjectSort::Number, limit: 1000, ..Default::default() };
+        store.list_projects(&query).unwrap().iter().map(|summary| store.project(&summary.id).unwrap()).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Streaming the responses through SQLite (with fingerprint skipping) gives the same projects and the
+        /// same reports as the pure in-memory model.
+        #[test]
+        fn sqlite_import_matches_the_memory_model(setup in arb_setup(), responses in arb_responses()) {
+            let (_dir, store) = super::store();
+            configure(&store, &setup);
+            let mut model = MemoryCache::default();
+            let responses: Vec<Response> = responses.into_iter().flat_map(|response| [response.clone(), response]).collect();
+            for (full, orders) in &responses {
+                let expected = run(&mut model, &setup, kind(*full), orders);
+                let body = serde_json::json!({"workOrders": orders}).to_string();
+                let options = ImportOptions { today: Some(time::macros::date!(2026 - 11 - 23)), ..ImportOptions::new(kind(*full)) };
+                let report = store.import_response("ACME", Cursor::new(body), None, &options).unwrap();
+                prop_assert_eq!(report, expected);
+                prop_assert_eq!(stored_projects(&store), model.projects.values().cloned().collect::<Vec<_>>());
+            }
+        }
+    }
+}

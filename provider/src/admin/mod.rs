@@ -47,6 +47,11 @@ impl Admin {
         self.state.store().clock().set(at);
     }
 
+    /// Whether the provider clock is pinned (see [`Admin::set_time`]).
+    pub fn is_time_pinned(&self) -> bool {
+        self.state.store().clock().is_pinned()
+    }
+
     /// Moves the provider clock by `secs` (pinned or not); returns the new time.
     pub fn advance_time(&self, secs: i64) -> i64 {
         self.state.store().clock().advance(secs)

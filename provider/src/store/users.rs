@@ -101,3 +101,17 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<UserInfo>, ProviderError> {
 pub(crate) fn count(conn: &Connection) -> Result<u64, ProviderError> {
     Ok(conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
 }
+
+/// Resets a user's password hash and token.
+pub(crate) fn set_credentials(
+    conn: &Connection,
+    user_id: i64,
+    password_sha1: &str,
+    token: &str,
+) -> Result<(), ProviderError> {
+    conn.execute(
+        "UPDATE users SET password_sha1 = ?1, token = ?2 WHERE id = ?3",
+        params![password_sha1, token, user_id],
+    )?;
+    Ok(())
+}
