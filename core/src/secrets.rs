@@ -58,12 +58,18 @@ pub struct MemorySecretStore(Mutex<Secrets>);
 impl SecretStore for MemorySecretStore {
     fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>> {
         let secrets = self.0.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
-        Ok(secrets.get(integration).and_then(|entry| entry.get(kind.as_str())).cloned())
+        Ok(secrets
+            .get(integration)
+            .and_then(|entry| entry.get(kind.as_str()))
+            .cloned())
     }
 
     fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()> {
         let mut secrets = self.0.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
-        secrets.entry(integration.to_owned()).or_default().insert(kind.as_str().to_owned(), value.to_owned());
+        secrets
+            .entry(integration.to_owned())
+            .or_default()
+            .insert(kind.as_str().to_owned(), value.to_owned());
         Ok(())
     }
 
@@ -86,7 +92,10 @@ impl FileSecretStore {
     pub fn beside(database: &Path) -> Self {
         let mut path = database.as_os_str().to_owned();
         path.push(".secrets");
-        Self { path: PathBuf::from(path), lock: Mutex::new(()) }
+        Self {
+            path: PathBuf::from(path),
+            lock: Mutex::new(()),
+        }
     }
 
     /// The file's path.
@@ -111,7 +120,9 @@ impl FileSecretStore {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut file = options.open(&temp).map_err(|err| Error::io(&temp, err))?;
-        file.write_all(&json).and_then(|()| file.sync_all()).map_err(|err| Error::io(&temp, err))?;
+        file.write_all(&json)
+            .and_then(|()| file.sync_all())
+            .map_err(|err| Error::io(&temp, err))?;
         std::fs::rename(&temp, &self.path).map_err(|err| Error::io(&self.path, err))
     }
 
@@ -125,12 +136,19 @@ impl FileSecretStore {
 
 impl SecretStore for FileSecretStore {
     fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>> {
-        Ok(self.read()?.get(integration).and_then(|entry| entry.get(kind.as_str())).cloned())
+        Ok(self
+            .read()?
+            .get(integration)
+            .and_then(|entry| entry.get(kind.as_str()))
+            .cloned())
     }
 
     fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()> {
         self.update(|secrets| {
-            secrets.entry(integration.to_owned()).or_default().insert(kind.as_str().to_owned(), value.to_owned());
+            secrets
+                .entry(integration.to_owned())
+                .or_default()
+                .insert(kind.as_str().to_owned(), value.to_owned());
         })
     }
 
@@ -147,7 +165,10 @@ mod tests {
 
     #[test]
     fn password_hash_is_sha1_hex() {
-        assert_eq!(password_sha1("secret1"), "00cafd126182e8a9e7c01bb2f0dfd00496be724f");
+        assert_eq!(
+            password_sha1("secret1"),
+            "00cafd126182e8a9e7c01bb2f0dfd00496be724f"
+        );
     }
 
     #[test]
@@ -156,7 +177,10 @@ mod tests {
         let store = FileSecretStore::beside(&dir.path().join("f.db"));
         store.set("ACME", SecretKind::PasswordSha1, "abc").unwrap();
         store.set("ACME", SecretKind::Token, "tok").unwrap();
-        assert_eq!(store.get("ACME", SecretKind::Token).unwrap().as_deref(), Some("tok"));
+        assert_eq!(
+            store.get("ACME", SecretKind::Token).unwrap().as_deref(),
+            Some("tok")
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -32,7 +32,9 @@ fn real_now() -> i64 {
 
 impl Clock {
     fn mode(&self) -> std::sync::MutexGuard<'_, Mode> {
-        self.mode.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.mode
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Current provider time in Unix seconds.

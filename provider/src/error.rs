@@ -46,6 +46,9 @@ impl ProviderError {
 
     /// Shorthand for [`ProviderError::NotFound`].
     pub(crate) fn not_found(kind: &'static str, name: impl Into<String>) -> Self {
-        Self::NotFound { kind, name: name.into() }
+        Self::NotFound {
+            kind,
+            name: name.into(),
+        }
     }
 }

@@ -46,8 +46,13 @@ pub enum Endpoint {
 
 impl Endpoint {
     /// Every endpoint.
-    pub const ALL: [Endpoint; 5] =
-        [Endpoint::Validate, Endpoint::GetWorkOrders, Endpoint::UploadPictures, Endpoint::Status, Endpoint::Push];
+    pub const ALL: [Endpoint; 5] = [
+        Endpoint::Validate,
+        Endpoint::GetWorkOrders,
+        Endpoint::UploadPictures,
+        Endpoint::Status,
+        Endpoint::Push,
+    ];
 
     /// The wire name (`validate`, `getWorkOrders`, `uploadPictures`, `status`, `push`).
     pub fn name(self) -> &'static str {
@@ -124,12 +129,20 @@ pub struct Fault {
 impl Fault {
     /// A fault on one endpoint, until cleared.
     pub fn new(endpoint: Endpoint, kind: FaultKind) -> Self {
-        Self { endpoint: Some(endpoint), kind, times: None }
+        Self {
+            endpoint: Some(endpoint),
+            kind,
+            times: None,
+        }
     }
 
     /// A fault on every wire endpoint, until cleared.
     pub fn everywhere(kind: FaultKind) -> Self {
-        Self { endpoint: None, kind, times: None }
+        Self {
+            endpoint: None,
+            kind,
+            times: None,
+        }
     }
 
     /// Limits the fault to the next `n` matching requests.
@@ -164,7 +177,9 @@ impl FaultTable {
     /// Adds a rule after the existing ones.
     pub(crate) fn add(&self, fault: Fault) -> Result<(), ProviderError> {
         if fault.times == Some(0) {
-            return Err(ProviderError::invalid("times must be at least 1 (omit it for a lasting fault)"));
+            return Err(ProviderError::invalid(
+                "times must be at least 1 (omit it for a lasting fault)",
+            ));
         }
         self.rules().push(fault);
         Ok(())
@@ -204,7 +219,11 @@ impl FaultTable {
 pub(crate) type FaultContext = (ProviderState, Endpoint);
 
 /// The fault middleware in front of each wire endpoint.
-pub(crate) async fn inject(State((state, endpoint)): State<FaultContext>, req: Request, next: Next) -> Response {
+pub(crate) async fn inject(
+    State((state, endpoint)): State<FaultContext>,
+    req: Request,
+    next: Next,
+) -> Response {
     let plan = state.faults().take(endpoint);
     if plan.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(plan.latency_ms)).await;
@@ -216,16 +235,25 @@ pub(crate) async fn inject(State((state, endpoint)): State<FaultContext>, req: R
     let control = req.extensions().get::<ConnControl>().cloned();
     match action {
         FaultKind::Latency { .. } => next.run(req).await,
-        FaultKind::Http500 => {
-            reply::failure(endpoint, StatusCode::INTERNAL_SERVER_ERROR, "injected fault: internal server error")
-        }
+        FaultKind::Http500 => reply::failure(
+            endpoint,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "injected fault: internal server error",
+        ),
         FaultKind::Http503 { retry_after } => {
-            let mut response =
-                reply::failure(endpoint, StatusCode::SERVICE_UNAVAILABLE, "injected fault: service unavailable");
-            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            let mut response = reply::failure(
+                endpoint,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "injected fault: service unavailable",
+            );
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
             response
         }
-        FaultKind::Http401 => reply::failure(endpoint, StatusCode::UNAUTHORIZED, "injected fault: unauthorized"),
+        FaultKind::Http401 => {
+            reply::failure(endpoint, StatusCode::UNAUTHORIZED, "injected fault: unauthorized")
+        }
         FaultKind::DropBefore => {
             drop(req);
             drop_connection(control).await
@@ -266,7 +294,9 @@ async fn truncate(response: Response) -> Response {
         Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     };
     parts.headers.remove(header::TRANSFER_ENCODING);
-    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
     let sent: Bytes = bytes.slice(..bytes.len() / 2);
     let (tx, rx) = mpsc::channel(2);
     tokio::spawn(async move {
@@ -275,7 +305,9 @@ async fn truncate(response: Response) -> Response {
         }
         // Give hyper time to flush the partial body before the error aborts the connection.
         tokio::time::sleep(Duration::from_millis(50)).await;
-        let _ = tx.send(Err(io::Error::other("injected fault: truncated body"))).await;
+        let _ = tx
+            .send(Err(io::Error::other("injected fault: truncated body")))
+            .await;
     });
     Response::from_parts(parts, Body::new(ChunkBody::new(rx)))
 }
@@ -287,13 +319,28 @@ mod tests {
     #[test]
     fn rules_apply_in_order_and_clear_themselves() {
         let table = FaultTable::default();
-        table.add(Fault::new(Endpoint::Status, FaultKind::Http503 { retry_after: 2 }).times(2)).unwrap();
-        table.add(Fault::new(Endpoint::Status, FaultKind::DropBefore).times(1)).unwrap();
-        table.add(Fault::everywhere(FaultKind::Latency { ms: 5 }).times(1)).unwrap();
+        table
+            .add(Fault::new(Endpoint::Status, FaultKind::Http503 { retry_after: 2 }).times(2))
+            .unwrap();
+        table
+            .add(Fault::new(Endpoint::Status, FaultKind::DropBefore).times(1))
+            .unwrap();
+        table
+            .add(Fault::everywhere(FaultKind::Latency { ms: 5 }).times(1))
+            .unwrap();
         let first = table.take(Endpoint::Status);
-        assert_eq!(first, Plan { latency_ms: 5, action: Some(FaultKind::Http503 { retry_after: 2 }) });
+        assert_eq!(
+            first,
+            Plan {
+                latency_ms: 5,
+                action: Some(FaultKind::Http503 { retry_after: 2 })
+            }
+        );
         assert_eq!(table.take(Endpoint::Validate), Plan::default());
-        assert_eq!(table.take(Endpoint::Status).action, Some(FaultKind::Http503 { retry_after: 2 }));
+        assert_eq!(
+            table.take(Endpoint::Status).action,
+            Some(FaultKind::Http503 { retry_after: 2 })
+        );
         assert_eq!(table.take(Endpoint::Status).action, Some(FaultKind::DropBefore));
         assert_eq!(table.take(Endpoint::Status), Plan::default());
         assert!(table.list().is_empty());
@@ -302,10 +349,17 @@ mod tests {
     #[test]
     fn zero_times_is_refused_and_json_shape_is_stable() {
         let table = FaultTable::default();
-        assert!(table.add(Fault::new(Endpoint::Push, FaultKind::Http500).times(0)).is_err());
+        assert!(
+            table
+                .add(Fault::new(Endpoint::Push, FaultKind::Http500).times(0))
+                .is_err()
+        );
         let parsed: Fault =
             serde_json::from_str(r#"{"endpoint":"getWorkOrders","kind":"http503","retryAfter":7}"#).unwrap();
-        assert_eq!(parsed, Fault::new(Endpoint::GetWorkOrders, FaultKind::Http503 { retry_after: 7 }));
+        assert_eq!(
+            parsed,
+            Fault::new(Endpoint::GetWorkOrders, FaultKind::Http503 { retry_after: 7 })
+        );
         let parsed: Fault = serde_json::from_str(r#"{"kind":"latency","ms":250,"times":3}"#).unwrap();
         assert_eq!(parsed, Fault::everywhere(FaultKind::Latency { ms: 250 }).times(3));
     }

@@ -28,7 +28,10 @@ impl IntegrationType {
     pub fn parse(value: &str) -> Result<Self, InvalidInput> {
         match value {
             "pruvan_share" => Ok(Self::PruvanShare),
-            other => Err(InvalidInput::new("type", format!("unknown integration type `{other}`"))),
+            other => Err(InvalidInput::new(
+                "type",
+                format!("unknown integration type `{other}`"),
+            )),
         }
     }
 }
@@ -61,7 +64,10 @@ impl Mode {
         match value {
             "internal" => Ok(Self::Internal),
             "external" => Ok(Self::External),
-            other => Err(InvalidInput::new("mode", format!("`{other}` is not internal or external"))),
+            other => Err(InvalidInput::new(
+                "mode",
+                format!("`{other}` is not internal or external"),
+            )),
         }
     }
 }
@@ -89,9 +95,10 @@ impl DefaultAssignTo {
         match value {
             "" | "none" => Ok(Self::None),
             "all" | Self::ALL_WIRE_VALUE => Ok(Self::All),
-            user if user.chars().any(char::is_control) => {
-                Err(InvalidInput::new("default_assign_to", "a user name cannot hold control characters"))
-            }
+            user if user.chars().any(char::is_control) => Err(InvalidInput::new(
+                "default_assign_to",
+                "a user name cannot hold control characters",
+            )),
             user => Ok(Self::User(user.to_owned())),
         }
     }
@@ -148,7 +155,10 @@ impl IntegrationStatus {
             "pending" => Ok(Self::Pending),
             "running" => Ok(Self::Running),
             "error" => Ok(Self::Error),
-            other => Err(InvalidInput::new("status", format!("unknown integration status `{other}`"))),
+            other => Err(InvalidInput::new(
+                "status",
+                format!("unknown integration status `{other}`"),
+            )),
         }
     }
 }
@@ -168,7 +178,12 @@ pub struct CheckInSettings {
 
 impl Default for CheckInSettings {
     fn default() -> Self {
-        Self { geofence_radius_m: 200.0, max_accuracy_m: 50.0, max_fix_age_s: 120, refuse_uncertified: false }
+        Self {
+            geofence_radius_m: 200.0,
+            max_accuracy_m: 50.0,
+            max_fix_age_s: 120,
+            refuse_uncertified: false,
+        }
     }
 }
 
@@ -362,9 +377,15 @@ impl IntegrationEdit {
 /// An integration code is 1-16 characters of ASCII letters, digits, `-` or `_`.
 pub fn validate_code(code: &str) -> Result<(), InvalidInput> {
     if code.is_empty() || code.len() > 16 {
-        return Err(InvalidInput::new("code", format!("`{code}` must be 1 to 16 characters long")));
+        return Err(InvalidInput::new(
+            "code",
+            format!("`{code}` must be 1 to 16 characters long"),
+        ));
     }
-    if let Some(bad) = code.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_')) {
+    if let Some(bad) = code
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-' || *c == '_'))
+    {
         return Err(InvalidInput::new(
             "code",
             format!("`{code}` holds `{bad}`: only letters, digits, `-` and `_` are allowed"),
@@ -378,7 +399,9 @@ pub fn validate_code(code: &str) -> Result<(), InvalidInput> {
 pub fn validate_base_url(raw: &str) -> Result<String, InvalidInput> {
     let parsed = url::Url::parse(raw.trim())
         .map_err(|err| InvalidInput::new("url", format!("`{raw}` is not a valid URL: {err}")))?;
-    let host = parsed.host_str().ok_or_else(|| InvalidInput::new("url", format!("`{raw}` has no host")))?;
+    let host = parsed
+        .host_str()
+        .ok_or_else(|| InvalidInput::new("url", format!("`{raw}` has no host")))?;
     match parsed.scheme() {
         "https" => {}
         "http" if is_loopback_host(host) => {}
@@ -388,7 +411,12 @@ pub fn validate_base_url(raw: &str) -> Result<String, InvalidInput> {
                 format!("`{raw}` must use https (plain http is only allowed on loopback)"),
             ));
         }
-        other => return Err(InvalidInput::new("url", format!("`{raw}` has scheme `{other}`, not https"))),
+        other => {
+            return Err(InvalidInput::new(
+                "url",
+                format!("`{raw}` has scheme `{other}`, not https"),
+            ));
+        }
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
         return Err(InvalidInput::new("url", "credentials do not belong in the URL"));
@@ -399,15 +427,24 @@ pub fn validate_base_url(raw: &str) -> Result<String, InvalidInput> {
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.eq_ignore_ascii_case("localhost")
-        || host.parse::<std::net::IpAddr>().map(|ip| ip.is_loopback()).unwrap_or(false)
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
 }
 
 fn validate_username(username: &str) -> Result<(), InvalidInput> {
     if username.trim().is_empty() {
-        return Err(InvalidInput::new("username", "the provider login cannot be empty"));
+        return Err(InvalidInput::new(
+            "username",
+            "the provider login cannot be empty",
+        ));
     }
     if username.chars().any(char::is_control) {
-        return Err(InvalidInput::new("username", "the provider login cannot hold control characters"));
+        return Err(InvalidInput::new(
+            "username",
+            "the provider login cannot hold control characters",
+        ));
     }
     Ok(())
 }
@@ -425,7 +462,10 @@ fn validate_publish_to(address: &str) -> Result<(), InvalidInput> {
 fn validate_check_in(settings: &CheckInSettings) -> Result<(), InvalidInput> {
     let positive = |value: f64| value.is_finite() && value > 0.0;
     if !positive(settings.geofence_radius_m) || !positive(settings.max_accuracy_m) {
-        return Err(InvalidInput::new("check_in", "geofence radius and accuracy limit must be positive"));
+        return Err(InvalidInput::new(
+            "check_in",
+            "geofence radius and accuracy limit must be positive",
+        ));
     }
     Ok(())
 }
@@ -448,7 +488,10 @@ mod tests {
 
     #[test]
     fn urls_must_be_https_except_loopback() {
-        assert_eq!(validate_base_url("https://p.example.com/api/").unwrap(), "https://p.example.com/api");
+        assert_eq!(
+            validate_base_url("https://p.example.com/api/").unwrap(),
+            "https://p.example.com/api"
+        );
         assert!(validate_base_url("http://127.0.0.1:8080/api").is_ok());
         assert!(validate_base_url("http://localhost/api").is_ok());
         assert!(validate_base_url("http://[::1]:9/api").is_ok());

@@ -31,7 +31,10 @@ pub struct InvalidInput {
 impl InvalidInput {
     /// Builds an error for `field`.
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self { field: field.into(), reason: reason.into() }
+        Self {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 }
 
@@ -52,7 +55,10 @@ pub fn format_timestamp(timestamp: Timestamp) -> String {
 pub(crate) mod timestamp_rfc3339 {
     use serde::Serializer;
 
-    pub fn serialize<S: Serializer>(value: &Option<super::Timestamp>, serializer: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: Serializer>(
+        value: &Option<super::Timestamp>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
         match value {
             Some(timestamp) => serializer.serialize_str(&super::format_timestamp(*timestamp)),
             None => serializer.serialize_none(),

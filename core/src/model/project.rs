@@ -26,9 +26,15 @@ impl ProjectId {
         })?;
         validate_code(code).map_err(|err| InvalidInput::new("project id", err.reason))?;
         if number.is_empty() {
-            return Err(InvalidInput::new("project id", format!("`{raw}` has no work order number")));
+            return Err(InvalidInput::new(
+                "project id",
+                format!("`{raw}` has no work order number"),
+            ));
         }
-        Ok(Self { integration: code.to_owned(), work_order_number: number.to_owned() })
+        Ok(Self {
+            integration: code.to_owned(),
+            work_order_number: number.to_owned(),
+        })
     }
 }
 
@@ -120,7 +126,10 @@ impl Project {
     /// An empty project with its identity set.
     pub fn new(integration: &str, work_order_number: &str) -> Self {
         Self {
-            id: ProjectId { integration: integration.to_owned(), work_order_number: work_order_number.to_owned() },
+            id: ProjectId {
+                integration: integration.to_owned(),
+                work_order_number: work_order_number.to_owned(),
+            },
             integration: integration.to_owned(),
             work_order_number: work_order_number.to_owned(),
             ..Self::default()
@@ -153,8 +162,11 @@ impl ProjectEdit {
             return Err(InvalidInput::new("status", "a status is 1 to 64 characters"));
         }
         if let Some(due_date) = &self.due_date {
-            time::Date::parse(due_date, &time::macros::format_description!("[year]-[month]-[day]"))
-                .map_err(|_| InvalidInput::new("due_date", format!("`{due_date}` is not a date YYYY-MM-DD")))?;
+            time::Date::parse(
+                due_date,
+                &time::macros::format_description!("[year]-[month]-[day]"),
+            )
+            .map_err(|_| InvalidInput::new("due_date", format!("`{due_date}` is not a date YYYY-MM-DD")))?;
         }
         Ok(())
     }
@@ -223,9 +235,15 @@ mod tests {
 
     #[test]
     fn edits_reject_bad_dates() {
-        let edit = ProjectEdit { due_date: Some("2026-02-30".into()), ..Default::default() };
+        let edit = ProjectEdit {
+            due_date: Some("2026-02-30".into()),
+            ..Default::default()
+        };
         assert!(edit.validate().is_err());
-        let edit = ProjectEdit { due_date: Some("2026-12-01".into()), ..Default::default() };
+        let edit = ProjectEdit {
+            due_date: Some("2026-12-01".into()),
+            ..Default::default()
+        };
         assert!(edit.validate().is_ok());
     }
 }

@@ -47,6 +47,10 @@ pub struct ImportReport {
 impl ImportReport {
     /// True when the import changed nothing in the cache.
     pub fn is_no_op(&self) -> bool {
-        self.created == 0 && self.updated == 0 && self.cancelled == 0 && self.deleted == 0 && self.removed == 0
+        self.created == 0
+            && self.updated == 0
+            && self.cancelled == 0
+            && self.deleted == 0
+            && self.removed == 0
     }
 }

@@ -62,8 +62,8 @@ pub struct WorkType {
 impl WorkType {
     /// Parses a work type from its JSON file, with `name` taken from the caller.
     pub fn from_json(name: &str, json: &str) -> Result<Self, InvalidInput> {
-        let mut work_type: WorkType = serde_json::from_str(json)
-            .map_err(|err| InvalidInput::new("work type file", err.to_string()))?;
+        let mut work_type: WorkType =
+            serde_json::from_str(json).map_err(|err| InvalidInput::new("work type file", err.to_string()))?;
         work_type.name = name.trim().to_owned();
         work_type.validate()?;
         Ok(work_type)
@@ -72,10 +72,16 @@ impl WorkType {
     /// Checks the name and tasks.
     pub fn validate(&self) -> Result<(), InvalidInput> {
         if self.name.is_empty() || self.name.len() > 64 || self.name.chars().any(char::is_control) {
-            return Err(InvalidInput::new("name", "a work type name is 1 to 64 printable characters"));
+            return Err(InvalidInput::new(
+                "name",
+                "a work type name is 1 to 64 printable characters",
+            ));
         }
         if let Some(task) = self.tasks.iter().find(|task| task.name.trim().is_empty()) {
-            return Err(InvalidInput::new("tasks", format!("a task has an empty name: {task:?}")));
+            return Err(InvalidInput::new(
+                "tasks",
+                format!("a task has an empty name: {task:?}"),
+            ));
         }
         Ok(())
     }

@@ -74,7 +74,12 @@ pub struct Importer<'a> {
 impl<'a> Importer<'a> {
     /// Starts an import.
     pub fn new(settings: ReconcileSettings<'a>, kind: ImportKind) -> Self {
-        Self { settings, kind, touched: HashMap::new(), report: ImportReport::default() }
+        Self {
+            settings,
+            kind,
+            touched: HashMap::new(),
+            report: ImportReport::default(),
+        }
     }
 
     /// The settings this import applies.
@@ -85,14 +90,25 @@ impl<'a> Importer<'a> {
     /// Applies one order.
     pub fn apply<C: ProjectCache>(&mut self, cache: &mut C, order: &WorkOrder) -> Result<(), C::Error> {
         let number = order.work_order_number.as_deref().unwrap_or_default();
-        let existing = if number.is_empty() { None } else { cache.get(number)? };
+        let existing = if number.is_empty() {
+            None
+        } else {
+            cache.get(number)?
+        };
         let change = reconcile(existing.as_ref(), order, &self.settings);
         let (stored, effect) = match change {
             Change::Rejected(rejection) => {
                 self.report.rejected.push(rejection);
                 return Ok(());
             }
-            Change::Unchanged => (None, if existing.is_some() { Effect::Unchanged } else { Effect::None }),
+            Change::Unchanged => (
+                None,
+                if existing.is_some() {
+                    Effect::Unchanged
+                } else {
+                    Effect::None
+                },
+            ),
             Change::Created(project) => (Some(project), Effect::Created),
             Change::Updated(project) => (Some(project), Effect::Updated),
             Change::Cancelled(project) => (Some(project), Effect::Cancelled),
@@ -106,7 +122,11 @@ impl<'a> Importer<'a> {
         let before = match previous.and_then(|touch| touch.before) {
             Some(before) => Some(before),
             None if stored.is_none() => None,
-            None => Some(existing.as_ref().map_or(Before::Absent, |project| Before::Hash(state_hash(project)))),
+            None => Some(
+                existing
+                    .as_ref()
+                    .map_or(Before::Absent, |project| Before::Hash(state_hash(project))),
+            ),
         };
         let effect = match (previous, before, &stored) {
             // A repeat within the batch: the net effect compares with the state before the batch.
@@ -128,13 +148,22 @@ impl<'a> Importer<'a> {
     /// Records an element of `workOrders` that is not a work order at all (not a JSON object).
     pub fn reject_unreadable(&mut self, reason: String) {
         let reason = format!("not a work order object: {reason}");
-        self.report.rejected.push(crate::model::Rejection { work_order_number: String::new(), reason });
+        self.report.rejected.push(crate::model::Rejection {
+            work_order_number: String::new(),
+            reason,
+        });
     }
 
     /// Records an order the caller knows changes nothing (its fingerprint matched) without applying it.
     pub fn skip_unchanged(&mut self, number: &str) {
         if !self.touched.contains_key(number) {
-            self.touched.insert(number.to_owned(), Touch { before: None, effect: Effect::Unchanged });
+            self.touched.insert(
+                number.to_owned(),
+                Touch {
+                    before: None,
+                    effect: Effect::Unchanged,
+                },
+            );
             self.count(Effect::Unchanged, 1);
         }
     }
@@ -158,7 +187,11 @@ impl<'a> Importer<'a> {
             let mut absent: Vec<String> = cache
                 .numbers()?
                 .into_iter()
-                .filter(|number| self.touched.get(number).is_none_or(|touch| touch.effect == Effect::None))
+                .filter(|number| {
+                    self.touched
+                        .get(number)
+                        .is_none_or(|touch| touch.effect == Effect::None)
+                })
                 .collect();
             absent.sort();
             for number in absent {
@@ -168,7 +201,10 @@ impl<'a> Importer<'a> {
                         cache.flag_removal_pending(&number)?;
                     }
                     self.report.kept += 1;
-                    let id = ProjectId { integration: self.settings.integration.to_owned(), work_order_number: number };
+                    let id = ProjectId {
+                        integration: self.settings.integration.to_owned(),
+                        work_order_number: number,
+                    };
                     self.report.kept_projects.push(id.to_string());
                 } else {
                     cache.remove(&number)?;

@@ -24,7 +24,8 @@ impl ProjectCache for MemoryCache {
     }
 
     fn put(&mut self, project: &Project) -> Result<(), Infallible> {
-        self.projects.insert(project.work_order_number.clone(), project.clone());
+        self.projects
+            .insert(project.work_order_number.clone(), project.clone());
         Ok(())
     }
 

@@ -60,17 +60,29 @@ pub enum Change {
 /// Decides what the cache holds for `order`, given the project it already has (if any).
 pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &ReconcileSettings) -> Change {
     let number = order.work_order_number.as_deref().unwrap_or_default();
-    let reject = |reason: String| Change::Rejected(Rejection { work_order_number: number.to_owned(), reason });
+    let reject = |reason: String| {
+        Change::Rejected(Rejection {
+            work_order_number: number.to_owned(),
+            reason,
+        })
+    };
     if number.is_empty() {
         return reject("workOrderNumber is missing".into());
     }
     if number.len() > MAX_NUMBER_LEN || number.chars().any(char::is_control) {
-        return reject(format!("workOrderNumber must be 1 to {MAX_NUMBER_LEN} printable characters"));
+        return reject(format!(
+            "workOrderNumber must be 1 to {MAX_NUMBER_LEN} printable characters"
+        ));
     }
     if !order.problems.is_empty() {
         return reject(order.problems.join("; "));
     }
-    if order.services.iter().flatten().any(|service| service.name.is_none()) {
+    if order
+        .services
+        .iter()
+        .flatten()
+        .any(|service| service.name.is_none())
+    {
         return reject("a service has no serviceName".into());
     }
 
@@ -82,7 +94,11 @@ pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &Recon
             Some(project) => {
                 let mut project = project.clone();
                 project.client_status = Some(terminal.to_owned());
-                if terminal == CANCELLED { Change::Cancelled(project) } else { Change::Deleted(project) }
+                if terminal == CANCELLED {
+                    Change::Cancelled(project)
+                } else {
+                    Change::Deleted(project)
+                }
             }
         };
     }
@@ -91,7 +107,11 @@ pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &Recon
         None => create(number, order, settings).map_or_else(reject, Change::Created),
         Some(project) => {
             let updated = update(project, order, settings);
-            if &updated == project { Change::Unchanged } else { Change::Updated(updated) }
+            if &updated == project {
+                Change::Unchanged
+            } else {
+                Change::Updated(updated)
+            }
         }
     }
 }
@@ -130,7 +150,11 @@ fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Resu
     .into_iter()
     .filter_map(|(field, is_missing)| is_missing.then_some(field))
     .collect();
-    if missing.is_empty() { Ok(project) } else { Err(format!("missing on create: {}", missing.join(", "))) }
+    if missing.is_empty() {
+        Ok(project)
+    } else {
+        Err(format!("missing on create: {}", missing.join(", ")))
+    }
 }
 
 fn update(existing: &Project, order: &WorkOrder, settings: &ReconcileSettings) -> Project {
@@ -147,7 +171,13 @@ fn update(existing: &Project, order: &WorkOrder, settings: &ReconcileSettings) -
         apply_shared(&mut project, order, settings.mode);
     }
     if let Some(work_type) = settings.default_work_type {
-        apply_work_type(&mut project, work_type, settings.today, settings.auto_admin, false);
+        apply_work_type(
+            &mut project,
+            work_type,
+            settings.today,
+            settings.auto_admin,
+            false,
+        );
     }
     project
 }
@@ -223,12 +253,17 @@ fn provider_status(status: Option<&str>) -> Option<&'static str> {
 fn replace_tasks(current: &[Task], services: &[Service]) -> Vec<Task> {
     let mut tasks: Vec<Task> = Vec::with_capacity(services.len());
     for service in services {
-        let Some(name) = service.name.as_deref() else { continue };
+        let Some(name) = service.name.as_deref() else {
+            continue;
+        };
         let index = match tasks.iter().position(|task| task.name == name) {
             Some(index) => index,
             None => {
                 let previous = current.iter().find(|task| task.name == name).cloned();
-                tasks.push(previous.unwrap_or_else(|| Task { name: name.to_owned(), ..Task::default() }));
+                tasks.push(previous.unwrap_or_else(|| Task {
+                    name: name.to_owned(),
+                    ..Task::default()
+                }));
                 tasks.len() - 1
             }
         };
@@ -243,7 +278,13 @@ fn replace_tasks(current: &[Task], services: &[Service]) -> Vec<Task> {
 
 /// Default Work Type: overwrites reference, description and option keys; fills empty fields; adds missing
 /// tasks. `shared` says whether shared fields may change (creation, or Auto Admin on).
-fn apply_work_type(project: &mut Project, work_type: &WorkType, today: time::Date, shared: bool, created: bool) {
+fn apply_work_type(
+    project: &mut Project,
+    work_type: &WorkType,
+    today: time::Date,
+    shared: bool,
+    created: bool,
+) {
     fill(&mut project.client_instructions, &work_type.client_instructions);
     fill(&mut project.address1, &work_type.address1);
     fill(&mut project.address2, &work_type.address2);
@@ -283,5 +324,10 @@ fn apply_work_type(project: &mut Project, work_type: &WorkType, today: time::Dat
 }
 
 fn format_date(date: time::Date) -> String {
-    format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    format!(
+        "{:04}-{:02}-{:02}",
+        date.year(),
+        u8::from(date.month()),
+        date.day()
+    )
 }

@@ -19,7 +19,12 @@ pub(crate) struct Setup {
 
 impl Default for Setup {
     fn default() -> Self {
-        Self { mode: Mode::External, auto_admin: true, work_type: None, assign_to: DefaultAssignTo::None }
+        Self {
+            mode: Mode::External,
+            auto_admin: true,
+            work_type: None,
+            assign_to: DefaultAssignTo::None,
+        }
     }
 }
 
@@ -83,7 +88,10 @@ fn identity_is_integration_code_and_work_order_number() {
 fn partial_update_keeps_absent_fields() {
     let setup = Setup::default();
     let project = setup.create(full_order("1"));
-    let updated = setup.update(&project, json!({"workOrderNumber": "1", "clientInstructions": "New"}));
+    let updated = setup.update(
+        &project,
+        json!({"workOrderNumber": "1", "clientInstructions": "New"}),
+    );
     assert_eq!(updated.client_instructions.as_deref(), Some("New"));
     assert_eq!(updated.address1, project.address1);
     assert_eq!(updated.work_order_info, project.work_order_info);
@@ -103,7 +111,10 @@ fn null_or_blank_fields_never_blank_a_value() {
 
 #[test]
 fn integration_owned_fields_are_applied_with_auto_admin_off() {
-    let setup = Setup { auto_admin: false, ..Setup::default() };
+    let setup = Setup {
+        auto_admin: false,
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     let updated = setup.update(
         &project,
@@ -117,7 +128,10 @@ fn integration_owned_fields_are_applied_with_auto_admin_off() {
 
 #[test]
 fn auto_admin_on_overwrites_shared_fields() {
-    let setup = Setup { mode: Mode::Internal, ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        ..Setup::default()
+    };
     let mut project = setup.create(full_order("1"));
     project.instructions = Some("vendor's own note".into());
     let updated = setup.update(
@@ -135,7 +149,11 @@ fn auto_admin_on_overwrites_shared_fields() {
 
 #[test]
 fn auto_admin_off_sets_shared_fields_only_on_create() {
-    let setup = Setup { mode: Mode::Internal, auto_admin: false, ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        auto_admin: false,
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     assert_eq!(project.instructions.as_deref(), Some("Mow"));
     let mut edited = project.clone();
@@ -151,7 +169,10 @@ fn auto_admin_off_sets_shared_fields_only_on_create() {
 
 #[test]
 fn internal_integration_sets_assignee_status_due_date_instructions_description() {
-    let setup = Setup { mode: Mode::Internal, ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     assert_eq!(project.assigned_to.as_deref(), Some("crew-a"));
     assert_eq!(project.status.as_deref(), Some("RUSH"));
@@ -162,21 +183,37 @@ fn internal_integration_sets_assignee_status_due_date_instructions_description()
 
 #[test]
 fn external_integration_ignores_direct_assignee_status_and_vendor_fields() {
-    let setup = Setup { assign_to: DefaultAssignTo::User("jane".into()), ..Setup::default() };
+    let setup = Setup {
+        assign_to: DefaultAssignTo::User("jane".into()),
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
-    assert_eq!(project.assigned_to.as_deref(), Some("jane"), "assignee only through Default Assign To");
+    assert_eq!(
+        project.assigned_to.as_deref(),
+        Some("jane"),
+        "assignee only through Default Assign To"
+    );
     assert_eq!(project.status, None);
     assert_eq!(project.due_date, None);
     assert_eq!(project.instructions, None);
     assert_eq!(project.description, None);
-    assert_eq!(project.client_instructions.as_deref(), Some("Photos of all sides"));
-    let change = setup.apply(Some(&project), json!({"workOrderNumber": "1", "assignedTo": "crew-b"}));
+    assert_eq!(
+        project.client_instructions.as_deref(),
+        Some("Photos of all sides")
+    );
+    let change = setup.apply(
+        Some(&project),
+        json!({"workOrderNumber": "1", "assignedTo": "crew-b"}),
+    );
     assert_eq!(change, Change::Unchanged);
 }
 
 #[test]
 fn provider_status_other_than_rush_or_rework_is_ignored() {
-    let setup = Setup { mode: Mode::Internal, ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        ..Setup::default()
+    };
     let mut order = full_order("1");
     order["status"] = json!("Complete");
     assert_eq!(setup.create(order).status, None);
@@ -190,7 +227,12 @@ fn work_type() -> WorkType {
         name: "Lawn".into(),
         reference: Some("WT-REF".into()),
         description: Some("WT description".into()),
-        options: Some(json!({"check_in_required": false, "photo_min": 3}).as_object().unwrap().clone()),
+        options: Some(
+            json!({"check_in_required": false, "photo_min": 3})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
         work_order_info: Some("WT info".into()),
         instructions: Some("WT instructions".into()),
         client_instructions: Some("WT client instructions".into()),
@@ -200,8 +242,16 @@ fn work_type() -> WorkType {
         status: Some("Open".into()),
         assigned_to: Some("wt-user".into()),
         tasks: vec![
-            WorkTypeTask { name: "Lawn Cut".into(), instructions: Some("WT lawn".into()), options: None },
-            WorkTypeTask { name: "Trim Shrubs".into(), instructions: Some("WT shrubs".into()), options: None },
+            WorkTypeTask {
+                name: "Lawn Cut".into(),
+                instructions: Some("WT lawn".into()),
+                options: None,
+            },
+            WorkTypeTask {
+                name: "Trim Shrubs".into(),
+                instructions: Some("WT shrubs".into()),
+                options: None,
+            },
         ],
         ..WorkType::default()
     }
@@ -217,14 +267,22 @@ fn auto_admin_on_replaces_tasks_with_the_sent_services() {
     );
     let names: Vec<&str> = updated.tasks.iter().map(|task| task.name.as_str()).collect();
     assert_eq!(names, ["Snow", "Lawn Cut"]);
-    assert_eq!(updated.tasks[1].instructions.as_deref(), Some("Edge the walks"), "omitted field kept");
+    assert_eq!(
+        updated.tasks[1].instructions.as_deref(),
+        Some("Edge the walks"),
+        "omitted field kept"
+    );
     let change = setup.apply(Some(&updated), json!({"workOrderNumber": "1", "services": []}));
     assert_eq!(change, Change::Unchanged, "an empty list is not sent");
 }
 
 #[test]
 fn default_work_type_overwrites_reference_description_options() {
-    let setup = Setup { mode: Mode::Internal, work_type: Some(work_type()), ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        work_type: Some(work_type()),
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     assert_eq!(project.reference.as_deref(), Some("WT-REF"));
     assert_eq!(project.description.as_deref(), Some("WT description"));
@@ -234,7 +292,11 @@ fn default_work_type_overwrites_reference_description_options() {
 
 #[test]
 fn default_work_type_fills_only_where_the_provider_sent_nothing() {
-    let setup = Setup { mode: Mode::Internal, work_type: Some(work_type()), ..Setup::default() };
+    let setup = Setup {
+        mode: Mode::Internal,
+        work_type: Some(work_type()),
+        ..Setup::default()
+    };
     let full = setup.create(full_order("1"));
     assert_eq!(full.work_order_info.as_deref(), Some("Lawn cut, front and back"));
     assert_eq!(full.instructions.as_deref(), Some("Mow"));
@@ -247,7 +309,10 @@ fn default_work_type_fills_only_where_the_provider_sent_nothing() {
     let sparse = setup.create(json!({"workOrderNumber": "2", "address1": "1 Oak", "state": "IL"}));
     assert_eq!(sparse.work_order_info.as_deref(), Some("WT info"));
     assert_eq!(sparse.instructions.as_deref(), Some("WT instructions"));
-    assert_eq!(sparse.client_instructions.as_deref(), Some("WT client instructions"));
+    assert_eq!(
+        sparse.client_instructions.as_deref(),
+        Some("WT client instructions")
+    );
     assert_eq!(sparse.city.as_deref(), Some("WT city"));
     assert_eq!(sparse.zip.as_deref(), Some("00000"));
     assert_eq!(sparse.due_date.as_deref(), Some("2026-11-30"));
@@ -257,39 +322,67 @@ fn default_work_type_fills_only_where_the_provider_sent_nothing() {
 
 #[test]
 fn default_work_type_adds_missing_tasks_and_never_overwrites_existing_ones() {
-    let setup = Setup { work_type: Some(work_type()), ..Setup::default() };
+    let setup = Setup {
+        work_type: Some(work_type()),
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     let names: Vec<&str> = project.tasks.iter().map(|task| task.name.as_str()).collect();
     assert_eq!(names, ["Lawn Cut", "Trim Shrubs"]);
-    assert_eq!(project.tasks[0].instructions.as_deref(), Some("Edge the walks"), "provider's task kept");
+    assert_eq!(
+        project.tasks[0].instructions.as_deref(),
+        Some("Edge the walks"),
+        "provider's task kept"
+    );
     assert_eq!(project.tasks[1].instructions.as_deref(), Some("WT shrubs"));
 }
 
 #[test]
 fn default_work_type_with_auto_admin_off_leaves_shared_fields_after_create() {
-    let mut setup = Setup { auto_admin: false, ..Setup::default() };
+    let mut setup = Setup {
+        auto_admin: false,
+        ..Setup::default()
+    };
     let project = setup.create(full_order("1"));
     setup.work_type = Some(work_type());
     let change = setup.apply(Some(&project), json!({"workOrderNumber": "1"}));
-    assert_eq!(change, Change::Unchanged, "no shared field, task or filled field changes");
+    assert_eq!(
+        change,
+        Change::Unchanged,
+        "no shared field, task or filled field changes"
+    );
     let mut sparse = project.clone();
     sparse.client_instructions = None;
     let updated = setup.update(&sparse, json!({"workOrderNumber": "1"}));
-    assert_eq!(updated.client_instructions.as_deref(), Some("WT client instructions"), "integration-owned fill");
+    assert_eq!(
+        updated.client_instructions.as_deref(),
+        Some("WT client instructions"),
+        "integration-owned fill"
+    );
     assert_eq!(updated.reference, project.reference);
 }
 
 #[test]
 fn default_assign_to_applies_to_new_projects_only() {
-    let setup = Setup { assign_to: DefaultAssignTo::All, ..Setup::default() };
+    let setup = Setup {
+        assign_to: DefaultAssignTo::All,
+        ..Setup::default()
+    };
     let created = setup.create(full_order("1"));
     assert_eq!(created.assigned_to.as_deref(), Some("~all~"));
 
     let unassigned = Setup::default().create(full_order("2"));
     assert_eq!(unassigned.assigned_to, None);
-    let later = Setup { assign_to: DefaultAssignTo::User("jane".into()), ..Setup::default() };
+    let later = Setup {
+        assign_to: DefaultAssignTo::User("jane".into()),
+        ..Setup::default()
+    };
     let change = later.apply(Some(&unassigned), full_order("2"));
-    assert_eq!(change, Change::Unchanged, "an existing project keeps its assignee");
+    assert_eq!(
+        change,
+        Change::Unchanged,
+        "an existing project keeps its assignee"
+    );
 }
 
 #[test]
@@ -305,7 +398,9 @@ fn unassigned_project_stays_with_client_status_cancelled() {
         Some(&project),
         json!({"workOrderNumber": "1", "clientStatus": "Canceled", "instructions": "ignored", "city": "X"}),
     );
-    let Change::Cancelled(cancelled) = change else { panic!("{change:?}") };
+    let Change::Cancelled(cancelled) = change else {
+        panic!("{change:?}")
+    };
     let mut expected = project.clone();
     expected.client_status = Some(CANCELLED.into());
     assert_eq!(cancelled, expected, "only clientStatus changes");
@@ -315,13 +410,18 @@ fn unassigned_project_stays_with_client_status_cancelled() {
 fn deleted_project_stays_with_client_status_deleted() {
     let setup = Setup::default();
     let project = setup.create(full_order("1"));
-    let Change::Deleted(deleted) = setup.apply(Some(&project), json!({"workOrderNumber": "1", "clientStatus": "DELETED"}))
-    else {
+    let Change::Deleted(deleted) = setup.apply(
+        Some(&project),
+        json!({"workOrderNumber": "1", "clientStatus": "DELETED"}),
+    ) else {
         panic!()
     };
     assert_eq!(deleted.client_status.as_deref(), Some(DELETED));
     assert_eq!(deleted.tasks, project.tasks);
-    let again = setup.apply(Some(&deleted), json!({"workOrderNumber": "1", "clientStatus": "Deleted"}));
+    let again = setup.apply(
+        Some(&deleted),
+        json!({"workOrderNumber": "1", "clientStatus": "Deleted"}),
+    );
     assert_eq!(again, Change::Unchanged);
 }
 
@@ -353,11 +453,15 @@ fn order_missing_a_required_field_on_create_is_rejected_alone() {
     ] {
         let mut order = full_order("1");
         order.as_object_mut().unwrap().remove(field);
-        let Change::Rejected(rejection) = Setup::default().apply(None, order) else { panic!("{field}") };
+        let Change::Rejected(rejection) = Setup::default().apply(None, order) else {
+            panic!("{field}")
+        };
         assert_eq!(rejection.work_order_number, "1");
         assert!(rejection.reason.contains(reason), "{}", rejection.reason);
     }
-    let Change::Rejected(rejection) = Setup::default().apply(None, json!({"city": "X"})) else { panic!() };
+    let Change::Rejected(rejection) = Setup::default().apply(None, json!({"city": "X"})) else {
+        panic!()
+    };
     assert_eq!(rejection.reason, "workOrderNumber is missing");
 }
 
@@ -365,14 +469,19 @@ fn order_missing_a_required_field_on_create_is_rejected_alone() {
 fn an_update_need_not_repeat_required_fields() {
     let setup = Setup::default();
     let project = setup.create(full_order("1"));
-    setup.update(&project, json!({"workOrderNumber": "1", "clientDueDate": "2027-02-02"}));
+    setup.update(
+        &project,
+        json!({"workOrderNumber": "1", "clientDueDate": "2027-02-02"}),
+    );
 }
 
 #[test]
 fn fields_of_the_wrong_type_reject_the_order_with_a_reason() {
     let mut order = full_order("1");
     order["gpsLatitude"] = json!("north");
-    let Change::Rejected(rejection) = Setup::default().apply(None, order) else { panic!() };
+    let Change::Rejected(rejection) = Setup::default().apply(None, order) else {
+        panic!()
+    };
     assert!(rejection.reason.contains("gpsLatitude"), "{}", rejection.reason);
 }
 
@@ -388,7 +497,12 @@ fn numbers_as_strings_are_accepted() {
     assert_eq!(project.latitude, Some(39.78));
 }
 
-pub(crate) fn run(cache: &mut MemoryCache, setup: &Setup, kind: ImportKind, orders: &[serde_json::Value]) -> crate::model::ImportReport {
+pub(crate) fn run(
+    cache: &mut MemoryCache,
+    setup: &Setup,
+    kind: ImportKind,
+    orders: &[serde_json::Value],
+) -> crate::model::ImportReport {
     let mut importer = Importer::new(setup.settings(), kind);
     for order in orders {
         importer.apply(cache, &parse(order.clone())).unwrap();
@@ -401,8 +515,17 @@ fn a_batch_naming_an_order_twice_is_applied_in_order() {
     let mut cache = MemoryCache::default();
     let mut second = full_order("1");
     second["clientInstructions"] = json!("second");
-    let report = run(&mut cache, &Setup::default(), ImportKind::Refresh, &[full_order("1"), second]);
-    assert_eq!((report.created, report.updated), (1, 0), "one project, counted once by its net effect");
+    let report = run(
+        &mut cache,
+        &Setup::default(),
+        ImportKind::Refresh,
+        &[full_order("1"), second],
+    );
+    assert_eq!(
+        (report.created, report.updated),
+        (1, 0),
+        "one project, counted once by its net effect"
+    );
     assert_eq!(cache.projects["1"].client_instructions.as_deref(), Some("second"));
 }
 
@@ -424,7 +547,12 @@ fn a_rejected_order_does_not_stop_the_batch() {
 fn full_import_removes_absent_projects() {
     let mut cache = MemoryCache::default();
     let setup = Setup::default();
-    run(&mut cache, &setup, ImportKind::Refresh, &[full_order("1"), full_order("2"), full_order("3")]);
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[full_order("1"), full_order("2"), full_order("3")],
+    );
     let report = run(&mut cache, &setup, ImportKind::FullImport, &[full_order("2")]);
     assert_eq!(report.removed, 2);
     assert_eq!(cache.projects.keys().collect::<Vec<_>>(), ["2"]);
@@ -434,7 +562,12 @@ fn full_import_removes_absent_projects() {
 fn full_import_keeps_and_flags_absent_projects_with_pending_work() {
     let mut cache = MemoryCache::default();
     let setup = Setup::default();
-    run(&mut cache, &setup, ImportKind::Refresh, &[full_order("1"), full_order("2")]);
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[full_order("1"), full_order("2")],
+    );
     cache.pending_work.insert("1".into());
     let report = run(&mut cache, &setup, ImportKind::FullImport, &[full_order("2")]);
     assert_eq!((report.removed, report.kept), (0, 1));
@@ -442,7 +575,12 @@ fn full_import_keeps_and_flags_absent_projects_with_pending_work() {
     assert!(cache.projects["1"].removal_pending);
 
     // Listed again later: no longer a removal candidate.
-    run(&mut cache, &setup, ImportKind::Refresh, &[json!({"workOrderNumber": "1", "city": "Springfield"})]);
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[json!({"workOrderNumber": "1", "city": "Springfield"})],
+    );
     assert!(!cache.projects["1"].removal_pending);
 }
 
@@ -450,7 +588,12 @@ fn full_import_keeps_and_flags_absent_projects_with_pending_work() {
 fn refresh_never_removes_projects() {
     let mut cache = MemoryCache::default();
     let setup = Setup::default();
-    run(&mut cache, &setup, ImportKind::Refresh, &[full_order("1"), full_order("2")]);
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[full_order("1"), full_order("2")],
+    );
     let report = run(&mut cache, &setup, ImportKind::Refresh, &[]);
     assert_eq!(report.removed, 0);
     assert_eq!(cache.projects.len(), 2);
@@ -459,8 +602,15 @@ fn refresh_never_removes_projects() {
 #[test]
 fn the_same_response_twice_changes_nothing_the_second_time() {
     let mut cache = MemoryCache::default();
-    let setup = Setup { work_type: Some(work_type()), assign_to: DefaultAssignTo::All, ..Setup::default() };
-    let orders = [full_order("1"), json!({"workOrderNumber": "2", "address1": "1 Oak", "state": "IL"})];
+    let setup = Setup {
+        work_type: Some(work_type()),
+        assign_to: DefaultAssignTo::All,
+        ..Setup::default()
+    };
+    let orders = [
+        full_order("1"),
+        json!({"workOrderNumber": "2", "address1": "1 Oak", "state": "IL"}),
+    ];
     run(&mut cache, &setup, ImportKind::FullImport, &orders);
     let before = cache.clone();
     let report = run(&mut cache, &setup, ImportKind::FullImport, &orders);
@@ -478,27 +628,50 @@ fn arb_order() -> impl Strategy<Value = serde_json::Value> {
         text.clone(),
         text.clone(),
         text.clone(),
-        prop::option::of(prop::sample::select(vec!["Open", "Cancelled", "Deleted", "Rush", "canceled"])),
-        prop::option::of(prop::collection::vec(prop::sample::select(vec!["Lawn", "Snow", "Trash"]), 0..3)),
+        prop::option::of(prop::sample::select(vec![
+            "Open",
+            "Cancelled",
+            "Deleted",
+            "Rush",
+            "canceled",
+        ])),
+        prop::option::of(prop::collection::vec(
+            prop::sample::select(vec!["Lawn", "Snow", "Trash"]),
+            0..3,
+        )),
         prop::option::of(prop::sample::select(vec!["RUSH", "Complete"])),
         any::<bool>(),
     )
-        .prop_map(|(number, city, instructions, reference, client_status, services, status, full)| {
-            let mut order = if full { full_order(&number.to_string()) } else { json!({"workOrderNumber": number}) };
-            let fields = [("city", city), ("instructions", instructions), ("reference", reference), ("status", status)];
-            for (key, value) in fields {
-                if let Some(value) = value.filter(|value| !(full && value.is_empty())) {
-                    order[key] = json!(value);
+        .prop_map(
+            |(number, city, instructions, reference, client_status, services, status, full)| {
+                let mut order = if full {
+                    full_order(&number.to_string())
+                } else {
+                    json!({"workOrderNumber": number})
+                };
+                let fields = [
+                    ("city", city),
+                    ("instructions", instructions),
+                    ("reference", reference),
+                    ("status", status),
+                ];
+                for (key, value) in fields {
+                    if let Some(value) = value.filter(|value| !(full && value.is_empty())) {
+                        order[key] = json!(value);
+                    }
                 }
-            }
-            if let Some(client_status) = client_status {
-                order["clientStatus"] = json!(client_status);
-            }
-            if let Some(services) = services.filter(|services| !(full && services.is_empty())) {
-                order["services"] = services.iter().map(|name| json!({"serviceName": name, "instructions": name})).collect();
-            }
-            order
-        })
+                if let Some(client_status) = client_status {
+                    order["clientStatus"] = json!(client_status);
+                }
+                if let Some(services) = services.filter(|services| !(full && services.is_empty())) {
+                    order["services"] = services
+                        .iter()
+                        .map(|name| json!({"serviceName": name, "instructions": name}))
+                        .collect();
+                }
+                order
+            },
+        )
 }
 
 /// A batch as providers send them: the first time a batch names an order, the order is complete. (An
@@ -517,7 +690,9 @@ fn arb_batch() -> impl Strategy<Value = Vec<serde_json::Value>> {
                 if seen.insert(number.clone()) && order.get("address1").is_none() {
                     let mut complete = full_order(&number);
                     for (key, value) in order.as_object().unwrap() {
-                        if value.as_str().is_some_and(|text| !text.is_empty()) || value.as_array().is_some_and(|list| !list.is_empty()) {
+                        if value.as_str().is_some_and(|text| !text.is_empty())
+                            || value.as_array().is_some_and(|list| !list.is_empty())
+                        {
                             complete[key] = value.clone();
                         }
                     }
@@ -546,7 +721,11 @@ pub(crate) fn arb_responses() -> impl Strategy<Value = Vec<Response>> {
 }
 
 pub(crate) fn kind(full: bool) -> ImportKind {
-    if full { ImportKind::FullImport } else { ImportKind::Refresh }
+    if full {
+        ImportKind::FullImport
+    } else {
+        ImportKind::Refresh
+    }
 }
 
 proptest! {

@@ -41,13 +41,21 @@ pub struct ImportOptions<'a> {
 impl ImportOptions<'_> {
     /// Options for `kind` with the default size limit and no progress reporting.
     pub fn new(kind: ImportKind) -> Self {
-        Self { kind, max_bytes: MAX_RESPONSE_BYTES, progress: None, today: None }
+        Self {
+            kind,
+            max_bytes: MAX_RESPONSE_BYTES,
+            progress: None,
+            today: None,
+        }
     }
 }
 
 impl std::fmt::Debug for ImportOptions<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ImportOptions").field("kind", &self.kind).field("max_bytes", &self.max_bytes).finish()
+        f.debug_struct("ImportOptions")
+            .field("kind", &self.kind)
+            .field("max_bytes", &self.max_bytes)
+            .finish()
     }
 }
 
@@ -57,7 +65,12 @@ impl Store {
         self.integration(code)?;
         let file = std::fs::File::open(path).map_err(|err| Error::io(path, err))?;
         let size = file.metadata().map_err(|err| Error::io(path, err))?.len();
-        self.import_response(code, std::io::BufReader::with_capacity(256 * 1024, file), Some(size), options)
+        self.import_response(
+            code,
+            std::io::BufReader::with_capacity(256 * 1024, file),
+            Some(size),
+            options,
+        )
     }
 
     /// Imports a getWorkOrders response body. The integration goes `pending` → `running` → `idle` (with
@@ -72,16 +85,17 @@ impl Store {
     ) -> Result<ImportReport> {
         self.write(|tx| begin_import(tx, code))?;
         let result = match declared_size {
-            Some(size) if size > options.max_bytes => {
-                Err(Error::ResponseTooLarge { size, limit: options.max_bytes })
-            }
+            Some(size) if size > options.max_bytes => Err(Error::ResponseTooLarge {
+                size,
+                limit: options.max_bytes,
+            }),
             _ => self.write(|tx| apply_response(tx, code, body, options)),
         };
         if let Err(err) = &result {
             let message = err.to_string();
-            if let Err(status_err) = self.write(|tx| {
-                integrations::transition(tx, code, StatusEvent::Failed, Some(&message), now())
-            }) {
+            if let Err(status_err) = self
+                .write(|tx| integrations::transition(tx, code, StatusEvent::Failed, Some(&message), now()))
+            {
                 tracing::error!(%status_err, "could not record the import failure");
             }
         }
@@ -95,18 +109,35 @@ fn begin_import(connection: &Connection, code: &str) -> Result<()> {
     let integration = integrations::find(connection, code)?;
     if integration.status == crate::model::IntegrationStatus::Running {
         tracing::warn!(code, "taking over an import that did not finish");
-        integrations::transition(connection, code, StatusEvent::Interrupted, Some("interrupted"), now())?;
+        integrations::transition(
+            connection,
+            code,
+            StatusEvent::Interrupted,
+            Some("interrupted"),
+            now(),
+        )?;
     }
     integrations::transition(connection, code, StatusEvent::Requested, None, now())?;
     integrations::transition(connection, code, StatusEvent::Started, None, now())?;
     Ok(())
 }
 
-fn apply_response(connection: &Connection, code: &str, body: impl Read, options: &ImportOptions) -> Result<ImportReport> {
+fn apply_response(
+    connection: &Connection,
+    code: &str,
+    body: impl Read,
+    options: &ImportOptions,
+) -> Result<ImportReport> {
     let integration = integrations::find(connection, code)?;
     let integration_id = integrations::id_of(connection, code)?;
-    let work_type = integration.default_work_type.as_deref().map(|name| work_types::find(connection, name)).transpose()?;
-    let today = options.today.unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
+    let work_type = integration
+        .default_work_type
+        .as_deref()
+        .map(|name| work_types::find(connection, name))
+        .transpose()?;
+    let today = options
+        .today
+        .unwrap_or_else(|| time::OffsetDateTime::now_utc().date());
     let settings = ReconcileSettings {
         integration: code,
         mode: integration.mode,
@@ -141,7 +172,10 @@ fn apply_response(connection: &Connection, code: &str, body: impl Read, options:
         Ok(meta) => meta,
         Err(ReadError::Callback(err)) => return Err(err),
         Err(ReadError::Malformed(_)) if exceeded.get() => {
-            return Err(Error::ResponseTooLarge { size: options.max_bytes + 1, limit: options.max_bytes });
+            return Err(Error::ResponseTooLarge {
+                size: options.max_bytes + 1,
+                limit: options.max_bytes,
+            });
         }
         Err(ReadError::Malformed(message)) => return Err(Error::InvalidResponse(message)),
     };
@@ -151,7 +185,10 @@ fn apply_response(connection: &Connection, code: &str, body: impl Read, options:
     let report = importer.finish(&mut cache)?;
     integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
     if let Some(server_time) = meta.server_time {
-        connection.execute("UPDATE integrations SET sync_cursor = ?2 WHERE id = ?1", params![integration_id, server_time])?;
+        connection.execute(
+            "UPDATE integrations SET sync_cursor = ?2 WHERE id = ?1",
+            params![integration_id, server_time],
+        )?;
     }
     Ok(report)
 }
@@ -186,18 +223,28 @@ impl<'c> SqliteCache<'c> {
     fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
         let mut by_number = HashMap::new();
         let mut by_fingerprint = HashMap::new();
-        let mut statement =
-            connection.prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
+        let mut statement = connection
+            .prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
             let number: String = row.get(1)?;
-            let fingerprint = row.get::<_, Option<Vec<u8>>>(2)?.and_then(|bytes| bytes.try_into().ok()).map(u128::from_le_bytes);
+            let fingerprint = row
+                .get::<_, Option<Vec<u8>>>(2)?
+                .and_then(|bytes| bytes.try_into().ok())
+                .map(u128::from_le_bytes);
             if let Some(fingerprint) = fingerprint {
                 by_fingerprint.insert(fingerprint, number.clone());
             }
             by_number.insert(number, (row.get(0)?, fingerprint));
         }
-        Ok(Self { connection, integration_id, integration, by_number, by_fingerprint, fingerprint: 0 })
+        Ok(Self {
+            connection,
+            integration_id,
+            integration,
+            by_number,
+            by_fingerprint,
+            fingerprint: 0,
+        })
     }
 
     fn unchanged_number(&self, fingerprint: u128) -> Option<String> {
@@ -226,8 +273,15 @@ impl ProjectCache for SqliteCache<'_> {
         self.forget_fingerprint(number);
         let existing = self.by_number.get(number).map(|&(id, _)| id);
         let bytes = self.fingerprint.to_le_bytes();
-        let id = projects::save(self.connection, self.integration_id, existing, project, Some(&bytes))?;
-        self.by_number.insert(number.to_owned(), (id, Some(self.fingerprint)));
+        let id = projects::save(
+            self.connection,
+            self.integration_id,
+            existing,
+            project,
+            Some(&bytes),
+        )?;
+        self.by_number
+            .insert(number.to_owned(), (id, Some(self.fingerprint)));
         self.by_fingerprint.insert(self.fingerprint, number.to_owned());
         Ok(())
     }
@@ -235,7 +289,9 @@ impl ProjectCache for SqliteCache<'_> {
     fn remove(&mut self, number: &str) -> Result<()> {
         self.forget_fingerprint(number);
         if let Some((id, _)) = self.by_number.remove(number) {
-            self.connection.prepare_cached("DELETE FROM projects WHERE id = ?1")?.execute([id])?;
+            self.connection
+                .prepare_cached("DELETE FROM projects WHERE id = ?1")?
+                .execute([id])?;
         }
         Ok(())
     }
@@ -277,7 +333,14 @@ impl<'a, R> LimitedReader<'a, R> {
     const REPORT_EVERY: u64 = 1 << 20;
 
     fn new(inner: R, limit: u64, progress: Option<&'a dyn Fn(u64)>) -> Self {
-        Self { inner, read: 0, limit, next_report: 0, progress, exceeded: Default::default() }
+        Self {
+            inner,
+            read: 0,
+            limit,
+            next_report: 0,
+            progress,
+            exceeded: Default::default(),
+        }
     }
 }
 

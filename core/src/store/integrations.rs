@@ -18,8 +18,9 @@ fn from_row(row: &Row) -> rusqlite::Result<Integration> {
     let text_error = |index: usize, err: crate::model::InvalidInput| {
         rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(err))
     };
-    let json_error =
-        |index: usize, err: serde_json::Error| rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(err));
+    let json_error = |index: usize, err: serde_json::Error| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(err))
+    };
     Ok(Integration {
         code: row.get(0)?,
         name: row.get(1)?,
@@ -34,7 +35,8 @@ fn from_row(row: &Row) -> rusqlite::Result<Integration> {
         service_extension: row.get(10)?,
         auto_admin: row.get(11)?,
         default_work_type: row.get(12)?,
-        default_assign_to: DefaultAssignTo::parse(&row.get::<_, String>(13)?).map_err(|err| text_error(13, err))?,
+        default_assign_to: DefaultAssignTo::parse(&row.get::<_, String>(13)?)
+            .map_err(|err| text_error(13, err))?,
         auto_relay: row.get(14)?,
         auto_import: row.get(15)?,
         check_in: serde_json::from_str::<CheckInSettings>(&row.get::<_, String>(16)?)
@@ -46,22 +48,31 @@ fn from_row(row: &Row) -> rusqlite::Result<Integration> {
 
 pub(crate) fn find(connection: &Connection, code: &str) -> Result<Integration> {
     connection
-        .query_row(&format!("SELECT {COLUMNS} FROM integrations WHERE code = ?1"), [code], from_row)
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM integrations WHERE code = ?1"),
+            [code],
+            from_row,
+        )
         .optional()?
         .ok_or_else(|| Error::UnknownIntegration(code.to_owned()))
 }
 
 pub(crate) fn id_of(connection: &Connection, code: &str) -> Result<i64> {
     connection
-        .query_row("SELECT id FROM integrations WHERE code = ?1", [code], |row| row.get(0))
+        .query_row("SELECT id FROM integrations WHERE code = ?1", [code], |row| {
+            row.get(0)
+        })
         .optional()?
         .ok_or_else(|| Error::UnknownIntegration(code.to_owned()))
 }
 
 fn check_work_type(connection: &Connection, name: Option<&str>) -> Result<()> {
     if let Some(name) = name {
-        let exists: bool =
-            connection.query_row("SELECT EXISTS(SELECT 1 FROM work_types WHERE name = ?1)", [name], |row| row.get(0))?;
+        let exists: bool = connection.query_row(
+            "SELECT EXISTS(SELECT 1 FROM work_types WHERE name = ?1)",
+            [name],
+            |row| row.get(0),
+        )?;
         if !exists {
             return Err(Error::UnknownWorkType(name.to_owned()));
         }
@@ -144,7 +155,8 @@ impl Store {
     /// Every integration, by code.
     pub fn list_integrations(&self) -> Result<Vec<Integration>> {
         self.read(|connection| {
-            let mut statement = connection.prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY code"))?;
+            let mut statement =
+                connection.prepare(&format!("SELECT {COLUMNS} FROM integrations ORDER BY code"))?;
             let rows = statement.query_map([], from_row)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
@@ -169,7 +181,8 @@ impl Store {
                 return Err(Error::PendingFieldWork {
                     what: format!("integration {code}"),
                     count: pending,
-                    hint: "deliver it with a sync, or delete with --force to export it to a file first".into(),
+                    hint: "deliver it with a sync, or delete with --force to export it to a file first"
+                        .into(),
                 });
             }
             tx.execute("DELETE FROM outbox WHERE integration_id = ?1", [id])?;
@@ -180,7 +193,12 @@ impl Store {
 
     /// Moves an integration's import status by `event`, recording the error message on failure and the
     /// time on success. Returns the new status.
-    pub fn record_status(&self, code: &str, event: StatusEvent, error: Option<&str>) -> Result<IntegrationStatus> {
+    pub fn record_status(
+        &self,
+        code: &str,
+        event: StatusEvent,
+        error: Option<&str>,
+    ) -> Result<IntegrationStatus> {
         self.write(|tx| transition(tx, code, event, error, now()))
     }
 
@@ -193,7 +211,13 @@ impl Store {
                 .query_map([], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for code in &codes {
-                transition(tx, code, StatusEvent::Interrupted, Some("interrupted: the app stopped during the import"), now())?;
+                transition(
+                    tx,
+                    code,
+                    StatusEvent::Interrupted,
+                    Some("interrupted: the app stopped during the import"),
+                    now(),
+                )?;
             }
             Ok(codes.len() as u64)
         })
@@ -209,7 +233,9 @@ pub(crate) fn transition(
     at: Timestamp,
 ) -> Result<IntegrationStatus> {
     let current: String = connection
-        .query_row("SELECT status FROM integrations WHERE code = ?1", [code], |row| row.get(0))
+        .query_row("SELECT status FROM integrations WHERE code = ?1", [code], |row| {
+            row.get(0)
+        })
         .optional()?
         .ok_or_else(|| Error::UnknownIntegration(code.to_owned()))?;
     let current = IntegrationStatus::parse(&current)?;
@@ -224,8 +250,10 @@ pub(crate) fn transition(
             "UPDATE integrations SET status = ?2, last_error = ?3 WHERE code = ?1",
             params![code, next.as_str(), error.unwrap_or("unknown error")],
         )?,
-        StatusEvent::Requested | StatusEvent::Started => connection
-            .execute("UPDATE integrations SET status = ?2 WHERE code = ?1", params![code, next.as_str()])?,
+        StatusEvent::Requested | StatusEvent::Started => connection.execute(
+            "UPDATE integrations SET status = ?2 WHERE code = ?1",
+            params![code, next.as_str()],
+        )?,
     };
     Ok(next)
 }

@@ -50,12 +50,20 @@ impl Store {
         // Check the version before anything that could write (WAL mode rewrites the header).
         let found: i64 = writer.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if found > LATEST_VERSION {
-            return Err(Error::SchemaTooNew { path, found, supported: LATEST_VERSION });
+            return Err(Error::SchemaTooNew {
+                path,
+                found,
+                supported: LATEST_VERSION,
+            });
         }
         configure(&writer)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         migrations::migrate(&mut writer)?;
-        Ok(Self { path, writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(Self {
+            path,
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
     }
 
     /// The database file.
@@ -101,7 +109,10 @@ impl Store {
 
     fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
         // A panic while holding the writer leaves SQLite consistent (the transaction rolls back on drop).
-        Ok(self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        Ok(self
+            .writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()))
     }
 
     fn take_reader(&self) -> Result<Connection> {

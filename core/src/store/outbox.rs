@@ -7,8 +7,8 @@ use rusqlite::{Connection, params};
 use serde::Serialize;
 
 use super::{Store, integrations};
-use crate::model::{Timestamp, now};
 use crate::Result;
+use crate::model::{Timestamp, now};
 
 /// A vendor's status change for the provider's `status` service.
 pub(crate) const KIND_STATUS: &str = "status";

@@ -56,7 +56,11 @@ fn load_tasks(connection: &Connection, project_id: i64) -> Result<Vec<Task>> {
     )?;
     let tasks = statement
         .query_map([project_id], |row| {
-            Ok(Task { name: row.get(0)?, instructions: row.get(1)?, options: json_column(row, 2)? })
+            Ok(Task {
+                name: row.get(0)?,
+                instructions: row.get(1)?,
+                options: json_column(row, 2)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?;
     Ok(tasks)
@@ -64,7 +68,8 @@ fn load_tasks(connection: &Connection, project_id: i64) -> Result<Vec<Task>> {
 
 /// The project with its tasks, by row id.
 pub(crate) fn load(connection: &Connection, integration: &str, project_id: i64) -> Result<Project> {
-    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM projects p WHERE p.id = ?1"))?;
+    let mut statement =
+        connection.prepare_cached(&format!("SELECT {COLUMNS} FROM projects p WHERE p.id = ?1"))?;
     let (_, mut project) = statement.query_row([project_id], |row| from_row(integration, row))?;
     project.tasks = load_tasks(connection, project_id)?;
     Ok(project)
@@ -147,7 +152,9 @@ pub(crate) fn save(
                      WHERE id = ?28",
                 )?
                 .execute(values)?;
-            connection.prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?.execute([id])?;
+            connection
+                .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
+                .execute([id])?;
             id
         }
     };
@@ -156,7 +163,13 @@ pub(crate) fn save(
     )?;
     for (position, task) in project.tasks.iter().enumerate() {
         let options = serde_json::to_string(&task.options).expect("JSON values serialise");
-        insert_task.execute(params![project_id, position as i64, task.name, task.instructions, options])?;
+        insert_task.execute(params![
+            project_id,
+            position as i64,
+            task.name,
+            task.instructions,
+            options
+        ])?;
     }
     Ok(project_id)
 }
@@ -219,14 +232,32 @@ impl Store {
             sql.push_str(&format!(" AND i.code = {}", placeholder(code.clone())));
         }
         if let Some(client_status) = &query.client_status {
-            sql.push_str(&format!(" AND p.client_status = {} COLLATE NOCASE", placeholder(client_status.clone())));
+            sql.push_str(&format!(
+                " AND p.client_status = {} COLLATE NOCASE",
+                placeholder(client_status.clone())
+            ));
         }
         if let Some(status) = &query.status {
-            sql.push_str(&format!(" AND p.status = {} COLLATE NOCASE", placeholder(status.clone())));
+            sql.push_str(&format!(
+                " AND p.status = {} COLLATE NOCASE",
+                placeholder(status.clone())
+            ));
         }
-        if let Some(search) = query.search.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
+        if let Some(search) = query
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+        {
             let pattern = placeholder(like_pattern(search));
-            let columns = ["p.work_order_number", "p.address1", "p.city", "p.zip", "p.description", "p.reference"];
+            let columns = [
+                "p.work_order_number",
+                "p.address1",
+                "p.city",
+                "p.zip",
+                "p.description",
+                "p.reference",
+            ];
             let clauses = columns.map(|column| format!("{column} LIKE {pattern} ESCAPE '\\'"));
             sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
         }
@@ -237,14 +268,21 @@ impl Store {
             ProjectSort::DueDate => " ORDER BY coalesce(p.due_date, '~'), p.work_order_number",
             ProjectSort::Number => " ORDER BY i.code, p.work_order_number",
         });
-        sql.push_str(&format!(" LIMIT {} OFFSET {}", query.limit.min(10_000), query.offset));
+        sql.push_str(&format!(
+            " LIMIT {} OFFSET {}",
+            query.limit.min(10_000),
+            query.offset
+        ));
         self.read(|connection| {
             let mut statement = connection.prepare_cached(&sql)?;
             let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
                 let integration: String = row.get(0)?;
                 let number: String = row.get(1)?;
                 Ok(ProjectSummary {
-                    id: ProjectId { integration: integration.clone(), work_order_number: number.clone() },
+                    id: ProjectId {
+                        integration: integration.clone(),
+                        work_order_number: number.clone(),
+                    },
                     integration,
                     work_order_number: number,
                     address1: row.get(2)?,
@@ -291,7 +329,13 @@ impl Store {
                     "workOrderNumber": project.work_order_number,
                     "status": project.status,
                 });
-                outbox::enqueue(tx, integration_id, Some(project_id), outbox::KIND_STATUS, &payload)?;
+                outbox::enqueue(
+                    tx,
+                    integration_id,
+                    Some(project_id),
+                    outbox::KIND_STATUS,
+                    &payload,
+                )?;
             }
             Ok(project)
         })
@@ -327,6 +371,8 @@ impl Store {
 
     /// Number of projects in the cache (all integrations).
     pub fn project_count(&self) -> Result<u64> {
-        self.read(|connection| Ok(connection.query_row("SELECT count(*) FROM projects", [], |row| row.get(0))?))
+        self.read(|connection| {
+            Ok(connection.query_row("SELECT count(*) FROM projects", [], |row| row.get(0))?)
+        })
     }
 }

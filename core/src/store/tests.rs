@@ -10,7 +10,9 @@ use crate::model::{ImportKind, NewIntegration, ProjectEdit, ProjectId, ProjectQu
 pub(crate) fn store() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path().join("cache.db")).unwrap();
-    store.create_integration(NewIntegration::new("ACME", "http://127.0.0.1:9/api", "vendor1")).unwrap();
+    store
+        .create_integration(NewIntegration::new("ACME", "http://127.0.0.1:9/api", "vendor1"))
+        .unwrap();
     (dir, store)
 }
 
@@ -19,7 +21,11 @@ fn order(number: &str, city: &str) -> serde_json::Value {
            "clientStatus": "Open", "services": [{"serviceName": "Lawn"}, {"serviceName": "Trash"}]})
 }
 
-fn import(store: &Store, kind: ImportKind, orders: &[serde_json::Value]) -> crate::Result<crate::model::ImportReport> {
+fn import(
+    store: &Store,
+    kind: ImportKind,
+    orders: &[serde_json::Value],
+) -> crate::Result<crate::model::ImportReport> {
     let body = json!({"workOrders": orders, "error": ""}).to_string();
     store.import_response("ACME", Cursor::new(body), None, &ImportOptions::new(kind))
 }
@@ -31,7 +37,12 @@ fn id(number: &str) -> ProjectId {
 #[test]
 fn import_stores_projects_with_tasks_and_moves_status() {
     let (_dir, store) = store();
-    let report = import(&store, ImportKind::FullImport, &[order("1", "Springfield"), order("2", "Peoria")]).unwrap();
+    let report = import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "Springfield"), order("2", "Peoria")],
+    )
+    .unwrap();
     assert_eq!(report.created, 2);
     let project = store.project(&id("1")).unwrap();
     assert_eq!(project.city.as_deref(), Some("Springfield"));
@@ -65,9 +76,17 @@ fn a_failed_import_changes_no_project_and_records_the_error() {
     let (_dir, store) = store();
     import(&store, ImportKind::FullImport, &[order("1", "Springfield")]).unwrap();
     let body = r#"{"workOrders": [{"workOrderNumber": "1", "address1": "x", "city": "Changed", "state": "IL", "zip": "1", "services": [{"serviceName": "a"}]}, "#;
-    let err = store.import_response("ACME", Cursor::new(body), None, &ImportOptions::new(ImportKind::FullImport));
+    let err = store.import_response(
+        "ACME",
+        Cursor::new(body),
+        None,
+        &ImportOptions::new(ImportKind::FullImport),
+    );
     assert!(matches!(err, Err(crate::Error::InvalidResponse(_))), "{err:?}");
-    assert_eq!(store.project(&id("1")).unwrap().city.as_deref(), Some("Springfield"));
+    assert_eq!(
+        store.project(&id("1")).unwrap().city.as_deref(),
+        Some("Springfield")
+    );
     let integration = store.integration("ACME").unwrap();
     assert_eq!(integration.status, crate::model::IntegrationStatus::Error);
     assert!(integration.last_error.unwrap().contains("not valid"));
@@ -80,8 +99,16 @@ fn a_failed_import_changes_no_project_and_records_the_error() {
 fn a_provider_error_with_http_200_is_an_error() {
     let (_dir, store) = store();
     let body = json!({"workOrders": [order("1", "X")], "error": "account suspended"}).to_string();
-    let err = store.import_response("ACME", Cursor::new(body), None, &ImportOptions::new(ImportKind::Refresh));
-    assert!(matches!(err, Err(crate::Error::Provider(ref message)) if message == "account suspended"), "{err:?}");
+    let err = store.import_response(
+        "ACME",
+        Cursor::new(body),
+        None,
+        &ImportOptions::new(ImportKind::Refresh),
+    );
+    assert!(
+        matches!(err, Err(crate::Error::Provider(ref message)) if message == "account suspended"),
+        "{err:?}"
+    );
     assert_eq!(store.project_count().unwrap(), 0);
 }
 
@@ -89,55 +116,113 @@ fn a_provider_error_with_http_200_is_an_error() {
 fn an_oversized_response_is_refused() {
     let (_dir, store) = store();
     let body = json!({"workOrders": [order("1", "X")]}).to_string();
-    let options = ImportOptions { max_bytes: 10, ..ImportOptions::new(ImportKind::Refresh) };
+    let options = ImportOptions {
+        max_bytes: 10,
+        ..ImportOptions::new(ImportKind::Refresh)
+    };
     let err = store.import_response("ACME", Cursor::new(body), None, &options);
-    assert!(matches!(err, Err(crate::Error::ResponseTooLarge { .. })), "{err:?}");
+    assert!(
+        matches!(err, Err(crate::Error::ResponseTooLarge { .. })),
+        "{err:?}"
+    );
 }
 
 #[test]
 fn auto_admin_off_keeps_local_edits_across_imports() {
     let (_dir, store) = store();
     store
-        .edit_integration("ACME", &crate::model::IntegrationEdit { auto_admin: Some(false), mode: Some(crate::model::Mode::Internal), ..Default::default() })
+        .edit_integration(
+            "ACME",
+            &crate::model::IntegrationEdit {
+                auto_admin: Some(false),
+                mode: Some(crate::model::Mode::Internal),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let mut first = order("1", "A");
     first["instructions"] = json!("provider");
     import(&store, ImportKind::Refresh, &[first.clone()]).unwrap();
-    let edit = ProjectEdit { instructions: Some("mine".into()), ..Default::default() };
+    let edit = ProjectEdit {
+        instructions: Some("mine".into()),
+        ..Default::default()
+    };
     store.edit_project(&id("1"), &edit).unwrap();
     first["instructions"] = json!("provider again");
     import(&store, ImportKind::Refresh, &[first]).unwrap();
-    assert_eq!(store.project(&id("1")).unwrap().instructions.as_deref(), Some("mine"));
+    assert_eq!(
+        store.project(&id("1")).unwrap().instructions.as_deref(),
+        Some("mine")
+    );
 }
 
 #[test]
 fn auto_admin_on_overwrites_local_edits_even_with_an_identical_order() {
     let (_dir, store) = store();
     store
-        .edit_integration("ACME", &crate::model::IntegrationEdit { mode: Some(crate::model::Mode::Internal), ..Default::default() })
+        .edit_integration(
+            "ACME",
+            &crate::model::IntegrationEdit {
+                mode: Some(crate::model::Mode::Internal),
+                ..Default::default()
+            },
+        )
         .unwrap();
     let mut first = order("1", "A");
     first["instructions"] = json!("provider");
     import(&store, ImportKind::Refresh, &[first.clone()]).unwrap();
-    store.edit_project(&id("1"), &ProjectEdit { instructions: Some("mine".into()), ..Default::default() }).unwrap();
+    store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                instructions: Some("mine".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     import(&store, ImportKind::Refresh, &[first]).unwrap();
-    assert_eq!(store.project(&id("1")).unwrap().instructions.as_deref(), Some("provider"));
+    assert_eq!(
+        store.project(&id("1")).unwrap().instructions.as_deref(),
+        Some("provider")
+    );
 }
 
 #[test]
 fn a_status_edit_is_queued_as_field_work_and_protects_the_project() {
     let (_dir, store) = store();
-    import(&store, ImportKind::FullImport, &[order("1", "A"), order("2", "B")]).unwrap();
-    store.edit_project(&id("1"), &ProjectEdit { status: Some("Complete".into()), ..Default::default() }).unwrap();
+    import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "A"), order("2", "B")],
+    )
+    .unwrap();
+    store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                status: Some("Complete".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     let pending = store.pending_outbox_entries("ACME").unwrap();
     assert_eq!(pending.len(), 1);
-    assert_eq!(pending[0].payload, json!({"workOrderNumber": "1", "status": "Complete"}));
+    assert_eq!(
+        pending[0].payload,
+        json!({"workOrderNumber": "1", "status": "Complete"})
+    );
 
     let report = import(&store, ImportKind::FullImport, &[]).unwrap();
     assert_eq!((report.removed, report.kept), (1, 1));
     assert!(store.project(&id("1")).unwrap().removal_pending);
-    assert!(matches!(store.delete_project(&id("1")), Err(crate::Error::PendingFieldWork { .. })));
-    assert!(matches!(store.delete_integration("ACME", false), Err(crate::Error::PendingFieldWork { .. })));
+    assert!(matches!(
+        store.delete_project(&id("1")),
+        Err(crate::Error::PendingFieldWork { .. })
+    ));
+    assert!(matches!(
+        store.delete_integration("ACME", false),
+        Err(crate::Error::PendingFieldWork { .. })
+    ));
 }
 
 #[test]
@@ -149,24 +234,62 @@ fn closed_projects_refuse_edits_and_stay_closed_after_imports() {
     let project = store.project(&id("1")).unwrap();
     assert!(project.closed);
     assert_eq!(project.city.as_deref(), Some("B"));
-    let edit = ProjectEdit { status: Some("x".into()), ..Default::default() };
-    assert!(matches!(store.edit_project(&id("1"), &edit), Err(crate::Error::ProjectClosed(_))));
+    let edit = ProjectEdit {
+        status: Some("x".into()),
+        ..Default::default()
+    };
+    assert!(matches!(
+        store.edit_project(&id("1"), &edit),
+        Err(crate::Error::ProjectClosed(_))
+    ));
 }
 
 #[test]
 fn lists_filter_search_and_page() {
     let (_dir, store) = store();
-    let mut orders: Vec<_> = (0..30).map(|n| order(&format!("{n:03}"), if n % 3 == 0 { "Peoria" } else { "Joliet" })).collect();
+    let mut orders: Vec<_> = (0..30)
+        .map(|n| order(&format!("{n:03}"), if n % 3 == 0 { "Peoria" } else { "Joliet" }))
+        .collect();
     orders[4]["clientStatus"] = json!("Rush");
     import(&store, ImportKind::FullImport, &orders).unwrap();
     let page = |query: ProjectQuery| store.list_projects(&query).unwrap();
-    assert_eq!(page(ProjectQuery { limit: 7, ..Default::default() }).len(), 7);
-    assert_eq!(page(ProjectQuery { search: Some("peor".into()), limit: 100, ..Default::default() }).len(), 10);
-    let rush = page(ProjectQuery { client_status: Some("rush".into()), ..Default::default() });
+    assert_eq!(
+        page(ProjectQuery {
+            limit: 7,
+            ..Default::default()
+        })
+        .len(),
+        7
+    );
+    assert_eq!(
+        page(ProjectQuery {
+            search: Some("peor".into()),
+            limit: 100,
+            ..Default::default()
+        })
+        .len(),
+        10
+    );
+    let rush = page(ProjectQuery {
+        client_status: Some("rush".into()),
+        ..Default::default()
+    });
     assert_eq!(rush.len(), 1);
     assert_eq!(rush[0].id.to_string(), "ACME::004");
-    assert!(page(ProjectQuery { search: Some("%".into()), ..Default::default() }).is_empty(), "LIKE is escaped");
-    let second = page(ProjectQuery { sort: crate::model::ProjectSort::Number, limit: 5, offset: 5, ..Default::default() });
+    assert!(
+        page(ProjectQuery {
+            search: Some("%".into()),
+            ..Default::default()
+        })
+        .is_empty(),
+        "LIKE is escaped"
+    );
+    let second = page(ProjectQuery {
+        sort: crate::model::ProjectSort::Number,
+        limit: 5,
+        offset: 5,
+        ..Default::default()
+    });
     assert_eq!(second[0].work_order_number, "005");
 }
 
@@ -176,13 +299,23 @@ fn a_newer_schema_is_refused_and_left_byte_identical() {
     let path = dir.path().join("newer.db");
     {
         let connection = rusqlite::Connection::open(&path).unwrap();
-        connection.execute_batch("CREATE TABLE future (x); INSERT INTO future VALUES (1); PRAGMA user_version = 99;").unwrap();
+        connection
+            .execute_batch(
+                "CREATE TABLE future (x); INSERT INTO future VALUES (1); PRAGMA user_version = 99;",
+            )
+            .unwrap();
     }
     let before = std::fs::read(&path).unwrap();
     let err = Store::open(&path).unwrap_err();
-    assert!(matches!(err, crate::Error::SchemaTooNew { found: 99, .. }), "{err:?}");
+    assert!(
+        matches!(err, crate::Error::SchemaTooNew { found: 99, .. }),
+        "{err:?}"
+    );
     assert_eq!(std::fs::read(&path).unwrap(), before);
-    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|entry| entry.unwrap().file_name()).collect();
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
     assert_eq!(leftovers, ["newer.db"], "no journal or WAL file was created");
 }
 
@@ -209,8 +342,17 @@ mod model_based {
     }
 
     fn stored_projects(store: &Store) -> Vec<Project> {
-        let query = ProjectQuery { sort: crate::model::ProjectSort::Number, limit: 1000, ..Default::default() };
-        store.list_projects(&query).unwrap().iter().map(|summary| store.project(&summary.id).unwrap()).collect()
+        let query = ProjectQuery {
+            sort: crate::model::ProjectSort::Number,
+            limit: 1000,
+            ..Default::default()
+        };
+        store
+            .list_projects(&query)
+            .unwrap()
+            .iter()
+            .map(|summary| store.project(&summary.id).unwrap())
+            .collect()
     }
 
     proptest! {

@@ -8,7 +8,11 @@ use crate::{Error, Result};
 
 pub(crate) fn find(connection: &Connection, name: &str) -> Result<WorkType> {
     let definition: String = connection
-        .query_row("SELECT definition FROM work_types WHERE name = ?1", [name], |row| row.get(0))
+        .query_row(
+            "SELECT definition FROM work_types WHERE name = ?1",
+            [name],
+            |row| row.get(0),
+        )
         .optional()?
         .ok_or_else(|| Error::UnknownWorkType(name.to_owned()))?;
     Ok(WorkType::from_json(name, &definition)?)

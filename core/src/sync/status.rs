@@ -31,7 +31,10 @@ pub struct InvalidTransition {
 }
 
 /// The status after `event`.
-pub fn next_status(from: IntegrationStatus, event: StatusEvent) -> Result<IntegrationStatus, InvalidTransition> {
+pub fn next_status(
+    from: IntegrationStatus,
+    event: StatusEvent,
+) -> Result<IntegrationStatus, InvalidTransition> {
     use IntegrationStatus::{Error, Idle, Pending, Running};
     use StatusEvent::{Failed, Interrupted, Requested, Started, Succeeded};
     match (from, event) {

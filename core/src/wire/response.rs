@@ -39,7 +39,11 @@ where
     F: FnMut(&RawValue) -> Result<(), E>,
 {
     let mut deserializer = serde_json::Deserializer::from_reader(reader);
-    let mut state = State { on_order, failure: None, meta: ResponseMeta::default() };
+    let mut state = State {
+        on_order,
+        failure: None,
+        meta: ResponseMeta::default(),
+    };
     let result = de::Deserializer::deserialize_any(&mut deserializer, TopLevel(&mut state))
         .and_then(|()| deserializer.end());
     if let Some(failure) = state.failure {
@@ -51,7 +55,9 @@ where
 
 fn describe(err: &serde_json::Error) -> String {
     match err.classify() {
-        serde_json::error::Category::Eof if err.line() <= 1 && err.column() == 0 => "the body is empty".into(),
+        serde_json::error::Category::Eof if err.line() <= 1 && err.column() == 0 => {
+            "the body is empty".into()
+        }
         serde_json::error::Category::Eof => format!("the body ends too early ({err})"),
         _ => err.to_string(),
     }
@@ -99,7 +105,9 @@ where
 /// `""`, `null`, `false` and `"success"` are not errors; any other string or an object is.
 fn error_text(value: serde_json::Value) -> Option<String> {
     match value {
-        serde_json::Value::String(text) if text.trim().is_empty() || text.eq_ignore_ascii_case("success") => None,
+        serde_json::Value::String(text) if text.trim().is_empty() || text.eq_ignore_ascii_case("success") => {
+            None
+        }
         serde_json::Value::String(text) => Some(text),
         serde_json::Value::Null | serde_json::Value::Bool(false) => None,
         other => Some(other.to_string()),
@@ -163,8 +171,18 @@ mod tests {
         let (meta, orders) =
             collect(r#"{"error": "", "workOrders": [{"workOrderNumber": "1"}, {"workOrderNumber": 2}], "serverTime": 99}"#)
                 .unwrap();
-        assert_eq!(orders, vec![r#"{"workOrderNumber": "1"}"#, r#"{"workOrderNumber": 2}"#]);
-        assert_eq!(meta, ResponseMeta { work_orders: 2, error: None, server_time: Some(99) });
+        assert_eq!(
+            orders,
+            vec![r#"{"workOrderNumber": "1"}"#, r#"{"workOrderNumber": 2}"#]
+        );
+        assert_eq!(
+            meta,
+            ResponseMeta {
+                work_orders: 2,
+                error: None,
+                server_time: Some(99)
+            }
+        );
     }
 
     #[test]
@@ -183,10 +201,24 @@ mod tests {
 
     #[test]
     fn bodies_that_are_not_responses_are_malformed() {
-        for body in ["", "[]", "3", "\"x\"", "{\"workOrders\": 3}", "{\"workOrders\": [1", "{} trailing", "<html>"] {
-            assert!(matches!(collect(body), Err(ReadError::Malformed(_))), "{body:?} was accepted");
+        for body in [
+            "",
+            "[]",
+            "3",
+            "\"x\"",
+            "{\"workOrders\": 3}",
+            "{\"workOrders\": [1",
+            "{} trailing",
+            "<html>",
+        ] {
+            assert!(
+                matches!(collect(body), Err(ReadError::Malformed(_))),
+                "{body:?} was accepted"
+            );
         }
-        let Err(ReadError::Malformed(message)) = collect("") else { panic!() };
+        let Err(ReadError::Malformed(message)) = collect("") else {
+            panic!()
+        };
         assert_eq!(message, "the body is empty");
     }
 

@@ -111,7 +111,10 @@ impl<'de> Visitor<'de> for WorkOrderVisitor {
                 }
                 "options" => order.options = map.next_value::<Lenient<Options>>()?.into_field(&key, problems),
                 "services" => {
-                    order.services = map.next_value::<Lenient<Services>>()?.into_field(&key, problems).map(|s| s.0)
+                    order.services = map
+                        .next_value::<Lenient<Services>>()?
+                        .into_field(&key, problems)
+                        .map(|s| s.0)
                 }
                 name if is_attribute(name) => {
                     if let Some(value) = map.next_value::<Lenient<String>>()?.into_field(&key, problems) {
@@ -167,7 +170,11 @@ impl<T> Lenient<T> {
 
 fn non_blank(value: &str) -> Lenient<String> {
     let trimmed = value.trim();
-    if trimmed.is_empty() { Lenient::Missing } else { Lenient::Value(trimmed.to_owned()) }
+    if trimmed.is_empty() {
+        Lenient::Missing
+    } else {
+        Lenient::Value(trimmed.to_owned())
+    }
 }
 
 /// Implements the visitor methods that turn an unexpected JSON type into `Lenient::Invalid`.
@@ -204,7 +211,11 @@ macro_rules! reject_other_types {
             Ok(Lenient::Invalid("a number"))
         }
         fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
-            Ok(if value.trim().is_empty() { Lenient::Missing } else { Lenient::Invalid("a string") })
+            Ok(if value.trim().is_empty() {
+                Lenient::Missing
+            } else {
+                Lenient::Invalid("a string")
+            })
         }
     };
     (nulls) => {
@@ -258,7 +269,9 @@ impl<'de> Deserialize<'de> for Lenient<f64> {
                 if trimmed.is_empty() {
                     return Ok(Lenient::Missing);
                 }
-                Ok(trimmed.parse::<f64>().map_or(Lenient::Invalid("a non-numeric string"), Lenient::Value))
+                Ok(trimmed
+                    .parse::<f64>()
+                    .map_or(Lenient::Invalid("a non-numeric string"), Lenient::Value))
             }
             fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
                 Ok(Lenient::Value(value as f64))
@@ -347,15 +360,19 @@ impl<'de> Deserialize<'de> for Lenient<Service> {
                 while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
                     match key.as_ref() {
                         "serviceName" => {
-                            service.name = map.next_value::<Lenient<String>>()?.into_field(&key, &mut problems)
+                            service.name = map
+                                .next_value::<Lenient<String>>()?
+                                .into_field(&key, &mut problems)
                         }
                         "instructions" => {
-                            service.instructions =
-                                map.next_value::<Lenient<String>>()?.into_field(&key, &mut problems)
+                            service.instructions = map
+                                .next_value::<Lenient<String>>()?
+                                .into_field(&key, &mut problems)
                         }
                         "options" => {
-                            service.options =
-                                map.next_value::<Lenient<Options>>()?.into_field(&key, &mut problems)
+                            service.options = map
+                                .next_value::<Lenient<Options>>()?
+                                .into_field(&key, &mut problems)
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -396,7 +413,8 @@ mod tests {
     #[test]
     fn blank_and_null_mean_not_sent() {
         let order =
-            WorkOrder::from_json(r#"{"workOrderNumber": "7", "city": "", "state": null, "zip": "  "}"#).unwrap();
+            WorkOrder::from_json(r#"{"workOrderNumber": "7", "city": "", "state": null, "zip": "  "}"#)
+                .unwrap();
         assert_eq!(order.city, None);
         assert_eq!(order.state, None);
         assert_eq!(order.zip, None);
@@ -405,7 +423,8 @@ mod tests {
     #[test]
     fn unknown_fields_are_ignored() {
         let order =
-            WorkOrder::from_json(r#"{"workOrderNumber": "7", "futureField": {"a": [1, 2]}, "x": null}"#).unwrap();
+            WorkOrder::from_json(r#"{"workOrderNumber": "7", "futureField": {"a": [1, 2]}, "x": null}"#)
+                .unwrap();
         assert_eq!(order.work_order_number.as_deref(), Some("7"));
         assert!(order.problems.is_empty());
     }

@@ -38,7 +38,10 @@ pub(crate) fn routes() -> Router<ProviderState> {
         .route("/users", get(list_users).post(create_user))
         .route("/users/{username}", get(get_user))
         .route("/work-orders", get(list_orders).post(create_orders))
-        .route("/work-orders/{number}", get(get_order).patch(patch_order).delete(delete_order))
+        .route(
+            "/work-orders/{number}",
+            get(get_order).patch(patch_order).delete(delete_order),
+        )
         .route("/work-orders/{number}/options", put(set_options))
         .route("/work-orders/{number}/assign", post(assign))
         .route("/work-orders/{number}/unassign", post(unassign))
@@ -95,7 +98,10 @@ fn ok<T: Serialize>(status: StatusCode, value: &T) -> AdminResult {
 /// Parses a JSON request body.
 fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, AdminError> {
     if bytes.is_empty() {
-        return Err(AdminError(StatusCode::BAD_REQUEST, "a JSON body is required".to_owned()));
+        return Err(AdminError(
+            StatusCode::BAD_REQUEST,
+            "a JSON body is required".to_owned(),
+        ));
     }
     serde_json::from_slice(bytes)
         .map_err(|err| AdminError(StatusCode::BAD_REQUEST, format!("invalid JSON body: {err}")))
@@ -103,9 +109,11 @@ fn body<T: DeserializeOwned>(bytes: &Bytes) -> Result<T, AdminError> {
 
 /// Parses query parameters.
 fn query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, AdminError> {
-    Query::<T>::try_from_uri(&format!("/?{}", raw.unwrap_or_default()).parse().map_err(|_| {
-        AdminError(StatusCode::BAD_REQUEST, "invalid query string".to_owned())
-    })?)
+    Query::<T>::try_from_uri(
+        &format!("/?{}", raw.unwrap_or_default())
+            .parse()
+            .map_err(|_| AdminError(StatusCode::BAD_REQUEST, "invalid query string".to_owned()))?,
+    )
     .map(|Query(value)| value)
     .map_err(|err| AdminError(StatusCode::BAD_REQUEST, err.body_text()))
 }
@@ -133,7 +141,10 @@ struct NewUser {
 
 async fn create_user(State(state): State<ProviderState>, bytes: Bytes) -> AdminResult {
     let user: NewUser = body(&bytes)?;
-    let info = run(&state, move |admin| admin.create_user(&user.username, &user.password, &user.token)).await?;
+    let info = run(&state, move |admin| {
+        admin.create_user(&user.username, &user.password, &user.token)
+    })
+    .await?;
     ok(StatusCode::CREATED, &info)
 }
 
@@ -143,7 +154,9 @@ async fn list_users(State(state): State<ProviderState>) -> AdminResult {
 
 async fn get_user(State(state): State<ProviderState>, Path(username): Path<String>) -> AdminResult {
     let user = run(&state, move |admin| {
-        admin.user(&username)?.ok_or_else(|| ProviderError::not_found("user", username))
+        admin
+            .user(&username)?
+            .ok_or_else(|| ProviderError::not_found("user", username))
     })
     .await?;
     ok(StatusCode::OK, &user)
@@ -151,7 +164,10 @@ async fn get_user(State(state): State<ProviderState>, Path(username): Path<Strin
 
 async fn list_orders(State(state): State<ProviderState>, uri: axum::http::Uri) -> AdminResult {
     let filter: WorkOrderFilter = query(uri.query())?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.list_work_orders(&filter)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.list_work_orders(&filter)).await?,
+    )
 }
 
 /// Creates or replaces one order (object body) or several (array body, applied in order).
@@ -159,35 +175,59 @@ async fn create_orders(State(state): State<ProviderState>, bytes: Bytes) -> Admi
     match body::<Value>(&bytes)? {
         Value::Array(docs) => {
             let infos = run(&state, move |admin| {
-                docs.into_iter().map(|doc| admin.create_work_order(doc)).collect::<Result<Vec<_>, _>>()
+                docs.into_iter()
+                    .map(|doc| admin.create_work_order(doc))
+                    .collect::<Result<Vec<_>, _>>()
             })
             .await?;
             ok(StatusCode::OK, &infos)
         }
-        doc => ok(StatusCode::OK, &run(&state, move |admin| admin.create_work_order(doc)).await?),
+        doc => ok(
+            StatusCode::OK,
+            &run(&state, move |admin| admin.create_work_order(doc)).await?,
+        ),
     }
 }
 
 async fn get_order(State(state): State<ProviderState>, Path(number): Path<String>) -> AdminResult {
     let record = run(&state, move |admin| {
-        admin.work_order(&number)?.ok_or_else(|| ProviderError::not_found("work order", number))
+        admin
+            .work_order(&number)?
+            .ok_or_else(|| ProviderError::not_found("work order", number))
     })
     .await?;
     ok(StatusCode::OK, &record)
 }
 
-async fn patch_order(State(state): State<ProviderState>, Path(number): Path<String>, bytes: Bytes) -> AdminResult {
+async fn patch_order(
+    State(state): State<ProviderState>,
+    Path(number): Path<String>,
+    bytes: Bytes,
+) -> AdminResult {
     let patch: Value = body(&bytes)?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.patch_work_order(&number, patch)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.patch_work_order(&number, patch)).await?,
+    )
 }
 
 async fn delete_order(State(state): State<ProviderState>, Path(number): Path<String>) -> AdminResult {
-    ok(StatusCode::OK, &run(&state, move |admin| admin.delete_work_order(&number)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.delete_work_order(&number)).await?,
+    )
 }
 
-async fn set_options(State(state): State<ProviderState>, Path(number): Path<String>, bytes: Bytes) -> AdminResult {
+async fn set_options(
+    State(state): State<ProviderState>,
+    Path(number): Path<String>,
+    bytes: Bytes,
+) -> AdminResult {
     let options: Value = body(&bytes)?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.set_options(&number, options)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.set_options(&number, options)).await?,
+    )
 }
 
 #[derive(serde::Deserialize)]
@@ -197,16 +237,25 @@ struct AssignRequest {
 
 async fn assign(State(state): State<ProviderState>, Path(number): Path<String>, bytes: Bytes) -> AdminResult {
     let request: AssignRequest = body(&bytes)?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.assign(&number, &request.username)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.assign(&number, &request.username)).await?,
+    )
 }
 
 async fn unassign(State(state): State<ProviderState>, Path(number): Path<String>) -> AdminResult {
-    ok(StatusCode::OK, &run(&state, move |admin| admin.unassign(&number)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.unassign(&number)).await?,
+    )
 }
 
 async fn bulk(State(state): State<ProviderState>, bytes: Bytes) -> AdminResult {
     let spec: BulkSpec = body(&bytes)?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.bulk_generate_with(&spec)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.bulk_generate_with(&spec)).await?,
+    )
 }
 
 async fn seed(State(state): State<ProviderState>) -> AdminResult {
@@ -215,23 +264,32 @@ async fn seed(State(state): State<ProviderState>) -> AdminResult {
 
 async fn list_items(State(state): State<ProviderState>, uri: axum::http::Uri) -> AdminResult {
     let filter: ItemFilter = query(uri.query())?;
-    ok(StatusCode::OK, &run(&state, move |admin| admin.received_items(&filter)).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.received_items(&filter)).await?,
+    )
 }
 
 async fn item_file(State(state): State<ProviderState>, Path(uuid): Path<String>) -> AdminResult {
     let bytes = run(&state, move |admin| {
-        admin.item_file(&uuid)?.ok_or_else(|| ProviderError::not_found("item file", uuid))
+        admin
+            .item_file(&uuid)?
+            .ok_or_else(|| ProviderError::not_found("item file", uuid))
     })
     .await?;
     let mut response = Response::new(Body::from(bytes));
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
     Ok(response)
 }
 
 async fn status_updates(State(state): State<ProviderState>) -> AdminResult {
-    ok(StatusCode::OK, &run(&state, |admin| admin.status_updates()).await?)
+    ok(
+        StatusCode::OK,
+        &run(&state, |admin| admin.status_updates()).await?,
+    )
 }
 
 async fn push_events(State(state): State<ProviderState>) -> AdminResult {
@@ -282,7 +340,10 @@ async fn clear_faults(State(state): State<ProviderState>, uri: axum::http::Uri) 
 }
 
 fn clock_view(admin: &Admin) -> AdminResult {
-    ok(StatusCode::OK, &json!({"serverTime": admin.now(), "pinned": admin.is_time_pinned()}))
+    ok(
+        StatusCode::OK,
+        &json!({"serverTime": admin.now(), "pinned": admin.is_time_pinned()}),
+    )
 }
 
 async fn clock(State(state): State<ProviderState>) -> AdminResult {

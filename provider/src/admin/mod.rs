@@ -6,8 +6,8 @@
 
 pub(crate) mod http;
 
-use sha1::{Digest, Sha1};
 use serde_json::Value;
+use sha1::{Digest, Sha1};
 
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
@@ -61,18 +61,27 @@ impl Admin {
 
     /// Creates a login. The password is stored as its SHA-1, like the wire sends it. A taken username
     /// is [`ProviderError::Conflict`].
-    pub fn create_user(&self, username: &str, password: &str, token: &str) -> Result<UserInfo, ProviderError> {
+    pub fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        token: &str,
+    ) -> Result<UserInfo, ProviderError> {
         let username = username.trim();
         if username.is_empty() {
             return Err(ProviderError::invalid("username must not be empty"));
         }
         let hash = password_sha1(password);
-        self.state.store().write(|tx, now| Ok(users::insert(tx, now, username, &hash, token.trim())?.info()))
+        self.state
+            .store()
+            .write(|tx, now| Ok(users::insert(tx, now, username, &hash, token.trim())?.info()))
     }
 
     /// One login, if it exists.
     pub fn user(&self, username: &str) -> Result<Option<UserInfo>, ProviderError> {
-        self.state.store().read(|conn| Ok(users::find(conn, username)?.map(|u| u.info())))
+        self.state
+            .store()
+            .read(|conn| Ok(users::find(conn, username)?.map(|u| u.info())))
     }
 
     /// Every login.
@@ -87,7 +96,9 @@ impl Admin {
     /// `assignedTo` names the login it is assigned to (`null` or `""` unassigns; absent keeps the
     /// current assignment). A deleted order with the same number comes back. Bumps `updated_at`.
     pub fn create_work_order(&self, order: Value) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::upsert(tx, now, order, None))
+        self.state
+            .store()
+            .write(|tx, now| orders::upsert(tx, now, order, None))
     }
 
     /// One order with its metadata (deleted ones included), if it exists.
@@ -103,38 +114,55 @@ impl Admin {
     /// Applies a JSON merge patch (RFC 7386: `null` removes a field) to an order. `assignedTo` in the
     /// patch reassigns or unassigns. Bumps `updated_at`.
     pub fn patch_work_order(&self, number: &str, patch: Value) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::patch(tx, now, number, patch))
+        self.state
+            .store()
+            .write(|tx, now| orders::patch(tx, now, number, patch))
     }
 
     /// Replaces an order's `options` object (check-in and QA options such as `check_in_required`).
     pub fn set_options(&self, number: &str, options: Value) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::set_options(tx, now, number, options))
+        self.state
+            .store()
+            .write(|tx, now| orders::set_options(tx, now, number, options))
     }
 
     /// Assigns an order to a login; a previous assignee will see it `Cancelled`.
     pub fn assign(&self, number: &str, username: &str) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::assign(tx, now, number, username))
+        self.state
+            .store()
+            .write(|tx, now| orders::assign(tx, now, number, username))
     }
 
     /// Unassigns an order; its assignee will see it `Cancelled` on its next incremental pull.
     pub fn unassign(&self, number: &str) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::unassign(tx, now, number))
+        self.state
+            .store()
+            .write(|tx, now| orders::unassign(tx, now, number))
     }
 
     /// Deletes an order; its assignee will see it `Deleted` on its next incremental pull.
     pub fn delete_work_order(&self, number: &str) -> Result<WorkOrderInfo, ProviderError> {
-        self.state.store().write(|tx, now| orders::delete(tx, now, number))
+        self.state
+            .store()
+            .write(|tx, now| orders::delete(tx, now, number))
     }
 
     /// Generates `count` realistic orders (two services each, about 700 bytes of JSON) assigned to
     /// `username`, numbered `BLK-0000001`, ... continuing across calls.
     pub fn bulk_generate(&self, username: &str, count: u32) -> Result<BulkReport, ProviderError> {
-        self.bulk_generate_with(&BulkSpec { username: username.to_owned(), count, prefix: None, seed: None })
+        self.bulk_generate_with(&BulkSpec {
+            username: username.to_owned(),
+            count,
+            prefix: None,
+            seed: None,
+        })
     }
 
     /// Bulk generation with a number prefix and a content seed.
     pub fn bulk_generate_with(&self, spec: &BulkSpec) -> Result<BulkReport, ProviderError> {
-        self.state.store().write(|tx, now| seed::bulk_insert(tx, now, spec))
+        self.state
+            .store()
+            .write(|tx, now| seed::bulk_insert(tx, now, spec))
     }
 
     /// Seeds the demo data set: login `vendor1` / `secret1` / `tok-1` (created if missing) and eight
@@ -153,12 +181,18 @@ impl Admin {
 
     /// Received items of `fileType` `picture`.
     pub fn received_pictures(&self) -> Result<Vec<ReceivedItem>, ProviderError> {
-        self.received_items(&ItemFilter { file_type: Some("picture".to_owned()), ..ItemFilter::default() })
+        self.received_items(&ItemFilter {
+            file_type: Some("picture".to_owned()),
+            ..ItemFilter::default()
+        })
     }
 
     /// Received check-ins (`fileType` `checkin`).
     pub fn received_checkins(&self) -> Result<Vec<ReceivedItem>, ProviderError> {
-        self.received_items(&ItemFilter { file_type: Some("checkin".to_owned()), ..ItemFilter::default() })
+        self.received_items(&ItemFilter {
+            file_type: Some("checkin".to_owned()),
+            ..ItemFilter::default()
+        })
     }
 
     /// The bytes received with an item: `None` for an unknown uuid or an item without a file.

@@ -96,7 +96,10 @@ pub(crate) async fn accept_loop(listener: TcpListener, router: Router, shutdown:
 async fn serve_connection(stream: TcpStream, router: Router, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
     let control = ConnControl::default();
-    let service = ConnService { router, control: control.clone() };
+    let service = ConnService {
+        router,
+        control: control.clone(),
+    };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .keep_alive(true)

@@ -15,6 +15,7 @@ use tokio::sync::oneshot;
 use crate::admin::{self, Admin};
 use crate::config::ProviderConfig;
 use crate::error::ProviderError;
+use crate::seed;
 use crate::state::ProviderState;
 use crate::wire;
 
@@ -26,7 +27,10 @@ fn app(state: ProviderState) -> Router {
         .merge(wire::routes(&state))
         .nest("/admin", admin::http::routes())
         .fallback(|| async {
-            wire::reply::json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "no such route"}))
+            wire::reply::json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "no such route"}),
+            )
         })
         .with_state(state)
 }
@@ -94,18 +98,26 @@ pub fn start(config: ProviderConfig) -> Result<RunningProvider, ProviderError> {
     let runtime = runtime()?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
     let thread_state = state.clone();
-    let thread = std::thread::Builder::new().name("fieldsync-provider".to_owned()).spawn(move || {
-        let result = runtime.block_on(async move {
-            let listener = TcpListener::from_std(listener)?;
-            serve_with_shutdown(listener, thread_state, async {
-                let _ = shutdown_rx.await;
-            })
-            .await
-        });
-        runtime.shutdown_timeout(std::time::Duration::from_secs(5));
-        result
-    })?;
-    Ok(RunningProvider { addr, admin: state.admin(), state, shutdown: Some(shutdown_tx), thread: Some(thread) })
+    let thread = std::thread::Builder::new()
+        .name("fieldsync-provider".to_owned())
+        .spawn(move || {
+            let result = runtime.block_on(async move {
+                let listener = TcpListener::from_std(listener)?;
+                serve_with_shutdown(listener, thread_state, async {
+                    let _ = shutdown_rx.await;
+                })
+                .await
+            });
+            runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+            result
+        })?;
+    Ok(RunningProvider {
+        addr,
+        admin: state.admin(),
+        state,
+        shutdown: Some(shutdown_tx),
+        thread: Some(thread),
+    })
 }
 
 impl RunningProvider {
@@ -150,7 +162,9 @@ impl RunningProvider {
             let _ = shutdown.send(());
         }
         match self.thread.take() {
-            Some(thread) => thread.join().map_err(|_| ProviderError::Thread("server thread panicked".to_owned()))?,
+            Some(thread) => thread
+                .join()
+                .map_err(|_| ProviderError::Thread("server thread panicked".to_owned()))?,
             None => Ok(()),
         }
     }
@@ -177,7 +191,12 @@ pub fn serve_blocking(config: ProviderConfig) -> Result<(), ProviderError> {
         println!("fieldsync-provider: wire base URL {base}");
         println!("fieldsync-provider: admin API {root}/admin (health: {root}/admin/health)");
         if config.seed_demo {
-            println!("fieldsync-provider: demo login vendor1 / secret1 / token tok-1");
+            println!(
+                "fieldsync-provider: demo login {} / {} / token {}",
+                seed::DEMO_USER,
+                seed::DEMO_PASSWORD,
+                seed::DEMO_TOKEN
+            );
         }
         match &config.db_path {
             Some(path) => println!("fieldsync-provider: database {}", path.display()),

@@ -3,6 +3,7 @@
 //! No `serde_json::Value` is built: the stored documents are copied between `[`, `,` and `]`, so a
 //! response of 100,000 orders costs one indexed scan and a memory copy.
 
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, params};
 
 use crate::error::ProviderError;
@@ -38,7 +39,11 @@ impl Writer<'_> {
         }
         self.first = false;
         self.buf.extend_from_slice(json);
-        if self.buf.len() >= CHUNK { self.flush() } else { true }
+        if self.buf.len() >= CHUNK {
+            self.flush()
+        } else {
+            true
+        }
     }
 
     fn flush(&mut self) -> bool {
@@ -48,6 +53,14 @@ impl Writer<'_> {
         self.stats.bytes += self.buf.len() as u64;
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + 4096));
         (self.emit)(chunk)
+    }
+}
+
+/// The bytes of a TEXT (or BLOB) column.
+fn text(value: ValueRef<'_>) -> Result<&[u8], ProviderError> {
+    match value {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(bytes),
+        _ => Err(ProviderError::invalid("expected a text column")),
     }
 }
 
@@ -64,8 +77,14 @@ pub(crate) fn write_feed(
     server_time: i64,
     emit: &mut dyn FnMut(Vec<u8>) -> bool,
 ) -> Result<FeedStats, ProviderError> {
-    let mut out = Writer { buf: Vec::with_capacity(CHUNK + 4096), first: true, stats: FeedStats::default(), emit };
-    out.buf.extend_from_slice(format!(r#"{{"error":"","serverTime":{server_time},"workOrders":["#).as_bytes());
+    let mut out = Writer {
+        buf: Vec::with_capacity(CHUNK + 4096),
+        first: true,
+        stats: FeedStats::default(),
+        emit,
+    };
+    out.buf
+        .extend_from_slice(format!(r#"{{"error":"","serverTime":{server_time},"workOrders":["#).as_bytes());
 
     let mut orders = conn.prepare_cached(
         "SELECT doc FROM work_orders
@@ -73,7 +92,7 @@ pub(crate) fn write_feed(
     )?;
     let mut rows = orders.query(params![user_id, since.unwrap_or(i64::MIN)])?;
     while let Some(row) = rows.next()? {
-        let doc = row.get_ref(0)?.as_bytes()?;
+        let doc = text(row.get_ref(0)?)?;
         out.stats.orders += 1;
         if !out.element(doc) {
             return Ok(out.stats);
@@ -91,8 +110,12 @@ pub(crate) fn write_feed(
         )?;
         let mut rows = departures.query(params![user_id, since])?;
         while let Some(row) = rows.next()? {
-            let number_json = row.get_ref(0)?.as_str()?;
-            let status = if row.get_ref(1)?.as_str()? == "deleted" { "Deleted" } else { "Cancelled" };
+            let number_json = String::from_utf8_lossy(text(row.get_ref(0)?)?);
+            let status = if text(row.get_ref(1)?)? == b"deleted" {
+                "Deleted"
+            } else {
+                "Cancelled"
+            };
             let entry = format!(r#"{{"workOrderNumber":{number_json},"clientStatus":"{status}"}}"#);
             out.stats.departures += 1;
             if !out.element(entry.as_bytes()) {

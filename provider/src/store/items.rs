@@ -48,7 +48,7 @@ pub(crate) fn insert_item(conn: &Connection, now: i64, item: &NewItem<'_>) -> Re
                 item.evidence_type,
                 item.file_name,
                 item.file_sha1,
-                item.file_size,
+                item.file_size.map(|size| i64::try_from(size).unwrap_or(i64::MAX)),
                 item.metadata,
                 now
             ],
@@ -67,25 +67,28 @@ pub(crate) fn list_items(conn: &Connection, filter: &ItemFilter) -> Result<Vec<R
             AND (?3 IS NULL OR username = ?3)
           ORDER BY id",
     )?;
-    let rows = stmt.query_map(params![filter.file_type, filter.work_order_number, filter.username], |row| {
-        Ok((
-            ReceivedItem {
-                uuid: row.get(0)?,
-                username: row.get(1)?,
-                work_order_number: row.get(2)?,
-                file_type: row.get(3)?,
-                task_name: row.get(4)?,
-                evidence_type: row.get(5)?,
-                file_name: row.get(6)?,
-                file_size: row.get(7)?,
-                file_sha1: row.get(8)?,
-                received_at: row.get(9)?,
-                deliveries: row.get(10)?,
-                metadata: serde_json::Value::Null,
-            },
-            row.get::<_, String>(11)?,
-        ))
-    })?;
+    let rows = stmt.query_map(
+        params![filter.file_type, filter.work_order_number, filter.username],
+        |row| {
+            Ok((
+                ReceivedItem {
+                    uuid: row.get(0)?,
+                    username: row.get(1)?,
+                    work_order_number: row.get(2)?,
+                    file_type: row.get(3)?,
+                    task_name: row.get(4)?,
+                    evidence_type: row.get(5)?,
+                    file_name: row.get(6)?,
+                    file_size: row.get::<_, Option<i64>>(7)?.map(super::unsigned),
+                    file_sha1: row.get(8)?,
+                    received_at: row.get(9)?,
+                    deliveries: row.get(10)?,
+                    metadata: serde_json::Value::Null,
+                },
+                row.get::<_, String>(11)?,
+            ))
+        },
+    )?;
     let mut out = Vec::new();
     for row in rows {
         let (mut item, metadata) = row?;
@@ -97,7 +100,13 @@ pub(crate) fn list_items(conn: &Connection, filter: &ItemFilter) -> Result<Vec<R
 
 /// The stored file digest of an item: `None` when the item is unknown, `Some(None)` when it has no file.
 pub(crate) fn item_sha1(conn: &Connection, uuid: &str) -> Result<Option<Option<String>>, ProviderError> {
-    Ok(conn.query_row("SELECT file_sha1 FROM received_items WHERE uuid = ?1", [uuid], |row| row.get(0)).optional()?)
+    Ok(conn
+        .query_row(
+            "SELECT file_sha1 FROM received_items WHERE uuid = ?1",
+            [uuid],
+            |row| row.get(0),
+        )
+        .optional()?)
 }
 
 /// Records a status update; with a uuid, a repeat of (uuid, order) only counts one more delivery.
@@ -118,7 +127,10 @@ pub(crate) fn insert_status(
              ON CONFLICT (uuid, work_order_number) DO UPDATE SET deliveries = deliveries + 1
              RETURNING deliveries",
         )?
-        .query_row(params![uuid, username, work_order_number, status, entry, now], |row| row.get(0))?;
+        .query_row(
+            params![uuid, username, work_order_number, status, entry, now],
+            |row| row.get(0),
+        )?;
     Ok(deliveries == 1)
 }
 
@@ -169,7 +181,8 @@ pub(crate) fn insert_push(
 
 /// Every push key hit, in order of arrival.
 pub(crate) fn list_push(conn: &Connection) -> Result<Vec<PushEvent>, ProviderError> {
-    let mut stmt = conn.prepare("SELECT id, username, method, work_orders, at FROM push_events ORDER BY id")?;
+    let mut stmt =
+        conn.prepare("SELECT id, username, method, work_orders, at FROM push_events ORDER BY id")?;
     let rows = stmt.query_map([], |row| {
         Ok(PushEvent {
             id: row.get(0)?,
@@ -184,10 +197,15 @@ pub(crate) fn list_push(conn: &Connection) -> Result<Vec<PushEvent>, ProviderErr
 
 /// (items, status updates, push events) counts.
 pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64, u64), ProviderError> {
-    Ok(conn.query_row(
+    let (items, updates, pushes): (i64, i64, i64) = conn.query_row(
         "SELECT (SELECT count(*) FROM received_items), (SELECT count(*) FROM status_updates),
                 (SELECT count(*) FROM push_events)",
         [],
         |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
-    )?)
+    )?;
+    Ok((
+        super::unsigned(items),
+        super::unsigned(updates),
+        super::unsigned(pushes),
+    ))
 }

@@ -21,8 +21,13 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::clock::Clock;
 use crate::error::ProviderError;
 
-pub(crate) use feed::{FeedStats, write_feed};
+pub(crate) use feed::write_feed;
 pub(crate) use files::FileStore;
+
+/// A SQLite count or size (never negative) as `u64`.
+pub(crate) fn unsigned(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
 
 /// How many idle reader connections are kept.
 const READER_POOL: usize = 4;
@@ -57,7 +62,12 @@ impl Store {
         }
         configure(&writer)?;
         schema::migrate(&mut writer)?;
-        Ok(Self { writer: Mutex::new(writer), readers: Mutex::new(Vec::new()), path: path.to_owned(), clock })
+        Ok(Self {
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            path: path.to_owned(),
+            clock,
+        })
     }
 
     /// The provider clock.
@@ -72,7 +82,9 @@ impl Store {
         f: impl FnOnce(&Transaction<'_>, i64) -> Result<T, E>,
     ) -> Result<T, E> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(ProviderError::from)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(ProviderError::from)?;
         let now = self.clock.now();
         let out = f(&tx, now)?;
         tx.commit().map_err(ProviderError::from)?;
@@ -80,7 +92,10 @@ impl Store {
     }
 
     /// Runs `f` on a pooled reader connection.
-    pub(crate) fn read<T, E: From<ProviderError>>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E> {
+    pub(crate) fn read<T, E: From<ProviderError>>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, E>,
+    ) -> Result<T, E> {
         let reader = self.reader()?;
         f(&reader)
     }
@@ -110,13 +125,18 @@ impl Store {
             None => {
                 let conn = Connection::open_with_flags(
                     &self.path,
-                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                        | OpenFlags::SQLITE_OPEN_URI,
                 )?;
                 configure(&conn)?;
                 conn
             }
         };
-        Ok(Reader { conn: Some(conn), store: self })
+        Ok(Reader {
+            conn: Some(conn),
+            store: self,
+        })
     }
 }
 

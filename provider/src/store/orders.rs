@@ -25,7 +25,10 @@ pub(crate) enum Assignment {
 
 /// Reads the assignment asked by an object's `assignedTo` field: absent keeps, `null` or `""`
 /// unassigns, a login assigns (an unknown login is an error).
-pub(crate) fn assignment_in(conn: &Connection, object: &Map<String, Value>) -> Result<Assignment, ProviderError> {
+pub(crate) fn assignment_in(
+    conn: &Connection,
+    object: &Map<String, Value>,
+) -> Result<Assignment, ProviderError> {
     match object.get("assignedTo") {
         None => Ok(Assignment::Keep),
         Some(Value::Null) => Ok(Assignment::Unassign),
@@ -34,13 +37,17 @@ pub(crate) fn assignment_in(conn: &Connection, object: &Map<String, Value>) -> R
             let user = users::require(conn, name.trim())?;
             Ok(Assignment::To(user.id, user.username))
         }
-        Some(_) => Err(ProviderError::invalid("assignedTo must be a login name, \"\" or null")),
+        Some(_) => Err(ProviderError::invalid(
+            "assignedTo must be a login name, \"\" or null",
+        )),
     }
 }
 
 /// The string key and the JSON text of a document's `workOrderNumber`.
 pub(crate) fn number_of(doc: &Map<String, Value>) -> Result<(String, String), ProviderError> {
-    let value = doc.get("workOrderNumber").ok_or_else(|| ProviderError::invalid("workOrderNumber is required"))?;
+    let value = doc
+        .get("workOrderNumber")
+        .ok_or_else(|| ProviderError::invalid("workOrderNumber is required"))?;
     let key = number_key(value)?;
     Ok((key, serde_json::to_string(value)?))
 }
@@ -50,7 +57,9 @@ pub(crate) fn number_key(value: &Value) -> Result<String, ProviderError> {
     match value {
         Value::String(s) if !s.trim().is_empty() => Ok(s.trim().to_owned()),
         Value::Number(n) if n.is_i64() || n.is_u64() => Ok(n.to_string()),
-        _ => Err(ProviderError::invalid("workOrderNumber must be a non-empty string or an integer")),
+        _ => Err(ProviderError::invalid(
+            "workOrderNumber must be a non-empty string or an integer",
+        )),
     }
 }
 
@@ -106,7 +115,13 @@ fn require_live(conn: &Connection, number: &str) -> Result<Existing, ProviderErr
     Ok(existing)
 }
 
-fn record_departure(conn: &Connection, now: i64, number: &str, user_id: i64, kind: &str) -> Result<(), ProviderError> {
+fn record_departure(
+    conn: &Connection,
+    now: i64,
+    number: &str,
+    user_id: i64,
+    kind: &str,
+) -> Result<(), ProviderError> {
     conn.prepare_cached("INSERT INTO departures (number, user_id, kind, at) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![number, user_id, kind, now])?;
     Ok(())
@@ -123,7 +138,9 @@ fn save(
 ) -> Result<WorkOrderInfo, ProviderError> {
     let existing = load(conn, number)?;
     let live = existing.as_ref().filter(|e| e.deleted_at.is_none());
-    let current = existing.as_ref().and_then(|e| e.assigned_to.zip(e.assigned_name.clone()));
+    let current = existing
+        .as_ref()
+        .and_then(|e| e.assigned_to.zip(e.assigned_name.clone()));
     let assignee = match assignment {
         Assignment::Keep => current.clone(),
         Assignment::To(id, name) => Some((id, name)),
@@ -145,7 +162,13 @@ fn save(
          ON CONFLICT (number) DO UPDATE SET number_json = excluded.number_json, doc = excluded.doc,
              assigned_to = excluded.assigned_to, updated_at = excluded.updated_at, deleted_at = NULL",
     )?
-    .execute(params![number, number_json, text, assignee.as_ref().map(|(id, _)| *id), now])?;
+    .execute(params![
+        number,
+        number_json,
+        text,
+        assignee.as_ref().map(|(id, _)| *id),
+        now
+    ])?;
     Ok(WorkOrderInfo {
         work_order_number: number.to_owned(),
         created: live.is_none(),
@@ -175,7 +198,12 @@ pub(crate) fn upsert(
 }
 
 /// Applies a JSON merge patch (RFC 7386) to an order's document.
-pub(crate) fn patch(conn: &Connection, now: i64, number: &str, patch: Value) -> Result<WorkOrderInfo, ProviderError> {
+pub(crate) fn patch(
+    conn: &Connection,
+    now: i64,
+    number: &str,
+    patch: Value,
+) -> Result<WorkOrderInfo, ProviderError> {
     let Value::Object(patch) = patch else {
         return Err(ProviderError::invalid("a patch must be a JSON object"));
     };
@@ -211,14 +239,26 @@ pub(crate) fn set_options(
 }
 
 /// Assigns an order to a login (a no-op when it already is).
-pub(crate) fn assign(conn: &Connection, now: i64, number: &str, username: &str) -> Result<WorkOrderInfo, ProviderError> {
+pub(crate) fn assign(
+    conn: &Connection,
+    now: i64,
+    number: &str,
+    username: &str,
+) -> Result<WorkOrderInfo, ProviderError> {
     let user = users::require(conn, username)?;
     let existing = require_live(conn, number)?;
     if existing.assigned_to == Some(user.id) {
         return Ok(info_of(number, &existing, false));
     }
     let doc = existing.doc_object()?;
-    save(conn, now, number, &existing.number_json, doc, Assignment::To(user.id, user.username))
+    save(
+        conn,
+        now,
+        number,
+        &existing.number_json,
+        doc,
+        Assignment::To(user.id, user.username),
+    )
 }
 
 /// Unassigns an order (a no-op when it is not assigned).
@@ -228,7 +268,14 @@ pub(crate) fn unassign(conn: &Connection, now: i64, number: &str) -> Result<Work
         return Ok(info_of(number, &existing, false));
     }
     let doc = existing.doc_object()?;
-    save(conn, now, number, &existing.number_json, doc, Assignment::Unassign)
+    save(
+        conn,
+        now,
+        number,
+        &existing.number_json,
+        doc,
+        Assignment::Unassign,
+    )
 }
 
 /// Deletes an order (kept as a tombstone so its assignee learns `Deleted`); deleting twice is a no-op.
@@ -274,7 +321,9 @@ fn record_of(number: String, existing: Existing) -> Result<WorkOrderRecord, Prov
 
 /// One order with its metadata (deleted ones included).
 pub(crate) fn get(conn: &Connection, number: &str) -> Result<Option<WorkOrderRecord>, ProviderError> {
-    load(conn, number)?.map(|existing| record_of(number.to_owned(), existing)).transpose()
+    load(conn, number)?
+        .map(|existing| record_of(number.to_owned(), existing))
+        .transpose()
 }
 
 /// Whether an order with this number exists (deleted or not).
@@ -287,7 +336,10 @@ pub(crate) fn exists(conn: &Connection, number: &str) -> Result<bool, ProviderEr
 }
 
 /// Orders matching a filter, by number.
-pub(crate) fn list(conn: &Connection, filter: &WorkOrderFilter) -> Result<Vec<WorkOrderRecord>, ProviderError> {
+pub(crate) fn list(
+    conn: &Connection,
+    filter: &WorkOrderFilter,
+) -> Result<Vec<WorkOrderRecord>, ProviderError> {
     let user_id = match &filter.assigned_to {
         Some(name) => Some(users::require(conn, name)?.id),
         None => None,
@@ -323,12 +375,13 @@ pub(crate) fn list(conn: &Connection, filter: &WorkOrderFilter) -> Result<Vec<Wo
 
 /// (live, deleted) order counts.
 pub(crate) fn counts(conn: &Connection) -> Result<(u64, u64), ProviderError> {
-    Ok(conn.query_row(
+    let (live, deleted): (i64, i64) = conn.query_row(
         "SELECT count(*) FILTER (WHERE deleted_at IS NULL), count(*) FILTER (WHERE deleted_at IS NOT NULL)
            FROM work_orders",
         [],
         |row| Ok((row.get(0)?, row.get(1)?)),
-    )?)
+    )?;
+    Ok((super::unsigned(live), super::unsigned(deleted)))
 }
 
 /// Inserts new orders assigned to `user_id` in the caller's transaction; a number that already exists is
@@ -351,19 +404,25 @@ impl<'c> BulkInserter<'c> {
 
     /// Inserts one order.
     pub(crate) fn insert(&mut self, number: &str, number_json: &str, doc: &str) -> Result<(), ProviderError> {
-        self.stmt.execute(params![number, number_json, doc, self.user_id, self.now]).map_err(|err| match err {
-            rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-                ProviderError::Conflict(format!("work order {number} already exists"))
-            }
-            other => other.into(),
-        })?;
+        self.stmt
+            .execute(params![number, number_json, doc, self.user_id, self.now])
+            .map_err(|err| match err {
+                rusqlite::Error::SqliteFailure(e, _)
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    ProviderError::Conflict(format!("work order {number} already exists"))
+                }
+                other => other.into(),
+            })?;
         Ok(())
     }
 }
 
 /// Reads and writes a small named value in the `meta` table.
 pub(crate) fn meta_get(conn: &Connection, key: &str) -> Result<Option<String>, ProviderError> {
-    Ok(conn.query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0)).optional()?)
+    Ok(conn
+        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |row| row.get(0))
+        .optional()?)
 }
 
 /// Sets a named value in the `meta` table.

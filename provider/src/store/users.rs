@@ -19,7 +19,11 @@ pub(crate) struct UserRow {
 impl UserRow {
     /// The public view, without secrets.
     pub(crate) fn info(&self) -> UserInfo {
-        UserInfo { username: self.username.clone(), push_key: self.push_key.clone(), created_at: self.created_at }
+        UserInfo {
+            username: self.username.clone(),
+            push_key: self.push_key.clone(),
+            created_at: self.created_at,
+        }
     }
 }
 
@@ -64,7 +68,10 @@ pub(crate) fn insert(
 /// Looks a user up by login name.
 pub(crate) fn find(conn: &Connection, username: &str) -> Result<Option<UserRow>, ProviderError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE username = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([username], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([username], from_row)
+        .optional()?)
 }
 
 /// Looks a user up by login name; absent is an error.
@@ -75,13 +82,22 @@ pub(crate) fn require(conn: &Connection, username: &str) -> Result<UserRow, Prov
 /// Looks a user up by registered push key.
 pub(crate) fn find_by_push_key(conn: &Connection, push_key: &str) -> Result<Option<UserRow>, ProviderError> {
     let sql = format!("SELECT {COLUMNS} FROM users WHERE push_key = ?1");
-    Ok(conn.prepare_cached(&sql)?.query_row([push_key], from_row).optional()?)
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([push_key], from_row)
+        .optional()?)
 }
 
 /// Registers `push_key` for a user; a key registered by another user moves to this one.
 pub(crate) fn set_push_key(conn: &Connection, user_id: i64, push_key: &str) -> Result<(), ProviderError> {
-    conn.execute("UPDATE users SET push_key = NULL WHERE push_key = ?1 AND id <> ?2", params![push_key, user_id])?;
-    conn.execute("UPDATE users SET push_key = ?1 WHERE id = ?2", params![push_key, user_id])?;
+    conn.execute(
+        "UPDATE users SET push_key = NULL WHERE push_key = ?1 AND id <> ?2",
+        params![push_key, user_id],
+    )?;
+    conn.execute(
+        "UPDATE users SET push_key = ?1 WHERE id = ?2",
+        params![push_key, user_id],
+    )?;
     Ok(())
 }
 
@@ -99,7 +115,8 @@ pub(crate) fn list(conn: &Connection) -> Result<Vec<UserInfo>, ProviderError> {
 
 /// Counts users.
 pub(crate) fn count(conn: &Connection) -> Result<u64, ProviderError> {
-    Ok(conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?)
+    let count: i64 = conn.query_row("SELECT count(*) FROM users", [], |row| row.get(0))?;
+    Ok(super::unsigned(count))
 }
 
 /// Resets a user's password hash and token.

@@ -13,7 +13,9 @@ pub(crate) fn authenticate(conn: &Connection, payload: &Map<String, Value>) -> R
     let username = text(payload, "username").ok_or(WireError::Unauthorized)?;
     let password = text(payload, "password").unwrap_or_default();
     let token = text(payload, "token").unwrap_or_default();
-    let user = users::find(conn, username.trim()).map_err(WireError::Internal)?.ok_or(WireError::Unauthorized)?;
+    let user = users::find(conn, username.trim())
+        .map_err(WireError::Internal)?
+        .ok_or(WireError::Unauthorized)?;
     if user.password_sha1.eq_ignore_ascii_case(password.trim()) && user.token == token.trim() {
         Ok(user)
     } else {

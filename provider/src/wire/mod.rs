@@ -24,22 +24,47 @@ use crate::state::ProviderState;
 
 pub(crate) use body::ChunkBody;
 
-fn with_faults(state: &ProviderState, endpoint: Endpoint, route: MethodRouter<ProviderState>) -> MethodRouter<ProviderState> {
-    route.layer(axum::middleware::from_fn_with_state((state.clone(), endpoint), faults::inject))
+fn with_faults(
+    state: &ProviderState,
+    endpoint: Endpoint,
+    route: MethodRouter<ProviderState>,
+) -> MethodRouter<ProviderState> {
+    route.layer(axum::middleware::from_fn_with_state(
+        (state.clone(), endpoint),
+        faults::inject,
+    ))
 }
 
 /// The wire routes: `/api/v2/{service}` and `/push/{pushkey}`, with fault injection and the body limit.
 pub(crate) fn routes(state: &ProviderState) -> Router<ProviderState> {
     let api = Router::new()
-        .route("/validate", with_faults(state, Endpoint::Validate, post(validate::handle)))
-        .route("/getWorkOrders", with_faults(state, Endpoint::GetWorkOrders, post(work_orders::handle)))
-        .route("/uploadPictures", with_faults(state, Endpoint::UploadPictures, post(upload::handle)))
-        .route("/status", with_faults(state, Endpoint::Status, post(status::handle)))
+        .route(
+            "/validate",
+            with_faults(state, Endpoint::Validate, post(validate::handle)),
+        )
+        .route(
+            "/getWorkOrders",
+            with_faults(state, Endpoint::GetWorkOrders, post(work_orders::handle)),
+        )
+        .route(
+            "/uploadPictures",
+            with_faults(state, Endpoint::UploadPictures, post(upload::handle)),
+        )
+        .route(
+            "/status",
+            with_faults(state, Endpoint::Status, post(status::handle)),
+        )
         .fallback(|| async {
-            reply::json(StatusCode::NOT_FOUND, &serde_json::json!({"error": "unknown service"}))
+            reply::json(
+                StatusCode::NOT_FOUND,
+                &serde_json::json!({"error": "unknown service"}),
+            )
         });
     Router::new()
         .nest("/api/v2", api)
-        .route("/push/{pushkey}", with_faults(state, Endpoint::Push, push::routes()))
+        .route(
+            "/push/{pushkey}",
+            with_faults(state, Endpoint::Push, push::routes()),
+        )
         .layer(DefaultBodyLimit::max(state.body_limit()))
 }

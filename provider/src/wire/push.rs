@@ -55,12 +55,19 @@ async fn push_orders(State(state): State<ProviderState>, Path(key): Path<String>
 
 async fn run_push(state: &ProviderState, key: String, req: Request) -> Result<(), WireError> {
     let wire = request::read(req).await?;
-    let field = wire.fields.get("workOrders").ok_or_else(|| WireError::malformed("missing form field `workOrders`"))?;
+    let field = wire
+        .fields
+        .get("workOrders")
+        .ok_or_else(|| WireError::malformed("missing form field `workOrders`"))?;
     let docs = match serde_json::from_str(field) {
         Ok(Value::Array(docs)) => docs,
         Ok(Value::Null) => Vec::new(),
         Ok(_) => return Err(WireError::malformed("workOrders must be a JSON array")),
-        Err(err) => return Err(WireError::malformed(format!("workOrders is not valid JSON: {err}"))),
+        Err(err) => {
+            return Err(WireError::malformed(format!(
+                "workOrders is not valid JSON: {err}"
+            )));
+        }
     };
     state
         .blocking(move |state| {
@@ -70,7 +77,9 @@ async fn run_push(state: &ProviderState, key: String, req: Request) -> Result<()
                 for (i, doc) in docs.into_iter().enumerate() {
                     let assignment = Assignment::To(user.id, user.username.clone());
                     orders::upsert(tx, now, doc, Some(assignment)).map_err(|err| match err {
-                        crate::ProviderError::InvalidInput(msg) => WireError::malformed(format!("workOrders[{i}]: {msg}")),
+                        crate::ProviderError::InvalidInput(msg) => {
+                            WireError::malformed(format!("workOrders[{i}]: {msg}"))
+                        }
                         other => other.into(),
                     })?;
                 }

@@ -12,7 +12,9 @@ use crate::faults::Endpoint;
 pub(crate) fn json(status: StatusCode, body: &Value) -> Response {
     let mut response = Response::new(Body::from(body.to_string()));
     *response.status_mut() = status;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -53,9 +55,11 @@ impl WireError {
     /// The response for `endpoint`.
     pub(crate) fn respond(self, endpoint: Endpoint) -> Response {
         match self {
-            WireError::Unauthorized => {
-                failure(endpoint, StatusCode::UNAUTHORIZED, "invalid username, password or token")
-            }
+            WireError::Unauthorized => failure(
+                endpoint,
+                StatusCode::UNAUTHORIZED,
+                "invalid username, password or token",
+            ),
             WireError::Malformed(status, message) => failure(endpoint, status, &message),
             WireError::Refused(message) => failure(endpoint, StatusCode::OK, &message),
             WireError::UnknownOrder(number) if endpoint == Endpoint::Status => json(
@@ -83,7 +87,10 @@ impl From<ProviderError> for WireError {
     fn from(err: ProviderError) -> Self {
         match err {
             ProviderError::InvalidInput(message) => WireError::malformed(message),
-            ProviderError::NotFound { kind: "work order", name } => WireError::UnknownOrder(name),
+            ProviderError::NotFound {
+                kind: "work order",
+                name,
+            } => WireError::UnknownOrder(name),
             ProviderError::NotFound { kind, name } => WireError::Refused(format!("unknown {kind} {name}")),
             ProviderError::Conflict(message) => WireError::Refused(message),
             other => WireError::Internal(other),

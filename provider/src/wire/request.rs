@@ -41,11 +41,19 @@ pub(crate) async fn read(req: Request) -> Result<WireRequest, WireError> {
         let axum::Form(pairs) = axum::Form::<Vec<(String, String)>>::from_request(req, &())
             .await
             .map_err(|e| rejection(e.status(), e.body_text()))?;
-        Ok(WireRequest { fields: pairs.into_iter().collect(), file: None })
+        Ok(WireRequest {
+            fields: pairs.into_iter().collect(),
+            file: None,
+        })
     } else if content_type.starts_with("application/json") {
-        let body = Bytes::from_request(req, &()).await.map_err(|e| rejection(e.status(), e.body_text()))?;
+        let body = Bytes::from_request(req, &())
+            .await
+            .map_err(|e| rejection(e.status(), e.body_text()))?;
         let text = String::from_utf8(body.to_vec()).map_err(|_| WireError::malformed("body is not UTF-8"))?;
-        Ok(WireRequest { fields: HashMap::from([("payload".to_owned(), text)]), file: None })
+        Ok(WireRequest {
+            fields: HashMap::from([("payload".to_owned(), text)]),
+            file: None,
+        })
     } else {
         Err(WireError::malformed(
             "expected an application/x-www-form-urlencoded or multipart/form-data body with a `payload` field",
@@ -54,12 +62,20 @@ pub(crate) async fn read(req: Request) -> Result<WireRequest, WireError> {
 }
 
 async fn read_multipart(req: Request) -> Result<WireRequest, WireError> {
-    let mut multipart =
-        Multipart::from_request(req, &()).await.map_err(|e| rejection(e.status(), e.body_text()))?;
+    let mut multipart = Multipart::from_request(req, &())
+        .await
+        .map_err(|e| rejection(e.status(), e.body_text()))?;
     let mut out = WireRequest::default();
-    while let Some(field) = multipart.next_field().await.map_err(|e| rejection(e.status(), e.body_text()))? {
+    while let Some(field) = multipart
+        .next_field()
+        .await
+        .map_err(|e| rejection(e.status(), e.body_text()))?
+    {
         let name = field.name().unwrap_or_default().to_owned();
-        let bytes = field.bytes().await.map_err(|e| rejection(e.status(), e.body_text()))?;
+        let bytes = field
+            .bytes()
+            .await
+            .map_err(|e| rejection(e.status(), e.body_text()))?;
         if name == "file" {
             out.file = Some(bytes);
         } else {
@@ -74,7 +90,10 @@ async fn read_multipart(req: Request) -> Result<WireRequest, WireError> {
 impl WireRequest {
     /// The `payload` field parsed as a JSON object.
     pub(crate) fn payload(&self) -> Result<Map<String, Value>, WireError> {
-        let text = self.fields.get("payload").ok_or_else(|| WireError::malformed("missing form field `payload`"))?;
+        let text = self
+            .fields
+            .get("payload")
+            .ok_or_else(|| WireError::malformed("missing form field `payload`"))?;
         match serde_json::from_str(text) {
             Ok(Value::Object(map)) => Ok(map),
             Ok(_) => Err(WireError::malformed("payload must be a JSON object")),

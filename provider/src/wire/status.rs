@@ -32,7 +32,10 @@ struct Update {
 }
 
 fn uuid_of(object: &Map<String, Value>) -> Option<String> {
-    ["uuId", "uuid", "UUID"].iter().find_map(|key| text(object, key)).filter(|u| !u.trim().is_empty())
+    ["uuId", "uuid", "UUID"]
+        .iter()
+        .find_map(|key| text(object, key))
+        .filter(|u| !u.trim().is_empty())
 }
 
 fn updates_of(payload: &Map<String, Value>) -> Result<Vec<Update>, WireError> {
@@ -73,7 +76,10 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
         .blocking(move |state| {
             state.store().write(|tx, now| {
                 let user = authenticate(tx, &payload)?;
-                if let Some(unknown) = updates.iter().find(|u| !orders::exists(tx, &u.number).unwrap_or(false)) {
+                if let Some(unknown) = updates
+                    .iter()
+                    .find(|u| !orders::exists(tx, &u.number).unwrap_or(false))
+                {
                     return Err(WireError::UnknownOrder(unknown.number.clone()));
                 }
                 for update in &updates {

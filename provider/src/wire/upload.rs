@@ -52,7 +52,9 @@ fn item_of(payload: &Map<String, Value>) -> Result<Item, WireError> {
         .map(|t| t.trim().to_ascii_lowercase())
         .ok_or_else(|| WireError::malformed("fileType is required"))?;
     if !matches!(file_type.as_str(), "picture" | "survey" | "checkin") {
-        return Err(WireError::malformed("fileType must be picture, survey or checkin"));
+        return Err(WireError::malformed(
+            "fileType must be picture, survey or checkin",
+        ));
     }
     Ok(Item {
         uuid: uuid.trim().to_owned(),
@@ -70,7 +72,10 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
     let item = item_of(&payload)?;
     let file = wire.file;
     if item.file_type != "checkin" && file.is_none() {
-        return Err(WireError::malformed(format!("a {} item needs a `file` part", item.file_type)));
+        return Err(WireError::malformed(format!(
+            "a {} item needs a `file` part",
+            item.file_type
+        )));
     }
     state
         .blocking(move |state| {

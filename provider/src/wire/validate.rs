@@ -23,7 +23,9 @@ pub(super) async fn handle(State(state): State<ProviderState>, req: Request) -> 
 
 async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
     let payload = request::read(req).await?.payload()?;
-    let push_key = text(&payload, "pushkey").or_else(|| text(&payload, "pushKey")).filter(|k| !k.trim().is_empty());
+    let push_key = text(&payload, "pushkey")
+        .or_else(|| text(&payload, "pushKey"))
+        .filter(|k| !k.trim().is_empty());
     state
         .blocking(move |state| {
             state.store().write(|tx, _now| {

@@ -29,13 +29,17 @@ pub(super) async fn handle(State(state): State<ProviderState>, req: Request) -> 
 async fn run(state: &ProviderState, req: Request) -> Result<Response, WireError> {
     let payload = request::read(req).await?.payload()?;
     let since = timestamp(&payload)?;
-    let user = state.blocking(move |state| state.store().read(|conn| authenticate(conn, &payload))).await?;
+    let user = state
+        .blocking(move |state| state.store().read(|conn| authenticate(conn, &payload)))
+        .await?;
 
     let (tx, rx) = mpsc::channel::<Result<Bytes, io::Error>>(4);
     let feed_state = state.clone();
     tokio::task::spawn_blocking(move || {
         let result = feed_state.store().snapshot().and_then(|(reader, server_time)| {
-            write_feed(&reader, user.id, since, server_time, &mut |chunk| tx.blocking_send(Ok(Bytes::from(chunk))).is_ok())
+            write_feed(&reader, user.id, since, server_time, &mut |chunk| {
+                tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
+            })
         });
         match result {
             Ok(stats) => tracing::debug!(
@@ -54,22 +58,33 @@ async fn run(state: &ProviderState, req: Request) -> Result<Response, WireError>
         }
     });
     let mut response = Response::new(Body::new(ChunkBody::new(rx)));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(response)
 }
 
 /// Reads `timestamp`: an integer, a numeric string, or `null`/absent/`""` for a full import.
 fn timestamp(payload: &Map<String, Value>) -> Result<Option<i64>, WireError> {
-    let invalid = || WireError::malformed("timestamp must be Unix seconds (an integer or a numeric string) or null");
+    let invalid =
+        || WireError::malformed("timestamp must be Unix seconds (an integer or a numeric string) or null");
     match payload.get("timestamp") {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n.as_i64().or_else(|| integral(n.as_f64()?)).map(Some).ok_or_else(invalid),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| integral(n.as_f64()?))
+            .map(Some)
+            .ok_or_else(invalid),
         Some(Value::String(s)) => {
             let s = s.trim();
             if s.is_empty() || s.eq_ignore_ascii_case("null") {
                 return Ok(None);
             }
-            s.parse::<i64>().ok().or_else(|| integral(s.parse().ok()?)).map(Some).ok_or_else(invalid)
+            s.parse::<i64>()
+                .ok()
+                .or_else(|| integral(s.parse().ok()?))
+                .map(Some)
+                .ok_or_else(invalid)
         }
         Some(_) => Err(invalid()),
     }

@@ -1,0 +1,230 @@
+//! The command line, declared with clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// fieldsync: the offline project cache and sync engine for field vendors (Pruvan Share).
+#[derive(Debug, Parser)]
+#[command(name = "fieldsync", version, about)]
+pub struct Cli {
+    /// The cache database.
+    #[arg(long, global = true, env = "FIELDSYNC_DB", default_value = "fieldsync.db")]
+    pub db: PathBuf,
+    /// Print JSON (snake_case keys) instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v info, -vv debug); FIELDSYNC_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Link, list, show, edit and delete integrations.
+    #[command(subcommand)]
+    Integration(IntegrationCommand),
+    /// Manage work types (Default Work Type templates).
+    #[command(subcommand, name = "work-type")]
+    WorkType(WorkTypeCommand),
+    /// Apply a getWorkOrders response body from a file, as a Refresh (default) or a Full Import.
+    Import {
+        /// Integration code.
+        code: String,
+        /// The response body (JSON).
+        #[arg(long)]
+        file: PathBuf,
+        /// Full Import: projects absent from the file are removed (unless they hold pending work).
+        #[arg(long)]
+        full: bool,
+    },
+    /// List projects.
+    Projects(ProjectsArgs),
+    /// Show, edit, close or delete one project.
+    #[command(subcommand)]
+    Project(ProjectCommand),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OnOff {
+    On,
+    Off,
+}
+
+impl From<OnOff> for bool {
+    fn from(value: OnOff) -> bool {
+        matches!(value, OnOff::On)
+    }
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ModeArg {
+    Internal,
+    External,
+}
+
+/// Settings shared by `integration add` and `integration edit`.
+#[derive(Debug, Args)]
+pub struct IntegrationSettings {
+    /// Long name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Internal (the vendor's own system) or external (a client).
+    #[arg(long)]
+    pub mode: Option<ModeArg>,
+    /// Auto Admin: imports overwrite shared fields.
+    #[arg(long)]
+    pub auto_admin: Option<OnOff>,
+    /// Work type applied to imported projects ("none" clears it on edit).
+    #[arg(long)]
+    pub default_work_type: Option<String>,
+    /// Who new projects are assigned to: a user name, `all` or `none`.
+    #[arg(long)]
+    pub default_assign_to: Option<String>,
+    /// Relay photos without QA approval.
+    #[arg(long)]
+    pub auto_relay: Option<OnOff>,
+    /// Refresh in the background.
+    #[arg(long)]
+    pub auto_import: Option<OnOff>,
+    /// Client-portal recipient (repeat for several; replaces the list on edit).
+    #[arg(long = "publish-to")]
+    pub publish_to: Vec<String>,
+}
+
+/// Credentials, never taken from argv for the password.
+#[derive(Debug, Args)]
+pub struct Credentials {
+    /// Read the provider password from standard input (one line).
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// The provider's API token.
+    #[arg(long, env = "FIELDSYNC_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IntegrationCommand {
+    /// Link a provider login. The password comes from --password-stdin or $FIELDSYNC_PASSWORD.
+    Add {
+        /// Short code (1-16 letters, digits, - or _).
+        code: String,
+        /// The provider's base URL (https, or http on loopback).
+        #[arg(long)]
+        url: String,
+        /// The provider login.
+        #[arg(long)]
+        username: String,
+        #[command(flatten)]
+        credentials: Credentials,
+        #[command(flatten)]
+        settings: IntegrationSettings,
+    },
+    /// The integrations table.
+    List,
+    /// One integration.
+    Show {
+        /// Integration code.
+        code: String,
+    },
+    /// Change settings or credentials.
+    Edit {
+        /// Integration code.
+        code: String,
+        /// New base URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// New login.
+        #[arg(long)]
+        username: Option<String>,
+        #[command(flatten)]
+        credentials: Credentials,
+        #[command(flatten)]
+        settings: IntegrationSettings,
+    },
+    /// Delete an integration and its projects.
+    Delete {
+        /// Integration code.
+        code: String,
+        /// Delete even with undelivered field work, after exporting it to a JSON file beside the database.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WorkTypeCommand {
+    /// Add or replace a work type from a JSON file.
+    Add {
+        /// Work type name.
+        name: String,
+        /// The definition (see docs/RECONCILE.md).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// List work types.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ProjectsArgs {
+    /// Only this integration.
+    #[arg(long)]
+    pub integration: Option<String>,
+    /// Only this client status (e.g. Cancelled, Deleted).
+    #[arg(long)]
+    pub client_status: Option<String>,
+    /// Only this vendor status.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Text in the number, address, city, zip, description or reference.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Hide closed projects.
+    #[arg(long)]
+    pub open: bool,
+    /// Sort by work-order number instead of due date.
+    #[arg(long)]
+    pub by_number: bool,
+    /// Page size.
+    #[arg(long, default_value_t = 50)]
+    pub limit: u32,
+    /// Rows to skip.
+    #[arg(long, default_value_t = 0)]
+    pub offset: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProjectCommand {
+    /// One project with its tasks.
+    Show {
+        /// CODE::NUMBER
+        id: String,
+    },
+    /// Edit status, due date (YYYY-MM-DD) or instructions locally.
+    Edit {
+        /// CODE::NUMBER
+        id: String,
+        /// New status (queued for the provider).
+        #[arg(long)]
+        status: Option<String>,
+        /// New due date.
+        #[arg(long)]
+        due_date: Option<String>,
+        /// New instructions.
+        #[arg(long)]
+        instructions: Option<String>,
+    },
+    /// Close a project (it stays, marked closed).
+    Close {
+        /// CODE::NUMBER
+        id: String,
+    },
+    /// Delete a project from the cache (refused while it holds undelivered work).
+    Delete {
+        /// CODE::NUMBER
+        id: String,
+    },
+}

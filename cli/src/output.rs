@@ -1,0 +1,278 @@
+//! Printing: tables for people, JSON for scripts.
+
+use anyhow::Result;
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
+use fieldsync_core::store::ProjectSummary;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Serialize;
+
+/// Prints results as tables, or as JSON with `--json`.
+pub struct Printer {
+    pub json: bool,
+}
+
+fn new_table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_header(header);
+    table
+}
+
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+fn on_off(value: bool) -> &'static str {
+    if value { "on" } else { "off" }
+}
+
+impl Printer {
+    fn json(&self, value: &impl Serialize) -> Result<()> {
+        println!("{}", serde_json::to_string_pretty(value)?);
+        Ok(())
+    }
+
+    pub fn message(&self, message: &str) -> Result<()> {
+        if self.json {
+            self.json(&serde_json::json!({ "message": message }))
+        } else {
+            Ok(println!("{message}"))
+        }
+    }
+
+    pub fn integrations(&self, integrations: &[Integration]) -> Result<()> {
+        if self.json {
+            return self.json(&integrations);
+        }
+        let mut table = new_table(&[
+            "Integration Name",
+            "Integration Code",
+            "Publish To",
+            "Integration Type",
+            "Last Refreshed",
+            "Last Error",
+            "Status",
+        ]);
+        for integration in integrations {
+            table.add_row(vec![
+                text(&integration.name),
+                integration.code.clone(),
+                integration.publish_to.join(", "),
+                format!("Pruvan Share ({})", integration.mode.as_str()),
+                integration
+                    .last_refreshed
+                    .map(format_timestamp)
+                    .unwrap_or_else(|| "never".into()),
+                text(&integration.last_error),
+                integration.status.as_str().to_owned(),
+            ]);
+        }
+        println!("{table}");
+        Ok(())
+    }
+
+    pub fn integration(&self, integration: &Integration) -> Result<()> {
+        if self.json {
+            return self.json(integration);
+        }
+        let mut table = new_table(&["Setting", "Value"]);
+        let rows: Vec<(&str, String)> = vec![
+            ("Code", integration.code.clone()),
+            ("Name", text(&integration.name)),
+            (
+                "Type",
+                format!("{} ({})", integration.kind.as_str(), integration.mode.as_str()),
+            ),
+            ("Base URL", integration.base_url.clone()),
+            ("Username", integration.username.clone()),
+            ("Status", integration.status.as_str().to_owned()),
+            (
+                "Last refreshed",
+                integration
+                    .last_refreshed
+                    .map(format_timestamp)
+                    .unwrap_or_else(|| "never".into()),
+            ),
+            ("Last error", text(&integration.last_error)),
+            ("Publish to", integration.publish_to.join(", ")),
+            ("Auto Admin", on_off(integration.auto_admin).into()),
+            ("Default Work Type", text(&integration.default_work_type)),
+            ("Default Assign To", integration.default_assign_to.to_stored()),
+            ("Auto relay", on_off(integration.auto_relay).into()),
+            ("Auto import", on_off(integration.auto_import).into()),
+        ];
+        for (name, value) in rows {
+            table.add_row(vec![name.to_owned(), value]);
+        }
+        println!("{table}");
+        Ok(())
+    }
+
+    pub fn work_types(&self, work_types: &[WorkType]) -> Result<()> {
+        if self.json {
+            return self.json(&work_types);
+        }
+        let mut table = new_table(&["Name", "Reference", "Description", "Tasks"]);
+        for work_type in work_types {
+            let tasks: Vec<&str> = work_type.tasks.iter().map(|task| task.name.as_str()).collect();
+            table.add_row(vec![
+                work_type.name.clone(),
+                text(&work_type.reference),
+                text(&work_type.description),
+                tasks.join(", "),
+            ]);
+        }
+        println!("{table}");
+        Ok(())
+    }
+
+    pub fn report(&self, code: &str, kind: ImportKind, report: &ImportReport) -> Result<()> {
+        if self.json {
+            return self.json(report);
+        }
+        let what = match kind {
+            ImportKind::Refresh => "Refresh",
+            ImportKind::FullImport => "Full Import",
+        };
+        println!(
+            "{what} of {code}: {} created, {} updated, {} unchanged, {} cancelled, {} deleted, {} removed, {} kept, {} rejected",
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.cancelled,
+            report.deleted,
+            report.removed,
+            report.kept,
+            report.rejected.len()
+        );
+        for kept in &report.kept_projects {
+            println!("  kept {kept}: it holds field work not yet delivered");
+        }
+        for rejection in &report.rejected {
+            let number = if rejection.work_order_number.is_empty() {
+                "(no number)"
+            } else {
+                &rejection.work_order_number
+            };
+            println!("  rejected {number}: {}", rejection.reason);
+        }
+        Ok(())
+    }
+
+    pub fn projects(&self, projects: &[ProjectSummary]) -> Result<()> {
+        if self.json {
+            return self.json(&projects);
+        }
+        let mut table = new_table(&[
+            "Project",
+            "Address",
+            "Due",
+            "Status",
+            "Client Status",
+            "Assigned To",
+        ]);
+        for project in projects {
+            let address = [&project.address1, &project.city, &project.state]
+                .into_iter()
+                .flatten()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut status = text(&project.status);
+            if project.closed {
+                status = format!("{status} (closed)").trim().to_owned();
+            }
+            table.add_row(vec![
+                project.id.to_string(),
+                address,
+                text(&project.due_date),
+                status,
+                text(&project.client_status),
+                text(&project.assigned_to),
+            ]);
+        }
+        println!("{table}");
+        println!("{} project(s)", projects.len());
+        Ok(())
+    }
+
+    pub fn project(&self, project: &Project) -> Result<()> {
+        if self.json {
+            return self.json(project);
+        }
+        let mut table = new_table(&["Field", "Value"]);
+        let location = match (project.latitude, project.longitude) {
+            (Some(lat), Some(lon)) => format!("{lat:.6}, {lon:.6}"),
+            _ => String::new(),
+        };
+        let rows: Vec<(&str, String)> = vec![
+            ("Project", project.id.to_string()),
+            ("Info", text(&project.work_order_info)),
+            (
+                "Address",
+                [&project.address1, &project.address2]
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            (
+                "City / State / ZIP",
+                format!(
+                    "{} {} {}",
+                    text(&project.city),
+                    text(&project.state),
+                    text(&project.zip)
+                )
+                .trim()
+                .to_owned(),
+            ),
+            ("Location", location),
+            ("Assigned to", text(&project.assigned_to)),
+            ("Status", text(&project.status)),
+            ("Due date", text(&project.due_date)),
+            ("Instructions", text(&project.instructions)),
+            ("Client status", text(&project.client_status)),
+            ("Client due date", text(&project.client_due_date)),
+            ("Client instructions", text(&project.client_instructions)),
+            ("Description", text(&project.description)),
+            ("Reference", text(&project.reference)),
+            ("Options", serde_json::to_string(&project.options)?),
+            ("Closed", if project.closed { "yes".into() } else { "no".into() }),
+        ];
+        for (name, value) in rows {
+            table.add_row(vec![name.to_owned(), value]);
+        }
+        if project.removal_pending {
+            table.add_row(vec![
+                "Note".to_owned(),
+                "no longer assigned; kept until its field work is delivered".into(),
+            ]);
+        }
+        println!("{table}");
+        let mut tasks = new_table(&["Task", "Instructions"]);
+        for task in &project.tasks {
+            tasks.add_row(vec![task.name.clone(), text(&task.instructions)]);
+        }
+        println!("{tasks}");
+        Ok(())
+    }
+}
+
+/// A byte progress bar on stderr, drawn only on a terminal.
+pub fn progress_bar(total: u64, terminal: bool) -> ProgressBar {
+    if !terminal {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} importing [{bar:30}] {bytes}/{total_bytes} ({eta})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
+}
