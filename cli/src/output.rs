@@ -37,10 +37,10 @@ impl Printer {
 
     pub fn message(&self, message: &str) -> Result<()> {
         if self.json {
-            self.json(&serde_json::json!({ "message": message }))
-        } else {
-            Ok(println!("{message}"))
+            return self.json(&serde_json::json!({ "message": message }));
         }
+        println!("{message}");
+        Ok(())
     }
 
     pub fn integrations(&self, integrations: &[Integration]) -> Result<()> {

@@ -1,0 +1,11 @@
+# The two commands of the README.
+.PHONY: demo test bench
+
+demo:
+	cargo run --release -p fieldsync-cli -- demo
+
+test:
+	bash scripts/test.sh
+
+bench:
+	cargo bench -p fieldsync-tests --bench import
