@@ -74,6 +74,17 @@ pub enum Error {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// Talking to the provider failed.
+    #[error(transparent)]
+    Transport(crate::transport::TransportError),
+    /// A refresh this call waited for (requested meanwhile by another caller) failed.
+    #[error("the refresh of {code} failed: {message}")]
+    RefreshFailed {
+        /// The integration.
+        code: String,
+        /// Why.
+        message: String,
+    },
     /// The secret store failed.
     #[error("secret store: {0}")]
     Secrets(String),

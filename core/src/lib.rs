@@ -6,7 +6,8 @@
 //! - [`wire`]: the provider's JSON, read tolerantly and streamed;
 //! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
-//! - [`sync`]: the per-integration import state machine;
+//! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
+//! - [`sync`]: the engine: import state machine, coalesced runs, scheduling;
 //! - [`secrets`]: where credentials live instead of the database.
 
 pub mod model;
@@ -14,6 +15,7 @@ pub mod reconcile;
 pub mod secrets;
 pub mod store;
 pub mod sync;
+pub mod transport;
 pub mod wire;
 
 mod error;

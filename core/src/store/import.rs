@@ -36,6 +36,9 @@ pub struct ImportOptions<'a> {
     pub progress: Option<&'a dyn Fn(u64)>,
     /// The import day (for a work type's relative due date); today when `None`.
     pub today: Option<time::Date>,
+    /// The provider's clock when the response has no `serverTime` (e.g. its HTTP `Date` header): the next
+    /// Refresh asks for changes since then. Never the device clock.
+    pub server_time_fallback: Option<i64>,
 }
 
 impl ImportOptions<'_> {
@@ -46,6 +49,7 @@ impl ImportOptions<'_> {
             max_bytes: MAX_RESPONSE_BYTES,
             progress: None,
             today: None,
+            server_time_fallback: None,
         }
     }
 }
@@ -83,43 +87,62 @@ impl Store {
         declared_size: Option<u64>,
         options: &ImportOptions,
     ) -> Result<ImportReport> {
-        self.write(|tx| begin_import(tx, code))?;
-        let result = match declared_size {
+        self.begin_import(code)?;
+        let result = self.apply_import(code, body, declared_size, options);
+        if let Err(err) = &result {
+            self.fail_import(code, &err.to_string());
+        }
+        result
+    }
+
+    /// Marks an import as asked for: `pending` (a running import stays `running`).
+    pub fn request_import(&self, code: &str) -> Result<()> {
+        self.write(|tx| integrations::transition(tx, code, StatusEvent::Requested, None, now()))
+            .map(drop)
+    }
+
+    /// Marks an import as started: `running`. A status still `running` here was left by a process that
+    /// stopped mid-import (the caller owns the integration's run), so it is taken over.
+    pub fn begin_import(&self, code: &str) -> Result<()> {
+        self.write(|tx| {
+            let status = integrations::find(tx, code)?.status;
+            if status == crate::model::IntegrationStatus::Running {
+                tracing::warn!(code, "taking over an import that did not finish");
+                integrations::transition(tx, code, StatusEvent::Interrupted, Some("interrupted"), now())?;
+            }
+            if status != crate::model::IntegrationStatus::Pending {
+                integrations::transition(tx, code, StatusEvent::Requested, None, now())?;
+            }
+            integrations::transition(tx, code, StatusEvent::Started, None, now())?;
+            Ok(())
+        })
+    }
+
+    /// Applies a response to a `running` integration in one transaction that also records success.
+    pub fn apply_import(
+        &self,
+        code: &str,
+        body: impl Read,
+        declared_size: Option<u64>,
+        options: &ImportOptions,
+    ) -> Result<ImportReport> {
+        match declared_size {
             Some(size) if size > options.max_bytes => Err(Error::ResponseTooLarge {
                 size,
                 limit: options.max_bytes,
             }),
             _ => self.write(|tx| apply_response(tx, code, body, options)),
-        };
-        if let Err(err) = &result {
-            let message = err.to_string();
-            if let Err(status_err) = self
-                .write(|tx| integrations::transition(tx, code, StatusEvent::Failed, Some(&message), now()))
-            {
-                tracing::error!(%status_err, "could not record the import failure");
-            }
         }
-        result
     }
-}
 
-/// `pending` then `running`. A status still `running` here was left by a process that stopped mid-import
-/// (this transaction holds the write lock, so no other import is running).
-fn begin_import(connection: &Connection, code: &str) -> Result<()> {
-    let integration = integrations::find(connection, code)?;
-    if integration.status == crate::model::IntegrationStatus::Running {
-        tracing::warn!(code, "taking over an import that did not finish");
-        integrations::transition(
-            connection,
-            code,
-            StatusEvent::Interrupted,
-            Some("interrupted"),
-            now(),
-        )?;
+    /// Records a failed import: `error` with `message` as `last_error`. Logged, never fails itself.
+    pub fn fail_import(&self, code: &str, message: &str) {
+        if let Err(err) =
+            self.write(|tx| integrations::transition(tx, code, StatusEvent::Failed, Some(message), now()))
+        {
+            tracing::error!(%err, "could not record the import failure");
+        }
     }
-    integrations::transition(connection, code, StatusEvent::Requested, None, now())?;
-    integrations::transition(connection, code, StatusEvent::Started, None, now())?;
-    Ok(())
 }
 
 fn apply_response(
@@ -184,7 +207,7 @@ fn apply_response(
     }
     let report = importer.finish(&mut cache)?;
     integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
-    if let Some(server_time) = meta.server_time {
+    if let Some(server_time) = meta.server_time.or(options.server_time_fallback) {
         connection.execute(
             "UPDATE integrations SET sync_cursor = ?2 WHERE id = ?1",
             params![integration_id, server_time],

@@ -202,6 +202,20 @@ impl Store {
         self.write(|tx| transition(tx, code, event, error, now()))
     }
 
+    /// Records whether the provider accepted the credentials (the time it did), or clears the mark.
+    pub fn set_validated(&self, code: &str, at: Option<Timestamp>) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE integrations SET validated_at = ?2 WHERE code = ?1",
+                params![code, at],
+            )?;
+            if changed == 0 {
+                return Err(Error::UnknownIntegration(code.to_owned()));
+            }
+            Ok(())
+        })
+    }
+
     /// Marks every integration left `pending` or `running` by a process that stopped as failed, so that
     /// the app shows the truth after a crash. Call once when the app starts, before any import.
     pub fn recover_interrupted_imports(&self) -> Result<u64> {

@@ -1,5 +1,11 @@
-//! The sync engine. Today: the per-integration import state machine.
+//! The sync engine: per-integration import state machine, scheduling, and runs against the provider.
 
+mod auto_import;
+mod engine;
+mod schedule;
 mod status;
 
+pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
+pub use engine::{CURSOR_OVERLAP, SyncEngine};
+pub use schedule::{AttemptOutcome, Schedule, next_delay};
 pub use status::{InvalidTransition, StatusEvent, next_status};

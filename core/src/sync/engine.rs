@@ -1,0 +1,282 @@
+//! The sync engine: validate, refresh and full import over the wire, one run per integration at a time.
+//!
+//! A refresh downloads the getWorkOrders body to a temporary file first, then imports it in one transaction.
+//! The download can be slow on a phone network; doing it outside the transaction keeps the cache writable
+//! (check-ins, photos) the whole time, and a broken download never touches the cache.
+//!
+//! **Incremental timestamps and clock skew.** The `timestamp` sent with a Refresh is the provider's own
+//! clock: the `serverTime` of the last successful response (or its HTTP `Date` header), minus a
+//! [`CURSOR_OVERLAP`]. The device clock is never used, so a phone whose clock is hours off neither misses
+//! changes nor asks for the future. The overlap re-asks for the last minute: orders changed in the same
+//! second as the previous response, or stamped by a provider whose clock stepped back slightly, are
+//! fetched again, and re-applying them is free (fingerprints skip what did not change).
+
+use std::collections::HashMap;
+use std::io::{BufReader, Seek, Write};
+use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
+
+use subtle::ConstantTimeEq;
+
+use crate::model::{ImportKind, ImportReport, now};
+use crate::secrets::{SecretKind, SecretStore};
+use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
+use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
+use crate::{Error, Result};
+
+/// How far back a Refresh re-asks, to be robust to same-second writes and small provider clock steps.
+pub const CURSOR_OVERLAP: i64 = 60;
+
+/// Runs imports against providers. Share one per process (e.g. in an `Arc`).
+pub struct SyncEngine {
+    store: Arc<Store>,
+    secrets: Arc<dyn SecretStore>,
+    download_dir: PathBuf,
+    timeouts: Timeouts,
+    runs: Mutex<HashMap<String, RunSlot>>,
+    run_finished: Condvar,
+}
+
+impl std::fmt::Debug for SyncEngine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncEngine")
+            .field("store", &self.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Coalescing state of one integration: requests are numbered; a run serves every request made before it
+/// started.
+#[derive(Debug, Default)]
+struct RunSlot {
+    running: bool,
+    requested: u64,
+    served: u64,
+    full_wanted: bool,
+    last: Option<std::result::Result<ImportReport, String>>,
+}
+
+impl SyncEngine {
+    /// An engine over `store`, reading credentials from `secrets`, downloading into `download_dir`.
+    pub fn new(store: Arc<Store>, secrets: Arc<dyn SecretStore>, download_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            store,
+            secrets,
+            download_dir: download_dir.into(),
+            timeouts: Timeouts::default(),
+            runs: Mutex::new(HashMap::new()),
+            run_finished: Condvar::new(),
+        }
+    }
+
+    /// Replaces the network timeouts.
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
+        self.timeouts = timeouts;
+        self
+    }
+
+    /// The store this engine writes to.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+
+    fn credentials(&self, code: &str) -> Result<ProviderCredentials> {
+        let integration = self.store.integration(code)?;
+        let password_sha1 = self.secrets.get(code, SecretKind::PasswordSha1)?.ok_or_else(|| {
+            crate::model::InvalidInput::new(
+                "password",
+                format!("no password is saved for integration {code}"),
+            )
+        })?;
+        let token = self.secrets.get(code, SecretKind::Token)?;
+        Ok(ProviderCredentials {
+            username: integration.username,
+            password_sha1,
+            token,
+        })
+    }
+
+    /// A digest of the saved credentials, to notice when they change (never the credentials themselves).
+    pub fn credentials_fingerprint(&self, code: &str) -> Result<String> {
+        let credentials = self.credentials(code)?;
+        let text = format!(
+            "{}\n{}\n{}",
+            credentials.username,
+            credentials.password_sha1,
+            credentials.token.unwrap_or_default()
+        );
+        Ok(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes())))
+    }
+
+    fn transport(&self, code: &str) -> Result<HttpTransport> {
+        let integration = self.store.integration(code)?;
+        Ok(HttpTransport::new(
+            &integration.base_url,
+            integration.service_extension.as_deref(),
+            self.timeouts,
+        )?)
+    }
+
+    /// The integration's push key, created on first use (256 random bits, hex).
+    pub fn push_key(&self, code: &str) -> Result<String> {
+        self.store.integration(code)?;
+        if let Some(key) = self.secrets.get(code, SecretKind::PushKey)? {
+            return Ok(key);
+        }
+        let key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        self.secrets.set(code, SecretKind::PushKey, &key)?;
+        Ok(key)
+    }
+
+    /// Checks the credentials with the provider (sending the push key along). Only a positive answer marks
+    /// the integration validated; a negative one clears the mark.
+    pub fn validate(&self, code: &str) -> Result<Validation> {
+        let credentials = self.credentials(code)?;
+        let push_key = self.push_key(code)?;
+        let validation = self.transport(code)?.validate(&credentials, &push_key)?;
+        self.store.set_validated(code, validation.validated.then(now))?;
+        Ok(validation)
+    }
+
+    /// A Refresh or Full Import. If one is already running for this integration, waits for it and then for
+    /// one more run that serves every request that arrived meanwhile (never two runs in parallel).
+    pub fn refresh(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+        self.store.integration(code)?;
+        let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let slot = runs.entry(code.to_owned()).or_default();
+        slot.requested += 1;
+        slot.full_wanted |= kind == ImportKind::FullImport;
+        let ticket = slot.requested;
+        if slot.running {
+            // Visible to the app as "pending" only when nothing runs; a running import stays "running".
+            drop(runs);
+            self.store.request_import(code)?;
+            runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+        loop {
+            let slot = runs.get_mut(code).expect("slot created above");
+            if slot.served >= ticket {
+                return match slot.last.clone().expect("a served request has a result") {
+                    Ok(report) => Ok(report),
+                    Err(message) => Err(Error::RefreshFailed {
+                        code: code.to_owned(),
+                        message,
+                    }),
+                };
+            }
+            if !slot.running {
+                slot.running = true;
+                let batch = slot.requested;
+                let kind = if std::mem::take(&mut slot.full_wanted) {
+                    ImportKind::FullImport
+                } else {
+                    ImportKind::Refresh
+                };
+                drop(runs);
+                let result = self.run_once(code, kind);
+                runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                let slot = runs.get_mut(code).expect("slot created above");
+                slot.running = false;
+                slot.served = batch;
+                slot.last = Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string));
+                self.run_finished.notify_all();
+                // This run started after our request, so it served it.
+                return result;
+            }
+            runs = self
+                .run_finished
+                .wait(runs)
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+        }
+    }
+
+    fn run_once(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+        self.store.begin_import(code)?;
+        let result = self.download_and_import(code, kind);
+        if let Err(err) = &result {
+            self.store.fail_import(code, &err.to_string());
+        }
+        result
+    }
+
+    fn download_and_import(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+        let integration = self.store.integration(code)?;
+        let credentials = self.credentials(code)?;
+        let transport = self.transport(code)?;
+        let timestamp = match kind {
+            ImportKind::FullImport => None,
+            ImportKind::Refresh => integration.sync_cursor.map(|cursor| cursor - CURSOR_OVERLAP),
+        };
+        let io_error = |err| Error::io(&self.download_dir, err);
+        let mut file = tempfile::Builder::new()
+            .prefix(".fieldsync-download-")
+            .suffix(".json")
+            .tempfile_in(&self.download_dir)
+            .map_err(io_error)?;
+        let download = {
+            let mut writer = std::io::BufWriter::with_capacity(256 * 1024, file.as_file_mut());
+            let download =
+                transport.download_work_orders(&credentials, timestamp, &mut writer, MAX_RESPONSE_BYTES)?;
+            writer.flush().map_err(io_error)?;
+            download
+        };
+        file.as_file_mut().rewind().map_err(io_error)?;
+        tracing::info!(code, bytes = download.bytes, ?kind, "downloaded work orders");
+        let options = ImportOptions {
+            server_time_fallback: download.date_header,
+            ..ImportOptions::new(kind)
+        };
+        let reader = BufReader::with_capacity(256 * 1024, file.as_file());
+        self.store
+            .apply_import(code, reader, Some(download.bytes), &options)
+    }
+
+    /// Refreshes the integration whose push key is `key` (compared in constant time). An unknown key
+    /// changes nothing and returns `None`.
+    pub fn refresh_by_push_key(&self, key: &str) -> Result<Option<(String, ImportReport)>> {
+        let mut matched = None;
+        for integration in self.store.list_integrations()? {
+            if let Some(stored) = self.secrets.get(&integration.code, SecretKind::PushKey)?
+                && bool::from(stored.as_bytes().ct_eq(key.as_bytes()))
+            {
+                matched = Some(integration.code);
+            }
+        }
+        match matched {
+            Some(code) => {
+                let report = self.refresh(&code, ImportKind::Refresh)?;
+                Ok(Some((code, report)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Refreshes every integration that is due: never refreshed, in error, or last refreshed more than
+    /// `max_age` ago. Returns each attempt's outcome; one failure does not stop the others.
+    pub fn sync_due(&self, max_age: std::time::Duration) -> Result<Vec<(String, Result<ImportReport>)>> {
+        let now = now();
+        let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
+        let mut outcomes = Vec::new();
+        for integration in self.store.list_integrations()? {
+            let due = integration.status == crate::model::IntegrationStatus::Error
+                || integration
+                    .last_refreshed
+                    .is_none_or(|at| now.saturating_sub(at) >= max_age);
+            if due {
+                let outcome = self.refresh(&integration.code, ImportKind::Refresh);
+                outcomes.push((integration.code, outcome));
+            }
+        }
+        Ok(outcomes)
+    }
+}
+
+impl From<TransportError> for Error {
+    fn from(err: TransportError) -> Self {
+        Error::Transport(err)
+    }
+}

@@ -1,0 +1,319 @@
+//! The wire protocol over HTTP: `POST {base_url}/{service}` with the JSON request in form field `payload`.
+//!
+//! Every failure is classified so the sync engine knows what to do:
+//! - [`TransportError::Auth`]: the provider refused the credentials; retrying cannot help until they change;
+//! - [`TransportError::Permanent`]: the request or the answer is wrong; retrying the same thing will fail;
+//! - [`TransportError::Transient`]: the network, a 5xx, a captive portal; retry with backoff (honouring
+//!   `Retry-After`).
+//!
+//! The client is blocking on purpose: the core runs its I/O on worker threads (the bindings own the async
+//! runtime), and a blocking response is a plain `Read` that streams straight to a file.
+//!
+//! TLS: rustls with the platform verifier (the OS trust store). On Android the host must initialise the
+//! verifier once through JNI (`rustls-platform-verifier`'s Android component); see the bindings docs.
+//! Plain http is accepted only for loopback hosts (validated when the integration is saved).
+//! Credentials travel only in the form body and never appear in errors or logs.
+
+use std::io::{Read, Write};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use serde_json::{Value, json};
+
+/// Timeouts per phase.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    /// TCP + TLS connection.
+    pub connect: Duration,
+    /// Any single read or write while a request or response is in flight (an idle timeout for downloads).
+    pub io: Duration,
+    /// A whole small request (validate, status).
+    pub small_request: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Self {
+            connect: Duration::from_secs(10),
+            io: Duration::from_secs(60),
+            small_request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the provider needs to know who is calling. `Debug` never shows the secrets.
+#[derive(Clone)]
+pub struct ProviderCredentials {
+    /// The provider login.
+    pub username: String,
+    /// SHA-1 hex of the password.
+    pub password_sha1: String,
+    /// API token, if the provider issued one.
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProviderCredentials")
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a call to the provider failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The provider refused the credentials.
+    #[error("the provider refused the credentials: {0}")]
+    Auth(String),
+    /// The request or the answer is wrong; retrying the same call will not help.
+    #[error("{0}")]
+    Permanent(String),
+    /// Worth retrying later.
+    #[error("{message}")]
+    Transient {
+        /// What happened.
+        message: String,
+        /// The provider's `Retry-After`, if it sent one.
+        retry_after: Option<Duration>,
+    },
+}
+
+impl TransportError {
+    fn transient(message: impl Into<String>) -> Self {
+        Self::Transient {
+            message: message.into(),
+            retry_after: None,
+        }
+    }
+}
+
+/// The provider's answer to `validate`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Validation {
+    /// True when the provider accepted the credentials.
+    pub validated: bool,
+    /// The provider's reason when it did not.
+    pub error: Option<String>,
+}
+
+/// A downloaded getWorkOrders body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// Bytes written.
+    pub bytes: u64,
+    /// The provider's clock from the HTTP `Date` header, in Unix seconds.
+    pub date_header: Option<i64>,
+}
+
+/// The wire protocol over HTTP(S).
+#[derive(Debug, Clone)]
+pub struct HttpTransport {
+    client: Client,
+    base_url: String,
+    extension: String,
+    timeouts: Timeouts,
+}
+
+impl HttpTransport {
+    /// A client for the provider at `base_url` (already validated: https, or http on loopback).
+    pub fn new(
+        base_url: &str,
+        service_extension: Option<&str>,
+        timeouts: Timeouts,
+    ) -> Result<Self, TransportError> {
+        let client = Client::builder()
+            .connect_timeout(timeouts.connect)
+            .timeout(timeouts.io)
+            .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|err| TransportError::Permanent(format!("cannot build the HTTP client: {err}")))?;
+        Ok(Self {
+            client,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            extension: service_extension.unwrap_or_default().to_owned(),
+            timeouts,
+        })
+    }
+
+    fn url(&self, service: &str) -> String {
+        format!("{}/{service}{}", self.base_url, self.extension)
+    }
+
+    fn payload(credentials: &ProviderCredentials, mut fields: Value) -> String {
+        let object = fields.as_object_mut().expect("fields are an object");
+        object.insert("username".into(), json!(credentials.username));
+        object.insert("password".into(), json!(credentials.password_sha1));
+        object.insert(
+            "token".into(),
+            json!(credentials.token.clone().unwrap_or_default()),
+        );
+        fields.to_string()
+    }
+
+    fn post(&self, service: &str, payload: String, small: bool) -> Result<Response, TransportError> {
+        let mut request = self.client.post(self.url(service)).form(&[("payload", payload)]);
+        if small {
+            request = request.timeout(self.timeouts.small_request);
+        }
+        let response = request.send().map_err(|err| classify_reqwest(service, &err))?;
+        check_status(service, response)
+    }
+
+    /// Checks the credentials; `pushkey` is registered with the provider.
+    pub fn validate(
+        &self,
+        credentials: &ProviderCredentials,
+        pushkey: &str,
+    ) -> Result<Validation, TransportError> {
+        let response = self.post(
+            "validate",
+            Self::payload(credentials, json!({ "pushkey": pushkey })),
+            true,
+        )?;
+        let body = read_small_json("validate", response)?;
+        // A tolerant client treats "", false and null as not validated.
+        let validated = match &body["validated"] {
+            Value::Bool(value) => *value,
+            Value::String(text) => matches!(text.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+            Value::Number(number) => number.as_i64() == Some(1),
+            _ => false,
+        };
+        let error = match &body["error"] {
+            Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
+            Value::Object(_) => Some(body["error"].to_string()),
+            _ => None,
+        };
+        Ok(Validation { validated, error })
+    }
+
+    /// Streams a getWorkOrders response body into `out` (at most `max_bytes`). `timestamp` is `None` for a
+    /// Full Import. The body is not parsed here: the importer streams it from `out` afterwards.
+    pub fn download_work_orders(
+        &self,
+        credentials: &ProviderCredentials,
+        timestamp: Option<i64>,
+        out: &mut impl Write,
+        max_bytes: u64,
+    ) -> Result<Download, TransportError> {
+        let response = self.post(
+            "getWorkOrders",
+            Self::payload(credentials, json!({ "timestamp": timestamp })),
+            false,
+        )?;
+        if let Some(length) = response.content_length()
+            && length > max_bytes
+        {
+            return Err(TransportError::Permanent(format!(
+                "getWorkOrders: the response is {length} bytes, more than the limit of {max_bytes}"
+            )));
+        }
+        reject_html("getWorkOrders", &response)?;
+        let date_header = response
+            .headers()
+            .get(reqwest::header::DATE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| {
+                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+            })
+            .map(|date| date.unix_timestamp());
+        let mut limited = response.take(max_bytes + 1);
+        let bytes = std::io::copy(&mut limited, out).map_err(|err| {
+            TransportError::transient(format!("getWorkOrders: the download broke off: {err}"))
+        })?;
+        if bytes > max_bytes {
+            return Err(TransportError::Permanent(format!(
+                "getWorkOrders: the response is larger than the limit of {max_bytes} bytes"
+            )));
+        }
+        Ok(Download { bytes, date_header })
+    }
+}
+
+/// Sorts an HTTP status into the three kinds of failure.
+fn check_status(service: &str, response: Response) -> Result<Response, TransportError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let retry_after = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let detail = provider_error_text(response);
+    let message = format!("{service}: HTTP {}{detail}", status.as_u16());
+    Err(match status {
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Auth(message),
+        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
+            TransportError::Transient { message, retry_after }
+        }
+        status if status.is_server_error() => TransportError::Transient { message, retry_after },
+        _ => TransportError::Permanent(message),
+    })
+}
+
+/// The provider's own words from an error body, if it sent JSON with `error` (never the whole body).
+fn provider_error_text(response: Response) -> String {
+    let mut body = String::new();
+    if response.take(4096).read_to_string(&mut body).is_err() {
+        return String::new();
+    }
+    serde_json::from_str::<Value>(&body)
+        .ok()
+        .and_then(|value| match &value["error"] {
+            Value::String(text) if !text.is_empty() => Some(text.chars().take(200).collect::<String>()),
+            _ => None,
+        })
+        .map(|text| format!(": {text}"))
+        .unwrap_or_default()
+}
+
+/// An HTML page with status 200 is usually a captive portal (hotel or carrier Wi-Fi login): transient.
+fn reject_html(service: &str, response: &Response) -> Result<(), TransportError> {
+    let html = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|text| text.to_ascii_lowercase().contains("text/html"));
+    if html {
+        return Err(TransportError::transient(format!(
+            "{service}: the server answered with an HTML page instead of JSON (a Wi-Fi login page or a proxy?)"
+        )));
+    }
+    Ok(())
+}
+
+fn read_small_json(service: &str, response: Response) -> Result<Value, TransportError> {
+    reject_html(service, &response)?;
+    let mut body = Vec::new();
+    response
+        .take(1 << 20)
+        .read_to_end(&mut body)
+        .map_err(|err| TransportError::transient(format!("{service}: the answer broke off: {err}")))?;
+    serde_json::from_slice(&body)
+        .map_err(|err| TransportError::Permanent(format!("{service}: the answer is not valid JSON ({err})")))
+}
+
+/// Connection-level failures: all transient (the network may come back), except a malformed URL.
+fn classify_reqwest(service: &str, err: &reqwest::Error) -> TransportError {
+    // reqwest's messages include the URL, which holds no secret (credentials travel in the body).
+    let what = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "could not connect"
+    } else if err.is_builder() {
+        return TransportError::Permanent(format!("{service}: invalid request: {err}"));
+    } else {
+        "the connection failed"
+    };
+    let mut message = format!("{service}: {what}");
+    let mut source = std::error::Error::source(err);
+    while let Some(inner) = source {
+        message = format!("{message}: {inner}");
+        source = inner.source();
+    }
+    TransportError::transient(message)
+}
