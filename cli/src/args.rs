@@ -45,6 +45,30 @@ pub enum Command {
     /// Show, edit, close or delete one project.
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Pull from the provider: a Refresh (changes since the last import) or a Full Import.
+    Refresh {
+        /// Integration code (or use --push-key).
+        #[arg(required_unless_present = "push_key")]
+        code: Option<String>,
+        /// Full Import: everything; projects no longer assigned are removed (unless they hold pending work).
+        #[arg(long)]
+        full: bool,
+        /// Refresh the integration this push key belongs to (an unknown key changes nothing).
+        #[arg(long, env = "FIELDSYNC_PUSH_KEY", hide_env_values = true, conflicts_with_all = ["code", "full"])]
+        push_key: Option<String>,
+    },
+    /// Refresh every integration that is due (never refreshed, in error, or older than --max-age).
+    Sync {
+        /// Seconds after which a refresh is due again.
+        #[arg(long, default_value_t = 900)]
+        max_age: u64,
+    },
+    /// Run auto-import in the foreground (integrations with auto import on) until Ctrl-C.
+    Watch {
+        /// Seconds between refreshes of an integration (jittered by 20%).
+        #[arg(long, default_value_t = 900)]
+        interval: u64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -143,6 +167,16 @@ pub enum IntegrationCommand {
         credentials: Credentials,
         #[command(flatten)]
         settings: IntegrationSettings,
+    },
+    /// Check the credentials with the provider (and register the push key).
+    Validate {
+        /// Integration code.
+        code: String,
+    },
+    /// Print the integration's push key (a secret: whoever holds it can trigger a refresh).
+    PushKey {
+        /// Integration code.
+        code: String,
     },
     /// Delete an integration and its projects.
     Delete {

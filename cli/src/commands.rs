@@ -10,7 +10,10 @@ use fieldsync_core::model::{
 };
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::ImportOptions;
+use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
 use fieldsync_core::{SecretKind, SecretStore, Store};
+use std::sync::Arc;
+use std::time::Duration;
 
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, ProjectCommand,
@@ -21,16 +24,129 @@ use crate::output::{self, Printer};
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
     let printer = Printer { json: cli.json };
-    let store =
-        Store::open(&cli.db).with_context(|| format!("cannot open the cache {}", cli.db.display()))?;
-    let secrets = FileSecretStore::beside(&cli.db);
+    let store = Arc::new(
+        Store::open(&cli.db).with_context(|| format!("cannot open the cache {}", cli.db.display()))?,
+    );
+    let secrets = Arc::new(FileSecretStore::beside(&cli.db));
+    let engine = || {
+        let directory = cli
+            .db
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        SyncEngine::new(store.clone(), secrets.clone(), directory)
+    };
     match cli.command {
-        Command::Integration(command) => integration(&store, &secrets, &printer, command),
+        Command::Integration(command) => integration(&store, secrets.as_ref(), &engine, &printer, command),
         Command::WorkType(command) => work_type(&store, &printer, command),
         Command::Import { code, file, full } => import(&store, &printer, &code, &file, full),
         Command::Projects(args) => projects(&store, &printer, args),
         Command::Project(command) => project(&store, &printer, command),
+        Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
+        Command::Sync { max_age } => sync(&engine(), &printer, max_age),
+        Command::Watch { interval } => watch(engine(), &printer, interval),
     }
+}
+
+fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {
+    let validation = engine.validate(code)?;
+    if printer.json {
+        printer.value(&serde_json::json!({ "code": code, "validated": validation.validated, "error": validation.error }))?;
+    } else if validation.validated {
+        println!("{code}: credentials validated");
+    }
+    if !validation.validated {
+        bail!(
+            "{code}: the provider did not validate the credentials: {}",
+            validation.error.unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn refresh(
+    engine: &SyncEngine,
+    printer: &Printer,
+    code: Option<String>,
+    full: bool,
+    push_key: Option<String>,
+) -> Result<()> {
+    if let Some(key) = push_key {
+        return match engine.refresh_by_push_key(&key)? {
+            Some((code, report)) => printer.report(&code, ImportKind::Refresh, &report),
+            None => bail!("no integration has this push key; nothing was refreshed"),
+        };
+    }
+    let code = code.context("an integration code is required")?;
+    let kind = if full {
+        ImportKind::FullImport
+    } else {
+        ImportKind::Refresh
+    };
+    printer.report(&code, kind, &engine.refresh(&code, kind)?)
+}
+
+fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
+    let outcomes = engine.sync_due(Duration::from_secs(max_age))?;
+    let mut failed = 0;
+    let mut json = Vec::new();
+    for (code, outcome) in &outcomes {
+        match outcome {
+            Ok(report) if printer.json => json.push(serde_json::json!({ "code": code, "report": report })),
+            Ok(report) => printer.report(code, ImportKind::Refresh, report)?,
+            Err(err) => {
+                failed += 1;
+                if printer.json {
+                    json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
+                } else {
+                    eprintln!("{code}: {err}");
+                }
+            }
+        }
+    }
+    if printer.json {
+        printer.value(&json)?;
+    } else if outcomes.is_empty() {
+        println!("nothing is due");
+    }
+    if failed > 0 {
+        bail!("{failed} of {} refresh(es) failed", outcomes.len());
+    }
+    Ok(())
+}
+
+fn watch(engine: SyncEngine, printer: &Printer, interval: u64) -> Result<()> {
+    let schedule = Schedule {
+        interval: Duration::from_secs(interval.max(1)),
+        ..Schedule::default()
+    };
+    let (events, received) = std::sync::mpsc::channel();
+    let _handle = spawn_auto_import(Arc::new(engine), schedule, move |event| drop(events.send(event)))?;
+    eprintln!("watching integrations with auto import on; Ctrl-C to stop");
+    for event in received {
+        match event {
+            AutoImportEvent::Refreshed { code, report } if printer.json => {
+                printer.value(&serde_json::json!({ "code": code, "report": report }))?
+            }
+            AutoImportEvent::Refreshed { code, report }
+                if !report.is_no_op() || !report.rejected.is_empty() =>
+            {
+                printer.report(&code, ImportKind::Refresh, &report)?
+            }
+            AutoImportEvent::Refreshed { .. } => {}
+            AutoImportEvent::Failed {
+                code,
+                error,
+                retry_in,
+            } => {
+                let next = retry_in.map_or("after the credentials change".to_owned(), |delay| {
+                    format!("in {}s", delay.as_secs())
+                });
+                eprintln!("{code}: {error} (next attempt {next})");
+            }
+        }
+    }
+    Ok(())
 }
 
 fn mode(arg: ModeArg) -> Mode {
@@ -99,10 +215,13 @@ fn settings_edit(settings: IntegrationSettings) -> Result<IntegrationEdit> {
 fn integration(
     store: &Store,
     secrets: &dyn SecretStore,
+    engine: &dyn Fn() -> SyncEngine,
     printer: &Printer,
     command: IntegrationCommand,
 ) -> Result<()> {
     match command {
+        IntegrationCommand::Validate { code } => validate(&engine(), printer, &code),
+        IntegrationCommand::PushKey { code } => printer.message(&engine().push_key(&code)?),
         IntegrationCommand::Add {
             code,
             url,

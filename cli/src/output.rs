@@ -30,6 +30,10 @@ fn on_off(value: bool) -> &'static str {
 }
 
 impl Printer {
+    pub fn value(&self, value: &impl Serialize) -> Result<()> {
+        self.json(value)
+    }
+
     fn json(&self, value: &impl Serialize) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(value)?);
         Ok(())
