@@ -53,6 +53,7 @@ struct RunSlot {
     requested: u64,
     served: u64,
     full_wanted: bool,
+    runs_started: u64,
     last: Option<std::result::Result<ImportReport, String>>,
 }
 
@@ -137,7 +138,13 @@ impl SyncEngine {
     pub fn validate(&self, code: &str) -> Result<Validation> {
         let credentials = self.credentials(code)?;
         let push_key = self.push_key(code)?;
-        let validation = self.transport(code)?.validate(&credentials, &push_key)?;
+        let validation = match self.transport(code)?.validate(&credentials, &push_key) {
+            Err(TransportError::Auth(message)) => Validation {
+                validated: false,
+                error: Some(message),
+            },
+            other => other?,
+        };
         self.store.set_validated(code, validation.validated.then(now))?;
         Ok(validation)
     }
@@ -170,6 +177,7 @@ impl SyncEngine {
             }
             if !slot.running {
                 slot.running = true;
+                slot.runs_started += 1;
                 let batch = slot.requested;
                 let kind = if std::mem::take(&mut slot.full_wanted) {
                     ImportKind::FullImport
@@ -192,6 +200,12 @@ impl SyncEngine {
                 .wait(runs)
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
         }
+    }
+
+    /// How many runs this engine started for an integration (coalesced requests share one run).
+    pub fn runs_started(&self, code: &str) -> u64 {
+        let runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        runs.get(code).map_or(0, |slot| slot.runs_started)
     }
 
     fn run_once(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
