@@ -63,6 +63,15 @@ pub enum Command {
         #[arg(long, default_value_t = 900)]
         max_age: u64,
     },
+    /// The whole story against a provider emulator on loopback; leaves a database to explore.
+    Demo {
+        /// Where to leave the demo database (replaced if it exists).
+        #[arg(long, default_value = "fieldsync-demo.db")]
+        out: PathBuf,
+    },
+    /// The provider emulator.
+    #[command(subcommand)]
+    Provider(ProviderCommand),
     /// Run auto-import in the foreground (integrations with auto import on) until Ctrl-C.
     Watch {
         /// Seconds between refreshes of an integration (jittered by 20%).
@@ -260,5 +269,21 @@ pub enum ProjectCommand {
     Delete {
         /// CODE::NUMBER
         id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProviderCommand {
+    /// Serve the emulator (wire protocol + admin API) until Ctrl-C.
+    Serve {
+        /// Loopback address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// The emulator's database (temporary when absent).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        /// Seed the demo data set (login vendor1 / secret1, token tok-1, eight work orders).
+        #[arg(long)]
+        seed: bool,
     },
 }

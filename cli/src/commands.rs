@@ -17,13 +17,27 @@ use std::time::Duration;
 
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, ProjectCommand,
-    ProjectsArgs, WorkTypeCommand,
+    ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::output::{self, Printer};
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
     let printer = Printer { json: cli.json };
+    // These two do not use the cache given by --db.
+    match &cli.command {
+        Command::Demo { out } => return crate::demo::run(out),
+        Command::Provider(ProviderCommand::Serve { addr, db, seed }) => {
+            let config = fieldsync_provider::ProviderConfig {
+                addr: *addr,
+                db_path: db.clone(),
+                seed_demo: *seed,
+                ..Default::default()
+            };
+            return Ok(fieldsync_provider::serve_blocking(config)?);
+        }
+        _ => {}
+    }
     let store = Arc::new(
         Store::open(&cli.db).with_context(|| format!("cannot open the cache {}", cli.db.display()))?,
     );
@@ -45,6 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
         Command::Sync { max_age } => sync(&engine(), &printer, max_age),
         Command::Watch { interval } => watch(engine(), &printer, interval),
+        Command::Demo { .. } | Command::Provider(_) => Ok(()),
     }
 }
 

@@ -1,0 +1,201 @@
+//! `fieldsync demo`: the whole story in one command, against a provider emulator on a free loopback port.
+//!
+//! It links a Pruvan Share integration, validates it, runs a Full Import, lets the provider change, unassign
+//! and delete work orders, refreshes, shows Cancelled and Deleted arriving while the projects stay, survives
+//! a network fault, and finishes with a push-key refresh. The database it leaves can be explored with the
+//! other commands.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use fieldsync_core::model::{
+    DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
+};
+use fieldsync_core::secrets::{FileSecretStore, password_sha1};
+use fieldsync_core::sync::SyncEngine;
+use fieldsync_core::{SecretKind, SecretStore, Store};
+use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
+use serde_json::json;
+
+use crate::output::Printer;
+
+const CODE: &str = "DEMO";
+const VENDOR: &str = "vendor1";
+const PASSWORD: &str = "secret1";
+const TOKEN: &str = "tok-1";
+const WORK_ORDERS: &str = include_str!("../../fixtures/demo/work_orders.json");
+const WORK_TYPE: &str = include_str!("../../fixtures/work_type_lawn.json");
+
+fn heading(step: &mut u32, title: &str) {
+    *step += 1;
+    println!("\n== {step}. {title}");
+}
+
+/// Removes a previous demo database and its companions.
+fn remove_previous(db: &Path) -> Result<()> {
+    for suffix in ["", "-wal", "-shm", ".secrets"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        match std::fs::remove_file(PathBuf::from(path)) {
+            Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err.into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Runs the demo, leaving its database at `db`.
+pub fn run(db: &Path) -> Result<()> {
+    let started = Instant::now();
+    let printer = Printer { json: false };
+    let table = Printer { json: false };
+    let mut step = 0;
+
+    heading(&mut step, "A provider account (the emulator) on loopback");
+    let provider =
+        fieldsync_provider::start(ProviderConfig::default()).context("cannot start the emulator")?;
+    let admin = provider.admin();
+    admin.create_user(VENDOR, PASSWORD, TOKEN)?;
+    let orders: Vec<serde_json::Value> = serde_json::from_str(WORK_ORDERS)?;
+    for order in &orders {
+        let mut order = order.clone();
+        order["assignedTo"] = json!(VENDOR);
+        admin.create_work_order(order)?;
+    }
+    println!(
+        "provider at {} with {} work orders assigned to the login `{VENDOR}`",
+        provider.base_url(),
+        orders.len()
+    );
+
+    heading(&mut step, "Link a Pruvan Share integration");
+    remove_previous(db)?;
+    let store = Arc::new(Store::open(db)?);
+    let secrets = Arc::new(FileSecretStore::beside(db));
+    store.save_work_type(&WorkType::from_json("Lawn", WORK_TYPE)?)?;
+    let mut integration = NewIntegration::new(CODE, provider.base_url(), VENDOR);
+    integration.name = Some("Acme Asset Management (demo)".into());
+    integration.publish_to = vec!["office@vendor.example".into()];
+    integration.default_assign_to = DefaultAssignTo::All;
+    store.create_integration(integration)?;
+    secrets.set(CODE, SecretKind::PasswordSha1, &password_sha1(PASSWORD))?;
+    secrets.set(CODE, SecretKind::Token, TOKEN)?;
+    println!(
+        "integration {CODE}: login {VENDOR}, Auto Admin on, Default Assign To all; password kept as SHA-1 in {}",
+        secrets.path().display()
+    );
+    let directory = db
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+
+    heading(&mut step, "Validate the credentials");
+    let validation = engine.validate(CODE)?;
+    println!(
+        "validated: {} (the push key was registered with the provider)",
+        validation.validated
+    );
+
+    heading(&mut step, "Full Import");
+    let report = engine.refresh(CODE, ImportKind::FullImport)?;
+    printer.report(CODE, ImportKind::FullImport, &report)?;
+    table.integrations(&store.list_integrations()?)?;
+    let all = ProjectQuery {
+        sort: ProjectSort::Number,
+        limit: 100,
+        ..ProjectQuery::default()
+    };
+    table.projects(&store.list_projects(&all)?)?;
+
+    heading(&mut step, "The provider changes things");
+    admin.advance_time(300);
+    let first = orders[0]["workOrderNumber"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let second = orders[1]["workOrderNumber"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let third = orders[2]["workOrderNumber"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    admin.patch_work_order(&first, json!({"clientInstructions": "Gate code 4512. Dog on site: call first.", "clientDueDate": "2026-12-01"}))?;
+    admin.unassign(&second)?;
+    admin.delete_work_order(&third)?;
+    admin.create_work_order(json!({
+        "workOrderNumber": "WO-240199", "workOrderInfo": "Emergency tarp", "address1": "77 Harbor Rd",
+        "city": "Savannah", "state": "GA", "zip": "31401", "clientStatus": "Open", "clientDueDate": "2026-11-24",
+        "clientInstructions": "Roof leak: tarp the rear slope today.", "gpsLatitude": 32.0809, "gpsLongitude": -81.0912,
+        "services": [{"serviceName": "Roof Tarp", "instructions": "Photos of the damage and the tarp."}],
+        "assignedTo": VENDOR
+    }))?;
+    println!("updated {first}, unassigned {second}, deleted {third}, assigned a new order WO-240199");
+
+    heading(&mut step, "Refresh (incremental, from the provider's clock)");
+    let report = engine.refresh(CODE, ImportKind::Refresh)?;
+    printer.report(CODE, ImportKind::Refresh, &report)?;
+    table.projects(&store.list_projects(&all)?)?;
+    println!(
+        "{second} stays with client status Cancelled and {third} with Deleted: the vendor decides when to close them."
+    );
+
+    heading(&mut step, "A network fault during a refresh");
+    admin.advance_time(300);
+    admin.patch_work_order(
+        &first,
+        json!({"clientInstructions": "Gate code changed to 9981."}),
+    )?;
+    admin.set_fault(Fault::new(Endpoint::GetWorkOrders, FaultKind::Truncate).times(1))?;
+    match engine.refresh(CODE, ImportKind::Refresh) {
+        Ok(_) => println!("(the fault did not trigger)"),
+        Err(err) => {
+            println!("refresh failed: {err}\nthe cache is untouched; the integration shows the error:")
+        }
+    }
+    table.integrations(&store.list_integrations()?)?;
+    let report = engine.refresh(CODE, ImportKind::Refresh)?;
+    println!(
+        "next refresh: {} updated; status back to idle, last error cleared",
+        report.updated
+    );
+
+    heading(&mut step, "A push from the provider triggers a refresh");
+    admin.advance_time(300);
+    admin.create_work_order(json!({
+        "workOrderNumber": "WO-240200", "workOrderInfo": "Grass cut - recut", "address1": "4127 Magnolia Dr",
+        "city": "Marietta", "state": "GA", "zip": "30062", "clientStatus": "Open",
+        "services": [{"serviceName": "Lawn Cut"}], "assignedTo": VENDOR
+    }))?;
+    let key = engine.push_key(CODE)?;
+    if let Some((code, report)) = engine.refresh_by_push_key(&key)? {
+        println!("push key matched {code}: {} created", report.created);
+    }
+
+    heading(&mut step, "Summary");
+    table.integrations(&store.list_integrations()?)?;
+    let total = store
+        .list_projects(&ProjectQuery {
+            limit: 10_000,
+            ..ProjectQuery::default()
+        })?
+        .len();
+    println!(
+        "{total} projects cached in {} ({:.1} s)",
+        db.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("explore it:");
+    println!(
+        "  fieldsync --db {} projects --client-status cancelled",
+        db.display()
+    );
+    println!("  fieldsync --db {} project show {CODE}::{first}", db.display());
+    println!("  fieldsync --db {} --json integration show {CODE}", db.display());
+    provider.stop()?;
+    Ok(())
+}
