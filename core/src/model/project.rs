@@ -175,7 +175,7 @@ impl ProjectEdit {
 /// How a project list is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ProjectSort {
-    /// Earliest due date first (projects without one last), then by number.
+    /// Earliest effective due date first (the vendor's, else the provider's; none last), then by number.
     #[default]
     DueDate,
     /// By integration code and work-order number.
