@@ -192,7 +192,11 @@ impl Printer {
             table.add_row(vec![
                 project.id.to_string(),
                 address,
-                project.due_date.clone().or_else(|| project.client_due_date.clone()).unwrap_or_default(),
+                project
+                    .due_date
+                    .clone()
+                    .or_else(|| project.client_due_date.clone())
+                    .unwrap_or_default(),
                 status,
                 text(&project.client_status),
                 text(&project.assigned_to),

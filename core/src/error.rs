@@ -67,12 +67,12 @@ pub enum Error {
     #[error("the provider reported an error: {0}")]
     Provider(String),
     /// A file could not be read or written.
-    #[error("{path}: {source}")]
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: PathBuf,
-        /// What the OS said.
-        source: std::io::Error,
+        /// What the OS said (in the message, so not chained as a source: it would print twice).
+        error: std::io::Error,
     },
     /// Talking to the provider failed.
     #[error(transparent)]
@@ -94,10 +94,10 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 }

@@ -26,7 +26,7 @@ use tokio::sync::mpsc;
 use crate::error::ProviderError;
 use crate::server::ConnControl;
 use crate::state::ProviderState;
-use crate::wire::{ChunkBody, reply};
+use crate::wire::{ChunkBody, drain, reply};
 
 /// A wire endpoint that faults can target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -235,12 +235,17 @@ pub(crate) async fn inject(
     let control = req.extensions().get::<ConnControl>().cloned();
     match action {
         FaultKind::Latency { .. } => next.run(req).await,
-        FaultKind::Http500 => reply::failure(
-            endpoint,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "injected fault: internal server error",
-        ),
+        // The HTTP error faults read the request (like a real server) but do not process it.
+        FaultKind::Http500 => {
+            drain(req.into_body()).await;
+            reply::failure(
+                endpoint,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "injected fault: internal server error",
+            )
+        }
         FaultKind::Http503 { retry_after } => {
+            drain(req.into_body()).await;
             let mut response = reply::failure(
                 endpoint,
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -252,6 +257,7 @@ pub(crate) async fn inject(
             response
         }
         FaultKind::Http401 => {
+            drain(req.into_body()).await;
             reply::failure(endpoint, StatusCode::UNAUTHORIZED, "injected fault: unauthorized")
         }
         FaultKind::DropBefore => {
@@ -260,7 +266,7 @@ pub(crate) async fn inject(
         }
         FaultKind::DropAfter => {
             let response = next.run(req).await;
-            // Let a streamed body finish being produced is not needed: dropping it stops its producer.
+            // The handler has done its work (an upload is stored); a streamed body is simply dropped.
             drop(response);
             drop_connection(control).await
         }

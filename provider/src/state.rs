@@ -1,5 +1,6 @@
 //! The shared state of one emulator instance.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::admin::Admin;
@@ -24,6 +25,8 @@ struct Inner {
     files: FileStore,
     faults: FaultTable,
     body_limit: usize,
+    db_path: PathBuf,
+    files_dir: PathBuf,
     _temp_dir: Option<tempfile::TempDir>,
 }
 
@@ -57,12 +60,15 @@ impl ProviderState {
         let files_dir = config.files_dir.clone().unwrap_or(default_files);
         let store = Store::open(&db_path, clock)?;
         let files = FileStore::open(&files_dir)?;
+        tracing::debug!(db = %db_path.display(), files = %files_dir.display(), "emulator store opened");
         let state = Self {
             inner: Arc::new(Inner {
                 store,
                 files,
                 faults: FaultTable::default(),
                 body_limit: config.body_limit,
+                db_path,
+                files_dir,
                 _temp_dir: temp_dir,
             }),
         };
@@ -75,6 +81,16 @@ impl ProviderState {
     /// The in-process admin API of this instance.
     pub fn admin(&self) -> Admin {
         Admin::new(self.clone())
+    }
+
+    /// The SQLite database file (inside a temporary directory for a temporary emulator).
+    pub fn db_path(&self) -> &Path {
+        &self.inner.db_path
+    }
+
+    /// The folder of uploaded files.
+    pub fn files_dir(&self) -> &Path {
+        &self.inner.files_dir
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -82,7 +82,7 @@ pub fn write_order(out: &mut impl Write, index: u64, revision: Revision) -> io::
         index % 5,
         1 + index % 28,
         index * 7919 % 1_000_000_000,
-        index % 3 == 0,
+        index.is_multiple_of(3),
         first.0,
         first.1,
         second.0,

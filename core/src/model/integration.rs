@@ -163,8 +163,9 @@ impl IntegrationStatus {
     }
 }
 
-/// Check-in rules of an integration (used by the check-in capability).
+/// Check-in rules of an integration (used by the check-in capability). Missing keys take the defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CheckInSettings {
     /// Radius around the property within which a fix counts as on site, in metres.
     pub geofence_radius_m: f64,

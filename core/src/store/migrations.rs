@@ -12,6 +12,7 @@ use crate::Result;
 pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0001_initial.sql"),
     include_str!("../../migrations/0002_outbox.sql"),
+    include_str!("../../migrations/0003_effective_due_date.sql"),
 ];
 
 /// The schema version this build writes.

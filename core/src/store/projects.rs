@@ -265,7 +265,9 @@ impl Store {
             sql.push_str(" AND p.closed = 0");
         }
         sql.push_str(match query.sort {
-            ProjectSort::DueDate => " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number",
+            ProjectSort::DueDate => {
+                " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number"
+            }
             ProjectSort::Number => " ORDER BY i.code, p.work_order_number",
         });
         sql.push_str(&format!(

@@ -386,8 +386,24 @@ fn lists_sort_by_the_vendors_due_date_else_the_providers() {
     orders[1]["clientDueDate"] = json!("2026-12-01");
     orders[3]["clientDueDate"] = json!("2026-12-05");
     import(&store, ImportKind::FullImport, &orders).unwrap();
-    store.edit_project(&id("d"), &ProjectEdit { due_date: Some("2026-11-30".into()), ..Default::default() }).unwrap();
-    let numbers: Vec<String> =
-        store.list_projects(&ProjectQuery::default()).unwrap().into_iter().map(|p| p.work_order_number).collect();
-    assert_eq!(numbers, ["d", "b", "a", "c"], "the vendor's date wins; no date sorts last");
+    store
+        .edit_project(
+            &id("d"),
+            &ProjectEdit {
+                due_date: Some("2026-11-30".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let numbers: Vec<String> = store
+        .list_projects(&ProjectQuery::default())
+        .unwrap()
+        .into_iter()
+        .map(|p| p.work_order_number)
+        .collect();
+    assert_eq!(
+        numbers,
+        ["d", "b", "a", "c"],
+        "the vendor's date wins; no date sorts last"
+    );
 }

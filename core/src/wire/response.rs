@@ -43,6 +43,7 @@ where
         on_order,
         failure: None,
         meta: ResponseMeta::default(),
+        saw_work_orders: false,
     };
     let result = de::Deserializer::deserialize_any(&mut deserializer, TopLevel(&mut state))
         .and_then(|()| deserializer.end());
@@ -50,6 +51,12 @@ where
         return Err(ReadError::Callback(failure));
     }
     result.map_err(|err| ReadError::Malformed(describe(&err)))?;
+    if !state.saw_work_orders && state.meta.error.is_none() {
+        // Reading a missing list as empty would make a Full Import remove every project.
+        return Err(ReadError::Malformed(
+            "the response has no `workOrders` field".into(),
+        ));
+    }
     Ok(state.meta)
 }
 
@@ -67,6 +74,7 @@ struct State<F, E> {
     on_order: F,
     failure: Option<E>,
     meta: ResponseMeta,
+    saw_work_orders: bool,
 }
 
 struct TopLevel<'a, F, E>(&'a mut State<F, E>);
@@ -84,7 +92,10 @@ where
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "workOrders" => map.next_value_seed(OrdersSeed(&mut *self.0))?,
+                "workOrders" => {
+                    self.0.saw_work_orders = true;
+                    map.next_value_seed(OrdersSeed(&mut *self.0))?
+                }
                 "error" => self.0.meta.error = error_text(map.next_value::<serde_json::Value>()?),
                 "serverTime" => {
                     self.0.meta.server_time = match map.next_value::<serde_json::Value>()? {
@@ -186,9 +197,25 @@ mod tests {
     }
 
     #[test]
-    fn null_or_missing_orders_are_empty() {
+    fn null_orders_are_empty_but_missing_orders_are_malformed() {
         assert_eq!(collect(r#"{"workOrders": null}"#).unwrap().1.len(), 0);
-        assert_eq!(collect(r#"{"error": null}"#).unwrap().1.len(), 0);
+        assert_eq!(collect(r#"{"workOrders": []}"#).unwrap().1.len(), 0);
+        for body in [
+            "{}",
+            r#"{"error": null}"#,
+            r#"{"message": "Service Unavailable"}"#,
+        ] {
+            assert!(
+                matches!(collect(body), Err(ReadError::Malformed(_))),
+                "{body} was accepted"
+            );
+        }
+        let (meta, _) = collect(r#"{"error": "maintenance"}"#).unwrap();
+        assert_eq!(
+            meta.error.as_deref(),
+            Some("maintenance"),
+            "a provider error without orders is reported as such"
+        );
     }
 
     #[test]

@@ -102,6 +102,9 @@ async fn serve_connection(stream: TcpStream, router: Router, mut stop: watch::Re
     };
     let connection = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
+        // No header timeout: hyper would also apply it to idle keep-alive connections and close them
+        // after 30 s, racing with a client reusing the connection. Loopback only, so no slowloris risk.
+        .header_read_timeout(None)
         .keep_alive(true)
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);

@@ -178,7 +178,32 @@ impl Drop for RunningProvider {
     }
 }
 
-/// Runs an emulator in the foreground until Ctrl-C, printing its base URL (and the demo credentials
+/// A future that resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM. The handlers are registered before it
+/// returns, so a signal that arrives right after startup is not lost.
+fn stop_signal() -> Result<impl Future<Output = ()>, ProviderError> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        let mut terminate = signal(SignalKind::terminate())?;
+        Ok(async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        })
+    }
+}
+
+/// Runs an emulator in the foreground until Ctrl-C (or SIGTERM), printing its base URL (and the demo credentials
 /// when `config.seed_demo` is set). This is what `fieldsync provider serve` and the
 /// `fieldsync-provider` binary call.
 pub fn serve_blocking(config: ProviderConfig) -> Result<(), ProviderError> {
@@ -202,12 +227,8 @@ pub fn serve_blocking(config: ProviderConfig) -> Result<(), ProviderError> {
             Some(path) => println!("fieldsync-provider: database {}", path.display()),
             None => println!("fieldsync-provider: temporary database (deleted on exit)"),
         }
+        let stop = stop_signal()?;
         println!("fieldsync-provider: press Ctrl-C to stop");
-        serve_with_shutdown(listener, state, async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        })
-        .await
+        serve_with_shutdown(listener, state, stop).await
     })
 }

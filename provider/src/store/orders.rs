@@ -146,10 +146,10 @@ fn save(
         Assignment::To(id, name) => Some((id, name)),
         Assignment::Unassign => None,
     };
-    if let (Some(_), Some((old_id, _))) = (live, &current) {
-        if assignee.as_ref().map(|(id, _)| id) != Some(old_id) {
-            record_departure(conn, now, number, *old_id, "unassigned")?;
-        }
+    if let (Some(_), Some((old_id, _))) = (live, &current)
+        && assignee.as_ref().map(|(id, _)| id) != Some(old_id)
+    {
+        record_departure(conn, now, number, *old_id, "unassigned")?;
     }
     match &assignee {
         Some((_, name)) => doc.insert("assignedTo".to_owned(), Value::String(name.clone())),
@@ -207,10 +207,10 @@ pub(crate) fn patch(
     let Value::Object(patch) = patch else {
         return Err(ProviderError::invalid("a patch must be a JSON object"));
     };
-    if let Some(value) = patch.get("workOrderNumber") {
-        if number_key(value)? != number {
-            return Err(ProviderError::invalid("a patch cannot change workOrderNumber"));
-        }
+    if let Some(value) = patch.get("workOrderNumber")
+        && number_key(value)? != number
+    {
+        return Err(ProviderError::invalid("a patch cannot change workOrderNumber"));
     }
     let existing = require_live(conn, number)?;
     let assignment = assignment_in(conn, &patch)?;

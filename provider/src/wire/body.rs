@@ -36,3 +36,11 @@ impl http_body::Body for ChunkBody {
             .map(|chunk| chunk.map(|result| result.map(Frame::data)))
     }
 }
+
+/// Reads and discards a request body, so that an early answer does not leave unread bytes behind (the
+/// connection would then be closed under a client still sending, which it may report instead of the
+/// answer). Errors just end the drain.
+pub(crate) async fn drain(mut body: axum::body::Body) {
+    use http_body::Body as _;
+    while let Some(Ok(_)) = std::future::poll_fn(|cx| Pin::new(&mut body).poll_frame(cx)).await {}
+}

@@ -22,7 +22,7 @@ use axum::routing::{MethodRouter, post};
 use crate::faults::{self, Endpoint};
 use crate::state::ProviderState;
 
-pub(crate) use body::ChunkBody;
+pub(crate) use body::{ChunkBody, drain};
 
 fn with_faults(
     state: &ProviderState,
