@@ -218,7 +218,7 @@ impl HttpTransport {
                 time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
             })
             .map(|date| date.unix_timestamp());
-        let mut limited = response.take(max_bytes + 1);
+        let mut limited = response.take(max_bytes.saturating_add(1));
         let bytes = std::io::copy(&mut limited, out).map_err(|err| {
             TransportError::transient(format!("getWorkOrders: the download broke off: {err}"))
         })?;
