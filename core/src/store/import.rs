@@ -11,13 +11,13 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Store, integrations, outbox, projects, work_types};
 use crate::model::{ImportKind, ImportReport, Project, now};
 use crate::reconcile::{Importer, ProjectCache, ReconcileSettings};
 use crate::sync::StatusEvent;
-use crate::wire::{ReadError, WorkOrder, read_work_orders};
+use crate::wire::{ReadError, WorkOrder, malformed_order, read_work_orders};
 use crate::{Error, Result};
 
 /// The largest response accepted: a 100,000-order account is about 80 MB.
@@ -170,24 +170,42 @@ fn apply_response(
         today,
     };
     let seed = settings_seed(&settings);
-    let mut cache = SqliteCache::load(connection, integration_id, code)?;
+    // A Full Import needs every project (to find the absent ones); a Refresh touches few, so it looks them
+    // up one by one instead of loading an index of the whole cache.
+    let mut cache = match options.kind {
+        ImportKind::FullImport => SqliteCache::load(connection, integration_id, code)?,
+        ImportKind::Refresh => SqliteCache::lazy(connection, integration_id, code),
+    };
     let mut importer = Importer::new(settings, options.kind);
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
     let exceeded = reader.exceeded.clone();
-    let read = read_work_orders(reader, |raw| -> Result<()> {
-        let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(raw.get().as_bytes(), seed);
+    let mut index = 0u64;
+    let read = read_work_orders(reader, |text| -> Result<()> {
+        index += 1;
+        let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
         if let Some(number) = cache.unchanged_number(fingerprint) {
             importer.skip_unchanged(&number);
             return Ok(());
         }
-        let order = match WorkOrder::from_json(raw.get()) {
+        let order = match WorkOrder::from_json(text) {
             Ok(order) => order,
-            Err(err) => {
-                importer.reject_unreadable(err.to_string());
-                return Ok(());
-            }
+            Err(err) => match malformed_order(index - 1, &err) {
+                Some(message) => return Err(Error::InvalidResponse(message)),
+                None => {
+                    importer.reject_unreadable(err.to_string());
+                    return Ok(());
+                }
+            },
         };
+        if let Some(number) = order.work_order_number.as_deref()
+            && cache
+                .lookup(number)?
+                .is_some_and(|(_, stored)| stored == Some(fingerprint))
+        {
+            importer.skip_unchanged(number);
+            return Ok(());
+        }
         cache.fingerprint = fingerprint;
         importer.apply(&mut cache, &order)
     });
@@ -236,8 +254,10 @@ struct SqliteCache<'c> {
     integration: &'c str,
     /// Row id and stored fingerprint per work-order number.
     by_number: HashMap<String, (i64, Option<u128>)>,
-    /// Work-order number per stored fingerprint.
+    /// Work-order number per stored fingerprint (preloaded caches only).
     by_fingerprint: HashMap<u128, String>,
+    /// True when `by_number` holds every project; otherwise it memoises lookups.
+    preloaded: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
 }
@@ -251,10 +271,7 @@ impl<'c> SqliteCache<'c> {
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
             let number: String = row.get(1)?;
-            let fingerprint = row
-                .get::<_, Option<Vec<u8>>>(2)?
-                .and_then(|bytes| bytes.try_into().ok())
-                .map(u128::from_le_bytes);
+            let fingerprint = decode_fingerprint(row.get(2)?);
             if let Some(fingerprint) = fingerprint {
                 by_fingerprint.insert(fingerprint, number.clone());
             }
@@ -266,8 +283,45 @@ impl<'c> SqliteCache<'c> {
             integration,
             by_number,
             by_fingerprint,
+            preloaded: true,
             fingerprint: 0,
         })
+    }
+
+    fn lazy(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Self {
+        Self {
+            connection,
+            integration_id,
+            integration,
+            by_number: HashMap::new(),
+            by_fingerprint: HashMap::new(),
+            preloaded: false,
+            fingerprint: 0,
+        }
+    }
+
+    /// Row id and stored fingerprint of a project, if the cache holds it.
+    fn lookup(&mut self, number: &str) -> Result<Option<(i64, Option<u128>)>> {
+        if let Some(&entry) = self.by_number.get(number) {
+            return Ok(Some(entry));
+        }
+        if self.preloaded {
+            return Ok(None);
+        }
+        let row = self
+            .connection
+            .prepare_cached(
+                "SELECT id, fingerprint FROM projects WHERE integration_id = ?1 AND work_order_number = ?2",
+            )?
+            .query_row(params![self.integration_id, number], |row| {
+                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<Vec<u8>>>(1)?))
+            })
+            .optional()?
+            .map(|(id, bytes)| (id, decode_fingerprint(bytes)));
+        if let Some(entry) = row {
+            self.by_number.insert(number.to_owned(), entry);
+        }
+        Ok(row)
     }
 
     fn unchanged_number(&self, fingerprint: u128) -> Option<String> {
@@ -285,8 +339,8 @@ impl ProjectCache for SqliteCache<'_> {
     type Error = Error;
 
     fn get(&mut self, number: &str) -> Result<Option<Project>> {
-        match self.by_number.get(number) {
-            Some(&(id, _)) => projects::load(self.connection, self.integration, id).map(Some),
+        match self.lookup(number)? {
+            Some((id, _)) => projects::load(self.connection, self.integration, id).map(Some),
             None => Ok(None),
         }
     }
@@ -294,7 +348,7 @@ impl ProjectCache for SqliteCache<'_> {
     fn put(&mut self, project: &Project) -> Result<()> {
         let number = project.work_order_number.as_str();
         self.forget_fingerprint(number);
-        let existing = self.by_number.get(number).map(|&(id, _)| id);
+        let existing = self.lookup(number)?.map(|(id, _)| id);
         let bytes = self.fingerprint.to_le_bytes();
         let id = projects::save(
             self.connection,
@@ -331,15 +385,22 @@ impl ProjectCache for SqliteCache<'_> {
     }
 
     fn has_pending_work(&mut self, number: &str) -> Result<bool> {
-        match self.by_number.get(number) {
-            Some(&(id, _)) => Ok(outbox::pending_for_project(self.connection, id)? > 0),
+        match self.lookup(number)? {
+            Some((id, _)) => Ok(outbox::pending_for_project(self.connection, id)? > 0),
             None => Ok(false),
         }
     }
 
     fn numbers(&mut self) -> Result<Vec<String>> {
+        debug_assert!(self.preloaded, "only a Full Import lists every project");
         Ok(self.by_number.keys().cloned().collect())
     }
+}
+
+fn decode_fingerprint(bytes: Option<Vec<u8>>) -> Option<u128> {
+    bytes
+        .and_then(|bytes| bytes.try_into().ok())
+        .map(u128::from_le_bytes)
 }
 
 /// Counts bytes, reports progress, and stops reading past the size limit.

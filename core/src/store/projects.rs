@@ -96,6 +96,7 @@ pub(crate) fn save(
 ) -> Result<i64> {
     let options = serde_json::to_string(&project.options).expect("JSON values serialise");
     let attributes = serde_json::to_string(&project.attributes).expect("JSON values serialise");
+    let search_text = search_text(project);
     let values = params![
         integration_id,
         project.work_order_number,
@@ -125,6 +126,7 @@ pub(crate) fn save(
         fingerprint,
         now(),
         project_id,
+        search_text,
     ];
     let project_id = match project_id {
         None => {
@@ -133,9 +135,10 @@ pub(crate) fn save(
                     "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1, address2,
                          city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
                          client_due_date, client_instructions, description, reference, latitude, longitude,
-                         start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id)
+                         start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id,
+                         search_text)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)",
+                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
                 )?
                 .execute(values)?;
             connection.last_insert_rowid()
@@ -148,7 +151,8 @@ pub(crate) fn save(
                          assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
                          client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
                          latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
-                         closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27
+                         closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
+                         search_text = ?29
                      WHERE id = ?28",
                 )?
                 .execute(values)?;
@@ -172,6 +176,23 @@ pub(crate) fn save(
         ])?;
     }
     Ok(project_id)
+}
+
+/// What a search matches, lower-cased, fields separated by U+001F (as migration 4 computes it).
+fn search_text(project: &Project) -> String {
+    let fields = [
+        Some(&project.work_order_number),
+        project.address1.as_ref(),
+        project.city.as_ref(),
+        project.zip.as_ref(),
+        project.description.as_ref(),
+        project.reference.as_ref(),
+    ];
+    let joined: Vec<&str> = fields
+        .iter()
+        .map(|field| field.map_or("", String::as_str))
+        .collect();
+    joined.join("\u{1f}").to_lowercase()
 }
 
 /// One line of a project list: what a screen of projects shows, without tasks.
@@ -249,17 +270,8 @@ impl Store {
             .map(str::trim)
             .filter(|text| !text.is_empty())
         {
-            let pattern = placeholder(like_pattern(search));
-            let columns = [
-                "p.work_order_number",
-                "p.address1",
-                "p.city",
-                "p.zip",
-                "p.description",
-                "p.reference",
-            ];
-            let clauses = columns.map(|column| format!("{column} LIKE {pattern} ESCAPE '\\'"));
-            sql.push_str(&format!(" AND ({})", clauses.join(" OR ")));
+            let pattern = placeholder(like_pattern(&search.to_lowercase()));
+            sql.push_str(&format!(" AND p.search_text LIKE {pattern} ESCAPE '\\'"));
         }
         if !query.include_closed {
             sql.push_str(" AND p.closed = 0");

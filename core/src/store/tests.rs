@@ -407,3 +407,30 @@ fn lists_sort_by_the_vendors_due_date_else_the_providers() {
         "the vendor's date wins; no date sorts last"
     );
 }
+
+#[test]
+fn migration_4_backfills_search_text_so_old_projects_are_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v3.db");
+    {
+        let mut connection = rusqlite::Connection::open(&path).unwrap();
+        migrations::create_at_version(&mut connection, 3).unwrap();
+        connection
+            .execute_batch(
+                "INSERT INTO integrations (id, code, mode, username, base_url, created_at)
+                     VALUES (1, 'OLD', 'external', 'u', 'https://p.example', 0);
+                 INSERT INTO projects (integration_id, work_order_number, address1, city, updated_at)
+                     VALUES (1, 'W-9', '12 Magnolia Dr', 'Marietta', 0);",
+            )
+            .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    let found = store
+        .list_projects(&ProjectQuery {
+            search: Some("MAGNOLIA".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].id.to_string(), "OLD::W-9");
+}

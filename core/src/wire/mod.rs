@@ -3,5 +3,5 @@
 mod response;
 mod work_order;
 
-pub use response::{ReadError, ResponseMeta, read_work_orders};
+pub use response::{ReadError, ResponseMeta, malformed_order, read_work_orders};
 pub use work_order::{Options, Service, WorkOrder};
