@@ -9,3 +9,4 @@ test:
 
 bench:
 	cargo bench -p fieldsync-tests --bench import
+	cargo bench -p fieldsync-tests --bench sync

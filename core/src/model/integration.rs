@@ -72,9 +72,8 @@ impl Mode {
     }
 }
 
-/// Who newly imported projects are assigned to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "snake_case", tag = "kind", content = "user")]
+/// Who newly imported projects are assigned to. In JSON: `"none"`, `"all"` or the user name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum DefaultAssignTo {
     /// Leave new projects unassigned.
     #[default]
@@ -119,6 +118,19 @@ impl DefaultAssignTo {
             Self::All => Some(Self::ALL_WIRE_VALUE),
             Self::User(user) => Some(user),
         }
+    }
+}
+
+impl Serialize for DefaultAssignTo {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_stored())
+    }
+}
+
+impl<'de> Deserialize<'de> for DefaultAssignTo {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
     }
 }
 
