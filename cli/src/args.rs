@@ -279,9 +279,9 @@ pub enum ProviderCommand {
         /// Loopback address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: std::net::SocketAddr,
-        /// The emulator's database (temporary when absent).
+        /// The emulator's own database (temporary when absent; never the cache given by --db).
         #[arg(long)]
-        db: Option<PathBuf>,
+        provider_db: Option<PathBuf>,
         /// Seed the demo data set (login vendor1 / secret1, token tok-1, eight work orders).
         #[arg(long)]
         seed: bool,

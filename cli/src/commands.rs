@@ -27,10 +27,14 @@ pub fn run(cli: Cli) -> Result<()> {
     // These two do not use the cache given by --db.
     match &cli.command {
         Command::Demo { out } => return crate::demo::run(out),
-        Command::Provider(ProviderCommand::Serve { addr, db, seed }) => {
+        Command::Provider(ProviderCommand::Serve {
+            addr,
+            provider_db,
+            seed,
+        }) => {
             let config = fieldsync_provider::ProviderConfig {
                 addr: *addr,
-                db_path: db.clone(),
+                db_path: provider_db.clone(),
                 seed_demo: *seed,
                 ..Default::default()
             };

@@ -24,6 +24,30 @@ use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
 use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
 use crate::{Error, Result};
 
+/// What the engine tells an observer (the bindings forward it to the host's event listener).
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncEvent {
+    /// An integration's import status changed.
+    Status {
+        /// Integration code.
+        code: String,
+        /// The new status.
+        status: crate::model::IntegrationStatus,
+        /// The error, when the status is `error`.
+        last_error: Option<String>,
+    },
+    /// An import finished.
+    Imported {
+        /// Integration code.
+        code: String,
+        /// What it changed.
+        report: ImportReport,
+    },
+}
+
+/// Receives [`SyncEvent`]s, on the thread that caused them; it must return quickly.
+pub type SyncObserver = Arc<dyn Fn(SyncEvent) + Send + Sync>;
+
 /// How far back a Refresh re-asks, to be robust to same-second writes and small provider clock steps.
 pub const CURSOR_OVERLAP: i64 = 60;
 
@@ -35,6 +59,7 @@ pub struct SyncEngine {
     timeouts: Timeouts,
     runs: Mutex<HashMap<String, RunSlot>>,
     run_finished: Condvar,
+    observer: Option<SyncObserver>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -67,6 +92,26 @@ impl SyncEngine {
             timeouts: Timeouts::default(),
             runs: Mutex::new(HashMap::new()),
             run_finished: Condvar::new(),
+            observer: None,
+        }
+    }
+
+    /// Sets who hears about status changes and finished imports.
+    pub fn with_observer(mut self, observer: SyncObserver) -> Self {
+        self.observer = Some(observer);
+        self
+    }
+
+    /// Tells the observer the integration's current status.
+    fn announce_status(&self, code: &str) {
+        if let Some(observer) = &self.observer
+            && let Ok(integration) = self.store.integration(code)
+        {
+            observer(SyncEvent::Status {
+                code: code.to_owned(),
+                status: integration.status,
+                last_error: integration.last_error,
+            });
         }
     }
 
@@ -162,6 +207,7 @@ impl SyncEngine {
             // Visible to the app as "pending" only when nothing runs; a running import stays "running".
             drop(runs);
             self.store.request_import(code)?;
+            self.announce_status(code);
             runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         }
         loop {
@@ -210,10 +256,20 @@ impl SyncEngine {
 
     fn run_once(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
         self.store.begin_import(code)?;
+        self.announce_status(code);
         let result = self.download_and_import(code, kind);
-        if let Err(err) = &result {
-            self.store.fail_import(code, &err.to_string());
+        match &result {
+            Ok(report) => {
+                if let Some(observer) = &self.observer {
+                    observer(SyncEvent::Imported {
+                        code: code.to_owned(),
+                        report: report.clone(),
+                    });
+                }
+            }
+            Err(err) => self.store.fail_import(code, &err.to_string()),
         }
+        self.announce_status(code);
         result
     }
 

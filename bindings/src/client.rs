@@ -1,0 +1,371 @@
+//! `FieldSync`: the one long-lived object the host opens. Quick local reads are synchronous; network and
+//! disk work are async functions that run the core's blocking work on a worker thread of the library's
+//! tokio runtime, so the host's UI thread never waits.
+//!
+//! Cancel safety: cancelling the host's coroutine / task drops the future it awaits, never the work in
+//! progress. An import still finishes or fails as one transaction, and its outcome reaches the event
+//! listener; nothing is left half-written.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fieldsync_core::model::{ImportKind, ProjectId};
+use fieldsync_core::secrets::password_sha1;
+use fieldsync_core::sync::{
+    AutoImportEvent, AutoImportHandle, Schedule, SyncEngine, SyncEvent, spawn_auto_import,
+};
+use fieldsync_core::{SecretKind, SecretStore as _, Store};
+
+use crate::error::FieldSyncError;
+use crate::events::EventHub;
+use crate::foreign::{EventListener, HostSecrets, SecretStore};
+use crate::records::{
+    FieldSyncConfig, FieldSyncEvent, ImportReport, Integration, IntegrationEdit, NewIntegration, OutboxEntry,
+    Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome, Validation,
+};
+
+type Result<T> = std::result::Result<T, FieldSyncError>;
+
+/// The fieldsync library, opened on one database. Share one instance for the app's lifetime.
+#[derive(uniffi::Object)]
+pub struct FieldSync {
+    store: Arc<Store>,
+    secrets: Arc<HostSecrets>,
+    engine: Arc<SyncEngine>,
+    events: Mutex<EventHub>,
+    auto_import: Mutex<Option<AutoImportHandle>>,
+    device_id: String,
+}
+
+impl std::fmt::Debug for FieldSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FieldSync")
+            .field("database", &self.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+fn to_event(event: SyncEvent) -> FieldSyncEvent {
+    match event {
+        SyncEvent::Status {
+            code,
+            status,
+            last_error,
+        } => FieldSyncEvent::IntegrationStatus {
+            code,
+            status: status.into(),
+            last_error,
+        },
+        SyncEvent::Imported { code, report } => FieldSyncEvent::ImportFinished {
+            code,
+            created: report.created,
+            updated: report.updated,
+            cancelled: report.cancelled,
+            deleted: report.deleted,
+            removed: report.removed,
+            rejected: report.rejected.len() as u64,
+        },
+    }
+}
+
+fn project_id(id: &str) -> Result<ProjectId> {
+    ProjectId::parse(id).map_err(|err| FieldSyncError::InvalidInput {
+        message: err.to_string(),
+    })
+}
+
+/// Runs blocking core work on the runtime's blocking pool.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work).await?
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl FieldSync {
+    /// Opens (or creates) the cache. Integrations left mid-import by a previous process are marked failed.
+    #[uniffi::constructor]
+    pub fn open(
+        config: FieldSyncConfig,
+        secret_store: Arc<dyn SecretStore>,
+        listener: Option<Arc<dyn EventListener>>,
+    ) -> Result<Arc<Self>> {
+        if config.device_id.trim().is_empty() {
+            return Err(FieldSyncError::InvalidInput {
+                message: "device_id cannot be empty".into(),
+            });
+        }
+        let database = Path::new(&config.database_path);
+        std::fs::create_dir_all(&config.photo_directory).map_err(|err| FieldSyncError::Storage {
+            message: format!(
+                "cannot create the photo directory {}: {err}",
+                config.photo_directory
+            ),
+        })?;
+        let store = Arc::new(Store::open(database)?);
+        store.recover_interrupted_imports()?;
+        let secrets = Arc::new(HostSecrets(secret_store));
+        let events = EventHub::new(listener);
+        let directory = database
+            .parent()
+            .filter(|parent| !parent.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+        if let Some(sender) = events.sender() {
+            let sender = Mutex::new(sender);
+            engine = engine.with_observer(Arc::new(move |event| {
+                if let Ok(sender) = sender.lock() {
+                    let _ = sender.send(to_event(event));
+                }
+            }));
+        }
+        Ok(Arc::new(Self {
+            store,
+            secrets,
+            engine: Arc::new(engine),
+            events: Mutex::new(events),
+            auto_import: Mutex::new(None),
+            device_id: config.device_id,
+        }))
+    }
+
+    /// The library version (also a trivial call, for measuring FFI overhead).
+    pub fn version(&self) -> String {
+        env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> String {
+        self.device_id.clone()
+    }
+
+    // ----- integrations -----
+
+    /// Links a provider login. Only the password's SHA-1 is kept, in the host's secret store.
+    pub fn create_integration(
+        &self,
+        integration: NewIntegration,
+        password: String,
+        token: Option<String>,
+    ) -> Result<Integration> {
+        if password.is_empty() {
+            return Err(FieldSyncError::InvalidInput {
+                message: "the password cannot be empty".into(),
+            });
+        }
+        let created = self.store.create_integration(integration.into_core()?)?;
+        let saved = self
+            .secrets
+            .set(&created.code, SecretKind::PasswordSha1, &password_sha1(&password))
+            .and_then(|()| match &token {
+                Some(token) => self.secrets.set(&created.code, SecretKind::Token, token),
+                None => Ok(()),
+            });
+        if let Err(err) = saved {
+            // Never leave an integration whose credentials were not saved.
+            self.store.delete_integration(&created.code, false)?;
+            return Err(err.into());
+        }
+        Ok(created.into())
+    }
+
+    /// Changes settings and, when given, credentials.
+    pub fn edit_integration(
+        &self,
+        code: String,
+        edit: IntegrationEdit,
+        password: Option<String>,
+        token: Option<String>,
+    ) -> Result<Integration> {
+        let edited = self.store.edit_integration(&code, &edit.into_core()?)?;
+        if let Some(password) = password.filter(|password| !password.is_empty()) {
+            self.secrets
+                .set(&code, SecretKind::PasswordSha1, &password_sha1(&password))?;
+        }
+        if let Some(token) = token {
+            self.secrets.set(&code, SecretKind::Token, &token)?;
+        }
+        Ok(edited.into())
+    }
+
+    /// Every integration, by code.
+    pub fn integrations(&self) -> Result<Vec<Integration>> {
+        Ok(self
+            .store
+            .list_integrations()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// One integration.
+    pub fn integration(&self, code: String) -> Result<Integration> {
+        Ok(self.store.integration(&code)?.into())
+    }
+
+    /// Deletes an integration and its projects. With pending field work it refuses (`Conflict`) unless
+    /// `force`; forced, it returns that work as JSON for the host to save first.
+    pub fn delete_integration(&self, code: String, force: bool) -> Result<Option<String>> {
+        let pending = self.store.pending_outbox_entries(&code)?;
+        let export = (force && !pending.is_empty())
+            .then(|| serde_json::to_string_pretty(&pending).unwrap_or_default());
+        self.store.delete_integration(&code, force)?;
+        self.secrets.delete_all(&code)?;
+        Ok(export)
+    }
+
+    /// Checks the credentials with the provider (and registers the push key).
+    pub async fn validate(&self, code: String) -> Result<Validation> {
+        let engine = self.engine.clone();
+        blocking(move || {
+            let validation = engine.validate(&code)?;
+            Ok(Validation {
+                validated: validation.validated,
+                error: validation.error,
+            })
+        })
+        .await
+    }
+
+    /// A Refresh (or a Full Import with `full`). Coalesced with any refresh of the same integration in flight.
+    pub async fn refresh(&self, code: String, full: bool) -> Result<ImportReport> {
+        let engine = self.engine.clone();
+        let kind = if full {
+            ImportKind::FullImport
+        } else {
+            ImportKind::Refresh
+        };
+        blocking(move || Ok(engine.refresh(&code, kind)?.into())).await
+    }
+
+    /// Refreshes the integration owning this push key (e.g. from a push notification). `None` when no
+    /// integration has it; nothing changes then.
+    pub async fn refresh_by_push_key(&self, push_key: String) -> Result<Option<ImportReport>> {
+        let engine = self.engine.clone();
+        blocking(move || {
+            Ok(engine
+                .refresh_by_push_key(&push_key)?
+                .map(|(_, report)| report.into()))
+        })
+        .await
+    }
+
+    /// The integration's push key (a secret), created on first use.
+    pub fn push_key(&self, code: String) -> Result<String> {
+        Ok(self.engine.push_key(&code)?)
+    }
+
+    /// Refreshes every integration that is due (never refreshed, in error, or older than `max_age_secs`).
+    pub async fn sync(&self, max_age_secs: u64) -> Result<Vec<SyncOutcome>> {
+        let engine = self.engine.clone();
+        blocking(move || {
+            let outcomes = engine.sync_due(Duration::from_secs(max_age_secs))?;
+            Ok(outcomes
+                .into_iter()
+                .map(|(code, outcome)| match outcome {
+                    Ok(report) => SyncOutcome {
+                        code,
+                        report: Some(report.into()),
+                        error: None,
+                    },
+                    Err(err) => SyncOutcome {
+                        code,
+                        report: None,
+                        error: Some(FieldSyncError::from(err).to_string()),
+                    },
+                })
+                .collect())
+        })
+        .await
+    }
+
+    /// Starts refreshing integrations with auto import on, every `interval_secs` (jittered), in the
+    /// background. Results arrive as events. Replaces a loop already running.
+    pub fn start_auto_import(&self, interval_secs: u64) -> Result<()> {
+        let schedule = Schedule {
+            interval: Duration::from_secs(interval_secs.max(1)),
+            ..Schedule::default()
+        };
+        // Status and report events come from the engine's observer; failures are also logged here.
+        let handle = spawn_auto_import(self.engine.clone(), schedule, |event| {
+            if let AutoImportEvent::Failed { code, error, .. } = &event {
+                tracing::warn!(code, error, "auto-import failed");
+            }
+        })?;
+        if let Ok(mut slot) = self.auto_import.lock() {
+            *slot = Some(handle);
+        }
+        Ok(())
+    }
+
+    /// Stops the auto-import loop after the refresh in progress.
+    pub fn stop_auto_import(&self) {
+        let handle = self.auto_import.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(handle) = handle {
+            handle.stop();
+        }
+    }
+
+    /// Tells the auto-import loop whether the device is online.
+    pub fn set_online(&self, online: bool) {
+        if let Ok(slot) = self.auto_import.lock()
+            && let Some(handle) = slot.as_ref()
+        {
+            handle.set_online(online);
+        }
+    }
+
+    // ----- projects -----
+
+    /// A page of project summaries (one call per screen).
+    pub fn projects(&self, query: ProjectQuery) -> Result<Vec<ProjectSummary>> {
+        Ok(self
+            .store
+            .list_projects(&query.into())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// One project with its tasks. `id` is `CODE::NUMBER`.
+    pub fn project(&self, id: String) -> Result<Project> {
+        Ok(self.store.project(&project_id(&id)?)?.into())
+    }
+
+    /// Edits status, due date or instructions locally; a status change is queued for the provider.
+    pub fn edit_project(&self, id: String, edit: ProjectEdit) -> Result<Project> {
+        Ok(self.store.edit_project(&project_id(&id)?, &edit.into())?.into())
+    }
+
+    /// Closes a project (it stays, marked closed).
+    pub fn close_project(&self, id: String) -> Result<Project> {
+        Ok(self.store.close_project(&project_id(&id)?)?.into())
+    }
+
+    /// Deletes a project from the cache (refused while it holds undelivered work).
+    pub fn delete_project(&self, id: String) -> Result<()> {
+        Ok(self.store.delete_project(&project_id(&id)?)?)
+    }
+
+    // ----- outbox -----
+
+    /// Field work of an integration not yet delivered, oldest first.
+    pub fn outbox(&self, code: String) -> Result<Vec<OutboxEntry>> {
+        Ok(self
+            .store
+            .pending_outbox_entries(&code)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    // ----- lifecycle -----
+
+    /// Stops background work and delivers the last events. The object should not be used afterwards
+    /// (calls still work but no more events are delivered).
+    pub fn shutdown(&self) {
+        self.stop_auto_import();
+        if let Ok(mut events) = self.events.lock() {
+            events.close();
+        }
+    }
+}

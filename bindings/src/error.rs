@@ -1,0 +1,111 @@
+//! The one error type of the bindings. Each variant says what the app can do about it; messages never hold
+//! credentials (the core's messages do not, and this is the only conversion point).
+
+use fieldsync_core::Error as CoreError;
+use fieldsync_core::transport::TransportError;
+
+/// What went wrong, sorted by what the app can do.
+#[derive(Debug, thiserror::Error, uniffi::Error)]
+pub enum FieldSyncError {
+    /// The network or the provider is unavailable: retry later (after `retry_after_secs` if given).
+    #[error("network: {message}")]
+    Network {
+        /// What happened.
+        message: String,
+        /// The provider's Retry-After, in seconds.
+        retry_after_secs: Option<u64>,
+    },
+    /// The provider refused the credentials: ask the user to sign in again.
+    #[error("authentication: {message}")]
+    Auth {
+        /// What the provider said.
+        message: String,
+    },
+    /// The input is not acceptable: fix it (nothing was written).
+    #[error("invalid input: {message}")]
+    InvalidInput {
+        /// Which field and why.
+        message: String,
+    },
+    /// The integration, project or work type does not exist.
+    #[error("not found: {message}")]
+    NotFound {
+        /// What was looked for.
+        message: String,
+    },
+    /// The operation conflicts with the data: e.g. pending field work, a closed project, a duplicate code.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What conflicts.
+        message: String,
+    },
+    /// The provider answered with something unusable (malformed, too large, an error): report it.
+    #[error("provider: {message}")]
+    Provider {
+        /// What was wrong.
+        message: String,
+    },
+    /// The device's storage failed (disk full, database from a newer version, secret store).
+    #[error("storage: {message}")]
+    Storage {
+        /// What failed.
+        message: String,
+    },
+    /// A bug: a panic or an unexpected failure inside the library or a host callback.
+    #[error("internal: {message}")]
+    Internal {
+        /// What happened.
+        message: String,
+    },
+}
+
+impl From<CoreError> for FieldSyncError {
+    fn from(err: CoreError) -> Self {
+        let message = err.to_string();
+        match err {
+            CoreError::InvalidInput(_) => Self::InvalidInput { message },
+            CoreError::UnknownIntegration(_)
+            | CoreError::UnknownProject(_)
+            | CoreError::UnknownWorkType(_) => Self::NotFound { message },
+            CoreError::DuplicateIntegration(_)
+            | CoreError::PendingFieldWork { .. }
+            | CoreError::ProjectClosed(_) => Self::Conflict { message },
+            CoreError::Transport(TransportError::Auth(_)) => Self::Auth { message },
+            CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
+                message,
+                retry_after_secs: retry_after.map(|delay| delay.as_secs()),
+            },
+            CoreError::Transport(TransportError::Permanent(_))
+            | CoreError::InvalidResponse(_)
+            | CoreError::ResponseTooLarge { .. }
+            | CoreError::Provider(_) => Self::Provider { message },
+            CoreError::RefreshFailed { .. } => Self::Network {
+                message,
+                retry_after_secs: None,
+            },
+            CoreError::SchemaTooNew { .. }
+            | CoreError::Io { .. }
+            | CoreError::Secrets(_)
+            | CoreError::Storage(_) => Self::Storage { message },
+        }
+    }
+}
+
+impl From<uniffi::UnexpectedUniFFICallbackError> for FieldSyncError {
+    fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
+        Self::Internal {
+            message: format!("a host callback failed: {}", err.reason),
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for FieldSyncError {
+    fn from(err: tokio::task::JoinError) -> Self {
+        let message = if err.is_panic() {
+            "the operation panicked".to_owned()
+        } else {
+            err.to_string()
+        };
+        Self::Internal { message }
+    }
+}

@@ -1,0 +1,82 @@
+//! Traits the host app implements: its secure store, its event listener, its logger.
+
+use std::sync::Arc;
+
+use fieldsync_core::SecretKind;
+
+use crate::error::FieldSyncError;
+
+/// The platform's secure storage (Android Keystore-backed preferences, iOS Keychain). Keys look like
+/// `ACME/password_sha1`; values are short strings.
+#[uniffi::export(with_foreign)]
+pub trait SecretStore: Send + Sync {
+    /// The value, if set.
+    fn get(&self, key: String) -> Result<Option<String>, FieldSyncError>;
+    /// Sets or replaces a value.
+    fn set(&self, key: String, value: String) -> Result<(), FieldSyncError>;
+    /// Removes a value (no error if absent).
+    fn delete(&self, key: String) -> Result<(), FieldSyncError>;
+}
+
+/// Receives [`crate::FieldSyncEvent`]s, always from the same library thread. It should return quickly
+/// (post to the UI thread); bursts of status changes are coalesced.
+#[uniffi::export(with_foreign)]
+pub trait EventListener: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: crate::FieldSyncEvent);
+}
+
+/// Severity of a log line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum LogLevel {
+    /// Failures.
+    Error,
+    /// Something unusual.
+    Warn,
+    /// Milestones.
+    Info,
+    /// Details.
+    Debug,
+}
+
+/// Where the library's logs go (Logcat, OSLog, Python logging). Messages never hold secrets.
+#[uniffi::export(with_foreign)]
+pub trait Logger: Send + Sync {
+    /// One log line.
+    fn log(&self, level: LogLevel, target: String, message: String);
+}
+
+fn key(integration: &str, kind: SecretKind) -> String {
+    let name = match kind {
+        SecretKind::PasswordSha1 => "password_sha1",
+        SecretKind::Token => "token",
+        SecretKind::PushKey => "push_key",
+    };
+    format!("{integration}/{name}")
+}
+
+/// The core's secret store, backed by the host's.
+pub(crate) struct HostSecrets(pub(crate) Arc<dyn SecretStore>);
+
+fn secrets_error(err: FieldSyncError) -> fieldsync_core::Error {
+    fieldsync_core::Error::Secrets(err.to_string())
+}
+
+impl fieldsync_core::SecretStore for HostSecrets {
+    fn get(&self, integration: &str, kind: SecretKind) -> fieldsync_core::Result<Option<String>> {
+        self.0.get(key(integration, kind)).map_err(secrets_error)
+    }
+
+    fn set(&self, integration: &str, kind: SecretKind, value: &str) -> fieldsync_core::Result<()> {
+        self.0
+            .set(key(integration, kind), value.to_owned())
+            .map_err(secrets_error)
+    }
+
+    fn delete_all(&self, integration: &str) -> fieldsync_core::Result<()> {
+        for kind in [SecretKind::PasswordSha1, SecretKind::Token, SecretKind::PushKey] {
+            self.0.delete(key(integration, kind)).map_err(secrets_error)?;
+        }
+        Ok(())
+    }
+}

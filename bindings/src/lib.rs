@@ -1,0 +1,22 @@
+//! fieldsync for Kotlin, Swift and Python: the uniffi bindings of `fieldsync-core`.
+//!
+//! The only crate that depends on uniffi. It wraps the core in one long-lived [`FieldSync`] object, maps
+//! every core error to one [`FieldSyncError`] whose variants say what the app can do, runs network and disk
+//! work as async functions on a tokio runtime the library owns, and takes from the host what only the host
+//! can give: secure storage ([`SecretStore`]), an event listener ([`EventListener`]) and a logger
+//! ([`Logger`]). Panics inside Rust reach the host as errors, not crashes (uniffi catches them).
+
+uniffi::setup_scaffolding!();
+
+mod client;
+mod error;
+mod events;
+mod foreign;
+mod logging;
+mod records;
+
+pub use client::FieldSync;
+pub use error::FieldSyncError;
+pub use foreign::{EventListener, LogLevel, Logger, SecretStore};
+pub use logging::init_logging;
+pub use records::*;

@@ -1,0 +1,587 @@
+//! The plain records and enums that cross the FFI, and their conversions from and to the core's types.
+//! Times are Unix seconds; JSON objects (options) travel as JSON text.
+
+use fieldsync_core::model as core;
+
+use crate::error::FieldSyncError;
+
+/// How the library is opened.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FieldSyncConfig {
+    /// The SQLite cache file (created if missing).
+    pub database_path: String,
+    /// Where photos will be kept (created if missing).
+    pub photo_directory: String,
+    /// This device's id, sent with field work.
+    pub device_id: String,
+}
+
+/// Internal (the vendor's own system) or external (a client).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum IntegrationMode {
+    /// The vendor's own system.
+    Internal,
+    /// A client's system.
+    External,
+}
+
+impl From<core::Mode> for IntegrationMode {
+    fn from(mode: core::Mode) -> Self {
+        match mode {
+            core::Mode::Internal => Self::Internal,
+            core::Mode::External => Self::External,
+        }
+    }
+}
+
+impl From<IntegrationMode> for core::Mode {
+    fn from(mode: IntegrationMode) -> Self {
+        match mode {
+            IntegrationMode::Internal => Self::Internal,
+            IntegrationMode::External => Self::External,
+        }
+    }
+}
+
+/// Where an integration is in its import cycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum IntegrationStatus {
+    /// Nothing to do.
+    Idle,
+    /// Waiting to import.
+    Pending,
+    /// Importing.
+    Running,
+    /// The last import failed.
+    Error,
+}
+
+impl From<core::IntegrationStatus> for IntegrationStatus {
+    fn from(status: core::IntegrationStatus) -> Self {
+        match status {
+            core::IntegrationStatus::Idle => Self::Idle,
+            core::IntegrationStatus::Pending => Self::Pending,
+            core::IntegrationStatus::Running => Self::Running,
+            core::IntegrationStatus::Error => Self::Error,
+        }
+    }
+}
+
+/// A new integration. `default_assign_to` is `none`, `all` or a user name.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct NewIntegration {
+    /// Short unique code (1-16 letters, digits, `-`, `_`).
+    pub code: String,
+    /// Optional long name.
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// The provider's base URL (https, or http on loopback).
+    pub base_url: String,
+    /// The provider login.
+    pub username: String,
+    /// Internal or external.
+    pub mode: IntegrationMode,
+    /// Client-portal recipients.
+    #[uniffi(default = [])]
+    pub publish_to: Vec<String>,
+    /// Auto Admin.
+    #[uniffi(default = true)]
+    pub auto_admin: bool,
+    /// Default Work Type name.
+    #[uniffi(default = None)]
+    pub default_work_type: Option<String>,
+    /// `none`, `all` or a user name.
+    #[uniffi(default = "none")]
+    pub default_assign_to: String,
+    /// Relay photos without QA.
+    #[uniffi(default = false)]
+    pub auto_relay: bool,
+    /// Refresh in the background.
+    #[uniffi(default = false)]
+    pub auto_import: bool,
+}
+
+impl NewIntegration {
+    pub(crate) fn into_core(self) -> Result<core::NewIntegration, FieldSyncError> {
+        let mut new = core::NewIntegration::new(self.code, self.base_url, self.username);
+        new.name = self.name;
+        new.mode = self.mode.into();
+        new.publish_to = self.publish_to;
+        new.auto_admin = self.auto_admin;
+        new.default_work_type = self.default_work_type;
+        new.default_assign_to = core::DefaultAssignTo::parse(&self.default_assign_to).map_err(invalid)?;
+        new.auto_relay = self.auto_relay;
+        new.auto_import = self.auto_import;
+        Ok(new)
+    }
+}
+
+fn invalid(err: core::InvalidInput) -> FieldSyncError {
+    FieldSyncError::InvalidInput {
+        message: err.to_string(),
+    }
+}
+
+/// A partial edit: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct IntegrationEdit {
+    /// New long name (empty clears it).
+    #[uniffi(default = None)]
+    pub name: Option<String>,
+    /// New base URL.
+    #[uniffi(default = None)]
+    pub base_url: Option<String>,
+    /// New login.
+    #[uniffi(default = None)]
+    pub username: Option<String>,
+    /// New mode.
+    #[uniffi(default = None)]
+    pub mode: Option<IntegrationMode>,
+    /// Replaces the client-portal recipients.
+    #[uniffi(default = None)]
+    pub publish_to: Option<Vec<String>>,
+    /// Auto Admin.
+    #[uniffi(default = None)]
+    pub auto_admin: Option<bool>,
+    /// Default Work Type (empty clears it).
+    #[uniffi(default = None)]
+    pub default_work_type: Option<String>,
+    /// `none`, `all` or a user name.
+    #[uniffi(default = None)]
+    pub default_assign_to: Option<String>,
+    /// Auto relay.
+    #[uniffi(default = None)]
+    pub auto_relay: Option<bool>,
+    /// Background refresh.
+    #[uniffi(default = None)]
+    pub auto_import: Option<bool>,
+}
+
+impl IntegrationEdit {
+    pub(crate) fn into_core(self) -> Result<core::IntegrationEdit, FieldSyncError> {
+        Ok(core::IntegrationEdit {
+            name: self.name.map(|name| Some(name).filter(|name| !name.is_empty())),
+            base_url: self.base_url,
+            username: self.username,
+            mode: self.mode.map(Into::into),
+            publish_to: self.publish_to,
+            auto_admin: self.auto_admin,
+            default_work_type: self
+                .default_work_type
+                .map(|name| Some(name).filter(|name| !name.is_empty())),
+            default_assign_to: self
+                .default_assign_to
+                .as_deref()
+                .map(core::DefaultAssignTo::parse)
+                .transpose()
+                .map_err(invalid)?,
+            auto_relay: self.auto_relay,
+            auto_import: self.auto_import,
+            ..core::IntegrationEdit::default()
+        })
+    }
+}
+
+/// An integration as the app shows it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Integration {
+    /// Short code.
+    pub code: String,
+    /// Long name.
+    pub name: Option<String>,
+    /// The service type (`pruvan_share`).
+    pub integration_type: String,
+    /// Internal or external.
+    pub mode: IntegrationMode,
+    /// Import status.
+    pub status: IntegrationStatus,
+    /// Last successful import (Unix seconds).
+    pub last_refreshed: Option<i64>,
+    /// Why the last import failed.
+    pub last_error: Option<String>,
+    /// Client-portal recipients.
+    pub publish_to: Vec<String>,
+    /// The provider login.
+    pub username: String,
+    /// The provider's base URL.
+    pub base_url: String,
+    /// Auto Admin.
+    pub auto_admin: bool,
+    /// Default Work Type.
+    pub default_work_type: Option<String>,
+    /// `none`, `all` or a user name.
+    pub default_assign_to: String,
+    /// Auto relay.
+    pub auto_relay: bool,
+    /// Background refresh.
+    pub auto_import: bool,
+    /// When the provider last accepted the credentials (Unix seconds).
+    pub validated_at: Option<i64>,
+}
+
+impl From<core::Integration> for Integration {
+    fn from(integration: core::Integration) -> Self {
+        Self {
+            code: integration.code,
+            name: integration.name,
+            integration_type: integration.kind.as_str().to_owned(),
+            mode: integration.mode.into(),
+            status: integration.status.into(),
+            last_refreshed: integration.last_refreshed,
+            last_error: integration.last_error,
+            publish_to: integration.publish_to,
+            username: integration.username,
+            base_url: integration.base_url,
+            auto_admin: integration.auto_admin,
+            default_work_type: integration.default_work_type,
+            default_assign_to: integration.default_assign_to.to_stored(),
+            auto_relay: integration.auto_relay,
+            auto_import: integration.auto_import,
+            validated_at: integration.validated_at,
+        }
+    }
+}
+
+/// The provider's answer to a validation.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Validation {
+    /// True when the provider accepted the credentials.
+    pub validated: bool,
+    /// The provider's reason when it did not.
+    pub error: Option<String>,
+}
+
+/// An order that could not be applied.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Rejection {
+    /// Its work-order number (empty when it had none).
+    pub work_order_number: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// What an import changed (counts are per project).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ImportReport {
+    /// Created.
+    pub created: u64,
+    /// Updated.
+    pub updated: u64,
+    /// Unchanged.
+    pub unchanged: u64,
+    /// Became Cancelled.
+    pub cancelled: u64,
+    /// Became Deleted.
+    pub deleted: u64,
+    /// Removed by a Full Import.
+    pub removed: u64,
+    /// Kept by a Full Import because of pending field work (`CODE::NUMBER`).
+    pub kept: Vec<String>,
+    /// Orders not applied.
+    pub rejected: Vec<Rejection>,
+}
+
+impl From<core::ImportReport> for ImportReport {
+    fn from(report: core::ImportReport) -> Self {
+        Self {
+            created: report.created,
+            updated: report.updated,
+            unchanged: report.unchanged,
+            cancelled: report.cancelled,
+            deleted: report.deleted,
+            removed: report.removed,
+            kept: report.kept_projects,
+            rejected: report
+                .rejected
+                .into_iter()
+                .map(|rejection| Rejection {
+                    work_order_number: rejection.work_order_number,
+                    reason: rejection.reason,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The outcome of one integration in a sync.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncOutcome {
+    /// Integration code.
+    pub code: String,
+    /// The report, when the refresh succeeded.
+    pub report: Option<ImportReport>,
+    /// The error, when it failed.
+    pub error: Option<String>,
+}
+
+/// Filters and paging of a project list.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ProjectQuery {
+    /// Only this integration.
+    #[uniffi(default = None)]
+    pub integration: Option<String>,
+    /// Only this client status.
+    #[uniffi(default = None)]
+    pub client_status: Option<String>,
+    /// Only this vendor status.
+    #[uniffi(default = None)]
+    pub status: Option<String>,
+    /// Text in the number, address, city, ZIP, description or reference.
+    #[uniffi(default = None)]
+    pub search: Option<String>,
+    /// Include closed projects.
+    #[uniffi(default = true)]
+    pub include_closed: bool,
+    /// Sort by number instead of the effective due date.
+    #[uniffi(default = false)]
+    pub sort_by_number: bool,
+    /// Page size.
+    #[uniffi(default = 50)]
+    pub limit: u32,
+    /// Rows to skip.
+    #[uniffi(default = 0)]
+    pub offset: u32,
+}
+
+impl From<ProjectQuery> for core::ProjectQuery {
+    fn from(query: ProjectQuery) -> Self {
+        Self {
+            integration: query.integration,
+            client_status: query.client_status,
+            status: query.status,
+            search: query.search,
+            include_closed: query.include_closed,
+            sort: if query.sort_by_number {
+                core::ProjectSort::Number
+            } else {
+                core::ProjectSort::DueDate
+            },
+            limit: query.limit,
+            offset: query.offset,
+        }
+    }
+}
+
+/// One line of a project list.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ProjectSummary {
+    /// `CODE::NUMBER`.
+    pub id: String,
+    /// Integration code.
+    pub integration: String,
+    /// Work-order number.
+    pub work_order_number: String,
+    /// Street address.
+    pub address1: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State.
+    pub state: Option<String>,
+    /// ZIP.
+    pub zip: Option<String>,
+    /// Assignee.
+    pub assigned_to: Option<String>,
+    /// Vendor status.
+    pub status: Option<String>,
+    /// Vendor due date.
+    pub due_date: Option<String>,
+    /// Provider status.
+    pub client_status: Option<String>,
+    /// Provider due date.
+    pub client_due_date: Option<String>,
+    /// Closed by the vendor.
+    pub closed: bool,
+    /// Kept by a Full Import for its pending work.
+    pub removal_pending: bool,
+}
+
+impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
+    fn from(summary: fieldsync_core::store::ProjectSummary) -> Self {
+        Self {
+            id: summary.id.to_string(),
+            integration: summary.integration,
+            work_order_number: summary.work_order_number,
+            address1: summary.address1,
+            city: summary.city,
+            state: summary.state,
+            zip: summary.zip,
+            assigned_to: summary.assigned_to,
+            status: summary.status,
+            due_date: summary.due_date,
+            client_status: summary.client_status,
+            client_due_date: summary.client_due_date,
+            closed: summary.closed,
+            removal_pending: summary.removal_pending,
+        }
+    }
+}
+
+/// A task of a project.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Task {
+    /// Name.
+    pub name: String,
+    /// Instructions.
+    pub instructions: Option<String>,
+    /// Options as a JSON object.
+    pub options_json: String,
+}
+
+/// A project with every field and its tasks.
+#[derive(Debug, Clone, uniffi::Record)]
+#[allow(missing_docs)] // the fields are the project fields of the README's JSON, one for one
+pub struct Project {
+    pub id: String,
+    pub integration: String,
+    pub work_order_number: String,
+    pub work_order_info: Option<String>,
+    pub address1: Option<String>,
+    pub address2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip: Option<String>,
+    pub country: Option<String>,
+    pub assigned_to: Option<String>,
+    pub status: Option<String>,
+    pub due_date: Option<String>,
+    pub instructions: Option<String>,
+    pub client_status: Option<String>,
+    pub client_due_date: Option<String>,
+    pub client_instructions: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub options_json: String,
+    pub tasks: Vec<Task>,
+    pub closed: bool,
+    pub removal_pending: bool,
+}
+
+impl From<core::Project> for Project {
+    fn from(project: core::Project) -> Self {
+        Self {
+            id: project.id.to_string(),
+            integration: project.integration,
+            work_order_number: project.work_order_number,
+            work_order_info: project.work_order_info,
+            address1: project.address1,
+            address2: project.address2,
+            city: project.city,
+            state: project.state,
+            zip: project.zip,
+            country: project.country,
+            assigned_to: project.assigned_to,
+            status: project.status,
+            due_date: project.due_date,
+            instructions: project.instructions,
+            client_status: project.client_status,
+            client_due_date: project.client_due_date,
+            client_instructions: project.client_instructions,
+            description: project.description,
+            reference: project.reference,
+            latitude: project.latitude,
+            longitude: project.longitude,
+            options_json: serde_json::Value::Object(project.options).to_string(),
+            tasks: project
+                .tasks
+                .into_iter()
+                .map(|task| Task {
+                    name: task.name,
+                    instructions: task.instructions,
+                    options_json: serde_json::Value::Object(task.options).to_string(),
+                })
+                .collect(),
+            closed: project.closed,
+            removal_pending: project.removal_pending,
+        }
+    }
+}
+
+/// A vendor's local edit (`None` leaves a field).
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct ProjectEdit {
+    /// New status (queued for the provider).
+    #[uniffi(default = None)]
+    pub status: Option<String>,
+    /// New due date, YYYY-MM-DD.
+    #[uniffi(default = None)]
+    pub due_date: Option<String>,
+    /// New instructions.
+    #[uniffi(default = None)]
+    pub instructions: Option<String>,
+}
+
+impl From<ProjectEdit> for core::ProjectEdit {
+    fn from(edit: ProjectEdit) -> Self {
+        Self {
+            status: edit.status,
+            due_date: edit.due_date,
+            instructions: edit.instructions,
+        }
+    }
+}
+
+/// Field work waiting for delivery.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct OutboxEntry {
+    /// Client UUID (the provider's idempotency key).
+    pub id: String,
+    /// `CODE::NUMBER`, when it belongs to a project.
+    pub project: Option<String>,
+    /// `status`, `checkin` or `photo`.
+    pub kind: String,
+    /// Delivery state.
+    pub state: String,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+    /// When it was recorded (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<fieldsync_core::store::OutboxSummary> for OutboxEntry {
+    fn from(entry: fieldsync_core::store::OutboxSummary) -> Self {
+        Self {
+            id: entry.id,
+            project: entry.project,
+            kind: entry.kind,
+            state: entry.state,
+            attempts: entry.attempts,
+            last_error: entry.last_error,
+            created_at: entry.created_at,
+        }
+    }
+}
+
+/// Something the host may want to show, delivered to its [`crate::EventListener`] from one thread.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum FieldSyncEvent {
+    /// An integration's status changed (coalesced: only the latest of a burst is delivered).
+    IntegrationStatus {
+        /// Integration code.
+        code: String,
+        /// New status.
+        status: IntegrationStatus,
+        /// The error, when the status is `Error`.
+        last_error: Option<String>,
+    },
+    /// An import finished.
+    ImportFinished {
+        /// Integration code.
+        code: String,
+        /// Created.
+        created: u64,
+        /// Updated.
+        updated: u64,
+        /// Became Cancelled.
+        cancelled: u64,
+        /// Became Deleted.
+        deleted: u64,
+        /// Removed.
+        removed: u64,
+        /// Rejected orders.
+        rejected: u64,
+    },
+}
