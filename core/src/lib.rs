@@ -10,6 +10,7 @@
 //! - [`sync`]: the engine: import state machine, coalesced runs, scheduling;
 //! - [`secrets`]: where credentials live instead of the database.
 
+pub mod checkin;
 pub mod model;
 pub mod reconcile;
 pub mod secrets;

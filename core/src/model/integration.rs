@@ -187,6 +187,8 @@ pub struct CheckInSettings {
     pub max_fix_age_s: u32,
     /// Refuse a check-in outside the rules (true) or record it as not certified (false).
     pub refuse_uncertified: bool,
+    /// Largest accepted difference between a fix's time and the device clock, in seconds.
+    pub max_clock_skew_s: u32,
 }
 
 impl Default for CheckInSettings {
@@ -196,6 +198,7 @@ impl Default for CheckInSettings {
             max_accuracy_m: 50.0,
             max_fix_age_s: 120,
             refuse_uncertified: false,
+            max_clock_skew_s: 300,
         }
     }
 }
