@@ -19,10 +19,10 @@ use fieldsync_core::{SecretKind, SecretStore as _, Store};
 
 use crate::error::FieldSyncError;
 use crate::events::EventHub;
-use crate::foreign::{EventListener, HostSecrets, SecretStore};
+use crate::foreign::{EventListener, HostLocation, HostSecrets, LocationSource, SecretStore};
 use crate::records::{
-    FieldSyncConfig, FieldSyncEvent, ImportReport, Integration, IntegrationEdit, NewIntegration, OutboxEntry,
-    Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome, Validation,
+    CheckIn, FieldSyncConfig, FieldSyncEvent, ImportReport, Integration, IntegrationEdit, LocationFix,
+    NewIntegration, OutboxEntry, Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome, Validation,
 };
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
@@ -69,7 +69,26 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
     }
 }
 
-fn project_id(id: &str) -> Result<ProjectId> {
+fn record_check_in(
+    store: &Store,
+    project: ProjectId,
+    fix: fieldsync_core::checkin::LocationFix,
+    badge: Option<String>,
+    user: Option<String>,
+    device_id: String,
+) -> Result<CheckIn> {
+    let request = fieldsync_core::store::CheckInRequest {
+        project,
+        fix,
+        badge,
+        user,
+        device_time: fieldsync_core::model::now(),
+        device_id,
+    };
+    Ok(store.check_in(&request)?.into())
+}
+
+fn parse_project_id(id: &str) -> Result<ProjectId> {
     ProjectId::parse(id).map_err(|err| FieldSyncError::InvalidInput {
         message: err.to_string(),
     })
@@ -254,28 +273,161 @@ impl FieldSync {
         Ok(self.engine.push_key(&code)?)
     }
 
-    /// Refreshes every integration that is due (never refreshed, in error, or older than `max_age_secs`).
+    /// Delivers queued field work, then refreshes every integration that is due (never refreshed, in
+    /// error, or older than `max_age_secs`).
     pub async fn sync(&self, max_age_secs: u64) -> Result<Vec<SyncOutcome>> {
         let engine = self.engine.clone();
         blocking(move || {
-            let outcomes = engine.sync_due(Duration::from_secs(max_age_secs))?;
-            Ok(outcomes
-                .into_iter()
-                .map(|(code, outcome)| match outcome {
-                    Ok(report) => SyncOutcome {
-                        code,
-                        report: Some(report.into()),
-                        error: None,
-                    },
-                    Err(err) => SyncOutcome {
-                        code,
-                        report: None,
-                        error: Some(FieldSyncError::from(err).to_string()),
-                    },
-                })
-                .collect())
+            let summary = engine.sync(Duration::from_secs(max_age_secs))?;
+            let mut outcomes: Vec<SyncOutcome> = Vec::new();
+            let mut entry = |code: &str| -> usize {
+                if let Some(index) = outcomes.iter().position(|outcome| outcome.code == code) {
+                    return index;
+                }
+                outcomes.push(SyncOutcome {
+                    code: code.to_owned(),
+                    delivered: 0,
+                    retrying: 0,
+                    needs_attention: 0,
+                    report: None,
+                    error: None,
+                });
+                outcomes.len() - 1
+            };
+            let mut results = Vec::new();
+            for (code, delivery) in summary.deliveries {
+                let index = entry(&code);
+                results.push((
+                    index,
+                    delivery
+                        .map_err(|err| FieldSyncError::from(err).to_string())
+                        .map(Some),
+                    None,
+                ));
+            }
+            for (code, refresh) in summary.refreshes {
+                let index = entry(&code);
+                results.push((
+                    index,
+                    Ok(None),
+                    Some(refresh.map_err(|err| FieldSyncError::from(err).to_string())),
+                ));
+            }
+            for (index, delivery, refresh) in results {
+                let outcome = &mut outcomes[index];
+                match delivery {
+                    Ok(Some(report)) => {
+                        outcome.delivered = report.delivered;
+                        outcome.retrying = report.retrying;
+                        outcome.needs_attention = report.needs_attention;
+                        if let Some(stopped) = report.stopped {
+                            outcome.error = Some(stopped);
+                        }
+                    }
+                    Ok(None) => {}
+                    Err(message) => outcome.error = Some(message),
+                }
+                match refresh {
+                    Some(Ok(report)) => outcome.report = Some(report.into()),
+                    Some(Err(message)) => outcome.error = Some(message),
+                    None => {}
+                }
+            }
+            Ok(outcomes)
         })
         .await
+    }
+
+    /// Delivers one integration's queued field work now.
+    pub async fn push_outbox(&self, code: String) -> Result<SyncOutcome> {
+        let engine = self.engine.clone();
+        blocking(move || {
+            let report = engine.push_outbox(&code, true)?;
+            Ok(SyncOutcome {
+                code,
+                delivered: report.delivered,
+                retrying: report.retrying,
+                needs_attention: report.needs_attention,
+                report: None,
+                error: report.stopped,
+            })
+        })
+        .await
+    }
+
+    // ----- check-in -----
+
+    /// Checks in at a project with the best fix `location` gives within `budget_ms` (stopping early once
+    /// one is within `good_enough_m`). The check-in and its delivery are on disk before this returns.
+    pub async fn check_in(
+        &self,
+        project_id: String,
+        location: Arc<dyn LocationSource>,
+        budget_ms: u64,
+        good_enough_m: f64,
+        badge: Option<String>,
+        user: Option<String>,
+    ) -> Result<CheckIn> {
+        let store = self.store.clone();
+        let device_id = self.device_id.clone();
+        blocking(move || {
+            let id = parse_project_id(&project_id)?;
+            let source = HostLocation(location);
+            let clock = fieldsync_core::checkin::SystemClock::default();
+            let fix = fieldsync_core::checkin::capture_best_fix(
+                &source,
+                &clock,
+                Duration::from_millis(budget_ms),
+                good_enough_m,
+            )?
+            .ok_or_else(|| FieldSyncError::InvalidInput {
+                message: "no location fix arrived in time".into(),
+            })?;
+            record_check_in(&store, id, fix, badge, user, device_id)
+        })
+        .await
+    }
+
+    /// Checks in with a fix the host already has.
+    pub fn check_in_with_fix(
+        &self,
+        project_id: String,
+        fix: LocationFix,
+        badge: Option<String>,
+        user: Option<String>,
+    ) -> Result<CheckIn> {
+        record_check_in(
+            &self.store,
+            parse_project_id(&project_id)?,
+            fix.into(),
+            badge,
+            user,
+            self.device_id.clone(),
+        )
+    }
+
+    /// Saves the check-in ID (badge number) used when a check-in gives none.
+    pub fn set_check_in_badge(&self, badge: String) -> Result<()> {
+        Ok(self
+            .store
+            .set_user_default(fieldsync_core::store::BADGE_DEFAULT, &badge)?)
+    }
+
+    /// Gives a project coordinates (e.g. geocoded) when the provider sent none.
+    pub fn set_project_location(&self, project_id: String, latitude: f64, longitude: f64) -> Result<()> {
+        Ok(self
+            .store
+            .set_project_location(&parse_project_id(&project_id)?, latitude, longitude)?)
+    }
+
+    /// Tries an outbox entry again at the next delivery.
+    pub fn retry_outbox_entry(&self, uuid: String) -> Result<()> {
+        Ok(self.store.retry_outbox_entry(&uuid)?)
+    }
+
+    /// Gives up delivering an outbox entry (the record stays on the device).
+    pub fn discard_outbox_entry(&self, uuid: String) -> Result<()> {
+        Ok(self.store.discard_outbox_entry(&uuid)?)
     }
 
     /// Starts refreshing integrations with auto import on, every `interval_secs` (jittered), in the
@@ -328,22 +480,25 @@ impl FieldSync {
 
     /// One project with its tasks. `id` is `CODE::NUMBER`.
     pub fn project(&self, id: String) -> Result<Project> {
-        Ok(self.store.project(&project_id(&id)?)?.into())
+        Ok(self.store.project(&parse_project_id(&id)?)?.into())
     }
 
     /// Edits status, due date or instructions locally; a status change is queued for the provider.
     pub fn edit_project(&self, id: String, edit: ProjectEdit) -> Result<Project> {
-        Ok(self.store.edit_project(&project_id(&id)?, &edit.into())?.into())
+        Ok(self
+            .store
+            .edit_project(&parse_project_id(&id)?, &edit.into())?
+            .into())
     }
 
     /// Closes a project (it stays, marked closed).
     pub fn close_project(&self, id: String) -> Result<Project> {
-        Ok(self.store.close_project(&project_id(&id)?)?.into())
+        Ok(self.store.close_project(&parse_project_id(&id)?)?.into())
     }
 
     /// Deletes a project from the cache (refused while it holds undelivered work).
     pub fn delete_project(&self, id: String) -> Result<()> {
-        Ok(self.store.delete_project(&project_id(&id)?)?)
+        Ok(self.store.delete_project(&parse_project_id(&id)?)?)
     }
 
     // ----- outbox -----

@@ -26,6 +26,35 @@ pub trait EventListener: Send + Sync {
     fn on_event(&self, event: crate::FieldSyncEvent);
 }
 
+/// The device's location service. Called from a library worker thread (never the UI thread); it may
+/// block up to `timeout_ms` waiting for the next fix.
+#[uniffi::export(with_foreign)]
+pub trait LocationSource: Send + Sync {
+    /// The next fix, or `None` when none arrived within `timeout_ms`.
+    fn next_fix(&self, timeout_ms: u64) -> Result<Option<crate::LocationFix>, FieldSyncError>;
+}
+
+/// The core's location source, backed by the host's.
+pub(crate) struct HostLocation(pub(crate) Arc<dyn LocationSource>);
+
+impl fieldsync_core::checkin::LocationSource for HostLocation {
+    fn next_fix(
+        &self,
+        timeout: std::time::Duration,
+    ) -> fieldsync_core::Result<Option<fieldsync_core::checkin::LocationFix>> {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.0
+            .next_fix(timeout_ms)
+            .map(|fix| fix.map(Into::into))
+            .map_err(|err| {
+                fieldsync_core::Error::InvalidInput(fieldsync_core::model::InvalidInput::new(
+                    "location",
+                    err.to_string(),
+                ))
+            })
+    }
+}
+
 /// Severity of a log line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
 pub enum LogLevel {

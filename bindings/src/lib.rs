@@ -17,6 +17,6 @@ mod records;
 
 pub use client::FieldSync;
 pub use error::FieldSyncError;
-pub use foreign::{EventListener, LogLevel, Logger, SecretStore};
+pub use foreign::{EventListener, LocationSource, LogLevel, Logger, SecretStore};
 pub use logging::init_logging;
 pub use records::*;

@@ -303,15 +303,83 @@ impl From<core::ImportReport> for ImportReport {
     }
 }
 
-/// The outcome of one integration in a sync.
+/// The outcome of one integration in a sync: its delivery, then its refresh (each only if it ran).
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct SyncOutcome {
     /// Integration code.
     pub code: String,
-    /// The report, when the refresh succeeded.
+    /// Field work delivered, if the integration had any queued.
+    pub delivered: u64,
+    /// Field work that failed and will be retried.
+    pub retrying: u64,
+    /// Field work that needs the user (see `outbox`).
+    pub needs_attention: u64,
+    /// The refresh's report, when it ran and succeeded.
     pub report: Option<ImportReport>,
-    /// The error, when it failed.
+    /// Errors of the delivery or the refresh.
     pub error: Option<String>,
+}
+
+/// One position from the device's location service.
+#[derive(Debug, Clone, Copy, PartialEq, uniffi::Record)]
+pub struct LocationFix {
+    /// Latitude, degrees.
+    pub latitude: f64,
+    /// Longitude, degrees.
+    pub longitude: f64,
+    /// Horizontal accuracy, metres.
+    pub accuracy_m: f64,
+    /// Altitude, metres.
+    #[uniffi(default = None)]
+    pub altitude_m: Option<f64>,
+    /// When the fix was taken, Unix milliseconds.
+    pub fix_time_ms: i64,
+    /// The OS flagged it as mocked (Android `isMock`, iOS `sourceInformation.isSimulatedBySoftware`).
+    #[uniffi(default = false)]
+    pub is_mock: bool,
+}
+
+impl From<LocationFix> for fieldsync_core::checkin::LocationFix {
+    fn from(fix: LocationFix) -> Self {
+        Self {
+            latitude: fix.latitude,
+            longitude: fix.longitude,
+            accuracy_m: fix.accuracy_m,
+            altitude_m: fix.altitude_m,
+            fix_time_ms: fix.fix_time_ms,
+            is_mock: fix.is_mock,
+        }
+    }
+}
+
+/// A recorded check-in.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct CheckIn {
+    /// Client UUID (the provider deduplicates on it).
+    pub uuid: String,
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// True when every rule passed.
+    pub certified: bool,
+    /// Distance to the property, metres (none when the project has no coordinates).
+    pub distance_m: Option<f64>,
+    /// Why it is not certified.
+    pub reasons: Vec<String>,
+    /// Delivery state (`queued` until a sync delivers it).
+    pub state: String,
+}
+
+impl From<fieldsync_core::store::CheckIn> for CheckIn {
+    fn from(check_in: fieldsync_core::store::CheckIn) -> Self {
+        Self {
+            uuid: check_in.uuid,
+            project: check_in.project,
+            certified: check_in.certified,
+            distance_m: check_in.distance_m,
+            reasons: check_in.reasons,
+            state: check_in.state,
+        }
+    }
 }
 
 /// Filters and paging of a project list.

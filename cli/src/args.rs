@@ -57,7 +57,42 @@ pub enum Command {
         #[arg(long, env = "FIELDSYNC_PUSH_KEY", hide_env_values = true, conflicts_with_all = ["code", "full"])]
         push_key: Option<String>,
     },
-    /// Refresh every integration that is due (never refreshed, in error, or older than --max-age).
+    /// Check in at a project's property (the fix comes from the arguments, as a phone's GPS would give it).
+    Checkin {
+        /// CODE::NUMBER
+        id: String,
+        /// Latitude, degrees.
+        #[arg(long, allow_negative_numbers = true)]
+        lat: f64,
+        /// Longitude, degrees.
+        #[arg(long, allow_negative_numbers = true)]
+        lon: f64,
+        /// Horizontal accuracy, metres.
+        #[arg(long)]
+        accuracy: f64,
+        /// When the fix was taken (RFC 3339); now when absent.
+        #[arg(long)]
+        fix_time: Option<String>,
+        /// Altitude, metres.
+        #[arg(long, allow_negative_numbers = true)]
+        altitude: Option<f64>,
+        /// The OS flagged the fix as mocked.
+        #[arg(long)]
+        mock: bool,
+        /// Check-in ID (badge number); saved as the default for next time.
+        #[arg(long)]
+        badge: Option<String>,
+        /// The field user checking in.
+        #[arg(long)]
+        user: Option<String>,
+    },
+    /// Field work waiting for delivery: list, retry or discard entries.
+    Outbox {
+        #[command(subcommand)]
+        command: Option<OutboxCommand>,
+    },
+    /// Deliver queued field work, then refresh every integration that is due (never refreshed, in error,
+    /// or older than --max-age).
     Sync {
         /// Seconds after which a refresh is due again.
         #[arg(long, default_value_t = 900)]
@@ -285,5 +320,28 @@ pub enum ProviderCommand {
         /// Seed the demo data set (login vendor1 / secret1, token tok-1, eight work orders).
         #[arg(long)]
         seed: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Entries not yet delivered (with --all, delivered ones too).
+    List {
+        /// Include delivered entries.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Try an entry again at the next sync (from retry_wait or needs_attention).
+    Retry {
+        /// The entry's UUID.
+        uuid: String,
+    },
+    /// Give up delivering an entry (the record stays on the device).
+    Discard {
+        /// The entry's UUID.
+        uuid: String,
+        /// Confirm.
+        #[arg(long)]
+        yes: bool,
     },
 }

@@ -4,20 +4,21 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use fieldsync_core::checkin::LocationFix;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
-use fieldsync_core::store::ImportOptions;
+use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions};
 use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::args::{
-    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, ProjectCommand,
-    ProjectsArgs, ProviderCommand, WorkTypeCommand,
+    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, OutboxCommand,
+    ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::output::{self, Printer};
 
@@ -62,6 +63,28 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Project(command) => project(&store, &printer, command),
         Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
         Command::Sync { max_age } => sync(&engine(), &printer, max_age),
+        Command::Checkin {
+            id,
+            lat,
+            lon,
+            accuracy,
+            fix_time,
+            altitude,
+            mock,
+            badge,
+            user,
+        } => {
+            let fix = LocationFix {
+                latitude: lat,
+                longitude: lon,
+                accuracy_m: accuracy,
+                altitude_m: altitude,
+                fix_time_ms: parse_fix_time(fix_time.as_deref())?,
+                is_mock: mock,
+            };
+            checkin(&store, &printer, &id, fix, badge, user)
+        }
+        Command::Outbox { command } => outbox(&store, &printer, command),
         Command::Watch { interval } => watch(engine(), &printer, interval),
         Command::Demo { .. } | Command::Provider(_) => Ok(()),
     }
@@ -106,10 +129,40 @@ fn refresh(
 }
 
 fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
-    let outcomes = engine.sync_due(Duration::from_secs(max_age))?;
+    let summary = engine.sync(Duration::from_secs(max_age))?;
     let mut failed = 0;
     let mut json = Vec::new();
-    for (code, outcome) in &outcomes {
+    for (code, outcome) in &summary.deliveries {
+        match outcome {
+            Ok(report) => {
+                if report.stopped.is_some() || report.needs_attention > 0 {
+                    failed += 1;
+                }
+                if printer.json {
+                    json.push(serde_json::json!({ "code": code, "delivery": report }));
+                } else {
+                    let stopped = report
+                        .stopped
+                        .as_deref()
+                        .map(|why| format!(" (stopped: {why})"))
+                        .unwrap_or_default();
+                    println!(
+                        "Delivery for {code}: {} delivered, {} to retry, {} need attention{stopped}",
+                        report.delivered, report.retrying, report.needs_attention
+                    );
+                }
+            }
+            Err(err) => {
+                failed += 1;
+                if printer.json {
+                    json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
+                } else {
+                    eprintln!("delivery for {code}: {err}");
+                }
+            }
+        }
+    }
+    for (code, outcome) in &summary.refreshes {
         match outcome {
             Ok(report) if printer.json => json.push(serde_json::json!({ "code": code, "report": report })),
             Ok(report) => printer.report(code, ImportKind::Refresh, report)?,
@@ -125,13 +178,105 @@ fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
     }
     if printer.json {
         printer.value(&json)?;
-    } else if outcomes.is_empty() {
-        println!("nothing is due");
+    } else if summary.deliveries.is_empty() && summary.refreshes.is_empty() {
+        println!("nothing to deliver and nothing is due");
     }
     if failed > 0 {
-        bail!("{failed} of {} refresh(es) failed", outcomes.len());
+        bail!("{failed} step(s) of the sync failed or stopped; `fieldsync outbox` shows what waits");
     }
     Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+fn checkin(
+    store: &Store,
+    printer: &Printer,
+    id: &str,
+    fix: LocationFix,
+    badge: Option<String>,
+    user: Option<String>,
+) -> Result<()> {
+    if let Some(badge) = &badge {
+        store.set_user_default(BADGE_DEFAULT, badge)?;
+    }
+    let request = CheckInRequest {
+        project: ProjectId::parse(id)?,
+        fix,
+        badge,
+        user,
+        device_time: fieldsync_core::model::now(),
+        device_id: device_id(store)?,
+    };
+    let check_in = store.check_in(&request)?;
+    if printer.json {
+        return printer.value(&check_in);
+    }
+    let distance = check_in
+        .distance_m
+        .map_or("unknown".to_owned(), |distance| format!("{distance:.1} m"));
+    println!(
+        "checked in at {} ({}): {}, distance {distance}, state {}",
+        check_in.project,
+        check_in.uuid,
+        if check_in.certified {
+            "certified"
+        } else {
+            "NOT certified"
+        },
+        check_in.state
+    );
+    for reason in &check_in.reasons {
+        println!("  - {reason}");
+    }
+    Ok(())
+}
+
+/// This installation's device id, created once and kept as a user default.
+fn device_id(store: &Store) -> Result<String> {
+    if let Some(id) = store.user_default("device_id")? {
+        return Ok(id);
+    }
+    let id = format!("cli-{}", &uuid_like());
+    store.set_user_default("device_id", &id)?;
+    Ok(id)
+}
+
+fn uuid_like() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{:x}-{:x}", nanos, std::process::id())
+}
+
+fn parse_fix_time(text: Option<&str>) -> Result<i64> {
+    match text {
+        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp() * 1000),
+        Some(text) => {
+            let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+                .with_context(|| {
+                    format!("--fix-time `{text}` is not an RFC 3339 time like 2026-11-23T14:05:00Z")
+                })?;
+            Ok(i64::try_from(at.unix_timestamp_nanos() / 1_000_000)?)
+        }
+    }
+}
+
+fn outbox(store: &Store, printer: &Printer, command: Option<OutboxCommand>) -> Result<()> {
+    match command.unwrap_or(OutboxCommand::List { all: false }) {
+        OutboxCommand::List { all } => printer.outbox(&store.outbox_entries(all)?),
+        OutboxCommand::Retry { uuid } => {
+            store.retry_outbox_entry(&uuid)?;
+            printer.message(&format!("{uuid} will be sent at the next sync"))
+        }
+        OutboxCommand::Discard { uuid, yes } => {
+            if !yes {
+                bail!("discarding drops the delivery of {uuid} for good; repeat with --yes to confirm");
+            }
+            store.discard_outbox_entry(&uuid)?;
+            printer.message(&format!("discarded {uuid}"))
+        }
+    }
 }
 
 fn watch(engine: SyncEngine, printer: &Printer, interval: u64) -> Result<()> {

@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
-use fieldsync_core::store::ProjectSummary;
+use fieldsync_core::store::{OutboxSummary, ProjectSummary};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -163,6 +163,39 @@ impl Printer {
             };
             println!("  rejected {number}: {}", rejection.reason);
         }
+        Ok(())
+    }
+
+    pub fn outbox(&self, entries: &[OutboxSummary]) -> Result<()> {
+        if self.json {
+            return self.json(&entries);
+        }
+        let mut table = new_table(&[
+            "UUID",
+            "Project",
+            "Kind",
+            "State",
+            "Attempts",
+            "Recorded",
+            "Last Error",
+        ]);
+        for entry in entries {
+            table.add_row(vec![
+                entry.id.clone(),
+                entry.project.clone().unwrap_or_default(),
+                entry.kind.clone(),
+                entry.state.clone(),
+                entry.attempts.to_string(),
+                format_timestamp(entry.created_at),
+                text(&entry.last_error),
+            ]);
+        }
+        println!("{table}");
+        println!(
+            "{} entr{}",
+            entries.len(),
+            if entries.len() == 1 { "y" } else { "ies" }
+        );
         Ok(())
     }
 

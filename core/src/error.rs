@@ -36,6 +36,25 @@ pub enum Error {
         /// What the person can do.
         hint: String,
     },
+    /// A check-in outside the integration's rules, which refuses uncertified check-ins. Nothing was written.
+    #[error("check-in refused for {project}: {}", reasons.join("; "))]
+    CheckInRefused {
+        /// The project.
+        project: String,
+        /// Every rule that failed.
+        reasons: Vec<String>,
+    },
+    /// No outbox entry has this id.
+    #[error("no outbox entry {0}")]
+    UnknownOutboxEntry(String),
+    /// The outbox entry cannot be changed in its state (being sent, or delivered).
+    #[error("outbox entry {id} is {state} and cannot be changed now")]
+    OutboxEntryBusy {
+        /// The entry.
+        id: String,
+        /// Its state.
+        state: String,
+    },
     /// The project was closed by the vendor.
     #[error("project {0} is closed")]
     ProjectClosed(String),

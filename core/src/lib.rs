@@ -12,6 +12,7 @@
 
 pub mod checkin;
 pub mod model;
+pub mod outbox;
 pub mod reconcile;
 pub mod secrets;
 pub mod store;

@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0002_outbox.sql"),
     include_str!("../../migrations/0003_effective_due_date.sql"),
     include_str!("../../migrations/0004_list_indexes.sql"),
+    include_str!("../../migrations/0005_checkins.sql"),
 ];
 
 /// The schema version this build writes.

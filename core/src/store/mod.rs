@@ -5,6 +5,7 @@
 //! provider) commits with `synchronous=NORMAL`; field work commits with `synchronous=FULL` (see
 //! [`Store::write_durable`]).
 
+mod checkins;
 mod import;
 mod integrations;
 mod migrations;
@@ -19,9 +20,10 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{Error, Result};
 
+pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
-pub use outbox::OutboxSummary;
+pub use outbox::{DueEntry, OutboxSummary};
 pub use projects::ProjectSummary;
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.

@@ -1,19 +1,20 @@
-//! The transactional outbox: field work recorded with its delivery entry in one transaction.
-//!
-//! Delivery (state machine, retry, backoff) arrives with the sync issues; this module owns the table's
-//! writes so that every producer (status edits now, check-ins and photos later) enqueues the same way.
+//! The transactional outbox on disk: field work recorded with its delivery entry in one transaction, then
+//! delivered in order per project. The state machine itself is `crate::outbox`.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Store, integrations};
-use crate::Result;
 use crate::model::{Timestamp, now};
+use crate::outbox::{EntryState, EntryUpdate};
+use crate::{Error, Result};
 
 /// A vendor's status change for the provider's `status` service.
 pub(crate) const KIND_STATUS: &str = "status";
+/// A check-in, delivered as an `uploadPictures` item without a file.
+pub(crate) const KIND_CHECKIN: &str = "checkin";
 
-/// Queues a piece of field work. Must run in the same transaction as the write it delivers.
+/// Queues a piece of field work under a new UUID. Must run in the transaction of the write it delivers.
 pub(crate) fn enqueue(
     connection: &Connection,
     integration_id: i64,
@@ -22,13 +23,26 @@ pub(crate) fn enqueue(
     payload: &serde_json::Value,
 ) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
+    enqueue_with_id(connection, &id, integration_id, project_id, kind, payload)?;
+    Ok(id)
+}
+
+/// Queues a piece of field work under the caller's UUID (the record's own id).
+pub(crate) fn enqueue_with_id(
+    connection: &Connection,
+    id: &str,
+    integration_id: i64,
+    project_id: Option<i64>,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> Result<()> {
     let at = now();
     connection.execute(
         "INSERT INTO outbox (id, seq, integration_id, project_id, kind, payload, created_at, updated_at)
          VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?2, ?3, ?4, ?5, ?6, ?6)",
         params![id, integration_id, project_id, kind, payload.to_string(), at],
     )?;
-    Ok(id)
+    Ok(())
 }
 
 /// Entries of a project not yet delivered.
@@ -59,32 +73,194 @@ pub struct OutboxSummary {
     pub payload: serde_json::Value,
 }
 
+/// An entry claimed for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DueEntry {
+    /// Client UUID.
+    pub id: String,
+    /// What it delivers.
+    pub kind: String,
+    /// The payload.
+    pub payload: serde_json::Value,
+    /// Attempts before this one.
+    pub attempts: u32,
+}
+
+const SUMMARY: &str =
+    "SELECT o.id, i.code || '::' || p.work_order_number, o.kind, o.state, o.attempts, o.last_error,
+        o.created_at, o.payload
+     FROM outbox o JOIN integrations i ON i.id = o.integration_id
+     LEFT JOIN projects p ON p.id = o.project_id";
+
+fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
+    let payload: String = row.get(7)?;
+    Ok(OutboxSummary {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        kind: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        last_error: row.get(5)?,
+        created_at: row.get(6)?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+    })
+}
+
 impl Store {
     /// Every undelivered entry of an integration (for export before a forced delete), oldest first.
     pub fn pending_outbox_entries(&self, code: &str) -> Result<Vec<OutboxSummary>> {
         self.read(|connection| {
             let integration_id = integrations::id_of(connection, code)?;
-            let mut statement = connection.prepare(
-                "SELECT o.id, i.code || '::' || p.work_order_number, o.kind, o.state, o.attempts, o.last_error,
-                        o.created_at, o.payload
-                 FROM outbox o JOIN integrations i ON i.id = o.integration_id
-                 LEFT JOIN projects p ON p.id = o.project_id
-                 WHERE o.integration_id = ?1 AND o.state != 'done' ORDER BY o.seq",
-            )?;
-            let rows = statement.query_map([integration_id], |row| {
-                let payload: String = row.get(7)?;
-                Ok(OutboxSummary {
-                    id: row.get(0)?,
-                    project: row.get(1)?,
-                    kind: row.get(2)?,
-                    state: row.get(3)?,
-                    attempts: row.get(4)?,
-                    last_error: row.get(5)?,
-                    created_at: row.get(6)?,
-                    payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
-                })
-            })?;
+            let mut statement = connection.prepare(&format!(
+                "{SUMMARY} WHERE o.integration_id = ?1 AND o.state != 'done' ORDER BY o.seq"
+            ))?;
+            let rows = statement.query_map([integration_id], summary)?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
         })
+    }
+
+    /// Every entry (all integrations), oldest first; delivered ones only with `include_done`.
+    pub fn outbox_entries(&self, include_done: bool) -> Result<Vec<OutboxSummary>> {
+        let filter = if include_done {
+            ""
+        } else {
+            " WHERE o.state != 'done'"
+        };
+        self.read(|connection| {
+            let mut statement = connection.prepare(&format!("{SUMMARY}{filter} ORDER BY o.seq"))?;
+            let rows = statement.query_map([], summary)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// Puts entries left `in_flight` by a stopped delivery back in the queue. Call before delivering.
+    pub fn recover_in_flight(&self) -> Result<u64> {
+        self.write(|tx| {
+            Ok(tx.execute(
+                "UPDATE outbox SET state = 'queued', updated_at = ?1 WHERE state = 'in_flight'",
+                [now()],
+            )? as u64)
+        })
+    }
+
+    /// The next entry of an integration to deliver, marked `in_flight`: the oldest that is due and has no
+    /// undelivered predecessor in its project. `ignore_backoff` also takes entries waiting after a failure
+    /// (a sync the user asked for, e.g. back in signal); `needs_attention` entries wait for the user.
+    /// `attempted` lists entries already tried in this delivery run: each is tried at most once per run.
+    pub fn claim_next_entry(
+        &self,
+        code: &str,
+        at: Timestamp,
+        ignore_backoff: bool,
+        attempted: &[String],
+    ) -> Result<Option<DueEntry>> {
+        let at = if ignore_backoff { Timestamp::MAX } else { at };
+        let attempted = serde_json::to_string(attempted).expect("strings serialise");
+        self.write(|tx| {
+            let integration_id = integrations::id_of(tx, code)?;
+            let entry = tx
+                .query_row(
+                    "SELECT o.id, o.kind, o.payload, o.attempts FROM outbox o
+                     WHERE o.integration_id = ?1
+                       AND (o.state = 'queued' OR (o.state = 'retry_wait' AND o.next_attempt_at <= ?2))
+                       AND o.id NOT IN (SELECT value FROM json_each(?3))
+                       AND NOT EXISTS (SELECT 1 FROM outbox earlier
+                                       WHERE earlier.project_id = o.project_id AND earlier.seq < o.seq
+                                         AND earlier.state != 'done')
+                     ORDER BY o.seq LIMIT 1",
+                    params![integration_id, at, attempted],
+                    |row| {
+                        let payload: String = row.get(2)?;
+                        Ok(DueEntry {
+                            id: row.get(0)?,
+                            kind: row.get(1)?,
+                            payload: serde_json::from_str(&payload).unwrap_or_default(),
+                            attempts: row.get(3)?,
+                        })
+                    },
+                )
+                .optional()?;
+            if let Some(entry) = &entry {
+                tx.execute(
+                    "UPDATE outbox SET state = 'in_flight', updated_at = ?2 WHERE id = ?1",
+                    params![entry.id, now()],
+                )?;
+            }
+            Ok(entry)
+        })
+    }
+
+    /// Stores the outcome of a delivery attempt. A delivered entry may let a project kept by a Full Import
+    /// go: when its last pending entry is done, the project is removed as the import wanted.
+    pub fn record_delivery(&self, id: &str, update: &EntryUpdate) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6
+                 WHERE id = ?1",
+                params![id, update.state.as_str(), update.attempts, update.next_attempt_at, update.last_error, now()],
+            )?;
+            if update.state == EntryState::Done {
+                let project_id: Option<i64> =
+                    tx.query_row("SELECT project_id FROM outbox WHERE id = ?1", [id], |row| row.get(0))?;
+                if let Some(project_id) = project_id
+                    && pending_for_project(tx, project_id)? == 0
+                {
+                    tx.execute("DELETE FROM projects WHERE id = ?1 AND removal_pending = 1", [project_id])?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// The user asks to try an entry again now (from `retry_wait` or `needs_attention`).
+    pub fn retry_outbox_entry(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            let changed = tx.execute(
+                "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+                 WHERE id = ?1 AND state IN ('retry_wait', 'needs_attention', 'queued')",
+                params![id, now()],
+            )?;
+            if changed == 0 {
+                return Err(unknown_or_busy(tx, id));
+            }
+            Ok(())
+        })
+    }
+
+    /// The user gives up delivering an entry. The record it belongs to (a check-in, a status) stays on the
+    /// device; only its delivery is dropped. Refused while it is being sent or once delivered.
+    pub fn discard_outbox_entry(&self, id: &str) -> Result<()> {
+        self.write(|tx| {
+            let project_id: Option<Option<i64>> = tx
+                .query_row(
+                    "SELECT project_id FROM outbox WHERE id = ?1 AND state IN ('queued', 'retry_wait', 'needs_attention')",
+                    [id],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let Some(project_id) = project_id else { return Err(unknown_or_busy(tx, id)) };
+            tx.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+            if let Some(project_id) = project_id
+                && pending_for_project(tx, project_id)? == 0
+            {
+                tx.execute("DELETE FROM projects WHERE id = ?1 AND removal_pending = 1", [project_id])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+fn unknown_or_busy(connection: &Connection, id: &str) -> Error {
+    let state: Option<String> = connection
+        .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |row| row.get(0))
+        .optional()
+        .ok()
+        .flatten();
+    match state {
+        None => Error::UnknownOutboxEntry(id.to_owned()),
+        Some(state) => Error::OutboxEntryBusy {
+            id: id.to_owned(),
+            state,
+        },
     }
 }

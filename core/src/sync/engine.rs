@@ -19,6 +19,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use subtle::ConstantTimeEq;
 
 use crate::model::{ImportKind, ImportReport, now};
+use crate::outbox::{DeliveryOutcome, EntryState, after_attempt};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
 use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
@@ -45,6 +46,28 @@ pub enum SyncEvent {
     },
 }
 
+/// What a delivery run did for one integration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DeliveryReport {
+    /// Entries the provider confirmed.
+    pub delivered: u64,
+    /// Entries that failed and will be retried.
+    pub retrying: u64,
+    /// Entries that now need the user's attention.
+    pub needs_attention: u64,
+    /// Why the run stopped early (network down, credentials refused), if it did.
+    pub stopped: Option<String>,
+}
+
+/// What `sync` did: deliveries first, then refreshes.
+#[derive(Debug, Default)]
+pub struct SyncSummary {
+    /// Outbox deliveries per integration.
+    pub deliveries: Vec<(String, Result<DeliveryReport>)>,
+    /// Refreshes of the integrations that were due.
+    pub refreshes: Vec<(String, Result<ImportReport>)>,
+}
+
 /// Receives [`SyncEvent`]s, on the thread that caused them; it must return quickly.
 pub type SyncObserver = Arc<dyn Fn(SyncEvent) + Send + Sync>;
 
@@ -60,6 +83,7 @@ pub struct SyncEngine {
     runs: Mutex<HashMap<String, RunSlot>>,
     run_finished: Condvar,
     observer: Option<SyncObserver>,
+    delivering: Mutex<()>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -93,6 +117,7 @@ impl SyncEngine {
             runs: Mutex::new(HashMap::new()),
             run_finished: Condvar::new(),
             observer: None,
+            delivering: Mutex::new(()),
         }
     }
 
@@ -325,23 +350,100 @@ impl SyncEngine {
         }
     }
 
-    /// Refreshes every integration that is due: never refreshed, in error, or last refreshed more than
-    /// `max_age` ago. Returns each attempt's outcome; one failure does not stop the others.
-    pub fn sync_due(&self, max_age: std::time::Duration) -> Result<Vec<(String, Result<ImportReport>)>> {
+    /// Delivers the integration's queued field work, oldest first and in order per project, until the
+    /// queue is empty or the network or the credentials fail. One delivery run at a time per engine.
+    /// `ignore_backoff` retries entries still waiting after a failure (a sync the user asked for).
+    pub fn push_outbox(&self, code: &str, ignore_backoff: bool) -> Result<DeliveryReport> {
+        let _one_at_a_time = self
+            .delivering
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.store.recover_in_flight()?;
+        let mut report = DeliveryReport::default();
+        if self.store.pending_outbox_entries(code)?.is_empty() {
+            return Ok(report);
+        }
+        let credentials = self.credentials(code)?;
+        let transport = self.transport(code)?;
+        let mut rng = rand::rng();
+        let mut attempted = Vec::new();
+        while let Some(entry) = self
+            .store
+            .claim_next_entry(code, now(), ignore_backoff, &attempted)?
+        {
+            attempted.push(entry.id.clone());
+            let sent = match entry.kind.as_str() {
+                "status" => {
+                    transport.post_status(&credentials, &entry.id, &serde_json::json!([entry.payload]))
+                }
+                "checkin" => transport.upload_item(&credentials, &entry.payload, None),
+                other => Err(TransportError::Permanent(format!(
+                    "unknown outbox entry kind `{other}`"
+                ))),
+            };
+            let outcome = match sent {
+                Ok(()) => DeliveryOutcome::Delivered,
+                Err(TransportError::Auth(message)) => DeliveryOutcome::Auth { message },
+                Err(TransportError::Transient { message, retry_after }) => {
+                    DeliveryOutcome::Transient { message, retry_after }
+                }
+                Err(TransportError::Permanent(message)) => DeliveryOutcome::Permanent { message },
+            };
+            let update = after_attempt(
+                entry.attempts,
+                &outcome,
+                now(),
+                rand::Rng::random::<f64>(&mut rng),
+            );
+            self.store.record_delivery(&entry.id, &update)?;
+            match (&outcome, update.state) {
+                (DeliveryOutcome::Delivered, _) => report.delivered += 1,
+                (DeliveryOutcome::Auth { message }, _) => {
+                    report.stopped = Some(message.clone());
+                    break;
+                }
+                (DeliveryOutcome::Transient { message, .. }, _) => {
+                    // The network is probably down: stop here rather than fail every entry in turn.
+                    report.retrying += 1;
+                    report.stopped = Some(message.clone());
+                    break;
+                }
+                (DeliveryOutcome::Permanent { .. }, EntryState::NeedsAttention) => {
+                    report.needs_attention += 1
+                }
+                (DeliveryOutcome::Permanent { .. }, _) => report.retrying += 1,
+            }
+        }
+        Ok(report)
+    }
+
+    /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes
+    /// those that are due (never refreshed, in error, or last refreshed more than `max_age` ago). One
+    /// failure does not stop the others.
+    pub fn sync(&self, max_age: std::time::Duration) -> Result<SyncSummary> {
+        let mut summary = SyncSummary::default();
+        let integrations = self.store.list_integrations()?;
+        for integration in &integrations {
+            if !self.store.pending_outbox_entries(&integration.code)?.is_empty() {
+                summary.deliveries.push((
+                    integration.code.clone(),
+                    self.push_outbox(&integration.code, true),
+                ));
+            }
+        }
         let now = now();
         let max_age = i64::try_from(max_age.as_secs()).unwrap_or(i64::MAX);
-        let mut outcomes = Vec::new();
-        for integration in self.store.list_integrations()? {
+        for integration in integrations {
             let due = integration.status == crate::model::IntegrationStatus::Error
                 || integration
                     .last_refreshed
                     .is_none_or(|at| now.saturating_sub(at) >= max_age);
             if due {
                 let outcome = self.refresh(&integration.code, ImportKind::Refresh);
-                outcomes.push((integration.code, outcome));
+                summary.refreshes.push((integration.code, outcome));
             }
         }
-        Ok(outcomes)
+        Ok(summary)
     }
 }
 

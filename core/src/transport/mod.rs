@@ -231,6 +231,80 @@ impl HttpTransport {
     }
 }
 
+impl HttpTransport {
+    /// Sends one `uploadPictures` item: multipart with part `payload` (the item JSON, which carries the
+    /// UUID the provider deduplicates on) and, for a photo, part `file`.
+    pub fn upload_item(
+        &self,
+        credentials: &ProviderCredentials,
+        item: &Value,
+        file: Option<(String, Vec<u8>)>,
+    ) -> Result<(), TransportError> {
+        let mut payload = item.clone();
+        let object = payload
+            .as_object_mut()
+            .ok_or_else(|| TransportError::Permanent("an upload item must be a JSON object".into()))?;
+        object.insert("username".into(), json!(credentials.username));
+        object.insert("password".into(), json!(credentials.password_sha1));
+        object.insert(
+            "token".into(),
+            json!(credentials.token.clone().unwrap_or_default()),
+        );
+        let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload.to_string());
+        if let Some((name, bytes)) = file {
+            form = form.part(
+                "file",
+                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
+            );
+        }
+        let response = self
+            .client
+            .post(self.url("uploadPictures"))
+            .multipart(form)
+            .send()
+            .map_err(|err| classify_reqwest("uploadPictures", &err))?;
+        let body = read_small_json("uploadPictures", check_status("uploadPictures", response)?)?;
+        accepted("uploadPictures", &body)
+    }
+
+    /// Sends status changes to the `status` service. `uuid` lets the provider deduplicate a retry.
+    pub fn post_status(
+        &self,
+        credentials: &ProviderCredentials,
+        uuid: &str,
+        work_orders: &Value,
+    ) -> Result<(), TransportError> {
+        let payload = Self::payload(credentials, json!({ "uuId": uuid, "workOrders": work_orders }));
+        let body = read_small_json("status", self.post("status", payload, true)?)?;
+        accepted("status", &body)
+    }
+}
+
+/// `{"status": true}` is success; `status: false` with an `error` (a string, or an object naming the
+/// work order) is the provider refusing this item: permanent.
+fn accepted(service: &str, body: &Value) -> Result<(), TransportError> {
+    let ok = match &body["status"] {
+        Value::Bool(value) => *value,
+        Value::String(text) => matches!(
+            text.to_ascii_lowercase().as_str(),
+            "true" | "1" | "ok" | "success"
+        ),
+        Value::Number(number) => number.as_i64() == Some(1),
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    let error = match &body["error"] {
+        Value::String(text) if !text.is_empty() => text.clone(),
+        Value::Null => "no reason given".to_owned(),
+        other => other.to_string(),
+    };
+    Err(TransportError::Permanent(format!(
+        "{service}: the provider refused it: {error}"
+    )))
+}
+
 /// Sorts an HTTP status into the three kinds of failure.
 fn check_status(service: &str, response: Response) -> Result<Response, TransportError> {
     let status = response.status();

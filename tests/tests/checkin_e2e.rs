@@ -1,0 +1,456 @@
+//! Check-ins end to end: captured offline, kept across a restart, delivered to the emulator exactly once, in
+//! order, with their original times; stuck entries visible and never blocking other projects.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use fieldsync_core::checkin::LocationFix;
+use fieldsync_core::model::{
+    CheckInSettings, ImportKind, IntegrationEdit, NewIntegration, ProjectEdit, ProjectId,
+};
+use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
+use fieldsync_core::store::CheckInRequest;
+use fieldsync_core::sync::SyncEngine;
+use fieldsync_core::{Error, SecretKind, SecretStore, Store};
+use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use serde_json::json;
+
+const CODE: &str = "ACME";
+const DEAD_URL: &str = "http://127.0.0.1:9/api/v2";
+const HOME: (f64, f64) = (39.78170, -89.65010);
+
+struct Device {
+    _dir: tempfile::TempDir,
+    path: std::path::PathBuf,
+    secrets: Arc<MemorySecretStore>,
+    store: Arc<Store>,
+    engine: SyncEngine,
+}
+
+impl Device {
+    fn new(provider: &RunningProvider) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("device.db");
+        let secrets = Arc::new(MemorySecretStore::default());
+        secrets
+            .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
+            .unwrap();
+        let store = Arc::new(Store::open(&path).unwrap());
+        store
+            .create_integration(NewIntegration::new(CODE, provider.base_url(), "vendor1"))
+            .unwrap();
+        let engine = SyncEngine::new(store.clone(), secrets.clone(), dir.path());
+        Self {
+            _dir: dir,
+            path,
+            secrets,
+            store,
+            engine,
+        }
+    }
+
+    /// Closes everything and opens the database again, as a restarted app does.
+    fn restart(self) -> Self {
+        let Device {
+            _dir,
+            path,
+            secrets,
+            store,
+            engine,
+        } = self;
+        drop(engine);
+        drop(store);
+        let store = Arc::new(Store::open(&path).unwrap());
+        let engine = SyncEngine::new(store.clone(), secrets.clone(), _dir.path());
+        Self {
+            _dir,
+            path,
+            secrets,
+            store,
+            engine,
+        }
+    }
+
+    fn point_at(&self, url: &str) {
+        let edit = IntegrationEdit {
+            base_url: Some(url.to_owned()),
+            ..Default::default()
+        };
+        self.store.edit_integration(CODE, &edit).unwrap();
+    }
+
+    fn check_in(&self, number: &str, fix_time_s: i64) -> Result<fieldsync_core::store::CheckIn, Error> {
+        self.store.check_in(&CheckInRequest {
+            project: ProjectId::parse(&format!("{CODE}::{number}")).unwrap(),
+            fix: fix(HOME.0 + 0.0001, HOME.1, fix_time_s),
+            badge: Some("B-7731".into()),
+            user: Some("jane".into()),
+            device_time: fix_time_s + 2,
+            device_id: "device-1".into(),
+        })
+    }
+}
+
+fn fix(latitude: f64, longitude: f64, at_s: i64) -> LocationFix {
+    LocationFix {
+        latitude,
+        longitude,
+        accuracy_m: 6.0,
+        altitude_m: Some(182.0),
+        fix_time_ms: at_s * 1000,
+        is_mock: false,
+    }
+}
+
+fn provider_with_orders(numbers: &[&str]) -> RunningProvider {
+    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
+    provider.admin().create_user("vendor1", "pw1", "").unwrap();
+    for number in numbers {
+        provider
+            .admin()
+            .create_work_order(
+                json!({"workOrderNumber": number, "address1": "412 Elm St", "city": "Springfield",
+                "state": "IL", "zip": "62701", "gpsLatitude": HOME.0, "gpsLongitude": HOME.1,
+                "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"}),
+            )
+            .unwrap();
+    }
+    provider
+}
+
+fn now() -> i64 {
+    fieldsync_core::model::now()
+}
+
+#[test]
+fn offline_check_ins_survive_a_restart_and_arrive_exactly_once_in_order_with_their_capture_times() {
+    let provider = provider_with_orders(&["1", "2"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+
+    device.point_at(DEAD_URL);
+    let start = now() - 3_600;
+    let plan = [
+        ("1", start),
+        ("2", start + 60),
+        ("1", start + 120),
+        ("2", start + 180),
+        ("1", start + 240),
+    ];
+    let mut uuids = Vec::new();
+    for (number, at) in plan {
+        // Captured an hour ago, with the device's clock of that moment: stale for certification purposes
+        // is fine; what matters is that the original times travel.
+        let check_in = device.check_in(number, at).unwrap();
+        assert_eq!(check_in.state, "queued");
+        uuids.push(check_in.uuid);
+    }
+    let summary = device.engine.sync(std::time::Duration::ZERO).unwrap();
+    let (_, delivery) = &summary.deliveries[0];
+    assert!(
+        delivery.as_ref().unwrap().stopped.is_some(),
+        "the provider is unreachable"
+    );
+    assert_eq!(provider.admin().received_checkins().unwrap().len(), 0);
+
+    let device = device.restart();
+    assert_eq!(
+        device.store.outbox_entries(false).unwrap().len(),
+        5,
+        "nothing lost across the restart"
+    );
+    device.point_at(&provider.base_url());
+    let summary = device.engine.sync(std::time::Duration::ZERO).unwrap();
+    assert_eq!(summary.deliveries[0].1.as_ref().unwrap().delivered, 5);
+
+    let received = provider.admin().received_checkins().unwrap();
+    let received_uuids: Vec<&str> = received.iter().map(|item| item.uuid.as_str()).collect();
+    assert_eq!(
+        received_uuids,
+        uuids.iter().map(String::as_str).collect::<Vec<_>>(),
+        "in capture order"
+    );
+    for ((_, at), item) in plan.iter().zip(&received) {
+        assert_eq!(item.deliveries, 1);
+        assert_eq!(item.file_type, "checkin");
+        assert_eq!(
+            item.metadata["gpsTimestamp"],
+            json!(fieldsync_core::model::format_timestamp(*at))
+        );
+        assert_eq!(
+            item.metadata["creationDate"],
+            json!(fieldsync_core::model::format_timestamp(at + 2))
+        );
+        assert_eq!(item.metadata["checkInId"], json!("B-7731"));
+        assert!((item.metadata["locationDifference"].as_f64().unwrap() - 11.1).abs() < 0.5);
+    }
+
+    device.engine.sync(std::time::Duration::ZERO).unwrap();
+    assert_eq!(
+        provider.admin().received_checkins().unwrap().len(),
+        5,
+        "a second sync sends nothing again"
+    );
+    assert!(device.store.outbox_entries(false).unwrap().is_empty());
+}
+
+#[test]
+fn a_response_dropped_after_storing_is_retried_and_deduplicated() {
+    let provider = provider_with_orders(&["1"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    let uuid = device.check_in("1", now() - 5).unwrap().uuid;
+    provider
+        .admin()
+        .set_fault(Fault::new(Endpoint::UploadPictures, FaultKind::DropAfter).times(1))
+        .unwrap();
+    let first = device.engine.push_outbox(CODE, true).unwrap();
+    assert_eq!(first.delivered, 0);
+    assert_eq!(device.store.outbox_entries(false).unwrap()[0].state, "retry_wait");
+    let second = device.engine.push_outbox(CODE, true).unwrap();
+    assert_eq!(second.delivered, 1);
+    let received = provider.admin().received_checkins().unwrap();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].uuid, uuid);
+    assert_eq!(received[0].deliveries, 2, "sent twice, stored once");
+}
+
+#[test]
+fn an_automatic_retry_waits_for_its_backoff_but_a_user_sync_does_not() {
+    let provider = provider_with_orders(&["1"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    device.check_in("1", now() - 5).unwrap();
+    provider
+        .admin()
+        .set_fault(Fault::new(Endpoint::UploadPictures, FaultKind::Http503 { retry_after: 600 }).times(1))
+        .unwrap();
+    device.engine.push_outbox(CODE, false).unwrap();
+    assert_eq!(
+        device.engine.push_outbox(CODE, false).unwrap().delivered,
+        0,
+        "backing off (Retry-After 600 s)"
+    );
+    assert_eq!(device.engine.push_outbox(CODE, true).unwrap().delivered, 1);
+}
+
+#[test]
+fn a_permanently_failing_entry_needs_attention_without_blocking_other_projects() {
+    let provider = provider_with_orders(&["1", "2"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    // A project the provider never had (imported from a file): its status update is refused for good.
+    let body = json!({"workOrders": [{"workOrderNumber": "GHOST", "address1": "1 Elm", "city": "Springfield",
+        "state": "IL", "zip": "62701", "gpsLatitude": HOME.0, "gpsLongitude": HOME.1,
+        "services": [{"serviceName": "Lawn Cut"}]}]});
+    let options = fieldsync_core::store::ImportOptions::new(ImportKind::Refresh);
+    device
+        .store
+        .import_response(CODE, body.to_string().as_bytes(), None, &options)
+        .unwrap();
+    let ghost = ProjectId::parse("ACME::GHOST").unwrap();
+    device
+        .store
+        .edit_project(
+            &ghost,
+            &ProjectEdit {
+                status: Some("Complete".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let stuck_followup = device.check_in("GHOST", now() - 5).unwrap().uuid;
+    let other = device.check_in("2", now() - 5).unwrap().uuid;
+    for _ in 0..3 {
+        device.engine.push_outbox(CODE, true).unwrap();
+    }
+    let entries = device.store.outbox_entries(false).unwrap();
+    let status = entries.iter().find(|entry| entry.kind == "status").unwrap();
+    assert_eq!(status.state, "needs_attention");
+    assert!(
+        status.last_error.as_deref().unwrap().contains("refused"),
+        "{:?}",
+        status.last_error
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|entry| entry.id == stuck_followup && entry.state == "queued"),
+        "waits behind it, in order"
+    );
+    let received: Vec<String> = provider
+        .admin()
+        .received_checkins()
+        .unwrap()
+        .into_iter()
+        .map(|item| item.uuid)
+        .collect();
+    assert_eq!(received, [other], "project 2 was not blocked");
+
+    // The user gives up on the status: the check-in behind it is attempted at last (and refused too: the
+    // provider does not know this order either).
+    device.store.discard_outbox_entry(&status.id).unwrap();
+    device.engine.push_outbox(CODE, true).unwrap();
+    let followup = device
+        .store
+        .outbox_entries(false)
+        .unwrap()
+        .into_iter()
+        .find(|entry| entry.id == stuck_followup)
+        .unwrap();
+    assert_eq!(followup.attempts, 1, "no longer blocked");
+    assert!(matches!(
+        device.store.retry_outbox_entry(&status.id),
+        Err(Error::UnknownOutboxEntry(_))
+    ));
+}
+
+#[test]
+fn a_project_kept_by_a_full_import_goes_once_its_work_is_delivered() {
+    let provider = provider_with_orders(&["1", "2"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    device.check_in("1", now() - 5).unwrap();
+    provider.admin().unassign("1").unwrap();
+    let report = device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    assert_eq!(report.kept_projects, ["ACME::1"]);
+    device.engine.push_outbox(CODE, true).unwrap();
+    assert!(matches!(
+        device.store.project(&ProjectId::parse("ACME::1").unwrap()),
+        Err(Error::UnknownProject(_))
+    ));
+    assert_eq!(provider.admin().received_checkins().unwrap().len(), 1);
+}
+
+#[test]
+fn bad_check_ins_get_a_typed_error_and_write_nothing() {
+    let provider = provider_with_orders(&["1", "2"]);
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    device
+        .store
+        .close_project(&ProjectId::parse("ACME::2").unwrap())
+        .unwrap();
+    let good = CheckInRequest {
+        project: ProjectId::parse("ACME::1").unwrap(),
+        fix: fix(HOME.0, HOME.1, now()),
+        badge: None,
+        user: None,
+        device_time: now(),
+        device_id: "d".into(),
+    };
+    let cases: Vec<(CheckInRequest, &str)> = vec![
+        (
+            CheckInRequest {
+                fix: LocationFix {
+                    latitude: f64::NAN,
+                    ..good.fix
+                },
+                ..good.clone()
+            },
+            "latitude",
+        ),
+        (
+            CheckInRequest {
+                fix: LocationFix {
+                    longitude: 200.0,
+                    ..good.fix
+                },
+                ..good.clone()
+            },
+            "longitude",
+        ),
+        (
+            CheckInRequest {
+                fix: LocationFix {
+                    latitude: 0.0,
+                    longitude: 0.0,
+                    ..good.fix
+                },
+                ..good.clone()
+            },
+            "0,0",
+        ),
+        (
+            CheckInRequest {
+                fix: LocationFix {
+                    accuracy_m: -3.0,
+                    ..good.fix
+                },
+                ..good.clone()
+            },
+            "accuracy",
+        ),
+        (
+            CheckInRequest {
+                project: ProjectId::parse("ACME::404").unwrap(),
+                ..good.clone()
+            },
+            "no project",
+        ),
+        (
+            CheckInRequest {
+                project: ProjectId::parse("ACME::2").unwrap(),
+                ..good.clone()
+            },
+            "closed",
+        ),
+        (
+            CheckInRequest {
+                badge: Some("  ".into()),
+                ..good.clone()
+            },
+            "check-in ID",
+        ),
+    ];
+    for (request, expected) in cases {
+        let err = device.store.check_in(&request).unwrap_err();
+        assert!(err.to_string().contains(expected), "{expected}: {err}");
+    }
+    let edit = IntegrationEdit {
+        check_in: Some(CheckInSettings {
+            refuse_uncertified: true,
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    device.store.edit_integration(CODE, &edit).unwrap();
+    let far = CheckInRequest {
+        fix: fix(HOME.0 + 0.01, HOME.1, now()),
+        ..good.clone()
+    };
+    let err = device.store.check_in(&far).unwrap_err();
+    assert!(
+        matches!(&err, Error::CheckInRefused { reasons, .. } if reasons[0].contains("geofence")),
+        "{err}"
+    );
+    assert!(
+        device.store.outbox_entries(true).unwrap().is_empty(),
+        "nothing was written"
+    );
+    assert!(device.store.check_in(&good).unwrap().certified);
+}
+
+#[test]
+fn a_project_without_coordinates_records_unverifiable_check_ins_until_the_host_geocodes_it() {
+    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
+    provider.admin().create_user("vendor1", "pw1", "").unwrap();
+    provider
+        .admin()
+        .create_work_order(
+            json!({"workOrderNumber": "9", "address1": "1 Oak", "city": "Peoria", "state": "IL",
+            "zip": "61602", "services": [{"serviceName": "Inspection"}], "assignedTo": "vendor1"}),
+        )
+        .unwrap();
+    let device = Device::new(&provider);
+    device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    let unverifiable = device.check_in("9", now()).unwrap();
+    assert!(!unverifiable.certified);
+    assert!(unverifiable.reasons[0].contains("not verifiable"));
+    device
+        .store
+        .set_project_location(&ProjectId::parse("ACME::9").unwrap(), HOME.0, HOME.1)
+        .unwrap();
+    assert!(device.check_in("9", now()).unwrap().certified);
+}
