@@ -10,3 +10,4 @@ test:
 bench:
 	cargo bench -p fieldsync-tests --bench import
 	cargo bench -p fieldsync-tests --bench sync
+	cargo bench -p fieldsync-tests --bench checkin

@@ -10,10 +10,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use fieldsync_core::checkin::LocationFix;
+use fieldsync_core::model::ProjectId;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
 };
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
+use fieldsync_core::store::CheckInRequest;
 use fieldsync_core::sync::SyncEngine;
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
@@ -162,6 +165,61 @@ pub fn run(db: &Path) -> Result<()> {
     println!(
         "next refresh: {} updated; status back to idle, last error cleared",
         report.updated
+    );
+
+    heading(&mut step, "Check in on site with no signal, deliver later");
+    let site = &orders[0];
+    let (latitude, longitude) = (
+        site["gpsLatitude"].as_f64().unwrap_or_default(),
+        site["gpsLongitude"].as_f64().unwrap_or_default(),
+    );
+    admin.set_fault(Fault::new(Endpoint::UploadPictures, FaultKind::DropBefore))?;
+    let project = ProjectId::parse(&format!("{CODE}::{first}"))?;
+    let fix = LocationFix {
+        latitude: latitude + 0.0002,
+        longitude,
+        accuracy_m: 7.0,
+        altitude_m: Some(305.0),
+        fix_time_ms: fieldsync_core::model::now() * 1000 - 4_000,
+        is_mock: false,
+    };
+    let request = CheckInRequest {
+        project: project.clone(),
+        fix,
+        badge: Some("BG-40211".into()),
+        user: Some("jane".into()),
+        device_time: fieldsync_core::model::now(),
+        device_id: "demo-phone".into(),
+    };
+    let check_in = store.check_in(&request)?;
+    println!(
+        "checked in at {project}: {}, {:.0} m from the property, saved on the phone ({})",
+        if check_in.certified {
+            "certified"
+        } else {
+            "not certified"
+        },
+        check_in.distance_m.unwrap_or_default(),
+        check_in.uuid
+    );
+    let report = engine.push_outbox(CODE, true)?;
+    println!(
+        "no signal: {} delivered, waiting ({})",
+        report.delivered,
+        report.stopped.unwrap_or_default()
+    );
+    table.outbox(&store.outbox_entries(false)?)?;
+    admin.clear_faults();
+    let report = engine.push_outbox(CODE, true)?;
+    let received = admin.received_checkins()?;
+    println!(
+        "back in signal: {} delivered; the provider holds {} check-in(s) for {first}, captured at {}",
+        report.delivered,
+        received.len(),
+        received
+            .first()
+            .map(|item| item.metadata["gpsTimestamp"].to_string())
+            .unwrap_or_default()
     );
 
     heading(&mut step, "A push from the provider triggers a refresh");
