@@ -62,14 +62,18 @@ pub enum Command {
         /// CODE::NUMBER
         id: String,
         /// Latitude, degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lat: f64,
+        #[arg(long, allow_negative_numbers = true, required_unless_present = "track")]
+        lat: Option<f64>,
         /// Longitude, degrees.
-        #[arg(long, allow_negative_numbers = true)]
-        lon: f64,
+        #[arg(long, allow_negative_numbers = true, required_unless_present = "track")]
+        lon: Option<f64>,
         /// Horizontal accuracy, metres.
-        #[arg(long)]
-        accuracy: f64,
+        #[arg(long, allow_negative_numbers = true, required_unless_present = "track")]
+        accuracy: Option<f64>,
+        /// A GPS track to replay instead (JSON list of {latitude, longitude, accuracy_m, altitude_m,
+        /// delay_ms, is_mock}); the best fix within 30 s is used, stopping at the first within 10 m.
+        #[arg(long, conflicts_with_all = ["lat", "lon", "accuracy", "fix_time", "altitude", "mock"])]
+        track: Option<PathBuf>,
         /// When the fix was taken (RFC 3339); now when absent.
         #[arg(long)]
         fix_time: Option<String>,

@@ -4,7 +4,9 @@ use std::io::{BufRead, IsTerminal};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
-use fieldsync_core::checkin::LocationFix;
+use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
+
+use crate::track::TrackSource;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
@@ -73,14 +75,25 @@ pub fn run(cli: Cli) -> Result<()> {
             mock,
             badge,
             user,
+            track,
         } => {
-            let fix = LocationFix {
-                latitude: lat,
-                longitude: lon,
-                accuracy_m: accuracy,
-                altitude_m: altitude,
-                fix_time_ms: parse_fix_time(fix_time.as_deref())?,
-                is_mock: mock,
+            let source = match track {
+                Some(path) => TrackSource::load(&path)?,
+                None => TrackSource::single(LocationFix {
+                    latitude: lat.unwrap_or_default(),
+                    longitude: lon.unwrap_or_default(),
+                    accuracy_m: accuracy.unwrap_or_default(),
+                    altitude_m: altitude,
+                    fix_time_ms: parse_fix_time(fix_time.as_deref())?,
+                    is_mock: mock,
+                }),
+            };
+            // A fix given on the command line is used as it is (so that a bad one gets its error); a track
+            // is captured like a phone's GPS.
+            let fix = match source.given_fix() {
+                Some(fix) => fix,
+                None => capture_best_fix(&source, &SystemClock::default(), Duration::from_secs(30), 10.0)?
+                    .context("the track gave no valid fix within 30 s")?,
             };
             checkin(&store, &printer, &id, fix, badge, user)
         }

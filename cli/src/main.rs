@@ -7,6 +7,7 @@ mod args;
 mod commands;
 mod demo;
 mod output;
+mod track;
 
 use std::process::ExitCode;
 
