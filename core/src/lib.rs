@@ -13,6 +13,7 @@
 pub mod checkin;
 pub mod model;
 pub mod outbox;
+pub mod photo;
 pub mod reconcile;
 pub mod secrets;
 pub mod store;

@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0003_effective_due_date.sql"),
     include_str!("../../migrations/0004_list_indexes.sql"),
     include_str!("../../migrations/0005_checkins.sql"),
+    include_str!("../../migrations/0006_photos.sql"),
 ];
 
 /// The schema version this build writes.

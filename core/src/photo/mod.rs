@@ -1,0 +1,107 @@
+//! Photos: the vendor's proof of work. Taken into a durable queue the moment the camera hands them over,
+//! processed one at a time (orientation, resize, re-encode, thumbnail), certified, and relayed to the
+//! provider only when QA allows.
+//!
+//! - [`files`]: the content-addressed photo directory, written atomically (temp file, fsync, rename);
+//! - [`exif`] and [`process`]: the image pipeline, pure bytes in, bytes out, with decoding limits;
+//! - [`certify`]: the time and location certification rules, pure;
+//! - the store (`core::store`) records photos with their outbox entries and runs the QA gate.
+
+pub mod certify;
+pub mod exif;
+pub mod files;
+pub mod process;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::InvalidInput;
+
+/// When in the job a photo was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceType {
+    /// Before the work.
+    Before,
+    /// During the work.
+    During,
+    /// After the work.
+    After,
+}
+
+impl EvidenceType {
+    /// The stored and wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Before => "before",
+            Self::During => "during",
+            Self::After => "after",
+        }
+    }
+
+    /// Parses `before`, `during` or `after`.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "before" => Ok(Self::Before),
+            "during" => Ok(Self::During),
+            "after" => Ok(Self::After),
+            other => Err(InvalidInput::new(
+                "evidence",
+                format!("`{other}` is not before, during or after"),
+            )),
+        }
+    }
+}
+
+/// Where a photo is on its way to the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhotoState {
+    /// Taken and safe on disk; not processed yet.
+    Processing,
+    /// Processed; waits for a reviewer (auto relay off).
+    PendingQa,
+    /// Allowed; waits for delivery.
+    Queued,
+    /// Being sent.
+    Uploading,
+    /// The provider has it.
+    Relayed,
+    /// Processing or delivery failed; `message` says why; retryable.
+    Failed,
+    /// A reviewer rejected it; never relayed.
+    Rejected,
+}
+
+impl PhotoState {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Processing => "processing",
+            Self::PendingQa => "pending_qa",
+            Self::Queued => "queued",
+            Self::Uploading => "uploading",
+            Self::Relayed => "relayed",
+            Self::Failed => "failed",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// Parses the stored value.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        Ok(match value {
+            "processing" => Self::Processing,
+            "pending_qa" => Self::PendingQa,
+            "queued" => Self::Queued,
+            "uploading" => Self::Uploading,
+            "relayed" => Self::Relayed,
+            "failed" => Self::Failed,
+            "rejected" => Self::Rejected,
+            other => {
+                return Err(InvalidInput::new(
+                    "state",
+                    format!("unknown photo state `{other}`"),
+                ));
+            }
+        })
+    }
+}
