@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fieldsync_core::model::{ImportKind, ProjectId};
+use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::password_sha1;
 use fieldsync_core::sync::{
     AutoImportEvent, AutoImportHandle, Schedule, SyncEngine, SyncEvent, spawn_auto_import,
@@ -22,7 +23,8 @@ use crate::events::EventHub;
 use crate::foreign::{EventListener, HostLocation, HostSecrets, LocationSource, SecretStore};
 use crate::records::{
     CheckIn, FieldSyncConfig, FieldSyncEvent, ImportReport, Integration, IntegrationEdit, LocationFix,
-    NewIntegration, OutboxEntry, Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome, Validation,
+    NewIntegration, OutboxEntry, Photo, Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome,
+    Validation,
 };
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
@@ -36,6 +38,28 @@ pub struct FieldSync {
     events: Mutex<EventHub>,
     auto_import: Mutex<Option<AutoImportHandle>>,
     device_id: String,
+    photo_files: PhotoFiles,
+    /// Photos are processed one at a time (memory stays bounded whatever the queue).
+    processing: Arc<Mutex<()>>,
+}
+
+impl FieldSync {
+    fn event_sender(&self) -> Option<std::sync::mpsc::Sender<FieldSyncEvent>> {
+        self.events.lock().ok().and_then(|events| events.sender())
+    }
+
+    fn with_thumbnail(&self, mut photo: Photo) -> Photo {
+        if photo.width.is_some()
+            && let Ok(stored) = self.store.photo(&photo.uuid)
+            && let Ok(Some(sha256)) = self.store.thumbnail_of(&stored.uuid)
+        {
+            let path = self
+                .photo_files
+                .path(fieldsync_core::photo::files::Kind::Thumbnail, &sha256);
+            photo.thumbnail_path = Some(path.to_string_lossy().into_owned());
+        }
+        photo
+    }
 }
 
 impl std::fmt::Debug for FieldSync {
@@ -57,6 +81,7 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
             status: status.into(),
             last_error,
         },
+        SyncEvent::Upload { uuid, bytes } => FieldSyncEvent::UploadStarted { uuid, bytes },
         SyncEvent::Imported { code, report } => FieldSyncEvent::ImportFinished {
             code,
             created: report.created,
@@ -120,7 +145,9 @@ impl FieldSync {
                 config.photo_directory
             ),
         })?;
+        let photo_files = PhotoFiles::open(&config.photo_directory)?;
         let store = Arc::new(Store::open(database)?);
+        store.sweep_photo_files(&photo_files)?;
         store.recover_interrupted_imports()?;
         let secrets = Arc::new(HostSecrets(secret_store));
         let events = EventHub::new(listener);
@@ -128,7 +155,8 @@ impl FieldSync {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let mut engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+        let mut engine =
+            SyncEngine::new(store.clone(), secrets.clone(), directory).with_photo_files(photo_files.clone());
         if let Some(sender) = events.sender() {
             let sender = Mutex::new(sender);
             engine = engine.with_observer(Arc::new(move |event| {
@@ -144,6 +172,8 @@ impl FieldSync {
             events: Mutex::new(events),
             auto_import: Mutex::new(None),
             device_id: config.device_id,
+            photo_files,
+            processing: Arc::new(Mutex::new(())),
         }))
     }
 
@@ -511,6 +541,93 @@ impl FieldSync {
             .into_iter()
             .map(Into::into)
             .collect())
+    }
+
+    // ----- photos -----
+
+    /// Takes a photo of a project task (`evidence`: before, during or after) from the camera's file. It is
+    /// safe on disk with its delivery queued before processing starts; then it is processed (orientation,
+    /// resize, thumbnail) and, with auto relay on, queued for relay, else it waits for QA. The same bytes
+    /// twice for the same project return the existing photo (`duplicate`).
+    pub async fn add_photo(
+        &self,
+        project_id: String,
+        task: String,
+        evidence: String,
+        file_path: String,
+        fix: Option<LocationFix>,
+    ) -> Result<Photo> {
+        let store = self.store.clone();
+        let files = self.photo_files.clone();
+        let processing = self.processing.clone();
+        let device_id = self.device_id.clone();
+        let events = self.event_sender();
+        blocking(move || {
+            let request = fieldsync_core::store::AddPhoto {
+                project: parse_project_id(&project_id)?,
+                task,
+                evidence: fieldsync_core::photo::EvidenceType::parse(&evidence).map_err(|err| {
+                    FieldSyncError::InvalidInput {
+                        message: err.to_string(),
+                    }
+                })?,
+                source: Path::new(&file_path),
+                fix: fix.map(Into::into),
+                device_id,
+                device_time: fieldsync_core::model::now(),
+            };
+            let settings = fieldsync_core::photo::default_settings();
+            let added = store.add_photo(&files, &request, &settings.limits)?;
+            {
+                let _one_at_a_time = processing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                while let Some(processed) = store.process_next_photo(&files, &settings)? {
+                    if let Some(events) = &events {
+                        let _ = events.send(FieldSyncEvent::PhotoChanged {
+                            uuid: processed.uuid.clone(),
+                            state: processed.state.as_str().to_owned(),
+                        });
+                    }
+                }
+            }
+            let photo = store.photo(&added.uuid)?;
+            Ok(Photo::from_core(
+                fieldsync_core::store::Photo {
+                    duplicate: added.duplicate,
+                    ..photo
+                },
+                None,
+            ))
+        })
+        .await
+        .map(|photo| self.with_thumbnail(photo))
+    }
+
+    /// Photos of a project (`CODE::NUMBER`), or every photo when `None`.
+    pub fn photos(&self, project_id: Option<String>) -> Result<Vec<Photo>> {
+        let project = project_id.as_deref().map(parse_project_id).transpose()?;
+        Ok(self
+            .store
+            .photos(project.as_ref())?
+            .into_iter()
+            .map(|photo| self.with_thumbnail(Photo::from_core(photo, None)))
+            .collect())
+    }
+
+    /// QA approves (publishes) a photo; it relays at the next delivery. Publishing again never duplicates.
+    pub fn approve_photo(&self, uuid: String) -> Result<Photo> {
+        Ok(self.with_thumbnail(Photo::from_core(self.store.approve_photo(&uuid)?, None)))
+    }
+
+    /// QA approves every photo of a project waiting for review; returns how many.
+    pub fn approve_project_photos(&self, project_id: String) -> Result<u64> {
+        Ok(self
+            .store
+            .approve_project_photos(&parse_project_id(&project_id)?)?)
+    }
+
+    /// QA rejects a photo with a reason; it is never relayed.
+    pub fn reject_photo(&self, uuid: String, reason: String) -> Result<Photo> {
+        Ok(self.with_thumbnail(Photo::from_core(self.store.reject_photo(&uuid, &reason)?, None)))
     }
 
     // ----- lifecycle -----

@@ -63,15 +63,19 @@ impl From<CoreError> for FieldSyncError {
     fn from(err: CoreError) -> Self {
         let message = err.to_string();
         match err {
-            CoreError::InvalidInput(_) | CoreError::CheckInRefused { .. } => Self::InvalidInput { message },
+            CoreError::InvalidInput(_) | CoreError::CheckInRefused { .. } | CoreError::PhotoRefused(_) => {
+                Self::InvalidInput { message }
+            }
             CoreError::UnknownIntegration(_)
             | CoreError::UnknownProject(_)
             | CoreError::UnknownWorkType(_)
-            | CoreError::UnknownOutboxEntry(_) => Self::NotFound { message },
+            | CoreError::UnknownOutboxEntry(_)
+            | CoreError::UnknownPhoto(_) => Self::NotFound { message },
             CoreError::DuplicateIntegration(_)
             | CoreError::PendingFieldWork { .. }
             | CoreError::ProjectClosed(_)
-            | CoreError::OutboxEntryBusy { .. } => Self::Conflict { message },
+            | CoreError::OutboxEntryBusy { .. }
+            | CoreError::PhotoState { .. } => Self::Conflict { message },
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { message },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
                 message,

@@ -80,7 +80,7 @@ pub(crate) fn coalesce(batch: Vec<FieldSyncEvent>) -> Vec<FieldSyncEvent> {
         .enumerate()
         .filter(|(index, event)| match event {
             FieldSyncEvent::IntegrationStatus { code, .. } => !is_superseded(*index, code),
-            FieldSyncEvent::ImportFinished { .. } => true,
+            _ => true,
         })
         .map(|(_, event)| event.clone())
         .collect()

@@ -635,6 +635,20 @@ pub enum FieldSyncEvent {
         /// The error, when the status is `Error`.
         last_error: Option<String>,
     },
+    /// A photo upload started.
+    UploadStarted {
+        /// The photo's UUID.
+        uuid: String,
+        /// Bytes to send.
+        bytes: u64,
+    },
+    /// A photo changed state (processed, relayed, failed...).
+    PhotoChanged {
+        /// The photo's UUID.
+        uuid: String,
+        /// Its new state.
+        state: String,
+    },
     /// An import finished.
     ImportFinished {
         /// Integration code.
@@ -652,4 +666,55 @@ pub enum FieldSyncEvent {
         /// Rejected orders.
         rejected: u64,
     },
+}
+
+/// A photo as the app shows it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Photo {
+    /// Client UUID.
+    pub uuid: String,
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The task.
+    pub task: String,
+    /// `before`, `during` or `after`.
+    pub evidence: String,
+    /// `processing`, `pending_qa`, `queued`, `uploading`, `relayed`, `failed` or `rejected`.
+    pub state: String,
+    /// Why it failed or was rejected.
+    pub message: Option<String>,
+    /// Rendition width once processed.
+    pub width: Option<u32>,
+    /// Rendition height once processed.
+    pub height: Option<u32>,
+    /// EXIF capture time (RFC 3339).
+    pub capture_time: Option<String>,
+    /// Within the project's geofence.
+    pub location_certified: Option<bool>,
+    /// Taken within 12 hours of its first upload.
+    pub time_certified: Option<bool>,
+    /// Path of the thumbnail for lists, once processed.
+    pub thumbnail_path: Option<String>,
+    /// These bytes were already added to this project.
+    pub duplicate: bool,
+}
+
+impl Photo {
+    pub(crate) fn from_core(photo: fieldsync_core::store::Photo, thumbnail_path: Option<String>) -> Self {
+        Self {
+            uuid: photo.uuid,
+            project: photo.project,
+            task: photo.task,
+            evidence: photo.evidence.as_str().to_owned(),
+            state: photo.state.as_str().to_owned(),
+            message: photo.message,
+            width: photo.width,
+            height: photo.height,
+            capture_time: photo.capture_time,
+            location_certified: photo.location_certified,
+            time_certified: photo.time_certified,
+            thumbnail_path,
+            duplicate: photo.duplicate,
+        }
+    }
 }

@@ -90,6 +90,9 @@ pub enum Command {
         #[arg(long)]
         user: Option<String>,
     },
+    /// Photos: add, list, show, approve, reject.
+    #[command(subcommand)]
+    Photo(PhotoCommand),
     /// Field work waiting for delivery: list, retry or discard entries.
     Outbox {
         #[command(subcommand)]
@@ -347,5 +350,59 @@ pub enum OutboxCommand {
         /// Confirm.
         #[arg(long)]
         yes: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PhotoCommand {
+    /// Take a photo of a project task into the queue, then process it.
+    Add {
+        /// CODE::NUMBER
+        id: String,
+        /// The task it documents.
+        #[arg(long)]
+        task: String,
+        /// before, during or after.
+        #[arg(long)]
+        evidence: String,
+        /// The camera's file.
+        #[arg(long)]
+        file: PathBuf,
+        /// Latitude of the device when taken.
+        #[arg(long, allow_negative_numbers = true, requires_all = ["lon", "accuracy"])]
+        lat: Option<f64>,
+        /// Longitude of the device when taken.
+        #[arg(long, allow_negative_numbers = true, requires_all = ["lat", "accuracy"])]
+        lon: Option<f64>,
+        /// Accuracy of that position, metres.
+        #[arg(long, allow_negative_numbers = true, requires_all = ["lat", "lon"])]
+        accuracy: Option<f64>,
+    },
+    /// Photos of a project (or all).
+    List {
+        /// CODE::NUMBER
+        id: Option<String>,
+    },
+    /// One photo.
+    Show {
+        /// The photo's UUID.
+        uuid: String,
+    },
+    /// QA approves (publishes) a photo, or every photo of a project waiting for review.
+    Approve {
+        /// The photo's UUID.
+        #[arg(required_unless_present = "project")]
+        uuid: Option<String>,
+        /// Approve every photo of this project (CODE::NUMBER) waiting for review.
+        #[arg(long, conflicts_with = "uuid")]
+        project: Option<String>,
+    },
+    /// QA rejects a photo: it is never relayed.
+    Reject {
+        /// The photo's UUID.
+        uuid: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
     },
 }

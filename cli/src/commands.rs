@@ -11,13 +11,17 @@ use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
+use fieldsync_core::photo::EvidenceType;
+use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
+use fieldsync_core::store::AddPhoto;
 use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions};
 use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::args::PhotoCommand;
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, OutboxCommand,
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
@@ -55,7 +59,11 @@ pub fn run(cli: Cli) -> Result<()> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        SyncEngine::new(store.clone(), secrets.clone(), directory)
+        let engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+        match PhotoFiles::open(photo_directory(&cli.db)) {
+            Ok(files) => engine.with_photo_files(files),
+            Err(_) => engine,
+        }
     };
     match cli.command {
         Command::Integration(command) => integration(&store, secrets.as_ref(), &engine, &printer, command),
@@ -98,6 +106,7 @@ pub fn run(cli: Cli) -> Result<()> {
             checkin(&store, &printer, &id, fix, badge, user)
         }
         Command::Outbox { command } => outbox(&store, &printer, command),
+        Command::Photo(command) => photo(&store, &printer, &cli.db, command),
         Command::Watch { interval } => watch(engine(), &printer, interval),
         Command::Demo { .. } | Command::Provider(_) => Ok(()),
     }
@@ -272,6 +281,69 @@ fn parse_fix_time(text: Option<&str>) -> Result<i64> {
                 })?;
             Ok(i64::try_from(at.unix_timestamp_nanos() / 1_000_000)?)
         }
+    }
+}
+
+/// Photos of the cache at `db` live beside it: `fieldsync.db` → `fieldsync.db-photos/`.
+pub fn photo_directory(db: &Path) -> std::path::PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-photos");
+    name.into()
+}
+
+fn photo(store: &Store, printer: &Printer, db: &Path, command: PhotoCommand) -> Result<()> {
+    match command {
+        PhotoCommand::Add {
+            id,
+            task,
+            evidence,
+            file,
+            lat,
+            lon,
+            accuracy,
+        } => {
+            let files = PhotoFiles::open(photo_directory(db))?;
+            let settings = fieldsync_core::photo::default_settings();
+            let fix = match (lat, lon, accuracy) {
+                (Some(latitude), Some(longitude), Some(accuracy_m)) => Some(LocationFix {
+                    latitude,
+                    longitude,
+                    accuracy_m,
+                    altitude_m: None,
+                    fix_time_ms: parse_fix_time(None)?,
+                    is_mock: false,
+                }),
+                _ => None,
+            };
+            let request = AddPhoto {
+                project: ProjectId::parse(&id)?,
+                task,
+                evidence: EvidenceType::parse(&evidence)?,
+                source: &file,
+                fix,
+                device_id: device_id(store)?,
+                device_time: fieldsync_core::model::now(),
+            };
+            let added = store.add_photo(&files, &request, &settings.limits)?;
+            store.process_pending_photos(&files, &settings)?;
+            let photo = store.photo(&added.uuid)?;
+            printer.photo(&fieldsync_core::store::Photo {
+                duplicate: added.duplicate,
+                ..photo
+            })
+        }
+        PhotoCommand::List { id } => {
+            let project = id.as_deref().map(ProjectId::parse).transpose()?;
+            printer.photos(&store.photos(project.as_ref())?)
+        }
+        PhotoCommand::Show { uuid } => printer.photo(&store.photo(&uuid)?),
+        PhotoCommand::Approve { uuid: Some(uuid), .. } => printer.photo(&store.approve_photo(&uuid)?),
+        PhotoCommand::Approve { project, .. } => {
+            let project = ProjectId::parse(project.as_deref().unwrap_or_default())?;
+            let count = store.approve_project_photos(&project)?;
+            printer.message(&format!("approved {count} photo(s) of {project}"))
+        }
+        PhotoCommand::Reject { uuid, reason } => printer.photo(&store.reject_photo(&uuid, &reason)?),
     }
 }
 

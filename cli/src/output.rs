@@ -3,7 +3,7 @@
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
-use fieldsync_core::store::{OutboxSummary, ProjectSummary};
+use fieldsync_core::store::{OutboxSummary, Photo, ProjectSummary};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
@@ -199,6 +199,54 @@ impl Printer {
         Ok(())
     }
 
+    pub fn photos(&self, photos: &[Photo]) -> Result<()> {
+        if self.json {
+            return self.json(&photos);
+        }
+        let mut table = new_table(&[
+            "UUID",
+            "Project",
+            "Task",
+            "Evidence",
+            "State",
+            "Size",
+            "Certified",
+            "Note",
+        ]);
+        for photo in photos {
+            table.add_row(vec![
+                photo.uuid.clone(),
+                photo.project.clone(),
+                photo.task.clone(),
+                photo.evidence.as_str().to_owned(),
+                photo.state.as_str().to_owned(),
+                photo
+                    .width
+                    .zip(photo.height)
+                    .map(|(w, h)| format!("{w}x{h}"))
+                    .unwrap_or_default(),
+                certified(photo),
+                text(&photo.message),
+            ]);
+        }
+        println!("{table}");
+        println!("{} photo(s)", photos.len());
+        Ok(())
+    }
+
+    pub fn photo(&self, photo: &Photo) -> Result<()> {
+        if self.json {
+            return self.json(photo);
+        }
+        if photo.duplicate {
+            println!(
+                "these bytes were already added to {}: nothing new was stored",
+                photo.project
+            );
+        }
+        self.photos(std::slice::from_ref(photo))
+    }
+
     pub fn projects(&self, projects: &[ProjectSummary]) -> Result<()> {
         if self.json {
             return self.json(&projects);
@@ -302,6 +350,19 @@ impl Printer {
         println!("{tasks}");
         Ok(())
     }
+}
+
+fn certified(photo: &Photo) -> String {
+    let yes_no = |value: Option<bool>| match value {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "?",
+    };
+    format!(
+        "time {} / place {}",
+        yes_no(photo.time_certified),
+        yes_no(photo.location_certified)
+    )
 }
 
 /// A byte progress bar on stderr, drawn only on a terminal.

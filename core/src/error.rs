@@ -44,6 +44,22 @@ pub enum Error {
         /// Every rule that failed.
         reasons: Vec<String>,
     },
+    /// No photo has this id.
+    #[error("no photo {0}")]
+    UnknownPhoto(String),
+    /// The image cannot be taken or processed (hostile, damaged, unsupported); nothing was written.
+    #[error("photo refused: {0}")]
+    PhotoRefused(String),
+    /// The photo's state does not allow the action.
+    #[error("photo {uuid} is {state}: cannot {action} it")]
+    PhotoState {
+        /// The photo.
+        uuid: String,
+        /// Its state.
+        state: String,
+        /// What was asked.
+        action: &'static str,
+    },
     /// No outbox entry has this id.
     #[error("no outbox entry {0}")]
     UnknownOutboxEntry(String),

@@ -105,3 +105,21 @@ impl PhotoState {
         })
     }
 }
+
+/// The documented defaults: 2048 px long edge, JPEG quality 85, 320 px thumbnails, EXIF capture time and
+/// GPS kept, no date stamp; originals up to 64 MiB, 64 megapixels, 256 MiB of decoding memory.
+pub fn default_settings() -> process::ProcessSettings {
+    process::ProcessSettings {
+        long_edge: 2048,
+        quality: 85,
+        thumbnail_edge: 320,
+        keep_capture_time: true,
+        keep_gps: true,
+        date_stamp: None,
+        limits: process::DecodeLimits {
+            max_file_bytes: 64 << 20,
+            max_pixels: 64_000_000,
+            max_alloc_bytes: 256 << 20,
+        },
+    }
+}

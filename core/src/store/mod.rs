@@ -10,6 +10,7 @@ mod import;
 mod integrations;
 mod migrations;
 mod outbox;
+mod photos;
 mod projects;
 mod work_types;
 
@@ -24,6 +25,7 @@ pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
 pub use outbox::{DueEntry, OutboxSummary};
+pub use photos::{AddPhoto, Photo};
 pub use projects::ProjectSummary;
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.

@@ -13,6 +13,28 @@ use crate::{Error, Result};
 pub(crate) const KIND_STATUS: &str = "status";
 /// A check-in, delivered as an `uploadPictures` item without a file.
 pub(crate) const KIND_CHECKIN: &str = "checkin";
+/// A photo, delivered as an `uploadPictures` item with its rendition.
+pub(crate) const KIND_PHOTO: &str = "photo";
+
+/// Queues a photo's delivery, `held` until it is processed and allowed by QA.
+pub(crate) fn enqueue_held(
+    connection: &Connection,
+    id: &str,
+    integration_id: i64,
+    project_id: i64,
+    kind: &str,
+) -> Result<()> {
+    enqueue_with_id(
+        connection,
+        id,
+        integration_id,
+        Some(project_id),
+        kind,
+        &serde_json::json!({}),
+    )?;
+    connection.execute("UPDATE outbox SET state = 'held' WHERE id = ?1", [id])?;
+    Ok(())
+}
 
 /// Queues a piece of field work under a new UUID. Must run in the transaction of the write it delivers.
 pub(crate) fn enqueue(
@@ -164,9 +186,18 @@ impl Store {
                      WHERE o.integration_id = ?1
                        AND (o.state = 'queued' OR (o.state = 'retry_wait' AND o.next_attempt_at <= ?2))
                        AND o.id NOT IN (SELECT value FROM json_each(?3))
+                       AND NOT (o.kind = 'checkin' AND EXISTS (
+                                SELECT 1 FROM checkins c WHERE c.id = o.id AND c.photo_required = 1
+                                  AND NOT EXISTS (SELECT 1 FROM photos ph
+                                                  WHERE ph.project_id = c.project_id AND ph.state = 'relayed')))
                        AND NOT EXISTS (SELECT 1 FROM outbox earlier
                                        WHERE earlier.project_id = o.project_id AND earlier.seq < o.seq
-                                         AND earlier.state != 'done')
+                                         AND earlier.state NOT IN ('done', 'held')
+                                         AND NOT (earlier.kind = 'checkin' AND EXISTS (
+                                             SELECT 1 FROM checkins c WHERE c.id = earlier.id AND c.photo_required = 1
+                                               AND NOT EXISTS (SELECT 1 FROM photos ph
+                                                               WHERE ph.project_id = c.project_id
+                                                                 AND ph.state = 'relayed'))))
                      ORDER BY o.seq LIMIT 1",
                     params![integration_id, at, attempted],
                     |row| {
@@ -199,6 +230,19 @@ impl Store {
                  WHERE id = ?1",
                 params![id, update.state.as_str(), update.attempts, update.next_attempt_at, update.last_error, now()],
             )?;
+            let kind: Option<String> =
+                tx.query_row("SELECT kind FROM outbox WHERE id = ?1", [id], |row| row.get(0)).optional()?;
+            if kind.as_deref() == Some(KIND_PHOTO) {
+                let (state, message) = match update.state {
+                    EntryState::Done => ("relayed", None),
+                    EntryState::NeedsAttention => ("failed", update.last_error.as_deref()),
+                    _ => ("queued", update.last_error.as_deref()),
+                };
+                tx.execute(
+                    "UPDATE photos SET state = ?2, state_message = ?3 WHERE id = ?1",
+                    params![id, state, message],
+                )?;
+            }
             if update.state == EntryState::Done {
                 let project_id: Option<i64> =
                     tx.query_row("SELECT project_id FROM outbox WHERE id = ?1", [id], |row| row.get(0))?;

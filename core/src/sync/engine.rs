@@ -37,6 +37,13 @@ pub enum SyncEvent {
         /// The error, when the status is `error`.
         last_error: Option<String>,
     },
+    /// A photo upload started (`bytes` to send).
+    Upload {
+        /// The photo.
+        uuid: String,
+        /// Its rendition's size.
+        bytes: u64,
+    },
     /// An import finished.
     Imported {
         /// Integration code.
@@ -84,6 +91,7 @@ pub struct SyncEngine {
     run_finished: Condvar,
     observer: Option<SyncObserver>,
     delivering: Mutex<()>,
+    photo_files: Option<crate::photo::files::PhotoFiles>,
 }
 
 impl std::fmt::Debug for SyncEngine {
@@ -118,7 +126,14 @@ impl SyncEngine {
             run_finished: Condvar::new(),
             observer: None,
             delivering: Mutex::new(()),
+            photo_files: None,
         }
+    }
+
+    /// Where photo renditions are read from when relaying photos.
+    pub fn with_photo_files(mut self, files: crate::photo::files::PhotoFiles) -> Self {
+        self.photo_files = Some(files);
+        self
     }
 
     /// Sets who hears about status changes and finished imports.
@@ -377,6 +392,7 @@ impl SyncEngine {
                     transport.post_status(&credentials, &entry.id, &serde_json::json!([entry.payload]))
                 }
                 "checkin" => transport.upload_item(&credentials, &entry.payload, None),
+                "photo" => self.send_photo(&transport, &credentials, &entry.id),
                 other => Err(TransportError::Permanent(format!(
                     "unknown outbox entry kind `{other}`"
                 ))),
@@ -415,6 +431,36 @@ impl SyncEngine {
             }
         }
         Ok(report)
+    }
+
+    fn send_photo(
+        &self,
+        transport: &HttpTransport,
+        credentials: &ProviderCredentials,
+        uuid: &str,
+    ) -> std::result::Result<(), TransportError> {
+        let Some(files) = &self.photo_files else {
+            return Err(TransportError::Transient {
+                message: "no photo directory is configured".into(),
+                retry_after: None,
+            });
+        };
+        let (name, rendition, item) = self
+            .store
+            .photo_upload(uuid)
+            .map_err(|err| TransportError::Permanent(format!("photo {uuid}: {err}")))?;
+        let bytes = files
+            .read(crate::photo::files::Kind::Rendition, &rendition)
+            .map_err(|err| {
+                TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
+            })?;
+        if let Some(observer) = &self.observer {
+            observer(SyncEvent::Upload {
+                uuid: uuid.to_owned(),
+                bytes: bytes.len() as u64,
+            });
+        }
+        transport.upload_item(credentials, &item, Some((name, bytes)))
     }
 
     /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes

@@ -1,0 +1,509 @@
+//! Photos on disk and in SQLite: durable ingest, the processing queue, the QA gate, and what the relay
+//! needs. The image work itself is `crate::photo::process`; the files are `crate::photo::files`.
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Store, integrations, outbox, projects};
+use crate::checkin::LocationFix;
+use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
+use crate::photo::files::{Kind, PhotoFiles};
+use crate::photo::process::{DecodeLimits, ProcessSettings, process};
+use crate::photo::{EvidenceType, PhotoState, certify, exif};
+use crate::{Error, Result};
+
+/// A photo handed over by the camera.
+#[derive(Debug, Clone)]
+pub struct AddPhoto<'a> {
+    /// The project, `CODE::NUMBER`.
+    pub project: ProjectId,
+    /// The project task it documents.
+    pub task: String,
+    /// Before, during or after.
+    pub evidence: EvidenceType,
+    /// The camera's file.
+    pub source: &'a Path,
+    /// The device's fix when the photo was taken, if the host has one (else the photo's EXIF GPS is used).
+    pub fix: Option<LocationFix>,
+    /// This device's id.
+    pub device_id: String,
+    /// The device clock, Unix seconds.
+    pub device_time: Timestamp,
+}
+
+/// A photo as the host sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Photo {
+    /// Client UUID (the provider's `uuId`).
+    pub uuid: String,
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The task.
+    pub task: String,
+    /// Before, during or after.
+    pub evidence: EvidenceType,
+    /// Where it is on its way.
+    pub state: PhotoState,
+    /// Why it failed or was rejected.
+    pub message: Option<String>,
+    /// The camera's file name.
+    pub file_name: String,
+    /// SHA-256 of the original.
+    pub sha256: String,
+    /// Rendition size, once processed.
+    pub width: Option<u32>,
+    /// Rendition size, once processed.
+    pub height: Option<u32>,
+    /// EXIF capture time (RFC 3339).
+    pub capture_time: Option<String>,
+    /// EXIF camera model.
+    pub camera_model: Option<String>,
+    /// Distance from the photo's position to the property, metres.
+    pub distance_m: Option<f64>,
+    /// Within the project's geofence.
+    pub location_certified: Option<bool>,
+    /// Taken within 12 hours of its first upload (known once uploaded).
+    pub time_certified: Option<bool>,
+    /// When it was added (RFC 3339).
+    pub created_at: String,
+    /// True when these bytes were already added to this project (nothing new was stored).
+    pub duplicate: bool,
+}
+
+/// What was recorded when a photo was taken, read back to process it.
+struct Taken {
+    integration_id: i64,
+    project_id: Option<i64>,
+    fix: Option<(f64, f64)>,
+    accuracy_m: Option<f64>,
+    created_at: Timestamp,
+    device_id: String,
+}
+
+const COLUMNS: &str =
+    "ph.id, i.code || '::' || ph.work_order_number, ph.task_name, ph.evidence_type, ph.state,
+    ph.state_message, ph.file_name, ph.original_sha256, ph.width, ph.height, ph.capture_time, ph.camera_model,
+    ph.distance_m, ph.location_certified, ph.first_upload_at, ph.created_at";
+
+fn from_row(row: &Row) -> rusqlite::Result<Photo> {
+    let text_error = |index: usize, err: InvalidInput| {
+        rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, Box::new(err))
+    };
+    let capture_time: Option<i64> = row.get(10)?;
+    let first_upload: Option<i64> = row.get(14)?;
+    Ok(Photo {
+        uuid: row.get(0)?,
+        project: row.get(1)?,
+        task: row.get(2)?,
+        evidence: EvidenceType::parse(&row.get::<_, String>(3)?).map_err(|err| text_error(3, err))?,
+        state: PhotoState::parse(&row.get::<_, String>(4)?).map_err(|err| text_error(4, err))?,
+        message: row.get(5)?,
+        file_name: row.get(6)?,
+        sha256: row.get(7)?,
+        width: row.get(8)?,
+        height: row.get(9)?,
+        capture_time: capture_time.map(format_timestamp),
+        camera_model: row.get(11)?,
+        distance_m: row.get(12)?,
+        location_certified: row.get(13)?,
+        time_certified: first_upload.map(|at| certify::time_certified(capture_time, at)),
+        created_at: format_timestamp(row.get(15)?),
+        duplicate: false,
+    })
+}
+
+fn find(connection: &Connection, uuid: &str) -> Result<Photo> {
+    connection
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM photos ph JOIN integrations i ON i.id = ph.integration_id WHERE ph.id = ?1"),
+            [uuid],
+            from_row,
+        )
+        .optional()?
+        .ok_or_else(|| Error::UnknownPhoto(uuid.to_owned()))
+}
+
+fn set_state(connection: &Connection, uuid: &str, state: PhotoState, message: Option<&str>) -> Result<()> {
+    connection.execute(
+        "UPDATE photos SET state = ?2, state_message = ?3 WHERE id = ?1",
+        params![uuid, state.as_str(), message],
+    )?;
+    Ok(())
+}
+
+/// Lets a photo's outbox entry move (`held` → `queued`), or moves it again after a relay (republishing:
+/// the provider deduplicates by UUID).
+fn release(connection: &Connection, uuid: &str) -> Result<()> {
+    connection.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE id = ?1 AND state IN ('held', 'done', 'retry_wait', 'needs_attention')",
+        params![uuid, now()],
+    )?;
+    set_state(connection, uuid, PhotoState::Queued, None)
+}
+
+impl Store {
+    /// Takes a photo into the queue: checks it quickly (size, format, dimensions: a hostile file is refused
+    /// here, nothing written), copies the original into the photo store atomically, then commits the photo
+    /// and its (held) outbox entry in one durable transaction. The same bytes added twice to the same
+    /// project return the existing photo, marked `duplicate`.
+    pub fn add_photo(&self, files: &PhotoFiles, request: &AddPhoto, limits: &DecodeLimits) -> Result<Photo> {
+        if request.task.trim().is_empty() {
+            return Err(InvalidInput::new("task", "a photo belongs to a task: give its name").into());
+        }
+        if let Some(fix) = &request.fix {
+            fix.validate()?;
+        }
+        let size = std::fs::metadata(request.source)
+            .map_err(|err| Error::io(request.source, err))?
+            .len();
+        if size > limits.max_file_bytes {
+            return Err(Error::PhotoRefused(format!(
+                "{} is {size} bytes, more than the limit of {} bytes",
+                request.source.display(),
+                limits.max_file_bytes
+            )));
+        }
+        let bytes = std::fs::read(request.source).map_err(|err| Error::io(request.source, err))?;
+        let metadata = exif::read_metadata(&bytes).map_err(|err| Error::PhotoRefused(err.to_string()))?;
+        let pixels = u64::from(metadata.width) * u64::from(metadata.height);
+        if pixels > limits.max_pixels {
+            return Err(Error::PhotoRefused(format!(
+                "{}x{} pixels is more than the limit of {} pixels",
+                metadata.width, metadata.height, limits.max_pixels
+            )));
+        }
+        let (sha256, size) = files.store_bytes(Kind::Original, &bytes)?;
+        drop(bytes);
+        let file_name = request
+            .source
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_else(|| format!("{sha256}.jpg"));
+        self.write_durable(|tx| {
+            let (integration_id, project_id) = projects::locate(tx, &request.project)?;
+            let project = projects::load(tx, &request.project.integration, project_id)?;
+            if project.closed {
+                return Err(Error::ProjectClosed(request.project.to_string()));
+            }
+            if !project.tasks.iter().any(|task| task.name == request.task) {
+                let names: Vec<&str> = project.tasks.iter().map(|task| task.name.as_str()).collect();
+                return Err(InvalidInput::new(
+                    "task",
+                    format!("{} has no task `{}` (its tasks: {})", request.project, request.task, names.join(", ")),
+                )
+                .into());
+            }
+            let existing: Option<String> = tx
+                .query_row(
+                    "SELECT id FROM photos WHERE project_id = ?1 AND original_sha256 = ?2",
+                    params![project_id, sha256],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(uuid) = existing {
+                return Ok(Photo { duplicate: true, ..find(tx, &uuid)? });
+            }
+            let uuid = uuid::Uuid::new_v4().to_string();
+            let fix = request.fix.as_ref();
+            tx.execute(
+                "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
+                     file_name, original_sha256, original_size, state, fix_latitude, fix_longitude, fix_accuracy_m,
+                     fix_time_ms, device_id, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'processing', ?10, ?11, ?12, ?13, ?14, ?15)",
+                params![
+                    uuid,
+                    integration_id,
+                    project_id,
+                    project.work_order_number,
+                    request.task,
+                    request.evidence.as_str(),
+                    file_name,
+                    sha256,
+                    size,
+                    fix.map(|fix| fix.latitude),
+                    fix.map(|fix| fix.longitude),
+                    fix.map(|fix| fix.accuracy_m),
+                    fix.map(|fix| fix.fix_time_ms),
+                    request.device_id,
+                    request.device_time,
+                ],
+            )?;
+            outbox::enqueue_held(tx, &uuid, integration_id, project_id, outbox::KIND_PHOTO)?;
+            find(tx, &uuid)
+        })
+    }
+
+    /// Processes the oldest photo waiting for it (one at a time: memory stays bounded whatever the queue).
+    /// Returns it, or `None` when the queue is empty. A photo that cannot be processed becomes `failed`
+    /// with the reason. Crash-safe: a photo interrupted mid-processing is simply processed again.
+    pub fn process_next_photo(
+        &self,
+        files: &PhotoFiles,
+        settings: &ProcessSettings,
+    ) -> Result<Option<Photo>> {
+        let next: Option<(String, String)> = self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT id, original_sha256 FROM photos WHERE state = 'processing' ORDER BY created_at, rowid LIMIT 1",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )
+                .optional()?)
+        })?;
+        let Some((uuid, sha256)) = next else {
+            return Ok(None);
+        };
+        let processed = files
+            .read(Kind::Original, &sha256)
+            .and_then(|bytes| process(&bytes, settings).map_err(|err| Error::PhotoRefused(err.to_string())));
+        let processed = match processed {
+            Ok(processed) => processed,
+            Err(err) => {
+                self.write(|tx| set_state(tx, &uuid, PhotoState::Failed, Some(&err.to_string())))?;
+                return self.read(|connection| find(connection, &uuid)).map(Some);
+            }
+        };
+        let (rendition_sha256, rendition_size) = files.store_bytes(Kind::Rendition, &processed.rendition)?;
+        let (thumbnail_sha256, _) = files.store_bytes(Kind::Thumbnail, &processed.thumbnail)?;
+        self.write(|tx| {
+            let row = tx.query_row(
+                "SELECT ph.integration_id, ph.project_id, ph.fix_latitude, ph.fix_longitude, ph.fix_accuracy_m,
+                        ph.created_at, ph.device_id
+                 FROM photos ph WHERE ph.id = ?1 AND ph.state = 'processing'",
+                [&uuid],
+                |row| {
+                    Ok(Taken {
+                        integration_id: row.get(0)?,
+                        project_id: row.get(1)?,
+                        fix: row.get::<_, Option<f64>>(2)?.zip(row.get::<_, Option<f64>>(3)?),
+                        accuracy_m: row.get(4)?,
+                        created_at: row.get(5)?,
+                        device_id: row.get(6)?,
+                    })
+                },
+            )?;
+            let Taken { integration_id, project_id, fix, accuracy_m, created_at, device_id } = row;
+            let code: String =
+                tx.query_row("SELECT code FROM integrations WHERE id = ?1", [integration_id], |row| row.get(0))?;
+            let integration = integrations::find(tx, &code)?;
+            let project = match project_id {
+                Some(project_id) => Some(projects::load(tx, &code, project_id)?),
+                None => None,
+            };
+            let property = project.as_ref().and_then(|project| project.latitude.zip(project.longitude));
+            let position = fix.or(processed.metadata.gps);
+            let location = certify::location(position, property, integration.check_in.geofence_radius_m);
+            let photo = find(tx, &uuid)?;
+            tx.execute(
+                "UPDATE photos SET rendition_sha256 = ?2, rendition_size = ?3, width = ?4, height = ?5,
+                     thumbnail_sha256 = ?6, capture_time = ?7, exif_latitude = ?8, exif_longitude = ?9,
+                     camera_model = ?10, distance_m = ?11, location_certified = ?12
+                 WHERE id = ?1",
+                params![
+                    uuid,
+                    rendition_sha256,
+                    rendition_size,
+                    processed.rendition_width,
+                    processed.rendition_height,
+                    thumbnail_sha256,
+                    processed.metadata.capture_time,
+                    processed.metadata.gps.map(|gps| gps.0),
+                    processed.metadata.gps.map(|gps| gps.1),
+                    processed.metadata.camera_model,
+                    location.map(|(distance, _)| distance),
+                    location.map(|(_, inside)| inside),
+                ],
+            )?;
+            let item = json!({
+                "uuId": uuid,
+                "fileType": "picture",
+                "key2": photo.project.split_once("::").map_or("", |(_, number)| number),
+                "key4": photo.task,
+                "evidenceType": photo.evidence.as_str(),
+                "fileName": photo.file_name,
+                "fileExt": "jpg",
+                "gpsLatitude": position.map(|p| p.0),
+                "gpsLongitude": position.map(|p| p.1),
+                "gpsAccuracy": accuracy_m,
+                "creationDate": processed.metadata.capture_time.map(format_timestamp),
+                "timestamp": format_timestamp(created_at),
+                "locationDifference": location.map(|(distance, _)| distance),
+                "csrCertifiedLocation": location.is_some_and(|(_, inside)| inside),
+                "deviceId": device_id,
+                "clientCode": code,
+                "cameraModel": processed.metadata.camera_model,
+            });
+            let mut item = item;
+            if let (Some(object), Some(project)) = (item.as_object_mut(), &project) {
+                for (key, value) in &project.attributes {
+                    object.insert(key.clone(), value.clone());
+                }
+            }
+            tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![uuid, item.to_string()])?;
+            if integration.auto_relay {
+                release(tx, &uuid)?;
+            } else {
+                set_state(tx, &uuid, PhotoState::PendingQa, None)?;
+            }
+            find(tx, &uuid).map(Some)
+        })
+    }
+
+    /// Processes every waiting photo, one at a time. Returns how many were processed (failed included).
+    pub fn process_pending_photos(&self, files: &PhotoFiles, settings: &ProcessSettings) -> Result<u64> {
+        let mut count = 0;
+        while self.process_next_photo(files, settings)?.is_some() {
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// One photo.
+    pub fn photo(&self, uuid: &str) -> Result<Photo> {
+        self.read(|connection| find(connection, uuid))
+    }
+
+    /// Photos of a project (or all), newest last.
+    pub fn photos(&self, project: Option<&ProjectId>) -> Result<Vec<Photo>> {
+        self.read(|connection| {
+            let mut sql =
+                format!("SELECT {COLUMNS} FROM photos ph JOIN integrations i ON i.id = ph.integration_id");
+            let mut values = Vec::new();
+            if let Some(project) = project {
+                sql.push_str(" WHERE i.code = ?1 AND ph.work_order_number = ?2");
+                values.push(project.integration.clone());
+                values.push(project.work_order_number.clone());
+            }
+            sql.push_str(" ORDER BY ph.created_at, ph.rowid");
+            let mut statement = connection.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(values), from_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
+    /// QA approves (publishes) a photo: it is queued for relay. Publishing again a relayed photo sends it
+    /// again under the same UUID (the provider keeps one). A rejected photo stays rejected.
+    pub fn approve_photo(&self, uuid: &str) -> Result<Photo> {
+        self.write_durable(|tx| {
+            let photo = find(tx, uuid)?;
+            match photo.state {
+                PhotoState::PendingQa | PhotoState::Relayed | PhotoState::Failed | PhotoState::Queued => {
+                    tx.execute(
+                        "UPDATE photos SET approved_at = ?2 WHERE id = ?1",
+                        params![uuid, now()],
+                    )?;
+                    if photo.state == PhotoState::Failed && photo.width.is_none() {
+                        // Processing failed: try processing again instead.
+                        set_state(tx, uuid, PhotoState::Processing, None)?;
+                    } else {
+                        release(tx, uuid)?;
+                    }
+                    find(tx, uuid)
+                }
+                other => Err(Error::PhotoState {
+                    uuid: uuid.to_owned(),
+                    state: other.as_str().to_owned(),
+                    action: "approve",
+                }),
+            }
+        })
+    }
+
+    /// QA approves every photo of a project waiting for review. Returns how many.
+    pub fn approve_project_photos(&self, project: &ProjectId) -> Result<u64> {
+        let waiting: Vec<String> = self
+            .photos(Some(project))?
+            .into_iter()
+            .filter(|photo| photo.state == PhotoState::PendingQa)
+            .map(|photo| photo.uuid)
+            .collect();
+        for uuid in &waiting {
+            self.approve_photo(uuid)?;
+        }
+        Ok(waiting.len() as u64)
+    }
+
+    /// QA rejects a photo, with a reason: it is never relayed. Refused once relayed (the provider keeps it).
+    pub fn reject_photo(&self, uuid: &str, reason: &str) -> Result<Photo> {
+        if reason.trim().is_empty() {
+            return Err(InvalidInput::new("reason", "a rejection needs a reason").into());
+        }
+        self.write_durable(|tx| {
+            let photo = find(tx, uuid)?;
+            if matches!(photo.state, PhotoState::Relayed | PhotoState::Uploading) {
+                return Err(Error::PhotoState {
+                    uuid: uuid.to_owned(),
+                    state: photo.state.as_str().to_owned(),
+                    action: "reject",
+                });
+            }
+            tx.execute(
+                "DELETE FROM outbox WHERE id = ?1 AND state != 'in_flight'",
+                [uuid],
+            )?;
+            set_state(tx, uuid, PhotoState::Rejected, Some(reason.trim()))?;
+            find(tx, uuid)
+        })
+    }
+
+    /// Removes files of the photo store that no photo refers to, and temporary files (after a crash).
+    pub fn sweep_photo_files(&self, files: &PhotoFiles) -> Result<u64> {
+        let (originals, renditions, thumbnails) = self.read(|connection| {
+            let collect = |sql: &str| -> Result<HashSet<String>> {
+                let mut statement = connection.prepare(sql)?;
+                let rows = statement.query_map([], |row| row.get::<_, String>(0))?;
+                Ok(rows.collect::<rusqlite::Result<_>>()?)
+            };
+            Ok((
+                collect("SELECT original_sha256 FROM photos")?,
+                collect("SELECT rendition_sha256 FROM photos WHERE rendition_sha256 IS NOT NULL")?,
+                collect("SELECT thumbnail_sha256 FROM photos WHERE thumbnail_sha256 IS NOT NULL")?,
+            ))
+        })?;
+        files.sweep(&[
+            (Kind::Original, originals),
+            (Kind::Rendition, renditions),
+            (Kind::Thumbnail, thumbnails),
+        ])
+    }
+
+    /// The SHA-256 of a processed photo's thumbnail.
+    pub fn thumbnail_of(&self, uuid: &str) -> Result<Option<String>> {
+        self.read(|connection| {
+            Ok(connection
+                .query_row(
+                    "SELECT thumbnail_sha256 FROM photos WHERE id = ?1",
+                    [uuid],
+                    |row| row.get(0),
+                )
+                .optional()?
+                .flatten())
+        })
+    }
+
+    /// What the relay sends for a photo: the rendition's name and SHA-256 and the item, with the time
+    /// certification decided now (the first upload is now, or was earlier).
+    pub fn photo_upload(&self, uuid: &str) -> Result<(String, String, serde_json::Value)> {
+        self.write(|tx| {
+            tx.execute("UPDATE photos SET first_upload_at = coalesce(first_upload_at, ?2), state = 'uploading' WHERE id = ?1", params![uuid, now()])?;
+            let (rendition, capture_time, first_upload, file_name): (Option<String>, Option<i64>, i64, String) = tx.query_row(
+                "SELECT rendition_sha256, capture_time, first_upload_at, file_name FROM photos WHERE id = ?1",
+                [uuid],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+            )?;
+            let rendition = rendition.ok_or_else(|| Error::PhotoRefused(format!("photo {uuid} is not processed")))?;
+            let payload: String = tx.query_row("SELECT payload FROM outbox WHERE id = ?1", [uuid], |row| row.get(0))?;
+            let mut item: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
+            if let Some(object) = item.as_object_mut() {
+                object.insert("csrCertifiedTime".into(), json!(certify::time_certified(capture_time, first_upload)));
+            }
+            let name = Path::new(&file_name).with_extension("jpg").to_string_lossy().into_owned();
+            Ok((name, rendition, item))
+        })
+    }
+}
