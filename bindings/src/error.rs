@@ -75,7 +75,8 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::PendingFieldWork { .. }
             | CoreError::ProjectClosed(_)
             | CoreError::OutboxEntryBusy { .. }
-            | CoreError::PhotoState { .. } => Self::Conflict { message },
+            | CoreError::PhotoState { .. }
+            | CoreError::CheckInRequired(_) => Self::Conflict { message },
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { message },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
                 message,

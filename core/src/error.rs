@@ -44,6 +44,9 @@ pub enum Error {
         /// Every rule that failed.
         reasons: Vec<String>,
     },
+    /// The project requires a check-in on site before it can be completed.
+    #[error("project {0} requires a check-in on site before it can be completed")]
+    CheckInRequired(String),
     /// No photo has this id.
     #[error("no photo {0}")]
     UnknownPhoto(String),

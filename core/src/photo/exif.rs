@@ -1,23 +1,1009 @@
-//! EXIF reading (being written by the photo pipeline work; this stub keeps the build green).
+//! What a photo says about itself (capture time, GPS, camera, orientation, size), read without decoding a
+//! single pixel, and the minimal EXIF block the pipeline writes back into its renditions.
+//!
+//! **Reading.** The container is walked by hand (JPEG marker segments up to the first scan, PNG chunks up to
+//! the first `IDAT`): every step moves forward by at least the size of a header, so a damaged file ends the
+//! walk instead of looping. The EXIF block found there (JPEG `APP1 "Exif\0\0"`, PNG `eXIf`) is parsed by
+//! `kamadak-exif` with `continue_on_error`, which caps the number of IFDs and never visits one twice.
+//! Damaged EXIF is not an error: the fields it cannot give are simply absent (orientation 1). Only an image
+//! whose own headers are unreadable (no frame header, truncated before the pixels, zero size) is an error.
+//! The pixel data itself is not looked at here: a file whose compressed data is damaged passes this check
+//! and fails in [`process`](super::process::process).
+//!
+//! **Time.** `capture_time` comes from `DateTimeOriginal` only (not `DateTime`, which is the last edit and
+//! would let an old photo look fresh to the 12-hour certification). EXIF stores local wall-clock time; the
+//! zone comes from `OffsetTimeOriginal` when present. **Without it the time is read as if it were UTC**
+//! (the camera's zone is unknown; cameras before EXIF 2.31, 2016, never wrote one), and
+//! `capture_utc_offset` is `None` so that callers can tell.
+//!
+//! **Writing.** [`exif_segment`] builds the complete `APP1` payload for a rendition: `Exif\0\0`, then a
+//! big-endian TIFF structure written by hand (about 200 bytes), word-aligned as the TIFF rules ask:
+//!
+//! ```text
+//! TIFF header  "MM" 0x002A, offset of IFD0 = 8
+//! IFD0         Orientation = 1; ExifIFDPointer (if time kept); GPSInfoIFDPointer (if GPS kept)
+//! Exif IFD     ExifVersion "0232"; DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; OffsetTimeOriginal "+HH:MM" (if known)
+//! GPS IFD      GPSVersionID 2.3.0.0; GPSLatitudeRef N|S; GPSLatitude d/1 m/1 s*10^6/10^6; same for longitude
+//! ```
+//!
+//! Nothing else of the original's metadata survives (camera serials, thumbnails, maker notes, XMP).
 
-/// What a photo says about itself.
-#[derive(Debug, Clone, PartialEq, Default)]
+use std::ops::Range;
+
+use exif::{In, Tag, Value};
+use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
+
+use super::process::PhotoError;
+
+/// What a photo says about itself, as read by [`read_metadata`].
+#[derive(Debug, Clone, PartialEq)]
 pub struct PhotoMetadata {
-    /// Capture time, Unix seconds.
+    /// Capture time, Unix seconds, from EXIF `DateTimeOriginal` with `OffsetTimeOriginal` when present;
+    /// **without an offset the wall-clock time is taken as UTC** (see [`Self::capture_utc_offset`]).
     pub capture_time: Option<i64>,
-    /// GPS latitude and longitude.
+    /// The zone of the capture time in seconds east of UTC, from `OffsetTimeOriginal`; `None` when the
+    /// photo does not say (then `capture_time` was read as UTC).
+    pub capture_utc_offset: Option<i32>,
+    /// Latitude and longitude in degrees (south and west negative, signed from the `Ref` tags); `None`
+    /// when absent, incomplete, without a reference, or out of range.
     pub gps: Option<(f64, f64)>,
-    /// Camera model.
+    /// The camera model (`Model`), trimmed, at most 64 characters.
     pub camera_model: Option<String>,
-    /// EXIF orientation 1..8.
+    /// EXIF orientation 1..=8 (1 when absent or invalid): how the stored pixels must be turned to be upright.
     pub orientation: u16,
-    /// Stored width.
+    /// Width of the stored image, before orientation.
     pub width: u32,
-    /// Stored height.
+    /// Height of the stored image, before orientation.
     pub height: u32,
 }
 
-/// Reads a photo's metadata.
-pub fn read_metadata(_bytes: &[u8]) -> Result<PhotoMetadata, super::process::PhotoError> {
-    Err(super::process::PhotoError::NotAnImage)
+impl Default for PhotoMetadata {
+    fn default() -> Self {
+        Self {
+            capture_time: None,
+            capture_utc_offset: None,
+            gps: None,
+            camera_model: None,
+            orientation: 1,
+            width: 0,
+            height: 0,
+        }
+    }
+}
+
+impl PhotoMetadata {
+    /// Width and height once the orientation is applied.
+    pub fn upright_size(&self) -> (u32, u32) {
+        if self.orientation >= 5 {
+            (self.height, self.width)
+        } else {
+            (self.width, self.height)
+        }
+    }
+}
+
+/// Reads a photo's metadata and size without decoding its pixels (fast: only the headers are read).
+///
+/// Errors: [`PhotoError::Empty`], [`PhotoError::NotAnImage`], [`PhotoError::Unsupported`] (HEIC, WebP, ...,
+/// with a hint), [`PhotoError::Corrupt`] (headers damaged or truncated). Damaged EXIF is never an error.
+/// Never panics, never loops; time is linear in the size of the headers.
+pub fn read_metadata(bytes: &[u8]) -> Result<PhotoMetadata, PhotoError> {
+    let probe = probe(bytes)?;
+    Ok(probe.metadata(bytes))
+}
+
+/// The image formats the pipeline decodes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Jpeg,
+    Png,
+}
+
+/// What the headers of a JPEG frame say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JpegFrame {
+    /// The SOF marker (0xC0 baseline, 0xC1 extended, 0xC2 progressive, ...).
+    pub marker: u8,
+    /// Bits per sample.
+    pub precision: u8,
+    /// Number of colour components.
+    pub components: u8,
+    /// Horizontal and vertical sampling factors of the first four components.
+    pub sampling: [(u8, u8); 4],
+}
+
+impl JpegFrame {
+    pub(crate) fn progressive(self) -> bool {
+        matches!(self.marker, 0xC2 | 0xC6 | 0xCA | 0xCE)
+    }
+
+    /// Bytes a decoder needs to hold every DCT coefficient of the image (16 bits each, every component at
+    /// its own resolution), which is what a progressive JPEG costs on top of its pixels.
+    pub(crate) fn coefficient_bytes(self, width: u32, height: u32) -> u64 {
+        let used = &self.sampling[..usize::from(self.components.clamp(1, 4))];
+        let h_max = u64::from(used.iter().map(|s| s.0).max().unwrap_or(1).max(1));
+        let v_max = u64::from(used.iter().map(|s| s.1).max().unwrap_or(1).max(1));
+        let mcus = u64::from(width).div_ceil(8 * h_max) * u64::from(height).div_ceil(8 * v_max);
+        used.iter()
+            .map(|&(h, v)| mcus * 64 * u64::from(h.max(1)) * u64::from(v.max(1)) * 2)
+            .sum()
+    }
+}
+
+/// The result of walking the container's headers.
+#[derive(Debug, Clone)]
+pub(crate) struct Probe {
+    pub format: Format,
+    pub width: u32,
+    pub height: u32,
+    /// Where the TIFF structure of the EXIF block is, if any.
+    pub exif: Option<Range<usize>>,
+    /// JPEG only.
+    pub frame: Option<JpegFrame>,
+}
+
+impl Probe {
+    /// The metadata: size from the headers, the rest from EXIF (absent fields when EXIF is damaged).
+    pub(crate) fn metadata(&self, bytes: &[u8]) -> PhotoMetadata {
+        let mut metadata = self
+            .exif
+            .clone()
+            .and_then(|range| bytes.get(range))
+            .map(parse_exif)
+            .unwrap_or_default();
+        metadata.width = self.width;
+        metadata.height = self.height;
+        metadata
+    }
+}
+
+const PNG_SIGNATURE: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
+const CONVERT_HINT: &str = "convert it to JPEG on the device before adding it (iOS: take the JPEG representation or set the camera \
+     to \"Most Compatible\"; Android: decode it and compress the bitmap as JPEG)";
+
+/// Recognises the format from the first bytes and walks its headers.
+pub(crate) fn probe(bytes: &[u8]) -> Result<Probe, PhotoError> {
+    if bytes.is_empty() {
+        return Err(PhotoError::Empty);
+    }
+    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        return probe_jpeg(bytes);
+    }
+    if bytes.starts_with(PNG_SIGNATURE) {
+        return probe_png(bytes);
+    }
+    if let Some(format) = sniff_unsupported(bytes) {
+        return Err(PhotoError::Unsupported {
+            format: format.to_owned(),
+            hint: CONVERT_HINT.to_owned(),
+        });
+    }
+    Err(PhotoError::NotAnImage)
+}
+
+/// Names image formats that are recognised but not decoded.
+fn sniff_unsupported(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.len() >= 12 && &bytes[4..8] == b"ftyp" {
+        // ISO base media file: the major brand, then the compatible brands, four bytes each.
+        let box_len = usize::try_from(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])).ok()?;
+        let end = box_len.clamp(12, 64).min(bytes.len());
+        let brands = bytes[8..end]
+            .chunks_exact(4)
+            .filter(|brand| *brand != [0, 0, 0, 0]);
+        let mut found = None;
+        for brand in brands {
+            match brand {
+                b"heic" | b"heix" | b"hevc" | b"hevx" | b"heim" | b"heis" => return Some("HEIC"),
+                b"avif" | b"avis" => found = Some("AVIF"),
+                b"mif1" | b"msf1" => found = found.or(Some("HEIF")),
+                _ => {}
+            }
+        }
+        return found;
+    }
+    if bytes.len() >= 12 && &bytes[0..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        return Some("WebP");
+    }
+    if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        return Some("GIF");
+    }
+    if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        return Some("TIFF (or camera raw)");
+    }
+    if bytes.starts_with(&[0xFF, 0x0A]) || bytes.starts_with(b"\0\0\0\x0cJXL \r\n\x87\n") {
+        return Some("JPEG XL");
+    }
+    if bytes.len() >= 18 && bytes.starts_with(b"BM") {
+        let header = u32::from_le_bytes([bytes[14], bytes[15], bytes[16], bytes[17]]);
+        if matches!(header, 12 | 40 | 52 | 56 | 64 | 108 | 124) {
+            return Some("BMP");
+        }
+    }
+    None
+}
+
+fn truncated(what: &str) -> PhotoError {
+    PhotoError::Corrupt(format!("the file ends inside the {what} (truncated)"))
+}
+
+/// Walks the JPEG marker segments up to the first scan, collecting the frame header and the EXIF block.
+fn probe_jpeg(bytes: &[u8]) -> Result<Probe, PhotoError> {
+    let mut pos = 2;
+    let mut exif = None;
+    let mut frame: Option<(JpegFrame, u32, u32)> = None;
+    loop {
+        match bytes.get(pos) {
+            None => return Err(truncated("JPEG headers, before any image data")),
+            Some(0xFF) => {}
+            Some(_) => {
+                return Err(PhotoError::Corrupt(format!(
+                    "JPEG marker expected at byte {pos}, found other data"
+                )));
+            }
+        }
+        // Fill bytes (0xFF) may precede a marker.
+        while bytes.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return Err(truncated("JPEG headers, before any image data"));
+        };
+        pos += 1;
+        match marker {
+            // Markers without a length.
+            0x01 | 0xD0..=0xD8 => continue,
+            0xD9 => return Err(PhotoError::Corrupt("the JPEG ends before any image data".into())),
+            0x00 => {
+                return Err(PhotoError::Corrupt(format!(
+                    "invalid JPEG marker at byte {}",
+                    pos - 2
+                )));
+            }
+            _ => {}
+        }
+        let length = match bytes.get(pos..pos + 2) {
+            Some(&[high, low]) => usize::from(u16::from_be_bytes([high, low])),
+            _ => return Err(truncated("JPEG headers")),
+        };
+        if length < 2 {
+            return Err(PhotoError::Corrupt(format!(
+                "JPEG segment with length {length} at byte {pos}"
+            )));
+        }
+        let end = pos + length;
+        let payload = bytes.get(pos + 2..end).ok_or_else(|| truncated("JPEG headers"))?;
+        match marker {
+            0xDA => {
+                // The end marker cannot occur inside compressed data (0xFF is stuffed there), so without it
+                // the file was cut short: a partial copy or an interrupted write. Data appended after the
+                // image (a motion photo's video) keeps it: only a missing end means truncation.
+                let ends = bytes.ends_with(&[0xFF, 0xD9])
+                    || bytes[pos..].windows(2).rev().any(|pair| pair == [0xFF, 0xD9]);
+                if !ends {
+                    return Err(truncated("JPEG image data (no end marker)"));
+                }
+                break;
+            }
+            0xE1 if exif.is_none() && payload.len() > 6 && payload.starts_with(b"Exif\0") => {
+                exif = Some(pos + 8..end);
+            }
+            0xC0..=0xCF if !matches!(marker, 0xC4 | 0xC8 | 0xCC) && frame.is_none() => {
+                let &[precision, h1, h0, w1, w0, components, ..] = payload else {
+                    return Err(PhotoError::Corrupt("the JPEG frame header is too short".into()));
+                };
+                let height = u32::from(u16::from_be_bytes([h1, h0]));
+                let width = u32::from(u16::from_be_bytes([w1, w0]));
+                if width == 0 || height == 0 {
+                    return Err(PhotoError::Corrupt(format!(
+                        "the JPEG declares {width}x{height} pixels (a zero size is not supported)"
+                    )));
+                }
+                let mut sampling = [(1, 1); 4];
+                for (slot, component) in sampling.iter_mut().zip(payload[6..].chunks_exact(3)) {
+                    *slot = (component[1] >> 4, component[1] & 0x0F);
+                }
+                frame = Some((
+                    JpegFrame {
+                        marker,
+                        precision,
+                        components,
+                        sampling,
+                    },
+                    width,
+                    height,
+                ));
+            }
+            _ => {}
+        }
+        pos = end;
+    }
+    let (frame, width, height) = frame
+        .ok_or_else(|| PhotoError::Corrupt("the JPEG has no frame header before its image data".into()))?;
+    Ok(Probe {
+        format: Format::Jpeg,
+        width,
+        height,
+        exif,
+        frame: Some(frame),
+    })
+}
+
+/// Reads the PNG header (`IHDR`, which must come first) and looks for an `eXIf` chunk before the pixels.
+fn probe_png(bytes: &[u8]) -> Result<Probe, PhotoError> {
+    let header = bytes.get(8..33).ok_or_else(|| truncated("PNG header"))?;
+    if &header[0..8] != b"\0\0\0\x0dIHDR" {
+        return Err(PhotoError::Corrupt(
+            "the PNG does not start with its header chunk".into(),
+        ));
+    }
+    let width = u32::from_be_bytes([header[8], header[9], header[10], header[11]]);
+    let height = u32::from_be_bytes([header[12], header[13], header[14], header[15]]);
+    if width == 0 || height == 0 || width > i32::MAX as u32 || height > i32::MAX as u32 {
+        return Err(PhotoError::Corrupt(format!(
+            "the PNG declares an invalid size of {width}x{height} pixels"
+        )));
+    }
+    let mut exif = None;
+    let mut pos = 33;
+    while let Some(&[l3, l2, l1, l0, t0, t1, t2, t3]) = bytes.get(pos..pos + 8) {
+        let length = u32::from_be_bytes([l3, l2, l1, l0]) as usize;
+        let kind = [t0, t1, t2, t3];
+        if &kind == b"IDAT" || &kind == b"IEND" {
+            break;
+        }
+        let Some(end) = (pos + 8).checked_add(length).filter(|end| *end <= bytes.len()) else {
+            break;
+        };
+        if &kind == b"eXIf" && exif.is_none() {
+            // Some writers keep the JPEG-style prefix.
+            let start = if bytes[pos + 8..end].starts_with(b"Exif\0\0") {
+                pos + 14
+            } else {
+                pos + 8
+            };
+            exif = Some(start..end);
+        }
+        pos = end + 4;
+    }
+    Ok(Probe {
+        format: Format::Png,
+        width,
+        height,
+        exif,
+        frame: None,
+    })
+}
+
+/// Parses a TIFF-structured EXIF block, keeping whatever can be read.
+fn parse_exif(tiff: &[u8]) -> PhotoMetadata {
+    let mut metadata = PhotoMetadata::default();
+    let parsed = exif::Reader::new()
+        .continue_on_error(true)
+        .read_raw(tiff.to_vec())
+        .or_else(|err| err.distill_partial_result(|_ignored| {}));
+    let Ok(exif) = parsed else {
+        return metadata;
+    };
+    let field = |tag: Tag| exif.get_field(tag, In::PRIMARY).map(|field| &field.value);
+    let ascii = |tag: Tag| match field(tag) {
+        Some(Value::Ascii(values)) => values.first().map(Vec::as_slice),
+        _ => None,
+    };
+
+    metadata.orientation = field(Tag::Orientation)
+        .and_then(|value| value.get_uint(0))
+        .and_then(|value| u16::try_from(value).ok())
+        .filter(|value| (1..=8).contains(value))
+        .unwrap_or(1);
+
+    metadata.camera_model = ascii(Tag::Model).and_then(clean_text);
+
+    if let Some(local) = ascii(Tag::DateTimeOriginal).and_then(parse_datetime) {
+        let offset = ascii(Tag::OffsetTimeOriginal).and_then(parse_offset);
+        let zone = offset
+            .and_then(|seconds| UtcOffset::from_whole_seconds(seconds).ok())
+            .unwrap_or(UtcOffset::UTC);
+        metadata.capture_time = Some(local.assume_offset(zone).unix_timestamp());
+        metadata.capture_utc_offset = offset;
+    }
+
+    let coordinate = |value: Tag, reference: Tag, positive: u8, negative: u8, max: f64| {
+        let degrees = dms_to_degrees(field(value)?)?;
+        let sign = match ascii(reference)?.first()?.to_ascii_uppercase() {
+            byte if byte == positive => 1.0,
+            byte if byte == negative => -1.0,
+            _ => return None,
+        };
+        (degrees <= max).then_some(sign * degrees)
+    };
+    let latitude = coordinate(Tag::GPSLatitude, Tag::GPSLatitudeRef, b'N', b'S', 90.0);
+    let longitude = coordinate(Tag::GPSLongitude, Tag::GPSLongitudeRef, b'E', b'W', 180.0);
+    metadata.gps = latitude.zip(longitude);
+    metadata
+}
+
+/// Trims NULs and spaces, drops control characters, caps the length; `None` when nothing is left.
+fn clean_text(raw: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let cleaned: String = text
+        .trim_matches(|c: char| c == '\0' || c.is_whitespace())
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(64)
+        .collect();
+    (!cleaned.is_empty()).then_some(cleaned)
+}
+
+/// Degrees, minutes, seconds (one to three rationals) to decimal degrees; `None` on a zero denominator,
+/// a negative or non-finite value.
+fn dms_to_degrees(value: &Value) -> Option<f64> {
+    let parts: Vec<f64> = match value {
+        Value::Rational(parts) => parts
+            .iter()
+            .take(3)
+            .map(|part| (part.denom != 0).then(|| part.to_f64()))
+            .collect::<Option<_>>()?,
+        Value::SRational(parts) => parts
+            .iter()
+            .take(3)
+            .map(|part| (part.denom != 0).then(|| part.to_f64()))
+            .collect::<Option<_>>()?,
+        _ => return None,
+    };
+    if parts.is_empty() {
+        return None;
+    }
+    let degrees = parts
+        .iter()
+        .zip([1.0, 60.0, 3600.0])
+        .map(|(part, divisor)| part / divisor)
+        .sum::<f64>();
+    (degrees.is_finite() && parts.iter().all(|part| *part >= 0.0)).then_some(degrees)
+}
+
+fn digits(raw: &[u8]) -> Option<u32> {
+    raw.iter().try_fold(0u32, |acc, byte| {
+        byte.is_ascii_digit().then(|| acc * 10 + u32::from(byte - b'0'))
+    })
+}
+
+/// `YYYY:MM:DD HH:MM:SS` (also with `-` in the date or `T` before the time); blank or zero dates are `None`.
+fn parse_datetime(raw: &[u8]) -> Option<PrimitiveDateTime> {
+    let raw = raw.get(..19)?;
+    let separators_ok = matches!(raw[4], b':' | b'-')
+        && raw[7] == raw[4]
+        && matches!(raw[10], b' ' | b'T')
+        && raw[13] == b':'
+        && raw[16] == b':';
+    if !separators_ok {
+        return None;
+    }
+    let year = i32::try_from(digits(&raw[0..4])?).ok()?;
+    let month = Month::try_from(u8::try_from(digits(&raw[5..7])?).ok()?).ok()?;
+    let day = u8::try_from(digits(&raw[8..10])?).ok()?;
+    let hour = u8::try_from(digits(&raw[11..13])?).ok()?;
+    let minute = u8::try_from(digits(&raw[14..16])?).ok()?;
+    // A leap second (60) is read as 59.
+    let second = u8::try_from(digits(&raw[17..19])?).ok()?.min(59);
+    if year < 1900 {
+        return None;
+    }
+    Some(PrimitiveDateTime::new(
+        Date::from_calendar_date(year, month, day).ok()?,
+        Time::from_hms(hour, minute, second).ok()?,
+    ))
+}
+
+/// `+HH:MM` / `-HH:MM` (or without the colon) to seconds east of UTC.
+fn parse_offset(raw: &[u8]) -> Option<i32> {
+    let sign = match raw.first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let (hours, minutes) = match raw.get(1..)? {
+        [h1, h0, b':', m1, m0, ..] | [h1, h0, m1, m0, ..] => (digits(&[*h1, *h0])?, digits(&[*m1, *m0])?),
+        _ => return None,
+    };
+    (hours <= 18 && minutes < 60).then(|| sign * i32::try_from(hours * 3600 + minutes * 60).unwrap_or(0))
+}
+
+/// One TIFF directory entry: tag, type, count and the value's big-endian bytes.
+struct Entry {
+    tag: u16,
+    kind: u16,
+    count: u32,
+    value: Vec<u8>,
+}
+
+const BYTE: u16 = 1;
+const ASCII: u16 = 2;
+const SHORT: u16 = 3;
+const LONG: u16 = 4;
+const RATIONAL: u16 = 5;
+const UNDEFINED: u16 = 7;
+
+impl Entry {
+    fn ascii(tag: u16, text: &str) -> Self {
+        let mut value = text.as_bytes().to_vec();
+        value.push(0);
+        Self {
+            tag,
+            kind: ASCII,
+            count: value.len() as u32,
+            value,
+        }
+    }
+
+    fn long(tag: u16, value: u32) -> Self {
+        Self {
+            tag,
+            kind: LONG,
+            count: 1,
+            value: value.to_be_bytes().to_vec(),
+        }
+    }
+
+    fn degrees(tag: u16, degrees: f64) -> Self {
+        // Whole degrees, whole minutes, seconds in millionths (about 0.03 mm): exact to well below GPS noise.
+        let micro_arcseconds = (degrees.abs() * 3_600_000_000.0).round() as u64;
+        let (whole_degrees, rest) = (micro_arcseconds / 3_600_000_000, micro_arcseconds % 3_600_000_000);
+        let (minutes, micro_seconds) = (rest / 60_000_000, rest % 60_000_000);
+        let mut value = Vec::with_capacity(24);
+        for (numerator, denominator) in [(whole_degrees, 1u64), (minutes, 1), (micro_seconds, 1_000_000)] {
+            value.extend_from_slice(&(numerator as u32).to_be_bytes());
+            value.extend_from_slice(&(denominator as u32).to_be_bytes());
+        }
+        Self {
+            tag,
+            kind: RATIONAL,
+            count: 3,
+            value,
+        }
+    }
+
+    fn external_len(&self) -> usize {
+        if self.value.len() <= 4 {
+            0
+        } else {
+            self.value.len().next_multiple_of(2)
+        }
+    }
+}
+
+fn ifd_len(entries: &[Entry]) -> usize {
+    2 + 12 * entries.len() + 4 + entries.iter().map(Entry::external_len).sum::<usize>()
+}
+
+/// Appends one IFD (entries sorted by tag, next-IFD offset 0) followed by the values that do not fit in
+/// their entry. Offsets count from the start of the TIFF header, which is `tiff[0]`.
+fn write_ifd(tiff: &mut Vec<u8>, entries: &[Entry]) {
+    let mut external = tiff.len() + 2 + 12 * entries.len() + 4;
+    tiff.extend_from_slice(&(entries.len() as u16).to_be_bytes());
+    for entry in entries {
+        tiff.extend_from_slice(&entry.tag.to_be_bytes());
+        tiff.extend_from_slice(&entry.kind.to_be_bytes());
+        tiff.extend_from_slice(&entry.count.to_be_bytes());
+        if entry.value.len() <= 4 {
+            let mut inline = [0u8; 4];
+            inline[..entry.value.len()].copy_from_slice(&entry.value);
+            tiff.extend_from_slice(&inline);
+        } else {
+            tiff.extend_from_slice(&(external as u32).to_be_bytes());
+            external += entry.external_len();
+        }
+    }
+    tiff.extend_from_slice(&0u32.to_be_bytes());
+    for entry in entries.iter().filter(|entry| entry.value.len() > 4) {
+        tiff.extend_from_slice(&entry.value);
+        if entry.value.len() % 2 == 1 {
+            tiff.push(0);
+        }
+    }
+}
+
+/// The local wall-clock text of a capture time in its zone, `YYYY:MM:DD HH:MM:SS`.
+fn format_local(capture_time: i64, offset: i32) -> Option<String> {
+    let zone = UtcOffset::from_whole_seconds(offset).ok()?;
+    let local = OffsetDateTime::from_unix_timestamp(capture_time)
+        .ok()?
+        .to_offset(zone);
+    (0..=9999).contains(&local.year()).then(|| {
+        format!(
+            "{:04}:{:02}:{:02} {:02}:{:02}:{:02}",
+            local.year(),
+            u8::from(local.month()),
+            local.day(),
+            local.hour(),
+            local.minute(),
+            local.second()
+        )
+    })
+}
+
+fn format_offset(offset: i32) -> String {
+    let sign = if offset < 0 { '-' } else { '+' };
+    let minutes = offset.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// The `APP1` payload (`Exif\0\0` + TIFF) for a rendition: orientation 1, plus the capture time (local
+/// time and its offset, as the original had them) and GPS position when kept and known. `None` when there
+/// is nothing to keep: the rendition then carries no EXIF at all (its orientation is 1 by default).
+pub(crate) fn exif_segment(
+    metadata: &PhotoMetadata,
+    keep_capture_time: bool,
+    keep_gps: bool,
+) -> Option<Vec<u8>> {
+    let time = keep_capture_time
+        .then_some(metadata.capture_time)
+        .flatten()
+        .and_then(|time| {
+            Some((
+                format_local(time, metadata.capture_utc_offset.unwrap_or(0))?,
+                metadata.capture_utc_offset,
+            ))
+        });
+    let gps = keep_gps
+        .then_some(metadata.gps)
+        .flatten()
+        .filter(|(lat, lon)| lat.is_finite() && lon.is_finite() && lat.abs() <= 90.0 && lon.abs() <= 180.0);
+    if time.is_none() && gps.is_none() {
+        return None;
+    }
+
+    let exif_entries: Vec<Entry> = time
+        .map(|(local, offset)| {
+            let mut entries = vec![
+                Entry {
+                    tag: 0x9000,
+                    kind: UNDEFINED,
+                    count: 4,
+                    value: b"0232".to_vec(),
+                },
+                Entry::ascii(0x9003, &local),
+            ];
+            if let Some(offset) = offset {
+                entries.push(Entry::ascii(0x9011, &format_offset(offset)));
+            }
+            entries
+        })
+        .unwrap_or_default();
+    let gps_entries: Vec<Entry> = gps
+        .map(|(lat, lon)| {
+            vec![
+                Entry {
+                    tag: 0x0000,
+                    kind: BYTE,
+                    count: 4,
+                    value: vec![2, 3, 0, 0],
+                },
+                Entry::ascii(0x0001, if lat < 0.0 { "S" } else { "N" }),
+                Entry::degrees(0x0002, lat),
+                Entry::ascii(0x0003, if lon < 0.0 { "W" } else { "E" }),
+                Entry::degrees(0x0004, lon),
+            ]
+        })
+        .unwrap_or_default();
+
+    let mut ifd0 = vec![Entry {
+        tag: 0x0112,
+        kind: SHORT,
+        count: 1,
+        value: 1u16.to_be_bytes().to_vec(),
+    }];
+    let ifd0_len =
+        2 + 12 * (1 + usize::from(!exif_entries.is_empty()) + usize::from(!gps_entries.is_empty())) + 4;
+    let exif_offset = 8 + ifd0_len;
+    let gps_offset = exif_offset
+        + if exif_entries.is_empty() {
+            0
+        } else {
+            ifd_len(&exif_entries)
+        };
+    if !exif_entries.is_empty() {
+        ifd0.push(Entry::long(0x8769, exif_offset as u32));
+    }
+    if !gps_entries.is_empty() {
+        ifd0.push(Entry::long(0x8825, gps_offset as u32));
+    }
+
+    let mut segment = b"Exif\0\0".to_vec();
+    let mut tiff = Vec::with_capacity(256);
+    tiff.extend_from_slice(b"MM\0\x2a\0\0\0\x08");
+    write_ifd(&mut tiff, &ifd0);
+    if !exif_entries.is_empty() {
+        write_ifd(&mut tiff, &exif_entries);
+    }
+    if !gps_entries.is_empty() {
+        write_ifd(&mut tiff, &gps_entries);
+    }
+    segment.extend_from_slice(&tiff);
+    Some(segment)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+
+    /// The shared photo fixtures: `FIELDSYNC_PHOTO_FIXTURES`, else the project's `fixtures/photos`, else
+    /// `../shared/fixtures/photos` next to the clone.
+    fn photos() -> PathBuf {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+        let candidates = [
+            std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
+            Some(root.join("fixtures/photos")),
+            Some(root.join("../shared/fixtures/photos")),
+        ];
+        candidates.into_iter().flatten().find(|dir| dir.join("gps").is_dir()).expect(
+            "photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES or copy shared/fixtures/photos to fixtures/photos",
+        )
+    }
+
+    fn read(relative: &str) -> Vec<u8> {
+        std::fs::read(photos().join(relative)).unwrap()
+    }
+
+    #[test]
+    fn gps_and_capture_time_of_the_nikon_photos_are_plausible() {
+        let mut count = 0;
+        for entry in std::fs::read_dir(photos().join("gps")).unwrap() {
+            let path = entry.unwrap().path();
+            let metadata = read_metadata(&std::fs::read(&path).unwrap()).unwrap();
+            let (lat, lon) = metadata
+                .gps
+                .unwrap_or_else(|| panic!("{} has GPS", path.display()));
+            // All taken around Arezzo, Tuscany.
+            assert!(
+                (43.46..43.47).contains(&lat) && (11.87..11.89).contains(&lon),
+                "{path:?}: {lat}, {lon}"
+            );
+            let time = metadata.capture_time.unwrap();
+            // 2008-10-22 between 16:00 and 17:30, read as UTC (the camera wrote no offset).
+            assert!((1_224_691_200..1_224_696_600).contains(&time), "{path:?}: {time}");
+            assert_eq!(metadata.capture_utc_offset, None);
+            assert_eq!(metadata.camera_model.as_deref(), Some("COOLPIX P6000"));
+            assert_eq!(
+                (metadata.width, metadata.height, metadata.orientation),
+                (640, 480, 1)
+            );
+            count += 1;
+        }
+        assert_eq!(count, 9);
+    }
+
+    #[test]
+    fn metadata_matches_exiftool() {
+        // Reference values from exiftool 12.57 (Debian libimage-exiftool-perl), run on the fixtures:
+        // `exiftool -n -GPSLatitude -GPSLongitude -DateTimeOriginal -OffsetTimeOriginal -Model FILE`.
+        // DSCN0010.jpg: 43.4674483333333 11.8851266666639, 2008:10:22 16:28:39, no offset, COOLPIX P6000
+        // (raw rationals 43/1 28/1 281400000/100000000 and 11/1 53/1 645599999/100000000).
+        let nikon = read_metadata(&read("gps/DSCN0010.jpg")).unwrap();
+        let (lat, lon) = nikon.gps.unwrap();
+        assert!(
+            (lat - 43.4674483333333).abs() < 1e-9 && (lon - 11.8851266666639).abs() < 1e-9,
+            "{lat} {lon}"
+        );
+        assert_eq!(nikon.capture_time, Some(1_224_692_919)); // 2008-10-22T16:28:39Z
+        // HMD_Nokia_8.3_5G.jpg: 60.1467055555556 24.9067722222222, 2022:08:14 14:12:31 +03:00, Nokia 8.3 5G.
+        let nokia = read_metadata(&read("phone/HMD_Nokia_8.3_5G.jpg")).unwrap();
+        let (lat, lon) = nokia.gps.unwrap();
+        assert!(
+            (lat - 60.1467055555556).abs() < 1e-9 && (lon - 24.9067722222222).abs() < 1e-9,
+            "{lat} {lon}"
+        );
+        assert_eq!(nokia.capture_time, Some(1_660_475_551)); // 2022-08-14T11:12:31Z
+        assert_eq!(nokia.capture_utc_offset, Some(3 * 3600));
+        assert_eq!(nokia.camera_model.as_deref(), Some("Nokia 8.3 5G"));
+        assert_eq!((nokia.width, nokia.height), (4608, 1976));
+        // jolla.jpg: 3264x2448, 2014:09:21 16:00:56, no GPS.
+        let jolla = read_metadata(&read("phone/jolla.jpg")).unwrap();
+        assert_eq!((jolla.width, jolla.height, jolla.gps), (3264, 2448, None));
+        assert_eq!(jolla.capture_time, Some(1_411_315_256));
+    }
+
+    #[test]
+    fn orientation_and_stored_size_are_read() {
+        for n in 1..=8u16 {
+            let landscape = read_metadata(&read(&format!("orientation/landscape_{n}.jpg"))).unwrap();
+            assert_eq!(landscape.orientation, n);
+            let (width, height) = landscape.upright_size();
+            assert!(width > height, "landscape_{n}: {width}x{height}");
+            let portrait = read_metadata(&read(&format!("orientation/portrait_{n}.jpg"))).unwrap();
+            let (width, height) = portrait.upright_size();
+            assert!(width < height, "portrait_{n}: {width}x{height}");
+        }
+    }
+
+    #[test]
+    fn heic_is_refused_with_a_hint_to_convert() {
+        match read_metadata(&read("phone/iphone_13_pro_max.HEIC")) {
+            Err(PhotoError::Unsupported { format, hint }) => {
+                assert_eq!(format, "HEIC");
+                assert!(hint.contains("JPEG"), "{hint}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn other_formats_and_non_images_are_told_apart() {
+        assert!(matches!(read_metadata(b""), Err(PhotoError::Empty)));
+        assert!(matches!(
+            read_metadata(b"hello, this is text\n"),
+            Err(PhotoError::NotAnImage)
+        ));
+        assert!(matches!(
+            read_metadata(b"GIF89a\x01\0\x01\0"),
+            Err(PhotoError::Unsupported { .. })
+        ));
+        assert!(matches!(
+            read_metadata(b"RIFF\0\0\0\0WEBPVP8 "),
+            Err(PhotoError::Unsupported { .. })
+        ));
+        // An MP4 video is not an image.
+        assert!(matches!(
+            read_metadata(b"\0\0\0\x18ftypisom\0\0\0\0isomiso2"),
+            Err(PhotoError::NotAnImage)
+        ));
+        assert!(matches!(
+            read_metadata(&[0xFF, 0xD8, 0xFF]),
+            Err(PhotoError::Corrupt(_))
+        ));
+        assert!(matches!(
+            read_metadata(&[0xFF, 0xD8, 0xFF, 0xD9]),
+            Err(PhotoError::Corrupt(_))
+        ));
+        // Cut inside the compressed data: no end marker.
+        let jolla = read("phone/jolla.jpg");
+        assert!(matches!(
+            read_metadata(&jolla[..jolla.len() - 2]),
+            Err(PhotoError::Corrupt(_))
+        ));
+        // Data after the end marker (as motion photos append their video) is fine.
+        let mut appended = jolla.clone();
+        appended.extend_from_slice(&[0x42; 1000]);
+        assert_eq!(read_metadata(&appended).unwrap().width, 3264);
+    }
+
+    /// A tiny JPEG-shaped file (SOI, APP1 with `tiff`, SOF0 of 8x8, SOS, EOI): enough for `read_metadata`.
+    fn jpeg_with_exif(tiff: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0xFF, 0xD8, 0xFF, 0xE1];
+        bytes.extend_from_slice(&((tiff.len() + 8) as u16).to_be_bytes());
+        bytes.extend_from_slice(b"Exif\0\0");
+        bytes.extend_from_slice(tiff);
+        bytes.extend_from_slice(&[0xFF, 0xC0, 0, 11, 8, 0, 8, 0, 8, 1, 1, 0x11, 0]);
+        bytes.extend_from_slice(&[0xFF, 0xDA, 0, 8, 1, 1, 0, 0, 63, 0, 0xFF, 0xD9]);
+        bytes
+    }
+
+    #[test]
+    fn damaged_exif_gives_metadata_without_those_fields() {
+        let segment = exif_segment(
+            &PhotoMetadata {
+                capture_time: Some(1_700_000_000),
+                capture_utc_offset: Some(-5 * 3600),
+                gps: Some((39.78, -89.65)),
+                ..PhotoMetadata::default()
+            },
+            true,
+            true,
+        )
+        .unwrap();
+        let tiff = &segment[6..];
+        let whole = read_metadata(&jpeg_with_exif(tiff)).unwrap();
+        assert!(whole.capture_time.is_some() && whole.gps.is_some());
+        // Every truncation, and every single-byte corruption, of a valid block: no panic, size still read.
+        for cut in 0..tiff.len() {
+            let metadata = read_metadata(&jpeg_with_exif(&tiff[..cut])).unwrap();
+            assert_eq!((metadata.width, metadata.height), (8, 8));
+            assert!((1..=8).contains(&metadata.orientation));
+        }
+        for index in 0..tiff.len() {
+            for value in [0x00, 0x01, 0x7F, 0xFF] {
+                let mut damaged = tiff.to_vec();
+                damaged[index] = value;
+                let metadata = read_metadata(&jpeg_with_exif(&damaged)).unwrap();
+                assert!((1..=8).contains(&metadata.orientation));
+                if let Some((lat, lon)) = metadata.gps {
+                    assert!(lat.abs() <= 90.0 && lon.abs() <= 180.0);
+                }
+            }
+        }
+        // An IFD0 whose next-IFD pointer points at itself, with a huge entry count: no loop, no field.
+        let looping = b"MM\0\x2a\0\0\0\x08\xff\xff\0\0\0\0\0\0\0\x08";
+        assert_eq!(read_metadata(&jpeg_with_exif(looping)).unwrap().orientation, 1);
+        let mut self_pointer = b"MM\0\x2a\0\0\0\x08\0\x01\x01\x12\0\x03\0\0\0\x01\0\x06\0\0".to_vec();
+        self_pointer.extend_from_slice(&8u32.to_be_bytes());
+        let metadata = read_metadata(&jpeg_with_exif(&self_pointer)).unwrap();
+        assert!((1..=8).contains(&metadata.orientation));
+    }
+
+    #[test]
+    fn written_exif_reads_back_the_same() {
+        let cases = [
+            (
+                Some(1_660_475_551),
+                Some(3 * 3600),
+                Some((60.1467055555556, 24.9067722222222)),
+            ),
+            (Some(1_224_692_919), None, Some((-33.8688, 151.2093))),
+            (Some(0), Some(-(9 * 3600 + 30 * 60)), Some((0.0, -0.000001))),
+            (None, None, Some((89.999999, -179.999999))),
+            (Some(1_700_000_000), Some(0), None),
+        ];
+        for (capture_time, capture_utc_offset, gps) in cases {
+            let original = PhotoMetadata {
+                capture_time,
+                capture_utc_offset,
+                gps,
+                ..PhotoMetadata::default()
+            };
+            let segment = exif_segment(&original, true, true).unwrap();
+            assert!(segment.len() < 300);
+            let back = read_metadata(&jpeg_with_exif(&segment[6..])).unwrap();
+            assert_eq!(back.capture_time, capture_time);
+            assert_eq!(
+                back.capture_utc_offset,
+                if capture_time.is_some() {
+                    capture_utc_offset
+                } else {
+                    None
+                }
+            );
+            assert_eq!(back.orientation, 1);
+            match (gps, back.gps) {
+                (Some((lat, lon)), Some((back_lat, back_lon))) => {
+                    assert!(
+                        (lat - back_lat).abs() < 1e-9 && (lon - back_lon).abs() < 1e-9,
+                        "{gps:?} {:?}",
+                        back.gps
+                    );
+                }
+                (expected, found) => assert_eq!(expected, found),
+            }
+        }
+        let full = PhotoMetadata {
+            capture_time: Some(1),
+            gps: Some((1.0, 2.0)),
+            camera_model: Some("Secret Cam".into()),
+            ..PhotoMetadata::default()
+        };
+        let time_only =
+            read_metadata(&jpeg_with_exif(&exif_segment(&full, true, false).unwrap()[6..])).unwrap();
+        assert_eq!(
+            (time_only.capture_time, time_only.gps, time_only.camera_model),
+            (Some(1), None, None)
+        );
+        let gps_only =
+            read_metadata(&jpeg_with_exif(&exif_segment(&full, false, true).unwrap()[6..])).unwrap();
+        assert_eq!((gps_only.capture_time, gps_only.gps), (None, Some((1.0, 2.0))));
+        assert_eq!(exif_segment(&full, false, false), None);
+    }
+
+    #[test]
+    fn times_and_offsets_parse_strictly() {
+        let parse =
+            |text: &str| parse_datetime(text.as_bytes()).map(|time| time.assume_utc().unix_timestamp());
+        assert_eq!(parse("2008:10:22 16:28:39"), Some(1_224_692_919));
+        assert_eq!(parse("2008-10-22T16:28:39"), Some(1_224_692_919));
+        for bad in [
+            "    :  :     :  :  ",
+            "0000:00:00 00:00:00",
+            "2008:13:22 16:28:39",
+            "2008:10:22",
+            "2008:10-22 16:28:39",
+        ] {
+            assert_eq!(parse(bad), None, "{bad}");
+        }
+        assert_eq!(parse_offset(b"+03:00"), Some(10_800));
+        assert_eq!(parse_offset(b"-09:30"), Some(-34_200));
+        assert_eq!(parse_offset(b"+0530"), Some(19_800));
+        for bad in ["   :  ", "03:00", "+25:00", "+03:75", ""] {
+            assert_eq!(parse_offset(bad.as_bytes()), None, "{bad}");
+        }
+        assert_eq!(format_offset(-34_200), "-09:30");
+    }
 }

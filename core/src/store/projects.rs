@@ -178,6 +178,16 @@ pub(crate) fn save(
     Ok(project_id)
 }
 
+/// The project's options ask for a check-in on site before the work counts (`check_in_required`).
+pub(crate) fn requires_check_in(project: &Project) -> bool {
+    match project.options.get("check_in_required") {
+        Some(serde_json::Value::Bool(value)) => *value,
+        Some(serde_json::Value::String(text)) => matches!(text.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),
+        _ => false,
+    }
+}
+
 /// What a search matches, lower-cased, fields separated by U+001F (as migration 4 computes it).
 fn search_text(project: &Project) -> String {
     let fields = [
@@ -327,6 +337,19 @@ impl Store {
                 return Err(Error::ProjectClosed(id.to_string()));
             }
             let status_changed = edit.status.is_some() && edit.status != project.status;
+            let completing = edit.status.as_deref().is_some_and(|status| {
+                matches!(status.trim().to_ascii_lowercase().as_str(), "complete" | "completed")
+            });
+            if completing && requires_check_in(&project) {
+                let checked_in: bool = tx.query_row(
+                    "SELECT EXISTS(SELECT 1 FROM checkins WHERE project_id = ?1)",
+                    [project_id],
+                    |row| row.get(0),
+                )?;
+                if !checked_in {
+                    return Err(Error::CheckInRequired(id.to_string()));
+                }
+            }
             if let Some(status) = &edit.status {
                 project.status = Some(status.clone());
             }
