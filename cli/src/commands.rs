@@ -59,7 +59,15 @@ pub fn run(cli: Cli) -> Result<()> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+        let bar = output::progress_bar(0, std::io::stderr().is_terminal() && !cli.json);
+        let observer: fieldsync_core::sync::SyncObserver = Arc::new(move |event| {
+            if let fieldsync_core::sync::SyncEvent::Upload { uuid, bytes } = event {
+                bar.set_length(bar.length().unwrap_or(0) + bytes);
+                bar.set_message(format!("relaying photo {uuid}"));
+                bar.inc(bytes);
+            }
+        });
+        let engine = SyncEngine::new(store.clone(), secrets.clone(), directory).with_observer(observer);
         match PhotoFiles::open(photo_directory(&cli.db)) {
             Ok(files) => engine.with_photo_files(files),
             Err(_) => engine,
@@ -565,6 +573,7 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
         .map(|metadata| metadata.len())
         .unwrap_or(0);
     let bar = output::progress_bar(size, std::io::stderr().is_terminal());
+    bar.set_message("importing");
     let progress = |bytes: u64| bar.set_position(bytes);
     let options = ImportOptions {
         progress: Some(&progress),

@@ -15,8 +15,10 @@ use fieldsync_core::model::ProjectId;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
 };
+use fieldsync_core::photo::EvidenceType;
+use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
-use fieldsync_core::store::CheckInRequest;
+use fieldsync_core::store::{AddPhoto, CheckInRequest};
 use fieldsync_core::sync::SyncEngine;
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
@@ -30,6 +32,16 @@ const PASSWORD: &str = "secret1";
 const TOKEN: &str = "tok-1";
 const WORK_ORDERS: &str = include_str!("../../fixtures/demo/work_orders.json");
 const WORK_TYPE: &str = include_str!("../../fixtures/work_type_lawn.json");
+const PHOTO_BEFORE: &[u8] = include_bytes!("../../fixtures/photos/before_front.jpg");
+const PHOTO_AFTER: &[u8] = include_bytes!("../../fixtures/photos/after_front.jpg");
+const PHOTO_BLURRY: &[u8] = include_bytes!("../../fixtures/photos/blurry.jpg");
+
+/// A scratch folder standing in for the camera's output.
+fn tempfile_dir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("fieldsync-demo-camera-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
 
 fn heading(step: &mut u32, title: &str) {
     *step += 1;
@@ -38,6 +50,10 @@ fn heading(step: &mut u32, title: &str) {
 
 /// Removes a previous demo database and its companions.
 fn remove_previous(db: &Path) -> Result<()> {
+    let photos = crate::commands::photo_directory(db);
+    if photos.exists() {
+        std::fs::remove_dir_all(&photos)?;
+    }
     for suffix in ["", "-wal", "-shm", ".secrets"] {
         let mut path = db.as_os_str().to_owned();
         path.push(suffix);
@@ -221,6 +237,53 @@ pub fn run(db: &Path) -> Result<()> {
             .map(|item| item.metadata["gpsTimestamp"].to_string())
             .unwrap_or_default()
     );
+
+    heading(&mut step, "Photos through QA, then relayed");
+    let files = PhotoFiles::open(crate::commands::photo_directory(db))?;
+    let settings = fieldsync_core::photo::default_settings();
+    let task = store
+        .project(&project)?
+        .tasks
+        .first()
+        .map(|task| task.name.clone())
+        .unwrap_or_default();
+    let photo_dir = tempfile_dir()?;
+    let mut added = Vec::new();
+    for (name, bytes, evidence) in [
+        ("before_front.jpg", PHOTO_BEFORE, EvidenceType::Before),
+        ("after_front.jpg", PHOTO_AFTER, EvidenceType::After),
+        ("blurry.jpg", PHOTO_BLURRY, EvidenceType::After),
+    ] {
+        let path = photo_dir.join(name);
+        std::fs::write(&path, bytes)?;
+        let request = AddPhoto {
+            project: project.clone(),
+            task: task.clone(),
+            evidence,
+            source: &path,
+            fix: Some(fix),
+            device_id: "demo-phone".into(),
+            device_time: fieldsync_core::model::now(),
+        };
+        added.push(store.add_photo(&files, &request, &settings.limits)?);
+    }
+    store.process_pending_photos(&files, &settings)?;
+    table.photos(&store.photos(Some(&project))?)?;
+    println!("auto relay is off: the photos wait for QA (nothing can leave the phone yet)");
+    store.reject_photo(&added[2].uuid, "blurry: retake from the street")?;
+    let approved = store.approve_project_photos(&project)?;
+    println!("QA rejected blurry.jpg and approved the {approved} others");
+    let engine = engine.with_photo_files(files);
+    let report = engine.push_outbox(CODE, true)?;
+    table.photos(&store.photos(Some(&project))?)?;
+    let pictures = admin.received_pictures()?;
+    println!(
+        "relayed {} photo(s); the provider holds {} picture(s), the rejected one never left the phone",
+        report.delivered,
+        pictures.len()
+    );
+    println!("(\"time no\": these sample photos were taken in 2008, long before their first upload)");
+    let _ = std::fs::remove_dir_all(&photo_dir);
 
     heading(&mut step, "A push from the provider triggers a refresh");
     admin.advance_time(300);
