@@ -44,7 +44,7 @@ pub struct FieldSync {
 }
 
 impl FieldSync {
-    fn event_sender(&self) -> Option<std::sync::mpsc::Sender<FieldSyncEvent>> {
+    fn event_sender(&self) -> Option<crate::events::EventSender> {
         self.events.lock().ok().and_then(|events| events.sender())
     }
 
@@ -161,7 +161,7 @@ impl FieldSync {
             let sender = Mutex::new(sender);
             engine = engine.with_observer(Arc::new(move |event| {
                 if let Ok(sender) = sender.lock() {
-                    let _ = sender.send(to_event(event));
+                    sender.send(to_event(event));
                 }
             }));
         }
@@ -582,7 +582,7 @@ impl FieldSync {
                 let _one_at_a_time = processing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 while let Some(processed) = store.process_next_photo(&files, &settings)? {
                     if let Some(events) = &events {
-                        let _ = events.send(FieldSyncEvent::PhotoChanged {
+                        events.send(FieldSyncEvent::PhotoChanged {
                             uuid: processed.uuid.clone(),
                             state: processed.state.as_str().to_owned(),
                         });

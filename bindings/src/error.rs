@@ -86,9 +86,14 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::InvalidResponse(_)
             | CoreError::ResponseTooLarge { .. }
             | CoreError::Provider(_) => Self::Provider { message },
-            CoreError::RefreshFailed { .. } => Self::Network {
-                message,
-                retry_after_secs: None,
+            CoreError::RefreshFailed { class, .. } => match class {
+                fieldsync_core::FailureClass::Auth => Self::Auth { message },
+                fieldsync_core::FailureClass::Transient(retry_after) => Self::Network {
+                    message,
+                    retry_after_secs: retry_after.map(|delay| delay.as_secs()),
+                },
+                fieldsync_core::FailureClass::Permanent => Self::Provider { message },
+                fieldsync_core::FailureClass::Other => Self::Storage { message },
             },
             CoreError::SchemaTooNew { .. }
             | CoreError::Io { .. }

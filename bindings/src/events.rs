@@ -11,9 +11,28 @@ use std::thread::JoinHandle;
 use crate::foreign::EventListener;
 use crate::records::FieldSyncEvent;
 
-/// The queue to the delivery thread; dropping it ends the thread after the last delivery.
+/// What the delivery thread receives.
+pub(crate) enum Message {
+    /// An event for the listener.
+    Event(FieldSyncEvent),
+    /// Deliver what came before, then stop (other senders may still exist: the engine keeps one).
+    Stop,
+}
+
+/// A producer's handle on the queue.
+#[derive(Clone)]
+pub(crate) struct EventSender(Sender<Message>);
+
+impl EventSender {
+    /// Queues an event; silently dropped once the hub is closed.
+    pub(crate) fn send(&self, event: FieldSyncEvent) {
+        let _ = self.0.send(Message::Event(event));
+    }
+}
+
+/// The queue to the delivery thread.
 pub(crate) struct EventHub {
-    sender: Option<Sender<FieldSyncEvent>>,
+    sender: Option<Sender<Message>>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -36,13 +55,15 @@ impl EventHub {
         }
     }
 
-    pub(crate) fn sender(&self) -> Option<Sender<FieldSyncEvent>> {
-        self.sender.clone()
+    pub(crate) fn sender(&self) -> Option<EventSender> {
+        self.sender.clone().map(EventSender)
     }
 
     /// Delivers what is queued and stops the thread.
     pub(crate) fn close(&mut self) {
-        self.sender = None;
+        if let Some(sender) = self.sender.take() {
+            let _ = sender.send(Message::Stop);
+        }
         if let Some(thread) = self.thread.take()
             && thread.join().is_err()
         {
@@ -57,12 +78,22 @@ impl Drop for EventHub {
     }
 }
 
-fn deliver(receiver: &Receiver<FieldSyncEvent>, listener: &dyn EventListener) {
+fn deliver(receiver: &Receiver<Message>, listener: &dyn EventListener) {
     while let Ok(first) = receiver.recv() {
-        let mut batch = vec![first];
-        batch.extend(receiver.try_iter());
+        let mut stop = false;
+        let mut batch = Vec::new();
+        for message in std::iter::once(first).chain(receiver.try_iter()) {
+            match message {
+                Message::Event(event) if !stop => batch.push(event),
+                Message::Event(_) => {}
+                Message::Stop => stop = true,
+            }
+        }
         for event in coalesce(batch) {
             listener.on_event(event);
+        }
+        if stop {
+            return;
         }
     }
 }

@@ -484,9 +484,9 @@ impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
     }
 }
 
-/// A task of a project.
+/// A task of a project (named so as not to hide Swift's and Kotlin's own `Task`).
 #[derive(Debug, Clone, uniffi::Record)]
-pub struct Task {
+pub struct ProjectTask {
     /// Name.
     pub name: String,
     /// Instructions.
@@ -521,7 +521,7 @@ pub struct Project {
     pub latitude: Option<f64>,
     pub longitude: Option<f64>,
     pub options_json: String,
-    pub tasks: Vec<Task>,
+    pub tasks: Vec<ProjectTask>,
     pub closed: bool,
     pub removal_pending: bool,
 }
@@ -554,7 +554,7 @@ impl From<core::Project> for Project {
             tasks: project
                 .tasks
                 .into_iter()
-                .map(|task| Task {
+                .map(|task| ProjectTask {
                     name: task.name,
                     instructions: task.instructions,
                     options_json: serde_json::Value::Object(task.options).to_string(),

@@ -8,6 +8,37 @@ use crate::model::InvalidInput;
 /// Result with the core's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The kind of a failure shared with callers that waited for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The provider refused the credentials.
+    Auth,
+    /// Worth retrying later (after the delay, if given).
+    Transient(Option<std::time::Duration>),
+    /// The provider's answer or the request was wrong.
+    Permanent,
+    /// Anything else (storage, input).
+    Other,
+}
+
+impl Error {
+    /// The kind of this failure.
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Self::Transport(crate::transport::TransportError::Auth(_)) => FailureClass::Auth,
+            Self::Transport(crate::transport::TransportError::Transient { retry_after, .. }) => {
+                FailureClass::Transient(*retry_after)
+            }
+            Self::Transport(crate::transport::TransportError::Permanent(_))
+            | Self::InvalidResponse(_)
+            | Self::ResponseTooLarge { .. }
+            | Self::Provider(_) => FailureClass::Permanent,
+            Self::RefreshFailed { class, .. } => *class,
+            _ => FailureClass::Other,
+        }
+    }
+}
+
 /// Everything that can go wrong in the core.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -122,6 +153,8 @@ pub enum Error {
         code: String,
         /// Why.
         message: String,
+        /// What kind of failure it was, so that every waiter can react as the caller that ran it.
+        class: FailureClass,
     },
     /// The secret store failed.
     #[error("secret store: {0}")]

@@ -23,6 +23,6 @@ pub mod wire;
 
 mod error;
 
-pub use error::{Error, Result};
+pub use error::{Error, FailureClass, Result};
 pub use secrets::{SecretKind, SecretStore};
 pub use store::Store;

@@ -182,7 +182,9 @@ pub(crate) fn save(
 pub(crate) fn requires_check_in(project: &Project) -> bool {
     match project.options.get("check_in_required") {
         Some(serde_json::Value::Bool(value)) => *value,
-        Some(serde_json::Value::String(text)) => matches!(text.to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
+        Some(serde_json::Value::String(text)) => {
+            matches!(text.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
+        }
         Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),
         _ => false,
     }
@@ -338,7 +340,10 @@ impl Store {
             }
             let status_changed = edit.status.is_some() && edit.status != project.status;
             let completing = edit.status.as_deref().is_some_and(|status| {
-                matches!(status.trim().to_ascii_lowercase().as_str(), "complete" | "completed")
+                matches!(
+                    status.trim().to_ascii_lowercase().as_str(),
+                    "complete" | "completed"
+                )
             });
             if completing && requires_check_in(&project) {
                 let checked_in: bool = tx.query_row(

@@ -13,7 +13,6 @@ use rand::Rng;
 use super::engine::SyncEngine;
 use super::schedule::{AttemptOutcome, Schedule, next_delay};
 use crate::model::{ImportKind, ImportReport};
-use crate::transport::TransportError;
 use crate::{Error, Result};
 
 /// How often the loop looks again at the list of integrations even when nothing is due.
@@ -122,12 +121,13 @@ pub fn spawn_auto_import(
 fn classify(result: &Result<ImportReport>) -> AttemptOutcome {
     match result {
         Ok(_) => AttemptOutcome::Success,
-        Err(Error::Transport(TransportError::Auth(_))) => AttemptOutcome::Auth,
-        Err(Error::Transport(TransportError::Transient { retry_after, .. })) => AttemptOutcome::Transient {
-            retry_after: *retry_after,
-        },
+        // The disk may free up: try again later rather than wait a whole interval.
         Err(Error::Storage(_) | Error::Io { .. }) => AttemptOutcome::Transient { retry_after: None },
-        Err(_) => AttemptOutcome::Permanent,
+        Err(err) => match err.class() {
+            crate::FailureClass::Auth => AttemptOutcome::Auth,
+            crate::FailureClass::Transient(retry_after) => AttemptOutcome::Transient { retry_after },
+            crate::FailureClass::Permanent | crate::FailureClass::Other => AttemptOutcome::Permanent,
+        },
     }
 }
 

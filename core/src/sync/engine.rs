@@ -111,7 +111,7 @@ struct RunSlot {
     served: u64,
     full_wanted: bool,
     runs_started: u64,
-    last: Option<std::result::Result<ImportReport, String>>,
+    last: Option<std::result::Result<ImportReport, (String, crate::FailureClass)>>,
 }
 
 impl SyncEngine {
@@ -255,9 +255,10 @@ impl SyncEngine {
             if slot.served >= ticket {
                 return match slot.last.clone().expect("a served request has a result") {
                     Ok(report) => Ok(report),
-                    Err(message) => Err(Error::RefreshFailed {
+                    Err((message, class)) => Err(Error::RefreshFailed {
                         code: code.to_owned(),
                         message,
+                        class,
                     }),
                 };
             }
@@ -276,7 +277,12 @@ impl SyncEngine {
                 let slot = runs.get_mut(code).expect("slot created above");
                 slot.running = false;
                 slot.served = batch;
-                slot.last = Some(result.as_ref().map(Clone::clone).map_err(ToString::to_string));
+                slot.last = Some(
+                    result
+                        .as_ref()
+                        .map(Clone::clone)
+                        .map_err(|err| (err.to_string(), err.class())),
+                );
                 self.run_finished.notify_all();
                 // This run started after our request, so it served it.
                 return result;

@@ -1,0 +1,114 @@
+// Swift conveniences over the generated API. Platform-neutral: also compiled into the Linux test package.
+//
+// The generated `FieldSync` already exposes `validate`, `refresh`, `refreshByPushKey` and `sync` as
+// `async throws` functions that run on the library's own threads (cancelling the Swift task stops the
+// wait, never the work: an import still finishes as one transaction). What follows adds the few
+// compositions an app writes again and again.
+
+import Foundation
+
+extension FieldSyncError {
+    /// The library's message (never holds credentials).
+    public var message: String {
+        switch self {
+        case let .Network(message, _), let .Auth(message), let .InvalidInput(message), let .NotFound(message),
+             let .Conflict(message), let .Provider(message), let .Storage(message), let .Internal(message):
+            return message
+        }
+    }
+
+    /// True when trying again later may succeed (the network or the provider was unavailable).
+    public var isRetryable: Bool {
+        if case .Network = self { return true }
+        return false
+    }
+
+    /// How long the provider asked us to wait, when it said.
+    public var retryAfter: TimeInterval? {
+        if case let .Network(_, seconds?) = self { return TimeInterval(seconds) }
+        return nil
+    }
+
+    /// True when the user must enter the provider credentials again.
+    public var needsSignIn: Bool {
+        if case .Auth = self { return true }
+        return false
+    }
+
+    /// Any error thrown by a generated call, as a `FieldSyncError` (`Internal` for the rare others).
+    public init(_ error: Error) {
+        self = error as? FieldSyncError ?? .Internal(message: String(describing: error))
+    }
+}
+
+extension FieldSync {
+    /// Links a provider login: creates the integration, then validates the credentials with the provider.
+    /// Nothing stays saved unless the provider accepted them: on any failure the integration is deleted
+    /// again and the error is thrown (`FieldSyncError.Auth` when the provider refused the credentials).
+    @discardableResult
+    public func link(_ new: NewIntegration, password: String, token: String? = nil) async throws -> Integration {
+        let created = try createIntegration(integration: new, password: password, token: token)
+        do {
+            let validation = try await validate(code: created.code)
+            guard validation.validated else {
+                throw FieldSyncError.Auth(message: validation.error ?? "the provider refused the credentials")
+            }
+            return try integration(code: created.code)
+        } catch {
+            _ = try? deleteIntegration(code: created.code, force: false)
+            throw error
+        }
+    }
+
+    /// Refreshes several integrations concurrently (every integration when `codes` is nil), one child task
+    /// each, and returns every outcome by code: one failing provider does not hide the others' results.
+    public func refreshAll(
+        codes: [String]? = nil,
+        full: Bool = false
+    ) async throws -> [String: Result<ImportReport, FieldSyncError>] {
+        let codes = try codes ?? integrations().map(\.code)
+        return await withTaskGroup(of: (String, Result<ImportReport, FieldSyncError>).self) { group in
+            for code in codes {
+                group.addTask {
+                    do {
+                        return (code, .success(try await self.refresh(code: code, full: full)))
+                    } catch {
+                        return (code, .failure(FieldSyncError(error)))
+                    }
+                }
+            }
+            var outcomes: [String: Result<ImportReport, FieldSyncError>] = [:]
+            for await (code, outcome) in group {
+                outcomes[code] = outcome
+            }
+            return outcomes
+        }
+    }
+
+    /// Every project matching `query`, read page by page (`query.limit` and `query.offset` are ignored).
+    public func allProjects(_ query: ProjectQuery = ProjectQuery(), pageSize: UInt32 = 200) throws -> [ProjectSummary] {
+        var page = query
+        page.limit = max(pageSize, 1)
+        page.offset = 0
+        var all: [ProjectSummary] = []
+        while true {
+            let rows = try projects(query: page)
+            all.append(contentsOf: rows)
+            if rows.count < Int(page.limit) { return all }
+            page.offset += page.limit
+        }
+    }
+
+    /// Sets a project's status locally and queues the change for the provider (e.g. `"Complete"`).
+    @discardableResult
+    public func setStatus(_ status: String, ofProject id: String) throws -> Project {
+        try editProject(id: id, edit: ProjectEdit(status: status))
+    }
+}
+
+extension Project {
+    /// `optionsJson` decoded (an empty dictionary if it is not a JSON object).
+    public var options: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(optionsJson.utf8))) as? [String: Any] ?? [:]
+    }
+}
