@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every check and test suite of fieldsync. Installs what it needs; safe to run on a fresh machine.
-# Usage: scripts/test.sh            (everything)
+# Usage: scripts/test.sh            (everything; FIELDSYNC_SKIP_SWIFT=1 skips the Swift chroot)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +22,25 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "doc tests"
 cargo test --workspace --doc --locked
+
+# The bindings suites drive the generated Kotlin, Swift and Python against the freshly built library and a
+# real emulator. They run before the Rust suite so that its summary is the last line.
+step "bindings: generate Kotlin, Swift, Python"
+bash scripts/bindgen.sh
+cargo build -p fieldsync-cli --locked
+
+step "Python bindings (pytest)"
+FIELDSYNC_SKIP_BINDGEN=1 bash scripts/test-python.sh
+
+step "Kotlin bindings (JUnit 5 on the JVM)"
+FIELDSYNC_SKIP_BINDGEN=1 bash scripts/test-kotlin.sh
+
+step "Swift bindings (XCTest in a Debian trixie chroot)"
+if [ "${FIELDSYNC_SKIP_SWIFT:-0}" = 1 ]; then
+  echo "skipped (FIELDSYNC_SKIP_SWIFT=1)"
+else
+  FIELDSYNC_SKIP_BINDGEN=1 bash scripts/test-swift.sh
+fi
 
 step "Rust tests (unit, property, end-to-end, crash)"
 cargo nextest run --workspace --locked --no-fail-fast
