@@ -34,6 +34,10 @@ impl EventSender {
 pub(crate) struct EventHub {
     sender: Option<Sender<Message>>,
     thread: Option<JoinHandle<()>>,
+    /// The hub's own reference to the listener, released by whoever closes the hub (which holds the host
+    /// runtime's lock, e.g. Python's GIL), never by the delivery thread: a foreign object freed from that
+    /// thread while the host shuts down (Python finalizing) would kill the process.
+    listener: Option<Arc<dyn EventListener>>,
 }
 
 impl EventHub {
@@ -69,6 +73,7 @@ impl EventHub {
         {
             tracing::error!("the event listener panicked");
         }
+        self.listener = None;
     }
 }
 

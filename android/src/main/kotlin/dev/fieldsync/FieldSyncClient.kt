@@ -1,0 +1,222 @@
+package dev.fieldsync
+
+import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.channels.BufferOverflow
+import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.MutableSharedFlow
+import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.asSharedFlow
+import kotlinx.coroutines.flow.distinctUntilChanged
+import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.map
+import kotlinx.coroutines.flow.onSubscription
+import kotlinx.coroutines.withContext
+import uniffi.fieldsync_ffi.EventListener
+import uniffi.fieldsync_ffi.FieldSync
+import uniffi.fieldsync_ffi.FieldSyncConfig
+import uniffi.fieldsync_ffi.FieldSyncEvent
+import uniffi.fieldsync_ffi.FieldSyncException
+import uniffi.fieldsync_ffi.ImportReport
+import uniffi.fieldsync_ffi.Integration
+import uniffi.fieldsync_ffi.IntegrationEdit
+import uniffi.fieldsync_ffi.NewIntegration
+import uniffi.fieldsync_ffi.OutboxEntry
+import uniffi.fieldsync_ffi.Project
+import uniffi.fieldsync_ffi.ProjectEdit
+import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.ProjectSummary
+import uniffi.fieldsync_ffi.SecretStore
+import uniffi.fieldsync_ffi.SyncOutcome
+import uniffi.fieldsync_ffi.Validation
+import java.util.concurrent.atomic.AtomicBoolean
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.seconds
+
+/**
+ * The app's handle on fieldsync: a thin, coroutine-friendly wrapper over the generated [FieldSync].
+ *
+ * - Network work ([validate], [refresh], [sync], [refreshByPushKey]) is `suspend` and runs on the library's
+ *   own runtime; cancelling the calling coroutine stops the *wait*, never the work: an import that already
+ *   started finishes (or fails) as one transaction and reports through [events].
+ * - Local reads and writes (SQLite) are `suspend` too and run on [ioDispatcher], so calling them from the
+ *   main thread is safe.
+ * - Library events arrive on [events], a hot [SharedFlow]: collect it before triggering the work you want to
+ *   observe (events emitted while nobody collects are dropped; see [eventBufferCapacity]).
+ *
+ * Open one per process and keep it for the app's lifetime; [close] it on shutdown. Platform-neutral: no
+ * `android.*` here (the JVM tests compile this file); Android glue lives in `src/androidMain`.
+ */
+class FieldSyncClient private constructor(
+    /** The generated object, for calls this wrapper does not cover. Do not close it yourself. */
+    val raw: FieldSync,
+    private val hub: EventHub,
+    private val ioDispatcher: CoroutineDispatcher,
+) : AutoCloseable {
+
+    /** Every event of the library, in the order the library delivered them (one library thread). */
+    val events: SharedFlow<FieldSyncEvent> get() = hub.flow
+
+    private val closed = AtomicBoolean(false)
+
+    /** The library version; also the trivial call used to measure the FFI's per-call overhead. */
+    fun version(): String = raw.version()
+
+    /** This device's id, as given in the config. */
+    fun deviceId(): String = raw.deviceId()
+
+    // ----- integrations -----
+
+    /** Links a provider login; only the password's SHA-1 is kept, in the [SecretStore]. */
+    suspend fun createIntegration(integration: NewIntegration, password: String, token: String? = null): Integration =
+        io { raw.createIntegration(integration, password, token) }
+
+    /** Changes settings and, when given, credentials. */
+    suspend fun editIntegration(
+        code: String,
+        edit: IntegrationEdit,
+        password: String? = null,
+        token: String? = null,
+    ): Integration = io { raw.editIntegration(code, edit, password, token) }
+
+    /** Every integration, by code. */
+    suspend fun integrations(): List<Integration> = io { raw.integrations() }
+
+    /** One integration ([FieldSyncException.NotFound] when there is none). */
+    suspend fun integration(code: String): Integration = io { raw.integration(code) }
+
+    /**
+     * Deletes an integration and its projects. With undelivered field work it throws
+     * [FieldSyncException.Conflict] unless [force]; forced, it returns that work as JSON to save first.
+     */
+    suspend fun deleteIntegration(code: String, force: Boolean = false): String? =
+        io { raw.deleteIntegration(code, force) }
+
+    /** Asks the provider whether the saved credentials are good (and registers the push key). */
+    suspend fun validate(code: String): Validation = raw.validate(code)
+
+    /** A Refresh, or a Full Import with [full]; coalesced with a refresh of the same integration in flight. */
+    suspend fun refresh(code: String, full: Boolean = false): ImportReport = raw.refresh(code, full)
+
+    /** Refreshes the integration owning [pushKey]; `null` when none has it. */
+    suspend fun refreshByPushKey(pushKey: String): ImportReport? = raw.refreshByPushKey(pushKey)
+
+    /** The integration's push key (a secret), created on first use. */
+    suspend fun pushKey(code: String): String = io { raw.pushKey(code) }
+
+    /** Refreshes every integration that is due (never refreshed, in error, or older than [maxAge]). */
+    suspend fun sync(maxAge: Duration): List<SyncOutcome> = raw.sync(maxAge.inWholeSeconds.coerceAtLeast(0).toULong())
+
+    /** Starts background refreshes of the integrations with auto import on; results arrive on [events]. */
+    fun startAutoImport(interval: Duration) = raw.startAutoImport(interval.inWholeSeconds.coerceAtLeast(1).toULong())
+
+    /** Stops the background refreshes after the one in progress. */
+    fun stopAutoImport() = raw.stopAutoImport()
+
+    /** Tells the background loop whether the device is online (hook it to ConnectivityManager). */
+    fun setOnline(online: Boolean) = raw.setOnline(online)
+
+    // ----- projects -----
+
+    /** A page of project summaries (one call per screen). */
+    suspend fun projects(query: ProjectQuery = ProjectQuery()): List<ProjectSummary> = io { raw.projects(query) }
+
+    /** One project with its tasks; [id] is `CODE::NUMBER`. */
+    suspend fun project(id: String): Project = io { raw.project(id) }
+
+    /** A local edit; a status change is queued in the outbox for the provider. */
+    suspend fun editProject(id: String, edit: ProjectEdit): Project = io { raw.editProject(id, edit) }
+
+    /** Marks a project closed (it stays, and imports do not reopen it). */
+    suspend fun closeProject(id: String): Project = io { raw.closeProject(id) }
+
+    /** Removes a project from the cache (refused while it holds undelivered work). */
+    suspend fun deleteProject(id: String) = io { raw.deleteProject(id) }
+
+    /** Field work of an integration not yet delivered, oldest first. */
+    suspend fun outbox(code: String): List<OutboxEntry> = io { raw.outbox(code) }
+
+    // ----- observing -----
+
+    /**
+     * The integration as it is now, then again after every event about it (status changes, finished
+     * imports). Completes only when the collector is cancelled. Throws [FieldSyncException.NotFound] if the
+     * integration is deleted while collected.
+     */
+    fun integrationUpdates(code: String): Flow<Integration> =
+        events
+            // The ping goes to this collector only, after it subscribed: the first read cannot miss a change.
+            .onSubscription { emit(subscriptionPing(code)) }
+            .filter { it.integrationCode == code }
+            .map { integration(code) }
+            .distinctUntilChanged()
+
+    /**
+     * Stops background work (the auto-import loop), delivers the events already queued, ends the event
+     * thread and frees the native object. Idempotent. Work still in flight finishes in the library; its
+     * events are no longer delivered. Do not call it from an event collector running on the library's event
+     * thread (it waits for that thread).
+     */
+    override fun close() {
+        if (!closed.compareAndSet(false, true)) return
+        raw.shutdown()
+        raw.close()
+    }
+
+    private suspend inline fun <T> io(crossinline block: () -> T): T = withContext(ioDispatcher) { block() }
+
+    companion object {
+        /**
+         * Opens (or creates) the cache described by [config]; secrets go to [secretStore] (Android Keystore,
+         * or anything secure the host has). [eventBufferCapacity] events are kept for slow collectors; past
+         * that the oldest are dropped rather than blocking the library's event thread.
+         */
+        fun open(
+            config: FieldSyncConfig,
+            secretStore: SecretStore,
+            ioDispatcher: CoroutineDispatcher = Dispatchers.IO,
+            eventBufferCapacity: Int = 256,
+        ): FieldSyncClient {
+            val hub = EventHub(eventBufferCapacity)
+            val raw = FieldSync.open(config, secretStore, hub)
+            return FieldSyncClient(raw, hub, ioDispatcher)
+        }
+    }
+}
+
+/**
+ * The library's one [EventListener], turned into a hot flow. [onEvent] runs on the library's event thread and
+ * must not block: [MutableSharedFlow.tryEmit] with a drop-oldest buffer never suspends.
+ */
+internal class EventHub(capacity: Int) : EventListener {
+    private val shared = MutableSharedFlow<FieldSyncEvent>(
+        replay = 0,
+        extraBufferCapacity = capacity.coerceAtLeast(1),
+        onBufferOverflow = BufferOverflow.DROP_OLDEST,
+    )
+    val flow: SharedFlow<FieldSyncEvent> = shared.asSharedFlow()
+
+    override fun onEvent(event: FieldSyncEvent) {
+        shared.tryEmit(event)
+    }
+}
+
+/** A synthetic event that makes [FieldSyncClient.integrationUpdates] read the first value. */
+private fun subscriptionPing(code: String): FieldSyncEvent =
+    FieldSyncEvent.IntegrationStatus(code, uniffi.fieldsync_ffi.IntegrationStatus.IDLE, null)
+
+/** The integration an event is about, when it is about one (photo and upload events are not). */
+val FieldSyncEvent.integrationCode: String?
+    get() = when (this) {
+        is FieldSyncEvent.IntegrationStatus -> code
+        is FieldSyncEvent.ImportFinished -> code
+        else -> null
+    }
+
+/** True when retrying later may succeed (network, provider unavailable). */
+val FieldSyncException.isRetryable: Boolean
+    get() = this is FieldSyncException.Network
+
+/** The provider's Retry-After, when it sent one. */
+val FieldSyncException.retryAfter: Duration?
+    get() = (this as? FieldSyncException.Network)?.retryAfterSecs?.toLong()?.seconds

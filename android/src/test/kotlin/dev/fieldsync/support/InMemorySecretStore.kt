@@ -1,0 +1,37 @@
+package dev.fieldsync.support
+
+import uniffi.fieldsync_ffi.FieldSyncException
+import uniffi.fieldsync_ffi.SecretStore
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicInteger
+
+/**
+ * A [SecretStore] in memory, for tests and the benchmark. [failWrites] makes `set` throw the given error (or
+ * a plain RuntimeException when [failWithUnexpected]) to exercise the library's error path through callbacks.
+ */
+class InMemorySecretStore : SecretStore {
+    val values = ConcurrentHashMap<String, String>()
+    val calls = AtomicInteger()
+
+    @Volatile var failWrites: Boolean = false
+    @Volatile var failWithUnexpected: Boolean = false
+
+    override fun get(key: String): String? {
+        calls.incrementAndGet()
+        return values[key]
+    }
+
+    override fun set(key: String, value: String) {
+        calls.incrementAndGet()
+        if (failWrites) {
+            if (failWithUnexpected) throw IllegalStateException("keystore exploded")
+            throw FieldSyncException.Storage("keystore locked")
+        }
+        values[key] = value
+    }
+
+    override fun delete(key: String) {
+        calls.incrementAndGet()
+        values.remove(key)
+    }
+}

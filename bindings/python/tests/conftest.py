@@ -1,0 +1,199 @@
+"""Fixtures for the tests of the generated Python bindings (module `fieldsync_ffi`).
+
+Everything runs against the real library and a real provider emulator (`fieldsync provider serve`, an
+HTTP server on 127.0.0.1) started as a subprocess (emulator.py; its admin API is driven with urllib only,
+so the suite needs nothing but pytest).
+
+Run through `scripts/test-python.sh`, which sets PYTHONPATH to target/bindings/python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+import fieldsync_ffi as fs
+from emulator import PASSWORD, TOKEN, USER, Emulator, work_order  # noqa: F401 - the tests import them from here
+
+CODE = "ACME"
+
+# Bounded waits: a test fails instead of hanging when something never happens.
+WAIT_SECS = 10.0
+
+
+def run(coro):
+    """Runs one coroutine of the bindings to completion (the suite needs no pytest-asyncio)."""
+    return asyncio.run(coro)
+
+
+def child_env() -> dict[str, str]:
+    """The environment of a child Python process: it imports the same generated module as this one."""
+    return {**os.environ, "PYTHONPATH": str(Path(fs.__file__).resolve().parent)}
+
+
+@pytest.fixture
+def emulator(tmp_path):
+    """A fresh emulator per test: it starts in milliseconds and keeps faults, clock and data test-local."""
+    emu = Emulator(tmp_path / "emulator")
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+# ----- host-side implementations of the foreign traits -----
+
+
+class MemorySecretStore(fs.SecretStore):
+    """The host's secure storage, in memory. Records every value ever written, to check what was kept."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.values: dict[str, str] = {}
+        self.written: list[tuple[str, str]] = []
+
+    def get(self, key):
+        with self._lock:
+            return self.values.get(key)
+
+    def set(self, key, value):
+        with self._lock:
+            self.values[key] = value
+            self.written.append((key, value))
+
+    def delete(self, key):
+        with self._lock:
+            self.values.pop(key, None)
+
+
+class EventCollector(fs.EventListener):
+    """Collects events with the id of the thread that delivered each."""
+
+    def __init__(self):
+        self._cond = threading.Condition()
+        self.events: list[fs.FieldSyncEvent] = []
+        self.threads: list[int] = []
+
+    def on_event(self, event):
+        with self._cond:
+            self.events.append(event)
+            self.threads.append(threading.get_ident())
+            self._cond.notify_all()
+
+    def snapshot(self) -> list:
+        with self._cond:
+            return list(self.events)
+
+    def wait_for(self, predicate, timeout=WAIT_SECS) -> list:
+        """Waits until `predicate(events)` holds; returns the events. Fails the test on timeout."""
+        with self._cond:
+            if not self._cond.wait_for(lambda: predicate(self.events), timeout=timeout):
+                pytest.fail(f"events never matched; got {[str(e) for e in self.events]}")
+            return list(self.events)
+
+
+class LogCollector(fs.Logger):
+    """Collects the library's log lines."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self.lines: list[tuple[fs.LogLevel, str, str]] = []
+
+    def log(self, level, target, message):
+        with self._lock:
+            self.lines.append((level, target, message))
+
+    def mark(self) -> int:
+        with self._lock:
+            return len(self.lines)
+
+    def since(self, mark: int) -> list[tuple[fs.LogLevel, str, str]]:
+        with self._lock:
+            return list(self.lines[mark:])
+
+
+# `init_logging` takes effect once per process (the first logger wins), so one collector serves the whole
+# session; tests read the lines written since a mark. It is installed at import time, before any test can
+# make the library log, so that every line of the run reaches it.
+LOGS = LogCollector()
+fs.init_logging(LOGS, fs.LogLevel.DEBUG)
+
+
+@pytest.fixture
+def logs() -> LogCollector:
+    return LOGS
+
+
+@pytest.fixture
+def secrets() -> MemorySecretStore:
+    return MemorySecretStore()
+
+
+@pytest.fixture
+def listener() -> EventCollector:
+    return EventCollector()
+
+
+def open_fieldsync(directory: Path, secrets: fs.SecretStore, listener: fs.EventListener | None) -> fs.FieldSync:
+    directory.mkdir(parents=True, exist_ok=True)
+    config = fs.FieldSyncConfig(
+        database_path=str(directory / "fieldsync.db"),
+        photo_directory=str(directory / "photos"),
+        device_id="pytest-device",
+    )
+    return fs.FieldSync.open(config, secrets, listener)
+
+
+@pytest.fixture
+def fieldsync(tmp_path, secrets, listener):
+    """A FieldSync opened on a fresh database in the test's tmp dir, released at teardown.
+
+    Releasing it delivers the last events and ends its event thread. Teardown does not call `shutdown()`:
+    test_lifecycle.py checks that in a child process with a deadline, so that a regression (it once never
+    returned) fails one test instead of hanging the whole run.
+    """
+    client = open_fieldsync(tmp_path / "cache", secrets, listener)
+    yield client
+    # pytest drops its own references right after teardown, which frees the object. Collect now the garbage
+    # cycles (a caught exception's traceback holding a frame that holds the client) that would keep it, and
+    # its event thread, alive until some later collection.
+    del client
+    gc.collect()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Frees every FieldSync still referenced before the interpreter shuts down.
+
+    A FieldSync freed during interpreter finalization aborts the process (see test_lifecycle.py): its event
+    thread calls back into Python after Python stopped accepting calls from other threads. pytest keeps the
+    last failure's traceback (and so that test's FieldSync) in `sys.last_*`; drop it and collect.
+    """
+    for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+        if hasattr(sys, name):
+            delattr(sys, name)
+    gc.collect()
+
+
+def new_integration(base_url: str, code: str = CODE, username: str = USER, **fields) -> fs.NewIntegration:
+    return fs.NewIntegration(
+        code=code,
+        name="Acme Preservation",
+        base_url=base_url,
+        username=username,
+        mode=fs.IntegrationMode.EXTERNAL,
+        **fields,
+    )
+
+
+@pytest.fixture
+def linked(emulator, fieldsync):
+    """The emulator with USER's login, and FieldSync with integration CODE linked to it (not yet refreshed)."""
+    emulator.create_user()
+    fieldsync.create_integration(new_integration(emulator.base_url), PASSWORD, TOKEN)
+    return emulator
