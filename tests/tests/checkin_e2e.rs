@@ -458,14 +458,23 @@ fn a_project_without_coordinates_records_unverifiable_check_ins_until_the_host_g
 #[test]
 fn a_project_requiring_a_check_in_cannot_be_completed_without_one() {
     let provider = provider_with_orders(&["1"]);
-    provider.admin().set_options("1", json!({"check_in_required": true})).unwrap();
+    provider
+        .admin()
+        .set_options("1", json!({"check_in_required": true}))
+        .unwrap();
     let device = Device::new(&provider);
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     let id = ProjectId::parse("ACME::1").unwrap();
-    let complete = ProjectEdit { status: Some("Complete".into()), ..Default::default() };
+    let complete = ProjectEdit {
+        status: Some("Complete".into()),
+        ..Default::default()
+    };
     let err = device.store.edit_project(&id, &complete).unwrap_err();
     assert!(matches!(err, Error::CheckInRequired(_)), "{err}");
-    assert!(device.store.outbox_entries(true).unwrap().is_empty(), "nothing queued");
+    assert!(
+        device.store.outbox_entries(true).unwrap().is_empty(),
+        "nothing queued"
+    );
     device.check_in("1", now()).unwrap();
     device.store.edit_project(&id, &complete).unwrap();
 }
