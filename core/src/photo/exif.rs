@@ -16,16 +16,21 @@
 //! (the camera's zone is unknown; cameras before EXIF 2.31, 2016, never wrote one), and
 //! `capture_utc_offset` is `None` so that callers can tell.
 //!
-//! **Writing.** [`exif_segment`] builds the complete `APP1` payload for a rendition: `Exif\0\0`, then a
-//! big-endian TIFF structure written by hand (about 200 bytes), word-aligned as the TIFF rules ask:
+//! **Writing.** `exif_segment` builds the complete `APP1` payload for a rendition: `Exif\0\0`, then a
+//! big-endian TIFF structure written by hand (about 300 bytes), word-aligned as the TIFF rules ask:
 //!
 //! ```text
 //! TIFF header  "MM" 0x002A, offset of IFD0 = 8
-//! IFD0         Orientation = 1; ExifIFDPointer (if time kept); GPSInfoIFDPointer (if GPS kept)
-//! Exif IFD     ExifVersion "0232"; DateTimeOriginal "YYYY:MM:DD HH:MM:SS"; OffsetTimeOriginal "+HH:MM" (if known)
-//! GPS IFD      GPSVersionID 2.3.0.0; GPSLatitudeRef N|S; GPSLatitude d/1 m/1 s*10^6/10^6; same for longitude
+//! IFD0         Orientation 1, X/YResolution 72/1, ResolutionUnit inch, YCbCrPositioning centred,
+//!              ExifIFDPointer, GPSInfoIFDPointer (if GPS kept)
+//! Exif IFD     ExifVersion "0232", DateTimeOriginal "YYYY:MM:DD HH:MM:SS" and OffsetTimeOriginal "+HH:MM"
+//!              (if kept and known), ComponentsConfiguration, FlashpixVersion, ColorSpace sRGB,
+//!              PixelX/YDimension (the rendition's size)
+//! GPS IFD      GPSVersionID 2.3.0.0, GPSLatitudeRef N|S, GPSLatitude d/1 m/1 s*10^6/10^6, same for longitude
 //! ```
 //!
+//! The descriptive tags are the ones the EXIF standard requires (`exiftool -validate` reports none
+//! missing); they describe the rendition, not the original.
 //! Nothing else of the original's metadata survives (camera serials, thumbnails, maker notes, XMP).
 
 use std::ops::Range;
@@ -627,13 +632,18 @@ fn format_offset(offset: i32) -> String {
     format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
 }
 
-/// The `APP1` payload (`Exif\0\0` + TIFF) for a rendition: orientation 1, plus the capture time (local
-/// time and its offset, as the original had them) and GPS position when kept and known. `None` when there
-/// is nothing to keep: the rendition then carries no EXIF at all (its orientation is 1 by default).
+/// The `APP1` payload (`Exif\0\0` + TIFF) for a `width` x `height` rendition: orientation 1, the capture time
+/// (local time and its offset, as the original had them) and the GPS position when kept and known, and the
+/// few descriptive tags the EXIF standard requires (resolution 72 dpi, YCbCr positioning, EXIF and
+/// Flashpix versions, components, sRGB colour space, pixel dimensions), so that strict readers such as
+/// `exiftool -validate` find nothing missing. `None` when there is nothing to keep: the rendition then
+/// carries no EXIF at all (its orientation is 1 by default).
 pub(crate) fn exif_segment(
     metadata: &PhotoMetadata,
     keep_capture_time: bool,
     keep_gps: bool,
+    width: u32,
+    height: u32,
 ) -> Option<Vec<u8>> {
     let time = keep_capture_time
         .then_some(metadata.capture_time)
@@ -651,24 +661,40 @@ pub(crate) fn exif_segment(
     if time.is_none() && gps.is_none() {
         return None;
     }
+    let short = |tag: u16, value: u16| Entry {
+        tag,
+        kind: SHORT,
+        count: 1,
+        value: value.to_be_bytes().to_vec(),
+    };
+    let undefined = |tag: u16, value: &[u8; 4]| Entry {
+        tag,
+        kind: UNDEFINED,
+        count: 4,
+        value: value.to_vec(),
+    };
+    let dpi = |tag: u16| Entry {
+        tag,
+        kind: RATIONAL,
+        count: 1,
+        value: [0, 0, 0, 72, 0, 0, 0, 1].to_vec(),
+    };
 
-    let exif_entries: Vec<Entry> = time
-        .map(|(local, offset)| {
-            let mut entries = vec![
-                Entry {
-                    tag: 0x9000,
-                    kind: UNDEFINED,
-                    count: 4,
-                    value: b"0232".to_vec(),
-                },
-                Entry::ascii(0x9003, &local),
-            ];
-            if let Some(offset) = offset {
-                entries.push(Entry::ascii(0x9011, &format_offset(offset)));
-            }
-            entries
-        })
-        .unwrap_or_default();
+    // Entries in ascending tag order, as TIFF requires.
+    let mut exif_entries = vec![undefined(0x9000, b"0232")];
+    if let Some((local, offset)) = time {
+        exif_entries.push(Entry::ascii(0x9003, &local));
+        if let Some(offset) = offset {
+            exif_entries.push(Entry::ascii(0x9011, &format_offset(offset)));
+        }
+    }
+    exif_entries.extend([
+        undefined(0x9101, &[1, 2, 3, 0]),
+        undefined(0xA000, b"0100"),
+        short(0xA001, 1),
+        Entry::long(0xA002, width),
+        Entry::long(0xA003, height),
+    ]);
     let gps_entries: Vec<Entry> = gps
         .map(|(lat, lon)| {
             vec![
@@ -686,35 +712,34 @@ pub(crate) fn exif_segment(
         })
         .unwrap_or_default();
 
-    let mut ifd0 = vec![Entry {
-        tag: 0x0112,
-        kind: SHORT,
-        count: 1,
-        value: 1u16.to_be_bytes().to_vec(),
-    }];
-    let ifd0_len =
-        2 + 12 * (1 + usize::from(!exif_entries.is_empty()) + usize::from(!gps_entries.is_empty())) + 4;
-    let exif_offset = 8 + ifd0_len;
-    let gps_offset = exif_offset
-        + if exif_entries.is_empty() {
-            0
-        } else {
-            ifd_len(&exif_entries)
-        };
-    if !exif_entries.is_empty() {
-        ifd0.push(Entry::long(0x8769, exif_offset as u32));
-    }
+    let mut ifd0 = vec![
+        short(0x0112, 1),
+        dpi(0x011A),
+        dpi(0x011B),
+        short(0x0128, 2),
+        short(0x0213, 1),
+        Entry::long(0x8769, 0),
+    ];
     if !gps_entries.is_empty() {
-        ifd0.push(Entry::long(0x8825, gps_offset as u32));
+        ifd0.push(Entry::long(0x8825, 0));
+    }
+    // The pointers are inline values, so the sizes are known before their values are.
+    let exif_offset = 8 + ifd_len(&ifd0);
+    let gps_offset = exif_offset + ifd_len(&exif_entries);
+    for entry in &mut ifd0 {
+        match entry.tag {
+            0x8769 => entry.value = (exif_offset as u32).to_be_bytes().to_vec(),
+            0x8825 => entry.value = (gps_offset as u32).to_be_bytes().to_vec(),
+            _ => {}
+        }
     }
 
-    let mut segment = b"Exif\0\0".to_vec();
-    let mut tiff = Vec::with_capacity(256);
+    let mut segment = Vec::with_capacity(6 + gps_offset + ifd_len(&gps_entries));
+    segment.extend_from_slice(b"Exif\0\0");
+    let mut tiff = Vec::with_capacity(gps_offset + ifd_len(&gps_entries));
     tiff.extend_from_slice(b"MM\0\x2a\0\0\0\x08");
     write_ifd(&mut tiff, &ifd0);
-    if !exif_entries.is_empty() {
-        write_ifd(&mut tiff, &exif_entries);
-    }
+    write_ifd(&mut tiff, &exif_entries);
     if !gps_entries.is_empty() {
         write_ifd(&mut tiff, &gps_entries);
     }
@@ -890,6 +915,8 @@ mod tests {
             },
             true,
             true,
+            8,
+            8,
         )
         .unwrap();
         let tiff = &segment[6..];
@@ -941,8 +968,8 @@ mod tests {
                 gps,
                 ..PhotoMetadata::default()
             };
-            let segment = exif_segment(&original, true, true).unwrap();
-            assert!(segment.len() < 300);
+            let segment = exif_segment(&original, true, true, 8, 8).unwrap();
+            assert!(segment.len() < 400, "{}", segment.len());
             let back = read_metadata(&jpeg_with_exif(&segment[6..])).unwrap();
             assert_eq!(back.capture_time, capture_time);
             assert_eq!(
@@ -971,16 +998,20 @@ mod tests {
             camera_model: Some("Secret Cam".into()),
             ..PhotoMetadata::default()
         };
-        let time_only =
-            read_metadata(&jpeg_with_exif(&exif_segment(&full, true, false).unwrap()[6..])).unwrap();
+        let time_only = read_metadata(&jpeg_with_exif(
+            &exif_segment(&full, true, false, 8, 8).unwrap()[6..],
+        ))
+        .unwrap();
         assert_eq!(
             (time_only.capture_time, time_only.gps, time_only.camera_model),
             (Some(1), None, None)
         );
-        let gps_only =
-            read_metadata(&jpeg_with_exif(&exif_segment(&full, false, true).unwrap()[6..])).unwrap();
+        let gps_only = read_metadata(&jpeg_with_exif(
+            &exif_segment(&full, false, true, 8, 8).unwrap()[6..],
+        ))
+        .unwrap();
         assert_eq!((gps_only.capture_time, gps_only.gps), (None, Some((1.0, 2.0))));
-        assert_eq!(exif_segment(&full, false, false), None);
+        assert_eq!(exif_segment(&full, false, false, 8, 8), None);
     }
 
     #[test]

@@ -237,7 +237,13 @@ pub fn process(bytes: &[u8], settings: &ProcessSettings) -> Result<Processed, Ph
             text,
         );
     }
-    let segment = exif::exif_segment(&metadata, settings.keep_capture_time, settings.keep_gps);
+    let segment = exif::exif_segment(
+        &metadata,
+        settings.keep_capture_time,
+        settings.keep_gps,
+        upright.width,
+        upright.height,
+    );
     let rendition = encode(&upright, settings.quality, segment)?;
     Ok(Processed {
         rendition,
@@ -854,6 +860,51 @@ mod tests {
         assert_eq!(exif::read_metadata(&rendition).unwrap().capture_time, None);
     }
 
+    /// Cross-checks the hand-written EXIF with an independent reader when `exiftool` is installed (Debian
+    /// `libimage-exiftool-perl`); skipped with a note otherwise.
+    #[test]
+    fn exiftool_reads_the_written_exif_without_warnings() {
+        let Ok(version) = std::process::Command::new("exiftool").arg("-ver").output() else {
+            eprintln!("note: exiftool not installed; cross-check skipped");
+            return;
+        };
+        assert!(version.status.success());
+        let processed = process(&read("phone/HMD_Nokia_8.3_5G.jpg"), &settings()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rendition.jpg");
+        std::fs::write(&path, &processed.rendition).unwrap();
+        let output = std::process::Command::new("exiftool")
+            .args(["-n", "-s3", "-validate", "-IFD0:Orientation", "-IFD0:Model"])
+            .args([
+                "-ExifIFD:DateTimeOriginal",
+                "-ExifIFD:OffsetTimeOriginal",
+                "-GPS:GPSLatitude",
+            ])
+            .args([
+                "-GPS:GPSLongitude",
+                "-ExifIFD:ExifImageWidth",
+                "-ExifIFD:ExifImageHeight",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&output.stdout);
+        let lines: Vec<&str> = text.lines().collect();
+        // "0 0 0": no errors, warnings or minor warnings; then the values (Model is absent: stripped).
+        assert_eq!(
+            lines[..4],
+            ["0 0 0", "1", "2022:08:14 14:12:31", "+03:00"],
+            "{text}"
+        );
+        let lat: f64 = lines[4].parse().unwrap();
+        let lon: f64 = lines[5].parse().unwrap();
+        assert!(
+            (lat - 60.1467055555556).abs() < 1e-8 && (lon - 24.9067722222222).abs() < 1e-8,
+            "{text}"
+        );
+        assert_eq!(lines[6..], ["2048", "878"], "{text}");
+    }
+
     #[test]
     fn phone_photos_are_resized_never_upscaled() {
         let nokia = process(&read("phone/HMD_Nokia_8.3_5G.jpg"), &settings()).unwrap();
@@ -1216,6 +1267,90 @@ mod tests {
         // One component in the frame header of the output.
         let sof = sof_position(&processed.rendition);
         assert_eq!(processed.rendition[sof + 9], 1);
+    }
+
+    #[test]
+    fn progressive_and_cmyk_jpegs_are_processed() {
+        let (width, height) = (3000u16, 40u16);
+        let rgb: Vec<u8> = (0..usize::from(width) * usize::from(height) * 3)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut progressive = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut progressive, 80);
+        encoder.set_progressive(true);
+        encoder
+            .encode(&rgb, width, height, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+        let frame = exif::probe(&progressive).unwrap().frame.unwrap();
+        assert!(frame.progressive());
+        let processed = process(&progressive, &settings()).unwrap();
+        assert_eq!(
+            (processed.rendition_width, processed.rendition_height),
+            (2048, 27)
+        );
+
+        let cmyk: Vec<u8> = (0..64 * 48 * 4)
+            .map(|i| if i % 4 == 3 { 0 } else { 200 })
+            .collect();
+        let mut jpeg = Vec::new();
+        jpeg_encoder::Encoder::new(&mut jpeg, 90)
+            .encode(&cmyk, 64, 48, jpeg_encoder::ColorType::Cmyk)
+            .unwrap();
+        let processed = process(&jpeg, &settings()).unwrap();
+        assert_eq!((processed.rendition_width, processed.rendition_height), (64, 48));
+        let sof = sof_position(&processed.rendition);
+        assert_eq!(processed.rendition[sof + 9], 3, "CMYK becomes RGB");
+    }
+
+    #[test]
+    fn the_memory_estimate_counts_progressive_coefficients() {
+        // A 4000x3000 4:2:0 progressive JPEG: 16-bit coefficients for Y at full and Cb, Cr at quarter size.
+        let frame = exif::JpegFrame {
+            marker: 0xC2,
+            precision: 8,
+            components: 3,
+            sampling: [(2, 2), (1, 1), (1, 1), (1, 1)],
+        };
+        assert_eq!(
+            frame.coefficient_bytes(4000, 3000),
+            2 * (4000 * 3008 + 2 * 2000 * 1504)
+        );
+        let baseline_444 = exif::JpegFrame {
+            marker: 0xC0,
+            sampling: [(1, 1); 4],
+            ..frame
+        };
+        assert!(!baseline_444.progressive());
+        assert_eq!(baseline_444.coefficient_bytes(8, 8), 3 * 64 * 2);
+        // 12 MP fits the default 256 MiB; 40 MP progressive does not.
+        let limits = DecodeLimits::default();
+        let decoded = 4000 * 3000 * 3;
+        assert!(
+            check_memory(
+                4000,
+                3000,
+                3,
+                decoded,
+                frame.coefficient_bytes(4000, 3000),
+                2048,
+                &limits
+            )
+            .is_ok()
+        );
+        let (w, h) = (7300, 5475);
+        let result = check_memory(
+            w,
+            h,
+            3,
+            u64::from(w * h * 3),
+            frame.coefficient_bytes(w, h),
+            2048,
+            &limits,
+        );
+        assert!(
+            matches!(result, Err(PhotoError::TooMuchMemory { .. })),
+            "{result:?}"
+        );
     }
 
     #[test]
