@@ -46,16 +46,19 @@ impl EventHub {
             return Self {
                 sender: None,
                 thread: None,
+                listener: None,
             };
         };
         let (sender, receiver) = channel();
+        let delivering = listener.clone();
         let thread = std::thread::Builder::new()
             .name("fieldsync-events".into())
-            .spawn(move || deliver(&receiver, listener.as_ref()))
+            .spawn(move || deliver(&receiver, delivering.as_ref()))
             .ok();
         Self {
             sender: Some(sender),
             thread,
+            listener: Some(listener),
         }
     }
 

@@ -12,7 +12,6 @@ import textwrap
 import time
 
 import fieldsync_ffi as fs
-import pytest
 from conftest import (
     CODE,
     PASSWORD,
@@ -161,12 +160,6 @@ def test_releasing_fieldsync_while_auto_import_runs_returns():
     assert result.stdout.splitlines()[-1] == "released"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known issue: a FieldSync opened with an EventListener and still alive while CPython finalizes "
-    "aborts the process ('FATAL: exception not rethrown'); workaround: call shutdown() before exit "
-    "(e.g. with atexit), which test_shutdown... above proves clean",
-)
 def test_a_fieldsync_alive_at_interpreter_exit_does_not_abort_the_process():
     # An app keeps the library in its own state module (imported after the bindings) until it exits; that
     # module is cleared, and the FieldSync released, while the interpreter finalizes.
