@@ -65,6 +65,12 @@ fun main() = runBlocking {
             val unitStarted = System.nanoTime()
             repeat(callsPerRound) { raw.setOnline(true) }
             println("setOnline(true) (no return value): %.2f us/call wall".format((System.nanoTime() - unitStarted) / 1_000.0 / callsPerRound))
+            // JNA alone: the native memory every Structure allocates (call status, RustBuffer), tracked by JNA
+            // in a global map and freed by its Cleaner. This is most of the per-call cost above.
+            repeat(100_000) { sink = com.sun.jna.Memory(24) }
+            val memoryStarted = System.nanoTime()
+            repeat(callsPerRound) { sink = com.sun.jna.Memory(24) }
+            println("JNA Memory(24) allocation alone: %.2f us each".format((System.nanoTime() - memoryStarted) / 1_000.0 / callsPerRound))
             val load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().systemLoadAverage
             println("machine: %d cores, load average %.1f while measuring".format(Runtime.getRuntime().availableProcessors(), load))
 
