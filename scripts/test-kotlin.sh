@@ -7,7 +7,7 @@
 #
 # Usage: scripts/test-kotlin.sh            build (debug) and run the tests
 #        scripts/test-kotlin.sh --bench    build the release library and run the benchmark (android/src/bench)
-# Environment: FIELDSYNC_SKIP_BINDGEN=1    reuse target/bindings and the built library (no cargo build of it)
+# Environment: FIELDSYNC_SKIP_BINDGEN=1    reuse the built library (no scripts/bindgen.sh)
 #              FIELDSYNC_SKIP_CARGO=1      no cargo at all: also reuse target/debug/fieldsync (the emulator)
 #              KOTLIN_TEST_ARGS="..."      extra launcher arguments, e.g. "--include-classname=.*ImportTest"
 set -euo pipefail

@@ -98,7 +98,13 @@ fn deliver(receiver: &Receiver<Message>, listener: &dyn EventListener) {
             }
         }
         for event in coalesce(batch) {
-            listener.on_event(event);
+            // A host listener that throws must not end delivery for good: uniffi turns the failure into a
+            // panic, which is caught here, logged, and the next events still go out.
+            let delivered =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| listener.on_event(event)));
+            if delivered.is_err() {
+                tracing::error!("the host's event listener failed; later events are still delivered");
+            }
         }
         if stop {
             return;
