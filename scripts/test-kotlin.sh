@@ -93,23 +93,6 @@ target/debug/uniffi-bindgen generate --no-format --language kotlin --out-dir "$w
 cp "$work/generated/uniffi/fieldsync_ffi/fieldsync_ffi.kt" "$work/src/fieldsync_ffi.kt"
 libdir=$native
 
-# Known uniffi 0.32 Kotlin bug (mozilla/uniffi-rs#1434): an error variant with a field named `message`
-# generates `val message` next to `override val message`, which does not compile. Every FieldSyncError
-# variant has one. Until the Rust side renames the field, compile a patched copy (the field becomes the
-# override of Throwable.message) and tell the tests, where GeneratedBindingsTest keeps failing about it.
-patched=
-if grep -q 'override val message$' "$work/src/fieldsync_ffi.kt" &&
-   perl -0ne 'exit(/sealed class \w+Exception\b.*?\n\s*val `message`: kotlin\.String/s ? 0 : 1)' "$work/src/fieldsync_ffi.kt"; then
-  patched=error-field-named-message
-  perl -0pi -e 's{(sealed class \w+Exception\b.*?companion object ErrorHandler)}{
-      my $b = $1;
-      $b =~ s/\n(\s*)val `message`: kotlin\.String/\n$1override val `message`: kotlin.String/g;
-      $b =~ s/\n[ \t]*override val message\n[ \t]*get\(\) = "[^\n]*"//g;
-      $b }gse' "$work/src/fieldsync_ffi.kt"
-  echo "WARNING: the generated Kotlin does not compile as generated (an error field named \`message\`);"
-  echo "         compiling a patched copy. GeneratedBindingsTest fails until bindings/src/error.rs is fixed."
-fi
-
 # Compiles [sources...] into a jar unless the same inputs were compiled before (a hash of their contents).
 compile() {
   local name=$1 classpath=$2; shift 2
@@ -155,7 +138,6 @@ step "JUnit 5 (console launcher)"
 log="$work/junit.log"
 set +e
 java -Djna.library.path="$libdir" -Dfieldsync.bin="$fieldsync_bin" \
-  ${patched:+-Dfieldsync.generatedPatched=$patched} \
   -jar "$launcher" \
   --class-path "$work/tests.jar:$classpath_main:$kotlin_test" \
   --scan-class-path "$work/tests.jar" \

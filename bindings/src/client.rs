@@ -115,7 +115,7 @@ fn record_check_in(
 
 fn parse_project_id(id: &str) -> Result<ProjectId> {
     ProjectId::parse(id).map_err(|err| FieldSyncError::InvalidInput {
-        message: err.to_string(),
+        reason: err.to_string(),
     })
 }
 
@@ -135,12 +135,12 @@ impl FieldSync {
     ) -> Result<Arc<Self>> {
         if config.device_id.trim().is_empty() {
             return Err(FieldSyncError::InvalidInput {
-                message: "device_id cannot be empty".into(),
+                reason: "device_id cannot be empty".into(),
             });
         }
         let database = Path::new(&config.database_path);
         std::fs::create_dir_all(&config.photo_directory).map_err(|err| FieldSyncError::Storage {
-            message: format!(
+            reason: format!(
                 "cannot create the photo directory {}: {err}",
                 config.photo_directory
             ),
@@ -198,7 +198,7 @@ impl FieldSync {
     ) -> Result<Integration> {
         if password.is_empty() {
             return Err(FieldSyncError::InvalidInput {
-                message: "the password cannot be empty".into(),
+                reason: "the password cannot be empty".into(),
             });
         }
         let created = self.store.create_integration(integration.into_core()?)?;
@@ -411,7 +411,7 @@ impl FieldSync {
                 good_enough_m,
             )?
             .ok_or_else(|| FieldSyncError::InvalidInput {
-                message: "no location fix arrived in time".into(),
+                reason: "no location fix arrived in time".into(),
             })?;
             record_check_in(&store, id, fix, badge, user, device_id)
         })
@@ -568,7 +568,7 @@ impl FieldSync {
                 task,
                 evidence: fieldsync_core::photo::EvidenceType::parse(&evidence).map_err(|err| {
                     FieldSyncError::InvalidInput {
-                        message: err.to_string(),
+                        reason: err.to_string(),
                     }
                 })?,
                 source: Path::new(&file_path),

@@ -8,97 +8,97 @@ use fieldsync_core::transport::TransportError;
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FieldSyncError {
     /// The network or the provider is unavailable: retry later (after `retry_after_secs` if given).
-    #[error("network: {message}")]
+    #[error("network: {reason}")]
     Network {
         /// What happened.
-        message: String,
+        reason: String,
         /// The provider's Retry-After, in seconds.
         retry_after_secs: Option<u64>,
     },
     /// The provider refused the credentials: ask the user to sign in again.
-    #[error("authentication: {message}")]
+    #[error("authentication: {reason}")]
     Auth {
         /// What the provider said.
-        message: String,
+        reason: String,
     },
     /// The input is not acceptable: fix it (nothing was written).
-    #[error("invalid input: {message}")]
+    #[error("invalid input: {reason}")]
     InvalidInput {
         /// Which field and why.
-        message: String,
+        reason: String,
     },
     /// The integration, project or work type does not exist.
-    #[error("not found: {message}")]
+    #[error("not found: {reason}")]
     NotFound {
         /// What was looked for.
-        message: String,
+        reason: String,
     },
     /// The operation conflicts with the data: e.g. pending field work, a closed project, a duplicate code.
-    #[error("conflict: {message}")]
+    #[error("conflict: {reason}")]
     Conflict {
         /// What conflicts.
-        message: String,
+        reason: String,
     },
     /// The provider answered with something unusable (malformed, too large, an error): report it.
-    #[error("provider: {message}")]
+    #[error("provider: {reason}")]
     Provider {
         /// What was wrong.
-        message: String,
+        reason: String,
     },
     /// The device's storage failed (disk full, database from a newer version, secret store).
-    #[error("storage: {message}")]
+    #[error("storage: {reason}")]
     Storage {
         /// What failed.
-        message: String,
+        reason: String,
     },
     /// A bug: a panic or an unexpected failure inside the library or a host callback.
-    #[error("internal: {message}")]
+    #[error("internal: {reason}")]
     Internal {
         /// What happened.
-        message: String,
+        reason: String,
     },
 }
 
 impl From<CoreError> for FieldSyncError {
     fn from(err: CoreError) -> Self {
-        let message = err.to_string();
+        let reason = err.to_string();
         match err {
             CoreError::InvalidInput(_) | CoreError::CheckInRefused { .. } | CoreError::PhotoRefused(_) => {
-                Self::InvalidInput { message }
+                Self::InvalidInput { reason }
             }
             CoreError::UnknownIntegration(_)
             | CoreError::UnknownProject(_)
             | CoreError::UnknownWorkType(_)
             | CoreError::UnknownOutboxEntry(_)
-            | CoreError::UnknownPhoto(_) => Self::NotFound { message },
+            | CoreError::UnknownPhoto(_) => Self::NotFound { reason },
             CoreError::DuplicateIntegration(_)
             | CoreError::PendingFieldWork { .. }
             | CoreError::ProjectClosed(_)
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
-            | CoreError::CheckInRequired(_) => Self::Conflict { message },
-            CoreError::Transport(TransportError::Auth(_)) => Self::Auth { message },
+            | CoreError::CheckInRequired(_) => Self::Conflict { reason },
+            CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
-                message,
+                reason,
                 retry_after_secs: retry_after.map(|delay| delay.as_secs()),
             },
             CoreError::Transport(TransportError::Permanent(_))
             | CoreError::InvalidResponse(_)
             | CoreError::ResponseTooLarge { .. }
-            | CoreError::Provider(_) => Self::Provider { message },
+            | CoreError::Provider(_) => Self::Provider { reason },
             CoreError::RefreshFailed { class, .. } => match class {
-                fieldsync_core::FailureClass::Auth => Self::Auth { message },
+                fieldsync_core::FailureClass::Auth => Self::Auth { reason },
                 fieldsync_core::FailureClass::Transient(retry_after) => Self::Network {
-                    message,
+                    reason,
                     retry_after_secs: retry_after.map(|delay| delay.as_secs()),
                 },
-                fieldsync_core::FailureClass::Permanent => Self::Provider { message },
-                fieldsync_core::FailureClass::Other => Self::Storage { message },
+                fieldsync_core::FailureClass::Permanent => Self::Provider { reason },
+                fieldsync_core::FailureClass::Other => Self::Storage { reason },
             },
             CoreError::SchemaTooNew { .. }
             | CoreError::Io { .. }
             | CoreError::Secrets(_)
-            | CoreError::Storage(_) => Self::Storage { message },
+            | CoreError::Storage(_) => Self::Storage { reason },
         }
     }
 }
@@ -106,18 +106,18 @@ impl From<CoreError> for FieldSyncError {
 impl From<uniffi::UnexpectedUniFFICallbackError> for FieldSyncError {
     fn from(err: uniffi::UnexpectedUniFFICallbackError) -> Self {
         Self::Internal {
-            message: format!("a host callback failed: {}", err.reason),
+            reason: format!("a host callback failed: {}", err.reason),
         }
     }
 }
 
 impl From<tokio::task::JoinError> for FieldSyncError {
     fn from(err: tokio::task::JoinError) -> Self {
-        let message = if err.is_panic() {
+        let reason = if err.is_panic() {
             "the operation panicked".to_owned()
         } else {
             err.to_string()
         };
-        Self::Internal { message }
+        Self::Internal { reason }
     }
 }

@@ -118,7 +118,7 @@ impl NewIntegration {
 
 fn invalid(err: core::InvalidInput) -> FieldSyncError {
     FieldSyncError::InvalidInput {
-        message: err.to_string(),
+        reason: err.to_string(),
     }
 }
 

@@ -35,7 +35,7 @@ def test_a_bad_code_is_invalid_input(emulator, fieldsync, code):
         fieldsync.create_integration(new_integration(emulator.base_url, code=code), PASSWORD, TOKEN)
 
     assert isinstance(caught.value, fs.FieldSyncError)
-    assert "code" in caught.value.message
+    assert "code" in caught.value.reason
     assert fieldsync.integrations() == []
 
 
@@ -48,7 +48,7 @@ def test_a_bad_url_is_invalid_input(fieldsync, url):
     with pytest.raises(fs.FieldSyncError.InvalidInput) as caught:
         fieldsync.create_integration(new_integration(url), PASSWORD, TOKEN)
 
-    assert "url" in caught.value.message
+    assert "url" in caught.value.reason
     assert fieldsync.integrations() == []
 
 
@@ -149,7 +149,7 @@ def test_a_refresh_with_a_wrong_password_is_an_auth_error(emulator, fieldsync):
     with pytest.raises(fs.FieldSyncError.Auth) as caught:
         run(fieldsync.refresh(CODE, False))
 
-    assert "401" in caught.value.message
+    assert "401" in caught.value.reason
     assert fieldsync.integration(CODE).status == fs.IntegrationStatus.ERROR
 
 
@@ -194,7 +194,7 @@ def test_errors_and_statuses_never_hold_secrets(emulator, fieldsync, listener):
         emulator.add_fault({"endpoint": "getWorkOrders", "times": 1, **fault})
         with pytest.raises(fs.FieldSyncError) as caught:
             run(fieldsync.refresh(CODE, True))
-        texts += [str(caught.value), repr(caught.value), caught.value.message]
+        texts += [str(caught.value), repr(caught.value), caught.value.reason]
     with pytest.raises(fs.FieldSyncError.Auth) as caught:
         run(fieldsync.refresh("BAD", False))
     texts += [str(caught.value), repr(caught.value)]

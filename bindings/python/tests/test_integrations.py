@@ -49,7 +49,7 @@ def test_a_failing_secret_store_leaves_no_integration_behind(emulator, fieldsync
     with pytest.raises(fs.FieldSyncError.Storage) as caught:
         fieldsync.create_integration(new_integration(emulator.base_url), PASSWORD, TOKEN)
 
-    assert "keychain is locked" in caught.value.message
+    assert "keychain is locked" in caught.value.reason
     assert fieldsync.integrations() == []
 
 

@@ -8,12 +8,12 @@
 import Foundation
 
 extension FieldSyncError {
-    /// The library's message (never holds credentials).
-    public var message: String {
+    /// What went wrong, from the library (never holds credentials).
+    public var reason: String {
         switch self {
-        case let .Network(message, _), let .Auth(message), let .InvalidInput(message), let .NotFound(message),
-             let .Conflict(message), let .Provider(message), let .Storage(message), let .Internal(message):
-            return message
+        case let .Network(reason, _), let .Auth(reason), let .InvalidInput(reason), let .NotFound(reason),
+             let .Conflict(reason), let .Provider(reason), let .Storage(reason), let .Internal(reason):
+            return reason
         }
     }
 
@@ -37,7 +37,7 @@ extension FieldSyncError {
 
     /// Any error thrown by a generated call, as a `FieldSyncError` (`Internal` for the rare others).
     public init(_ error: Error) {
-        self = error as? FieldSyncError ?? .Internal(message: String(describing: error))
+        self = error as? FieldSyncError ?? .Internal(reason: String(describing: error))
     }
 }
 
@@ -51,7 +51,7 @@ extension FieldSync {
         do {
             let validation = try await validate(code: created.code)
             guard validation.validated else {
-                throw FieldSyncError.Auth(message: validation.error ?? "the provider refused the credentials")
+                throw FieldSyncError.Auth(reason: validation.error ?? "the provider refused the credentials")
             }
             return try integration(code: created.code)
         } catch {

@@ -81,7 +81,7 @@ public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
         switch status {
         case errSecSuccess:
             guard let data = result as? Data, let value = String(data: data, encoding: .utf8) else {
-                throw FieldSyncError.Storage(message: "keychain: the item \(key) is not UTF-8 text")
+                throw FieldSyncError.Storage(reason: "keychain: the item \(key) is not UTF-8 text")
             }
             return value
         case errSecItemNotFound:
@@ -116,7 +116,7 @@ public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
     /// Never includes the value: only the key and the OSStatus.
     private static func failure(_ operation: String, _ key: String, _ status: OSStatus) -> FieldSyncError {
         let description = SecCopyErrorMessageString(status, nil) as String? ?? "OSStatus \(status)"
-        return FieldSyncError.Storage(message: "keychain: cannot \(operation) \(key): \(description)")
+        return FieldSyncError.Storage(reason: "keychain: cannot \(operation) \(key): \(description)")
     }
 }
 #endif

@@ -69,7 +69,7 @@ final class ErrorTests: FieldSyncTestCase {
         let error = await assertThrows("NotFound (integration)", {
             _ = try self.fieldSync.integration(code: "NOPE")
         }, matches: isNotFound)
-        XCTAssertTrue(error?.message.contains("NOPE") ?? false, "\(String(describing: error))")
+        XCTAssertTrue(error?.reason.contains("NOPE") ?? false, "\(String(describing: error))")
         await assertThrows("NotFound (refresh)", {
             _ = try await self.fieldSync.refresh(code: "NOPE", full: false)
         }, matches: isNotFound)
@@ -154,7 +154,7 @@ final class ErrorTests: FieldSyncTestCase {
         let refused = await assertThrows("Auth (wrong password)", {
             _ = try await self.fieldSync.refresh(code: "WRONG", full: true)
         }, matches: { $0.needsSignIn })
-        XCTAssertFalse(refused?.message.contains("not-secret1") ?? true, "the password leaked into the error")
+        XCTAssertFalse(refused?.reason.contains("not-secret1") ?? true, "the password leaked into the error")
         XCTAssertEqual(try fieldSync.integration(code: "WRONG").status, .error)
     }
 }

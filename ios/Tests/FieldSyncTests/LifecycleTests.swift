@@ -49,13 +49,13 @@ final class LifecycleTests: FieldSyncTestCase {
         try store.delete(key: "A/token")   // deleting what is absent is no error
         XCTAssertNil(try store.get(key: "A/token"))
 
-        let network = FieldSyncError.Network(message: "down", retryAfterSecs: 30)
+        let network = FieldSyncError.Network(reason: "down", retryAfterSecs: 30)
         XCTAssertTrue(network.isRetryable)
         XCTAssertEqual(network.retryAfter, 30)
-        XCTAssertEqual(network.message, "down")
-        XCTAssertFalse(FieldSyncError.Auth(message: "no").isRetryable)
-        XCTAssertTrue(FieldSyncError.Auth(message: "no").needsSignIn)
-        XCTAssertNil(FieldSyncError.Conflict(message: "c").retryAfter)
+        XCTAssertEqual(network.reason, "down")
+        XCTAssertFalse(FieldSyncError.Auth(reason: "no").isRetryable)
+        XCTAssertTrue(FieldSyncError.Auth(reason: "no").needsSignIn)
+        XCTAssertNil(FieldSyncError.Conflict(reason: "c").retryAfter)
         struct Other: Error {}
         guard case .Internal = FieldSyncError(Other()) else { return XCTFail("foreign errors become Internal") }
     }
