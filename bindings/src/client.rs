@@ -82,6 +82,10 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
             last_error,
         },
         SyncEvent::Upload { uuid, bytes } => FieldSyncEvent::UploadStarted { uuid, bytes },
+        SyncEvent::PhotoState { uuid, state } => FieldSyncEvent::PhotoChanged {
+            uuid,
+            state: state.as_str().to_owned(),
+        },
         SyncEvent::Imported { code, report } => FieldSyncEvent::ImportFinished {
             code,
             created: report.created,

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use fieldsync_core::checkin::LocationFix;
 use fieldsync_core::model::{ImportKind, NewIntegration, ProjectId};
@@ -12,7 +12,7 @@ use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::photo::{EvidenceType, PhotoState, default_settings};
 use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, CheckInRequest};
-use fieldsync_core::sync::SyncEngine;
+use fieldsync_core::sync::{SyncEngine, SyncEvent};
 use fieldsync_core::{Error, SecretKind, SecretStore, Store};
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
 use serde_json::json;
@@ -31,6 +31,7 @@ struct World {
     store: Arc<Store>,
     files: PhotoFiles,
     engine: SyncEngine,
+    events: Arc<Mutex<Vec<SyncEvent>>>,
 }
 
 fn world(auto_relay: bool) -> World {
@@ -55,7 +56,11 @@ fn world(auto_relay: bool) -> World {
         .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
         .unwrap();
     let files = PhotoFiles::open(dir.path().join("photos")).unwrap();
-    let engine = SyncEngine::new(store.clone(), secrets, dir.path()).with_photo_files(files.clone());
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let recorded = events.clone();
+    let engine = SyncEngine::new(store.clone(), secrets, dir.path())
+        .with_photo_files(files.clone())
+        .with_observer(Arc::new(move |event| recorded.lock().unwrap().push(event)));
     engine.refresh(CODE, ImportKind::FullImport).unwrap();
     World {
         provider,
@@ -63,6 +68,7 @@ fn world(auto_relay: bool) -> World {
         store,
         files,
         engine,
+        events,
     }
 }
 
@@ -125,6 +131,19 @@ fn with_auto_relay_a_processed_photo_relays_without_approval() {
     let report = world.engine.push_outbox(CODE, true).unwrap();
     assert_eq!(report.delivered, 1);
     assert_eq!(world.state(&photo.uuid), PhotoState::Relayed);
+    let photo_events: Vec<SyncEvent> = world
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|event| matches!(event, SyncEvent::Upload { .. } | SyncEvent::PhotoState { .. }))
+        .cloned()
+        .collect();
+    assert!(
+        matches!(&photo_events[..], [SyncEvent::Upload { uuid: started, bytes }, SyncEvent::PhotoState { uuid: ended, state: PhotoState::Relayed }]
+            if *started == photo.uuid && *ended == photo.uuid && *bytes > 0),
+        "the host hears the upload start and the relay: {photo_events:?}"
+    );
     let received = world.received();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].uuid, photo.uuid);
@@ -253,6 +272,13 @@ fn hostile_and_broken_files_are_refused_with_nothing_written() {
     for file in [empty, text, shared_photo("phone/iphone_13_pro_max.HEIC")] {
         let err = world.add("1", &file, EvidenceType::Before).unwrap_err();
         assert!(matches!(err, Error::PhotoRefused(_)), "{}: {err}", file.display());
+    }
+    for missing in [scratch.path().join("gone.jpg"), scratch.path().to_path_buf()] {
+        let err = world.add("1", &missing, EvidenceType::Before).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidInput(_)),
+            "a path that is not a readable file is the host's mistake: {err}"
+        );
     }
     assert!(world.store.photos(None).unwrap().is_empty());
     assert_eq!(world.original_files(), 0);

@@ -159,7 +159,7 @@ impl Store {
             fix.validate()?;
         }
         let size = std::fs::metadata(request.source)
-            .map_err(|err| Error::io(request.source, err))?
+            .map_err(|err| unreadable_source(request.source, err))?
             .len();
         if size > limits.max_file_bytes {
             return Err(Error::PhotoRefused(format!(
@@ -168,7 +168,7 @@ impl Store {
                 limits.max_file_bytes
             )));
         }
-        let bytes = std::fs::read(request.source).map_err(|err| Error::io(request.source, err))?;
+        let bytes = std::fs::read(request.source).map_err(|err| unreadable_source(request.source, err))?;
         let metadata = exif::read_metadata(&bytes).map_err(|err| Error::PhotoRefused(err.to_string()))?;
         let pixels = u64::from(metadata.width) * u64::from(metadata.height);
         if pixels > limits.max_pixels {
@@ -505,5 +505,17 @@ impl Store {
             let name = Path::new(&file_name).with_extension("jpg").to_string_lossy().into_owned();
             Ok((name, rendition, item))
         })
+    }
+}
+
+/// The host named a file that is not there or not readable: its input is wrong (a missing camera file is
+/// not a storage failure of the device). Other I/O failures stay I/O errors.
+fn unreadable_source(path: &Path, err: std::io::Error) -> Error {
+    use std::io::ErrorKind::{IsADirectory, NotFound, PermissionDenied};
+    match err.kind() {
+        NotFound | PermissionDenied | IsADirectory => {
+            InvalidInput::new("file", format!("cannot read {}: {err}", path.display())).into()
+        }
+        _ => Error::io(path, err),
     }
 }

@@ -44,6 +44,13 @@ pub enum SyncEvent {
         /// Its rendition's size.
         bytes: u64,
     },
+    /// A photo's delivery attempt ended: `state` is where it is now (relayed, queued for a retry, failed).
+    PhotoState {
+        /// The photo.
+        uuid: String,
+        /// Its state after the attempt.
+        state: crate::photo::PhotoState,
+    },
     /// An import finished.
     Imported {
         /// Integration code.
@@ -418,6 +425,14 @@ impl SyncEngine {
                 rand::Rng::random::<f64>(&mut rng),
             );
             self.store.record_delivery(&entry.id, &update)?;
+            if entry.kind == "photo"
+                && let Some(observer) = &self.observer
+            {
+                observer(SyncEvent::PhotoState {
+                    uuid: entry.id.clone(),
+                    state: self.store.photo(&entry.id)?.state,
+                });
+            }
             match (&outcome, update.state) {
                 (DeliveryOutcome::Delivered, _) => report.delivered += 1,
                 (DeliveryOutcome::Auth { message }, _) => {
