@@ -14,7 +14,6 @@
 #   FIELDSYNC_DEBIAN_MIRROR  the Debian mirror for debootstrap (default: this machine's apt sources)
 #   FIELDSYNC_SWIFT_FILTER   passed to `swift test --filter` (e.g. FieldSyncTests.ImportTests)
 #   FIELDSYNC_SWIFT_TIMEOUT  seconds before a hung `swift test` is killed (default 1800)
-#   FIELDSYNC_SWIFT_KNOWN_BUGS=1  also run the tests of known, unfixed binding bugs (skipped otherwise)
 #
 # The chroot install (about 3 GB, once) is idempotent: a marker file is written only after a complete
 # install and a working `swift --version`; a missing marker (an interrupted install) means start over.
@@ -228,6 +227,11 @@ mkdir -p "$package/Sources/fieldsync_ffiFFI" "$package/Sources/FieldSync" "$pack
 cp -l "$library" "$work_dir/lib/" 2>/dev/null || cp "$library" "$work_dir/lib/"
 cp -l "$cli" "$work_dir/bin/" 2>/dev/null || cp "$cli" "$work_dir/bin/"
 
+# The shared photo fixtures, which the chroot cannot see where they are.
+fixtures="$workspace/../shared/fixtures/photos"
+[[ -d "$fixtures" ]] || die "missing $fixtures (the shared fixtures beside the clone)"
+cp -R "$fixtures" "$work_dir/fixtures"
+
 cp "$swift_dir/fieldsync_ffiFFI.h" "$package/Sources/fieldsync_ffiFFI/"
 cat >"$package/Sources/fieldsync_ffiFFI/module.modulemap" <<'EOF'
 module fieldsync_ffiFFI {
@@ -278,7 +282,7 @@ timeout --kill-after=30 "${FIELDSYNC_SWIFT_TIMEOUT:-1800}" \
   HOME=/root LANG=C.UTF-8 TMPDIR="$inside/tmp" \
   LD_LIBRARY_PATH="$inside/lib" \
   FIELDSYNC_CLI="$inside/bin/fieldsync" \
-  FIELDSYNC_SWIFT_KNOWN_BUGS="${FIELDSYNC_SWIFT_KNOWN_BUGS:-0}" \
+  FIELDSYNC_PHOTO_FIXTURES="$inside/fixtures" \
   sh -c 'cd "$1/FieldSync" && shift && exec stdbuf -oL -eL swift test --disable-swift-testing -Xlinker -L"$0" "$@"' \
   "$inside/lib" "$inside" "${filter[@]}"
 status=$?

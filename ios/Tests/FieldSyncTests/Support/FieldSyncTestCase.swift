@@ -1,8 +1,5 @@
 // The fixture every test class shares: a fresh emulator, a fresh cache, an in-memory secret store and an
 // event recorder fed by the AsyncStream wrapper.
-//
-// Inside a module that imports FieldSync, `Task` is ambiguous (FieldSync's project task record and Swift
-// Concurrency's task): concurrency tasks are written `_Concurrency.Task` in these tests.
 
 import Foundation
 import XCTest
@@ -79,11 +76,24 @@ actor EventRecorder {
     }
 }
 
-/// Skips a test of a known, unfixed binding bug unless FIELDSYNC_SWIFT_KNOWN_BUGS=1; the test itself asserts
-/// the correct behaviour, so it fails until the bug is fixed. Remove the call once it is.
-func skipKnownBug(_ description: String) throws {
-    try XCTSkipUnless(ProcessInfo.processInfo.environment["FIELDSYNC_SWIFT_KNOWN_BUGS"] == "1",
-                      "known binding bug (FIELDSYNC_SWIFT_KNOWN_BUGS=1 runs it): \(description)")
+/// A file of the shared photo fixtures (`shared/fixtures/photos`, see its README): from
+/// `$FIELDSYNC_PHOTO_FIXTURES` (scripts/test-swift.sh copies them into the chroot), else the `shared` folder
+/// beside the workspace this package lives in.
+func photoFixture(_ relative: String) throws -> URL {
+    let root: URL
+    if let path = ProcessInfo.processInfo.environment["FIELDSYNC_PHOTO_FIXTURES"], !path.isEmpty {
+        root = URL(fileURLWithPath: path)
+    } else {
+        // WORKSPACE/ios/Tests/FieldSyncTests/Support/FieldSyncTestCase.swift: the workspace is 5 components up.
+        var workspace = URL(fileURLWithPath: #filePath)
+        for _ in 0..<5 { workspace.deleteLastPathComponent() }
+        root = workspace.deletingLastPathComponent().appendingPathComponent("shared/fixtures/photos")
+    }
+    let file = root.appendingPathComponent(relative)
+    guard FileManager.default.fileExists(atPath: file.path) else {
+        throw EmulatorError(description: "photo fixture \(relative) not found under \(root.path) (set FIELDSYNC_PHOTO_FIXTURES)")
+    }
+    return file
 }
 
 class FieldSyncTestCase: XCTestCase {
@@ -106,8 +116,7 @@ class FieldSyncTestCase: XCTestCase {
     }
 
     override func tearDownWithError() throws {
-        // Releasing the last reference closes the library (its Drop joins the event thread). Not
-        // `shutdown()`: with a listener it never returns (see LifecycleTests, a known binding bug).
+        // Releasing the last reference closes the library (its Drop joins the event thread).
         fieldSync = nil
         recorder = nil
         emulator?.stop()

@@ -213,6 +213,16 @@ extension ProviderEmulator {
         return []
     }
 
+    /// The items (`uploadPictures`) the provider stored, each once by `uuId` with its `deliveries` count;
+    /// `fileType` filters (`picture`, `checkin`).
+    func items(fileType: String? = nil) async throws -> [[String: Any]] {
+        let query = fileType.map { "?fileType=\($0)" } ?? ""
+        guard let list = try await admin("GET", "/items\(query)") as? [[String: Any]] else {
+            throw EmulatorError(description: "GET /items did not answer a list")
+        }
+        return list
+    }
+
     /// A wire work order with every field a client needs to create it.
     static func order(
         _ number: String,
