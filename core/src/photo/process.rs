@@ -552,20 +552,33 @@ fn resize(source: Raster, width: u32, height: u32) -> Result<Raster, PhotoError>
 }
 
 fn resize_view(source: &Raster, width: u32, height: u32) -> Result<Raster, PhotoError> {
-    let kind = pixel_type(source.channels);
-    let view = fr::images::ImageRef::new(source.width, source.height, &source.pixels, kind)
-        .map_err(|err| PhotoError::Encode(format!("resize: {err}")))?;
-    let mut target = fr::images::Image::new(width, height, kind);
-    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
-    fr::Resizer::new()
-        .resize(&view, &mut target, &options)
-        .map_err(|err| PhotoError::Encode(format!("resize: {err}")))?;
+    let mut pixels = vec![0_u8; width as usize * height as usize * source.channels];
+    // Typed per pixel format: the dynamic `Resizer::resize` instantiates every pixel format and filter the
+    // crate knows (about 2 MB of the mobile library) where we need grey and RGB.
+    match pixel_type(source.channels) {
+        fr::PixelType::U8 => resize_into::<fr::pixels::U8>(source, width, height, &mut pixels),
+        _ => resize_into::<fr::pixels::U8x3>(source, width, height, &mut pixels),
+    }
+    .map_err(|err| PhotoError::Encode(format!("resize: {err}")))?;
     Ok(Raster {
         width,
         height,
         channels: source.channels,
-        pixels: target.into_vec(),
+        pixels,
     })
+}
+
+fn resize_into<P: fr::PixelTrait>(
+    source: &Raster,
+    width: u32,
+    height: u32,
+    target: &mut [u8],
+) -> Result<(), Box<dyn std::error::Error>> {
+    let view = fr::images::TypedImageRef::<P>::from_buffer(source.width, source.height, &source.pixels)?;
+    let mut resized = fr::images::TypedImage::<P>::from_buffer(width, height, target)?;
+    let options = fr::ResizeOptions::new().resize_alg(fr::ResizeAlg::Convolution(fr::FilterType::Lanczos3));
+    fr::Resizer::new().resize_typed(&view, &mut resized, &options)?;
+    Ok(())
 }
 
 /// Applies an EXIF orientation (1..=8) so that the image is upright. 2, 3 and 4 work in place; 5..=8 swap

@@ -107,6 +107,20 @@ pub struct Download {
     pub date_header: Option<i64>,
 }
 
+/// rustls with the *ring* provider (chosen here, never installed process-wide: the host app may use rustls
+/// too) and the operating system's certificate verifier; HTTP/2 and HTTP/1.1 offered through ALPN.
+fn tls_config() -> Result<rustls::ClientConfig, TransportError> {
+    use rustls_platform_verifier::BuilderVerifierExt;
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .and_then(|builder| builder.with_platform_verifier())
+        .map_err(|err| TransportError::Permanent(format!("cannot set up TLS: {err}")))?
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(config)
+}
+
 /// The wire protocol over HTTP(S).
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
@@ -124,6 +138,7 @@ impl HttpTransport {
         timeouts: Timeouts,
     ) -> Result<Self, TransportError> {
         let client = Client::builder()
+            .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.io)
             .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
@@ -390,4 +405,49 @@ fn classify_reqwest(service: &str, err: &reqwest::Error) -> TransportError {
         source = inner.source();
     }
     TransportError::transient(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+
+    use super::*;
+
+    /// The TLS stack is really there: https to a loopback server that answers in plain HTTP fails in the
+    /// handshake with a transport error (no panic, no plaintext exchange).
+    #[test]
+    fn https_to_a_server_without_tls_fails_in_the_handshake() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = std::thread::spawn(move || {
+            let (mut socket, _) = listener.accept().unwrap();
+            let mut hello = [0_u8; 5];
+            socket.read_exact(&mut hello).unwrap();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}")
+                .unwrap();
+            hello
+        });
+        let transport = HttpTransport::new(
+            &format!("https://127.0.0.1:{port}/api"),
+            None,
+            Timeouts::default(),
+        )
+        .unwrap();
+        let credentials = ProviderCredentials {
+            username: "vendor1".into(),
+            password_sha1: "0".repeat(40),
+            token: None,
+        };
+        let err = transport.validate(&credentials, "key").unwrap_err();
+        let hello = server.join().unwrap();
+        assert_eq!(hello[0], 0x16, "the client opened with a TLS handshake record");
+        let message = err.to_string();
+        assert!(matches!(err, TransportError::Transient { .. }), "{message}");
+        assert!(message.contains("validate"), "{message}");
+        assert!(
+            !message.contains("200 OK"),
+            "the plaintext answer was not accepted: {message}"
+        );
+    }
 }
