@@ -406,14 +406,15 @@ impl FieldSync {
         let device_id = self.device_id.clone();
         blocking(move || {
             let id = parse_project_id(&project_id)?;
-            let source = HostLocation(location);
+            let source = HostLocation::new(location);
             let clock = fieldsync_core::checkin::SystemClock::default();
             let fix = fieldsync_core::checkin::capture_best_fix(
                 &source,
                 &clock,
                 Duration::from_millis(budget_ms),
                 good_enough_m,
-            )?
+            )
+            .map_err(|err| source.take_failure().unwrap_or_else(|| err.into()))?
             .ok_or_else(|| FieldSyncError::InvalidInput {
                 reason: "no location fix arrived in time".into(),
             })?;

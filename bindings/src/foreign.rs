@@ -34,8 +34,26 @@ pub trait LocationSource: Send + Sync {
     fn next_fix(&self, timeout_ms: u64) -> Result<Option<crate::LocationFix>, FieldSyncError>;
 }
 
-/// The core's location source, backed by the host's.
-pub(crate) struct HostLocation(pub(crate) Arc<dyn LocationSource>);
+/// The core's location source, backed by the host's. The host's own error is kept so that the caller gets
+/// it back as it was (an `Internal` failure of the host's callback stays `Internal`, not `InvalidInput`).
+pub(crate) struct HostLocation {
+    source: Arc<dyn LocationSource>,
+    failure: std::sync::Mutex<Option<FieldSyncError>>,
+}
+
+impl HostLocation {
+    pub(crate) fn new(source: Arc<dyn LocationSource>) -> Self {
+        Self {
+            source,
+            failure: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The error the host's source returned, if it failed.
+    pub(crate) fn take_failure(&self) -> Option<FieldSyncError> {
+        self.failure.lock().ok().and_then(|mut failure| failure.take())
+    }
+}
 
 impl fieldsync_core::checkin::LocationSource for HostLocation {
     fn next_fix(
@@ -43,14 +61,18 @@ impl fieldsync_core::checkin::LocationSource for HostLocation {
         timeout: std::time::Duration,
     ) -> fieldsync_core::Result<Option<fieldsync_core::checkin::LocationFix>> {
         let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
-        self.0
+        self.source
             .next_fix(timeout_ms)
             .map(|fix| fix.map(Into::into))
             .map_err(|err| {
-                fieldsync_core::Error::InvalidInput(fieldsync_core::model::InvalidInput::new(
+                let core = fieldsync_core::Error::InvalidInput(fieldsync_core::model::InvalidInput::new(
                     "location",
                     err.to_string(),
-                ))
+                ));
+                if let Ok(mut failure) = self.failure.lock() {
+                    *failure = Some(err);
+                }
+                core
             })
     }
 }

@@ -322,6 +322,7 @@ fn a_photo_to_an_unknown_task_or_closed_project_is_refused() {
         .add_photo(&world.files, &request, &limits)
         .unwrap_err();
     assert!(err.to_string().contains("no task `Pool`"), "{err}");
+    assert_eq!(world.original_files(), 0, "a refused photo leaves no file behind");
     world
         .store
         .close_project(&ProjectId::parse("ACME::2").unwrap())
@@ -332,7 +333,13 @@ fn a_photo_to_an_unknown_task_or_closed_project_is_refused() {
         world.store.add_photo(&world.files, &request, &limits),
         Err(Error::ProjectClosed(_))
     ));
+    request.project = ProjectId::parse("ACME::404").unwrap();
+    assert!(matches!(
+        world.store.add_photo(&world.files, &request, &limits),
+        Err(Error::UnknownProject(_))
+    ));
     assert!(world.store.photos(None).unwrap().is_empty());
+    assert_eq!(world.original_files(), 0);
 }
 
 #[test]

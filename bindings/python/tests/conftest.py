@@ -14,12 +14,13 @@ import gc
 import os
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import fieldsync_ffi as fs
-from emulator import PASSWORD, TOKEN, USER, Emulator, work_order  # noqa: F401 - the tests import them from here
+from emulator import PASSWORD, REPO, TOKEN, USER, Emulator, work_order  # noqa: F401 - the tests import them from here
 
 CODE = "ACME"
 
@@ -35,6 +36,28 @@ def run(coro):
 def child_env() -> dict[str, str]:
     """The environment of a child Python process: it imports the same generated module as this one."""
     return {**os.environ, "PYTHONPATH": str(Path(fs.__file__).resolve().parent)}
+
+
+def wait_until(condition, what: str, timeout=WAIT_SECS, every=0.01):
+    """Polls `condition()` until it returns something truthy, which it returns. Fails the test on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout} s waiting until {what}")
+        time.sleep(every)
+
+
+def photo_fixtures() -> Path:
+    """The shared photo fixtures, found like the Rust tests find them: `FIELDSYNC_PHOTO_FIXTURES`, else the
+    repository's `fixtures/photos`, else `../shared/fixtures/photos` next to the clone (or worktree)."""
+    candidates = [os.environ.get("FIELDSYNC_PHOTO_FIXTURES"), REPO / "fixtures" / "photos", REPO.parent / "shared" / "fixtures" / "photos"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "gps").is_dir() and (Path(candidate) / "invalid").is_dir():
+            return Path(candidate)
+    pytest.fail(f"photo fixtures not found (set FIELDSYNC_PHOTO_FIXTURES); looked in {candidates}")
 
 
 @pytest.fixture
@@ -197,3 +220,44 @@ def linked(emulator, fieldsync):
     emulator.create_user()
     fieldsync.create_integration(new_integration(emulator.base_url), PASSWORD, TOKEN)
     return emulator
+
+
+# ----- field work: check-ins and photos -----
+
+# The property of the orders with coordinates (Springfield, IL); NEAR is 11.1 m north of it.
+HOME = (39.78170, -89.65010)
+NEAR = (HOME[0] + 0.0001, HOME[1])
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def location_fix(position=NEAR, accuracy_m=6.0, at_ms=None, is_mock=False, altitude_m=182.0) -> fs.LocationFix:
+    """A fix as the host's location service gives it, taken now unless `at_ms` (Unix milliseconds)."""
+    return fs.LocationFix(
+        latitude=position[0],
+        longitude=position[1],
+        accuracy_m=accuracy_m,
+        altitude_m=altitude_m,
+        fix_time_ms=now_ms() if at_ms is None else at_ms,
+        is_mock=is_mock,
+    )
+
+
+def rfc3339(seconds: int) -> str:
+    """How the library writes a Unix time on the wire (RFC 3339, UTC, whole seconds)."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def field_orders(emulator: Emulator, fieldsync: fs.FieldSync) -> None:
+    """Orders for field work, imported: WO-1 at HOME, WO-2 at HOME whose check-ins need a photo, WO-3 with no
+    coordinates, WO-4 at HOME (closed by the tests that need a closed project)."""
+    emulator.create_orders(
+        work_order("WO-1", gpsLatitude=HOME[0], gpsLongitude=HOME[1]),
+        work_order("WO-2", gpsLatitude=HOME[0], gpsLongitude=HOME[1], options={"check_in_photo_required": True}),
+        work_order("WO-3"),
+        work_order("WO-4", gpsLatitude=HOME[0], gpsLongitude=HOME[1]),
+    )
+    report = run(fieldsync.refresh(CODE, True))
+    assert (report.created, report.rejected) == (4, [])

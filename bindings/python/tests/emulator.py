@@ -132,6 +132,24 @@ class Emulator:
         """Generates `count` realistic orders assigned to `username` (BLK-0000001...)."""
         return self.admin("POST", "/bulk", {"username": username, "count": count, "seed": seed}, timeout=600)
 
+    def set_options(self, number: str, options: dict):
+        """Replaces an order's `options` (e.g. `{"check_in_required": True}`)."""
+        return self.admin("PUT", f"/work-orders/{number}/options", options)
+
+    def items(self, file_type: str | None = None, number: str | None = None) -> list[dict]:
+        """What arrived through `uploadPictures` (pictures and check-ins), in the order it first arrived."""
+        query = {}
+        if file_type is not None:
+            query["fileType"] = file_type
+        if number is not None:
+            query["workOrderNumber"] = number
+        return self.admin("GET", "/items", query=query or None)
+
+    def item_file(self, uuid: str) -> bytes:
+        """The bytes received for a picture."""
+        with urllib.request.urlopen(f"{self.admin_url}/items/{urllib.parse.quote(uuid)}/file", timeout=60) as response:
+            return response.read()
+
     def add_fault(self, rule: dict):
         return self.admin("POST", "/faults", rule)
 

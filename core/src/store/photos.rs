@@ -146,6 +146,27 @@ fn release(connection: &Connection, uuid: &str) -> Result<()> {
     set_state(connection, uuid, PhotoState::Queued, None)
 }
 
+/// A photo goes to an open project, to one of its tasks.
+fn check_target(project: &crate::model::Project, request: &AddPhoto) -> Result<()> {
+    if project.closed {
+        return Err(Error::ProjectClosed(request.project.to_string()));
+    }
+    if !project.tasks.iter().any(|task| task.name == request.task) {
+        let names: Vec<&str> = project.tasks.iter().map(|task| task.name.as_str()).collect();
+        return Err(InvalidInput::new(
+            "task",
+            format!(
+                "{} has no task `{}` (its tasks: {})",
+                request.project,
+                request.task,
+                names.join(", ")
+            ),
+        )
+        .into());
+    }
+    Ok(())
+}
+
 impl Store {
     /// Takes a photo into the queue: checks it quickly (size, format, dimensions: a hostile file is refused
     /// here, nothing written), copies the original into the photo store atomically, then commits the photo
@@ -177,6 +198,15 @@ impl Store {
                 metadata.width, metadata.height, limits.max_pixels
             )));
         }
+        // Refuse an unknown or closed project or task before the original is stored: a refused photo leaves
+        // no file behind (checked again in the transaction, which is what counts).
+        self.read(|connection| {
+            let (_, project_id) = projects::locate(connection, &request.project)?;
+            check_target(
+                &projects::load(connection, &request.project.integration, project_id)?,
+                request,
+            )
+        })?;
         let (sha256, size) = files.store_bytes(Kind::Original, &bytes)?;
         drop(bytes);
         let file_name = request
@@ -187,17 +217,7 @@ impl Store {
         self.write_durable(|tx| {
             let (integration_id, project_id) = projects::locate(tx, &request.project)?;
             let project = projects::load(tx, &request.project.integration, project_id)?;
-            if project.closed {
-                return Err(Error::ProjectClosed(request.project.to_string()));
-            }
-            if !project.tasks.iter().any(|task| task.name == request.task) {
-                let names: Vec<&str> = project.tasks.iter().map(|task| task.name.as_str()).collect();
-                return Err(InvalidInput::new(
-                    "task",
-                    format!("{} has no task `{}` (its tasks: {})", request.project, request.task, names.join(", ")),
-                )
-                .into());
-            }
+            check_target(&project, request)?;
             let existing: Option<String> = tx
                 .query_row(
                     "SELECT id FROM photos WHERE project_id = ?1 AND original_sha256 = ?2",

@@ -1,5 +1,7 @@
 package dev.fieldsync
 
+import dev.fieldsync.support.HOME_LAT
+import dev.fieldsync.support.HOME_LON
 import dev.fieldsync.support.InMemorySecretStore
 import dev.fieldsync.support.ProviderEmulator
 import dev.fieldsync.support.workOrder
@@ -93,6 +95,9 @@ abstract class EmulatorTest {
         return FieldSyncClient.open(config, secrets, eventBufferCapacity = eventBufferCapacity).also { closeAfterTest += it }
     }
 
+    /** A temporary directory deleted after the current test. */
+    protected fun tempDirectory(): Path = Files.createTempDirectory("fieldsync-kt-").also { directories.add(it) }
+
     /** Something to close after the current test. */
     protected fun <T : AutoCloseable> closeLater(resource: T): T = resource.also { closeAfterTest += it }
 
@@ -114,6 +119,26 @@ abstract class EmulatorTest {
         /** Creates (or replaces) orders [numbers] assigned to this vendor at the provider. */
         fun assignOrders(numbers: IntRange, city: String = "Columbus") =
             emulator.admin.putWorkOrders(numbers.map { workOrder(number(it), username, city = city) })
+
+        /**
+         * Orders for field work, assigned to this vendor (tasks "Grass Cut" and "Debris Removal"): 1 and 4 at
+         * the property [HOME_LAT], [HOME_LON]; 2 there too, its check-ins needing a photo; 3 without coordinates.
+         */
+        fun assignFieldOrders() {
+            val home = mapOf("gpsLatitude" to HOME_LAT, "gpsLongitude" to HOME_LON)
+            val tasks = listOf("Grass Cut", "Debris Removal")
+            emulator.admin.putWorkOrders(
+                listOf(
+                    workOrder(number(1), username, services = tasks, extra = home),
+                    workOrder(number(2), username, services = tasks, extra = home + ("options" to mapOf("check_in_photo_required" to true))),
+                    workOrder(number(3), username, services = tasks),
+                    workOrder(number(4), username, services = tasks, extra = home),
+                ),
+            )
+        }
+
+        /** What arrived at the provider from this vendor (`checkin` or `picture`), in arrival order. */
+        fun received(fileType: String? = null) = emulator.admin.items(username = username, fileType = fileType)
 
         suspend fun link(password: String = this.password): Integration =
             client.createIntegration(newIntegration(), password, token)

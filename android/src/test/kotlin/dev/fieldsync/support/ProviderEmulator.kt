@@ -2,6 +2,7 @@ package dev.fieldsync.support
 
 import java.io.File
 import java.net.URI
+import java.net.URLEncoder
 import java.net.http.HttpClient
 import java.net.http.HttpRequest
 import java.net.http.HttpResponse
@@ -181,6 +182,32 @@ class AdminClient(private val base: String) {
                 },
             ),
         )
+
+    /** Replaces an order's `options` (e.g. `mapOf("check_in_required" to true)`). */
+    fun setOptions(number: String, options: Map<String, Any?>) {
+        call("PUT", "/work-orders/$number/options", options)
+    }
+
+    /**
+     * What arrived through `uploadPictures` (pictures and check-ins) in the order it first arrived, from
+     * [username] and of [fileType] when given: `uuid`, `workOrderNumber`, `fileType`, `deliveries`, `metadata`...
+     */
+    @Suppress("UNCHECKED_CAST")
+    fun items(username: String? = null, fileType: String? = null): List<Map<String, Any?>> {
+        val query = listOfNotNull(
+            username?.let { "username=" + URLEncoder.encode(it, Charsets.UTF_8) },
+            fileType?.let { "fileType=" + URLEncoder.encode(it, Charsets.UTF_8) },
+        ).joinToString("&")
+        return Json.array(call("GET", if (query.isEmpty()) "/items" else "/items?$query")) as List<Map<String, Any?>>
+    }
+
+    /** The bytes received for a picture. */
+    fun itemFile(uuid: String): ByteArray {
+        val request = HttpRequest.newBuilder(URI.create("$base/items/$uuid/file")).timeout(Duration.ofSeconds(60)).GET().build()
+        val response = http.send(request, HttpResponse.BodyHandlers.ofByteArray())
+        check(response.statusCode() == 200) { "admin GET /items/$uuid/file -> ${response.statusCode()}" }
+        return response.body()
+    }
 
     /** Adds a fault rule, e.g. `mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to 500)`. */
     fun addFault(rule: Map<String, Any?>) {
