@@ -8,6 +8,8 @@
 
 uniffi::setup_scaffolding!();
 
+#[cfg(target_os = "android")]
+mod android;
 mod client;
 mod error;
 mod events;

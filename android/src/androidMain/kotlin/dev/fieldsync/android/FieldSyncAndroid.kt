@@ -52,9 +52,8 @@ object FieldSyncAndroid {
      * Gives rustls-platform-verifier the JVM and the application context it needs to ask Android's
      * TrustManager about provider certificates. Must run before the first https request; idempotent.
      *
-     * REQUIRES a JNI entry point in libfieldsync_ffi that the Rust bindings do not export yet (see README,
-     * "TLS on Android"). Until it exists this logs an error and https providers fail their handshake (plain
-     * http works only on loopback, e.g. the emulator through `adb reverse`).
+     * The native half is `bindings/src/android.rs` (see README, "TLS on Android"); if the library lacks it,
+     * this logs an error and https providers fail their handshake.
      */
     fun initPlatformVerifier(context: Context) {
         if (tlsReady) return
@@ -70,7 +69,7 @@ object FieldSyncAndroid {
         }
     }
 
-    /** Implemented in Rust (to add): calls `rustls_platform_verifier::android::init_with_env(env, context)`. */
+    /** Implemented in Rust (`bindings/src/android.rs`): `rustls_platform_verifier::android::init_with_env`. */
     @JvmStatic
     private external fun nativeInitPlatformVerifier(context: Context)
 
