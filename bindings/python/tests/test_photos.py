@@ -286,7 +286,7 @@ def test_a_damaged_fixture_is_refused_or_fails_visibly_and_never_relays_broken(s
         (WO1, "Grass Cut", "before", DSCN0010, location_fix((0.0, 0.0)), fs.FieldSyncError.InvalidInput, "0,0"),
         (f"{CODE}::WO-404", "Grass Cut", "before", DSCN0010, None, fs.FieldSyncError.NotFound, "WO-404"),
         (WO4, "Grass Cut", "before", DSCN0010, None, fs.FieldSyncError.Conflict, "closed"),
-        (WO1, "Grass Cut", "before", Path("/nonexistent/photo.jpg"), None, fs.FieldSyncError.Storage, "photo.jpg"),
+        (WO1, "Grass Cut", "before", Path("/nonexistent/photo.jpg"), None, fs.FieldSyncError.InvalidInput, "photo.jpg"),
     ],
 )
 def test_bad_photo_input_is_a_typed_error_and_nothing_is_written(site, fieldsync, tmp_path, project, task, evidence, file, fix, error, reason):

@@ -246,7 +246,7 @@ class PhotoTest : EmulatorTest() {
         assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", "before", path, locationFix(Double.NaN to 1.0)) }
         assertFailsWith<FieldSyncException.NotFound> { raw.addPhoto("${site.code}::404", "Grass Cut", "before", path, null) }
         assertFailsWith<FieldSyncException.Conflict> { raw.addPhoto(site.id(4), "Grass Cut", "before", path, null) }
-        assertFailsWith<FieldSyncException.Storage> { raw.addPhoto(site.id(1), "Grass Cut", "before", "/nonexistent/photo.jpg", null) }
+        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", "before", "/nonexistent/photo.jpg", null) }
         assertEquals(emptyList(), raw.photos(null))
         assertEquals(emptyList(), site.client.outbox(site.code))
         assertEquals(emptyList(), filesUnder(directory.resolve("photos").toFile()))
