@@ -82,6 +82,19 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
             last_error,
         },
         SyncEvent::Upload { uuid, bytes } => FieldSyncEvent::UploadStarted { uuid, bytes },
+        SyncEvent::UploadProgress {
+            uuid,
+            bytes_sent,
+            bytes_total,
+            overall_sent,
+            overall_total,
+        } => FieldSyncEvent::UploadProgress {
+            uuid,
+            bytes_sent,
+            bytes_total,
+            overall_sent,
+            overall_total,
+        },
         SyncEvent::Imported { code, report } => FieldSyncEvent::ImportFinished {
             code,
             created: report.created,

@@ -12,17 +12,20 @@
 //! fetched again, and re-applying them is free (fingerprints skip what did not change).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Seek, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use subtle::ConstantTimeEq;
 
+use super::relay::RunProgress;
 use crate::model::{ImportKind, ImportReport, now};
 use crate::outbox::{DeliveryOutcome, EntryState, after_attempt};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
-use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
+use crate::transport::{
+    HttpTransport, ProviderCredentials, Timeouts, TransportError, UploadFile, Validation,
+};
 use crate::{Error, Result};
 
 /// What the engine tells an observer (the bindings forward it to the host's event listener).
@@ -43,6 +46,20 @@ pub enum SyncEvent {
         uuid: String,
         /// Its rendition's size.
         bytes: u64,
+    },
+    /// Bytes of a photo taken by the connection, and of the whole delivery run (see [`super::relay`] for
+    /// how often it comes: at the start, about every 64 KiB or 1 %, and at the end).
+    UploadProgress {
+        /// The photo.
+        uuid: String,
+        /// Bytes of this photo sent so far.
+        bytes_sent: u64,
+        /// Its rendition's size.
+        bytes_total: u64,
+        /// Bytes of every photo of this run sent so far.
+        overall_sent: u64,
+        /// Bytes of every photo of this run.
+        overall_total: u64,
     },
     /// An import finished.
     Imported {
@@ -386,6 +403,10 @@ impl SyncEngine {
         }
         let credentials = self.credentials(code)?;
         let transport = self.transport(code)?;
+        let progress = RunProgress::new(
+            self.observer.clone(),
+            self.store.photos_due_for_relay(code, now(), ignore_backoff)?,
+        );
         let mut rng = rand::rng();
         let mut attempted = Vec::new();
         while let Some(entry) = self
@@ -398,7 +419,7 @@ impl SyncEngine {
                     transport.post_status(&credentials, &entry.id, &serde_json::json!([entry.payload]))
                 }
                 "checkin" => transport.upload_item(&credentials, &entry.payload, None),
-                "photo" => self.send_photo(&transport, &credentials, &entry.id),
+                "photo" => self.send_photo(&transport, &credentials, &entry.id, &progress),
                 other => Err(TransportError::Permanent(format!(
                     "unknown outbox entry kind `{other}`"
                 ))),
@@ -444,6 +465,7 @@ impl SyncEngine {
         transport: &HttpTransport,
         credentials: &ProviderCredentials,
         uuid: &str,
+        progress: &Arc<RunProgress>,
     ) -> std::result::Result<(), TransportError> {
         let Some(files) = &self.photo_files else {
             return Err(TransportError::Transient {
@@ -455,18 +477,23 @@ impl SyncEngine {
             .store
             .photo_upload(uuid)
             .map_err(|err| TransportError::Permanent(format!("photo {uuid}: {err}")))?;
-        let bytes = files
-            .read(crate::photo::files::Kind::Rendition, &rendition)
-            .map_err(|err| {
-                TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
-            })?;
-        if let Some(observer) = &self.observer {
-            observer(SyncEvent::Upload {
-                uuid: uuid.to_owned(),
-                bytes: bytes.len() as u64,
-            });
-        }
-        transport.upload_item(credentials, &item, Some((name, bytes)))
+        let missing = |err: std::io::Error| {
+            TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
+        };
+        let file = std::fs::File::open(files.path(crate::photo::files::Kind::Rendition, &rendition))
+            .map_err(missing)?;
+        let length = file.metadata().map_err(missing)?.len();
+        // Streamed from disk: photos in flight cost a read buffer each, not their size.
+        let reader = progress.start(uuid, length, file.take(length));
+        transport.upload_item(
+            credentials,
+            &item,
+            Some(UploadFile {
+                name,
+                reader: Box::new(reader),
+                length,
+            }),
+        )
     }
 
     /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes

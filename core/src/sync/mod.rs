@@ -2,6 +2,7 @@
 
 mod auto_import;
 mod engine;
+pub mod relay;
 mod schedule;
 mod status;
 
