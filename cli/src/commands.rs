@@ -73,7 +73,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Projects(args) => projects(&store, &printer, args),
         Command::Project(command) => project(&store, &printer, command),
         Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
-        Command::Sync { max_age } => sync(&engine(), &printer, max_age),
+        Command::Sync {
+            max_age,
+            relay_concurrency,
+        } => sync(
+            &engine().with_relay_concurrency(usize::try_from(relay_concurrency).unwrap_or(1)),
+            &printer,
+            max_age,
+        ),
         Command::Checkin {
             id,
             lat,

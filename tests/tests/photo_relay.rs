@@ -1,4 +1,5 @@
-//! Photo relay to the real emulator over 127.0.0.1: byte progress events per photo and over the run.
+//! Photo relay to the real emulator over 127.0.0.1: byte progress events per photo and over the run;
+//! several projects relayed in parallel, each project's entries in order.
 
 #![allow(clippy::unwrap_used)]
 
@@ -6,14 +7,15 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use fieldsync_core::checkin::LocationFix;
 use fieldsync_core::model::{ImportKind, NewIntegration, ProjectId};
 use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::photo::{EvidenceType, default_settings};
 use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
-use fieldsync_core::store::AddPhoto;
+use fieldsync_core::store::{AddPhoto, CheckInRequest};
 use fieldsync_core::sync::{SyncEngine, SyncEvent, SyncObserver};
 use fieldsync_core::{SecretKind, SecretStore, Store};
-use fieldsync_provider::{ProviderConfig, RunningProvider};
+use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
 use serde_json::json;
 
 const CODE: &str = "ACME";
@@ -209,4 +211,106 @@ fn relay_progress_is_monotonic_and_ends_at_the_totals() {
         .file_size
         .unwrap();
     assert_progress_sound(&world.progress(), &HashMap::from([(late, size)]));
+}
+
+#[test]
+fn projects_relay_in_parallel_each_in_order_and_a_check_in_after_its_photo() {
+    const LATENCY_MS: u64 = 500;
+    let world = world(|engine| engine.with_relay_concurrency(2));
+    // Recorded before any photo: it waits for one of project 2 to be relayed, without blocking the rest.
+    let now = fieldsync_core::model::now();
+    let check_in = world
+        .store
+        .check_in(&CheckInRequest {
+            project: ProjectId::parse(&format!("{CODE}::2")).unwrap(),
+            fix: LocationFix {
+                latitude: 39.7818,
+                longitude: -89.6502,
+                accuracy_m: 5.0,
+                altitude_m: None,
+                fix_time_ms: now * 1000,
+                is_mock: false,
+            },
+            badge: None,
+            user: None,
+            device_time: now,
+            device_id: "phone-1".into(),
+        })
+        .unwrap()
+        .uuid;
+    let files = [
+        "gps/DSCN0010.jpg",
+        "gps/DSCN0012.jpg",
+        "gps/DSCN0021.jpg",
+        "gps/DSCN0025.jpg",
+        "gps/DSCN0027.jpg",
+        "gps/DSCN0029.jpg",
+    ];
+    let mut queued: HashMap<&str, Vec<String>> = HashMap::new();
+    for (index, file) in files.iter().enumerate() {
+        let number = if index % 2 == 0 { "1" } else { "2" };
+        queued
+            .entry(number)
+            .or_default()
+            .push(world.add(number, &shared_photo(file)));
+    }
+    world
+        .provider
+        .admin()
+        .set_fault(Fault::new(
+            Endpoint::UploadPictures,
+            FaultKind::Latency { ms: LATENCY_MS },
+        ))
+        .unwrap();
+
+    let started = std::time::Instant::now();
+    let report = world.engine.push_outbox(CODE, true).unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(report.delivered, 7, "{report:?}");
+    // One at a time: 7 answers x 500 ms = 3.5 s. Two at a time, projects 1 (3 photos) and 2 (3 photos and
+    // the check-in) overlap: about 4 x 500 ms = 2 s.
+    assert!(
+        elapsed < std::time::Duration::from_millis(7 * LATENCY_MS - 700),
+        "no parallelism: {elapsed:?}"
+    );
+
+    let arrived = world
+        .provider
+        .admin()
+        .received_items(&fieldsync_provider::ItemFilter::default())
+        .unwrap();
+    assert!(arrived.iter().all(|item| item.deliveries == 1), "exactly once");
+    for number in ["1", "2"] {
+        let photos: Vec<&String> = arrived
+            .iter()
+            .filter(|item| item.work_order_number == number && item.file_type == "picture")
+            .map(|item| &item.uuid)
+            .collect();
+        let expected: Vec<&String> = queued[number].iter().collect();
+        assert_eq!(photos, expected, "project {number} in the order taken");
+    }
+    let pictures: Vec<_> = arrived
+        .iter()
+        .filter(|item| item.file_type == "picture")
+        .collect();
+    assert_ne!(
+        pictures[0].work_order_number, pictures[1].work_order_number,
+        "the first two in flight together are of different projects"
+    );
+    let position = |uuid: &str| arrived.iter().position(|item| item.uuid == uuid).unwrap();
+    assert!(
+        position(&check_in) > position(&queued["2"][0]),
+        "the check-in waited for its project's photo"
+    );
+    assert!(
+        position(&check_in) < position(&queued["2"][1]),
+        "then went in its place, before the later photos of its project"
+    );
+    assert_progress_sound(
+        &world.progress(),
+        &pictures
+            .iter()
+            .map(|item| (item.uuid.clone(), item.file_size.unwrap()))
+            .collect(),
+    );
 }

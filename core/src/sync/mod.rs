@@ -7,6 +7,9 @@ mod schedule;
 mod status;
 
 pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
-pub use engine::{CURSOR_OVERLAP, DeliveryReport, SyncEngine, SyncEvent, SyncObserver, SyncSummary};
+pub use engine::{
+    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DeliveryReport, SyncEngine, SyncEvent, SyncObserver,
+    SyncSummary,
+};
 pub use schedule::{AttemptOutcome, Schedule, next_delay};
 pub use status::{InvalidTransition, StatusEvent, next_status};
