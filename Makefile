@@ -11,3 +11,4 @@ bench:
 	cargo bench -p fieldsync-tests --bench import
 	cargo bench -p fieldsync-tests --bench sync
 	cargo bench -p fieldsync-tests --bench checkin
+	cargo bench -p fieldsync-tests --bench relay

@@ -86,6 +86,19 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
             uuid,
             state: state.as_str().to_owned(),
         },
+        SyncEvent::UploadProgress {
+            uuid,
+            bytes_sent,
+            bytes_total,
+            overall_sent,
+            overall_total,
+        } => FieldSyncEvent::UploadProgress {
+            uuid,
+            bytes_sent,
+            bytes_total,
+            overall_sent,
+            overall_total,
+        },
         SyncEvent::Imported { code, report } => FieldSyncEvent::ImportFinished {
             code,
             created: report.created,

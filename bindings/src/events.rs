@@ -2,7 +2,7 @@
 //!
 //! Producers (sync runs on worker threads, the auto-import loop) never call the host directly: they queue
 //! events here and return. The delivery thread takes everything queued, keeps only the latest status of each
-//! integration, and calls the listener in order.
+//! integration and the latest upload progress of each photo, and calls the listener in order.
 
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -113,22 +113,22 @@ fn deliver(receiver: &Receiver<Message>, listener: &dyn EventListener) {
 }
 
 /// Keeps every event in order, except that a status is dropped when a later status of the same
-/// integration is in the batch.
+/// integration is in the batch, and an upload progress when a later progress of the same photo is.
 pub(crate) fn coalesce(batch: Vec<FieldSyncEvent>) -> Vec<FieldSyncEvent> {
-    let is_superseded = |index: usize, code: &str| {
-        batch[index + 1..]
-            .iter()
-            .any(|later| matches!(later, FieldSyncEvent::IntegrationStatus { code: c, .. } if c == code))
-    };
-    batch
-        .iter()
-        .enumerate()
-        .filter(|(index, event)| match event {
-            FieldSyncEvent::IntegrationStatus { code, .. } => !is_superseded(*index, code),
+    let mut statuses = std::collections::HashSet::new();
+    let mut uploads = std::collections::HashSet::new();
+    // From the end: the first of each key met is the latest, later ones (earlier in time) are dropped.
+    let mut kept: Vec<FieldSyncEvent> = batch
+        .into_iter()
+        .rev()
+        .filter(|event| match event {
+            FieldSyncEvent::IntegrationStatus { code, .. } => statuses.insert(code.clone()),
+            FieldSyncEvent::UploadProgress { uuid, .. } => uploads.insert(uuid.clone()),
             _ => true,
         })
-        .map(|(_, event)| event.clone())
-        .collect()
+        .collect();
+    kept.reverse();
+    kept
 }
 
 #[cfg(test)]
@@ -142,6 +142,36 @@ mod tests {
             status,
             last_error: None,
         }
+    }
+
+    fn progress(uuid: &str, sent: u64, overall: u64) -> FieldSyncEvent {
+        FieldSyncEvent::UploadProgress {
+            uuid: uuid.into(),
+            bytes_sent: sent,
+            bytes_total: 100,
+            overall_sent: overall,
+            overall_total: 200,
+        }
+    }
+
+    #[test]
+    fn only_the_latest_progress_of_each_photo_survives_a_burst() {
+        let started = FieldSyncEvent::UploadStarted {
+            uuid: "b".into(),
+            bytes: 100,
+        };
+        let batch = vec![
+            progress("a", 0, 0),
+            progress("a", 50, 50),
+            started.clone(),
+            progress("b", 0, 50),
+            progress("a", 100, 100),
+            progress("b", 30, 130),
+        ];
+        assert_eq!(
+            coalesce(batch),
+            vec![started, progress("a", 100, 100), progress("b", 30, 130)]
+        );
     }
 
     #[test]

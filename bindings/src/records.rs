@@ -642,6 +642,21 @@ pub enum FieldSyncEvent {
         /// Bytes to send.
         bytes: u64,
     },
+    /// Bytes of a photo taken by the connection, and of the whole delivery run: at the start (0), about
+    /// every 64 KiB or 1 % of the photo, and at the end (`bytes_sent == bytes_total`). Coalesced: of a
+    /// burst, only the latest of each photo is delivered (figures never go down).
+    UploadProgress {
+        /// The photo's UUID.
+        uuid: String,
+        /// Bytes of this photo sent so far.
+        bytes_sent: u64,
+        /// Bytes of this photo.
+        bytes_total: u64,
+        /// Bytes of every photo of this delivery run sent so far.
+        overall_sent: u64,
+        /// Bytes of every photo of this delivery run.
+        overall_total: u64,
+    },
     /// A photo changed state (processed, relayed, failed...).
     PhotoChanged {
         /// The photo's UUID.

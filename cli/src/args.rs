@@ -104,6 +104,11 @@ pub enum Command {
         /// Seconds after which a refresh is due again.
         #[arg(long, default_value_t = 900)]
         max_age: u64,
+        /// Outbox entries sent at once (photos of different projects in parallel; one project's entries
+        /// always go in order).
+        #[arg(long, default_value_t = fieldsync_core::sync::DEFAULT_RELAY_CONCURRENCY as u64,
+              value_parser = clap::value_parser!(u64).range(1..=16))]
+        relay_concurrency: u64,
     },
     /// The whole story against a provider emulator on loopback; leaves a database to explore.
     Demo {

@@ -59,14 +59,7 @@ pub fn run(cli: Cli) -> Result<()> {
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        let bar = output::progress_bar(0, std::io::stderr().is_terminal() && !cli.json);
-        let observer: fieldsync_core::sync::SyncObserver = Arc::new(move |event| {
-            if let fieldsync_core::sync::SyncEvent::Upload { uuid, bytes } = event {
-                bar.set_length(bar.length().unwrap_or(0) + bytes);
-                bar.set_message(format!("relaying photo {uuid}"));
-                bar.inc(bytes);
-            }
-        });
+        let observer = output::relay_observer(std::io::stderr().is_terminal(), cli.json);
         let engine = SyncEngine::new(store.clone(), secrets.clone(), directory).with_observer(observer);
         match PhotoFiles::open(photo_directory(&cli.db)) {
             Ok(files) => engine.with_photo_files(files),
@@ -80,7 +73,14 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Projects(args) => projects(&store, &printer, args),
         Command::Project(command) => project(&store, &printer, command),
         Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
-        Command::Sync { max_age } => sync(&engine(), &printer, max_age),
+        Command::Sync {
+            max_age,
+            relay_concurrency,
+        } => sync(
+            &engine().with_relay_concurrency(usize::try_from(relay_concurrency).unwrap_or(1)),
+            &printer,
+            max_age,
+        ),
         Command::Checkin {
             id,
             lat,

@@ -378,3 +378,64 @@ pub fn progress_bar(total: u64, terminal: bool) -> ProgressBar {
     }
     bar
 }
+
+/// Shows photo relays: on a terminal, a byte progress bar on stderr over the delivery run (every photo of
+/// the run, per-photo figures in its message); elsewhere one line per photo sent, on stderr; nothing with
+/// `--json` (stdout stays one JSON document, stderr quiet).
+pub fn relay_observer(terminal: bool, json: bool) -> fieldsync_core::sync::SyncObserver {
+    use fieldsync_core::sync::SyncEvent;
+    use indicatif::HumanBytes;
+    // Made on the first photo: a sync that relays none draws nothing.
+    let bar: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+    std::sync::Arc::new(move |event| {
+        let SyncEvent::UploadProgress {
+            uuid,
+            bytes_sent,
+            bytes_total,
+            overall_sent,
+            overall_total,
+        } = event
+        else {
+            return;
+        };
+        if json {
+            return;
+        }
+        if !terminal {
+            if bytes_sent == bytes_total {
+                eprintln!(
+                    "sent photo {uuid} ({}); {} of {} for this sync",
+                    HumanBytes(bytes_total),
+                    HumanBytes(overall_sent),
+                    HumanBytes(overall_total)
+                );
+            }
+            return;
+        }
+        let mut bar = bar.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let bar = bar.get_or_insert_with(|| {
+            let bar = ProgressBar::with_draw_target(Some(overall_total), ProgressDrawTarget::stderr());
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} relaying photos [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ({eta}) {msg}",
+            ) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar
+        });
+        if bar.is_finished() {
+            // A later delivery run (another integration): start over.
+            bar.reset();
+        }
+        bar.set_length(overall_total);
+        bar.set_position(overall_sent);
+        let short: String = uuid.chars().take(8).collect();
+        bar.set_message(format!(
+            "photo {short} {}/{}",
+            HumanBytes(bytes_sent),
+            HumanBytes(bytes_total)
+        ));
+        if overall_total > 0 && overall_sent >= overall_total {
+            bar.finish();
+        }
+    })
+}

@@ -165,13 +165,24 @@ fn offline_check_ins_survive_a_restart_and_arrive_exactly_once_in_order_with_the
     assert_eq!(summary.deliveries[0].1.as_ref().unwrap().delivered, 5);
 
     let received = provider.admin().received_checkins().unwrap();
-    let received_uuids: Vec<&str> = received.iter().map(|item| item.uuid.as_str()).collect();
-    assert_eq!(
-        received_uuids,
-        uuids.iter().map(String::as_str).collect::<Vec<_>>(),
-        "in capture order"
-    );
-    for ((_, at), item) in plan.iter().zip(&received) {
+    // Ordered per project (projects are delivered in parallel, so not across projects).
+    for project in ["1", "2"] {
+        let arrived: Vec<&str> = received
+            .iter()
+            .filter(|item| item.work_order_number == project)
+            .map(|item| item.uuid.as_str())
+            .collect();
+        let captured: Vec<&str> = plan
+            .iter()
+            .zip(&uuids)
+            .filter(|((number, _), _)| *number == project)
+            .map(|(_, uuid)| uuid.as_str())
+            .collect();
+        assert_eq!(arrived, captured, "project {project} in capture order");
+    }
+    assert_eq!(received.len(), plan.len());
+    for ((_, at), uuid) in plan.iter().zip(&uuids) {
+        let item = received.iter().find(|item| &item.uuid == uuid).unwrap();
         assert_eq!(item.deliveries, 1);
         assert_eq!(item.file_type, "checkin");
         assert_eq!(

@@ -221,6 +221,35 @@ impl Store {
         })
     }
 
+    /// The photos a delivery run starting now would relay, with their rendition sizes (the run's overall
+    /// progress total): due photo entries whose project is not stuck behind an entry that will not be sent
+    /// in this run (one needing attention, or waiting out its backoff).
+    pub fn photos_due_for_relay(
+        &self,
+        code: &str,
+        at: Timestamp,
+        ignore_backoff: bool,
+    ) -> Result<Vec<(String, u64)>> {
+        let at = if ignore_backoff { Timestamp::MAX } else { at };
+        self.read(|connection| {
+            let integration_id = integrations::id_of(connection, code)?;
+            let mut statement = connection.prepare(
+                "SELECT o.id, coalesce(ph.rendition_size, 0) FROM outbox o JOIN photos ph ON ph.id = o.id
+                 WHERE o.integration_id = ?1 AND o.kind = 'photo'
+                   AND (o.state = 'queued' OR (o.state = 'retry_wait' AND o.next_attempt_at <= ?2))
+                   AND NOT EXISTS (SELECT 1 FROM outbox earlier
+                                   WHERE earlier.project_id = o.project_id AND earlier.seq < o.seq
+                                     AND (earlier.state = 'needs_attention'
+                                          OR (earlier.state = 'retry_wait' AND earlier.next_attempt_at > ?2)))
+                 ORDER BY o.seq",
+            )?;
+            let rows = statement.query_map(params![integration_id, at], |row| {
+                Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+    }
+
     /// Stores the outcome of a delivery attempt. A delivered entry may let a project kept by a Full Import
     /// go: when its last pending entry is done, the project is removed as the import wanted.
     pub fn record_delivery(&self, id: &str, update: &EntryUpdate) -> Result<()> {

@@ -12,17 +12,20 @@
 //! fetched again, and re-applying them is free (fingerprints skip what did not change).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Seek, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use subtle::ConstantTimeEq;
 
+use super::relay::RunProgress;
 use crate::model::{ImportKind, ImportReport, now};
 use crate::outbox::{DeliveryOutcome, EntryState, after_attempt};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
-use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
+use crate::transport::{
+    HttpTransport, ProviderCredentials, Timeouts, TransportError, UploadFile, Validation,
+};
 use crate::{Error, Result};
 
 /// What the engine tells an observer (the bindings forward it to the host's event listener).
@@ -50,6 +53,20 @@ pub enum SyncEvent {
         uuid: String,
         /// Its state after the attempt.
         state: crate::photo::PhotoState,
+    },
+    /// Bytes of a photo taken by the connection, and of the whole delivery run (see [`super::relay`] for
+    /// how often it comes: at the start, about every 64 KiB or 1 %, and at the end).
+    UploadProgress {
+        /// The photo.
+        uuid: String,
+        /// Bytes of this photo sent so far.
+        bytes_sent: u64,
+        /// Its rendition's size.
+        bytes_total: u64,
+        /// Bytes of every photo of this run sent so far.
+        overall_sent: u64,
+        /// Bytes of every photo of this run.
+        overall_total: u64,
     },
     /// An import finished.
     Imported {
@@ -85,6 +102,11 @@ pub struct SyncSummary {
 /// Receives [`SyncEvent`]s, on the thread that caused them; it must return quickly.
 pub type SyncObserver = Arc<dyn Fn(SyncEvent) + Send + Sync>;
 
+/// Outbox entries sent at once by default (see `docs/BENCHMARKS.md`, photo relay: on a link with
+/// latency, more requests in flight hide the round trips; past 3 the gain is small while a phone's uplink
+/// is shared by more uploads that each take longer, and a cut connection loses more partial uploads).
+pub const DEFAULT_RELAY_CONCURRENCY: usize = 3;
+
 /// How far back a Refresh re-asks, to be robust to same-second writes and small provider clock steps.
 pub const CURSOR_OVERLAP: i64 = 60;
 
@@ -98,6 +120,7 @@ pub struct SyncEngine {
     run_finished: Condvar,
     observer: Option<SyncObserver>,
     delivering: Mutex<()>,
+    relay_concurrency: usize,
     photo_files: Option<crate::photo::files::PhotoFiles>,
 }
 
@@ -106,6 +129,60 @@ impl std::fmt::Debug for SyncEngine {
         f.debug_struct("SyncEngine")
             .field("store", &self.store.path())
             .finish_non_exhaustive()
+    }
+}
+
+/// One delivery run, shared by its workers.
+struct DeliveryRun<'a> {
+    code: &'a str,
+    ignore_backoff: bool,
+    credentials: ProviderCredentials,
+    transport: HttpTransport,
+    progress: Arc<RunProgress>,
+    shared: Mutex<RunShared>,
+    /// Signalled when an entry in flight is recorded or the run fails.
+    changed: Condvar,
+}
+
+impl DeliveryRun<'_> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, RunShared> {
+        self.shared
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Held while an entry is being sent: if the sender panics, the run stops and the other workers stop
+/// waiting for this entry (it stays `in_flight`, back in the queue at the next run).
+struct Claimed<'r, 'a>(&'r DeliveryRun<'a>);
+
+impl Drop for Claimed<'_, '_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut shared = self.0.lock();
+            shared.in_flight -= 1;
+            shared.stop = true;
+            self.0.changed.notify_all();
+        }
+    }
+}
+
+#[derive(Default)]
+struct RunShared {
+    /// Entries claimed in this run: each is tried at most once per run.
+    attempted: Vec<String>,
+    in_flight: usize,
+    /// No more claims (the network or the credentials failed, or the store did).
+    stop: bool,
+    report: DeliveryReport,
+    /// The first store error; the run's result.
+    error: Option<Error>,
+}
+
+impl RunShared {
+    fn fail(&mut self, err: Error) {
+        self.stop = true;
+        self.error.get_or_insert(err);
     }
 }
 
@@ -133,6 +210,7 @@ impl SyncEngine {
             run_finished: Condvar::new(),
             observer: None,
             delivering: Mutex::new(()),
+            relay_concurrency: DEFAULT_RELAY_CONCURRENCY,
             photo_files: None,
         }
     }
@@ -140,6 +218,13 @@ impl SyncEngine {
     /// Where photo renditions are read from when relaying photos.
     pub fn with_photo_files(mut self, files: crate::photo::files::PhotoFiles) -> Self {
         self.photo_files = Some(files);
+        self
+    }
+
+    /// How many outbox entries (photos, check-ins, statuses) one delivery run sends at once, at most one
+    /// per project (at least 1; default [`DEFAULT_RELAY_CONCURRENCY`]).
+    pub fn with_relay_concurrency(mut self, workers: usize) -> Self {
+        self.relay_concurrency = workers.max(1);
         self
     }
 
@@ -381,31 +466,102 @@ impl SyncEngine {
     /// Delivers the integration's queued field work, oldest first and in order per project, until the
     /// queue is empty or the network or the credentials fail. One delivery run at a time per engine.
     /// `ignore_backoff` retries entries still waiting after a failure (a sync the user asked for).
+    ///
+    /// Up to [`Self::with_relay_concurrency`] entries are sent at once, never two of the same project: an
+    /// entry is claimed (marked `in_flight` in one transaction) only when every earlier entry of its project
+    /// is done (or held for QA, or a check-in waiting for its photo), and an `in_flight` one is not done. So each project's entries reach the provider strictly in
+    /// order while different projects go in parallel. A transient or credentials failure stops new claims;
+    /// sends already under way finish and are recorded. A crash leaves the claimed entries `in_flight`, put
+    /// back in the queue by the next run and deduplicated by UUID at the provider.
     pub fn push_outbox(&self, code: &str, ignore_backoff: bool) -> Result<DeliveryReport> {
         let _one_at_a_time = self
             .delivering
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         self.store.recover_in_flight()?;
-        let mut report = DeliveryReport::default();
         if self.store.pending_outbox_entries(code)?.is_empty() {
-            return Ok(report);
+            return Ok(DeliveryReport::default());
         }
-        let credentials = self.credentials(code)?;
-        let transport = self.transport(code)?;
-        let mut rng = rand::rng();
-        let mut attempted = Vec::new();
-        while let Some(entry) = self
-            .store
-            .claim_next_entry(code, now(), ignore_backoff, &attempted)?
-        {
-            attempted.push(entry.id.clone());
-            let sent = match entry.kind.as_str() {
-                "status" => {
-                    transport.post_status(&credentials, &entry.id, &serde_json::json!([entry.payload]))
+        let run = DeliveryRun {
+            code,
+            ignore_backoff,
+            credentials: self.credentials(code)?,
+            transport: self.transport(code)?,
+            progress: RunProgress::new(
+                self.observer.clone(),
+                self.store.photos_due_for_relay(code, now(), ignore_backoff)?,
+            ),
+            shared: Mutex::new(RunShared::default()),
+            changed: Condvar::new(),
+        };
+        let workers = self.relay_concurrency.max(1);
+        std::thread::scope(|scope| {
+            for index in 1..workers {
+                let run = &run;
+                let spawned = std::thread::Builder::new()
+                    .name(format!("fieldsync-relay-{index}"))
+                    .spawn_scoped(scope, move || self.deliver_entries(run));
+                if let Err(err) = spawned {
+                    // Fewer workers is slower, not wrong.
+                    tracing::warn!(%err, "could not start a relay thread");
                 }
-                "checkin" => transport.upload_item(&credentials, &entry.payload, None),
-                "photo" => self.send_photo(&transport, &credentials, &entry.id),
+            }
+            self.deliver_entries(&run);
+        });
+        let shared = run
+            .shared
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match shared.error {
+            Some(err) => Err(err),
+            None => Ok(shared.report),
+        }
+    }
+
+    /// One worker of a delivery run: claims the next entry that may go, sends it, records the outcome;
+    /// waits while nothing may go but other entries are in flight (their completion may free a successor).
+    fn deliver_entries(&self, run: &DeliveryRun<'_>) {
+        let mut rng = rand::rng();
+        loop {
+            let entry = {
+                let mut shared = run.lock();
+                loop {
+                    if shared.stop {
+                        return;
+                    }
+                    match self
+                        .store
+                        .claim_next_entry(run.code, now(), run.ignore_backoff, &shared.attempted)
+                    {
+                        Ok(Some(entry)) => {
+                            shared.attempted.push(entry.id.clone());
+                            shared.in_flight += 1;
+                            break entry;
+                        }
+                        Ok(None) if shared.in_flight == 0 => return,
+                        Ok(None) => {
+                            shared = run
+                                .changed
+                                .wait(shared)
+                                .unwrap_or_else(|poisoned| poisoned.into_inner());
+                        }
+                        Err(err) => {
+                            shared.fail(err);
+                            run.changed.notify_all();
+                            return;
+                        }
+                    }
+                }
+            };
+            let claimed = Claimed(run);
+            let sent = match entry.kind.as_str() {
+                "status" => run.transport.post_status(
+                    &run.credentials,
+                    &entry.id,
+                    &serde_json::json!([entry.payload]),
+                ),
+                "checkin" => run.transport.upload_item(&run.credentials, &entry.payload, None),
+                "photo" => self.send_photo(&run.transport, &run.credentials, &entry.id, &run.progress),
                 other => Err(TransportError::Permanent(format!(
                     "unknown outbox entry kind `{other}`"
                 ))),
@@ -424,26 +580,30 @@ impl SyncEngine {
                 now(),
                 rand::Rng::random::<f64>(&mut rng),
             );
-            self.store.record_delivery(&entry.id, &update)?;
-            if entry.kind == "photo"
-                && let Some(observer) = &self.observer
-            {
-                observer(SyncEvent::PhotoState {
-                    uuid: entry.id.clone(),
-                    state: self.store.photo(&entry.id)?.state,
-                });
+            let recorded = self.store.record_delivery(&entry.id, &update);
+            if recorded.is_ok() && entry.kind == "photo" {
+                self.tell_photo_state(&entry.id);
             }
+            drop(claimed);
+            let mut shared = run.lock();
+            shared.in_flight -= 1;
+            run.changed.notify_all();
+            if let Err(err) = recorded {
+                shared.fail(err);
+                return;
+            }
+            let report = &mut shared.report;
             match (&outcome, update.state) {
                 (DeliveryOutcome::Delivered, _) => report.delivered += 1,
                 (DeliveryOutcome::Auth { message }, _) => {
-                    report.stopped = Some(message.clone());
-                    break;
+                    report.stopped.get_or_insert_with(|| message.clone());
+                    shared.stop = true;
                 }
                 (DeliveryOutcome::Transient { message, .. }, _) => {
                     // The network is probably down: stop here rather than fail every entry in turn.
                     report.retrying += 1;
-                    report.stopped = Some(message.clone());
-                    break;
+                    report.stopped.get_or_insert_with(|| message.clone());
+                    shared.stop = true;
                 }
                 (DeliveryOutcome::Permanent { .. }, EntryState::NeedsAttention) => {
                     report.needs_attention += 1
@@ -451,7 +611,18 @@ impl SyncEngine {
                 (DeliveryOutcome::Permanent { .. }, _) => report.retrying += 1,
             }
         }
-        Ok(report)
+    }
+
+    /// Tells the observer where a photo is after a delivery attempt (relayed, queued again, failed).
+    fn tell_photo_state(&self, uuid: &str) {
+        if let Some(observer) = &self.observer
+            && let Ok(photo) = self.store.photo(uuid)
+        {
+            observer(SyncEvent::PhotoState {
+                uuid: uuid.to_owned(),
+                state: photo.state,
+            });
+        }
     }
 
     fn send_photo(
@@ -459,6 +630,7 @@ impl SyncEngine {
         transport: &HttpTransport,
         credentials: &ProviderCredentials,
         uuid: &str,
+        progress: &Arc<RunProgress>,
     ) -> std::result::Result<(), TransportError> {
         let Some(files) = &self.photo_files else {
             return Err(TransportError::Transient {
@@ -470,18 +642,23 @@ impl SyncEngine {
             .store
             .photo_upload(uuid)
             .map_err(|err| TransportError::Permanent(format!("photo {uuid}: {err}")))?;
-        let bytes = files
-            .read(crate::photo::files::Kind::Rendition, &rendition)
-            .map_err(|err| {
-                TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
-            })?;
-        if let Some(observer) = &self.observer {
-            observer(SyncEvent::Upload {
-                uuid: uuid.to_owned(),
-                bytes: bytes.len() as u64,
-            });
-        }
-        transport.upload_item(credentials, &item, Some((name, bytes)))
+        let missing = |err: std::io::Error| {
+            TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
+        };
+        let file = std::fs::File::open(files.path(crate::photo::files::Kind::Rendition, &rendition))
+            .map_err(missing)?;
+        let length = file.metadata().map_err(missing)?.len();
+        // Streamed from disk: photos in flight cost a read buffer each, not their size.
+        let reader = progress.start(uuid, length, file.take(length));
+        transport.upload_item(
+            credentials,
+            &item,
+            Some(UploadFile {
+                name,
+                reader: Box::new(reader),
+                length,
+            }),
+        )
     }
 
     /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes

@@ -246,14 +246,35 @@ impl HttpTransport {
     }
 }
 
+/// The `file` part of an upload: read as the request is written, `length` bytes exactly.
+pub struct UploadFile {
+    /// The file name sent with the part.
+    pub name: String,
+    /// The bytes.
+    pub reader: Box<dyn Read + Send>,
+    /// How many bytes `reader` gives.
+    pub length: u64,
+}
+
+impl std::fmt::Debug for UploadFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UploadFile")
+            .field("name", &self.name)
+            .field("length", &self.length)
+            .finish_non_exhaustive()
+    }
+}
+
 impl HttpTransport {
     /// Sends one `uploadPictures` item: multipart with part `payload` (the item JSON, which carries the
     /// UUID the provider deduplicates on) and, for a photo, part `file`.
+    /// The file is streamed from its reader (never buffered whole), so a reader that counts what it gives
+    /// out reports upload progress.
     pub fn upload_item(
         &self,
         credentials: &ProviderCredentials,
         item: &Value,
-        file: Option<(String, Vec<u8>)>,
+        file: Option<UploadFile>,
     ) -> Result<(), TransportError> {
         let mut payload = item.clone();
         let object = payload
@@ -266,10 +287,11 @@ impl HttpTransport {
             json!(credentials.token.clone().unwrap_or_default()),
         );
         let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload.to_string());
-        if let Some((name, bytes)) = file {
+        if let Some(file) = file {
             form = form.part(
                 "file",
-                reqwest::blocking::multipart::Part::bytes(bytes).file_name(name),
+                reqwest::blocking::multipart::Part::reader_with_length(file.reader, file.length)
+                    .file_name(file.name),
             );
         }
         let response = self

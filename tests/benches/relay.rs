@@ -1,0 +1,227 @@
+//! Benchmark: relay throughput of processed photos to the emulator over loopback, one at a time and with
+//! several photos in flight, on plain loopback and with the emulator answering each upload `ms` later.
+//!
+//! `cargo bench -p fieldsync-tests --bench relay` (`FIELDSYNC_BENCH_RELAY_PHOTOS=N` photos, default 100;
+//! `FIELDSYNC_BENCH_RELAY_RUNS=N` runs per scenario, median shown, default 3; photos from
+//! `FIELDSYNC_PHOTO_FIXTURES`, `fixtures/photos` or `../shared/fixtures/photos`).
+//!
+//! The photos are the phone JPEGs of the fixtures taken through the real pipeline (2048 px renditions,
+//! about 0.5-1 MB), two per project (the same bytes twice in one project are one photo), so there are
+//! always more projects ready than relays in flight. They are processed once into a template device; each
+//! run copies it and relays every photo to a fresh emulator (a fresh one, else the uuIds would be
+//! deduplicated and nothing stored). The timed part is `push_outbox` alone: claim, stream the rendition
+//! from disk in a multipart request, the emulator hashes and stores the file and the item, record.
+//! `latency` is the emulator's fault that delays each uploadPictures answer: a stand-in for the round
+//! trip of a phone network, not for its bandwidth.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use fieldsync_core::model::{ImportKind, IntegrationEdit, NewIntegration, ProjectId};
+use fieldsync_core::photo::files::PhotoFiles;
+use fieldsync_core::photo::{EvidenceType, default_settings};
+use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
+use fieldsync_core::store::AddPhoto;
+use fieldsync_core::sync::{DEFAULT_RELAY_CONCURRENCY, SyncEngine};
+use fieldsync_core::{SecretKind, SecretStore, Store};
+use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use serde_json::json;
+
+const CODE: &str = "BENCH";
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(default)
+        .max(1)
+}
+
+fn photos_dir() -> Result<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
+        Some(root.join("fixtures/photos")),
+        Some(root.join("../shared/fixtures/photos")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|dir| dir.join("phone").is_dir())
+    .context("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES")
+}
+
+fn phone_jpegs(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("phone"))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<Result<_, _>>()?;
+    files.retain(|path| {
+        path.extension()
+            .is_some_and(|ext| ext.eq_ignore_ascii_case("jpg") || ext.eq_ignore_ascii_case("jpeg"))
+    });
+    files.sort();
+    ensure!(!files.is_empty(), "no JPEG in {}", dir.join("phone").display());
+    Ok(files)
+}
+
+fn order(number: &str) -> serde_json::Value {
+    json!({"workOrderNumber": number, "address1": "412 Elm St", "city": "Springfield", "state": "IL",
+        "zip": "62701", "gpsLatitude": 39.7817, "gpsLongitude": -89.6501,
+        "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"})
+}
+
+/// An emulator with the login and the projects' orders.
+fn provider(projects: usize) -> Result<RunningProvider> {
+    let provider = fieldsync_provider::start(ProviderConfig::default())?;
+    provider.admin().create_user("vendor1", "pw1", "")?;
+    for project in 0..projects {
+        provider
+            .admin()
+            .create_work_order(order(&format!("P-{project:03}")))?;
+    }
+    Ok(provider)
+}
+
+fn secrets() -> Result<Arc<MemorySecretStore>> {
+    let secrets = Arc::new(MemorySecretStore::default());
+    secrets.set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))?;
+    Ok(secrets)
+}
+
+/// A device with `count` processed photos queued for relay; returns their rendition sizes.
+fn template(dir: &Path, count: usize, sources: &[PathBuf]) -> Result<Vec<u64>> {
+    let projects = count.div_ceil(sources.len());
+    let provider = provider(projects)?;
+    let store = Arc::new(Store::open(dir.join("device.db"))?);
+    let mut new = NewIntegration::new(CODE, provider.base_url(), "vendor1");
+    new.auto_relay = true;
+    store.create_integration(new)?;
+    let files = PhotoFiles::open(dir.join("photos"))?;
+    SyncEngine::new(store.clone(), secrets()?, dir).refresh(CODE, ImportKind::FullImport)?;
+    let settings = default_settings();
+    for index in 0..count {
+        let request = AddPhoto {
+            project: ProjectId::parse(&format!("{CODE}::P-{:03}", index / sources.len()))?,
+            task: "Lawn Cut".into(),
+            evidence: EvidenceType::Before,
+            source: &sources[index % sources.len()],
+            fix: None,
+            device_id: "bench".into(),
+            device_time: fieldsync_core::model::now(),
+        };
+        let added = store.add_photo(&files, &request, &settings.limits)?;
+        ensure!(!added.duplicate, "photo {index} is a duplicate");
+    }
+    ensure!(
+        store.process_pending_photos(&files, &settings)? as usize == count,
+        "not every photo was processed"
+    );
+    let due = store.photos_due_for_relay(CODE, fieldsync_core::model::now(), true)?;
+    ensure!(due.len() == count, "{} photos due of {count}", due.len());
+    Ok(due.iter().map(|(_, size)| *size).collect())
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// Relays every photo of a copy of the template; returns the time `push_outbox` took.
+fn relay_once(
+    template: &Path,
+    count: usize,
+    projects: usize,
+    workers: usize,
+    latency_ms: u64,
+) -> Result<Duration> {
+    let provider = provider(projects)?;
+    if latency_ms > 0 {
+        provider.admin().set_fault(Fault::new(
+            Endpoint::UploadPictures,
+            FaultKind::Latency { ms: latency_ms },
+        ))?;
+    }
+    let dir = tempfile::tempdir()?;
+    copy_dir(template, dir.path())?;
+    let store = Arc::new(Store::open(dir.path().join("device.db"))?);
+    store.edit_integration(
+        CODE,
+        &IntegrationEdit {
+            base_url: Some(provider.base_url()),
+            ..IntegrationEdit::default()
+        },
+    )?;
+    let engine = SyncEngine::new(store, secrets()?, dir.path())
+        .with_photo_files(PhotoFiles::open(dir.path().join("photos"))?)
+        .with_relay_concurrency(workers);
+    let started = Instant::now();
+    let report = engine.push_outbox(CODE, true)?;
+    let elapsed = started.elapsed();
+    ensure!(report.delivered as usize == count, "{report:?}");
+    let received = provider.admin().received_pictures()?;
+    ensure!(
+        received.len() == count && received.iter().all(|item| item.deliveries == 1),
+        "the provider did not get each photo exactly once"
+    );
+    Ok(elapsed)
+}
+
+fn main() -> Result<()> {
+    let count = env_number("FIELDSYNC_BENCH_RELAY_PHOTOS", 100);
+    let runs = env_number("FIELDSYNC_BENCH_RELAY_RUNS", 3);
+    let sources = phone_jpegs(&photos_dir()?)?;
+    let projects = count.div_ceil(sources.len());
+    let template_dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let sizes = template(template_dir.path(), count, &sources)?;
+    let bytes: u64 = sizes.iter().sum();
+    let mb = |bytes: u64| bytes as f64 / 1e6;
+    println!(
+        "Relay of {count} processed photos ({:.1} MB, {:.2}-{:.2} MB each, {projects} projects) to the emulator \
+         over loopback; median of {runs} runs; prepared in {:.1} s\n",
+        mb(bytes),
+        mb(sizes.iter().copied().min().unwrap_or(0)),
+        mb(sizes.iter().copied().max().unwrap_or(0)),
+        started.elapsed().as_secs_f64()
+    );
+    println!("| latency per upload | in flight | time | photos/s | MB/s | vs 1 in flight |");
+    println!("|---|---|---|---|---|---|");
+    let mut concurrency: Vec<usize> = vec![1, 2, 3, 4, DEFAULT_RELAY_CONCURRENCY];
+    concurrency.sort_unstable();
+    concurrency.dedup();
+    for latency_ms in [0_u64, 20] {
+        let mut one_at_a_time = None;
+        for &workers in &concurrency {
+            let mut samples = (0..runs)
+                .map(|_| relay_once(template_dir.path(), count, projects, workers, latency_ms))
+                .collect::<Result<Vec<_>>>()?;
+            samples.sort();
+            let median = samples[samples.len() / 2];
+            let seconds = median.as_secs_f64();
+            let base = *one_at_a_time.get_or_insert(seconds);
+            let default = if workers == DEFAULT_RELAY_CONCURRENCY {
+                " (default)"
+            } else {
+                ""
+            };
+            println!(
+                "| {latency_ms} ms | {workers}{default} | {:.3} s | {:.1} | {:.1} | {:.2}x |",
+                seconds,
+                count as f64 / seconds,
+                bytes as f64 / 1e6 / seconds,
+                base / seconds
+            );
+        }
+    }
+    Ok(())
+}
