@@ -22,3 +22,10 @@ pub use error::FieldSyncError;
 pub use foreign::{EventListener, LocationSource, LogLevel, Logger, SecretStore};
 pub use logging::init_logging;
 pub use records::*;
+
+/// The library's version, without opening anything (for diagnostics and crash reports; also the cheapest
+/// call across the boundary, which the binding benchmarks measure).
+#[uniffi::export]
+pub fn library_version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}

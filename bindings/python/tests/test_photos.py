@@ -177,6 +177,31 @@ def test_with_auto_relay_a_processed_photo_relays_without_approval(site, fieldsy
     assert (relayed.state, relayed.time_certified) == ("relayed", False)
 
 
+def test_the_host_sees_byte_progress_and_the_end_of_each_relay(site, fieldsync, listener):
+    assert fieldsync.edit_integration(CODE, fs.IntegrationEdit(auto_relay=True), None, None).auto_relay
+    photos = [add(fieldsync, file, fix=location_fix(NEAR)) for file in (DSCN0010, DSCN0012, DSCN0021)]
+
+    [outcome] = run(fieldsync.sync(3600))
+
+    assert outcome.delivered == 3
+    sizes = {item["uuid"]: item["fileSize"] for item in pictures_at(site)}
+    assert set(sizes) == {photo.uuid for photo in photos}
+    events = listener.wait_for(
+        lambda events: {e.uuid for e in events if e.is_photo_changed() and e.state == "relayed"} >= set(sizes)
+    )
+    progress = [e for e in events if e.is_upload_progress()]
+    for uuid, size in sizes.items():
+        mine = [e for e in progress if e.uuid == uuid]
+        assert mine, f"no progress for {uuid}"
+        assert all(e.bytes_total == size for e in mine), "the total is the rendition the provider received"
+        sent = [e.bytes_sent for e in mine]
+        assert sent == sorted(sent) and sent[-1] == size, f"monotonic, ending at the size: {sent}"
+        assert photo_changes(listener, uuid)[-1] == "relayed"
+    overall = [e.overall_sent for e in progress]
+    assert overall == sorted(overall), "the run's progress never goes back"
+    assert overall[-1] == progress[-1].overall_total == sum(sizes.values())
+
+
 def test_a_photo_relay_dropped_after_the_provider_stored_it_is_not_duplicated(site, fieldsync):
     photo = add(fieldsync, DSCN0010)
     fieldsync.approve_photo(photo.uuid)

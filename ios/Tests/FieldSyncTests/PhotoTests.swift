@@ -101,6 +101,17 @@ final class PhotoTests: FieldSyncTestCase {
         }
         XCTAssertTrue(events.contains { if case let .uploadStarted(uuid, bytes) = $0 { return uuid == photo.uuid && bytes > 0 }
                                          return false }, "\(events)")
+        // Byte progress: never backwards, ending at the size the provider received.
+        let sent: [(UInt64, UInt64)] = events.compactMap {
+            if case let .uploadProgress(uuid, bytesSent, bytesTotal, _, _) = $0, uuid == photo.uuid { return (bytesSent, bytesTotal) }
+            return nil
+        }
+        let received = try await emulator.items(fileType: "picture")
+        let size = try XCTUnwrap(received.first?["fileSize"] as? Int)
+        XCTAssertFalse(sent.isEmpty, "no progress events: \(events)")
+        XCTAssertEqual(sent.map(\.0), sent.map(\.0).sorted())
+        XCTAssertEqual(sent.last?.0, UInt64(size))
+        XCTAssertTrue(sent.allSatisfy { $0.1 == UInt64(size) }, "\(sent) for \(size) bytes")
     }
 
     func testACheckInThatNeedsAPhotoWaitsForItsRelay() async throws {

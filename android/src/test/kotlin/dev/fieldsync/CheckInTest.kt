@@ -249,7 +249,8 @@ class CheckInTest : EmulatorTest() {
 
         val offline = site.client.sync(1.hours).single()
         assertEquals(0uL, offline.delivered)
-        assertEquals(1uL, offline.retrying)
+        // Projects relay in parallel: the first entry of each project (1 and 3) may have been in flight.
+        assertTrue(offline.retrying in 1uL..2uL, "$offline")
         assertTrue(offline.error.orEmpty().startsWith("uploadPictures: "), "${offline.error}")
         assertEquals(recorded.map { it.first.uuid }, site.client.outbox(site.code).map { it.id }, "nothing lost")
         assertEquals(emptyList(), site.received())
@@ -260,9 +261,16 @@ class CheckInTest : EmulatorTest() {
         assertEquals(3uL, online.delivered)
         assertNull(online.error)
         val received = site.received("checkin")
-        assertEquals(recorded.map { it.first.uuid }, received.map { it["uuid"] }, "in capture order")
-        for ((item, record) in received.zip(recorded.zip(plan))) {
+        assertEquals(recorded.map { it.first.uuid }.sorted(), received.map { it["uuid"] as String }.sorted())
+        assertEquals(
+            listOf(recorded[0].first.uuid, recorded[2].first.uuid),
+            received.filter { it["workOrderNumber"] == site.number(1) }.map { it["uuid"] },
+            "each project's check-ins in capture order",
+        )
+        val byUuid = received.associateBy { it["uuid"] as String }
+        for (record in recorded.zip(plan)) {
             val (checkIn, before, after) = record.first
+            val item = byUuid.getValue(checkIn.uuid)
             val (project, at) = record.second
             assertEquals(1L, item["deliveries"].asLong())
             assertEquals(project.substringAfter("::"), item["workOrderNumber"])

@@ -10,6 +10,7 @@ import uniffi.fieldsync_ffi.FieldSyncConfig
 import uniffi.fieldsync_ffi.IntegrationMode
 import uniffi.fieldsync_ffi.NewIntegration
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.libraryVersion
 import java.nio.file.Files
 import kotlin.random.Random
 
@@ -19,6 +20,15 @@ private const val PROJECTS = 100_000
 private const val PAGE = 200
 
 private val threads = java.lang.management.ManagementFactory.getThreadMXBean()
+
+/** libc through JNA direct mapping, as uniffi's Kotlin calls the library: the cost of JNA itself. */
+private object LibC {
+    init {
+        com.sun.jna.Native.register("c")
+    }
+
+    external fun getpid(): Int
+}
 
 /** Sink so the JIT cannot drop the calls being measured. */
 @Volatile private var sink: Any? = null
@@ -59,6 +69,20 @@ fun main() = runBlocking {
                 "version(): %.2f us/call wall, %.2f us/call CPU of the calling thread; median of %d rounds x %,d calls (wall best %.2f, worst %.2f) -- target <= %.0f us: %s"
                     .format(median, percentile(cpuPerRound, 0.5), rounds, callsPerRound, perRound.first(), perRound.last(), OVERHEAD_TARGET_US, verdict(median, OVERHEAD_TARGET_US)),
             )
+            // The same trivial call as a top-level function: no object handle to clone, so one native call.
+            repeat(100_000) { sink = libraryVersion() }
+            val functionRounds = DoubleArray(rounds) {
+                val started = System.nanoTime()
+                repeat(callsPerRound) { sink = libraryVersion() }
+                (System.nanoTime() - started) / 1_000.0 / callsPerRound
+            }.sortedArray()
+            println("libraryVersion() (top-level function, returns a String): %.2f us/call wall, median of %d rounds -- target <= %.0f us: %s"
+                .format(percentile(functionRounds, 0.5), rounds, OVERHEAD_TARGET_US, verdict(percentile(functionRounds, 0.5), OVERHEAD_TARGET_US)))
+            // The floor on this machine: JNA direct mapping of a C function with no arguments and no structures.
+            repeat(100_000) { sink = LibC.getpid() }
+            val floorStarted = System.nanoTime()
+            repeat(callsPerRound) { sink = LibC.getpid() }
+            println("JNA direct call floor (libc getpid): %.2f us/call wall".format((System.nanoTime() - floorStarted) / 1_000.0 / callsPerRound))
             // What a call is made of (uniffi's Kotlin over JNA): a JNA Structure for the call status of each
             // native call (cloning the object handle is one, the method another), and the returned RustBuffer.
             repeat(100_000) { raw.setOnline(true) }
