@@ -26,30 +26,13 @@ use fieldsync_core::photo::process::{PhotoError, ProcessSettings, process, proce
 const CHILD: &str = "FIELDSYNC_PHOTO_BENCH_CHILD";
 
 fn photos_dir() -> Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let candidates = [
-        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
-        Some(root.join("fixtures/photos")),
-        Some(root.join("../shared/fixtures/photos")),
-    ];
-    candidates
-        .into_iter()
-        .flatten()
-        .find(|dir| dir.join("phone").is_dir())
-        .context("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES")
+    fieldsync_tests::photos::photo_fixtures()
 }
 
 /// The phone JPEGs, largest first.
 fn phone_jpegs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("phone"))?
-        .map(|entry| entry.map(|entry| entry.path()))
-        .collect::<Result<_, _>>()?;
-    files.retain(|path| {
-        path.extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("jpg") || ext.eq_ignore_ascii_case("jpeg"))
-    });
+    let mut files = fieldsync_tests::photos::phone_jpegs(dir)?;
     files.sort_by_key(|path| std::cmp::Reverse(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)));
-    ensure!(!files.is_empty(), "no JPEG in {}", dir.join("phone").display());
     Ok(files)
 }
 

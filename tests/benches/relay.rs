@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 use fieldsync_core::model::{ImportKind, IntegrationEdit, NewIntegration, ProjectId};
 use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::photo::{EvidenceType, default_settings};
@@ -37,32 +37,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .and_then(|text| text.parse().ok())
         .unwrap_or(default)
         .max(1)
-}
-
-fn photos_dir() -> Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
-        Some(root.join("fixtures/photos")),
-        Some(root.join("../shared/fixtures/photos")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|dir| dir.join("phone").is_dir())
-    .context("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES")
-}
-
-fn phone_jpegs(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir.join("phone"))?
-        .map(|entry| entry.map(|entry| entry.path()))
-        .collect::<Result<_, _>>()?;
-    files.retain(|path| {
-        path.extension()
-            .is_some_and(|ext| ext.eq_ignore_ascii_case("jpg") || ext.eq_ignore_ascii_case("jpeg"))
-    });
-    files.sort();
-    ensure!(!files.is_empty(), "no JPEG in {}", dir.join("phone").display());
-    Ok(files)
 }
 
 fn order(number: &str) -> serde_json::Value {
@@ -179,7 +153,7 @@ fn relay_once(
 fn main() -> Result<()> {
     let count = env_number("FIELDSYNC_BENCH_RELAY_PHOTOS", 100);
     let runs = env_number("FIELDSYNC_BENCH_RELAY_RUNS", 3);
-    let sources = phone_jpegs(&photos_dir()?)?;
+    let sources = fieldsync_tests::photos::phone_jpegs(&fieldsync_tests::photos::photo_fixtures()?)?;
     let projects = count.div_ceil(sources.len());
     let template_dir = tempfile::tempdir()?;
     let started = Instant::now();

@@ -2,6 +2,8 @@
 //!
 //! Responses are written as a stream so that a 100,000-order body never sits in memory.
 
+pub mod photos;
+
 use std::io::{self, Write};
 
 /// Streets, cities and services drawn from to make orders look like a provider's account.

@@ -20,9 +20,7 @@ use serde_json::json;
 const CODE: &str = "ACME";
 
 fn shared_photo(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/photos")
-        .join(path)
+    fieldsync_tests::photos::photo_fixtures().unwrap().join(path)
 }
 
 struct World {

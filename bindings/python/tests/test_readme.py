@@ -5,7 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import PASSWORD, TOKEN, child_env, work_order
+from conftest import PASSWORD, TOKEN, child_env, photo_fixtures, work_order
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -25,6 +25,7 @@ def test_the_readme_guide_runs(emulator, tmp_path):
         ("https://provider.example.com/api/v2", emulator.base_url),
         ('"the password"', repr(PASSWORD)),
         ('"the API token"', repr(TOKEN)),
+        ('"camera/IMG_0001.jpg"', repr(str(photo_fixtures() / "gps" / "DSCN0010.jpg"))),
     ]:
         assert placeholder in script
         script = script.replace(placeholder, value)
@@ -43,6 +44,10 @@ def test_the_readme_guide_runs(emulator, tmp_path):
     assert "2 0 0 0 0 []" in lines  # the Full Import's report
     assert "ACME::WO-1001 001 Elm St Columbus Open False" in lines  # the filtered page
     assert "ACME::WO-1001 status queued" in lines  # the outbox
+    assert "check-in certified: False ['the project has no coordinates: location not verifiable']" in lines
+    assert "photo: pending_qa 640 480" in lines
+    assert "ACME delivered 3 retrying 0 None" in lines  # the status change, the check-in, the photo
+    assert "photo relayed" in lines
     assert "ACME imported: created 2 updated 0 deleted 0" in lines  # the events
     assert lines[-1] == "ACME IDLE None"  # (a burst of statuses may be coalesced: only the last is certain)
     assert "INFO fieldsync_core::sync::engine downloaded work orders code=ACME" in result.stderr  # the logger

@@ -1,7 +1,4 @@
 // Events as an AsyncStream. Platform-neutral: also compiled into the Linux test package.
-//
-// Note for readers: inside this module `Task` is the generated record of a project's task, so Swift
-// Concurrency's task type is written `_Concurrency.Task` here.
 
 import Foundation
 

@@ -12,6 +12,7 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.withContext
+import uniffi.fieldsync_ffi.CheckIn
 import uniffi.fieldsync_ffi.EventListener
 import uniffi.fieldsync_ffi.FieldSync
 import uniffi.fieldsync_ffi.FieldSyncConfig
@@ -20,8 +21,11 @@ import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.ImportReport
 import uniffi.fieldsync_ffi.Integration
 import uniffi.fieldsync_ffi.IntegrationEdit
+import uniffi.fieldsync_ffi.LocationFix
+import uniffi.fieldsync_ffi.LocationSource
 import uniffi.fieldsync_ffi.NewIntegration
 import uniffi.fieldsync_ffi.OutboxEntry
+import uniffi.fieldsync_ffi.Photo
 import uniffi.fieldsync_ffi.Project
 import uniffi.fieldsync_ffi.ProjectEdit
 import uniffi.fieldsync_ffi.ProjectQuery
@@ -29,6 +33,7 @@ import uniffi.fieldsync_ffi.ProjectSummary
 import uniffi.fieldsync_ffi.SecretStore
 import uniffi.fieldsync_ffi.SyncOutcome
 import uniffi.fieldsync_ffi.Validation
+import java.io.File
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
@@ -135,6 +140,55 @@ class FieldSyncClient private constructor(
 
     /** Field work of an integration not yet delivered, oldest first. */
     suspend fun outbox(code: String): List<OutboxEntry> = io { raw.outbox(code) }
+
+    /** Delivers one integration's queued field work now (check-ins, photos, status changes). */
+    suspend fun pushOutbox(code: String): SyncOutcome = raw.pushOutbox(code)
+
+    /** Tries an outbox entry that needs attention again at the next delivery. */
+    suspend fun retryOutboxEntry(id: String) = io { raw.retryOutboxEntry(id) }
+
+    /** Gives up delivering an outbox entry (the record stays on the device). */
+    suspend fun discardOutboxEntry(id: String) = io { raw.discardOutboxEntry(id) }
+
+    // ----- field work: check-in and photos -----
+
+    /**
+     * Checks in at a project with the best fix [location] gives within [budget], stopping early at one within
+     * [goodEnoughM] metres. The check-in is validated against the property (a failed rule makes it
+     * uncertified, with reasons) and queued before this returns. [location] is called on a library thread.
+     */
+    suspend fun checkIn(
+        projectId: String,
+        location: LocationSource,
+        budget: Duration = 10.seconds,
+        goodEnoughM: Double = 20.0,
+        badge: String? = null,
+        user: String? = null,
+    ): CheckIn = raw.checkIn(projectId, location, budget.inWholeMilliseconds.coerceAtLeast(0).toULong(), goodEnoughM, badge, user)
+
+    /** Checks in with a fix the app already has (e.g. from FusedLocationProviderClient). */
+    suspend fun checkIn(projectId: String, fix: LocationFix, badge: String? = null, user: String? = null): CheckIn =
+        io { raw.checkInWithFix(projectId, fix, badge, user) }
+
+    /**
+     * Takes the camera's file as a photo of [task] ([evidence]: `before`, `during` or `after`): safe on disk and
+     * queued before processing, then processed (upright, resized, thumbnail). With auto relay it is queued for
+     * the provider, else it waits in `pending_qa`. A hostile or unreadable file is [FieldSyncException.InvalidInput].
+     */
+    suspend fun addPhoto(projectId: String, task: String, evidence: String, file: File, fix: LocationFix? = null): Photo =
+        raw.addPhoto(projectId, task, evidence, file.path, fix)
+
+    /** Photos of a project, or every photo. */
+    suspend fun photos(projectId: String? = null): List<Photo> = io { raw.photos(projectId) }
+
+    /** QA approves a photo: it relays at the next delivery (again, without a duplicate, if it already did). */
+    suspend fun approvePhoto(uuid: String): Photo = io { raw.approvePhoto(uuid) }
+
+    /** QA approves every photo of a project waiting for review; returns how many. */
+    suspend fun approveProjectPhotos(projectId: String): Long = io { raw.approveProjectPhotos(projectId).toLong() }
+
+    /** QA rejects a photo with a reason: it is never relayed. */
+    suspend fun rejectPhoto(uuid: String, reason: String): Photo = io { raw.rejectPhoto(uuid, reason) }
 
     // ----- observing -----
 

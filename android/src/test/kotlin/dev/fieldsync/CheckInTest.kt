@@ -20,6 +20,8 @@ import kotlin.test.assertFalse
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
 import kotlin.time.Duration.Companion.hours
+import kotlin.time.Duration.Companion.milliseconds
+import kotlin.time.Duration.Companion.seconds
 
 /** Check-ins: a LocationSource implemented in Kotlin or an explicit fix, the rules, errors, delivery exactly once. */
 class CheckInTest : EmulatorTest() {
@@ -48,7 +50,7 @@ class CheckInTest : EmulatorTest() {
             locationFix(HOME_LAT to HOME_LON, accuracyM = 1.0), // never asked for: 4 m was good enough
         )
 
-        val checkIn = site.client.raw.checkIn(site.id(1), track, 5_000uL, 10.0, "B-7731", "jane")
+        val checkIn = site.client.checkIn(site.id(1), track, 5.seconds, 10.0, "B-7731", "jane") // the wrapper
 
         assertTrue(Regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").matches(checkIn.uuid), checkIn.uuid)
         assertEquals(site.id(1), checkIn.project)
@@ -89,7 +91,7 @@ class CheckInTest : EmulatorTest() {
         )
         val started = System.nanoTime()
 
-        val checkIn = site.client.raw.checkIn(site.id(1), track, 400uL, 10.0, null, null)
+        val checkIn = site.client.checkIn(site.id(1), track, 400.milliseconds, goodEnoughM = 10.0)
 
         assertTrue(System.nanoTime() - started >= 350_000_000, "waited for a better fix until the budget was spent")
         assertFalse(checkIn.certified)

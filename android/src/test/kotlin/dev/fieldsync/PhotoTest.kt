@@ -53,7 +53,7 @@ class PhotoTest : EmulatorTest() {
         task: String = "Grass Cut",
         evidence: String = "before",
         fix: LocationFix? = null,
-    ): Photo = client.raw.addPhoto(id(n), task, evidence, file.path, fix)
+    ): Photo = client.addPhoto(id(n), task, evidence, file, fix) // the wrapper, as an app calls it
 
     private class Recording(val job: Job, private val events: MutableList<FieldSyncEvent>) {
         fun snapshot(): List<FieldSyncEvent> = synchronized(events) { events.toList() }
@@ -225,7 +225,7 @@ class PhotoTest : EmulatorTest() {
         assertNull(corrupted.width)
         assertEquals(0uL, site.client.raw.pushOutbox(site.code).delivered)
         assertEquals(emptyList(), site.received())
-        site.client.raw.rejectPhoto(corrupted.uuid, "damaged")
+        site.client.rejectPhoto(corrupted.uuid, "damaged")
         assertEquals(emptyList(), site.client.outbox(site.code), "rejecting it clears its delivery")
         waitUntil("the failed photo's event arrives", detail = { recording.snapshot() }) { recording.photoStates(corrupted.uuid).isNotEmpty() }
         assertEquals(listOf("failed"), recording.photoStates(corrupted.uuid))
