@@ -155,6 +155,13 @@ impl FieldSync {
                 reason: "device_id cannot be empty".into(),
             });
         }
+        if let Some(workers) = config.relay_concurrency
+            && !(1..=16).contains(&workers)
+        {
+            return Err(FieldSyncError::InvalidInput {
+                reason: format!("relay_concurrency must be 1 to 16, not {workers}"),
+            });
+        }
         let database = Path::new(&config.database_path);
         std::fs::create_dir_all(&config.photo_directory).map_err(|err| FieldSyncError::Storage {
             reason: format!(
@@ -174,6 +181,9 @@ impl FieldSync {
             .unwrap_or(Path::new("."));
         let mut engine =
             SyncEngine::new(store.clone(), secrets.clone(), directory).with_photo_files(photo_files.clone());
+        if let Some(workers) = config.relay_concurrency {
+            engine = engine.with_relay_concurrency(workers as usize);
+        }
         if let Some(sender) = events.sender() {
             let sender = Mutex::new(sender);
             engine = engine.with_observer(Arc::new(move |event| {

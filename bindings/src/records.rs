@@ -14,6 +14,10 @@ pub struct FieldSyncConfig {
     pub photo_directory: String,
     /// This device's id, sent with field work.
     pub device_id: String,
+    /// How many outbox entries (photos, check-ins, status changes) are delivered at once, 1 to 16, never two
+    /// of the same project; `None` = 3. Lower it on a slow uplink, raise it on Wi-Fi.
+    #[uniffi(default = None)]
+    pub relay_concurrency: Option<u32>,
 }
 
 /// Internal (the vendor's own system) or external (a client).

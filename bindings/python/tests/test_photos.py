@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import fieldsync_ffi as fs
-from conftest import CODE, NEAR, WAIT_SECS, field_orders, location_fix, photo_fixtures, run
+from conftest import CODE, NEAR, PASSWORD, TOKEN, WAIT_SECS, field_orders, location_fix, new_integration, photo_fixtures, run
 
 WO1, WO2, WO3, WO4 = (f"{CODE}::WO-{n}" for n in (1, 2, 3, 4))
 PHOTOS = photo_fixtures()
@@ -413,3 +413,36 @@ def test_threads_add_photos_and_check_in_at_once(site, fieldsync, listener):
     assert {item["uuid"]: item["deliveries"] for item in pictures_at(site)} == {p.uuid: 1 for p in photos}
     assert {item["uuid"]: item["deliveries"] for item in site.items(file_type="checkin")} == {c.uuid: 1 for c in checked_in}
     assert fieldsync.outbox(CODE) == []
+
+
+@pytest.mark.parametrize("workers", [0, 17])
+def test_an_out_of_range_relay_concurrency_is_refused_before_anything_is_created(tmp_path, secrets, workers):
+    config = fs.FieldSyncConfig(
+        database_path=str(tmp_path / "cache.db"),
+        photo_directory=str(tmp_path / "photos"),
+        device_id="tablet-7",
+        relay_concurrency=workers,
+    )
+    with pytest.raises(fs.FieldSyncError.InvalidInput, match="relay_concurrency"):
+        fs.FieldSync.open(config, secrets, None)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_photo_at_a_time_still_relays_everything_once(emulator, tmp_path, secrets):
+    config = fs.FieldSyncConfig(
+        database_path=str(tmp_path / "serial.db"),
+        photo_directory=str(tmp_path / "serial-photos"),
+        device_id="tablet-7",
+        relay_concurrency=1,
+    )
+    serial = fs.FieldSync.open(config, secrets, None)
+    emulator.create_user()
+    serial.create_integration(new_integration(emulator.base_url), PASSWORD, TOKEN)
+    field_orders(emulator, serial)
+    assert serial.edit_integration(CODE, fs.IntegrationEdit(auto_relay=True), None, None).auto_relay
+    photos = [add(serial, DSCN0010), add(serial, DSCN0012, project=WO3)]
+
+    [outcome] = run(serial.sync(3600))
+
+    assert (outcome.delivered, outcome.error) == (2, None)
+    assert sorted(item["uuid"] for item in pictures_at(emulator)) == sorted(photo.uuid for photo in photos)

@@ -33,6 +33,9 @@ pub fn env() -> Env {
 }
 
 pub fn client() -> Client {
+    // Plain http only, but reqwest (built with `rustls-no-provider` in this workspace) needs a provider to
+    // build a client at all. Installing it again is a no-op.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .timeout(Duration::from_secs(60))
         .build()
