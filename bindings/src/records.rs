@@ -71,6 +71,51 @@ impl From<core::IntegrationStatus> for IntegrationStatus {
     }
 }
 
+/// How an integration judges check-ins. A check-in outside these rules is recorded as not certified, with
+/// the reasons, or refused (`InvalidInput`, nothing written) when `refuse_uncertified` is on.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CheckInRules {
+    /// Radius around the property within which a fix counts as on site, metres.
+    #[uniffi(default = 200.0)]
+    pub geofence_radius_m: f64,
+    /// Worst horizontal accuracy accepted, metres.
+    #[uniffi(default = 50.0)]
+    pub max_accuracy_m: f64,
+    /// Oldest fix accepted, seconds.
+    #[uniffi(default = 120)]
+    pub max_fix_age_s: u32,
+    /// Refuse a check-in outside the rules instead of recording it as not certified.
+    #[uniffi(default = false)]
+    pub refuse_uncertified: bool,
+    /// Largest accepted difference between a fix's time and the device clock, seconds.
+    #[uniffi(default = 300)]
+    pub max_clock_skew_s: u32,
+}
+
+impl From<CheckInRules> for core::CheckInSettings {
+    fn from(rules: CheckInRules) -> Self {
+        Self {
+            geofence_radius_m: rules.geofence_radius_m,
+            max_accuracy_m: rules.max_accuracy_m,
+            max_fix_age_s: rules.max_fix_age_s,
+            refuse_uncertified: rules.refuse_uncertified,
+            max_clock_skew_s: rules.max_clock_skew_s,
+        }
+    }
+}
+
+impl From<core::CheckInSettings> for CheckInRules {
+    fn from(settings: core::CheckInSettings) -> Self {
+        Self {
+            geofence_radius_m: settings.geofence_radius_m,
+            max_accuracy_m: settings.max_accuracy_m,
+            max_fix_age_s: settings.max_fix_age_s,
+            refuse_uncertified: settings.refuse_uncertified,
+            max_clock_skew_s: settings.max_clock_skew_s,
+        }
+    }
+}
+
 /// A new integration. `default_assign_to` is `none`, `all` or a user name.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct NewIntegration {
@@ -103,6 +148,9 @@ pub struct NewIntegration {
     /// Refresh in the background.
     #[uniffi(default = false)]
     pub auto_import: bool,
+    /// Check-in rules; `None` = the defaults (200 m geofence, 50 m accuracy, 2 min fix age, record uncertified).
+    #[uniffi(default = None)]
+    pub check_in: Option<CheckInRules>,
 }
 
 impl NewIntegration {
@@ -116,6 +164,9 @@ impl NewIntegration {
         new.default_assign_to = core::DefaultAssignTo::parse(&self.default_assign_to).map_err(invalid)?;
         new.auto_relay = self.auto_relay;
         new.auto_import = self.auto_import;
+        if let Some(rules) = self.check_in {
+            new.check_in = rules.into();
+        }
         Ok(new)
     }
 }
@@ -159,6 +210,9 @@ pub struct IntegrationEdit {
     /// Background refresh.
     #[uniffi(default = None)]
     pub auto_import: Option<bool>,
+    /// Check-in rules (replaced as a whole).
+    #[uniffi(default = None)]
+    pub check_in: Option<CheckInRules>,
 }
 
 impl IntegrationEdit {
@@ -181,6 +235,7 @@ impl IntegrationEdit {
                 .map_err(invalid)?,
             auto_relay: self.auto_relay,
             auto_import: self.auto_import,
+            check_in: self.check_in.map(Into::into),
             ..core::IntegrationEdit::default()
         })
     }
@@ -221,6 +276,8 @@ pub struct Integration {
     pub auto_import: bool,
     /// When the provider last accepted the credentials (Unix seconds).
     pub validated_at: Option<i64>,
+    /// How check-ins are judged.
+    pub check_in: CheckInRules,
 }
 
 impl From<core::Integration> for Integration {
@@ -242,6 +299,7 @@ impl From<core::Integration> for Integration {
             auto_relay: integration.auto_relay,
             auto_import: integration.auto_import,
             validated_at: integration.validated_at,
+            check_in: integration.check_in.into(),
         }
     }
 }

@@ -364,3 +364,27 @@ def test_a_check_in_refused_with_500_stays_queued_until_the_provider_recovers(si
 
     assert (delivered.delivered, delivered.error) == (1, None)
     assert [(item["uuid"], item["deliveries"]) for item in checkins_at(site)] == [(check_in.uuid, 1)]
+
+
+def test_the_integrations_check_in_rules_tighten_or_refuse(site, fieldsync):
+    assert fieldsync.integration(CODE).check_in == fs.CheckInRules(), "the defaults"
+    assert (fs.CheckInRules().geofence_radius_m, fs.CheckInRules().refuse_uncertified) == (200.0, False)
+
+    tighter = fs.CheckInRules(geofence_radius_m=5.0)
+    assert fieldsync.edit_integration(CODE, fs.IntegrationEdit(check_in=tighter), None, None).check_in == tighter
+    recorded = fieldsync.check_in_with_fix(WO1, location_fix(NEAR), None, None)  # 11.1 m from the property
+    assert not recorded.certified
+    assert any("outside the 5 m geofence" in reason for reason in recorded.reasons), recorded.reasons
+    queued = [entry.id for entry in fieldsync.outbox(CODE)]
+    assert queued == [recorded.uuid]
+
+    refusing = fs.CheckInRules(geofence_radius_m=5.0, refuse_uncertified=True)
+    fieldsync.edit_integration(CODE, fs.IntegrationEdit(check_in=refusing), None, None)
+    with pytest.raises(fs.FieldSyncError.InvalidInput, match="geofence"):
+        fieldsync.check_in_with_fix(WO1, location_fix(NEAR), None, None)
+    assert [entry.id for entry in fieldsync.outbox(CODE)] == queued, "a refused check-in writes nothing"
+    assert fieldsync.check_in_with_fix(WO1, location_fix(HOME), None, None).certified, "on the spot still passes"
+
+    with pytest.raises(fs.FieldSyncError.InvalidInput, match="positive"):
+        fieldsync.edit_integration(CODE, fs.IntegrationEdit(check_in=fs.CheckInRules(geofence_radius_m=-1.0)), None, None)
+    assert fieldsync.integration(CODE).check_in == refusing, "a refused edit changes nothing"
