@@ -77,6 +77,22 @@ pub enum SyncEvent {
     },
 }
 
+impl SyncEvent {
+    /// `(uuid, bytes_sent, bytes_total, overall_sent, overall_total)` when this is an upload progress.
+    pub fn upload_progress(&self) -> Option<(&str, u64, u64, u64, u64)> {
+        match self {
+            Self::UploadProgress {
+                uuid,
+                bytes_sent,
+                bytes_total,
+                overall_sent,
+                overall_total,
+            } => Some((uuid, *bytes_sent, *bytes_total, *overall_sent, *overall_total)),
+            _ => None,
+        }
+    }
+}
+
 /// What a delivery run did for one integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct DeliveryReport {

@@ -132,21 +132,9 @@ mod tests {
     fn progress_of(events: &[SyncEvent]) -> Vec<(String, u64, u64, u64, u64)> {
         events
             .iter()
-            .filter_map(|event| match event {
-                SyncEvent::UploadProgress {
-                    uuid,
-                    bytes_sent,
-                    bytes_total,
-                    overall_sent,
-                    overall_total,
-                } => Some((
-                    uuid.clone(),
-                    *bytes_sent,
-                    *bytes_total,
-                    *overall_sent,
-                    *overall_total,
-                )),
-                _ => None,
+            .filter_map(SyncEvent::upload_progress)
+            .map(|(uuid, sent, total, overall_sent, overall_total)| {
+                (uuid.to_owned(), sent, total, overall_sent, overall_total)
             })
             .collect()
     }
