@@ -674,20 +674,33 @@ fn arb_order() -> impl Strategy<Value = serde_json::Value> {
         )
 }
 
-/// A batch as providers send them: the first time a batch names an order, the order is complete. (An
-/// incomplete order before its complete one in the same batch is rejected on the first application and
-/// applied as an update on the second: that corner is not idempotent by the rules, see RECONCILE.md.)
+/// A batch as providers send them: the first time a batch names an order, the order is complete, and it is
+/// not `Cancelled`/`Deleted` when the batch names it again. (Either is a no-op or a rejection on the first
+/// application, for a project that does not exist yet, but an update on the second, once a later entry has
+/// created it: that corner is not idempotent by the rules, see RECONCILE.md.)
 fn arb_batch() -> impl Strategy<Value = Vec<serde_json::Value>> {
     prop::collection::vec(arb_order(), 0..8).prop_map(|orders| {
+        let number_of = |order: &serde_json::Value| match &order["workOrderNumber"] {
+            serde_json::Value::String(number) => number.clone(),
+            other => other.to_string(),
+        };
+        let mut occurrences = std::collections::HashMap::<String, usize>::new();
+        for order in &orders {
+            *occurrences.entry(number_of(order)).or_default() += 1;
+        }
         let mut seen = std::collections::HashSet::new();
         orders
             .into_iter()
-            .map(|order| {
-                let number = match &order["workOrderNumber"] {
-                    serde_json::Value::String(number) => number.clone(),
-                    other => other.to_string(),
-                };
-                if seen.insert(number.clone()) && order.get("address1").is_none() {
+            .map(|mut order| {
+                let number = number_of(&order);
+                let first = seen.insert(number.clone());
+                if first
+                    && occurrences[&number] > 1
+                    && rules::terminal_client_status(order["clientStatus"].as_str()).is_some()
+                {
+                    order["clientStatus"] = json!("Open");
+                }
+                if first && order.get("address1").is_none() {
                     let mut complete = full_order(&number);
                     for (key, value) in order.as_object().unwrap() {
                         if value.as_str().is_some_and(|text| !text.is_empty())
