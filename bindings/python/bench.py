@@ -154,9 +154,12 @@ def main() -> int:
         assert report.created == args.orders, report
 
         middle = args.orders // 2
+        # The id of the project at `middle`, as an app holds it: the last summary of the page it shows.
+        [cursor] = fieldsync.projects(fs.ProjectQuery(limit=1, offset=middle - 1))
         queries = {
             "projects(ProjectQuery(limit=200))": fs.ProjectQuery(limit=200),
             f"  same, offset={middle}": fs.ProjectQuery(limit=200, offset=middle),
+            f"  same, after the {middle}th (keyset)": fs.ProjectQuery(limit=200, after=cursor.id),
             "  same, sort_by_number=True": fs.ProjectQuery(limit=200, sort_by_number=True),
         }
         print(f"\n{'page of 200 summaries':40} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8} {'CPU ms':>8}")

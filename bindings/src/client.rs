@@ -530,7 +530,7 @@ impl FieldSync {
     pub fn projects(&self, query: ProjectQuery) -> Result<Vec<ProjectSummary>> {
         Ok(self
             .store
-            .list_projects(&query.into())?
+            .list_projects(&query.into_core()?)?
             .into_iter()
             .map(Into::into)
             .collect())

@@ -468,27 +468,37 @@ pub struct ProjectQuery {
     /// Page size.
     #[uniffi(default = 50)]
     pub limit: u32,
-    /// Rows to skip.
+    /// Rows to skip (after `after`, when given).
     #[uniffi(default = 0)]
     pub offset: u32,
+    /// The id of the last summary of the previous page: the next page continues after it (keyset paging: as
+    /// fast deep in the list as on its first page, and no row repeated or skipped while projects arrive).
+    #[uniffi(default = None)]
+    pub after: Option<String>,
 }
 
-impl From<ProjectQuery> for core::ProjectQuery {
-    fn from(query: ProjectQuery) -> Self {
-        Self {
-            integration: query.integration,
-            client_status: query.client_status,
-            status: query.status,
-            search: query.search,
-            include_closed: query.include_closed,
-            sort: if query.sort_by_number {
+impl ProjectQuery {
+    pub(crate) fn into_core(self) -> Result<core::ProjectQuery, FieldSyncError> {
+        Ok(core::ProjectQuery {
+            integration: self.integration,
+            client_status: self.client_status,
+            status: self.status,
+            search: self.search,
+            include_closed: self.include_closed,
+            sort: if self.sort_by_number {
                 core::ProjectSort::Number
             } else {
                 core::ProjectSort::DueDate
             },
-            limit: query.limit,
-            offset: query.offset,
-        }
+            limit: self.limit,
+            offset: self.offset,
+            after: self
+                .after
+                .as_deref()
+                .map(core::ProjectId::parse)
+                .transpose()
+                .map_err(invalid)?,
+        })
     }
 }
 

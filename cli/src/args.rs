@@ -284,6 +284,9 @@ pub struct ProjectsArgs {
     /// Rows to skip.
     #[arg(long, default_value_t = 0)]
     pub offset: u32,
+    /// Continue after this project (`CODE::NUMBER`, the last of the previous page).
+    #[arg(long, value_parser = parse_project_id)]
+    pub after: Option<fieldsync_core::model::ProjectId>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -410,4 +413,9 @@ pub enum PhotoCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+/// `CODE::NUMBER`, checked when the arguments are parsed.
+fn parse_project_id(raw: &str) -> Result<fieldsync_core::model::ProjectId, String> {
+    fieldsync_core::model::ProjectId::parse(raw).map_err(|err| err.to_string())
 }

@@ -598,6 +598,7 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
         },
         limit: args.limit,
         offset: args.offset,
+        after: args.after,
     };
     printer.projects(&store.list_projects(&query)?)
 }

@@ -59,6 +59,21 @@ def test_project_queries_filter_search_and_page(imported, fieldsync):
     assert by_id(fieldsync)[f"{CODE}::WO-1003"].closed
 
 
+@pytest.mark.parametrize("by_number", [False, True])
+def test_keyset_pages_continue_after_the_last_summary(imported, fieldsync, by_number):
+    everything = [s.id for s in fieldsync.projects(fs.ProjectQuery(sort_by_number=by_number))]
+    walked, after = [], None
+    while page := fieldsync.projects(fs.ProjectQuery(sort_by_number=by_number, limit=3, after=after)):
+        walked += [s.id for s in page]
+        after = page[-1].id
+    assert walked == everything and len(walked) == 4
+
+    with pytest.raises(fs.FieldSyncError.InvalidInput):
+        fieldsync.projects(fs.ProjectQuery(after="no separator"))
+    with pytest.raises(fs.FieldSyncError.NotFound):
+        fieldsync.projects(fs.ProjectQuery(after=f"{CODE}::WO-404"))
+
+
 def test_project_detail_has_tasks_and_options(imported, fieldsync):
     project = fieldsync.project(f"{CODE}::WO-1001")
 

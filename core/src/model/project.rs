@@ -199,8 +199,11 @@ pub struct ProjectQuery {
     pub sort: ProjectSort,
     /// Page size.
     pub limit: u32,
-    /// Rows to skip.
+    /// Rows to skip (after `after`, when given).
     pub offset: u32,
+    /// Continue after this project, the last one of the previous page: keyset paging, as fast deep in a
+    /// long list as on its first page, and stable while projects arrive. Unknown project: `UnknownProject`.
+    pub after: Option<ProjectId>,
 }
 
 impl Default for ProjectQuery {
@@ -214,6 +217,7 @@ impl Default for ProjectQuery {
             sort: ProjectSort::DueDate,
             limit: 50,
             offset: 0,
+            after: None,
         }
     }
 }

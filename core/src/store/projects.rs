@@ -86,6 +86,16 @@ pub(crate) fn locate(connection: &Connection, id: &ProjectId) -> Result<(i64, i6
     Ok((integration_id, project_id))
 }
 
+/// Where a project sits in the list orders: its effective due date, its number and its row id.
+fn sort_key(connection: &Connection, id: &ProjectId) -> Result<(String, String, i64)> {
+    let (_, project_id) = locate(connection, id)?;
+    Ok(connection
+        .prepare_cached(
+            "SELECT coalesce(due_date, client_due_date, '~'), work_order_number, id FROM projects WHERE id = ?1",
+        )?
+        .query_row([project_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
+}
+
 /// Writes a project and its tasks. `project_id` is `None` for a new project; returns the row id.
 pub(crate) fn save(
     connection: &Connection,
@@ -288,12 +298,48 @@ impl Store {
         if !query.include_closed {
             sql.push_str(" AND p.closed = 0");
         }
-        sql.push_str(match query.sort {
-            ProjectSort::DueDate => {
-                " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number"
-            }
-            ProjectSort::Number => " ORDER BY i.code, p.work_order_number",
-        });
+        // Both orders are total (the row id breaks ties), so that a page can continue after a given row.
+        let (key, order) = match query.sort {
+            ProjectSort::DueDate => (
+                "(coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id)",
+                " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id",
+            ),
+            ProjectSort::Number => (
+                "(i.code, p.work_order_number)",
+                " ORDER BY i.code, p.work_order_number",
+            ),
+        };
+        let after = match &query.after {
+            Some(id) => Some(self.read(|connection| sort_key(connection, id))?),
+            None => None,
+        };
+        if let Some((due, number, row_id)) = after {
+            // The first term lets SQLite seek in the index; the row value then orders within it.
+            let bounds = match query.sort {
+                ProjectSort::DueDate => {
+                    let due = placeholder(due);
+                    let number = placeholder(number);
+                    let row_id = placeholder(row_id.to_string());
+                    format!(
+                        "coalesce(p.due_date, p.client_due_date, '~') >= {due} \
+                         AND {key} > ({due}, {number}, CAST({row_id} AS INTEGER))"
+                    )
+                }
+                ProjectSort::Number => {
+                    let code = placeholder(
+                        query
+                            .after
+                            .as_ref()
+                            .map(|id| id.integration.clone())
+                            .unwrap_or_default(),
+                    );
+                    let number = placeholder(number);
+                    format!("i.code >= {code} AND {key} > ({code}, {number})")
+                }
+            };
+            sql.push_str(&format!(" AND {bounds}"));
+        }
+        sql.push_str(order);
         sql.push_str(&format!(
             " LIMIT {} OFFSET {}",
             query.limit.min(10_000),

@@ -294,6 +294,67 @@ fn lists_filter_search_and_page() {
 }
 
 #[test]
+fn keyset_pages_walk_the_same_list_as_offsets_and_do_not_shift_when_rows_arrive() {
+    use crate::model::ProjectSort;
+    let (_dir, store) = store();
+    let mut orders: Vec<_> = (0..30).map(|n| order(&format!("{n:03}"), "Peoria")).collect();
+    for (n, order) in orders.iter_mut().enumerate() {
+        order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 4)); // many ties on each date
+    }
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    let list = |sort, limit, offset, after: Option<ProjectId>| {
+        store
+            .list_projects(&ProjectQuery {
+                sort,
+                limit,
+                offset,
+                after,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|summary| summary.id.to_string())
+            .collect::<Vec<_>>()
+    };
+    for sort in [ProjectSort::DueDate, ProjectSort::Number] {
+        let all = list(sort, 100, 0, None);
+        assert_eq!(all.len(), 30);
+        let mut walked: Vec<String> = Vec::new();
+        loop {
+            let after = walked.last().map(|last| ProjectId::parse(last).unwrap());
+            let page = list(sort, 7, 0, after);
+            if page.is_empty() {
+                break;
+            }
+            walked.extend(page);
+        }
+        assert_eq!(walked, all, "{sort:?}");
+    }
+
+    // A project arriving before the cursor: the next keyset page is unchanged, an offset page repeats a row.
+    let first = list(ProjectSort::DueDate, 10, 0, None);
+    let expected_next = list(ProjectSort::DueDate, 10, 10, None);
+    let mut early = order("000a", "Peoria");
+    early["clientDueDate"] = json!("2030-01-01");
+    import(&store, ImportKind::Refresh, &[early]).unwrap();
+    let cursor = ProjectId::parse(first.last().unwrap()).unwrap();
+    assert_eq!(list(ProjectSort::DueDate, 10, 0, Some(cursor)), expected_next);
+    assert_eq!(
+        list(ProjectSort::DueDate, 10, 10, None)[0],
+        *first.last().unwrap(),
+        "with an offset the last row of page 1 comes again"
+    );
+
+    assert!(matches!(
+        store.list_projects(&ProjectQuery {
+            after: Some(id("gone")),
+            ..Default::default()
+        }),
+        Err(crate::Error::UnknownProject(_))
+    ));
+}
+
+#[test]
 fn a_newer_schema_is_refused_and_left_byte_identical() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("newer.db");
