@@ -155,11 +155,12 @@ impl FieldSync {
                 reason: "device_id cannot be empty".into(),
             });
         }
+        let max_workers = fieldsync_core::sync::MAX_RELAY_CONCURRENCY;
         if let Some(workers) = config.relay_concurrency
-            && !(1..=16).contains(&workers)
+            && !(1..=max_workers).contains(&(workers as usize))
         {
             return Err(FieldSyncError::InvalidInput {
-                reason: format!("relay_concurrency must be 1 to 16, not {workers}"),
+                reason: format!("relay_concurrency must be 1 to {max_workers}, not {workers}"),
             });
         }
         let database = Path::new(&config.database_path);

@@ -107,7 +107,7 @@ pub enum Command {
         /// Outbox entries sent at once (photos of different projects in parallel; one project's entries
         /// always go in order).
         #[arg(long, default_value_t = fieldsync_core::sync::DEFAULT_RELAY_CONCURRENCY as u64,
-              value_parser = clap::value_parser!(u64).range(1..=16))]
+              value_parser = clap::value_parser!(u64).range(1..=fieldsync_core::sync::MAX_RELAY_CONCURRENCY as u64))]
         relay_concurrency: u64,
     },
     /// The whole story against a provider emulator on loopback; leaves a database to explore.

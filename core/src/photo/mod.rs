@@ -109,17 +109,21 @@ impl PhotoState {
 /// The documented defaults: 2048 px long edge, JPEG quality 85, 320 px thumbnails, EXIF capture time and
 /// GPS kept, no date stamp; originals up to 64 MiB, 64 megapixels, 256 MiB of decoding memory.
 pub fn default_settings() -> process::ProcessSettings {
-    process::ProcessSettings {
-        long_edge: 2048,
-        quality: 85,
-        thumbnail_edge: 320,
-        keep_capture_time: true,
-        keep_gps: true,
-        date_stamp: None,
-        limits: process::DecodeLimits {
-            max_file_bytes: 64 << 20,
-            max_pixels: 64_000_000,
-            max_alloc_bytes: 256 << 20,
-        },
-    }
+    process::ProcessSettings::default()
+}
+
+/// The shared photo fixtures for the unit tests: `FIELDSYNC_PHOTO_FIXTURES`, else the project's
+/// `fixtures/photos`, else `../shared/fixtures/photos` next to the clone.
+#[cfg(test)]
+pub(crate) fn test_fixtures() -> std::path::PathBuf {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    [
+        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(std::path::PathBuf::from),
+        Some(root.join("fixtures/photos")),
+        Some(root.join("../shared/fixtures/photos")),
+    ]
+    .into_iter()
+    .flatten()
+    .find(|dir| dir.join("orientation").is_dir())
+    .expect("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES or copy shared/fixtures/photos to fixtures/photos")
 }

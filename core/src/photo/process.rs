@@ -686,18 +686,8 @@ mod tests {
 
     use super::*;
 
-    /// The shared photo fixtures: `FIELDSYNC_PHOTO_FIXTURES`, else the project's `fixtures/photos`, else
-    /// `../shared/fixtures/photos` next to the clone.
     fn photos() -> PathBuf {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-        let candidates = [
-            std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
-            Some(root.join("fixtures/photos")),
-            Some(root.join("../shared/fixtures/photos")),
-        ];
-        candidates.into_iter().flatten().find(|dir| dir.join("orientation").is_dir()).expect(
-            "photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES or copy shared/fixtures/photos to fixtures/photos",
-        )
+        crate::photo::test_fixtures()
     }
 
     fn read(relative: &str) -> Vec<u8> {

@@ -123,6 +123,9 @@ pub type SyncObserver = Arc<dyn Fn(SyncEvent) + Send + Sync>;
 /// is shared by more uploads that each take longer, and a cut connection loses more partial uploads).
 pub const DEFAULT_RELAY_CONCURRENCY: usize = 3;
 
+/// The most outbox entries sent at once (each is a thread and a connection).
+pub const MAX_RELAY_CONCURRENCY: usize = 16;
+
 /// How far back a Refresh re-asks, to be robust to same-second writes and small provider clock steps.
 pub const CURSOR_OVERLAP: i64 = 60;
 
@@ -238,9 +241,9 @@ impl SyncEngine {
     }
 
     /// How many outbox entries (photos, check-ins, statuses) one delivery run sends at once, at most one
-    /// per project (at least 1; default [`DEFAULT_RELAY_CONCURRENCY`]).
+    /// per project (1 to [`MAX_RELAY_CONCURRENCY`]; default [`DEFAULT_RELAY_CONCURRENCY`]).
     pub fn with_relay_concurrency(mut self, workers: usize) -> Self {
-        self.relay_concurrency = workers.max(1);
+        self.relay_concurrency = workers.clamp(1, MAX_RELAY_CONCURRENCY);
         self
     }
 

@@ -8,8 +8,8 @@ mod status;
 
 pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
 pub use engine::{
-    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DeliveryReport, SyncEngine, SyncEvent, SyncObserver,
-    SyncSummary,
+    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DeliveryReport, MAX_RELAY_CONCURRENCY, SyncEngine, SyncEvent,
+    SyncObserver, SyncSummary,
 };
 pub use schedule::{AttemptOutcome, Schedule, next_delay};
 pub use status::{InvalidTransition, StatusEvent, next_status};
