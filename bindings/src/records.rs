@@ -686,8 +686,8 @@ impl From<fieldsync_core::store::OutboxSummary> for OutboxEntry {
         Self {
             id: entry.id,
             project: entry.project,
-            kind: entry.kind,
-            state: entry.state,
+            kind: entry.kind.to_string(),
+            state: entry.state.to_string(),
             attempts: entry.attempts,
             last_error: entry.last_error,
             created_at: entry.created_at,

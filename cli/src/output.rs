@@ -183,8 +183,8 @@ impl Printer {
             table.add_row(vec![
                 entry.id.clone(),
                 entry.project.clone().unwrap_or_default(),
-                entry.kind.clone(),
-                entry.state.clone(),
+                entry.kind.to_string(),
+                entry.state.to_string(),
                 entry.attempts.to_string(),
                 format_timestamp(entry.created_at),
                 text(&entry.last_error),

@@ -15,6 +15,7 @@ pub mod model;
 pub mod outbox;
 pub mod photo;
 pub mod reconcile;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod sync;

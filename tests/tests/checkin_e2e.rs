@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+use fieldsync_core::outbox::{EntryKind, EntryState};
 use std::sync::Arc;
 
 use fieldsync_core::checkin::LocationFix;
@@ -218,7 +219,10 @@ fn a_response_dropped_after_storing_is_retried_and_deduplicated() {
         .unwrap();
     let first = device.engine.push_outbox(CODE, true).unwrap();
     assert_eq!(first.delivered, 0);
-    assert_eq!(device.store.outbox_entries(false).unwrap()[0].state, "retry_wait");
+    assert_eq!(
+        device.store.outbox_entries(false).unwrap()[0].state,
+        EntryState::RetryWait
+    );
     let second = device.engine.push_outbox(CODE, true).unwrap();
     assert_eq!(second.delivered, 1);
     let received = provider.admin().received_checkins().unwrap();
@@ -277,8 +281,11 @@ fn a_permanently_failing_entry_needs_attention_without_blocking_other_projects()
         device.engine.push_outbox(CODE, true).unwrap();
     }
     let entries = device.store.outbox_entries(false).unwrap();
-    let status = entries.iter().find(|entry| entry.kind == "status").unwrap();
-    assert_eq!(status.state, "needs_attention");
+    let status = entries
+        .iter()
+        .find(|entry| entry.kind == EntryKind::Status)
+        .unwrap();
+    assert_eq!(status.state, EntryState::NeedsAttention);
     assert!(
         status.last_error.as_deref().unwrap().contains("refused"),
         "{:?}",
@@ -287,7 +294,7 @@ fn a_permanently_failing_entry_needs_attention_without_blocking_other_projects()
     assert!(
         entries
             .iter()
-            .any(|entry| entry.id == stuck_followup && entry.state == "queued"),
+            .any(|entry| entry.id == stuck_followup && entry.state == EntryState::Queued),
         "waits behind it, in order"
     );
     let received: Vec<String> = provider

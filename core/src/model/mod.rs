@@ -5,6 +5,7 @@
 mod integration;
 mod project;
 mod report;
+mod status;
 mod work_type;
 
 pub use integration::{
@@ -13,6 +14,7 @@ pub use integration::{
 };
 pub use project::{Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task};
 pub use report::{ImportKind, ImportReport, Rejection};
+pub use status::{InvalidTransition, StatusEvent, next_status};
 pub use work_type::{WorkType, WorkTypeTask};
 
 /// Unix time in seconds.

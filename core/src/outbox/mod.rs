@@ -1,27 +1,97 @@
-//! The outbox state machine: what happens to an entry after a delivery attempt. Pure; the store persists
-//! it and the sync engine drives it.
+//! The outbox: field work waiting for delivery, in one room.
 //!
-//! States: `queued → in_flight → done | retry_wait | needs_attention`. `in_flight` is set before sending and
-//! goes back to `queued` after a crash (the provider deduplicates by the entry's UUID, so sending again is
-//! safe). Nothing is discarded automatically: a transient failure is retried with backoff forever, a
-//! permanent one a few times and then waits in `needs_attention` with its reason until the user retries
-//! or discards it. Entries are ordered per project: an entry waits while an earlier one of the same
-//! project is not done, and a stuck project never blocks another.
+//! Every piece of field work (a check-in, a photo, a status change) is written to SQLite in the same
+//! durable transaction as its outbox entry, and the entry carries the record's client UUID, which the
+//! provider deduplicates on. This module owns everything that happens to an entry afterwards:
+//!
+//! - [`EntryKind`] and [`EntryState`]: what an entry delivers and where it is. No other module spells a
+//!   kind or a state as a string; SQL gets them as parameters.
+//! - [`policy`]: what an attempt's outcome does to the entry (retry with backoff that honours
+//!   `Retry-After`, [`policy::PERMANENT_ATTEMPTS`] permanent failures before it needs attention,
+//!   credentials failures that do not count) and which outcomes stop a delivery run.
+//! - [`dispatch`]: per-project ordering, as a pure planner over a snapshot of the queue.
+//! - [`queue`]: the SQL: enqueue, snapshot, claim, record, recover, list, retry, discard.
+//! - [`lease`]: which delivery run owns an `in_flight` entry, so that only a dead run's entries are taken
+//!   back.
+//! - [`delivery`]: the loop (claim, send, record) with bounded concurrency, written against the
+//!   [`delivery::Courier`] and [`delivery::Clock`] traits so every rule is tested with no HTTP and no
+//!   sleeping.
+//!
+//! States: `held → queued → in_flight → done | retry_wait | needs_attention`. `held` is a photo not yet
+//! processed or allowed by QA. Nothing is discarded automatically: a transient failure is retried with
+//! backoff forever, a permanent one a few times and then waits in `needs_attention` with its reason until
+//! the user retries or discards it. Entries are ordered per project: an entry waits while an earlier one of
+//! the same project is not done, and a stuck project never blocks another.
+
+pub mod delivery;
+pub mod dispatch;
+pub mod lease;
+pub mod policy;
+pub mod queue;
+
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
-use crate::model::Timestamp;
-use crate::sync::{AttemptOutcome, Schedule, next_delay};
+use crate::model::{InvalidInput, Timestamp};
 
-/// Permanent failures tolerated before an entry needs the user's attention.
-pub const PERMANENT_ATTEMPTS: u32 = 3;
+pub use delivery::{Clock, Courier, DeliveryReport, SystemClock, deliver};
+pub use policy::{PERMANENT_ATTEMPTS, after_attempt};
+pub use queue::{ClaimedEntry, OutboxSummary};
+
+/// What an outbox entry delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    /// A vendor's status change, for the provider's `status` service.
+    Status,
+    /// A check-in, an `uploadPictures` item without a file.
+    #[serde(rename = "checkin")]
+    CheckIn,
+    /// A photo, an `uploadPictures` item with its rendition.
+    Photo,
+}
+
+impl EntryKind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Status => "status",
+            Self::CheckIn => "checkin",
+            Self::Photo => "photo",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        match text {
+            "status" => Ok(Self::Status),
+            "checkin" => Ok(Self::CheckIn),
+            "photo" => Ok(Self::Photo),
+            other => Err(InvalidInput::new(
+                "outbox kind",
+                format!("unknown outbox kind `{other}`"),
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for EntryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The state of an outbox entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EntryState {
+    /// Recorded but not allowed to move yet (a photo before processing and QA).
+    Held,
     /// Waiting to be sent.
     Queued,
-    /// Being sent.
+    /// Being sent by a delivery run (its lease names the run).
     InFlight,
     /// The provider confirmed it.
     Done,
@@ -32,15 +102,81 @@ pub enum EntryState {
 }
 
 impl EntryState {
+    /// Every state, for SQL lists built from the enum.
+    pub const ALL: [EntryState; 6] = [
+        Self::Held,
+        Self::Queued,
+        Self::InFlight,
+        Self::Done,
+        Self::RetryWait,
+        Self::NeedsAttention,
+    ];
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Held => "held",
             Self::Queued => "queued",
             Self::InFlight => "in_flight",
             Self::Done => "done",
             Self::RetryWait => "retry_wait",
             Self::NeedsAttention => "needs_attention",
         }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(text: &str) -> Result<Self, InvalidInput> {
+        Self::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+            .ok_or_else(|| InvalidInput::new("outbox state", format!("unknown outbox state `{text}`")))
+    }
+
+    /// Whether the entry still has to reach the provider (everything but `done`).
+    pub fn is_pending(self) -> bool {
+        self != Self::Done
+    }
+
+    /// Whether a delivery run may claim it now (`retry_wait` only once due, which the caller checks).
+    pub fn is_claimable(self) -> bool {
+        matches!(self, Self::Queued | Self::RetryWait)
+    }
+
+    /// Whether the user may retry it now.
+    pub fn user_may_retry(self) -> bool {
+        matches!(self, Self::Queued | Self::RetryWait | Self::NeedsAttention)
+    }
+}
+
+impl std::fmt::Display for EntryState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl rusqlite::ToSql for EntryState {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for EntryState {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::parse(text).map_err(|err| rusqlite::types::FromSqlError::Other(Box::new(err)))
+    }
+}
+
+impl rusqlite::ToSql for EntryKind {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for EntryKind {
+    fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        let text = value.as_str()?;
+        Self::parse(text).map_err(|err| rusqlite::types::FromSqlError::Other(Box::new(err)))
     }
 }
 
@@ -79,139 +215,4 @@ pub struct EntryUpdate {
     pub next_attempt_at: Option<Timestamp>,
     /// The error to show.
     pub last_error: Option<String>,
-}
-
-/// Backoff for deliveries: 30 s doubling to 30 min.
-pub fn delivery_schedule() -> Schedule {
-    Schedule::default()
-}
-
-/// Decides the entry's next state. `attempts` counts attempts before this one; `random` is in `[0, 1)`.
-pub fn after_attempt(attempts: u32, outcome: &DeliveryOutcome, now: Timestamp, random: f64) -> EntryUpdate {
-    let schedule = delivery_schedule();
-    let later = |outcome: AttemptOutcome, failures: u32| {
-        let delay = next_delay(&schedule, outcome, failures, random).unwrap_or(schedule.backoff_max);
-        now + i64::try_from(delay.as_secs()).unwrap_or(i64::MAX / 2)
-    };
-    match outcome {
-        DeliveryOutcome::Delivered => EntryUpdate {
-            state: EntryState::Done,
-            attempts: attempts + 1,
-            next_attempt_at: None,
-            last_error: None,
-        },
-        DeliveryOutcome::Transient { message, retry_after } => EntryUpdate {
-            state: EntryState::RetryWait,
-            attempts: attempts + 1,
-            next_attempt_at: Some(later(
-                AttemptOutcome::Transient {
-                    retry_after: *retry_after,
-                },
-                attempts + 1,
-            )),
-            last_error: Some(message.clone()),
-        },
-        DeliveryOutcome::Permanent { message } if attempts + 1 >= PERMANENT_ATTEMPTS => EntryUpdate {
-            state: EntryState::NeedsAttention,
-            attempts: attempts + 1,
-            next_attempt_at: None,
-            last_error: Some(message.clone()),
-        },
-        DeliveryOutcome::Permanent { message } => EntryUpdate {
-            state: EntryState::RetryWait,
-            attempts: attempts + 1,
-            next_attempt_at: Some(later(
-                AttemptOutcome::Transient { retry_after: None },
-                attempts + 1,
-            )),
-            last_error: Some(message.clone()),
-        },
-        DeliveryOutcome::Auth { message } => EntryUpdate {
-            state: EntryState::Queued,
-            attempts,
-            next_attempt_at: None,
-            last_error: Some(message.clone()),
-        },
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const NOW: Timestamp = 1_000_000;
-
-    #[test]
-    fn a_delivered_entry_is_done() {
-        let update = after_attempt(0, &DeliveryOutcome::Delivered, NOW, 0.5);
-        assert_eq!(update.state, EntryState::Done);
-        assert_eq!(update.attempts, 1);
-    }
-
-    #[test]
-    fn transient_failures_retry_with_growing_delays_forever() {
-        let transient = DeliveryOutcome::Transient {
-            message: "503".into(),
-            retry_after: None,
-        };
-        let delays: Vec<i64> = (0..12)
-            .map(|attempts| {
-                after_attempt(attempts, &transient, NOW, 0.999)
-                    .next_attempt_at
-                    .unwrap()
-                    - NOW
-            })
-            .collect();
-        assert!(delays.windows(2).all(|pair| pair[0] <= pair[1]), "{delays:?}");
-        assert_eq!(delays[0], 29);
-        assert_eq!(*delays.last().unwrap(), 1799, "capped at 30 minutes");
-        assert_eq!(
-            after_attempt(500, &transient, NOW, 0.5).state,
-            EntryState::RetryWait,
-            "never given up"
-        );
-    }
-
-    #[test]
-    fn retry_after_is_honoured() {
-        let transient = DeliveryOutcome::Transient {
-            message: "503".into(),
-            retry_after: Some(Duration::from_secs(900)),
-        };
-        assert_eq!(
-            after_attempt(0, &transient, NOW, 0.0).next_attempt_at,
-            Some(NOW + 900)
-        );
-    }
-
-    #[test]
-    fn permanent_failures_need_attention_after_a_few_attempts() {
-        let permanent = DeliveryOutcome::Permanent {
-            message: "unknown work order".into(),
-        };
-        assert_eq!(
-            after_attempt(0, &permanent, NOW, 0.5).state,
-            EntryState::RetryWait
-        );
-        assert_eq!(
-            after_attempt(1, &permanent, NOW, 0.5).state,
-            EntryState::RetryWait
-        );
-        let update = after_attempt(2, &permanent, NOW, 0.5);
-        assert_eq!(update.state, EntryState::NeedsAttention);
-        assert_eq!(update.last_error.as_deref(), Some("unknown work order"));
-    }
-
-    #[test]
-    fn auth_failures_do_not_count_as_attempts() {
-        let update = after_attempt(
-            2,
-            &DeliveryOutcome::Auth {
-                message: "401".into(),
-            },
-            NOW,
-            0.5,
-        );
-        assert_eq!((update.state, update.attempts), (EntryState::Queued, 2));
-    }
 }

@@ -10,6 +10,7 @@
 pub mod certify;
 pub mod exif;
 pub mod files;
+pub mod lifecycle;
 pub mod process;
 
 use serde::{Deserialize, Serialize};

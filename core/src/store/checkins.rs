@@ -4,9 +4,13 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, integrations, outbox, projects};
+use super::{Store, integrations, projects};
 use crate::checkin::{Assessment, LocationFix, Reason, assess};
-use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp};
+use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
+use crate::outbox::queue::{self, NewEntry};
+use crate::outbox::{EntryKind, EntryState};
+use crate::wire::upload::with_attributes;
+use crate::wire::value::is_truthy;
 use crate::{Error, Result};
 
 /// The user-default key of the check-in ID (e.g. a background-check badge number).
@@ -137,7 +141,7 @@ impl Store {
                 });
             }
             let badge = request.badge.clone().or(default_badge);
-            let photo_required = option_is_true(&project.options, "check_in_photo_required");
+            let photo_required = is_truthy(project.options.get("check_in_photo_required"));
             let uuid = uuid::Uuid::new_v4().to_string();
             tx.execute(
                 "INSERT INTO checkins (id, integration_id, project_id, work_order_number, user_name, badge,
@@ -165,7 +169,15 @@ impl Store {
                 ],
             )?;
             let payload = upload_item(request, &project, &integration.code, badge.as_deref(), &assessment, &uuid);
-            outbox::enqueue_with_id(tx, &uuid, integration_id, Some(project_id), outbox::KIND_CHECKIN, &payload)?;
+            let entry = NewEntry {
+                id: &uuid,
+                integration_id,
+                project_id: Some(project_id),
+                kind: EntryKind::CheckIn,
+                state: EntryState::Queued,
+                payload: &payload,
+            };
+            queue::enqueue(tx, &entry, now())?;
             Ok(CheckIn {
                 uuid,
                 project: request.project.to_string(),
@@ -178,17 +190,6 @@ impl Store {
                 badge,
             })
         })
-    }
-}
-
-fn option_is_true(options: &crate::model::Options, key: &str) -> bool {
-    match options.get(key) {
-        Some(serde_json::Value::Bool(value)) => *value,
-        Some(serde_json::Value::String(text)) => {
-            matches!(text.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
-        }
-        Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),
-        _ => false,
     }
 }
 
@@ -205,7 +206,7 @@ fn upload_item(
     let fix = &request.fix;
     let fix_time = format_timestamp(fix.fix_time_ms.div_euclid(1000));
     let device_time = format_timestamp(request.device_time);
-    let mut item = json!({
+    let item = json!({
         "uuId": uuid,
         "fileType": "checkin",
         "key2": project.work_order_number,
@@ -230,10 +231,5 @@ fn upload_item(
         "checkInId": badge,
         "clientCode": code,
     });
-    if let Some(object) = item.as_object_mut() {
-        for (key, value) in &project.attributes {
-            object.insert(key.clone(), value.clone());
-        }
-    }
-    item
+    with_attributes(item, &project.attributes)
 }

@@ -13,10 +13,11 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, integrations, outbox, projects, work_types};
+use super::{Store, integrations, projects, work_types};
+use crate::model::StatusEvent;
 use crate::model::{ImportKind, ImportReport, Project, now};
+use crate::outbox::queue;
 use crate::reconcile::{Importer, ProjectCache, ReconcileSettings};
-use crate::sync::StatusEvent;
 use crate::wire::{ReadError, WorkOrder, malformed_order, read_work_orders};
 use crate::{Error, Result};
 
@@ -386,7 +387,7 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn has_pending_work(&mut self, number: &str) -> Result<bool> {
         match self.lookup(number)? {
-            Some((id, _)) => Ok(outbox::pending_for_project(self.connection, id)? > 0),
+            Some((id, _)) => queue::project_has_pending(self.connection, id),
             None => Ok(false),
         }
     }

@@ -7,7 +7,7 @@ use crate::model::{
     CheckInSettings, DefaultAssignTo, Integration, IntegrationEdit, IntegrationStatus, IntegrationType, Mode,
     NewIntegration, Timestamp, now,
 };
-use crate::sync::{StatusEvent, next_status};
+use crate::model::{StatusEvent, next_status};
 use crate::{Error, Result};
 
 const COLUMNS: &str = "code, name, type, mode, status, last_refreshed, last_error, publish_to, username, base_url, \

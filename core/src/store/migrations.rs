@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0004_list_indexes.sql"),
     include_str!("../../migrations/0005_checkins.sql"),
     include_str!("../../migrations/0006_photos.sql"),
+    include_str!("../../migrations/0007_outbox_leases.sql"),
 ];
 
 /// The schema version this build writes.

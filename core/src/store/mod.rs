@@ -21,11 +21,12 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::{Error, Result};
 
+pub use crate::outbox::OutboxSummary;
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
-pub use outbox::{DueEntry, OutboxSummary};
-pub use photos::{AddPhoto, Photo};
+pub use outbox::IntegrationQueue;
+pub use photos::{AddPhoto, Photo, PhotoUpload};
 pub use projects::ProjectSummary;
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.

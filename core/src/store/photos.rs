@@ -8,12 +8,16 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, integrations, outbox, projects};
+use super::{Store, integrations, projects};
 use crate::checkin::LocationFix;
 use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
+use crate::outbox::queue::{self, NewEntry};
+use crate::outbox::{EntryKind, EntryState};
 use crate::photo::files::{Kind, PhotoFiles};
+use crate::photo::lifecycle::{PhotoEvent, next_photo_state};
 use crate::photo::process::{DecodeLimits, ProcessSettings, process};
 use crate::photo::{EvidenceType, PhotoState, certify, exif};
+use crate::wire::upload::with_attributes;
 use crate::{Error, Result};
 
 /// A photo handed over by the camera.
@@ -138,12 +142,17 @@ fn set_state(connection: &Connection, uuid: &str, state: PhotoState, message: Op
 /// Lets a photo's outbox entry move (`held` → `queued`), or moves it again after a relay (republishing:
 /// the provider deduplicates by UUID).
 fn release(connection: &Connection, uuid: &str) -> Result<()> {
-    connection.execute(
-        "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
-         WHERE id = ?1 AND state IN ('held', 'done', 'retry_wait', 'needs_attention')",
-        params![uuid, now()],
-    )?;
+    queue::release_photo(connection, uuid, now())?;
     set_state(connection, uuid, PhotoState::Queued, None)
+}
+
+/// Applies a lifecycle event to a photo, or says why it does not apply (as [`Error::PhotoState`]).
+fn transition(photo: &Photo, event: PhotoEvent, action: &'static str) -> Result<PhotoState> {
+    next_photo_state(photo.state, event).map_err(|refused| Error::PhotoState {
+        uuid: photo.uuid.clone(),
+        state: refused.from.as_str().to_owned(),
+        action,
+    })
 }
 
 /// A photo goes to an open project, to one of its tasks.
@@ -253,7 +262,15 @@ impl Store {
                     request.device_time,
                 ],
             )?;
-            outbox::enqueue_held(tx, &uuid, integration_id, project_id, outbox::KIND_PHOTO)?;
+            let entry = NewEntry {
+                id: &uuid,
+                integration_id,
+                project_id: Some(project_id),
+                kind: EntryKind::Photo,
+                state: EntryState::Held,
+                payload: &serde_json::json!({}),
+            };
+            queue::enqueue(tx, &entry, now())?;
             find(tx, &uuid)
         })
     }
@@ -358,17 +375,15 @@ impl Store {
                 "clientCode": code,
                 "cameraModel": processed.metadata.camera_model,
             });
-            let mut item = item;
-            if let (Some(object), Some(project)) = (item.as_object_mut(), &project) {
-                for (key, value) in &project.attributes {
-                    object.insert(key.clone(), value.clone());
-                }
-            }
+            let item = match &project {
+                Some(project) => with_attributes(item, &project.attributes),
+                None => item,
+            };
             tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![uuid, item.to_string()])?;
-            if integration.auto_relay {
-                release(tx, &uuid)?;
-            } else {
-                set_state(tx, &uuid, PhotoState::PendingQa, None)?;
+            match next_photo_state(PhotoState::Processing, PhotoEvent::Processed { auto_relay: integration.auto_relay }) {
+                Ok(PhotoState::Queued) => release(tx, &uuid)?,
+                Ok(state) => set_state(tx, &uuid, state, None)?,
+                Err(refused) => return Err(Error::PhotoRefused(refused.to_string())),
             }
             find(tx, &uuid).map(Some)
         })
@@ -411,26 +426,23 @@ impl Store {
     pub fn approve_photo(&self, uuid: &str) -> Result<Photo> {
         self.write_durable(|tx| {
             let photo = find(tx, uuid)?;
-            match photo.state {
-                PhotoState::PendingQa | PhotoState::Relayed | PhotoState::Failed | PhotoState::Queued => {
-                    tx.execute(
-                        "UPDATE photos SET approved_at = ?2 WHERE id = ?1",
-                        params![uuid, now()],
-                    )?;
-                    if photo.state == PhotoState::Failed && photo.width.is_none() {
-                        // Processing failed: try processing again instead.
-                        set_state(tx, uuid, PhotoState::Processing, None)?;
-                    } else {
-                        release(tx, uuid)?;
-                    }
-                    find(tx, uuid)
-                }
-                other => Err(Error::PhotoState {
-                    uuid: uuid.to_owned(),
-                    state: other.as_str().to_owned(),
-                    action: "approve",
-                }),
+            let next = transition(
+                &photo,
+                PhotoEvent::Approved {
+                    processed: photo.width.is_some(),
+                },
+                "approve",
+            )?;
+            tx.execute(
+                "UPDATE photos SET approved_at = ?2 WHERE id = ?1",
+                params![uuid, now()],
+            )?;
+            match next {
+                PhotoState::Queued => release(tx, uuid)?,
+                // Processing failed: it is processed again instead.
+                other => set_state(tx, uuid, other, None)?,
             }
+            find(tx, uuid)
         })
     }
 
@@ -448,25 +460,18 @@ impl Store {
         Ok(waiting.len() as u64)
     }
 
-    /// QA rejects a photo, with a reason: it is never relayed. Refused once relayed (the provider keeps it).
+    /// QA rejects a photo, with a reason: it is never relayed, even when an upload of it was cut off or is
+    /// under way (that upload's outcome is not recorded). Refused once relayed (the provider keeps it).
     pub fn reject_photo(&self, uuid: &str, reason: &str) -> Result<Photo> {
         if reason.trim().is_empty() {
             return Err(InvalidInput::new("reason", "a rejection needs a reason").into());
         }
         self.write_durable(|tx| {
             let photo = find(tx, uuid)?;
-            if matches!(photo.state, PhotoState::Relayed | PhotoState::Uploading) {
-                return Err(Error::PhotoState {
-                    uuid: uuid.to_owned(),
-                    state: photo.state.as_str().to_owned(),
-                    action: "reject",
-                });
-            }
-            tx.execute(
-                "DELETE FROM outbox WHERE id = ?1 AND state != 'in_flight'",
-                [uuid],
-            )?;
-            set_state(tx, uuid, PhotoState::Rejected, Some(reason.trim()))?;
+            let next = transition(&photo, PhotoEvent::Rejected, "reject")?;
+            // Even an upload cut off mid-way (or under way) is withdrawn: a rejection wins over any retry.
+            queue::withdraw_photo(tx, uuid)?;
+            set_state(tx, uuid, next, Some(reason.trim()))?;
             find(tx, uuid)
         })
     }
@@ -508,24 +513,59 @@ impl Store {
 
     /// What the relay sends for a photo: the rendition's name and SHA-256 and the item, with the time
     /// certification decided now (the first upload is now, or was earlier).
-    pub fn photo_upload(&self, uuid: &str) -> Result<(String, String, serde_json::Value)> {
+    pub fn photo_upload(&self, uuid: &str) -> Result<PhotoUpload> {
         self.write(|tx| {
-            tx.execute("UPDATE photos SET first_upload_at = coalesce(first_upload_at, ?2), state = 'uploading' WHERE id = ?1", params![uuid, now()])?;
-            let (rendition, capture_time, first_upload, file_name): (Option<String>, Option<i64>, i64, String) = tx.query_row(
+            let photo = find(tx, uuid)?;
+            let uploading = transition(&photo, PhotoEvent::UploadStarted, "upload")?;
+            tx.execute(
+                "UPDATE photos SET first_upload_at = coalesce(first_upload_at, ?2), state = ?3 WHERE id = ?1",
+                params![uuid, now(), uploading.as_str()],
+            )?;
+            let (rendition, capture_time, first_upload, file_name): (
+                Option<String>,
+                Option<i64>,
+                i64,
+                String,
+            ) = tx.query_row(
                 "SELECT rendition_sha256, capture_time, first_upload_at, file_name FROM photos WHERE id = ?1",
                 [uuid],
                 |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
             )?;
-            let rendition = rendition.ok_or_else(|| Error::PhotoRefused(format!("photo {uuid} is not processed")))?;
-            let payload: String = tx.query_row("SELECT payload FROM outbox WHERE id = ?1", [uuid], |row| row.get(0))?;
+            let rendition =
+                rendition.ok_or_else(|| Error::PhotoRefused(format!("photo {uuid} is not processed")))?;
+            let payload: String =
+                tx.query_row("SELECT payload FROM outbox WHERE id = ?1", [uuid], |row| {
+                    row.get(0)
+                })?;
             let mut item: serde_json::Value = serde_json::from_str(&payload).unwrap_or_default();
             if let Some(object) = item.as_object_mut() {
-                object.insert("csrCertifiedTime".into(), json!(certify::time_certified(capture_time, first_upload)));
+                object.insert(
+                    "csrCertifiedTime".into(),
+                    json!(certify::time_certified(capture_time, first_upload)),
+                );
             }
-            let name = Path::new(&file_name).with_extension("jpg").to_string_lossy().into_owned();
-            Ok((name, rendition, item))
+            let name = Path::new(&file_name)
+                .with_extension("jpg")
+                .to_string_lossy()
+                .into_owned();
+            Ok(PhotoUpload {
+                file_name: name,
+                rendition_sha256: rendition,
+                item,
+            })
         })
     }
+}
+
+/// What the relay sends for a photo.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PhotoUpload {
+    /// The file name sent with the rendition.
+    pub file_name: String,
+    /// The rendition's SHA-256 (its name in the photo store).
+    pub rendition_sha256: String,
+    /// The `uploadPictures` item.
+    pub item: serde_json::Value,
 }
 
 /// The host named a file that is not there or not readable: its input is wrong (a missing camera file is

@@ -3,8 +3,12 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, integrations, like_pattern, outbox};
+use super::{Store, integrations, like_pattern};
 use crate::model::{Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now};
+use crate::outbox::queue::{self, NewEntry};
+use crate::outbox::{EntryKind, EntryState};
+use crate::wire::upload::status_change;
+use crate::wire::value::is_truthy;
 use crate::{Error, Result};
 
 /// Columns of `projects` read into a [`Project`], in `from_row` order (after the integration code).
@@ -190,14 +194,7 @@ pub(crate) fn save(
 
 /// The project's options ask for a check-in on site before the work counts (`check_in_required`).
 pub(crate) fn requires_check_in(project: &Project) -> bool {
-    match project.options.get("check_in_required") {
-        Some(serde_json::Value::Bool(value)) => *value,
-        Some(serde_json::Value::String(text)) => {
-            matches!(text.to_ascii_lowercase().as_str(), "true" | "1" | "yes")
-        }
-        Some(serde_json::Value::Number(number)) => number.as_i64() == Some(1),
-        _ => false,
-    }
+    is_truthy(project.options.get("check_in_required"))
 }
 
 /// What a search matches, lower-cased, fields separated by U+001F (as migration 4 computes it).
@@ -413,17 +410,16 @@ impl Store {
             // A local edit clears the fingerprint so that the next import re-applies its rules to it.
             save(tx, integration_id, Some(project_id), &project, None)?;
             if status_changed {
-                let payload = serde_json::json!({
-                    "workOrderNumber": project.work_order_number,
-                    "status": project.status,
-                });
-                outbox::enqueue(
-                    tx,
+                let payload = status_change(&project.work_order_number, project.status.as_deref());
+                let entry = NewEntry {
+                    id: &uuid::Uuid::new_v4().to_string(),
                     integration_id,
-                    Some(project_id),
-                    outbox::KIND_STATUS,
-                    &payload,
-                )?;
+                    project_id: Some(project_id),
+                    kind: EntryKind::Status,
+                    state: EntryState::Queued,
+                    payload: &payload,
+                };
+                queue::enqueue(tx, &entry, now())?;
             }
             Ok(project)
         })
@@ -444,7 +440,7 @@ impl Store {
     pub fn delete_project(&self, id: &ProjectId) -> Result<()> {
         self.write(|tx| {
             let (_, project_id) = locate(tx, id)?;
-            let pending = outbox::pending_for_project(tx, project_id)?;
+            let pending = queue::project_pending_count(tx, project_id)?;
             if pending > 0 {
                 return Err(Error::PendingFieldWork {
                     what: format!("project {id}"),

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 
 use super::engine::SyncEngine;
-use super::schedule::{AttemptOutcome, Schedule, next_delay};
 use crate::model::{ImportKind, ImportReport};
+use crate::schedule::{AttemptOutcome, Schedule, next_delay};
 use crate::{Error, Result};
 
 /// How often the loop looks again at the list of integrations even when nothing is due.

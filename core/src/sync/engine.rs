@@ -12,99 +12,23 @@
 //! fetched again, and re-applying them is free (fingerprints skip what did not change).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{BufReader, Seek, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
 use subtle::ConstantTimeEq;
 
+use super::courier::HttpCourier;
+use super::event::{SyncEvent, SyncObserver};
 use super::relay::RunProgress;
 use crate::model::{ImportKind, ImportReport, now};
-use crate::outbox::{DeliveryOutcome, EntryState, after_attempt};
+use crate::outbox::delivery::{DeliveryOptions, Queue as _};
+use crate::outbox::lease::RunLease;
+use crate::outbox::{DeliveryReport, SystemClock, deliver};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
-use crate::transport::{
-    HttpTransport, ProviderCredentials, Timeouts, TransportError, UploadFile, Validation,
-};
+use crate::transport::{HttpTransport, ProviderCredentials, Timeouts, TransportError, Validation};
 use crate::{Error, Result};
-
-/// What the engine tells an observer (the bindings forward it to the host's event listener).
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncEvent {
-    /// An integration's import status changed.
-    Status {
-        /// Integration code.
-        code: String,
-        /// The new status.
-        status: crate::model::IntegrationStatus,
-        /// The error, when the status is `error`.
-        last_error: Option<String>,
-    },
-    /// A photo upload started (`bytes` to send).
-    Upload {
-        /// The photo.
-        uuid: String,
-        /// Its rendition's size.
-        bytes: u64,
-    },
-    /// A photo's delivery attempt ended: `state` is where it is now (relayed, queued for a retry, failed).
-    PhotoState {
-        /// The photo.
-        uuid: String,
-        /// Its state after the attempt.
-        state: crate::photo::PhotoState,
-    },
-    /// Bytes of a photo taken by the connection, and of the whole delivery run (see [`super::relay`] for
-    /// how often it comes: at the start, about every 64 KiB or 1 %, and at the end).
-    UploadProgress {
-        /// The photo.
-        uuid: String,
-        /// Bytes of this photo sent so far.
-        bytes_sent: u64,
-        /// Its rendition's size.
-        bytes_total: u64,
-        /// Bytes of every photo of this run sent so far.
-        overall_sent: u64,
-        /// Bytes of every photo of this run.
-        overall_total: u64,
-    },
-    /// An import finished.
-    Imported {
-        /// Integration code.
-        code: String,
-        /// What it changed.
-        report: ImportReport,
-    },
-}
-
-impl SyncEvent {
-    /// `(uuid, bytes_sent, bytes_total, overall_sent, overall_total)` when this is an upload progress.
-    pub fn upload_progress(&self) -> Option<(&str, u64, u64, u64, u64)> {
-        match self {
-            Self::UploadProgress {
-                uuid,
-                bytes_sent,
-                bytes_total,
-                overall_sent,
-                overall_total,
-            } => Some((uuid, *bytes_sent, *bytes_total, *overall_sent, *overall_total)),
-            _ => None,
-        }
-    }
-}
-
-/// What a delivery run did for one integration.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct DeliveryReport {
-    /// Entries the provider confirmed.
-    pub delivered: u64,
-    /// Entries that failed and will be retried.
-    pub retrying: u64,
-    /// Entries that now need the user's attention.
-    pub needs_attention: u64,
-    /// Why the run stopped early (network down, credentials refused), if it did.
-    pub stopped: Option<String>,
-}
 
 /// What `sync` did: deliveries first, then refreshes.
 #[derive(Debug, Default)]
@@ -115,8 +39,65 @@ pub struct SyncSummary {
     pub refreshes: Vec<(String, Result<ImportReport>)>,
 }
 
-/// Receives [`SyncEvent`]s, on the thread that caused them; it must return quickly.
-pub type SyncObserver = Arc<dyn Fn(SyncEvent) + Send + Sync>;
+/// What `sync` did for one integration: its delivery and its refresh merged.
+#[derive(Debug)]
+pub struct IntegrationOutcome {
+    /// Integration code.
+    pub code: String,
+    /// The delivery run, when there was field work to deliver: what it did, or why it failed.
+    pub delivery: Option<Result<DeliveryReport>>,
+    /// The refresh, when the integration was due.
+    pub refresh: Option<Result<ImportReport>>,
+}
+
+impl IntegrationOutcome {
+    /// Why this integration did not sync cleanly: the refresh's error, else the delivery's error, else why
+    /// the delivery stopped early.
+    pub fn error(&self) -> Option<String> {
+        let refresh = self.refresh.as_ref().and_then(|refresh| refresh.as_ref().err());
+        let delivery = self.delivery.as_ref();
+        refresh
+            .map(ToString::to_string)
+            .or_else(|| {
+                delivery
+                    .and_then(|delivery| delivery.as_ref().err())
+                    .map(ToString::to_string)
+            })
+            .or_else(|| {
+                delivery
+                    .and_then(|delivery| delivery.as_ref().ok())
+                    .and_then(|report| report.stopped.clone())
+            })
+    }
+}
+
+impl SyncSummary {
+    /// One outcome per integration, in the order they were first touched.
+    pub fn per_integration(self) -> Vec<IntegrationOutcome> {
+        let mut outcomes: Vec<IntegrationOutcome> = Vec::new();
+        fn slot<'o>(outcomes: &'o mut Vec<IntegrationOutcome>, code: &str) -> &'o mut IntegrationOutcome {
+            let index = match outcomes.iter().position(|outcome| outcome.code == code) {
+                Some(index) => index,
+                None => {
+                    outcomes.push(IntegrationOutcome {
+                        code: code.to_owned(),
+                        delivery: None,
+                        refresh: None,
+                    });
+                    outcomes.len() - 1
+                }
+            };
+            &mut outcomes[index]
+        }
+        for (code, delivery) in self.deliveries {
+            slot(&mut outcomes, &code).delivery = Some(delivery);
+        }
+        for (code, refresh) in self.refreshes {
+            slot(&mut outcomes, &code).refresh = Some(refresh);
+        }
+        outcomes
+    }
+}
 
 /// Outbox entries sent at once by default (see `docs/BENCHMARKS.md`, photo relay: on a link with
 /// latency, more requests in flight hide the round trips; past 3 the gain is small while a phone's uplink
@@ -138,6 +119,7 @@ pub struct SyncEngine {
     runs: Mutex<HashMap<String, RunSlot>>,
     run_finished: Condvar,
     observer: Option<SyncObserver>,
+    /// One delivery run at a time per engine (runs of other processes are kept apart by leases).
     delivering: Mutex<()>,
     relay_concurrency: usize,
     photo_files: Option<crate::photo::files::PhotoFiles>,
@@ -148,60 +130,6 @@ impl std::fmt::Debug for SyncEngine {
         f.debug_struct("SyncEngine")
             .field("store", &self.store.path())
             .finish_non_exhaustive()
-    }
-}
-
-/// One delivery run, shared by its workers.
-struct DeliveryRun<'a> {
-    code: &'a str,
-    ignore_backoff: bool,
-    credentials: ProviderCredentials,
-    transport: HttpTransport,
-    progress: Arc<RunProgress>,
-    shared: Mutex<RunShared>,
-    /// Signalled when an entry in flight is recorded or the run fails.
-    changed: Condvar,
-}
-
-impl DeliveryRun<'_> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, RunShared> {
-        self.shared
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-/// Held while an entry is being sent: if the sender panics, the run stops and the other workers stop
-/// waiting for this entry (it stays `in_flight`, back in the queue at the next run).
-struct Claimed<'r, 'a>(&'r DeliveryRun<'a>);
-
-impl Drop for Claimed<'_, '_> {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            let mut shared = self.0.lock();
-            shared.in_flight -= 1;
-            shared.stop = true;
-            self.0.changed.notify_all();
-        }
-    }
-}
-
-#[derive(Default)]
-struct RunShared {
-    /// Entries claimed in this run: each is tried at most once per run.
-    attempted: Vec<String>,
-    in_flight: usize,
-    /// No more claims (the network or the credentials failed, or the store did).
-    stop: bool,
-    report: DeliveryReport,
-    /// The first store error; the run's result.
-    error: Option<Error>,
-}
-
-impl RunShared {
-    fn fail(&mut self, err: Error) {
-        self.stop = true;
-        self.error.get_or_insert(err);
     }
 }
 
@@ -483,201 +411,38 @@ impl SyncEngine {
     }
 
     /// Delivers the integration's queued field work, oldest first and in order per project, until the
-    /// queue is empty or the network or the credentials fail. One delivery run at a time per engine.
-    /// `ignore_backoff` retries entries still waiting after a failure (a sync the user asked for).
-    ///
-    /// Up to [`Self::with_relay_concurrency`] entries are sent at once, never two of the same project: an
-    /// entry is claimed (marked `in_flight` in one transaction) only when every earlier entry of its project
-    /// is done (or held for QA, or a check-in waiting for its photo), and an `in_flight` one is not done. So each project's entries reach the provider strictly in
-    /// order while different projects go in parallel. A transient or credentials failure stops new claims;
-    /// sends already under way finish and are recorded. A crash leaves the claimed entries `in_flight`, put
-    /// back in the queue by the next run and deduplicated by UUID at the provider.
+    /// queue is empty or the network or the credentials fail (the rules: [`crate::outbox`]). Up to
+    /// [`Self::with_relay_concurrency`] entries go at once, never two of the same project. Two runs, in
+    /// this process or another, never send the same entry: each claims under its own lease. `ignore_backoff`
+    /// retries entries still waiting after a failure (a sync the user asked for).
     pub fn push_outbox(&self, code: &str, ignore_backoff: bool) -> Result<DeliveryReport> {
         let _one_at_a_time = self
             .delivering
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.store.recover_in_flight()?;
-        if self.store.pending_outbox_entries(code)?.is_empty() {
+        let queue = self.store.outbox_queue(code)?;
+        queue.recover()?;
+        if !self.store.has_pending_outbox(code)? {
             return Ok(DeliveryReport::default());
         }
-        let run = DeliveryRun {
-            code,
-            ignore_backoff,
-            credentials: self.credentials(code)?,
+        let lease_directory = self.store.lease_directory();
+        let lease = RunLease::acquire(&lease_directory).map_err(|err| Error::io(&lease_directory, err))?;
+        let courier = HttpCourier {
+            store: &self.store,
             transport: self.transport(code)?,
+            credentials: self.credentials(code)?,
+            photo_files: self.photo_files.as_ref(),
             progress: RunProgress::new(
                 self.observer.clone(),
                 self.store.photos_due_for_relay(code, now(), ignore_backoff)?,
             ),
-            shared: Mutex::new(RunShared::default()),
-            changed: Condvar::new(),
+            observer: self.observer.as_ref(),
         };
-        let workers = self.relay_concurrency.max(1);
-        std::thread::scope(|scope| {
-            for index in 1..workers {
-                let run = &run;
-                let spawned = std::thread::Builder::new()
-                    .name(format!("fieldsync-relay-{index}"))
-                    .spawn_scoped(scope, move || self.deliver_entries(run));
-                if let Err(err) = spawned {
-                    // Fewer workers is slower, not wrong.
-                    tracing::warn!(%err, "could not start a relay thread");
-                }
-            }
-            self.deliver_entries(&run);
-        });
-        let shared = run
-            .shared
-            .into_inner()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        match shared.error {
-            Some(err) => Err(err),
-            None => Ok(shared.report),
-        }
-    }
-
-    /// One worker of a delivery run: claims the next entry that may go, sends it, records the outcome;
-    /// waits while nothing may go but other entries are in flight (their completion may free a successor).
-    fn deliver_entries(&self, run: &DeliveryRun<'_>) {
-        let mut rng = rand::rng();
-        loop {
-            let entry = {
-                let mut shared = run.lock();
-                loop {
-                    if shared.stop {
-                        return;
-                    }
-                    match self
-                        .store
-                        .claim_next_entry(run.code, now(), run.ignore_backoff, &shared.attempted)
-                    {
-                        Ok(Some(entry)) => {
-                            shared.attempted.push(entry.id.clone());
-                            shared.in_flight += 1;
-                            break entry;
-                        }
-                        Ok(None) if shared.in_flight == 0 => return,
-                        Ok(None) => {
-                            shared = run
-                                .changed
-                                .wait(shared)
-                                .unwrap_or_else(|poisoned| poisoned.into_inner());
-                        }
-                        Err(err) => {
-                            shared.fail(err);
-                            run.changed.notify_all();
-                            return;
-                        }
-                    }
-                }
-            };
-            let claimed = Claimed(run);
-            let sent = match entry.kind.as_str() {
-                "status" => run.transport.post_status(
-                    &run.credentials,
-                    &entry.id,
-                    &serde_json::json!([entry.payload]),
-                ),
-                "checkin" => run.transport.upload_item(&run.credentials, &entry.payload, None),
-                "photo" => self.send_photo(&run.transport, &run.credentials, &entry.id, &run.progress),
-                other => Err(TransportError::Permanent(format!(
-                    "unknown outbox entry kind `{other}`"
-                ))),
-            };
-            let outcome = match sent {
-                Ok(()) => DeliveryOutcome::Delivered,
-                Err(TransportError::Auth(message)) => DeliveryOutcome::Auth { message },
-                Err(TransportError::Transient { message, retry_after }) => {
-                    DeliveryOutcome::Transient { message, retry_after }
-                }
-                Err(TransportError::Permanent(message)) => DeliveryOutcome::Permanent { message },
-            };
-            let update = after_attempt(
-                entry.attempts,
-                &outcome,
-                now(),
-                rand::Rng::random::<f64>(&mut rng),
-            );
-            let recorded = self.store.record_delivery(&entry.id, &update);
-            if recorded.is_ok() && entry.kind == "photo" {
-                self.tell_photo_state(&entry.id);
-            }
-            drop(claimed);
-            let mut shared = run.lock();
-            shared.in_flight -= 1;
-            run.changed.notify_all();
-            if let Err(err) = recorded {
-                shared.fail(err);
-                return;
-            }
-            let report = &mut shared.report;
-            match (&outcome, update.state) {
-                (DeliveryOutcome::Delivered, _) => report.delivered += 1,
-                (DeliveryOutcome::Auth { message }, _) => {
-                    report.stopped.get_or_insert_with(|| message.clone());
-                    shared.stop = true;
-                }
-                (DeliveryOutcome::Transient { message, .. }, _) => {
-                    // The network is probably down: stop here rather than fail every entry in turn.
-                    report.retrying += 1;
-                    report.stopped.get_or_insert_with(|| message.clone());
-                    shared.stop = true;
-                }
-                (DeliveryOutcome::Permanent { .. }, EntryState::NeedsAttention) => {
-                    report.needs_attention += 1
-                }
-                (DeliveryOutcome::Permanent { .. }, _) => report.retrying += 1,
-            }
-        }
-    }
-
-    /// Tells the observer where a photo is after a delivery attempt (relayed, queued again, failed).
-    fn tell_photo_state(&self, uuid: &str) {
-        if let Some(observer) = &self.observer
-            && let Ok(photo) = self.store.photo(uuid)
-        {
-            observer(SyncEvent::PhotoState {
-                uuid: uuid.to_owned(),
-                state: photo.state,
-            });
-        }
-    }
-
-    fn send_photo(
-        &self,
-        transport: &HttpTransport,
-        credentials: &ProviderCredentials,
-        uuid: &str,
-        progress: &Arc<RunProgress>,
-    ) -> std::result::Result<(), TransportError> {
-        let Some(files) = &self.photo_files else {
-            return Err(TransportError::Transient {
-                message: "no photo directory is configured".into(),
-                retry_after: None,
-            });
+        let options = DeliveryOptions {
+            ignore_backoff,
+            concurrency: self.relay_concurrency,
         };
-        let (name, rendition, item) = self
-            .store
-            .photo_upload(uuid)
-            .map_err(|err| TransportError::Permanent(format!("photo {uuid}: {err}")))?;
-        let missing = |err: std::io::Error| {
-            TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
-        };
-        let file = std::fs::File::open(files.path(crate::photo::files::Kind::Rendition, &rendition))
-            .map_err(missing)?;
-        let length = file.metadata().map_err(missing)?.len();
-        // Streamed from disk: photos in flight cost a read buffer each, not their size.
-        let reader = progress.start(uuid, length, file.take(length));
-        transport.upload_item(
-            credentials,
-            &item,
-            Some(UploadFile {
-                name,
-                reader: Box::new(reader),
-                length,
-            }),
-        )
+        deliver(&queue, &courier, &SystemClock, &lease, options)
     }
 
     /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes
@@ -687,7 +452,7 @@ impl SyncEngine {
         let mut summary = SyncSummary::default();
         let integrations = self.store.list_integrations()?;
         for integration in &integrations {
-            if !self.store.pending_outbox_entries(&integration.code)?.is_empty() {
+            if self.store.has_pending_outbox(&integration.code)? {
                 summary.deliveries.push((
                     integration.code.clone(),
                     self.push_outbox(&integration.code, true),

@@ -1,15 +1,20 @@
-//! The sync engine: per-integration import state machine, scheduling, and runs against the provider.
+//! The sync engine: runs against the provider (validate, refresh, full import, delivery), coalesced per
+//! integration, and the auto-import loop. The pure rules it drives live elsewhere: the integration status
+//! machine in [`crate::model`] (`status.rs`), timing in [`crate::schedule`], the outbox in
+//! [`crate::outbox`].
 
 mod auto_import;
+mod courier;
 mod engine;
+mod event;
 pub mod relay;
-mod schedule;
-mod status;
 
+pub use crate::model::{InvalidTransition, StatusEvent, next_status};
+pub use crate::outbox::DeliveryReport;
+pub use crate::schedule::{AttemptOutcome, Schedule, next_delay};
 pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
 pub use engine::{
-    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DeliveryReport, MAX_RELAY_CONCURRENCY, SyncEngine, SyncEvent,
-    SyncObserver, SyncSummary,
+    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, IntegrationOutcome, MAX_RELAY_CONCURRENCY, SyncEngine,
+    SyncSummary,
 };
-pub use schedule::{AttemptOutcome, Schedule, next_delay};
-pub use status::{InvalidTransition, StatusEvent, next_status};
+pub use event::{SyncEvent, SyncObserver};

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::io::Read;
 use std::sync::{Arc, Mutex};
 
-use super::{SyncEvent, SyncObserver};
+use super::event::{SyncEvent, SyncObserver};
 
 /// The least a photo must advance between two progress events.
 pub const PROGRESS_STEP: u64 = 64 * 1024;

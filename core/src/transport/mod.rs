@@ -21,6 +21,8 @@ use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 
+use crate::wire::value::is_truthy;
+
 /// Timeouts per phase.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
@@ -156,15 +158,19 @@ impl HttpTransport {
         format!("{}/{service}{}", self.base_url, self.extension)
     }
 
-    fn payload(credentials: &ProviderCredentials, mut fields: Value) -> String {
-        let object = fields.as_object_mut().expect("fields are an object");
+    /// The `payload` form field: `fields` (an object) with the credentials added. The one place that puts
+    /// credentials into a request.
+    fn payload(credentials: &ProviderCredentials, mut fields: Value) -> Result<String, TransportError> {
+        let object = fields
+            .as_object_mut()
+            .ok_or_else(|| TransportError::Permanent("a request payload must be a JSON object".into()))?;
         object.insert("username".into(), json!(credentials.username));
         object.insert("password".into(), json!(credentials.password_sha1));
         object.insert(
             "token".into(),
             json!(credentials.token.clone().unwrap_or_default()),
         );
-        fields.to_string()
+        Ok(fields.to_string())
     }
 
     fn post(&self, service: &str, payload: String, small: bool) -> Result<Response, TransportError> {
@@ -184,17 +190,12 @@ impl HttpTransport {
     ) -> Result<Validation, TransportError> {
         let response = self.post(
             "validate",
-            Self::payload(credentials, json!({ "pushkey": pushkey })),
+            Self::payload(credentials, json!({ "pushkey": pushkey }))?,
             true,
         )?;
         let body = read_small_json("validate", response)?;
         // A tolerant client treats "", false and null as not validated.
-        let validated = match &body["validated"] {
-            Value::Bool(value) => *value,
-            Value::String(text) => matches!(text.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes"),
-            Value::Number(number) => number.as_i64() == Some(1),
-            _ => false,
-        };
+        let validated = is_truthy(body.get("validated"));
         let error = match &body["error"] {
             Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
             Value::Object(_) => Some(body["error"].to_string()),
@@ -214,7 +215,7 @@ impl HttpTransport {
     ) -> Result<Download, TransportError> {
         let response = self.post(
             "getWorkOrders",
-            Self::payload(credentials, json!({ "timestamp": timestamp })),
+            Self::payload(credentials, json!({ "timestamp": timestamp }))?,
             false,
         )?;
         if let Some(length) = response.content_length()
@@ -276,17 +277,8 @@ impl HttpTransport {
         item: &Value,
         file: Option<UploadFile>,
     ) -> Result<(), TransportError> {
-        let mut payload = item.clone();
-        let object = payload
-            .as_object_mut()
-            .ok_or_else(|| TransportError::Permanent("an upload item must be a JSON object".into()))?;
-        object.insert("username".into(), json!(credentials.username));
-        object.insert("password".into(), json!(credentials.password_sha1));
-        object.insert(
-            "token".into(),
-            json!(credentials.token.clone().unwrap_or_default()),
-        );
-        let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload.to_string());
+        let payload = Self::payload(credentials, item.clone())?;
+        let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload);
         if let Some(file) = file {
             form = form.part(
                 "file",
@@ -304,14 +296,14 @@ impl HttpTransport {
         accepted("uploadPictures", &body)
     }
 
-    /// Sends status changes to the `status` service. `uuid` lets the provider deduplicate a retry.
+    /// Sends status changes to the `status` service (`request` as [`crate::wire::upload::status_request`]
+    /// shapes it: its `uuId` lets the provider deduplicate a retry).
     pub fn post_status(
         &self,
         credentials: &ProviderCredentials,
-        uuid: &str,
-        work_orders: &Value,
+        request: &Value,
     ) -> Result<(), TransportError> {
-        let payload = Self::payload(credentials, json!({ "uuId": uuid, "workOrders": work_orders }));
+        let payload = Self::payload(credentials, request.clone())?;
         let body = read_small_json("status", self.post("status", payload, true)?)?;
         accepted("status", &body)
     }
@@ -320,15 +312,7 @@ impl HttpTransport {
 /// `{"status": true}` is success; `status: false` with an `error` (a string, or an object naming the
 /// work order) is the provider refusing this item: permanent.
 fn accepted(service: &str, body: &Value) -> Result<(), TransportError> {
-    let ok = match &body["status"] {
-        Value::Bool(value) => *value,
-        Value::String(text) => matches!(
-            text.to_ascii_lowercase().as_str(),
-            "true" | "1" | "ok" | "success"
-        ),
-        Value::Number(number) => number.as_i64() == Some(1),
-        _ => false,
-    };
+    let ok = is_truthy(body.get("status"));
     if ok {
         return Ok(());
     }

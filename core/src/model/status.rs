@@ -3,7 +3,7 @@
 //! Pure: the store persists what this decides. A request while running is accepted and leaves the status
 //! `running`; the engine coalesces such requests into one more run.
 
-use crate::model::IntegrationStatus;
+use super::IntegrationStatus;
 
 /// Something that happens to an integration's import.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

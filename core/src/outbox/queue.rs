@@ -1,0 +1,406 @@
+//! The outbox on disk: SQL over a connection, run inside the caller's transaction. The store wraps these
+//! in its transactions (see `store/outbox.rs`); field work calls [`enqueue`] in the same durable
+//! transaction as the record it delivers.
+//!
+//! Every statement that a delivery run repeats costs O(log n) in the size of the table: the snapshot reads
+//! the open entries through the partial index `outbox_open`, a claim and a record touch one row by
+//! primary key, and "does this project still hold pending work" is an `EXISTS` on
+//! `outbox_pending_by_project`.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::dispatch::Pending;
+use super::{EntryKind, EntryState, EntryUpdate};
+use crate::model::Timestamp;
+use crate::photo::PhotoState;
+use crate::photo::lifecycle::{PhotoEvent, UploadResult, next_photo_state};
+use crate::{Error, Result};
+
+/// A piece of field work to queue.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct NewEntry<'a> {
+    /// The record's own client UUID.
+    pub id: &'a str,
+    pub integration_id: i64,
+    pub project_id: Option<i64>,
+    pub kind: EntryKind,
+    /// `queued`, or `held` for a photo not yet allowed to move.
+    pub state: EntryState,
+    pub payload: &'a serde_json::Value,
+}
+
+/// Queues a piece of field work. Must run in the transaction of the write it delivers.
+pub(crate) fn enqueue(connection: &Connection, entry: &NewEntry<'_>, at: Timestamp) -> Result<()> {
+    connection
+        .prepare_cached(
+            "INSERT INTO outbox (id, seq, integration_id, project_id, kind, payload, state, created_at, updated_at)
+             VALUES (?1, (SELECT coalesce(max(seq), 0) + 1 FROM outbox), ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        )?
+        .execute(params![
+            entry.id,
+            entry.integration_id,
+            entry.project_id,
+            entry.kind,
+            entry.payload.to_string(),
+            entry.state,
+            at
+        ])?;
+    Ok(())
+}
+
+/// Whether a project still holds field work not delivered.
+pub(crate) fn project_has_pending(connection: &Connection, project_id: i64) -> Result<bool> {
+    Ok(connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE project_id = ?1 AND state != 'done')")?
+        .query_row([project_id], |row| row.get(0))?)
+}
+
+/// How many entries of a project are not delivered.
+pub(crate) fn project_pending_count(connection: &Connection, project_id: i64) -> Result<u64> {
+    Ok(connection
+        .prepare_cached("SELECT count(*) FROM outbox WHERE project_id = ?1 AND state != 'done'")?
+        .query_row([project_id], |row| row.get(0))?)
+}
+
+/// Whether an integration holds field work not delivered.
+pub(crate) fn integration_has_pending(connection: &Connection, integration_id: i64) -> Result<bool> {
+    Ok(connection
+        .prepare_cached("SELECT EXISTS (SELECT 1 FROM outbox WHERE integration_id = ?1 AND state != 'done')")?
+        .query_row([integration_id], |row| row.get(0))?)
+}
+
+/// An outbox entry as the host sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OutboxSummary {
+    /// Client UUID (the provider's idempotency key).
+    pub id: String,
+    /// `CODE::NUMBER` of the project, when it has one.
+    pub project: Option<String>,
+    /// What it delivers.
+    pub kind: EntryKind,
+    /// Delivery state.
+    pub state: EntryState,
+    /// Delivery attempts so far.
+    pub attempts: u32,
+    /// The last delivery error.
+    pub last_error: Option<String>,
+    /// When it was recorded.
+    pub created_at: Timestamp,
+    /// The payload that will be sent.
+    pub payload: serde_json::Value,
+}
+
+const SUMMARY: &str =
+    "SELECT o.id, i.code || '::' || p.work_order_number, o.kind, o.state, o.attempts, o.last_error,
+        o.created_at, o.payload
+     FROM outbox o JOIN integrations i ON i.id = o.integration_id
+     LEFT JOIN projects p ON p.id = o.project_id";
+
+fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
+    let payload: String = row.get(7)?;
+    Ok(OutboxSummary {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        kind: row.get(2)?,
+        state: row.get(3)?,
+        attempts: row.get(4)?,
+        last_error: row.get(5)?,
+        created_at: row.get(6)?,
+        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+    })
+}
+
+/// Undelivered entries, oldest first: of one integration, or of all; delivered ones too with
+/// `include_done`.
+pub(crate) fn list(
+    connection: &Connection,
+    integration_id: Option<i64>,
+    include_done: bool,
+) -> Result<Vec<OutboxSummary>> {
+    let mut statement = connection.prepare(&format!(
+        "{SUMMARY} WHERE (?1 IS NULL OR o.integration_id = ?1) AND (?2 OR o.state != 'done') ORDER BY o.seq"
+    ))?;
+    let rows = statement.query_map(params![integration_id, include_done], summary)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The undelivered, not held entries of an integration, for a delivery run's planner. `attempted` are
+/// the entries this run already tried.
+pub(crate) fn snapshot(
+    connection: &Connection,
+    integration_id: i64,
+    at: Timestamp,
+    ignore_backoff: bool,
+    attempted: &HashSet<String>,
+) -> Result<Vec<Pending>> {
+    let mut statement = connection.prepare_cached(
+        "SELECT o.id, o.project_id, o.seq, o.kind, o.state, coalesce(o.next_attempt_at <= ?2, 1),
+                o.kind = 'checkin'
+                AND EXISTS (SELECT 1 FROM checkins c WHERE c.id = o.id AND c.photo_required = 1)
+                AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3)
+         FROM outbox o
+         WHERE o.integration_id = ?1 AND o.state NOT IN ('done', 'held')
+         ORDER BY o.seq",
+    )?;
+    let rows = statement.query_map(params![integration_id, at, PhotoState::Relayed.as_str()], |row| {
+        let id: String = row.get(0)?;
+        Ok(Pending {
+            attempted: attempted.contains(&id),
+            id,
+            project: row.get(1)?,
+            seq: row.get(2)?,
+            kind: row.get(3)?,
+            state: row.get(4)?,
+            due: ignore_backoff || row.get(5)?,
+            waits_for_photo: row.get(6)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// An entry claimed for delivery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedEntry {
+    /// Client UUID.
+    pub id: String,
+    /// What it delivers.
+    pub kind: EntryKind,
+    /// The payload.
+    pub payload: serde_json::Value,
+    /// Attempts before this one.
+    pub attempts: u32,
+}
+
+/// Marks the entry `in_flight` under the run `owner`, if it is still claimable (another process may have
+/// taken it, or the user discarded it, since the snapshot).
+pub(crate) fn claim(
+    connection: &Connection,
+    id: &str,
+    owner: &str,
+    at: Timestamp,
+) -> Result<Option<ClaimedEntry>> {
+    let claimed = connection
+        .prepare_cached(
+            "UPDATE outbox SET state = 'in_flight', lease_owner = ?2, updated_at = ?3
+             WHERE id = ?1 AND state IN ('queued', 'retry_wait')",
+        )?
+        .execute(params![id, owner, at])?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    Ok(connection
+        .prepare_cached("SELECT kind, payload, attempts FROM outbox WHERE id = ?1")?
+        .query_row([id], |row| {
+            let payload: String = row.get(1)?;
+            Ok(ClaimedEntry {
+                id: id.to_owned(),
+                kind: row.get(0)?,
+                payload: serde_json::from_str(&payload).unwrap_or_default(),
+                attempts: row.get(2)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Stores the outcome of a delivery attempt, and what follows from it: the photo's state, and a project
+/// kept by a Full Import for its pending work goes once that work is delivered. An entry no longer in
+/// flight (discarded, or a rejected photo's) is left as it is.
+pub(crate) fn record(connection: &Connection, id: &str, update: &EntryUpdate, at: Timestamp) -> Result<()> {
+    let found: Option<(EntryKind, Option<i64>)> = connection
+        .prepare_cached("SELECT kind, project_id FROM outbox WHERE id = ?1 AND state = 'in_flight'")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let Some((kind, project_id)) = found else {
+        return Ok(());
+    };
+    connection
+        .prepare_cached(
+            "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_at = ?4, last_error = ?5, updated_at = ?6,
+                 lease_owner = NULL
+             WHERE id = ?1",
+        )?
+        .execute(params![id, update.state, update.attempts, update.next_attempt_at, update.last_error, at])?;
+    if kind == EntryKind::Photo {
+        let message = match update.state {
+            EntryState::Done => None,
+            _ => update.last_error.as_deref(),
+        };
+        let result = match update.state {
+            EntryState::Done => UploadResult::Delivered,
+            EntryState::NeedsAttention => UploadResult::GaveUp,
+            _ => UploadResult::WillRetry,
+        };
+        move_photo(connection, id, PhotoEvent::DeliveryRecorded(result), message)?;
+    }
+    if update.state == EntryState::Done
+        && let Some(project_id) = project_id
+    {
+        remove_if_released(connection, project_id)?;
+    }
+    Ok(())
+}
+
+/// Applies a lifecycle event to a photo row (a photo no longer in a state the event applies to is left
+/// as it is: a rejection wins over a delivery recorded after it).
+fn move_photo(connection: &Connection, id: &str, event: PhotoEvent, message: Option<&str>) -> Result<()> {
+    let current: Option<String> = connection
+        .prepare_cached("SELECT state FROM photos WHERE id = ?1")?
+        .query_row([id], |row| row.get(0))
+        .optional()?;
+    let Some(current) = current else { return Ok(()) };
+    let current = PhotoState::parse(&current)?;
+    if let Ok(next) = next_photo_state(current, event)
+        && next != current
+    {
+        connection
+            .prepare_cached("UPDATE photos SET state = ?2, state_message = ?3 WHERE id = ?1")?
+            .execute(params![id, next.as_str(), message])?;
+    }
+    Ok(())
+}
+
+/// Deletes a project that a Full Import kept only for its pending work, once none is left.
+fn remove_if_released(connection: &Connection, project_id: i64) -> Result<()> {
+    if !project_has_pending(connection, project_id)? {
+        connection
+            .prepare_cached("DELETE FROM projects WHERE id = ?1 AND removal_pending = 1")?
+            .execute([project_id])?;
+    }
+    Ok(())
+}
+
+/// Puts entries left `in_flight` by dead runs back in the queue (the provider deduplicates by UUID, so
+/// sending again is safe), and their photos back to `queued`. Entries of live runs stay. Returns how many
+/// were recovered.
+pub(crate) fn recover(
+    connection: &Connection,
+    is_alive: &dyn Fn(&str) -> bool,
+    at: Timestamp,
+) -> Result<u64> {
+    let owners: Vec<Option<String>> = {
+        let mut statement =
+            connection.prepare_cached("SELECT DISTINCT lease_owner FROM outbox WHERE state = 'in_flight'")?;
+        let rows = statement.query_map([], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut recovered = 0;
+    for owner in owners {
+        if owner.as_deref().is_some_and(is_alive) {
+            continue;
+        }
+        let ids: Vec<(String, EntryKind)> = {
+            let mut statement = connection.prepare_cached(
+                "SELECT id, kind FROM outbox WHERE state = 'in_flight' AND lease_owner IS ?1",
+            )?;
+            let rows = statement.query_map([&owner], |row| Ok((row.get(0)?, row.get(1)?)))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        for (id, kind) in ids {
+            connection
+                .prepare_cached(
+                    "UPDATE outbox SET state = 'queued', lease_owner = NULL, updated_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![id, at])?;
+            if kind == EntryKind::Photo {
+                move_photo(connection, &id, PhotoEvent::UploadAbandoned, None)?;
+            }
+            recovered += 1;
+        }
+    }
+    Ok(recovered)
+}
+
+/// The user asks to try an entry again now (from `retry_wait` or `needs_attention`).
+pub(crate) fn retry(connection: &Connection, id: &str, at: Timestamp) -> Result<()> {
+    let state = state_of(connection, id)?;
+    if !state.user_may_retry() {
+        return Err(Error::OutboxEntryBusy {
+            id: id.to_owned(),
+            state: state.to_string(),
+        });
+    }
+    connection.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2 WHERE id = ?1",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+/// The user gives up delivering an entry. The record it belongs to (a check-in, a status) stays on the
+/// device; only its delivery is dropped. Refused while it is being sent or once delivered.
+pub(crate) fn discard(connection: &Connection, id: &str) -> Result<()> {
+    let state = state_of(connection, id)?;
+    if !state.user_may_retry() {
+        return Err(Error::OutboxEntryBusy {
+            id: id.to_owned(),
+            state: state.to_string(),
+        });
+    }
+    let project_id: Option<i64> =
+        connection.query_row("SELECT project_id FROM outbox WHERE id = ?1", [id], |row| {
+            row.get(0)
+        })?;
+    connection.execute("DELETE FROM outbox WHERE id = ?1", [id])?;
+    if let Some(project_id) = project_id {
+        remove_if_released(connection, project_id)?;
+    }
+    Ok(())
+}
+
+/// Takes a photo's entry out of the queue for good (QA rejected it), unless it was delivered. An upload in
+/// flight finishes on the wire, but its outcome is not recorded against the rejected photo.
+pub(crate) fn withdraw_photo(connection: &Connection, id: &str) -> Result<()> {
+    connection.execute(
+        "DELETE FROM outbox WHERE id = ?1 AND kind = 'photo' AND state != 'done'",
+        [id],
+    )?;
+    Ok(())
+}
+
+/// Lets a photo's entry move (`held` → `queued`), or moves it again after a relay (republishing: the
+/// provider deduplicates by UUID). An entry in flight is left to its run.
+pub(crate) fn release_photo(connection: &Connection, id: &str, at: Timestamp) -> Result<()> {
+    connection.execute(
+        "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
+         WHERE id = ?1 AND state IN ('held', 'done', 'retry_wait', 'needs_attention')",
+        params![id, at],
+    )?;
+    Ok(())
+}
+
+fn state_of(connection: &Connection, id: &str) -> Result<EntryState> {
+    connection
+        .query_row("SELECT state FROM outbox WHERE id = ?1", [id], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| Error::UnknownOutboxEntry(id.to_owned()))
+}
+
+/// The photos a delivery run starting now would relay, with their rendition sizes (the run's overall
+/// progress total): due photo entries whose project is not stuck behind an entry that will not be sent
+/// in this run (one needing attention, or waiting out its backoff).
+pub(crate) fn photos_due_for_relay(
+    connection: &Connection,
+    integration_id: i64,
+    at: Timestamp,
+    ignore_backoff: bool,
+) -> Result<Vec<(String, u64)>> {
+    let at = if ignore_backoff { Timestamp::MAX } else { at };
+    let mut statement = connection.prepare_cached(
+        "SELECT o.id, coalesce(ph.rendition_size, 0) FROM outbox o JOIN photos ph ON ph.id = o.id
+         WHERE o.integration_id = ?1 AND o.kind = 'photo' AND o.state NOT IN ('done', 'held')
+           AND (o.state = 'queued' OR (o.state = 'retry_wait' AND o.next_attempt_at <= ?2))
+           AND NOT EXISTS (SELECT 1 FROM outbox earlier
+                           WHERE earlier.project_id = o.project_id AND earlier.seq < o.seq
+                             AND earlier.state NOT IN ('done', 'held')
+                             AND (earlier.state = 'needs_attention'
+                                  OR (earlier.state = 'retry_wait' AND earlier.next_attempt_at > ?2)))
+         ORDER BY o.seq",
+    )?;
+    let rows = statement.query_map(params![integration_id, at], |row| {
+        Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

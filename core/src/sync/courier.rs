@@ -1,0 +1,85 @@
+//! The outbox's courier over HTTP: sends one claimed entry with the wire protocol, as the item shape in
+//! [`crate::wire::upload`] says, streaming a photo's rendition from disk with progress.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use super::event::{SyncEvent, SyncObserver};
+use super::relay::RunProgress;
+use crate::outbox::{ClaimedEntry, Courier, DeliveryOutcome, EntryKind, EntryUpdate};
+use crate::photo::files::{Kind, PhotoFiles};
+use crate::store::Store;
+use crate::transport::{HttpTransport, ProviderCredentials, TransportError, UploadFile};
+use crate::wire::upload::status_request;
+
+/// Sends outbox entries of one integration during one delivery run.
+pub(crate) struct HttpCourier<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) transport: HttpTransport,
+    pub(crate) credentials: ProviderCredentials,
+    pub(crate) photo_files: Option<&'a PhotoFiles>,
+    pub(crate) progress: Arc<RunProgress>,
+    pub(crate) observer: Option<&'a SyncObserver>,
+}
+
+impl HttpCourier<'_> {
+    fn send_photo(&self, uuid: &str) -> Result<(), TransportError> {
+        let Some(files) = self.photo_files else {
+            return Err(TransportError::Transient {
+                message: "no photo directory is configured".into(),
+                retry_after: None,
+            });
+        };
+        let upload = self
+            .store
+            .photo_upload(uuid)
+            .map_err(|err| TransportError::Permanent(format!("photo {uuid}: {err}")))?;
+        let missing = |err: std::io::Error| {
+            TransportError::Permanent(format!("photo {uuid}: the rendition is missing: {err}"))
+        };
+        let file =
+            std::fs::File::open(files.path(Kind::Rendition, &upload.rendition_sha256)).map_err(missing)?;
+        let length = file.metadata().map_err(missing)?.len();
+        // Streamed from disk: photos in flight cost a read buffer each, not their size.
+        let reader = self.progress.start(uuid, length, file.take(length));
+        self.transport.upload_item(
+            &self.credentials,
+            &upload.item,
+            Some(UploadFile {
+                name: upload.file_name,
+                reader: Box::new(reader),
+                length,
+            }),
+        )
+    }
+}
+
+impl Courier for HttpCourier<'_> {
+    fn send(&self, entry: &ClaimedEntry) -> DeliveryOutcome {
+        let sent = match entry.kind {
+            EntryKind::Status => self
+                .transport
+                .post_status(&self.credentials, &status_request(&entry.id, &entry.payload)),
+            EntryKind::CheckIn => self
+                .transport
+                .upload_item(&self.credentials, &entry.payload, None),
+            EntryKind::Photo => self.send_photo(&entry.id),
+        };
+        match sent {
+            Ok(()) => DeliveryOutcome::Delivered,
+            Err(err) => err.into(),
+        }
+    }
+
+    fn recorded(&self, entry: &ClaimedEntry, _update: &EntryUpdate) {
+        if entry.kind == EntryKind::Photo
+            && let Some(observer) = self.observer
+            && let Ok(photo) = self.store.photo(&entry.id)
+        {
+            observer(SyncEvent::PhotoState {
+                uuid: entry.id.clone(),
+                state: photo.state,
+            });
+        }
+    }
+}
