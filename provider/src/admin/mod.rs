@@ -7,7 +7,6 @@
 pub(crate) mod http;
 
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
@@ -25,9 +24,15 @@ pub struct Admin {
     state: ProviderState,
 }
 
-/// Lowercase hex SHA-1 of a password, as the wire carries it.
-pub fn password_sha1(password: &str) -> String {
-    hex::encode(Sha1::digest(password.as_bytes()))
+pub use crate::store::users::password_sha1;
+
+// Defined here rather than in `state` so that the state does not depend on the admin API (the admin API
+// is a view over the state, not a part of it).
+impl ProviderState {
+    /// The in-process admin API of this instance.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.clone())
+    }
 }
 
 impl Admin {

@@ -10,8 +10,8 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::ChunkBody;
 use super::auth::authenticate;
+use super::body::ChunkBody;
 use super::reply::WireError;
 use super::request;
 use crate::faults::Endpoint;
