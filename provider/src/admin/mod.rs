@@ -241,6 +241,13 @@ impl Admin {
         self.state.faults().list()
     }
 
+    /// How many `trickle` responses are still being sent. It falls back to zero once each trickle's
+    /// client has disconnected (or the server stopped), which is how a test checks that a trickle
+    /// does not outlive its client.
+    pub fn active_trickles(&self) -> usize {
+        self.state.faults().trickling()
+    }
+
     // ----- health -----
 
     /// Liveness and counters.
@@ -259,6 +266,7 @@ impl Admin {
                 items,
                 status_updates,
                 push_events,
+                active_trickles: u64::try_from(self.active_trickles()).unwrap_or(u64::MAX),
             })
         })
     }
