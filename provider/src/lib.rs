@@ -24,6 +24,7 @@ pub mod admin;
 mod clock;
 pub mod config;
 pub mod error;
+mod fault_table;
 pub mod faults;
 pub mod model;
 mod seed;
@@ -35,7 +36,7 @@ mod wire;
 pub use admin::Admin;
 pub use config::ProviderConfig;
 pub use error::ProviderError;
-pub use faults::{Endpoint, Fault, FaultKind};
+pub use faults::{Endpoint, Fault, FaultHeaders, FaultKind, FaultText};
 pub use model::{
     BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, SeedReport, StatusUpdate, UserInfo,
     WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,

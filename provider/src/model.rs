@@ -212,4 +212,7 @@ pub struct Health {
     pub status_updates: u64,
     /// Number of recorded push key hits.
     pub push_events: u64,
+    /// `trickle` responses still being sent (see [`crate::admin::Admin::active_trickles`]).
+    #[serde(default)]
+    pub active_trickles: u64,
 }

@@ -3,17 +3,17 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::admin::Admin;
 use crate::clock::Clock;
 use crate::config::ProviderConfig;
 use crate::error::ProviderError;
-use crate::faults::FaultTable;
+use crate::fault_table::FaultTable;
+use crate::seed;
 use crate::store::{FileStore, Store};
 
 /// The state of an emulator: its store, file folder, clock and fault table. Cheap to clone.
 ///
 /// Open one with [`ProviderState::open`] to host the emulator in your own runtime with
-/// [`crate::serve`]; [`crate::start`] does both for you on a background thread.
+/// [`crate::server::serve`]; [`crate::server::start`] does both for you on a background thread.
 #[derive(Clone)]
 pub struct ProviderState {
     inner: Arc<Inner>,
@@ -73,14 +73,9 @@ impl ProviderState {
             }),
         };
         if config.seed_demo {
-            state.admin().seed_demo()?;
+            state.store().write(|tx, now| seed::demo(tx, now))?;
         }
         Ok(state)
-    }
-
-    /// The in-process admin API of this instance.
-    pub fn admin(&self) -> Admin {
-        Admin::new(self.clone())
     }
 
     /// The SQLite database file (inside a temporary directory for a temporary emulator).

@@ -91,8 +91,15 @@ impl IntoResponse for AdminError {
 type AdminResult = Result<Response, AdminError>;
 
 fn ok<T: Serialize>(status: StatusCode, value: &T) -> AdminResult {
-    let value = serde_json::to_value(value).map_err(ProviderError::from)?;
-    Ok(reply::json(status, &value))
+    // Serialized straight to text, not through a `Value`, whose map would collapse the repeated
+    // header names an `exactBody` fault may hold.
+    let text = serde_json::to_string(value).map_err(ProviderError::from)?;
+    let mut response = Response::new(Body::from(text));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
 /// Parses a JSON request body.
@@ -302,16 +309,19 @@ async fn list_faults(State(state): State<ProviderState>) -> AdminResult {
 
 /// Adds one rule (object body) or several (array body, in order).
 async fn add_fault(State(state): State<ProviderState>, bytes: Bytes) -> AdminResult {
-    let faults: Vec<Fault> = match body::<Value>(&bytes)? {
-        Value::Array(items) => items
-            .into_iter()
-            .map(serde_json::from_value)
-            .collect::<Result<_, _>>()
-            .map_err(|err| AdminError(StatusCode::BAD_REQUEST, format!("invalid fault: {err}")))?,
-        item => vec![
-            serde_json::from_value(item)
-                .map_err(|err| AdminError(StatusCode::BAD_REQUEST, format!("invalid fault: {err}")))?,
-        ],
+    // Parsed straight from the text, not through a `Value`, so that a repeated header name in an
+    // `exactBody` fault is kept.
+    let invalid =
+        |err: serde_json::Error| AdminError(StatusCode::BAD_REQUEST, format!("invalid fault: {err}"));
+    let faults: Vec<Fault> = match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        None => {
+            return Err(AdminError(
+                StatusCode::BAD_REQUEST,
+                "a JSON body is required".to_owned(),
+            ));
+        }
+        Some(b'[') => serde_json::from_slice(&bytes).map_err(invalid)?,
+        Some(_) => vec![serde_json::from_slice(&bytes).map_err(invalid)?],
     };
     let admin = state.admin();
     for fault in faults {

@@ -7,7 +7,6 @@
 pub(crate) mod http;
 
 use serde_json::Value;
-use sha1::{Digest, Sha1};
 
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
@@ -25,9 +24,15 @@ pub struct Admin {
     state: ProviderState,
 }
 
-/// Lowercase hex SHA-1 of a password, as the wire carries it.
-pub fn password_sha1(password: &str) -> String {
-    hex::encode(Sha1::digest(password.as_bytes()))
+pub use crate::store::users::password_sha1;
+
+// Defined here rather than in `state` so that the state does not depend on the admin API (the admin API
+// is a view over the state, not a part of it).
+impl ProviderState {
+    /// The in-process admin API of this instance.
+    pub fn admin(&self) -> Admin {
+        Admin::new(self.clone())
+    }
 }
 
 impl Admin {
@@ -236,6 +241,13 @@ impl Admin {
         self.state.faults().list()
     }
 
+    /// How many `trickle` responses are still being sent. It falls back to zero once each trickle's
+    /// client has disconnected (or the server stopped), which is how a test checks that a trickle
+    /// does not outlive its client.
+    pub fn active_trickles(&self) -> usize {
+        self.state.faults().trickling()
+    }
+
     // ----- health -----
 
     /// Liveness and counters.
@@ -254,6 +266,7 @@ impl Admin {
                 items,
                 status_updates,
                 push_events,
+                active_trickles: u64::try_from(self.active_trickles()).unwrap_or(u64::MAX),
             })
         })
     }

@@ -11,7 +11,7 @@ use std::time::Instant;
 use rusqlite::Connection;
 use serde_json::json;
 
-use super::date_after;
+use super::calendar::date_after;
 use crate::error::ProviderError;
 use crate::model::{BulkReport, BulkSpec};
 use crate::store::orders::{self, BulkInserter};

@@ -3,12 +3,11 @@
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::date_after;
-use crate::admin::password_sha1;
+use super::calendar::date_after;
 use crate::error::ProviderError;
 use crate::model::SeedReport;
 use crate::store::orders::{self, Assignment};
-use crate::store::users;
+use crate::store::users::{self, password_sha1};
 
 /// Login of the demo vendor.
 pub(crate) const DEMO_USER: &str = "vendor1";

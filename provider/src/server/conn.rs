@@ -23,12 +23,28 @@ use tokio::task::JoinSet;
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A handle on the connection a request arrived on.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct ConnControl {
     kill: Arc<Notify>,
+    stop: watch::Receiver<bool>,
 }
 
 impl ConnControl {
+    fn new(stop: watch::Receiver<bool>) -> Self {
+        Self {
+            kill: Arc::default(),
+            stop,
+        }
+    }
+
+    /// Resolves once the server is stopping (or gone). A response that would otherwise go on for long
+    /// (a trickle) ends early on it, so that stopping does not wait for the whole drain timeout.
+    pub(crate) async fn server_stopping(&self) {
+        let mut stop = self.stop.clone();
+        // An error means the accept loop is gone: stopping as well.
+        let _ = stop.wait_for(|stopping| *stopping).await;
+    }
+
     /// Closes the connection now, without sending anything more.
     pub(crate) fn kill(&self) {
         self.kill.notify_one();
@@ -95,7 +111,7 @@ pub(crate) async fn accept_loop(listener: TcpListener, router: Router, shutdown:
 
 async fn serve_connection(stream: TcpStream, router: Router, mut stop: watch::Receiver<bool>) {
     let _ = stream.set_nodelay(true);
-    let control = ConnControl::default();
+    let control = ConnControl::new(stop.clone());
     let service = ConnService {
         router,
         control: control.clone(),

@@ -1,7 +1,7 @@
 //! Running the emulator: in a background thread ([`start`]), in your own runtime ([`serve`]), or in the
 //! foreground until Ctrl-C ([`serve_blocking`]).
 
-mod conn;
+pub(crate) mod conn;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -18,8 +18,6 @@ use crate::error::ProviderError;
 use crate::seed;
 use crate::state::ProviderState;
 use crate::wire;
-
-pub(crate) use conn::ConnControl;
 
 /// The whole application: wire routes, push key URL and admin API.
 fn app(state: ProviderState) -> Router {

@@ -69,12 +69,14 @@ fn text(value: ValueRef<'_>) -> Result<&[u8], ProviderError> {
 /// `since = None` is a full import: every live order assigned to the user. `Some(ts)` adds the orders
 /// changed at or after `ts` and, as minimal entries, the orders that left the user's list at or after
 /// `ts` (`Cancelled` when unassigned, `Deleted` when deleted), unless the order is back in the list.
-/// `conn` should be inside a read transaction so the parts are consistent.
+/// `conn` should be inside a read transaction so the parts are consistent. `server_time` is written
+/// verbatim as the `serverTime` JSON value (normally the snapshot's clock reading; a fault may choose
+/// any token).
 pub(crate) fn write_feed(
     conn: &Connection,
     user_id: i64,
     since: Option<i64>,
-    server_time: i64,
+    server_time: &str,
     emit: &mut dyn FnMut(Vec<u8>) -> bool,
 ) -> Result<FeedStats, ProviderError> {
     let mut out = Writer {

@@ -1,9 +1,15 @@
 //! Provider logins.
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
+use sha1::{Digest, Sha1};
 
 use crate::error::ProviderError;
 use crate::model::UserInfo;
+
+/// Lowercase hex SHA-1 of a password, as the wire carries it (and as the store keeps it).
+pub fn password_sha1(password: &str) -> String {
+    hex::encode(Sha1::digest(password.as_bytes()))
+}
 
 /// A user row, secrets included (never leaves the crate).
 #[derive(Debug, Clone)]

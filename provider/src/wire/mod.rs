@@ -6,6 +6,7 @@
 
 mod auth;
 mod body;
+pub(crate) mod inject;
 mod push;
 pub(crate) mod reply;
 mod request;
@@ -19,10 +20,8 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::routing::{MethodRouter, post};
 
-use crate::faults::{self, Endpoint};
+use crate::faults::Endpoint;
 use crate::state::ProviderState;
-
-pub(crate) use body::{ChunkBody, drain};
 
 fn with_faults(
     state: &ProviderState,
@@ -31,7 +30,7 @@ fn with_faults(
 ) -> MethodRouter<ProviderState> {
     route.layer(axum::middleware::from_fn_with_state(
         (state.clone(), endpoint),
-        faults::inject,
+        inject::inject,
     ))
 }
 

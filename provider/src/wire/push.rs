@@ -77,7 +77,7 @@ async fn run_push(state: &ProviderState, key: String, req: Request) -> Result<()
                 for (i, doc) in docs.into_iter().enumerate() {
                     let assignment = Assignment::To(user.id, user.username.clone());
                     orders::upsert(tx, now, doc, Some(assignment)).map_err(|err| match err {
-                        crate::ProviderError::InvalidInput(msg) => {
+                        crate::error::ProviderError::InvalidInput(msg) => {
                             WireError::malformed(format!("workOrders[{i}]: {msg}"))
                         }
                         other => other.into(),

@@ -55,7 +55,7 @@ pub(crate) async fn read(req: Request) -> Result<WireRequest, WireError> {
             file: None,
         })
     } else {
-        super::drain(req.into_body()).await;
+        super::body::drain(req.into_body()).await;
         Err(WireError::malformed(
             "expected an application/x-www-form-urlencoded or multipart/form-data body with a `payload` field",
         ))

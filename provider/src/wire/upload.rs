@@ -100,7 +100,7 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
             for key in SECRET_FIELDS {
                 metadata.remove(key);
             }
-            let metadata = serde_json::to_string(&metadata).map_err(crate::ProviderError::from)?;
+            let metadata = serde_json::to_string(&metadata).map_err(crate::error::ProviderError::from)?;
             state.store().write(|tx, now| {
                 let new = NewItem {
                     uuid: &item.uuid,

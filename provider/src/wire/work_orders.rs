@@ -10,13 +10,18 @@ use axum::response::Response;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use super::ChunkBody;
 use super::auth::authenticate;
+use super::body::ChunkBody;
 use super::reply::WireError;
 use super::request;
-use crate::faults::Endpoint;
+use crate::faults::{Endpoint, FaultText};
 use crate::state::ProviderState;
 use crate::store::write_feed;
+
+/// Put in a request's extensions by the `serverTime` fault: the raw JSON token to answer as
+/// `serverTime` instead of the provider clock.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ServerTimeOverride(pub(super) FaultText);
 
 /// `POST /api/v2/getWorkOrders`: `{"error": "", "serverTime": N, "workOrders": [...]}`.
 pub(super) async fn handle(State(state): State<ProviderState>, req: Request) -> Response {
@@ -27,6 +32,7 @@ pub(super) async fn handle(State(state): State<ProviderState>, req: Request) -> 
 }
 
 async fn run(state: &ProviderState, req: Request) -> Result<Response, WireError> {
+    let server_time_override = req.extensions().get::<ServerTimeOverride>().map(|o| o.0);
     let payload = request::read(req).await?.payload()?;
     let since = timestamp(&payload)?;
     let user = state
@@ -37,7 +43,11 @@ async fn run(state: &ProviderState, req: Request) -> Result<Response, WireError>
     let feed_state = state.clone();
     tokio::task::spawn_blocking(move || {
         let result = feed_state.store().snapshot().and_then(|(reader, server_time)| {
-            write_feed(&reader, user.id, since, server_time, &mut |chunk| {
+            let server_time = match server_time_override {
+                Some(token) => token.as_str().to_owned(),
+                None => server_time.to_string(),
+            };
+            write_feed(&reader, user.id, since, &server_time, &mut |chunk| {
                 tx.blocking_send(Ok(Bytes::from(chunk))).is_ok()
             })
         });

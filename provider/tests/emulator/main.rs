@@ -8,6 +8,7 @@ mod auth;
 mod bulk;
 mod common;
 mod faults;
+mod hostile;
 mod lifecycle;
 mod orders;
 mod push;
