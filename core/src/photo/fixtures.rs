@@ -1,16 +1,16 @@
 //! Where the unit tests find the photo fixtures (compiled for tests only).
 
-/// The shared photo fixtures for the unit tests: `FIELDSYNC_PHOTO_FIXTURES`, else the project's
-/// `fixtures/photos`, else `../shared/fixtures/photos` next to the clone.
+/// The photo fixtures for the unit tests: `FIELDSYNC_PHOTO_FIXTURES` when set, else the repository's
+/// `fixtures/photos`.
 pub(crate) fn dir() -> std::path::PathBuf {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(std::path::PathBuf::from),
-        Some(root.join("fixtures/photos")),
-        Some(root.join("../shared/fixtures/photos")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|dir| dir.join("orientation").is_dir())
-    .expect("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES or copy shared/fixtures/photos to fixtures/photos")
+    let dir = match std::env::var_os("FIELDSYNC_PHOTO_FIXTURES") {
+        Some(dir) => std::path::PathBuf::from(dir),
+        None => std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/photos"),
+    };
+    assert!(
+        dir.join("orientation").is_dir(),
+        "photo fixtures not found in {} (see fixtures/photos/README.md)",
+        dir.display()
+    );
+    dir
 }

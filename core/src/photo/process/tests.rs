@@ -1,4 +1,4 @@
-//! Tests of the photo pipeline, on the shared fixtures and on hostile files built here.
+//! Tests of the photo pipeline, on the repository's photo fixtures and on hostile files built here.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
