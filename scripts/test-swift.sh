@@ -227,9 +227,10 @@ mkdir -p "$package/Sources/fieldsync_ffiFFI" "$package/Sources/FieldSync" "$pack
 cp -l "$library" "$work_dir/lib/" 2>/dev/null || cp "$library" "$work_dir/lib/"
 cp -l "$cli" "$work_dir/bin/" 2>/dev/null || cp "$cli" "$work_dir/bin/"
 
-# The shared photo fixtures, which the chroot cannot see where they are.
-fixtures="$workspace/../shared/fixtures/photos"
-[[ -d "$fixtures" ]] || die "missing $fixtures (the shared fixtures beside the clone)"
+# The photo fixtures (the repository's fixtures/photos, or FIELDSYNC_PHOTO_FIXTURES), copied in: the chroot
+# cannot see the clone.
+fixtures="${FIELDSYNC_PHOTO_FIXTURES:-$workspace/fixtures/photos}"
+[[ -d "$fixtures/gps" && -d "$fixtures/invalid" ]] || die "missing photo fixtures in $fixtures (see fixtures/photos/README.md)"
 cp -R "$fixtures" "$work_dir/fixtures"
 
 cp "$swift_dir/fieldsync_ffiFFI.h" "$package/Sources/fieldsync_ffiFFI/"

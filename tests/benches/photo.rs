@@ -3,7 +3,7 @@
 //! memory over 100 photos in sequence; and how fast hostile files are refused.
 //!
 //! `cargo bench -p fieldsync-tests --bench photo` (`FIELDSYNC_BENCH_PHOTO_RUNS=N` runs per file, default 9;
-//! photos from `FIELDSYNC_PHOTO_FIXTURES`, `fixtures/photos` or `../shared/fixtures/photos`).
+//! photos from `FIELDSYNC_PHOTO_FIXTURES`, else the repository's `fixtures/photos`).
 //! `vipsthumbnail` comes from Debian's `libvips-tools`; without it the comparison is skipped with a note.
 //!
 //! Targets: <= 120 ms per photo and <= 1.5x vipsthumbnail; peak memory (VmHWM) <= 100 MB while processing

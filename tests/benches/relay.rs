@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p fieldsync-tests --bench relay` (`FIELDSYNC_BENCH_RELAY_PHOTOS=N` photos, default 100;
 //! `FIELDSYNC_BENCH_RELAY_RUNS=N` runs per scenario, median shown, default 3; photos from
-//! `FIELDSYNC_PHOTO_FIXTURES`, `fixtures/photos` or `../shared/fixtures/photos`).
+//! `FIELDSYNC_PHOTO_FIXTURES`, else the repository's `fixtures/photos`).
 //!
 //! The photos are the phone JPEGs of the fixtures taken through the real pipeline (2048 px renditions,
 //! about 0.5-1 MB), two per project (the same bytes twice in one project are one photo), so there are

@@ -1,22 +1,21 @@
-//! The shared photo fixtures (`shared/fixtures/photos`, see its README), for the photo tests and benchmarks.
+//! The repository's photo fixtures (`fixtures/photos`, see its README), for the photo tests and benchmarks.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, ensure};
+use anyhow::{Result, ensure};
 
-/// The fixtures folder: `$FIELDSYNC_PHOTO_FIXTURES`, else `fixtures/photos` in the workspace, else the
-/// `shared` folder beside it.
+/// The fixtures folder: `$FIELDSYNC_PHOTO_FIXTURES` when set, else the repository's `fixtures/photos`.
 pub fn photo_fixtures() -> Result<PathBuf> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(PathBuf::from),
-        Some(root.join("fixtures/photos")),
-        Some(root.join("../shared/fixtures/photos")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|dir| dir.join("phone").is_dir())
-    .context("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES")
+    let dir = match std::env::var_os("FIELDSYNC_PHOTO_FIXTURES") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures/photos"),
+    };
+    ensure!(
+        dir.join("phone").is_dir() && dir.join("gps").is_dir(),
+        "photo fixtures not found in {} (expected phone/ and gps/; see fixtures/photos/README.md)",
+        dir.display()
+    );
+    Ok(dir)
 }
 
 /// The phone JPEGs of the fixtures (`phone/*.jpg`), sorted by name.

@@ -11,6 +11,9 @@
 //!
 //! The pragmas do not show `CHECK` constraints, partial-index conditions or index expressions; those come
 //! from the migration files themselves, which `applied_migrations_never_change` pins.
+//!
+//! The fresh schema itself, `CREATE` text included, is pinned in `docs/schema.sql`
+//! (`the_fresh_schema_matches_the_schema_snapshot`; `FIELDSYNC_UPDATE_SCHEMA=1` rewrites it).
 
 // Helpers outside `#[test]` functions panic on purpose too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
@@ -566,4 +569,193 @@ fn rows_relying_on_schema_defaults_are_readable() {
     let project = store.project(&ProjectId::parse("DEFAULTS::1").unwrap()).unwrap();
     assert!(project.options.is_empty() && !project.closed && !project.removal_pending);
     assert_eq!(project.tasks.len(), 1);
+}
+
+/// The committed snapshot of the fresh schema, and the variable that rewrites it.
+const SCHEMA_SNAPSHOT: &str = "docs/schema.sql";
+const UPDATE_SCHEMA: &str = "FIELDSYNC_UPDATE_SCHEMA";
+
+/// One `CREATE` statement as SQLite stored it, made comparable: comments dropped, every run of whitespace
+/// one space, none after `(` or before `)` and `,`, one after `,`. Quoted text is kept as it is.
+fn normalise_sql(sql: &str) -> String {
+    let mut out = String::new();
+    let mut chars = sql.chars().peekable();
+    let mut space = false;
+    while let Some(c) = chars.next() {
+        let closing = match c {
+            '\'' | '"' | '`' => Some(c),
+            '[' => Some(']'),
+            _ => None,
+        };
+        if c == '-' && chars.peek() == Some(&'-') {
+            chars.by_ref().find(|&c| c == '\n');
+            space = true;
+            continue;
+        }
+        if c == '/' && chars.peek() == Some(&'*') {
+            chars.next();
+            let mut previous = ' ';
+            for c in chars.by_ref() {
+                if previous == '*' && c == '/' {
+                    break;
+                }
+                previous = c;
+            }
+            space = true;
+            continue;
+        }
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if !out.is_empty() && !matches!(c, ')' | ',') && !out.ends_with('(') && (space || out.ends_with(','))
+        {
+            out.push(' ');
+        }
+        space = false;
+        out.push(c);
+        if let Some(closing) = closing {
+            // A doubled quote inside the text closes and reopens: the same characters either way.
+            for c in chars.by_ref() {
+                out.push(c);
+                if c == closing {
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A normalised `CREATE TABLE` with one column or constraint per line, for a readable snapshot.
+fn one_column_per_line(statement: &str) -> String {
+    let mut out = String::new();
+    let mut depth = 0;
+    let mut quote = None;
+    for c in statement.chars() {
+        if let Some(closing) = quote {
+            out.push(c);
+            if c == closing {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '\'' | '"' | '`' => quote = Some(c),
+            '[' => quote = Some(']'),
+            _ => {}
+        }
+        match c {
+            '(' => {
+                depth += 1;
+                out.push(c);
+                if depth == 1 {
+                    out.push_str("\n    ");
+                }
+            }
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    out.push('\n');
+                }
+                out.push(c);
+            }
+            ',' if depth == 1 => out.push_str(",\n   "),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The schema of the database at `path` as `docs/schema.sql` holds it: a header, then the `sql` of every
+/// table, index, trigger and view in `sqlite_master` (SQLite's own objects left out), sorted by name.
+fn schema_snapshot(path: &Path) -> String {
+    let connection = Connection::open(path).unwrap();
+    let mut statement = connection
+        .prepare(
+            "SELECT type, sql FROM sqlite_master
+              WHERE sql IS NOT NULL AND name NOT LIKE 'sqlite_%'
+              ORDER BY name, type",
+        )
+        .unwrap();
+    let objects = statement
+        .query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .unwrap();
+    let mut out = format!(
+        "-- The schema of a freshly migrated fieldsync database (schema version {version}): the SQL of every\n\
+         -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace\n\
+         -- normalised. Generated: do not edit. After adding a migration, regenerate it with\n\
+         --   {UPDATE_SCHEMA}=1 cargo nextest run -p fieldsync-tests --test migrations schema_snapshot\n\
+         -- and review the difference with the migration.\n",
+        version = user_version(&connection)
+    );
+    for (kind, sql) in objects {
+        let sql = normalise_sql(&sql);
+        let sql = if kind == "table" {
+            one_column_per_line(&sql)
+        } else {
+            sql
+        };
+        out.push_str(&format!("\n{sql};\n"));
+    }
+    out
+}
+
+#[test]
+fn the_fresh_schema_matches_the_schema_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fresh.db");
+    drop(Store::open(&path).unwrap());
+    let actual = schema_snapshot(&path);
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(SCHEMA_SNAPSHOT);
+    if std::env::var_os(UPDATE_SCHEMA).is_some_and(|value| value == "1") {
+        std::fs::write(&file, &actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .replace("\r\n", "\n");
+    if expected == actual {
+        return;
+    }
+    let difference = expected
+        .lines()
+        .zip(actual.lines())
+        .position(|(expected, actual)| expected != actual)
+        .unwrap_or_else(|| expected.lines().count().min(actual.lines().count()));
+    panic!(
+        "{SCHEMA_SNAPSHOT} is not the schema of a fresh database (first difference at line {line}: \
+         the snapshot has {snapshot:?}, the database {database:?}). If the change is intended (a new \
+         migration), regenerate the snapshot with\n    {UPDATE_SCHEMA}=1 cargo nextest run -p \
+         fieldsync-tests --test migrations schema_snapshot\nand commit it with the migration.",
+        line = difference + 1,
+        snapshot = expected.lines().nth(difference).unwrap_or("<end of file>"),
+        database = actual.lines().nth(difference).unwrap_or("<end of file>"),
+    );
+}
+
+#[test]
+fn the_schema_snapshot_normalises_only_what_does_not_matter() {
+    assert_eq!(
+        normalise_sql("CREATE TABLE t (  -- why\n  a TEXT DEFAULT '  x -- y' , /* note */\n b INT\n)"),
+        "CREATE TABLE t (a TEXT DEFAULT '  x -- y', b INT)"
+    );
+    // What `ALTER TABLE ... ADD COLUMN` leaves in sqlite_master reads like the same table written at once.
+    assert_eq!(
+        normalise_sql("CREATE TABLE t (\n    a TEXT\n, b REAL)"),
+        normalise_sql("CREATE TABLE t (a TEXT, b REAL)")
+    );
+    assert_eq!(
+        one_column_per_line("CREATE TABLE t (a TEXT CHECK (a IN ('x,y', 'z')), b INT)"),
+        "CREATE TABLE t (\n    a TEXT CHECK (a IN ('x,y', 'z')),\n    b INT\n)"
+    );
+    // A different type, default or constraint is a difference.
+    assert_ne!(
+        normalise_sql("CREATE TABLE t (a TEXT)"),
+        normalise_sql("CREATE TABLE t (a INT)")
+    );
 }

@@ -23,7 +23,7 @@ const CODE: &str = "ACME";
 const KILLS: usize = 50;
 
 fn photos() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/photos");
+    let root = fieldsync_tests::photos::photo_fixtures().unwrap();
     let mut files: Vec<PathBuf> = ["gps", "orientation"]
         .iter()
         .flat_map(|folder| {

@@ -19,7 +19,7 @@ use serde_json::json;
 
 const CODE: &str = "ACME";
 
-fn shared_photo(path: &str) -> PathBuf {
+fn fixture_photo(path: &str) -> PathBuf {
     fieldsync_tests::photos::photo_fixtures().unwrap().join(path)
 }
 
@@ -121,7 +121,7 @@ impl World {
 fn with_auto_relay_a_processed_photo_relays_without_approval() {
     let world = world(true);
     let photo = world
-        .add("1", &shared_photo("phone/jolla.jpg"), EvidenceType::Before)
+        .add("1", &fixture_photo("phone/jolla.jpg"), EvidenceType::Before)
         .unwrap();
     assert_eq!(photo.state, PhotoState::Queued);
     assert!(photo.width.unwrap().max(photo.height.unwrap()) <= 2048);
@@ -177,13 +177,13 @@ fn rendition_sha(world: &World, uuid: &str) -> String {
 fn without_auto_relay_only_approved_photos_relay_and_rejected_never() {
     let world = world(false);
     let approved = world
-        .add("1", &shared_photo("gps/DSCN0010.jpg"), EvidenceType::Before)
+        .add("1", &fixture_photo("gps/DSCN0010.jpg"), EvidenceType::Before)
         .unwrap();
     let rejected = world
-        .add("1", &shared_photo("gps/DSCN0012.jpg"), EvidenceType::During)
+        .add("1", &fixture_photo("gps/DSCN0012.jpg"), EvidenceType::During)
         .unwrap();
     let by_project = world
-        .add("1", &shared_photo("gps/DSCN0021.jpg"), EvidenceType::After)
+        .add("1", &fixture_photo("gps/DSCN0021.jpg"), EvidenceType::After)
         .unwrap();
     for photo in [&approved, &rejected, &by_project] {
         assert_eq!(photo.state, PhotoState::PendingQa);
@@ -243,10 +243,10 @@ fn without_auto_relay_only_approved_photos_relay_and_rejected_never() {
 fn the_same_bytes_twice_are_one_photo() {
     let world = world(true);
     let first = world
-        .add("1", &shared_photo("phone/jolla.jpg"), EvidenceType::Before)
+        .add("1", &fixture_photo("phone/jolla.jpg"), EvidenceType::Before)
         .unwrap();
     let second = world
-        .add("1", &shared_photo("phone/jolla.jpg"), EvidenceType::After)
+        .add("1", &fixture_photo("phone/jolla.jpg"), EvidenceType::After)
         .unwrap();
     assert!(second.duplicate);
     assert_eq!(second.uuid, first.uuid);
@@ -265,9 +265,9 @@ fn hostile_and_broken_files_are_refused_with_nothing_written() {
     let text = scratch.path().join("notes.jpg");
     std::fs::write(&text, b"this is not an image at all").unwrap();
     let truncated = scratch.path().join("truncated.jpg");
-    let jolla = std::fs::read(shared_photo("phone/jolla.jpg")).unwrap();
+    let jolla = std::fs::read(fixture_photo("phone/jolla.jpg")).unwrap();
     std::fs::write(&truncated, &jolla[..jolla.len() / 3]).unwrap();
-    for file in [empty, text, shared_photo("phone/iphone_13_pro_max.HEIC")] {
+    for file in [empty, text, fixture_photo("phone/iphone_13_pro_max.HEIC")] {
         let err = world.add("1", &file, EvidenceType::Before).unwrap_err();
         assert!(matches!(err, Error::PhotoRefused(_)), "{}: {err}", file.display());
     }
@@ -290,7 +290,7 @@ fn hostile_and_broken_files_are_refused_with_nothing_written() {
         );
     }
     // Every file of invalid/: a clear error or a processed photo; never a panic.
-    for entry in std::fs::read_dir(shared_photo("invalid")).unwrap() {
+    for entry in std::fs::read_dir(fixture_photo("invalid")).unwrap() {
         let path = entry.unwrap().path();
         match world.add("2", &path, EvidenceType::Before) {
             Ok(photo) => assert!(
@@ -309,7 +309,7 @@ fn a_photo_to_an_unknown_task_or_closed_project_is_refused() {
         project: ProjectId::parse("ACME::1").unwrap(),
         task: "Pool".into(),
         evidence: EvidenceType::Before,
-        source: &shared_photo("phone/jolla.jpg"),
+        source: &fixture_photo("phone/jolla.jpg"),
         fix: None,
         device_id: "d".into(),
         device_time: fieldsync_core::model::now(),
@@ -368,7 +368,7 @@ fn a_check_in_that_requires_a_photo_waits_for_it() {
         "waits: no photo relayed yet"
     );
     let photo = world
-        .add("2", &shared_photo("phone/jolla.jpg"), EvidenceType::Before)
+        .add("2", &fixture_photo("phone/jolla.jpg"), EvidenceType::Before)
         .unwrap();
     world.store.approve_photo(&photo.uuid).unwrap();
     let report = world.engine.push_outbox(CODE, true).unwrap();
@@ -386,7 +386,7 @@ fn a_check_in_that_requires_a_photo_waits_for_it() {
 fn a_relay_dropped_after_storing_is_retried_without_a_duplicate() {
     let world = world(true);
     let photo = world
-        .add("1", &shared_photo("phone/jolla.jpg"), EvidenceType::Before)
+        .add("1", &fixture_photo("phone/jolla.jpg"), EvidenceType::Before)
         .unwrap();
     world
         .provider

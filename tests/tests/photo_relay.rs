@@ -20,7 +20,7 @@ use serde_json::json;
 
 const CODE: &str = "ACME";
 
-fn shared_photo(path: &str) -> PathBuf {
+fn fixture_photo(path: &str) -> PathBuf {
     fieldsync_tests::photos::photo_fixtures().unwrap().join(path)
 }
 
@@ -148,9 +148,9 @@ fn assert_progress_sound(progress: &[(String, u64, u64, u64, u64)], sizes: &Hash
 fn relay_progress_is_monotonic_and_ends_at_the_totals() {
     let world = world(|engine| engine);
     let photos = [
-        world.add("1", &shared_photo("phone/jolla.jpg")),
-        world.add("3", &shared_photo("phone/HMD_Nokia_8.3_5G.jpg")),
-        world.add("1", &shared_photo("gps/DSCN0010.jpg")),
+        world.add("1", &fixture_photo("phone/jolla.jpg")),
+        world.add("3", &fixture_photo("phone/HMD_Nokia_8.3_5G.jpg")),
+        world.add("1", &fixture_photo("gps/DSCN0010.jpg")),
     ];
     assert_eq!(world.engine.push_outbox(CODE, true).unwrap().delivered, 3);
     let received = world.provider.admin().received_pictures().unwrap();
@@ -184,7 +184,7 @@ fn relay_progress_is_monotonic_and_ends_at_the_totals() {
     world.events.lock().unwrap().clear();
     assert_eq!(world.engine.push_outbox(CODE, true).unwrap().delivered, 0);
     assert!(world.progress().is_empty());
-    let late = world.add("3", &shared_photo("gps/DSCN0012.jpg"));
+    let late = world.add("3", &fixture_photo("gps/DSCN0012.jpg"));
     assert_eq!(world.engine.push_outbox(CODE, true).unwrap().delivered, 1);
     let size = world
         .provider
@@ -238,7 +238,7 @@ fn projects_relay_in_parallel_each_in_order_and_a_check_in_after_its_photo() {
         queued
             .entry(number)
             .or_default()
-            .push(world.add(number, &shared_photo(file)));
+            .push(world.add(number, &fixture_photo(file)));
     }
     world
         .provider

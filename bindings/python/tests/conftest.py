@@ -51,13 +51,12 @@ def wait_until(condition, what: str, timeout=WAIT_SECS, every=0.01):
 
 
 def photo_fixtures() -> Path:
-    """The shared photo fixtures, found like the Rust tests find them: `FIELDSYNC_PHOTO_FIXTURES`, else the
-    repository's `fixtures/photos`, else `../shared/fixtures/photos` next to the clone (or worktree)."""
-    candidates = [os.environ.get("FIELDSYNC_PHOTO_FIXTURES"), REPO / "fixtures" / "photos", REPO.parent / "shared" / "fixtures" / "photos"]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "gps").is_dir() and (Path(candidate) / "invalid").is_dir():
-            return Path(candidate)
-    pytest.fail(f"photo fixtures not found (set FIELDSYNC_PHOTO_FIXTURES); looked in {candidates}")
+    """The photo fixtures, found like the Rust tests find them: `FIELDSYNC_PHOTO_FIXTURES` when set, else the
+    repository's `fixtures/photos`."""
+    folder = Path(os.environ.get("FIELDSYNC_PHOTO_FIXTURES") or REPO / "fixtures" / "photos")
+    if (folder / "gps").is_dir() and (folder / "invalid").is_dir():
+        return folder
+    pytest.fail(f"photo fixtures not found in {folder} (see fixtures/photos/README.md)")
 
 
 @pytest.fixture

@@ -8,10 +8,15 @@
 //! - the store (`core::store`) records photos with their outbox entries and runs the QA gate.
 
 pub mod certify;
+mod error;
 pub mod exif;
 pub mod files;
+#[cfg(test)]
+mod fixtures;
 pub mod lifecycle;
 pub mod process;
+
+pub use error::PhotoError;
 
 use serde::{Deserialize, Serialize};
 
@@ -111,20 +116,4 @@ impl PhotoState {
 /// GPS kept, no date stamp; originals up to 64 MiB, 64 megapixels, 256 MiB of decoding memory.
 pub fn default_settings() -> process::ProcessSettings {
     process::ProcessSettings::default()
-}
-
-/// The shared photo fixtures for the unit tests: `FIELDSYNC_PHOTO_FIXTURES`, else the project's
-/// `fixtures/photos`, else `../shared/fixtures/photos` next to the clone.
-#[cfg(test)]
-pub(crate) fn test_fixtures() -> std::path::PathBuf {
-    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    [
-        std::env::var_os("FIELDSYNC_PHOTO_FIXTURES").map(std::path::PathBuf::from),
-        Some(root.join("fixtures/photos")),
-        Some(root.join("../shared/fixtures/photos")),
-    ]
-    .into_iter()
-    .flatten()
-    .find(|dir| dir.join("orientation").is_dir())
-    .expect("photo fixtures not found: set FIELDSYNC_PHOTO_FIXTURES or copy shared/fixtures/photos to fixtures/photos")
 }

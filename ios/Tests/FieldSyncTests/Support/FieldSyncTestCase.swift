@@ -76,9 +76,9 @@ actor EventRecorder {
     }
 }
 
-/// A file of the shared photo fixtures (`shared/fixtures/photos`, see its README): from
-/// `$FIELDSYNC_PHOTO_FIXTURES` (scripts/test-swift.sh copies them into the chroot), else the `shared` folder
-/// beside the workspace this package lives in.
+/// A file of the photo fixtures (the repository's `fixtures/photos`, see its README): from
+/// `$FIELDSYNC_PHOTO_FIXTURES` (scripts/test-swift.sh copies them into the chroot), else `fixtures/photos`
+/// in the workspace this package lives in.
 func photoFixture(_ relative: String) throws -> URL {
     let root: URL
     if let path = ProcessInfo.processInfo.environment["FIELDSYNC_PHOTO_FIXTURES"], !path.isEmpty {
@@ -87,7 +87,7 @@ func photoFixture(_ relative: String) throws -> URL {
         // WORKSPACE/ios/Tests/FieldSyncTests/Support/FieldSyncTestCase.swift: the workspace is 5 components up.
         var workspace = URL(fileURLWithPath: #filePath)
         for _ in 0..<5 { workspace.deleteLastPathComponent() }
-        root = workspace.deletingLastPathComponent().appendingPathComponent("shared/fixtures/photos")
+        root = workspace.appendingPathComponent("fixtures/photos")
     }
     let file = root.appendingPathComponent(relative)
     guard FileManager.default.fileExists(atPath: file.path) else {

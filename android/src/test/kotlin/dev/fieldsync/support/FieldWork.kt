@@ -66,9 +66,9 @@ class GpsTrack(vararg fixes: LocationFix, private val delayMs: Long = 0) : Locat
 }
 
 /**
- * The shared photo fixtures, found like the Rust tests find them: the system property `fieldsync.photos`,
- * `FIELDSYNC_PHOTO_FIXTURES`, else `fixtures/photos` or `../shared/fixtures/photos` from the working directory
- * or one of its parents (the repository root, or a worktree next to `shared/`).
+ * The photo fixtures, found like the Rust tests find them: the system property `fieldsync.photos`, else
+ * `FIELDSYNC_PHOTO_FIXTURES`, else the repository's `fixtures/photos`, looked for in the working directory
+ * and its parents (scripts/test-kotlin.sh runs from the repository root).
  */
 object PhotoFixtures {
     val dir: File by lazy {
@@ -78,7 +78,6 @@ object PhotoFixtures {
             var dir: File? = File("").absoluteFile
             while (dir != null) {
                 add(File(dir, "fixtures/photos"))
-                add(File(dir, "../shared/fixtures/photos"))
                 dir = dir.parentFile
             }
         }

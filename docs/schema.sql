@@ -1,0 +1,170 @@
+-- The schema of a freshly migrated fieldsync database (schema version 6): the SQL of every
+-- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
+-- normalised. Generated: do not edit. After adding a migration, regenerate it with
+--   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test migrations schema_snapshot
+-- and review the difference with the migration.
+
+CREATE TABLE checkins (
+    id TEXT PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
+    work_order_number TEXT NOT NULL,
+    user_name TEXT,
+    badge TEXT,
+    device_time INTEGER NOT NULL,
+    fix_time_ms INTEGER NOT NULL,
+    latitude REAL NOT NULL,
+    longitude REAL NOT NULL,
+    accuracy_m REAL NOT NULL,
+    altitude_m REAL,
+    is_mock INTEGER NOT NULL,
+    distance_m REAL,
+    certified INTEGER NOT NULL,
+    reasons TEXT NOT NULL DEFAULT '[]',
+    photo_required INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE INDEX checkins_by_project ON checkins (project_id, device_time);
+
+CREATE TABLE integrations (
+    id INTEGER PRIMARY KEY,
+    code TEXT NOT NULL UNIQUE,
+    name TEXT,
+    type TEXT NOT NULL DEFAULT 'pruvan_share',
+    mode TEXT NOT NULL CHECK (mode IN ('internal', 'external')),
+    publish_to TEXT NOT NULL DEFAULT '[]',
+    username TEXT NOT NULL,
+    base_url TEXT NOT NULL,
+    service_extension TEXT,
+    auto_admin INTEGER NOT NULL DEFAULT 1,
+    default_work_type TEXT,
+    default_assign_to TEXT NOT NULL DEFAULT 'none',
+    auto_relay INTEGER NOT NULL DEFAULT 0,
+    auto_import INTEGER NOT NULL DEFAULT 0,
+    check_in TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'pending', 'running', 'error')),
+    last_refreshed INTEGER,
+    last_error TEXT,
+    sync_cursor INTEGER,
+    validated_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+
+CREATE TABLE "outbox" (
+    id TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL UNIQUE,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id),
+    project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
+    kind TEXT NOT NULL,
+    payload_version INTEGER NOT NULL DEFAULT 1,
+    payload TEXT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('held', 'queued', 'in_flight', 'done', 'retry_wait', 'needs_attention')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    last_error TEXT,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+);
+
+CREATE INDEX outbox_by_state ON outbox (state, next_attempt_at);
+
+CREATE INDEX outbox_pending_by_project ON outbox (project_id) WHERE state != 'done';
+
+CREATE TABLE photos (
+    id TEXT PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
+    work_order_number TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    evidence_type TEXT NOT NULL CHECK (evidence_type IN ('before', 'during', 'after')),
+    file_name TEXT NOT NULL,
+    original_sha256 TEXT NOT NULL,
+    original_size INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('processing', 'pending_qa', 'queued', 'uploading', 'relayed', 'failed', 'rejected')),
+    state_message TEXT,
+    rendition_sha256 TEXT,
+    rendition_size INTEGER,
+    width INTEGER,
+    height INTEGER,
+    thumbnail_sha256 TEXT,
+    capture_time INTEGER,
+    exif_latitude REAL,
+    exif_longitude REAL,
+    camera_model TEXT,
+    fix_latitude REAL,
+    fix_longitude REAL,
+    fix_accuracy_m REAL,
+    fix_time_ms INTEGER,
+    distance_m REAL,
+    location_certified INTEGER,
+    first_upload_at INTEGER,
+    certification_reasons TEXT NOT NULL DEFAULT '[]',
+    approved_at INTEGER,
+    device_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+
+CREATE UNIQUE INDEX photos_by_content ON photos (project_id, original_sha256);
+
+CREATE INDEX photos_by_state ON photos (state, created_at);
+
+CREATE TABLE projects (
+    id INTEGER PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    work_order_number TEXT NOT NULL,
+    work_order_info TEXT,
+    address1 TEXT,
+    address2 TEXT,
+    city TEXT,
+    state TEXT,
+    zip TEXT,
+    country TEXT,
+    assigned_to TEXT,
+    status TEXT,
+    due_date TEXT,
+    instructions TEXT,
+    client_status TEXT,
+    client_due_date TEXT,
+    client_instructions TEXT,
+    description TEXT,
+    reference TEXT,
+    latitude REAL,
+    longitude REAL,
+    start_date TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    attributes TEXT NOT NULL DEFAULT '{}',
+    closed INTEGER NOT NULL DEFAULT 0,
+    fingerprint BLOB,
+    updated_at INTEGER NOT NULL,
+    removal_pending INTEGER NOT NULL DEFAULT 0,
+    search_text TEXT NOT NULL DEFAULT '',
+    host_latitude REAL,
+    host_longitude REAL,
+    UNIQUE (integration_id, work_order_number)
+);
+
+CREATE INDEX projects_by_client_status ON projects (client_status COLLATE NOCASE, coalesce(due_date, client_due_date, '~'), work_order_number);
+
+CREATE INDEX projects_by_due ON projects (coalesce(due_date, client_due_date, '~'), work_order_number);
+
+CREATE INDEX projects_by_integration_due ON projects (integration_id, coalesce(due_date, client_due_date, '~'), work_order_number);
+
+CREATE TABLE tasks (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    position INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    instructions TEXT,
+    options TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (project_id, position)
+) WITHOUT ROWID;
+
+CREATE TABLE user_defaults (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+
+CREATE TABLE work_types (
+    name TEXT PRIMARY KEY,
+    definition TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
