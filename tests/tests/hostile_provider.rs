@@ -222,8 +222,12 @@ fn an_ambiguous_error_body_is_a_failure_and_removes_nothing() {
 }
 
 fn good_at(server_time: &str) -> Vec<u8> {
-    GOOD.replacen("\"error\": \"\"", &format!("\"error\": \"\", \"serverTime\": {server_time}"), 1)
-        .into_bytes()
+    GOOD.replacen(
+        "\"error\": \"\"",
+        &format!("\"error\": \"\", \"serverTime\": {server_time}"),
+        1,
+    )
+    .into_bytes()
 }
 
 /// Item: a bogus `serverTime` became the cursor, and `cursor - 60` wrapped on the next Refresh.

@@ -495,7 +495,10 @@ fn pruvan_share_projects_get_instructions_description_due_date_and_rush_status()
     assert_eq!(project.description.as_deref(), Some("Grass cut, front and back"));
     assert_eq!(project.due_date.as_deref(), Some("2030-01-05"));
     assert_eq!(project.status.as_deref(), Some("RUSH"));
-    assert_eq!(project.assigned_to, None, "external: assignee only via Default Assign To");
+    assert_eq!(
+        project.assigned_to, None,
+        "external: assignee only via Default Assign To"
+    );
 
     // Auto Admin on (the default): the provider's change overwrites.
     world.tick();
@@ -585,7 +588,9 @@ fn a_bogus_server_time_never_becomes_the_cursor() {
     for bogus in [real_now * 1000, real_now + 5 * 365 * 86_400] {
         world.provider.admin().set_time(Some(bogus));
         let report = world.refresh();
-        let note = report.cursor_note.expect("the report says why serverTime was refused");
+        let note = report
+            .cursor_note
+            .expect("the report says why serverTime was refused");
         assert!(note.contains(&bogus.to_string()), "{note}");
         let cursor = world.store.integration(CODE).unwrap().sync_cursor.unwrap();
         assert!(

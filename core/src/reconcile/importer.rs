@@ -122,8 +122,7 @@ impl<'a> Importer<'a> {
                 if rejection.work_order_number.is_empty() {
                     self.unidentified_rejection = true;
                 } else {
-                    self.rejected_numbers
-                        .insert(rejection.work_order_number.clone());
+                    self.rejected_numbers.insert(rejection.work_order_number.clone());
                 }
                 self.report.rejected.push(rejection);
                 return Ok(());

@@ -10,7 +10,8 @@ mod rules;
 pub use importer::{Importer, ProjectCache};
 pub use memory::MemoryCache;
 pub use rules::{
-    CANCELLED, CachedBy, Change, DELETED, ReconcileSettings, reconcile, reconcile_cached, terminal_client_status,
+    CANCELLED, CachedBy, Change, DELETED, ReconcileSettings, reconcile, reconcile_cached,
+    terminal_client_status,
 };
 
 #[cfg(test)]

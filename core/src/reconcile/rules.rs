@@ -182,7 +182,12 @@ fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Resu
     }
 }
 
-fn update(existing: &Project, cached_by: CachedBy, order: &WorkOrder, settings: &ReconcileSettings) -> Project {
+fn update(
+    existing: &Project,
+    cached_by: CachedBy,
+    order: &WorkOrder,
+    settings: &ReconcileSettings,
+) -> Project {
     let mut project = existing.clone();
     // Listed again by the provider: no longer a removal candidate.
     project.removal_pending = false;

@@ -242,7 +242,10 @@ fn external_auto_admin_on_overwrites_instructions_description_due_date_and_statu
     assert_eq!(updated.description.as_deref(), Some("Trim too"));
     assert_eq!(updated.due_date.as_deref(), Some("2027-01-01"));
     assert_eq!(updated.status.as_deref(), Some("REWORK"));
-    assert_eq!(updated.assigned_to, None, "assignedTo is never taken by an external integration");
+    assert_eq!(
+        updated.assigned_to, None,
+        "assignedTo is never taken by an external integration"
+    );
 }
 
 #[test]
@@ -290,16 +293,23 @@ fn a_project_cached_by_earlier_rules_gets_missing_values_as_fills_only() {
     else {
         panic!("expected an update");
     };
-    assert_eq!(updated.instructions.as_deref(), Some("vendor's own note"), "never over an edit");
+    assert_eq!(
+        updated.instructions.as_deref(),
+        Some("vendor's own note"),
+        "never over an edit"
+    );
     assert_eq!(updated.description.as_deref(), Some("Grass cut"));
     assert_eq!(updated.due_date.as_deref(), Some("2026-12-01"));
     assert_eq!(updated.status.as_deref(), Some("RUSH"));
     // The other shared fields follow Auto Admin as usual.
     let mut order = full_order("1");
     order["reference"] = json!("REF-2");
-    let Change::Updated(updated) =
-        reconcile_cached(Some(&cached), CachedBy::EarlierRules, &parse(order), &setup.settings())
-    else {
+    let Change::Updated(updated) = reconcile_cached(
+        Some(&cached),
+        CachedBy::EarlierRules,
+        &parse(order),
+        &setup.settings(),
+    ) else {
         panic!("expected an update");
     };
     assert_eq!(updated.reference.as_deref(), Some("REF-2"));
@@ -697,7 +707,12 @@ fn full_import_keeps_a_listed_project_whose_order_is_rejected() {
     cache.projects.insert("1".into(), edited.clone());
     let mut bad = full_order("1");
     bad["gpsLatitude"] = json!("north");
-    let report = run(&mut cache, &setup, ImportKind::FullImport, &[bad, full_order("2")]);
+    let report = run(
+        &mut cache,
+        &setup,
+        ImportKind::FullImport,
+        &[bad, full_order("2")],
+    );
     assert_eq!(report.removed, 0, "{report:?}");
     assert_eq!(report.rejected.len(), 1);
     assert_eq!(report.rejected[0].work_order_number, "1");

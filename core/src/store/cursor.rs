@@ -73,10 +73,7 @@ pub(crate) fn choose(
         Some(reason) => {
             let (cursor, instead) = match date {
                 Some(date) => (Some(date), format!("the Date header {} is used", describe(date))),
-                None => (
-                    None,
-                    format!("the cursor stays at {}", describe_cursor(previous)),
-                ),
+                None => (None, format!("the cursor stays at {}", describe_cursor(previous))),
             };
             CursorChoice {
                 cursor,
@@ -160,9 +157,18 @@ mod tests {
     #[test]
     fn a_server_time_matching_the_date_header_becomes_the_cursor() {
         let choice = choose(Some(NOW + 3), Some(NOW), Some(NOW - 900), NOW);
-        assert_eq!(choice, CursorChoice { cursor: Some(NOW + 3), note: None });
+        assert_eq!(
+            choice,
+            CursorChoice {
+                cursor: Some(NOW + 3),
+                note: None
+            }
+        );
         // A provider clock pinned minutes ahead of its HTTP stack is still its clock.
-        assert_eq!(choose(Some(NOW + 1800), Some(NOW), None, NOW).cursor, Some(NOW + 1800));
+        assert_eq!(
+            choose(Some(NOW + 1800), Some(NOW), None, NOW).cursor,
+            Some(NOW + 1800)
+        );
     }
 
     #[test]
@@ -172,7 +178,10 @@ mod tests {
             let choice = choose(Some(bogus), Some(NOW), Some(NOW - 900), NOW);
             assert_eq!(choice.cursor, Some(NOW), "{bogus}");
             let note = choice.note.unwrap();
-            assert!(note.contains("refused") && note.contains(&bogus.to_string()), "{note}");
+            assert!(
+                note.contains("refused") && note.contains(&bogus.to_string()),
+                "{note}"
+            );
             // Without one: the previous cursor stays (or none is stored).
             for previous in [Some(NOW - 900), None] {
                 let choice = choose(Some(bogus), None, previous, NOW);
@@ -188,21 +197,36 @@ mod tests {
         assert_eq!(choice.cursor, None);
         assert!(choice.note.unwrap().contains("previous cursor"));
         // A few hours back (a corrected provider clock) is taken.
-        assert_eq!(choose(Some(NOW - 7200), None, Some(NOW), NOW).cursor, Some(NOW - 7200));
+        assert_eq!(
+            choose(Some(NOW - 7200), None, Some(NOW), NOW).cursor,
+            Some(NOW - 7200)
+        );
     }
 
     #[test]
     fn an_implausible_previous_cursor_does_not_block_a_good_time() {
         // Stored by a version that took any serverTime.
         let choice = choose(Some(NOW), Some(NOW), Some(NOW * 1000), NOW);
-        assert_eq!(choice, CursorChoice { cursor: Some(NOW), note: None });
+        assert_eq!(
+            choice,
+            CursorChoice {
+                cursor: Some(NOW),
+                note: None
+            }
+        );
         assert_eq!(choose(Some(NOW), None, Some(i64::MAX), NOW).cursor, Some(NOW));
     }
 
     #[test]
     fn the_date_header_stands_in_for_a_missing_server_time_when_plausible() {
         assert_eq!(choose(None, Some(NOW), None, NOW).cursor, Some(NOW));
-        assert_eq!(choose(None, None, Some(NOW), NOW), CursorChoice { cursor: None, note: None });
+        assert_eq!(
+            choose(None, None, Some(NOW), NOW),
+            CursorChoice {
+                cursor: None,
+                note: None
+            }
+        );
         let choice = choose(None, Some(12), Some(NOW), NOW);
         assert_eq!(choice.cursor, None);
         assert!(choice.note.unwrap().contains("Date header"));

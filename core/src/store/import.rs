@@ -271,7 +271,11 @@ fn apply_response(
     );
     if let Some(note) = &choice.note {
         // The provider's clock is not a secret; the note says which value was refused and why.
-        tracing::warn!(code, note = note.as_str(), "sync cursor not taken from serverTime");
+        tracing::warn!(
+            code,
+            note = note.as_str(),
+            "sync cursor not taken from serverTime"
+        );
     }
     if let Some(cursor) = choice.cursor
         && Some(cursor) != integration.sync_cursor
@@ -409,10 +413,8 @@ impl ProjectCache for SqliteCache<'_> {
             project,
             Some(&bytes),
         )?;
-        self.by_number.insert(
-            number.to_owned(),
-            (id, Stored::Current(Some(self.fingerprint))),
-        );
+        self.by_number
+            .insert(number.to_owned(), (id, Stored::Current(Some(self.fingerprint))));
         self.by_fingerprint.insert(self.fingerprint, number.to_owned());
         Ok(())
     }

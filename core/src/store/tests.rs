@@ -591,7 +591,11 @@ fn an_order_that_changes_nothing_records_its_fingerprint() {
             })
             .unwrap()
     };
-    assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(1), "rules version only");
+    assert_eq!(
+        fingerprint(&store).map(|bytes| bytes.len()),
+        Some(1),
+        "rules version only"
+    );
     let report = import(&store, ImportKind::FullImport, &orders).unwrap();
     assert_eq!(report.unchanged, 1);
     assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(17));
