@@ -320,6 +320,8 @@ pub struct Rejection {
     pub work_order_number: String,
     /// Why.
     pub reason: String,
+    /// True when the cache holds this project: listed, so it stays unchanged.
+    pub kept: bool,
 }
 
 /// What an import changed (counts are per project).
@@ -341,6 +343,10 @@ pub struct ImportReport {
     pub kept: Vec<String>,
     /// Orders not applied.
     pub rejected: Vec<Rejection>,
+    /// Why a Full Import removed nothing although some projects were not listed, if it did.
+    pub removal_note: Option<String>,
+    /// Why the sync cursor was not taken from the response's `serverTime`, if it was not.
+    pub cursor_note: Option<String>,
 }
 
 impl From<core::ImportReport> for ImportReport {
@@ -359,8 +365,11 @@ impl From<core::ImportReport> for ImportReport {
                 .map(|rejection| Rejection {
                     work_order_number: rejection.work_order_number,
                     reason: rejection.reason,
+                    kept: rejection.kept,
                 })
                 .collect(),
+            removal_note: report.removal_note,
+            cursor_note: report.cursor_note,
         }
     }
 }

@@ -54,6 +54,22 @@ fn http(status: &str, content_type: &str, body: &[u8]) -> Vec<u8> {
     response
 }
 
+/// `http` with an HTTP `Date` header at `unix` seconds.
+fn http_dated(unix: i64, body: &[u8]) -> Vec<u8> {
+    let date = time::OffsetDateTime::from_unix_timestamp(unix)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc2822)
+        .unwrap();
+    let mut response = format!(
+        "HTTP/1.1 200 OK\r\ndate: {date}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+         connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(body);
+    response
+}
+
 fn engine_for(base_url: &str) -> (tempfile::TempDir, Arc<Store>, SyncEngine) {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(dir.path().join("cache.db")).unwrap());
@@ -181,4 +197,84 @@ fn a_100_mb_body_is_refused_without_holding_it() {
 fn a_body_over_the_limit_is_refused_from_its_declared_length() {
     let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 200000000\r\n\r\n{}";
     assert_refused(head.as_bytes().to_vec(), "limit");
+}
+
+/// Item: an ambiguous error body counted as success (the last `error` key won), so a Full Import went on
+/// to remove every project.
+#[test]
+fn an_ambiguous_error_body_is_a_failure_and_removes_nothing() {
+    assert_refused(
+        http(
+            "200 OK",
+            "application/json",
+            br#"{"error": "Token expired", "workOrders": [], "error": ""}"#,
+        ),
+        "token expired",
+    );
+    assert_refused(
+        http(
+            "200 OK",
+            "application/json",
+            br#"{"error": "", "workOrders": [], "error": "maintenance", "error": null}"#,
+        ),
+        "maintenance",
+    );
+}
+
+fn good_at(server_time: &str) -> Vec<u8> {
+    GOOD.replacen(
+        "\"error\": \"\"",
+        &format!("\"error\": \"\", \"serverTime\": {server_time}"),
+        1,
+    )
+    .into_bytes()
+}
+
+/// Item: a bogus `serverTime` became the cursor, and `cursor - 60` wrapped on the next Refresh.
+#[test]
+fn a_bogus_server_time_is_refused_and_reported() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let min = i64::MIN.to_string();
+    let base = canned_server(vec![
+        // With a Date header: the header becomes the cursor.
+        http_dated(now, &good_at(&min)),
+        // Without one: the cursor stays.
+        http("200 OK", "application/json", &good_at(&(now * 1000).to_string())),
+        http("200 OK", "application/json", &good_at(&min)),
+        // A sane time moves it again.
+        http("200 OK", "application/json", &good_at(&(now + 5).to_string())),
+    ]);
+    let (_dir, store, engine) = engine_for(&base);
+    let report = engine.refresh("BAD", ImportKind::Refresh).unwrap();
+    let note = report.cursor_note.expect("the report says why");
+    assert!(note.contains(&min) && note.contains("Date header"), "{note}");
+    assert_eq!(store.integration("BAD").unwrap().sync_cursor, Some(now));
+
+    for _ in 0..2 {
+        let report = engine.refresh("BAD", ImportKind::Refresh).unwrap();
+        assert!(report.cursor_note.unwrap().contains("stays"));
+        assert_eq!(store.integration("BAD").unwrap().sync_cursor, Some(now));
+        assert_eq!(store.integration("BAD").unwrap().status, IntegrationStatus::Idle);
+    }
+    let report = engine.refresh("BAD", ImportKind::Refresh).unwrap();
+    assert_eq!(report.cursor_note, None);
+    assert_eq!(store.integration("BAD").unwrap().sync_cursor, Some(now + 5));
+}
+
+/// A cursor stored by an earlier version as `i64::MIN` must not overflow when the Refresh subtracts its
+/// overlap.
+#[test]
+fn a_stored_i64_min_cursor_does_not_wrap() {
+    let base = canned_server(vec![http("200 OK", "application/json", GOOD.as_bytes())]);
+    let (dir, store, engine) = engine_for(&base);
+    rusqlite::Connection::open(dir.path().join("cache.db"))
+        .unwrap()
+        .execute("UPDATE integrations SET sync_cursor = ?1", [i64::MIN])
+        .unwrap();
+    let report = engine.refresh("BAD", ImportKind::Refresh).unwrap();
+    assert_eq!(report.created, 1);
+    assert_eq!(store.integration("BAD").unwrap().status, IntegrationStatus::Idle);
 }

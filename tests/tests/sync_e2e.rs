@@ -478,3 +478,136 @@ fn concurrent_refreshes_of_one_integration_never_run_in_parallel() {
     assert!((1..=2).contains(&runs), "{runs} runs for 4 overlapping requests");
     assert_eq!(world.numbers(), ["1"]);
 }
+
+/// Item: Pruvan Share (external, the default mode) projects lost the provider's instructions, description,
+/// due date and RUSH/REWORK status.
+#[test]
+fn pruvan_share_projects_get_instructions_description_due_date_and_rush_status() {
+    let world = world();
+    let mut rush = order("1", "Springfield");
+    rush["description"] = json!("Grass cut, front and back");
+    rush["dueDate"] = json!("2030-01-05");
+    rush["status"] = json!("Rush");
+    world.provider.admin().create_work_order(rush).unwrap();
+    world.full();
+    let project = world.store.project(&id("1")).unwrap();
+    assert_eq!(project.instructions.as_deref(), Some("Mow"));
+    assert_eq!(project.description.as_deref(), Some("Grass cut, front and back"));
+    assert_eq!(project.due_date.as_deref(), Some("2030-01-05"));
+    assert_eq!(project.status.as_deref(), Some("RUSH"));
+    assert_eq!(
+        project.assigned_to, None,
+        "external: assignee only via Default Assign To"
+    );
+
+    // Auto Admin on (the default): the provider's change overwrites.
+    world.tick();
+    world
+        .provider
+        .admin()
+        .patch_work_order("1", json!({"instructions": "Mow and edge", "status": "REWORK"}))
+        .unwrap();
+    world.refresh();
+    let project = world.store.project(&id("1")).unwrap();
+    assert_eq!(project.instructions.as_deref(), Some("Mow and edge"));
+    assert_eq!(project.status.as_deref(), Some("REWORK"));
+
+    // Auto Admin off: the vendor's value stays.
+    let edit = IntegrationEdit {
+        auto_admin: Some(false),
+        ..Default::default()
+    };
+    world.store.edit_integration(CODE, &edit).unwrap();
+    world
+        .store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                instructions: Some("vendor's".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    world.tick();
+    world
+        .provider
+        .admin()
+        .patch_work_order("1", json!({"instructions": "provider's again"}))
+        .unwrap();
+    world.refresh();
+    let project = world.store.project(&id("1")).unwrap();
+    assert_eq!(project.instructions.as_deref(), Some("vendor's"));
+}
+
+/// Item: a Full Import removed a project that the response did list, when that one order was rejected
+/// for a bad field; the vendor's local edits went with it.
+#[test]
+fn a_full_import_keeps_a_listed_project_whose_order_is_rejected() {
+    let world = world();
+    world.add("1", "Springfield");
+    world.add("2", "Peoria");
+    world.full();
+    let edited = world
+        .store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                instructions: Some("Side gate; dog in yard".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    world.tick();
+    world
+        .provider
+        .admin()
+        .patch_work_order("1", json!({"gpsLatitude": "north"}))
+        .unwrap();
+    let report = world.full();
+    assert_eq!(report.removed, 0, "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    let rejection = &report.rejected[0];
+    assert_eq!(rejection.work_order_number, "1");
+    assert!(rejection.reason.contains("gpsLatitude"), "{rejection:?}");
+    assert!(rejection.kept, "the report says the listed project stays");
+    assert_eq!(world.numbers(), ["1", "2"]);
+    assert_eq!(world.store.project(&id("1")).unwrap(), edited, "kept unchanged");
+}
+
+/// Item: a bogus `serverTime` (milliseconds, years ahead) became the cursor. The emulator's clock is
+/// pinned there; its HTTP `Date` stays real, so the import keeps to the `Date` and says why.
+#[test]
+fn a_bogus_server_time_never_becomes_the_cursor() {
+    let world = world();
+    world.add("1", "Springfield");
+    world.full();
+    let good = world.store.integration(CODE).unwrap().sync_cursor.unwrap();
+    let real_now = world.provider.admin().now();
+    assert!((good - real_now).abs() < 60, "{good} vs {real_now}");
+
+    for bogus in [real_now * 1000, real_now + 5 * 365 * 86_400] {
+        world.provider.admin().set_time(Some(bogus));
+        let report = world.refresh();
+        let note = report
+            .cursor_note
+            .expect("the report says why serverTime was refused");
+        assert!(note.contains(&bogus.to_string()), "{note}");
+        let cursor = world.store.integration(CODE).unwrap().sync_cursor.unwrap();
+        assert!(
+            (cursor - real_now).abs() < 600,
+            "cursor {cursor} follows the Date header, not serverTime {bogus}"
+        );
+    }
+
+    // Back to a sane clock: changes made now are not skipped.
+    world.provider.admin().set_time(None);
+    world.tick();
+    world
+        .provider
+        .admin()
+        .patch_work_order("1", json!({"clientInstructions": "Call first"}))
+        .unwrap();
+    let report = world.refresh();
+    assert_eq!(report.cursor_note, None, "{report:?}");
+    assert_eq!(report.updated, 1, "{report:?}");
+}

@@ -19,6 +19,9 @@ pub struct Rejection {
     pub work_order_number: String,
     /// Why it was rejected.
     pub reason: String,
+    /// True when the cache holds this project: the order was listed, so the project stays, unchanged (a
+    /// Full Import does not remove it).
+    pub kept: bool,
 }
 
 /// The outcome of applying one getWorkOrders response.
@@ -42,6 +45,12 @@ pub struct ImportReport {
     pub kept_projects: Vec<String>,
     /// Orders that could not be applied, with the reason.
     pub rejected: Vec<Rejection>,
+    /// Why a Full Import removed nothing although some projects were not listed (an order it could not
+    /// identify was rejected, and it may have been one of them). `None` when removal ran normally.
+    pub removal_note: Option<String>,
+    /// Why the sync cursor was not taken from this response's `serverTime` (an implausible provider
+    /// clock), and what was kept or used instead. `None` when the cursor moved normally.
+    pub cursor_note: Option<String>,
 }
 
 impl ImportReport {

@@ -6,12 +6,12 @@
 //! The report counts projects, not orders: a batch that names an order twice is applied in order, and the
 //! project counts once, by its net effect (so a batch applied a second time reports no change).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::model::{ImportKind, ImportReport, Project, ProjectId};
 use crate::wire::WorkOrder;
 
-use super::rules::{Change, ReconcileSettings, reconcile};
+use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_cached};
 
 /// Where an import reads and writes projects of one integration.
 pub trait ProjectCache {
@@ -29,6 +29,15 @@ pub trait ProjectCache {
     fn has_pending_work(&mut self, number: &str) -> Result<bool, Self::Error>;
     /// The work-order numbers of every project of the integration.
     fn numbers(&mut self) -> Result<Vec<String>, Self::Error>;
+    /// Which rules last wrote the project (an in-memory cache only ever holds current ones).
+    fn cached_by(&mut self, _number: &str) -> Result<CachedBy, Self::Error> {
+        Ok(CachedBy::CurrentRules)
+    }
+    /// The order just applied changed nothing in this existing project: a cache that remembers what it
+    /// applied (fingerprints) may record it, so the same order is skipped next time.
+    fn keep_unchanged(&mut self, _number: &str) -> Result<(), Self::Error> {
+        Ok(())
+    }
 }
 
 /// The net effect of a batch on one project, as counted in the report.
@@ -68,6 +77,10 @@ pub struct Importer<'a> {
     settings: ReconcileSettings<'a>,
     kind: ImportKind,
     touched: HashMap<String, Touch>,
+    /// Numbers of listed orders that were rejected: listed all the same, so never removed.
+    rejected_numbers: HashSet<String>,
+    /// True once an order without a usable number was rejected: it may be any project.
+    unidentified_rejection: bool,
     report: ImportReport,
 }
 
@@ -78,6 +91,8 @@ impl<'a> Importer<'a> {
             settings,
             kind,
             touched: HashMap::new(),
+            rejected_numbers: HashSet::new(),
+            unidentified_rejection: false,
             report: ImportReport::default(),
         }
     }
@@ -95,9 +110,20 @@ impl<'a> Importer<'a> {
         } else {
             cache.get(number)?
         };
-        let change = reconcile(existing.as_ref(), order, &self.settings);
+        let cached_by = if existing.is_some() {
+            cache.cached_by(number)?
+        } else {
+            CachedBy::CurrentRules
+        };
+        let change = reconcile_cached(existing.as_ref(), cached_by, order, &self.settings);
         let (stored, effect) = match change {
             Change::Rejected(rejection) => {
+                // The provider listed this order: whatever is wrong with it, its project is not absent.
+                if rejection.work_order_number.is_empty() {
+                    self.unidentified_rejection = true;
+                } else {
+                    self.rejected_numbers.insert(rejection.work_order_number.clone());
+                }
                 self.report.rejected.push(rejection);
                 return Ok(());
             }
@@ -114,8 +140,10 @@ impl<'a> Importer<'a> {
             Change::Cancelled(project) => (Some(project), Effect::Cancelled),
             Change::Deleted(project) => (Some(project), Effect::Deleted),
         };
-        if let Some(project) = &stored {
-            cache.put(project)?;
+        match &stored {
+            Some(project) => cache.put(project)?,
+            None if existing.is_some() => cache.keep_unchanged(number)?,
+            None => {}
         }
 
         let previous = self.touched.get(number).copied();
@@ -148,9 +176,11 @@ impl<'a> Importer<'a> {
     /// Records an element of `workOrders` that is not a work order at all (not a JSON object).
     pub fn reject_unreadable(&mut self, reason: String) {
         let reason = format!("not a work order object: {reason}");
+        self.unidentified_rejection = true;
         self.report.rejected.push(crate::model::Rejection {
             work_order_number: String::new(),
             reason,
+            kept: false,
         });
     }
 
@@ -181,19 +211,30 @@ impl<'a> Importer<'a> {
     }
 
     /// Ends the import. A Full Import removes every project it did not list, except those with pending
-    /// field work: they are kept, flagged and reported.
+    /// field work: they are kept, flagged and reported. A rejected order was listed, so its project stays;
+    /// a rejected order with no usable number might be any project, so then nothing is removed.
     pub fn finish<C: ProjectCache>(mut self, cache: &mut C) -> Result<ImportReport, C::Error> {
         if self.kind == ImportKind::FullImport {
             let mut absent: Vec<String> = cache
                 .numbers()?
                 .into_iter()
                 .filter(|number| {
-                    self.touched
-                        .get(number)
-                        .is_none_or(|touch| touch.effect == Effect::None)
+                    !self.rejected_numbers.contains(number)
+                        && self
+                            .touched
+                            .get(number)
+                            .is_none_or(|touch| touch.effect == Effect::None)
                 })
                 .collect();
             absent.sort();
+            if self.unidentified_rejection && !absent.is_empty() {
+                self.report.removal_note = Some(format!(
+                    "{} unlisted project(s) not removed: an order without a usable workOrderNumber was \
+                     rejected and may be one of them",
+                    absent.len()
+                ));
+                return Ok(self.report);
+            }
             for number in absent {
                 if cache.has_pending_work(&number)? {
                     let project = cache.get(&number)?;

@@ -9,7 +9,10 @@ mod rules;
 
 pub use importer::{Importer, ProjectCache};
 pub use memory::MemoryCache;
-pub use rules::{CANCELLED, Change, DELETED, ReconcileSettings, reconcile, terminal_client_status};
+pub use rules::{
+    CANCELLED, CachedBy, Change, DELETED, ReconcileSettings, reconcile, reconcile_cached,
+    terminal_client_status,
+};
 
 #[cfg(test)]
 pub(crate) mod tests;

@@ -7,10 +7,12 @@
 //! - **integration-owned** (`clientStatus`, `clientDueDate`, `clientInstructions`): applied by every import.
 //! - **provider data** (address, coordinates, start date, attribute echoes): applied by every import when
 //!   sent. The vendor cannot edit them, so there is nothing local to protect.
-//! - **shared** (`workOrderInfo`, `reference`, `options`, tasks; and for internal integrations also
-//!   `description`, `instructions`, `dueDate`, `status`, `assignedTo`): set when the project is created and,
-//!   with Auto Admin on, overwritten by every later import; with Auto Admin off local values survive.
+//! - **shared** (`workOrderInfo`, `reference`, `options`, tasks, `description`, `instructions`, `dueDate`,
+//!   a RUSH/REWORK `status`; for internal integrations also `assignedTo`): set when the project is created
+//!   and, with Auto Admin on, overwritten by every later import; with Auto Admin off local values survive,
+//!   and only `description`, `instructions`, `dueDate` and `status` are filled where the project has none.
 //!   A non-empty service list replaces the tasks (same-named tasks keep what the service omits).
+//!   External integrations take `assignedTo` only from Default Assign To.
 
 use crate::model::{DefaultAssignTo, Mode, Project, Rejection, Task, WorkType};
 use crate::wire::{Service, WorkOrder};
@@ -57,13 +59,36 @@ pub enum Change {
     Rejected(Rejection),
 }
 
+/// Which rules wrote the cached project last, as far as its vendor fields are concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CachedBy {
+    /// The current rules (or no project yet): Auto Admin decides about every shared field.
+    #[default]
+    CurrentRules,
+    /// Rules from before external integrations took `description`, `instructions`, `dueDate` and `status`
+    /// from the wire. A non-empty value there may be a vendor's edit (nothing recorded which), so this one
+    /// import only fills those four where they are missing, whatever Auto Admin says.
+    EarlierRules,
+}
+
 /// Decides what the cache holds for `order`, given the project it already has (if any).
 pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &ReconcileSettings) -> Change {
+    reconcile_cached(existing, CachedBy::CurrentRules, order, settings)
+}
+
+/// [`reconcile`] for a project that may have been written by earlier rules (see [`CachedBy`]).
+pub fn reconcile_cached(
+    existing: Option<&Project>,
+    cached_by: CachedBy,
+    order: &WorkOrder,
+    settings: &ReconcileSettings,
+) -> Change {
     let number = order.work_order_number.as_deref().unwrap_or_default();
     let reject = |reason: String| {
         Change::Rejected(Rejection {
             work_order_number: number.to_owned(),
             reason,
+            kept: existing.is_some(),
         })
     };
     if number.is_empty() {
@@ -106,7 +131,7 @@ pub fn reconcile(existing: Option<&Project>, order: &WorkOrder, settings: &Recon
     match existing {
         None => create(number, order, settings).map_or_else(reject, Change::Created),
         Some(project) => {
-            let updated = update(project, order, settings);
+            let updated = update(project, cached_by, order, settings);
             if &updated == project {
                 Change::Unchanged
             } else {
@@ -132,7 +157,7 @@ fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Resu
     let mut project = Project::new(settings.integration, number);
     apply_integration_owned(&mut project, order);
     apply_provider_data(&mut project, order);
-    apply_shared(&mut project, order, settings.mode);
+    apply_shared(&mut project, order, settings.mode, VendorFields::Overwrite);
     if project.assigned_to.is_none() {
         // Default Assign To applies to projects created after it was set, never to existing ones.
         project.assigned_to = settings.default_assign_to.assignee().map(str::to_owned);
@@ -157,7 +182,12 @@ fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Resu
     }
 }
 
-fn update(existing: &Project, order: &WorkOrder, settings: &ReconcileSettings) -> Project {
+fn update(
+    existing: &Project,
+    cached_by: CachedBy,
+    order: &WorkOrder,
+    settings: &ReconcileSettings,
+) -> Project {
     let mut project = existing.clone();
     // Listed again by the provider: no longer a removal candidate.
     project.removal_pending = false;
@@ -167,8 +197,15 @@ fn update(existing: &Project, order: &WorkOrder, settings: &ReconcileSettings) -
     }
     apply_integration_owned(&mut project, order);
     apply_provider_data(&mut project, order);
+    let vendor_fields = if settings.auto_admin && cached_by == CachedBy::CurrentRules {
+        VendorFields::Overwrite
+    } else {
+        VendorFields::Fill
+    };
     if settings.auto_admin {
-        apply_shared(&mut project, order, settings.mode);
+        apply_shared(&mut project, order, settings.mode, vendor_fields);
+    } else {
+        fill_vendor_fields(&mut project, order);
     }
     if let Some(work_type) = settings.default_work_type {
         apply_work_type(
@@ -190,6 +227,19 @@ fn set(target: &mut Option<String>, value: &Option<String>) {
 
 fn fill(target: &mut Option<String>, value: &Option<String>) {
     if target.is_none() {
+        target.clone_from(value);
+    }
+}
+
+/// True when a vendor field holds no value. The store keeps no record of which fields the vendor edited,
+/// so an empty value (`None`, or blank text that no edit would mean) is "missing", not a choice to keep.
+fn is_missing(value: &Option<String>) -> bool {
+    value.as_deref().is_none_or(|text| text.trim().is_empty())
+}
+
+/// Like [`fill`], but a blank value counts as missing too (see [`is_missing`]).
+fn fill_missing(target: &mut Option<String>, value: &Option<String>) {
+    if is_missing(target) && value.is_some() {
         target.clone_from(value);
     }
 }
@@ -219,7 +269,16 @@ fn apply_provider_data(project: &mut Project, order: &WorkOrder) {
     }
 }
 
-fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode) {
+/// How an import treats `description`, `instructions`, `dueDate` and `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum VendorFields {
+    /// Set from the wire whenever sent (creation, Auto Admin on).
+    Overwrite,
+    /// Only where the project has no value (Auto Admin off, or a project cached by earlier rules).
+    Fill,
+}
+
+fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode, vendor_fields: VendorFields) {
     set(&mut project.work_order_info, &order.work_order_info);
     set(&mut project.reference, &order.reference);
     if let Some(options) = &order.options {
@@ -228,14 +287,37 @@ fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode) {
     if let Some(services) = order.services.as_ref().filter(|services| !services.is_empty()) {
         project.tasks = replace_tasks(&project.tasks, services);
     }
-    if mode == Mode::Internal {
-        set(&mut project.description, &order.description);
-        set(&mut project.instructions, &order.instructions);
-        set(&mut project.due_date, &order.due_date);
-        set(&mut project.assigned_to, &order.assigned_to);
-        if let Some(status) = provider_status(order.status.as_deref()) {
-            project.status = Some(status.to_owned());
+    // Every integration, Pruvan Share (external) included, carries the provider's own instructions,
+    // description, due date and RUSH/REWORK flag: the field user needs them on site.
+    match vendor_fields {
+        VendorFields::Overwrite => {
+            set(&mut project.description, &order.description);
+            set(&mut project.instructions, &order.instructions);
+            set(&mut project.due_date, &order.due_date);
+            if let Some(status) = provider_status(order.status.as_deref()) {
+                project.status = Some(status.to_owned());
+            }
         }
+        VendorFields::Fill => fill_vendor_fields(project, order),
+    }
+    // An external provider's `assignedTo` names a user of *its* account, not the vendor's: external
+    // integrations assign only through Default Assign To.
+    if mode == Mode::Internal {
+        set(&mut project.assigned_to, &order.assigned_to);
+    }
+}
+
+/// Auto Admin off: the vendor's description, instructions, due date and status are never overwritten, but
+/// where the project has none the provider's value fills it. This is also how projects cached before
+/// external integrations took these fields get them, without touching a vendor's edit.
+fn fill_vendor_fields(project: &mut Project, order: &WorkOrder) {
+    fill_missing(&mut project.description, &order.description);
+    fill_missing(&mut project.instructions, &order.instructions);
+    fill_missing(&mut project.due_date, &order.due_date);
+    if is_missing(&project.status)
+        && let Some(status) = provider_status(order.status.as_deref())
+    {
+        project.status = Some(status.to_owned());
     }
 }
 

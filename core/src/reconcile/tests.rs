@@ -182,7 +182,7 @@ fn internal_integration_sets_assignee_status_due_date_instructions_description()
 }
 
 #[test]
-fn external_integration_ignores_direct_assignee_status_and_vendor_fields() {
+fn external_integration_takes_the_assignee_only_from_default_assign_to() {
     let setup = Setup {
         assign_to: DefaultAssignTo::User("jane".into()),
         ..Setup::default()
@@ -193,10 +193,6 @@ fn external_integration_ignores_direct_assignee_status_and_vendor_fields() {
         Some("jane"),
         "assignee only through Default Assign To"
     );
-    assert_eq!(project.status, None);
-    assert_eq!(project.due_date, None);
-    assert_eq!(project.instructions, None);
-    assert_eq!(project.description, None);
     assert_eq!(
         project.client_instructions.as_deref(),
         Some("Photos of all sides")
@@ -206,6 +202,117 @@ fn external_integration_ignores_direct_assignee_status_and_vendor_fields() {
         json!({"workOrderNumber": "1", "assignedTo": "crew-b"}),
     );
     assert_eq!(change, Change::Unchanged);
+}
+
+/// Item: Pruvan Share (external, the default mode) projects lost the provider's instructions,
+/// description, due date and RUSH/REWORK status.
+#[test]
+fn every_integration_sets_instructions_description_due_date_and_rush_status_on_create() {
+    for mode in [Mode::External, Mode::Internal] {
+        for auto_admin in [true, false] {
+            let setup = Setup {
+                mode,
+                auto_admin,
+                ..Setup::default()
+            };
+            let project = setup.create(full_order("1"));
+            assert_eq!(project.instructions.as_deref(), Some("Mow"), "{setup:?}");
+            assert_eq!(project.description.as_deref(), Some("Grass cut"), "{setup:?}");
+            assert_eq!(project.due_date.as_deref(), Some("2026-12-01"), "{setup:?}");
+            assert_eq!(project.status.as_deref(), Some("RUSH"), "{setup:?}");
+            let mut order = full_order("2");
+            order["status"] = json!("Rework");
+            assert_eq!(setup.create(order).status.as_deref(), Some("REWORK"));
+        }
+    }
+}
+
+#[test]
+fn external_auto_admin_on_overwrites_instructions_description_due_date_and_status() {
+    let setup = Setup::default();
+    let mut project = setup.create(full_order("1"));
+    project.instructions = Some("vendor's own note".into());
+    project.status = Some("In Progress".into());
+    let updated = setup.update(
+        &project,
+        json!({"workOrderNumber": "1", "instructions": "Provider's", "description": "Trim too",
+               "dueDate": "2027-01-01", "status": "rework"}),
+    );
+    assert_eq!(updated.instructions.as_deref(), Some("Provider's"));
+    assert_eq!(updated.description.as_deref(), Some("Trim too"));
+    assert_eq!(updated.due_date.as_deref(), Some("2027-01-01"));
+    assert_eq!(updated.status.as_deref(), Some("REWORK"));
+    assert_eq!(
+        updated.assigned_to, None,
+        "assignedTo is never taken by an external integration"
+    );
+}
+
+#[test]
+fn auto_admin_off_fills_only_missing_instructions_description_due_date_and_status() {
+    for mode in [Mode::External, Mode::Internal] {
+        let setup = Setup {
+            mode,
+            auto_admin: false,
+            ..Setup::default()
+        };
+        let order = json!({"workOrderNumber": "1", "instructions": "Provider's", "description": "Trim",
+                           "dueDate": "2027-01-01", "status": "RUSH"});
+        // The vendor's values stay.
+        let mut edited = setup.create(full_order("1"));
+        edited.instructions = Some("vendor's own note".into());
+        edited.status = Some("In Progress".into());
+        assert_eq!(setup.apply(Some(&edited), order.clone()), Change::Unchanged);
+        // Missing ones (none, or blank) are filled.
+        let mut empty = edited.clone();
+        empty.instructions = Some(" ".into());
+        empty.description = None;
+        empty.due_date = None;
+        empty.status = None;
+        let filled = setup.update(&empty, order.clone());
+        assert_eq!(filled.instructions.as_deref(), Some("Provider's"));
+        assert_eq!(filled.description.as_deref(), Some("Trim"));
+        assert_eq!(filled.due_date.as_deref(), Some("2027-01-01"));
+        assert_eq!(filled.status.as_deref(), Some("RUSH"));
+        assert_eq!(setup.apply(Some(&filled), order), Change::Unchanged);
+    }
+}
+
+#[test]
+fn a_project_cached_by_earlier_rules_gets_missing_values_as_fills_only() {
+    // Cached before external integrations took these fields: empty unless the vendor set them.
+    let setup = Setup::default();
+    let mut cached = setup.create(full_order("1"));
+    cached.description = None;
+    cached.due_date = None;
+    cached.status = None;
+    cached.instructions = Some("vendor's own note".into());
+    let order = parse(full_order("1"));
+    let Change::Updated(updated) =
+        reconcile_cached(Some(&cached), CachedBy::EarlierRules, &order, &setup.settings())
+    else {
+        panic!("expected an update");
+    };
+    assert_eq!(
+        updated.instructions.as_deref(),
+        Some("vendor's own note"),
+        "never over an edit"
+    );
+    assert_eq!(updated.description.as_deref(), Some("Grass cut"));
+    assert_eq!(updated.due_date.as_deref(), Some("2026-12-01"));
+    assert_eq!(updated.status.as_deref(), Some("RUSH"));
+    // The other shared fields follow Auto Admin as usual.
+    let mut order = full_order("1");
+    order["reference"] = json!("REF-2");
+    let Change::Updated(updated) = reconcile_cached(
+        Some(&cached),
+        CachedBy::EarlierRules,
+        &parse(order),
+        &setup.settings(),
+    ) else {
+        panic!("expected an update");
+    };
+    assert_eq!(updated.reference.as_deref(), Some("REF-2"));
 }
 
 #[test]
@@ -582,6 +689,59 @@ fn full_import_keeps_and_flags_absent_projects_with_pending_work() {
         &[json!({"workOrderNumber": "1", "city": "Springfield"})],
     );
     assert!(!cache.projects["1"].removal_pending);
+}
+
+/// Item: a Full Import removed a project the response did list, when that one order was rejected.
+#[test]
+fn full_import_keeps_a_listed_project_whose_order_is_rejected() {
+    let mut cache = MemoryCache::default();
+    let setup = Setup::default();
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[full_order("1"), full_order("2")],
+    );
+    let mut edited = cache.projects["1"].clone();
+    edited.instructions = Some("vendor's own note".into());
+    cache.projects.insert("1".into(), edited.clone());
+    let mut bad = full_order("1");
+    bad["gpsLatitude"] = json!("north");
+    let report = run(
+        &mut cache,
+        &setup,
+        ImportKind::FullImport,
+        &[bad, full_order("2")],
+    );
+    assert_eq!(report.removed, 0, "{report:?}");
+    assert_eq!(report.rejected.len(), 1);
+    assert_eq!(report.rejected[0].work_order_number, "1");
+    assert!(report.rejected[0].reason.contains("gpsLatitude"));
+    assert!(report.rejected[0].kept, "the report says the project stays");
+    assert_eq!(cache.projects["1"], edited, "kept unchanged, local edit included");
+}
+
+#[test]
+fn full_import_removes_nothing_when_an_unidentifiable_order_is_rejected() {
+    let mut cache = MemoryCache::default();
+    let setup = Setup::default();
+    run(
+        &mut cache,
+        &setup,
+        ImportKind::Refresh,
+        &[full_order("1"), full_order("2")],
+    );
+    let mut unnumbered = full_order("1");
+    unnumbered["workOrderNumber"] = json!({"id": 1});
+    let report = run(
+        &mut cache,
+        &setup,
+        ImportKind::FullImport,
+        &[unnumbered, full_order("2")],
+    );
+    assert_eq!(report.removed, 0, "{report:?}");
+    assert!(report.removal_note.is_some());
+    assert_eq!(cache.projects.len(), 2);
 }
 
 #[test]

@@ -13,11 +13,11 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Store, integrations, projects, work_types};
+use super::{Store, cursor, integrations, projects, work_types};
 use crate::model::StatusEvent;
 use crate::model::{ImportKind, ImportReport, Project, now};
 use crate::outbox::queue;
-use crate::reconcile::{Importer, ProjectCache, ReconcileSettings};
+use crate::reconcile::{CachedBy, Importer, ProjectCache, ReconcileSettings};
 use crate::wire::{ReadError, WorkOrder, malformed_order, read_work_orders};
 use crate::{Error, Result};
 
@@ -25,7 +25,45 @@ use crate::{Error, Result};
 pub const MAX_RESPONSE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Bumped when the meaning of a stored fingerprint changes, so that old ones stop matching.
-const FINGERPRINT_VERSION: u64 = 1;
+const FINGERPRINT_VERSION: u64 = 2;
+
+/// The version of the reconcile rules, stored as the first byte of a project's `fingerprint` column.
+///
+/// Version 2: external integrations take `description`, `instructions`, `dueDate` and a RUSH/REWORK
+/// `status` from the wire. A project whose column holds no version (NULL, or the bare 16-byte fingerprint
+/// that version 1 wrote) was last written by the earlier rules: its next import only fills those fields
+/// (see [`CachedBy::EarlierRules`]), and it is never skipped by its old fingerprint, so existing caches
+/// get the fill on their next import without a migration.
+pub(crate) const RULES_VERSION: u8 = 2;
+
+/// The `fingerprint` column's value: the rules version, then the fingerprint of the order last applied
+/// (absent after a local edit, so the next import applies its rules again).
+pub(crate) fn encode_fingerprint(fingerprint: Option<u128>) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(17);
+    bytes.push(RULES_VERSION);
+    if let Some(fingerprint) = fingerprint {
+        bytes.extend_from_slice(&fingerprint.to_le_bytes());
+    }
+    bytes
+}
+
+/// What a project's `fingerprint` column says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    /// Written by rules before [`RULES_VERSION`] (or by nothing that recorded a version).
+    EarlierRules,
+    /// Written by the current rules, with the fingerprint of the order applied (none after a local edit).
+    Current(Option<u128>),
+}
+
+impl Stored {
+    fn fingerprint(self) -> Option<u128> {
+        match self {
+            Stored::Current(fingerprint) => fingerprint,
+            Stored::EarlierRules => None,
+        }
+    }
+}
 
 /// How to import a response.
 pub struct ImportOptions<'a> {
@@ -202,7 +240,7 @@ fn apply_response(
         if let Some(number) = order.work_order_number.as_deref()
             && cache
                 .lookup(number)?
-                .is_some_and(|(_, stored)| stored == Some(fingerprint))
+                .is_some_and(|(_, stored)| stored == Stored::Current(Some(fingerprint)))
         {
             importer.skip_unchanged(number);
             return Ok(());
@@ -224,14 +262,31 @@ fn apply_response(
     if let Some(error) = meta.error {
         return Err(Error::Provider(error));
     }
-    let report = importer.finish(&mut cache)?;
+    let mut report = importer.finish(&mut cache)?;
     integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
-    if let Some(server_time) = meta.server_time.or(options.server_time_fallback) {
+    let choice = cursor::choose(
+        meta.server_time,
+        options.server_time_fallback,
+        integration.sync_cursor,
+        now(),
+    );
+    if let Some(note) = &choice.note {
+        // The provider's clock is not a secret; the note says which value was refused and why.
+        tracing::warn!(
+            code,
+            note = note.as_str(),
+            "sync cursor not taken from serverTime"
+        );
+    }
+    if let Some(cursor) = choice.cursor
+        && Some(cursor) != integration.sync_cursor
+    {
         connection.execute(
             "UPDATE integrations SET sync_cursor = ?2 WHERE id = ?1",
-            params![integration_id, server_time],
+            params![integration_id, cursor],
         )?;
     }
+    report.cursor_note = choice.note;
     Ok(report)
 }
 
@@ -239,6 +294,7 @@ fn apply_response(
 fn settings_seed(settings: &ReconcileSettings) -> u64 {
     let description = serde_json::json!({
         "version": FINGERPRINT_VERSION,
+        "rules": RULES_VERSION,
         "mode": settings.mode,
         "auto_admin": settings.auto_admin,
         "work_type": settings.default_work_type,
@@ -253,8 +309,8 @@ struct SqliteCache<'c> {
     connection: &'c Connection,
     integration_id: i64,
     integration: &'c str,
-    /// Row id and stored fingerprint per work-order number.
-    by_number: HashMap<String, (i64, Option<u128>)>,
+    /// Row id and what the fingerprint column says, per work-order number.
+    by_number: HashMap<String, (i64, Stored)>,
     /// Work-order number per stored fingerprint (preloaded caches only).
     by_fingerprint: HashMap<u128, String>,
     /// True when `by_number` holds every project; otherwise it memoises lookups.
@@ -272,11 +328,11 @@ impl<'c> SqliteCache<'c> {
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
             let number: String = row.get(1)?;
-            let fingerprint = decode_fingerprint(row.get(2)?);
-            if let Some(fingerprint) = fingerprint {
+            let stored = decode_fingerprint(row.get(2)?);
+            if let Some(fingerprint) = stored.fingerprint() {
                 by_fingerprint.insert(fingerprint, number.clone());
             }
-            by_number.insert(number, (row.get(0)?, fingerprint));
+            by_number.insert(number, (row.get(0)?, stored));
         }
         Ok(Self {
             connection,
@@ -302,7 +358,7 @@ impl<'c> SqliteCache<'c> {
     }
 
     /// Row id and stored fingerprint of a project, if the cache holds it.
-    fn lookup(&mut self, number: &str) -> Result<Option<(i64, Option<u128>)>> {
+    fn lookup(&mut self, number: &str) -> Result<Option<(i64, Stored)>> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
@@ -330,7 +386,7 @@ impl<'c> SqliteCache<'c> {
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
-        if let Some((_, Some(old))) = self.by_number.get(number) {
+        if let Some((_, Stored::Current(Some(old)))) = self.by_number.get(number) {
             self.by_fingerprint.remove(old);
         }
     }
@@ -350,7 +406,7 @@ impl ProjectCache for SqliteCache<'_> {
         let number = project.work_order_number.as_str();
         self.forget_fingerprint(number);
         let existing = self.lookup(number)?.map(|(id, _)| id);
-        let bytes = self.fingerprint.to_le_bytes();
+        let bytes = encode_fingerprint(Some(self.fingerprint));
         let id = projects::save(
             self.connection,
             self.integration_id,
@@ -359,7 +415,7 @@ impl ProjectCache for SqliteCache<'_> {
             Some(&bytes),
         )?;
         self.by_number
-            .insert(number.to_owned(), (id, Some(self.fingerprint)));
+            .insert(number.to_owned(), (id, Stored::Current(Some(self.fingerprint))));
         self.by_fingerprint.insert(self.fingerprint, number.to_owned());
         Ok(())
     }
@@ -377,11 +433,46 @@ impl ProjectCache for SqliteCache<'_> {
     fn flag_removal_pending(&mut self, number: &str) -> Result<()> {
         self.forget_fingerprint(number);
         if let Some(entry) = self.by_number.get_mut(number) {
-            entry.1 = None;
+            // Keep the rules version: flagging is not a reason to treat the project as an old one.
+            let stored = match entry.1 {
+                Stored::EarlierRules => None,
+                Stored::Current(_) => Some(encode_fingerprint(None)),
+            };
+            entry.1 = match entry.1 {
+                Stored::EarlierRules => Stored::EarlierRules,
+                Stored::Current(_) => Stored::Current(None),
+            };
             self.connection
-                .prepare_cached("UPDATE projects SET removal_pending = 1, fingerprint = NULL WHERE id = ?1")?
-                .execute([entry.0])?;
+                .prepare_cached("UPDATE projects SET removal_pending = 1, fingerprint = ?2 WHERE id = ?1")?
+                .execute(params![entry.0, stored])?;
         }
+        Ok(())
+    }
+
+    fn cached_by(&mut self, number: &str) -> Result<CachedBy> {
+        Ok(match self.lookup(number)? {
+            Some((_, Stored::EarlierRules)) => CachedBy::EarlierRules,
+            _ => CachedBy::CurrentRules,
+        })
+    }
+
+    fn keep_unchanged(&mut self, number: &str) -> Result<()> {
+        // Applying this order changed nothing, so it is as applied: record its fingerprint (and the rules
+        // version) so the next import skips it. Without this a project edited locally, or cached by
+        // earlier rules, would be parsed again on every import.
+        let Some((id, stored)) = self.lookup(number)? else {
+            return Ok(());
+        };
+        if stored == Stored::Current(Some(self.fingerprint)) {
+            return Ok(());
+        }
+        self.forget_fingerprint(number);
+        self.connection
+            .prepare_cached("UPDATE projects SET fingerprint = ?2 WHERE id = ?1")?
+            .execute(params![id, encode_fingerprint(Some(self.fingerprint))])?;
+        self.by_number
+            .insert(number.to_owned(), (id, Stored::Current(Some(self.fingerprint))));
+        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
         Ok(())
     }
 
@@ -398,10 +489,14 @@ impl ProjectCache for SqliteCache<'_> {
     }
 }
 
-fn decode_fingerprint(bytes: Option<Vec<u8>>) -> Option<u128> {
-    bytes
-        .and_then(|bytes| bytes.try_into().ok())
-        .map(u128::from_le_bytes)
+fn decode_fingerprint(bytes: Option<Vec<u8>>) -> Stored {
+    match bytes.as_deref() {
+        Some([version]) if *version == RULES_VERSION => Stored::Current(None),
+        Some([version, rest @ ..]) if *version == RULES_VERSION && rest.len() == 16 => {
+            Stored::Current(rest.try_into().ok().map(u128::from_le_bytes))
+        }
+        _ => Stored::EarlierRules,
+    }
 }
 
 /// Counts bytes, reports progress, and stops reading past the size limit.

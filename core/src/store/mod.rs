@@ -6,6 +6,7 @@
 //! [`Store::write_durable`]).
 
 mod checkins;
+mod cursor;
 mod import;
 mod integrations;
 mod migrations;

@@ -407,8 +407,10 @@ impl Store {
             if let Some(instructions) = &edit.instructions {
                 project.instructions = Some(instructions.clone());
             }
-            // A local edit clears the fingerprint so that the next import re-applies its rules to it.
-            save(tx, integration_id, Some(project_id), &project, None)?;
+            // A local edit clears the fingerprint so that the next import re-applies its rules to it; the
+            // rules version stays, so that import treats the edit by the current rules.
+            let fingerprint = super::import::encode_fingerprint(None);
+            save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
             if status_changed {
                 let payload = status_change(&project.work_order_number, project.status.as_deref());
                 let entry = NewEntry {
@@ -431,7 +433,8 @@ impl Store {
             let (integration_id, project_id) = locate(tx, id)?;
             let mut project = load(tx, &id.integration, project_id)?;
             project.closed = true;
-            save(tx, integration_id, Some(project_id), &project, None)?;
+            let fingerprint = super::import::encode_fingerprint(None);
+            save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
             Ok(project)
         })
     }

@@ -495,3 +495,108 @@ fn migration_4_backfills_search_text_so_old_projects_are_found() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].id.to_string(), "OLD::W-9");
 }
+
+/// Item: Pruvan Share projects already in a cache (imported by the rules that dropped instructions,
+/// description, due date and status for external integrations) get the missing values on their next
+/// import, as fills only, although their stored fingerprints match the unchanged orders.
+#[test]
+fn a_cache_imported_by_earlier_rules_gets_missing_values_as_fills_on_its_next_import() {
+    let (_dir, store) = store();
+    let with_vendor_fields = |number: &str| {
+        let mut order = order(number, "Springfield");
+        order["instructions"] = json!("Mow front and back");
+        order["description"] = json!("Grass cut");
+        order["dueDate"] = json!("2026-12-01");
+        order["status"] = json!("rush");
+        order
+    };
+    let orders = [with_vendor_fields("1"), with_vendor_fields("2")];
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+
+    // Rewrite both rows as the earlier rules left them: no vendor fields from the wire, and the bare
+    // 16-byte fingerprint they stored (seeded without a rules version), which still matches the orders.
+    let integration = store.integration("ACME").unwrap();
+    let old_seed = xxhash_rust::xxh3::xxh3_64(
+        json!({"version": 1, "mode": integration.mode, "auto_admin": integration.auto_admin,
+               "work_type": null, "assign_to": integration.default_assign_to})
+        .to_string()
+        .as_bytes(),
+    );
+    store
+        .write(|tx| {
+            for order in &orders {
+                let old = xxhash_rust::xxh3::xxh3_128_with_seed(order.to_string().as_bytes(), old_seed);
+                tx.execute(
+                    "UPDATE projects SET instructions = NULL, description = NULL, due_date = NULL,
+                         status = NULL, fingerprint = ?2
+                     WHERE work_order_number = ?1",
+                    rusqlite::params![order["workOrderNumber"].as_str(), old.to_le_bytes().to_vec()],
+                )?;
+            }
+            // Project 2: the vendor had set its own instructions (which cleared its fingerprint).
+            tx.execute(
+                "UPDATE projects SET instructions = 'Side gate only', fingerprint = NULL
+                 WHERE work_order_number = '2'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+
+    let report = import(&store, ImportKind::FullImport, &orders).unwrap();
+    assert_eq!(report.updated, 2, "{report:?}");
+    let first = store.project(&id("1")).unwrap();
+    assert_eq!(first.instructions.as_deref(), Some("Mow front and back"));
+    assert_eq!(first.description.as_deref(), Some("Grass cut"));
+    assert_eq!(first.due_date.as_deref(), Some("2026-12-01"));
+    assert_eq!(first.status.as_deref(), Some("RUSH"));
+    let second = store.project(&id("2")).unwrap();
+    assert_eq!(
+        second.instructions.as_deref(),
+        Some("Side gate only"),
+        "a vendor's value is never overwritten by the fill"
+    );
+    assert_eq!(second.status.as_deref(), Some("RUSH"));
+
+    // Filled once: the same response is skipped by its (new) fingerprints from now on.
+    let report = import(&store, ImportKind::FullImport, &orders).unwrap();
+    assert!(report.is_no_op(), "{report:?}");
+    assert_eq!(report.unchanged, 2);
+}
+
+#[test]
+fn an_order_that_changes_nothing_records_its_fingerprint() {
+    let (_dir, store) = store();
+    let orders = [order("1", "Springfield")];
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    // A local edit clears the fingerprint; the next import of the same order changes nothing (Auto
+    // Admin on, but the order carries no instructions) and records the fingerprint again.
+    store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                instructions: Some("Side gate".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let fingerprint = |store: &Store| {
+        store
+            .read(|connection| {
+                Ok(connection.query_row(
+                    "SELECT fingerprint FROM projects WHERE work_order_number = '1'",
+                    [],
+                    |row| row.get::<_, Option<Vec<u8>>>(0),
+                )?)
+            })
+            .unwrap()
+    };
+    assert_eq!(
+        fingerprint(&store).map(|bytes| bytes.len()),
+        Some(1),
+        "rules version only"
+    );
+    let report = import(&store, ImportKind::FullImport, &orders).unwrap();
+    assert_eq!(report.unchanged, 1);
+    assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(17));
+}

@@ -364,7 +364,10 @@ impl SyncEngine {
         let transport = self.transport(code)?;
         let timestamp = match kind {
             ImportKind::FullImport => None,
-            ImportKind::Refresh => integration.sync_cursor.map(|cursor| cursor - CURSOR_OVERLAP),
+            // Saturating: a cursor stored by an older version may be any i64 (even i64::MIN).
+            ImportKind::Refresh => integration
+                .sync_cursor
+                .map(|cursor| cursor.saturating_sub(CURSOR_OVERLAP)),
         };
         let io_error = |err| Error::io(&self.download_dir, err);
         let mut file = tempfile::Builder::new()

@@ -18,7 +18,8 @@ use std::io::Read;
 pub struct ResponseMeta {
     /// Number of elements in `workOrders` (0 when it was `null`).
     pub work_orders: u64,
-    /// The provider's error, when `error` was a non-empty string or an object.
+    /// The provider's error, when any top-level `error` was a non-empty string or an object (several are
+    /// joined with `; `).
     pub error: Option<String>,
     /// The provider's clock (`serverTime`, our extension), in Unix seconds.
     pub server_time: Option<i64>,
@@ -68,7 +69,16 @@ where
                     saw_work_orders = true;
                     scanner.work_orders(&mut meta, &mut on_order)?;
                 }
-                "error" => meta.error = error_text(scanner.value()?),
+                "error" => {
+                    // Any non-empty `error`, wherever it appears and however often, fails the response:
+                    // a later empty one (or a `workOrders` list beside it) must not make it a success.
+                    if let Some(text) = error_text(scanner.value()?) {
+                        meta.error = Some(match meta.error.take() {
+                            Some(earlier) => format!("{earlier}; {text}"),
+                            None => text,
+                        });
+                    }
+                }
                 "serverTime" => {
                     meta.server_time = match scanner.value()? {
                         serde_json::Value::Number(n) => n.as_i64(),
@@ -422,6 +432,25 @@ mod tests {
         assert_eq!(meta.error.as_deref(), Some("bad token"));
         let (meta, _) = collect(r#"{"workOrders": [], "error": {"code": 5}}"#).unwrap();
         assert_eq!(meta.error.as_deref(), Some(r#"{"code":5}"#));
+    }
+
+    /// Item: an ambiguous error body counted as success (the last `error` key won).
+    #[test]
+    fn any_non_empty_error_fails_the_response_whatever_its_position() {
+        for body in [
+            r#"{"error": "bad token", "error": "", "workOrders": []}"#,
+            r#"{"error": "", "error": "bad token", "workOrders": []}"#,
+            r#"{"error": "bad token", "workOrders": [{"workOrderNumber": "1"}], "error": null}"#,
+            r#"{"workOrders": [{"workOrderNumber": "1"}], "error": "bad token"}"#,
+            r#"{"error": "bad token", "workOrders": [], "error": "success"}"#,
+        ] {
+            let (meta, _) = collect(body).unwrap();
+            assert_eq!(meta.error.as_deref(), Some("bad token"), "{body}");
+        }
+        let (meta, _) = collect(r#"{"error": "one", "workOrders": [], "error": {"code": 2}}"#).unwrap();
+        assert_eq!(meta.error.as_deref(), Some(r#"one; {"code":2}"#));
+        let (meta, _) = collect(r#"{"error": "", "workOrders": [], "error": null}"#).unwrap();
+        assert_eq!(meta.error, None);
     }
 
     #[test]
