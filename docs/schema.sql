@@ -1,4 +1,4 @@
--- The schema of a freshly migrated fieldsync database (schema version 6): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 7): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test migrations schema_snapshot
@@ -63,10 +63,15 @@ CREATE TABLE "outbox" (
     next_attempt_at INTEGER,
     last_error TEXT,
     created_at INTEGER NOT NULL,
-    updated_at INTEGER NOT NULL
+    updated_at INTEGER NOT NULL,
+    lease_owner TEXT
 );
 
 CREATE INDEX outbox_by_state ON outbox (state, next_attempt_at);
+
+CREATE INDEX outbox_in_flight ON outbox (lease_owner) WHERE state = 'in_flight';
+
+CREATE INDEX outbox_open ON outbox (integration_id, seq) WHERE state NOT IN ('done', 'held');
 
 CREATE INDEX outbox_pending_by_project ON outbox (project_id) WHERE state != 'done';
 
@@ -107,6 +112,8 @@ CREATE TABLE photos (
 CREATE UNIQUE INDEX photos_by_content ON photos (project_id, original_sha256);
 
 CREATE INDEX photos_by_state ON photos (state, created_at);
+
+CREATE INDEX photos_relayed_by_project ON photos (project_id) WHERE state = 'relayed';
 
 CREATE TABLE projects (
     id INTEGER PRIMARY KEY,
