@@ -10,6 +10,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use fieldsync_core::app::{App, AppConfig};
 use fieldsync_core::model::{ImportKind, ProjectId};
 use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::password_sha1;
@@ -32,6 +33,8 @@ type Result<T> = std::result::Result<T, FieldSyncError>;
 /// The fieldsync library, opened on one database. Share one instance for the app's lifetime.
 #[derive(uniffi::Object)]
 pub struct FieldSync {
+    /// The composition root: store, photo store and engine, recovered at open.
+    app: Arc<App>,
     store: Arc<Store>,
     secrets: Arc<HostSecrets>,
     engine: Arc<SyncEngine>,
@@ -39,8 +42,6 @@ pub struct FieldSync {
     auto_import: Mutex<Option<AutoImportHandle>>,
     device_id: String,
     photo_files: PhotoFiles,
-    /// Photos are processed one at a time (memory stays bounded whatever the queue).
-    processing: Arc<Mutex<()>>,
 }
 
 impl FieldSync {
@@ -170,38 +171,31 @@ impl FieldSync {
                 config.photo_directory
             ),
         })?;
-        let photo_files = PhotoFiles::open(&config.photo_directory)?;
-        let store = Arc::new(Store::open(database)?);
-        store.sweep_photo_files(&photo_files)?;
-        store.recover_interrupted_imports()?;
         let secrets = Arc::new(HostSecrets(secret_store));
         let events = EventHub::new(listener);
-        let directory = database
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut engine =
-            SyncEngine::new(store.clone(), secrets.clone(), directory).with_photo_files(photo_files.clone());
+        let mut app_config = AppConfig::new(database, secrets.clone());
+        app_config.photo_directory = Some(config.photo_directory.clone().into());
         if let Some(workers) = config.relay_concurrency {
-            engine = engine.with_relay_concurrency(workers as usize);
+            app_config.relay_concurrency = workers as usize;
         }
         if let Some(sender) = events.sender() {
             let sender = Mutex::new(sender);
-            engine = engine.with_observer(Arc::new(move |event| {
+            app_config.observer = Some(Arc::new(move |event| {
                 if let Ok(sender) = sender.lock() {
                     sender.send(to_event(event));
                 }
             }));
         }
+        let app = Arc::new(App::open(app_config)?);
         Ok(Arc::new(Self {
-            store,
+            store: app.store().clone(),
+            engine: app.engine().clone(),
+            photo_files: app.photo_files().clone(),
+            app,
             secrets,
-            engine: Arc::new(engine),
             events: Mutex::new(events),
             auto_import: Mutex::new(None),
             device_id: config.device_id,
-            photo_files,
-            processing: Arc::new(Mutex::new(())),
         }))
     }
 
@@ -586,9 +580,7 @@ impl FieldSync {
         file_path: String,
         fix: Option<LocationFix>,
     ) -> Result<Photo> {
-        let store = self.store.clone();
-        let files = self.photo_files.clone();
-        let processing = self.processing.clone();
+        let app = self.app.clone();
         let device_id = self.device_id.clone();
         let events = self.event_sender();
         blocking(move || {
@@ -605,27 +597,15 @@ impl FieldSync {
                 device_id,
                 device_time: fieldsync_core::model::now(),
             };
-            let settings = fieldsync_core::photo::default_settings();
-            let added = store.add_photo(&files, &request, &settings.limits)?;
-            {
-                let _one_at_a_time = processing.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-                while let Some(processed) = store.process_next_photo(&files, &settings)? {
-                    if let Some(events) = &events {
-                        events.send(FieldSyncEvent::PhotoChanged {
-                            uuid: processed.uuid.clone(),
-                            state: processed.state.as_str().to_owned(),
-                        });
-                    }
+            let photo = app.add_photo(&request, |processed| {
+                if let Some(events) = &events {
+                    events.send(FieldSyncEvent::PhotoChanged {
+                        uuid: processed.uuid.clone(),
+                        state: processed.state.as_str().to_owned(),
+                    });
                 }
-            }
-            let photo = store.photo(&added.uuid)?;
-            Ok(Photo::from_core(
-                fieldsync_core::store::Photo {
-                    duplicate: added.duplicate,
-                    ..photo
-                },
-                None,
-            ))
+            })?;
+            Ok(Photo::from_core(photo, None))
         })
         .await
         .map(|photo| self.with_thumbnail(photo))

@@ -7,12 +7,12 @@ use anyhow::{Context, Result, bail};
 use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
 
 use crate::track::TrackSource;
+use fieldsync_core::app::{App, AppConfig};
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
 use fieldsync_core::photo::EvidenceType;
-use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::AddPhoto;
 use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions};
@@ -49,38 +49,30 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let store = Arc::new(
-        Store::open(&cli.db).with_context(|| format!("cannot open the cache {}", cli.db.display()))?,
-    );
     let secrets = Arc::new(FileSecretStore::beside(&cli.db));
-    let engine = || {
-        let directory = cli
-            .db
-            .parent()
-            .filter(|parent| !parent.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let observer = output::relay_observer(std::io::stderr().is_terminal(), cli.json);
-        let engine = SyncEngine::new(store.clone(), secrets.clone(), directory).with_observer(observer);
-        match PhotoFiles::open(photo_directory(&cli.db)) {
-            Ok(files) => engine.with_photo_files(files),
-            Err(_) => engine,
-        }
-    };
+    let mut config = AppConfig::new(&cli.db, secrets.clone());
+    config.observer = Some(output::relay_observer(std::io::stderr().is_terminal(), cli.json));
+    if let Command::Sync {
+        relay_concurrency, ..
+    } = &cli.command
+    {
+        config.relay_concurrency = usize::try_from(*relay_concurrency).unwrap_or(1);
+    }
+    let app = App::open(config).with_context(|| format!("cannot open the cache {}", cli.db.display()))?;
+    let store = app.store();
+    let engine = app.engine();
     match cli.command {
-        Command::Integration(command) => integration(&store, secrets.as_ref(), &engine, &printer, command),
-        Command::WorkType(command) => work_type(&store, &printer, command),
-        Command::Import { code, file, full } => import(&store, &printer, &code, &file, full),
-        Command::Projects(args) => projects(&store, &printer, args),
-        Command::Project(command) => project(&store, &printer, command),
-        Command::Refresh { code, full, push_key } => refresh(&engine(), &printer, code, full, push_key),
-        Command::Sync {
-            max_age,
-            relay_concurrency,
-        } => sync(
-            &engine().with_relay_concurrency(usize::try_from(relay_concurrency).unwrap_or(1)),
-            &printer,
-            max_age,
-        ),
+        Command::Integration(command) => integration(store, secrets.as_ref(), engine, &printer, command),
+        Command::WorkType(command) => work_type(store, &printer, command),
+        Command::Import { code, file, full } => import(store, &printer, &code, &file, full),
+        Command::Projects(args) => projects(store, &printer, args),
+        Command::Project(command) => project(store, &printer, command),
+        Command::Refresh { code, full, push_key } => refresh(engine, &printer, code, full, push_key),
+        Command::Sync { max_age, .. } => {
+            // Photos a failure or another process left unprocessed go too.
+            app.process_photos(|_| {})?;
+            sync(engine, &printer, max_age)
+        }
         Command::Checkin {
             id,
             lat,
@@ -111,11 +103,11 @@ pub fn run(cli: Cli) -> Result<()> {
                 None => capture_best_fix(&source, &SystemClock::default(), Duration::from_secs(30), 10.0)?
                     .context("the track gave no valid fix within 30 s")?,
             };
-            checkin(&store, &printer, &id, fix, badge, user)
+            checkin(store, &printer, &id, fix, badge, user)
         }
-        Command::Outbox { command } => outbox(&store, &printer, command),
-        Command::Photo(command) => photo(&store, &printer, &cli.db, command),
-        Command::Watch { interval } => watch(engine(), &printer, interval),
+        Command::Outbox { command } => outbox(store, &printer, command),
+        Command::Photo(command) => photo(&app, &printer, command),
+        Command::Watch { interval } => watch(engine.clone(), &printer, interval),
         Command::Demo { .. } | Command::Provider(_) => Ok(()),
     }
 }
@@ -292,14 +284,8 @@ fn parse_fix_time(text: Option<&str>) -> Result<i64> {
     }
 }
 
-/// Photos of the cache at `db` live beside it: `fieldsync.db` → `fieldsync.db-photos/`.
-pub fn photo_directory(db: &Path) -> std::path::PathBuf {
-    let mut name = db.as_os_str().to_owned();
-    name.push("-photos");
-    name.into()
-}
-
-fn photo(store: &Store, printer: &Printer, db: &Path, command: PhotoCommand) -> Result<()> {
+fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
+    let store = app.store();
     match command {
         PhotoCommand::Add {
             id,
@@ -310,8 +296,6 @@ fn photo(store: &Store, printer: &Printer, db: &Path, command: PhotoCommand) -> 
             lon,
             accuracy,
         } => {
-            let files = PhotoFiles::open(photo_directory(db))?;
-            let settings = fieldsync_core::photo::default_settings();
             let fix = match (lat, lon, accuracy) {
                 (Some(latitude), Some(longitude), Some(accuracy_m)) => Some(LocationFix {
                     latitude,
@@ -332,21 +316,21 @@ fn photo(store: &Store, printer: &Printer, db: &Path, command: PhotoCommand) -> 
                 device_id: device_id(store)?,
                 device_time: fieldsync_core::model::now(),
             };
-            let added = store.add_photo(&files, &request, &settings.limits)?;
-            store.process_pending_photos(&files, &settings)?;
-            let photo = store.photo(&added.uuid)?;
-            printer.photo(&fieldsync_core::store::Photo {
-                duplicate: added.duplicate,
-                ..photo
-            })
+            printer.photo(&app.add_photo(&request, |_| {})?)
         }
         PhotoCommand::List { id } => {
             let project = id.as_deref().map(ProjectId::parse).transpose()?;
             printer.photos(&store.photos(project.as_ref())?)
         }
         PhotoCommand::Show { uuid } => printer.photo(&store.photo(&uuid)?),
-        PhotoCommand::Approve { uuid: Some(uuid), .. } => printer.photo(&store.approve_photo(&uuid)?),
+        PhotoCommand::Approve { uuid: Some(uuid), .. } => {
+            let photo = store.approve_photo(&uuid)?;
+            // Approving a photo whose processing failed processes it again, now.
+            app.process_photos(|_| {})?;
+            printer.photo(&store.photo(&photo.uuid).unwrap_or(photo))
+        }
         PhotoCommand::Approve { project, .. } => {
+            app.process_photos(|_| {})?;
             let project = ProjectId::parse(project.as_deref().unwrap_or_default())?;
             let count = store.approve_project_photos(&project)?;
             printer.message(&format!("approved {count} photo(s) of {project}"))
@@ -372,13 +356,13 @@ fn outbox(store: &Store, printer: &Printer, command: Option<OutboxCommand>) -> R
     }
 }
 
-fn watch(engine: SyncEngine, printer: &Printer, interval: u64) -> Result<()> {
+fn watch(engine: Arc<SyncEngine>, printer: &Printer, interval: u64) -> Result<()> {
     let schedule = Schedule {
         interval: Duration::from_secs(interval.max(1)),
         ..Schedule::default()
     };
     let (events, received) = std::sync::mpsc::channel();
-    let _handle = spawn_auto_import(Arc::new(engine), schedule, move |event| drop(events.send(event)))?;
+    let _handle = spawn_auto_import(engine, schedule, move |event| drop(events.send(event)))?;
     eprintln!("watching integrations with auto import on; Ctrl-C to stop");
     for event in received {
         match event {
@@ -472,13 +456,13 @@ fn settings_edit(settings: IntegrationSettings) -> Result<IntegrationEdit> {
 fn integration(
     store: &Store,
     secrets: &dyn SecretStore,
-    engine: &dyn Fn() -> SyncEngine,
+    engine: &SyncEngine,
     printer: &Printer,
     command: IntegrationCommand,
 ) -> Result<()> {
     match command {
-        IntegrationCommand::Validate { code } => validate(&engine(), printer, &code),
-        IntegrationCommand::PushKey { code } => printer.message(&engine().push_key(&code)?),
+        IntegrationCommand::Validate { code } => validate(engine, printer, &code),
+        IntegrationCommand::PushKey { code } => printer.message(&engine.push_key(&code)?),
         IntegrationCommand::Add {
             code,
             url,

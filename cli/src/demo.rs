@@ -10,17 +10,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use fieldsync_core::app::{App, AppConfig, default_photo_directory};
 use fieldsync_core::checkin::LocationFix;
 use fieldsync_core::model::ProjectId;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
 };
 use fieldsync_core::photo::EvidenceType;
-use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, CheckInRequest};
-use fieldsync_core::sync::SyncEngine;
-use fieldsync_core::{SecretKind, SecretStore, Store};
+use fieldsync_core::{SecretKind, SecretStore};
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
 use serde_json::json;
 
@@ -50,7 +49,7 @@ fn heading(step: &mut u32, title: &str) {
 
 /// Removes a previous demo database and its companions.
 fn remove_previous(db: &Path) -> Result<()> {
-    let photos = crate::commands::photo_directory(db);
+    let photos = default_photo_directory(db);
     if photos.exists() {
         std::fs::remove_dir_all(&photos)?;
     }
@@ -91,8 +90,9 @@ pub fn run(db: &Path) -> Result<()> {
 
     heading(&mut step, "Link a Pruvan Share integration");
     remove_previous(db)?;
-    let store = Arc::new(Store::open(db)?);
     let secrets = Arc::new(FileSecretStore::beside(db));
+    let app = App::open(AppConfig::new(db, secrets.clone()))?;
+    let store = app.store();
     store.save_work_type(&WorkType::from_json("Lawn", WORK_TYPE)?)?;
     let mut integration = NewIntegration::new(CODE, provider.base_url(), VENDOR);
     integration.name = Some("Acme Asset Management (demo)".into());
@@ -105,11 +105,7 @@ pub fn run(db: &Path) -> Result<()> {
         "integration {CODE}: login {VENDOR}, Auto Admin on, Default Assign To all; password kept as SHA-1 in {}",
         secrets.path().display()
     );
-    let directory = db
-        .parent()
-        .filter(|parent| !parent.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let engine = SyncEngine::new(store.clone(), secrets.clone(), directory);
+    let engine = app.engine();
 
     heading(&mut step, "Validate the credentials");
     let validation = engine.validate(CODE)?;
@@ -239,8 +235,6 @@ pub fn run(db: &Path) -> Result<()> {
     );
 
     heading(&mut step, "Photos through QA, then relayed");
-    let files = PhotoFiles::open(crate::commands::photo_directory(db))?;
-    let settings = fieldsync_core::photo::default_settings();
     let task = store
         .project(&project)?
         .tasks
@@ -265,15 +259,13 @@ pub fn run(db: &Path) -> Result<()> {
             device_id: "demo-phone".into(),
             device_time: fieldsync_core::model::now(),
         };
-        added.push(store.add_photo(&files, &request, &settings.limits)?);
+        added.push(app.add_photo(&request, |_| {})?);
     }
-    store.process_pending_photos(&files, &settings)?;
     table.photos(&store.photos(Some(&project))?)?;
     println!("auto relay is off: the photos wait for QA (nothing can leave the phone yet)");
     store.reject_photo(&added[2].uuid, "blurry: retake from the street")?;
     let approved = store.approve_project_photos(&project)?;
     println!("QA rejected blurry.jpg and approved the {approved} others");
-    let engine = engine.with_photo_files(files);
     let report = engine.push_outbox(CODE, true)?;
     table.photos(&store.photos(Some(&project))?)?;
     let pictures = admin.received_pictures()?;

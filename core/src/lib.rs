@@ -3,13 +3,21 @@
 //! The crate is plain Rust with no FFI: the `bindings` crate wraps it for Kotlin, Swift and Python, and the
 //! `fieldsync` CLI uses it directly. Its rooms, in the order data flows through them:
 //!
-//! - [`wire`]: the provider's JSON, read tolerantly and streamed;
+//! - [`model`]: plain types, and the integration status machine (`model/status.rs`);
+//! - [`wire`]: the provider's JSON, read tolerantly and streamed, and the shapes of what we send;
 //! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
+//! - [`checkin`] and [`photo`]: capture, validation, processing and a photo's lifecycle;
+//! - [`outbox`]: field work waiting for delivery: states, retry policy, ordering, leases, the delivery loop;
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
 //! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
-//! - [`sync`]: the engine: import state machine, coalesced runs, scheduling;
-//! - [`secrets`]: where credentials live instead of the database.
+//! - [`schedule`]: when to try again (backoff, intervals), pure;
+//! - [`sync`]: the engine: coalesced runs against the provider, auto-import;
+//! - [`secrets`]: where credentials live instead of the database;
+//! - [`app`]: the composition root that opens all of it and recovers after a crash.
+//!
+//! `docs/ARCHITECTURE.md` is the map.
 
+pub mod app;
 pub mod checkin;
 pub mod model;
 pub mod outbox;

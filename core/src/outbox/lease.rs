@@ -80,7 +80,11 @@ pub fn sweep(directory: &Path) -> io::Result<u64> {
     let mut removed = 0;
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(owner) = name.to_str().and_then(|name| name.strip_suffix(".lock")) else {
+        let Some(owner) = name
+            .to_str()
+            .and_then(|name| name.strip_suffix(".lock"))
+            .filter(|owner| !owner.is_empty() && owner.chars().all(|c| c.is_ascii_hexdigit()))
+        else {
             continue;
         };
         if !is_alive(directory, owner) {

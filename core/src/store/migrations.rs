@@ -2,7 +2,7 @@
 //!
 //! `PRAGMA user_version` holds the schema version. Migration N (1-based) turns version N-1 into N. A new
 //! migration is a new file in `core/migrations/` appended here; existing files never change, and the
-//! upgrade test in `store/tests.rs` checks every older version (with rows) against a fresh database.
+//! upgrade test in `tests/tests/migrations.rs` checks every older version (with rows) against a fresh database.
 
 use rusqlite::{Connection, TransactionBehavior};
 

@@ -301,7 +301,9 @@ impl Store {
         let processed = match processed {
             Ok(processed) => processed,
             Err(err) => {
-                self.write(|tx| set_state(tx, &uuid, PhotoState::Failed, Some(&err.to_string())))?;
+                let failed = next_photo_state(PhotoState::Processing, PhotoEvent::ProcessingFailed)
+                    .map_err(|refused| Error::PhotoRefused(refused.to_string()))?;
+                self.write(|tx| set_state(tx, &uuid, failed, Some(&err.to_string())))?;
                 return self.read(|connection| find(connection, &uuid)).map(Some);
             }
         };

@@ -107,6 +107,10 @@ pub const DEFAULT_RELAY_CONCURRENCY: usize = 3;
 /// The most outbox entries sent at once (each is a thread and a connection).
 pub const MAX_RELAY_CONCURRENCY: usize = 16;
 
+/// The prefix of the temporary files downloads are written to, beside the database (start-up recovery
+/// removes those a killed process left).
+pub const DOWNLOAD_TEMP_PREFIX: &str = ".fieldsync-download-";
+
 /// How far back a Refresh re-asks, to be robust to same-second writes and small provider clock steps.
 pub const CURSOR_OVERLAP: i64 = 60;
 
@@ -371,7 +375,7 @@ impl SyncEngine {
         };
         let io_error = |err| Error::io(&self.download_dir, err);
         let mut file = tempfile::Builder::new()
-            .prefix(".fieldsync-download-")
+            .prefix(DOWNLOAD_TEMP_PREFIX)
             .suffix(".json")
             .tempfile_in(&self.download_dir)
             .map_err(io_error)?;
