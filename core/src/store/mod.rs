@@ -7,6 +7,7 @@
 
 mod checkins;
 mod cursor;
+mod fingerprint;
 mod import;
 mod integrations;
 mod migrations;

@@ -409,7 +409,7 @@ impl Store {
             }
             // A local edit clears the fingerprint so that the next import re-applies its rules to it; the
             // rules version stays, so that import treats the edit by the current rules.
-            let fingerprint = super::import::encode_fingerprint(None);
+            let fingerprint = super::fingerprint::encode_fingerprint(None);
             save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
             if status_changed {
                 let payload = status_change(&project.work_order_number, project.status.as_deref());
@@ -433,7 +433,7 @@ impl Store {
             let (integration_id, project_id) = locate(tx, id)?;
             let mut project = load(tx, &id.integration, project_id)?;
             project.closed = true;
-            let fingerprint = super::import::encode_fingerprint(None);
+            let fingerprint = super::fingerprint::encode_fingerprint(None);
             save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
             Ok(project)
         })
