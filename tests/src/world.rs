@@ -12,7 +12,7 @@ use fieldsync_core::model::{ImportKind, ImportReport, IntegrationEdit, NewIntegr
 use fieldsync_core::photo::files::PhotoFiles;
 use fieldsync_core::photo::{EvidenceType, default_settings};
 use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
-use fieldsync_core::store::{AddPhoto, Photo};
+use fieldsync_core::store::{AddPhoto, CheckIn, CheckInRequest, Photo};
 use fieldsync_core::sync::{SyncEngine, SyncEvent};
 use fieldsync_core::{Error, SecretKind, SecretStore, Store};
 use fieldsync_provider::{ProviderConfig, RunningProvider};
@@ -210,6 +210,19 @@ impl Device {
         self.store
             .edit_integration(CODE, &edit)
             .expect("the integration is edited");
+    }
+
+    /// Checks in at order `number` with a fix 11 m from [`HOME`] taken at `fix_time_s` (Unix seconds), badge
+    /// `B-7731`, user `jane`, the device's clock 2 s later.
+    pub fn check_in(&self, number: &str, fix_time_s: i64) -> Result<CheckIn, Error> {
+        self.store.check_in(&CheckInRequest {
+            project: project(number),
+            fix: fix(HOME.0 + 0.0001, HOME.1, fix_time_s),
+            badge: Some("B-7731".into()),
+            user: Some("jane".into()),
+            device_time: fix_time_s + 2,
+            device_id: "device-1".into(),
+        })
     }
 
     /// The photo store (for a device made by [`Device::with_photos`]).
