@@ -1,7 +1,7 @@
 -- The schema of a freshly migrated fieldsync database (schema version 7): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
---   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test migrations schema_snapshot
+--   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
 -- and review the difference with the migration.
 
 CREATE TABLE checkins (

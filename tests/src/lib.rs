@@ -1,8 +1,10 @@
-//! Shared helpers for fieldsync's black-box tests and benchmarks: realistic getWorkOrders responses.
+//! Shared helpers for fieldsync's black-box tests and benchmarks: realistic getWorkOrders responses, the
+//! photo fixtures and the one end-to-end test world ([`world`]).
 //!
 //! Responses are written as a stream so that a 100,000-order body never sits in memory.
 
 pub mod photos;
+pub mod world;
 
 use std::io::{self, Write};
 

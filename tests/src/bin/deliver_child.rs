@@ -1,7 +1,7 @@
 //! `deliver_child DB CODE PASSWORD`: opens the cache at `DB` and delivers the integration's outbox once (a
 //! user-initiated delivery: backoff ignored), then prints the delivery report as JSON.
 //!
-//! The delivery crash test (`tests/delivery_crash.rs`) kills it with SIGKILL at random moments while the
+//! The delivery crash test (`tests/tests/e2e/delivery_crash.rs`) kills it with SIGKILL at random moments while the
 //! emulator drops responses after storing items, and checks that nothing is lost or duplicated.
 
 use std::process::ExitCode;

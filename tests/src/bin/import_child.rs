@@ -1,7 +1,7 @@
 //! `import_child DB CODE RESPONSE full|refresh`: opens the cache at `DB` and imports the getWorkOrders
 //! response in `RESPONSE` for the integration `CODE`, then prints the import report as JSON.
 //!
-//! The crash test (`tests/crash.rs`) runs it as a separate process so that it can kill it with SIGKILL at a
+//! The crash test (`tests/tests/e2e/crash.rs`) runs it as a separate process so that it can kill it with SIGKILL at a
 //! random moment, as the OS kills a backgrounded app, and then inspect what the database holds.
 
 use std::path::Path;

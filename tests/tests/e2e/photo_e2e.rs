@@ -1,73 +1,44 @@
 //! Photos end to end with real JPEGs: durable ingest, processing, the QA gate, relay to the emulator
 //! exactly once, hostile files refused with nothing written.
 
-#![allow(clippy::unwrap_used)]
+use std::ops::Deref;
+use std::path::Path;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
-
+use fieldsync_core::Error;
 use fieldsync_core::checkin::LocationFix;
-use fieldsync_core::model::{ImportKind, NewIntegration, ProjectId};
-use fieldsync_core::photo::files::PhotoFiles;
+use fieldsync_core::model::{NewIntegration, ProjectId};
 use fieldsync_core::photo::{EvidenceType, PhotoState, default_settings};
-use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, CheckInRequest};
-use fieldsync_core::sync::{SyncEngine, SyncEvent};
-use fieldsync_core::{Error, SecretKind, SecretStore, Store};
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use fieldsync_core::sync::SyncEvent;
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{self, CODE, Device, fixture_photo, order_with, provider_with_orders};
 use serde_json::json;
 
-const CODE: &str = "ACME";
+/// The shared world: orders 1 and 2 (tasks Lawn Cut and Debris; a check-in at 2 requires a photo), a device
+/// taking photos with `auto_relay`, after a Full Import.
+struct World(world::World);
 
-fn fixture_photo(path: &str) -> PathBuf {
-    fieldsync_tests::photos::photo_fixtures().unwrap().join(path)
-}
+impl Deref for World {
+    type Target = world::World;
 
-struct World {
-    provider: RunningProvider,
-    dir: tempfile::TempDir,
-    store: Arc<Store>,
-    files: PhotoFiles,
-    engine: SyncEngine,
-    events: Arc<Mutex<Vec<SyncEvent>>>,
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
 fn world(auto_relay: bool) -> World {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    for number in ["1", "2"] {
-        provider
-            .admin()
-            .create_work_order(json!({"workOrderNumber": number, "address1": "412 Elm St", "city": "Springfield",
-                "state": "IL", "zip": "62701", "gpsLatitude": 39.7817, "gpsLongitude": -89.6501,
-                "options": {"check_in_photo_required": number == "2"},
-                "services": [{"serviceName": "Lawn Cut"}, {"serviceName": "Debris"}], "assignedTo": "vendor1"}))
-            .unwrap();
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("device.db")).unwrap());
+    let provider = provider_with_orders(["1", "2"].map(|number| {
+        order_with(
+            number,
+            json!({"options": {"check_in_photo_required": number == "2"},
+                "services": [{"serviceName": "Lawn Cut"}, {"serviceName": "Debris"}]}),
+        )
+    }));
     let mut new = NewIntegration::new(CODE, provider.base_url(), "vendor1");
     new.auto_relay = auto_relay;
-    store.create_integration(new).unwrap();
-    let secrets = Arc::new(MemorySecretStore::default());
-    secrets
-        .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
-        .unwrap();
-    let files = PhotoFiles::open(dir.path().join("photos")).unwrap();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let recorded = events.clone();
-    let engine = SyncEngine::new(store.clone(), secrets, dir.path())
-        .with_photo_files(files.clone())
-        .with_observer(Arc::new(move |event| recorded.lock().unwrap().push(event)));
-    engine.refresh(CODE, ImportKind::FullImport).unwrap();
-    World {
-        provider,
-        dir,
-        store,
-        files,
-        engine,
-        events,
-    }
+    let device = Device::with_photos(new, |engine| engine);
+    device.full_import();
+    World(world::World { provider, device })
 }
 
 impl World {
@@ -77,29 +48,15 @@ impl World {
         file: &Path,
         evidence: EvidenceType,
     ) -> Result<fieldsync_core::store::Photo, Error> {
-        let request = AddPhoto {
-            project: ProjectId::parse(&format!("{CODE}::{number}")).unwrap(),
-            task: "Lawn Cut".into(),
-            evidence,
-            source: file,
-            fix: Some(LocationFix {
-                latitude: 39.7818,
-                longitude: -89.6502,
-                accuracy_m: 6.0,
-                altitude_m: None,
-                fix_time_ms: fieldsync_core::model::now() * 1000,
-                is_mock: false,
-            }),
-            device_id: "phone-1".into(),
-            device_time: fieldsync_core::model::now(),
+        let fix = LocationFix {
+            latitude: 39.7818,
+            longitude: -89.6502,
+            accuracy_m: 6.0,
+            altitude_m: None,
+            fix_time_ms: fieldsync_core::model::now() * 1000,
+            is_mock: false,
         };
-        let settings = default_settings();
-        let photo = self.store.add_photo(&self.files, &request, &settings.limits)?;
-        self.store.process_pending_photos(&self.files, &settings).unwrap();
-        Ok(fieldsync_core::store::Photo {
-            duplicate: photo.duplicate,
-            ..self.store.photo(&photo.uuid).unwrap()
-        })
+        self.add_photo(number, file, evidence, Some(fix))
     }
 
     fn state(&self, uuid: &str) -> PhotoState {
@@ -148,7 +105,7 @@ fn with_auto_relay_a_processed_photo_relays_without_approval() {
     assert_eq!(received[0].evidence_type.as_deref(), Some("before"));
     assert_eq!(received[0].task_name.as_deref(), Some("Lawn Cut"));
     let rendition = world
-        .files
+        .photo_files()
         .read(
             fieldsync_core::photo::files::Kind::Rendition,
             &rendition_sha(&world, &photo.uuid),
@@ -317,7 +274,7 @@ fn a_photo_to_an_unknown_task_or_closed_project_is_refused() {
     let limits = default_settings().limits;
     let err = world
         .store
-        .add_photo(&world.files, &request, &limits)
+        .add_photo(world.photo_files(), &request, &limits)
         .unwrap_err();
     assert!(err.to_string().contains("no task `Pool`"), "{err}");
     assert_eq!(world.original_files(), 0, "a refused photo leaves no file behind");
@@ -328,12 +285,12 @@ fn a_photo_to_an_unknown_task_or_closed_project_is_refused() {
     request.task = "Lawn Cut".into();
     request.project = ProjectId::parse("ACME::2").unwrap();
     assert!(matches!(
-        world.store.add_photo(&world.files, &request, &limits),
+        world.store.add_photo(world.photo_files(), &request, &limits),
         Err(Error::ProjectClosed(_))
     ));
     request.project = ProjectId::parse("ACME::404").unwrap();
     assert!(matches!(
-        world.store.add_photo(&world.files, &request, &limits),
+        world.store.add_photo(world.photo_files(), &request, &limits),
         Err(Error::UnknownProject(_))
     ));
     assert!(world.store.photos(None).unwrap().is_empty());

@@ -1,53 +1,37 @@
 //! End to end: the core's sync engine against the provider emulator on 127.0.0.1, no mocks.
 
-#![allow(clippy::unwrap_used)]
-
-use std::sync::Arc;
+use std::ops::Deref;
 use std::time::{Duration, Instant};
 
 use fieldsync_core::model::{
-    ImportKind, IntegrationEdit, IntegrationStatus, Mode, NewIntegration, ProjectEdit, ProjectId,
-    ProjectQuery, ProjectSort,
+    ImportKind, IntegrationEdit, IntegrationStatus, Mode, ProjectEdit, ProjectQuery, ProjectSort,
 };
-use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
-use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
+use fieldsync_core::secrets::password_sha1;
+use fieldsync_core::sync::{AutoImportEvent, Schedule, spawn_auto_import};
 use fieldsync_core::transport::TransportError;
-use fieldsync_core::{Error, SecretKind, SecretStore, Store};
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use fieldsync_core::{Error, SecretKind, SecretStore};
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{self, CODE, Device, emulator, project as id};
 use serde_json::{Value, json};
 
-struct World {
-    provider: RunningProvider,
-    _dir: tempfile::TempDir,
-    store: Arc<Store>,
-    secrets: Arc<MemorySecretStore>,
-    engine: Arc<SyncEngine>,
+/// The shared world with two vendors at the provider (vendor1 with token tok1, other) and the device's token.
+struct World(world::World);
+
+impl Deref for World {
+    type Target = world::World;
+
+    fn deref(&self) -> &world::World {
+        &self.0
+    }
 }
 
-const CODE: &str = "ACME";
-
 fn world() -> World {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
+    let provider = emulator();
     provider.admin().create_user("vendor1", "pw1", "tok1").unwrap();
     provider.admin().create_user("other", "pw2", "tok2").unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("cache.db")).unwrap());
-    store
-        .create_integration(NewIntegration::new(CODE, provider.base_url(), "vendor1"))
-        .unwrap();
-    let secrets = Arc::new(MemorySecretStore::default());
-    secrets
-        .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
-        .unwrap();
-    secrets.set(CODE, SecretKind::Token, "tok1").unwrap();
-    let engine = Arc::new(SyncEngine::new(store.clone(), secrets.clone(), dir.path()));
-    World {
-        provider,
-        _dir: dir,
-        store,
-        secrets,
-        engine,
-    }
+    let device = Device::new(&provider.base_url());
+    device.secrets.set(CODE, SecretKind::Token, "tok1").unwrap();
+    World(world::World { provider, device })
 }
 
 fn order(number: &str, city: &str) -> Value {
@@ -55,10 +39,6 @@ fn order(number: &str, city: &str) -> Value {
            "clientStatus": "Open", "clientInstructions": "Photos of all sides", "instructions": "Mow",
            "services": [{"serviceName": "Lawn Cut", "instructions": "Edge the walks"}],
            "assignedTo": "vendor1"})
-}
-
-fn id(number: &str) -> ProjectId {
-    ProjectId::parse(&format!("{CODE}::{number}")).unwrap()
 }
 
 impl World {

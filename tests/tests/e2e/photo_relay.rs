@@ -1,100 +1,52 @@
 //! Photo relay to the real emulator over 127.0.0.1: byte progress events per photo and over the run;
 //! several projects relayed in parallel, each project's entries in order.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::ops::Deref;
+use std::path::Path;
 
 use fieldsync_core::checkin::LocationFix;
-use fieldsync_core::model::{ImportKind, NewIntegration, ProjectId};
-use fieldsync_core::photo::files::PhotoFiles;
-use fieldsync_core::photo::{EvidenceType, default_settings};
-use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
-use fieldsync_core::store::{AddPhoto, CheckInRequest};
-use fieldsync_core::sync::{SyncEngine, SyncEvent, SyncObserver};
-use fieldsync_core::{SecretKind, SecretStore, Store};
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use fieldsync_core::model::{NewIntegration, ProjectId};
+use fieldsync_core::photo::EvidenceType;
+use fieldsync_core::store::CheckInRequest;
+use fieldsync_core::sync::SyncEvent;
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{
+    self, CODE, Configure, Device, fixture_photo, order_with, provider_with_orders,
+};
 use serde_json::json;
 
-const CODE: &str = "ACME";
+/// The shared world: orders 1, 2 and 3 (a check-in at 2 requires a photo), a device taking photos with auto
+/// relay on and its engine set up by `configure`, after a Full Import.
+struct World(world::World);
 
-fn fixture_photo(path: &str) -> PathBuf {
-    fieldsync_tests::photos::photo_fixtures().unwrap().join(path)
-}
+impl Deref for World {
+    type Target = world::World;
 
-struct World {
-    provider: RunningProvider,
-    _dir: tempfile::TempDir,
-    store: Arc<Store>,
-    files: PhotoFiles,
-    engine: SyncEngine,
-    events: Arc<Mutex<Vec<SyncEvent>>>,
-}
-
-/// Orders 1, 2 and 3 (a check-in at 2 requires a photo), auto relay on, an engine recording its events.
-fn world(configure: impl FnOnce(SyncEngine) -> SyncEngine) -> World {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    for number in ["1", "2", "3"] {
-        provider
-            .admin()
-            .create_work_order(
-                json!({"workOrderNumber": number, "address1": "412 Elm St", "city": "Springfield",
-                "state": "IL", "zip": "62701", "gpsLatitude": 39.7817, "gpsLongitude": -89.6501,
-                "options": {"check_in_photo_required": number == "2"},
-                "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"}),
-            )
-            .unwrap();
+    fn deref(&self) -> &world::World {
+        &self.0
     }
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("device.db")).unwrap());
+}
+
+fn world(configure: Configure) -> World {
+    let provider = provider_with_orders(["1", "2", "3"].map(|number| {
+        order_with(
+            number,
+            json!({"options": {"check_in_photo_required": number == "2"}}),
+        )
+    }));
     let mut new = NewIntegration::new(CODE, provider.base_url(), "vendor1");
     new.auto_relay = true;
-    store.create_integration(new).unwrap();
-    let secrets = Arc::new(MemorySecretStore::default());
-    secrets
-        .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
-        .unwrap();
-    let files = PhotoFiles::open(dir.path().join("photos")).unwrap();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let sink = events.clone();
-    let observer: SyncObserver = Arc::new(move |event| sink.lock().unwrap().push(event));
-    let engine = configure(
-        SyncEngine::new(store.clone(), secrets, dir.path())
-            .with_photo_files(files.clone())
-            .with_observer(observer),
-    );
-    engine.refresh(CODE, ImportKind::FullImport).unwrap();
-    World {
-        provider,
-        _dir: dir,
-        store,
-        files,
-        engine,
-        events,
-    }
+    let device = Device::with_photos(new, configure);
+    device.full_import();
+    World(world::World { provider, device })
 }
 
 impl World {
     fn add(&self, number: &str, file: &Path) -> String {
-        let request = AddPhoto {
-            project: ProjectId::parse(&format!("{CODE}::{number}")).unwrap(),
-            task: "Lawn Cut".into(),
-            evidence: EvidenceType::Before,
-            source: file,
-            fix: None,
-            device_id: "phone-1".into(),
-            device_time: fieldsync_core::model::now(),
-        };
-        let settings = default_settings();
-        let photo = self
-            .store
-            .add_photo(&self.files, &request, &settings.limits)
-            .unwrap();
-        self.store.process_pending_photos(&self.files, &settings).unwrap();
-        photo.uuid
+        self.add_photo(number, file, EvidenceType::Before, None)
+            .unwrap()
+            .uuid
     }
 
     /// (uuid, bytes_sent, bytes_total, overall_sent, overall_total) of every progress event, in order.

@@ -2,20 +2,17 @@
 //! runs) while the emulator drops responses after storing items. In the end the provider holds exactly one
 //! copy of each check-in and the device has lost none.
 
-#![allow(clippy::unwrap_used)]
-
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fieldsync_core::Store;
 use fieldsync_core::checkin::LocationFix;
-use fieldsync_core::model::{ImportKind, NewIntegration, ProjectId};
 use fieldsync_core::store::CheckInRequest;
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{CODE, Device, order_with, project, provider_with_orders};
 use rand::Rng;
 use serde_json::json;
 
-const CODE: &str = "ACME";
 const CHECK_INS: usize = 24;
 const KILLS: usize = 50;
 
@@ -30,41 +27,18 @@ fn child(db: &std::path::Path) -> Command {
 
 #[test]
 fn killed_deliveries_lose_nothing_and_duplicate_nothing_at_the_provider() {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    for number in ["1", "2", "3"] {
-        provider
-            .admin()
-            .create_work_order(
-                json!({"workOrderNumber": number, "address1": "1 Elm", "city": "Springfield",
-                "state": "IL", "zip": "62701", "gpsLatitude": 39.7817, "gpsLongitude": -89.6501,
-                "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"}),
-            )
-            .unwrap();
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("device.db");
+    let provider =
+        provider_with_orders(["1", "2", "3"].map(|number| order_with(number, json!({"address1": "1 Elm"}))));
+    let device = Device::new(&provider.base_url());
+    device.full_import();
     let mut uuids = Vec::new();
     {
-        let store = std::sync::Arc::new(Store::open(&db).unwrap());
-        store
-            .create_integration(NewIntegration::new(CODE, provider.base_url(), "vendor1"))
-            .unwrap();
-        let secrets = std::sync::Arc::new(fieldsync_core::secrets::MemorySecretStore::default());
-        fieldsync_core::SecretStore::set(
-            secrets.as_ref(),
-            CODE,
-            fieldsync_core::SecretKind::PasswordSha1,
-            &fieldsync_core::secrets::password_sha1("pw1"),
-        )
-        .unwrap();
-        let engine = fieldsync_core::sync::SyncEngine::new(store.clone(), secrets, dir.path());
-        engine.refresh(CODE, ImportKind::FullImport).unwrap();
+        let store = &device.store;
         let now = fieldsync_core::model::now();
         for index in 0..CHECK_INS {
             let number = ["1", "2", "3"][index % 3];
             let request = CheckInRequest {
-                project: ProjectId::parse(&format!("{CODE}::{number}")).unwrap(),
+                project: project(number),
                 fix: LocationFix {
                     latitude: 39.7817,
                     longitude: -89.6501,
@@ -81,6 +55,7 @@ fn killed_deliveries_lose_nothing_and_duplicate_nothing_at_the_provider() {
             uuids.push(store.check_in(&request).unwrap().uuid);
         }
     }
+    let (_dir, db) = device.close();
 
     // How long an undisturbed delivery takes with the latency we inject.
     let latency = Fault::new(Endpoint::UploadPictures, FaultKind::Latency { ms: 15 });

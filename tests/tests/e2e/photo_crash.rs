@@ -3,8 +3,6 @@
 //! returned is lost, none is duplicated at the provider, the photo store has no orphan or half-written
 //! file, and the database passes `integrity_check`.
 
-#![allow(clippy::unwrap_used)]
-
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -12,14 +10,14 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use fieldsync_core::Store;
-use fieldsync_core::model::{ImportKind, NewIntegration};
+use fieldsync_core::model::NewIntegration;
 use fieldsync_core::photo::files::PhotoFiles;
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{CODE, Device, provider_with_orders};
 use rand::Rng;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-const CODE: &str = "ACME";
 const KILLS: usize = 50;
 
 fn photos() -> Vec<PathBuf> {
@@ -88,35 +86,15 @@ fn assert_store_clean(db: &Path, photo_dir: &Path) {
 
 #[test]
 fn killed_ingests_and_relays_lose_nothing_and_duplicate_nothing() {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    provider
-        .admin()
-        .create_work_order(
-            json!({"workOrderNumber": "1", "address1": "1 Elm", "city": "Springfield", "state": "IL",
-            "zip": "62701", "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"}),
-        )
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("device.db");
+    let provider = provider_with_orders([json!({"workOrderNumber": "1", "address1": "1 Elm",
+        "city": "Springfield", "state": "IL", "zip": "62701", "services": [{"serviceName": "Lawn Cut"}],
+        "assignedTo": "vendor1"})]);
+    let mut new = NewIntegration::new(CODE, provider.base_url(), "vendor1");
+    new.auto_relay = true;
+    let device = Device::with_photos(new, |engine| engine);
+    device.full_import();
+    let (dir, db) = device.close();
     let photo_dir = dir.path().join("photos");
-    {
-        let store = std::sync::Arc::new(Store::open(&db).unwrap());
-        let mut new = NewIntegration::new(CODE, provider.base_url(), "vendor1");
-        new.auto_relay = true;
-        store.create_integration(new).unwrap();
-        let secrets = std::sync::Arc::new(fieldsync_core::secrets::MemorySecretStore::default());
-        fieldsync_core::SecretStore::set(
-            secrets.as_ref(),
-            CODE,
-            fieldsync_core::SecretKind::PasswordSha1,
-            &fieldsync_core::secrets::password_sha1("pw1"),
-        )
-        .unwrap();
-        fieldsync_core::sync::SyncEngine::new(store, secrets, dir.path())
-            .refresh(CODE, ImportKind::FullImport)
-            .unwrap();
-    }
     let files = photos();
     let file_args: Vec<String> = files
         .iter()

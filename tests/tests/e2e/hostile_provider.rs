@@ -4,16 +4,15 @@
 //! The emulator answers correctly by design, so these answers come from a small canned HTTP server on
 //! 127.0.0.1 (a real socket and a real HTTP exchange, not a mocked client).
 
-#![allow(clippy::unwrap_used)]
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use fieldsync_core::Store;
 use fieldsync_core::model::{ImportKind, IntegrationStatus, NewIntegration, ProjectQuery};
-use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
+use fieldsync_core::secrets::password_sha1;
 use fieldsync_core::sync::SyncEngine;
-use fieldsync_core::{SecretKind, SecretStore, Store};
+use fieldsync_tests::world::Device;
 
 /// Serves `responses` in turn (one per connection), then stops. Returns the base URL.
 fn canned_server(responses: Vec<Vec<u8>>) -> String {
@@ -70,18 +69,11 @@ fn http_dated(unix: i64, body: &[u8]) -> Vec<u8> {
     response
 }
 
-fn engine_for(base_url: &str) -> (tempfile::TempDir, Arc<Store>, SyncEngine) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open(dir.path().join("cache.db")).unwrap());
-    store
-        .create_integration(NewIntegration::new("BAD", base_url, "vendor1"))
-        .unwrap();
-    let secrets = Arc::new(MemorySecretStore::default());
-    secrets
-        .set("BAD", SecretKind::PasswordSha1, &password_sha1("pw"))
-        .unwrap();
-    let engine = SyncEngine::new(store.clone(), secrets, dir.path());
-    (dir, store, engine)
+/// A device whose integration `BAD` (vendor1, password `pw`) is at `base_url`: its directory, cache and engine.
+fn engine_for(base_url: &str) -> (tempfile::TempDir, Arc<Store>, Arc<SyncEngine>) {
+    let device = Device::open(NewIntegration::new("BAD", base_url, "vendor1"), "pw");
+    let (store, engine) = (device.store.clone(), device.engine.clone());
+    (device.close().0, store, engine)
 }
 
 const GOOD: &str = r#"{"workOrders": [{"workOrderNumber": "1", "address1": "1 Elm", "city": "A", "state": "IL",
@@ -270,7 +262,7 @@ fn a_bogus_server_time_is_refused_and_reported() {
 fn a_stored_i64_min_cursor_does_not_wrap() {
     let base = canned_server(vec![http("200 OK", "application/json", GOOD.as_bytes())]);
     let (dir, store, engine) = engine_for(&base);
-    rusqlite::Connection::open(dir.path().join("cache.db"))
+    rusqlite::Connection::open(dir.path().join("device.db"))
         .unwrap()
         .execute("UPDATE integrations SET sync_cursor = ?1", [i64::MIN])
         .unwrap();

@@ -1,124 +1,16 @@
 //! Check-ins end to end: captured offline, kept across a restart, delivered to the emulator exactly once, in
 //! order, with their original times; stuck entries visible and never blocking other projects.
 
-#![allow(clippy::unwrap_used)]
-
-use fieldsync_core::outbox::{EntryKind, EntryState};
-use std::sync::Arc;
-
+use fieldsync_core::Error;
 use fieldsync_core::checkin::LocationFix;
-use fieldsync_core::model::{
-    CheckInSettings, ImportKind, IntegrationEdit, NewIntegration, ProjectEdit, ProjectId,
-};
-use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
+use fieldsync_core::model::{CheckInSettings, ImportKind, IntegrationEdit, ProjectEdit, ProjectId};
+use fieldsync_core::outbox::{EntryKind, EntryState};
 use fieldsync_core::store::CheckInRequest;
-use fieldsync_core::sync::SyncEngine;
-use fieldsync_core::{Error, SecretKind, SecretStore, Store};
-use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
+use fieldsync_provider::{Endpoint, Fault, FaultKind};
+use fieldsync_tests::world::{CODE, Device, HOME, fix, order, provider_with_orders};
 use serde_json::json;
 
-const CODE: &str = "ACME";
 const DEAD_URL: &str = "http://127.0.0.1:9/api/v2";
-const HOME: (f64, f64) = (39.78170, -89.65010);
-
-struct Device {
-    _dir: tempfile::TempDir,
-    path: std::path::PathBuf,
-    secrets: Arc<MemorySecretStore>,
-    store: Arc<Store>,
-    engine: SyncEngine,
-}
-
-impl Device {
-    fn new(provider: &RunningProvider) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("device.db");
-        let secrets = Arc::new(MemorySecretStore::default());
-        secrets
-            .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
-            .unwrap();
-        let store = Arc::new(Store::open(&path).unwrap());
-        store
-            .create_integration(NewIntegration::new(CODE, provider.base_url(), "vendor1"))
-            .unwrap();
-        let engine = SyncEngine::new(store.clone(), secrets.clone(), dir.path());
-        Self {
-            _dir: dir,
-            path,
-            secrets,
-            store,
-            engine,
-        }
-    }
-
-    /// Closes everything and opens the database again, as a restarted app does.
-    fn restart(self) -> Self {
-        let Device {
-            _dir,
-            path,
-            secrets,
-            store,
-            engine,
-        } = self;
-        drop(engine);
-        drop(store);
-        let store = Arc::new(Store::open(&path).unwrap());
-        let engine = SyncEngine::new(store.clone(), secrets.clone(), _dir.path());
-        Self {
-            _dir,
-            path,
-            secrets,
-            store,
-            engine,
-        }
-    }
-
-    fn point_at(&self, url: &str) {
-        let edit = IntegrationEdit {
-            base_url: Some(url.to_owned()),
-            ..Default::default()
-        };
-        self.store.edit_integration(CODE, &edit).unwrap();
-    }
-
-    fn check_in(&self, number: &str, fix_time_s: i64) -> Result<fieldsync_core::store::CheckIn, Error> {
-        self.store.check_in(&CheckInRequest {
-            project: ProjectId::parse(&format!("{CODE}::{number}")).unwrap(),
-            fix: fix(HOME.0 + 0.0001, HOME.1, fix_time_s),
-            badge: Some("B-7731".into()),
-            user: Some("jane".into()),
-            device_time: fix_time_s + 2,
-            device_id: "device-1".into(),
-        })
-    }
-}
-
-fn fix(latitude: f64, longitude: f64, at_s: i64) -> LocationFix {
-    LocationFix {
-        latitude,
-        longitude,
-        accuracy_m: 6.0,
-        altitude_m: Some(182.0),
-        fix_time_ms: at_s * 1000,
-        is_mock: false,
-    }
-}
-
-fn provider_with_orders(numbers: &[&str]) -> RunningProvider {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    for number in numbers {
-        provider
-            .admin()
-            .create_work_order(
-                json!({"workOrderNumber": number, "address1": "412 Elm St", "city": "Springfield",
-                "state": "IL", "zip": "62701", "gpsLatitude": HOME.0, "gpsLongitude": HOME.1,
-                "services": [{"serviceName": "Lawn Cut"}], "assignedTo": "vendor1"}),
-            )
-            .unwrap();
-    }
-    provider
-}
 
 fn now() -> i64 {
     fieldsync_core::model::now()
@@ -126,8 +18,8 @@ fn now() -> i64 {
 
 #[test]
 fn offline_check_ins_survive_a_restart_and_arrive_exactly_once_in_order_with_their_capture_times() {
-    let provider = provider_with_orders(&["1", "2"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1", "2"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
 
     device.point_at(DEAD_URL);
@@ -209,8 +101,8 @@ fn offline_check_ins_survive_a_restart_and_arrive_exactly_once_in_order_with_the
 
 #[test]
 fn a_response_dropped_after_storing_is_retried_and_deduplicated() {
-    let provider = provider_with_orders(&["1"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     let uuid = device.check_in("1", now() - 5).unwrap().uuid;
     provider
@@ -233,8 +125,8 @@ fn a_response_dropped_after_storing_is_retried_and_deduplicated() {
 
 #[test]
 fn an_automatic_retry_waits_for_its_backoff_but_a_user_sync_does_not() {
-    let provider = provider_with_orders(&["1"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     device.check_in("1", now() - 5).unwrap();
     provider
@@ -252,8 +144,8 @@ fn an_automatic_retry_waits_for_its_backoff_but_a_user_sync_does_not() {
 
 #[test]
 fn a_permanently_failing_entry_needs_attention_without_blocking_other_projects() {
-    let provider = provider_with_orders(&["1", "2"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1", "2"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     // A project the provider never had (imported from a file): its status update is refused for good.
     let body = json!({"workOrders": [{"workOrderNumber": "GHOST", "address1": "1 Elm", "city": "Springfield",
@@ -326,8 +218,8 @@ fn a_permanently_failing_entry_needs_attention_without_blocking_other_projects()
 
 #[test]
 fn a_project_kept_by_a_full_import_goes_once_its_work_is_delivered() {
-    let provider = provider_with_orders(&["1", "2"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1", "2"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     device.check_in("1", now() - 5).unwrap();
     provider.admin().unassign("1").unwrap();
@@ -343,8 +235,8 @@ fn a_project_kept_by_a_full_import_goes_once_its_work_is_delivered() {
 
 #[test]
 fn bad_check_ins_get_a_typed_error_and_write_nothing() {
-    let provider = provider_with_orders(&["1", "2"]);
-    let device = Device::new(&provider);
+    let provider = provider_with_orders(["1", "2"].map(order));
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     device
         .store
@@ -452,16 +344,11 @@ fn bad_check_ins_get_a_typed_error_and_write_nothing() {
 
 #[test]
 fn a_project_without_coordinates_records_unverifiable_check_ins_until_the_host_geocodes_it() {
-    let provider = fieldsync_provider::start(ProviderConfig::default()).unwrap();
-    provider.admin().create_user("vendor1", "pw1", "").unwrap();
-    provider
-        .admin()
-        .create_work_order(
-            json!({"workOrderNumber": "9", "address1": "1 Oak", "city": "Peoria", "state": "IL",
-            "zip": "61602", "services": [{"serviceName": "Inspection"}], "assignedTo": "vendor1"}),
-        )
-        .unwrap();
-    let device = Device::new(&provider);
+    let provider = provider_with_orders([
+        json!({"workOrderNumber": "9", "address1": "1 Oak", "city": "Peoria", "state": "IL",
+        "zip": "61602", "services": [{"serviceName": "Inspection"}], "assignedTo": "vendor1"}),
+    ]);
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     let unverifiable = device.check_in("9", now()).unwrap();
     assert!(!unverifiable.certified);
@@ -475,12 +362,12 @@ fn a_project_without_coordinates_records_unverifiable_check_ins_until_the_host_g
 
 #[test]
 fn a_project_requiring_a_check_in_cannot_be_completed_without_one() {
-    let provider = provider_with_orders(&["1"]);
+    let provider = provider_with_orders(["1"].map(order));
     provider
         .admin()
         .set_options("1", json!({"check_in_required": true}))
         .unwrap();
-    let device = Device::new(&provider);
+    let device = Device::new(&provider.base_url());
     device.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     let id = ProjectId::parse("ACME::1").unwrap();
     let complete = ProjectEdit {

@@ -687,7 +687,7 @@ fn schema_snapshot(path: &Path) -> String {
         "-- The schema of a freshly migrated fieldsync database (schema version {version}): the SQL of every\n\
          -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace\n\
          -- normalised. Generated: do not edit. After adding a migration, regenerate it with\n\
-         --   {UPDATE_SCHEMA}=1 cargo nextest run -p fieldsync-tests --test migrations schema_snapshot\n\
+         --   {UPDATE_SCHEMA}=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot\n\
          -- and review the difference with the migration.\n",
         version = user_version(&connection)
     );
@@ -731,7 +731,7 @@ fn the_fresh_schema_matches_the_schema_snapshot() {
         "{SCHEMA_SNAPSHOT} is not the schema of a fresh database (first difference at line {line}: \
          the snapshot has {snapshot:?}, the database {database:?}). If the change is intended (a new \
          migration), regenerate the snapshot with\n    {UPDATE_SCHEMA}=1 cargo nextest run -p \
-         fieldsync-tests --test migrations schema_snapshot\nand commit it with the migration.",
+         fieldsync-tests --test e2e schema_snapshot\nand commit it with the migration.",
         line = difference + 1,
         snapshot = expected.lines().nth(difference).unwrap_or("<end of file>"),
         database = actual.lines().nth(difference).unwrap_or("<end of file>"),
