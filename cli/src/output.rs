@@ -184,7 +184,10 @@ impl Printer {
                 entry.id.clone(),
                 entry.project.clone().unwrap_or_default(),
                 entry.kind.to_string(),
-                entry.state.to_string(),
+                match entry.waits_for {
+                    Some(reason) => format!("{} ({reason})", entry.state),
+                    None => entry.state.to_string(),
+                },
                 entry.attempts.to_string(),
                 format_timestamp(entry.created_at),
                 text(&entry.last_error),

@@ -38,7 +38,7 @@ use crate::model::{InvalidInput, Timestamp};
 
 pub use delivery::{Clock, Courier, DeliveryReport, SystemClock, deliver};
 pub use policy::{PERMANENT_ATTEMPTS, after_attempt};
-pub use queue::{ClaimedEntry, OutboxSummary};
+pub use queue::{ClaimedEntry, OutboxSummary, WaitReason};
 
 /// What an outbox entry delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

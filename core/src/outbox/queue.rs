@@ -91,21 +91,64 @@ pub struct OutboxSummary {
     pub created_at: Timestamp,
     /// The payload that will be sent.
     pub payload: serde_json::Value,
+    /// What it waits for before it can go, when something other than the next delivery run holds it.
+    pub waits_for: Option<WaitReason>,
+    /// When it is tried again (`retry_wait`).
+    pub next_attempt_at: Option<Timestamp>,
+}
+
+/// Why an undelivered entry is not sent at the next delivery run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaitReason {
+    /// A photo not yet processed or allowed by QA.
+    ProcessingOrQa,
+    /// A check-in whose project requires a photo, until a photo of that project is relayed.
+    PhotoOfItsProject,
+    /// A failure's backoff (`next_attempt_at`); a sync the user asks for does not wait.
+    Backoff,
+    /// The user: it failed for good (`last_error`), to be retried or discarded.
+    User,
+}
+
+impl std::fmt::Display for WaitReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::ProcessingOrQa => "waits for processing or QA",
+            Self::PhotoOfItsProject => "waits for a relayed photo of its project",
+            Self::Backoff => "waits out a backoff",
+            Self::User => "needs attention: retry or discard it",
+        })
+    }
 }
 
 const SUMMARY: &str =
     "SELECT o.id, i.code || '::' || p.work_order_number, o.kind, o.state, o.attempts, o.last_error,
-        o.created_at, o.payload
+        o.created_at, o.payload, o.next_attempt_at,
+        o.kind = 'checkin'
+        AND EXISTS (SELECT 1 FROM checkins c WHERE c.id = o.id AND c.photo_required = 1)
+        AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3)
      FROM outbox o JOIN integrations i ON i.id = o.integration_id
      LEFT JOIN projects p ON p.id = o.project_id";
 
 fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
     let payload: String = row.get(7)?;
+    let state: EntryState = row.get(3)?;
+    let waits_for_photo: bool = row.get(9)?;
+    let waits_for = match state {
+        EntryState::Held => Some(WaitReason::ProcessingOrQa),
+        EntryState::RetryWait => Some(WaitReason::Backoff),
+        EntryState::NeedsAttention => Some(WaitReason::User),
+        EntryState::Queued if waits_for_photo => Some(WaitReason::PhotoOfItsProject),
+        _ => None,
+    };
     Ok(OutboxSummary {
+        waits_for,
+        next_attempt_at: row.get(8)?,
         id: row.get(0)?,
         project: row.get(1)?,
         kind: row.get(2)?,
-        state: row.get(3)?,
+        state,
         attempts: row.get(4)?,
         last_error: row.get(5)?,
         created_at: row.get(6)?,
@@ -123,7 +166,10 @@ pub(crate) fn list(
     let mut statement = connection.prepare(&format!(
         "{SUMMARY} WHERE (?1 IS NULL OR o.integration_id = ?1) AND (?2 OR o.state != 'done') ORDER BY o.seq"
     ))?;
-    let rows = statement.query_map(params![integration_id, include_done], summary)?;
+    let rows = statement.query_map(
+        params![integration_id, include_done, PhotoState::Relayed.as_str()],
+        summary,
+    )?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

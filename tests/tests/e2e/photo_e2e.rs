@@ -324,6 +324,16 @@ fn a_check_in_that_requires_a_photo_waits_for_it() {
         0,
         "waits: no photo relayed yet"
     );
+    let waiting = world.store.pending_outbox_entries(CODE).unwrap();
+    assert_eq!(
+        waiting
+            .iter()
+            .find(|entry| entry.id == check_in.uuid)
+            .unwrap()
+            .waits_for,
+        Some(fieldsync_core::outbox::WaitReason::PhotoOfItsProject),
+        "the outbox says why it waits"
+    );
     let photo = world
         .add("2", &fixture_photo("phone/jolla.jpg"), EvidenceType::Before)
         .unwrap();
