@@ -1,0 +1,249 @@
+//! Mutation fuzzing of what comes from outside: getWorkOrders bodies and camera files. Each case must end
+//! in a success or a typed error, never a panic; a failed import leaves the cache exactly as it was; the
+//! database passes `integrity_check` at the end.
+//!
+//! A few hundred cases run in every CI run. A longer soak: `FIELDSYNC_FUZZ_CASES=20000 cargo nextest run -p
+//! fieldsync-tests --test e2e fuzz::` (responses; images get a quarter of that). A failure prints its seed;
+//! `FIELDSYNC_FUZZ_SEED=N` replays it.
+
+use std::io::Cursor;
+
+use fieldsync_core::model::{ImportKind, NewIntegration, ProjectQuery, ProjectSort};
+use fieldsync_core::photo::EvidenceType;
+use fieldsync_core::photo::files::PhotoFiles;
+use fieldsync_core::photo::process::ProcessSettings;
+use fieldsync_core::store::{AddPhoto, ImportOptions, Store};
+use fieldsync_tests::world::{fixture_photo, project};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const CODE: &str = "ACME";
+
+fn cases(default: usize) -> usize {
+    std::env::var("FIELDSYNC_FUZZ_CASES")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(default)
+}
+
+fn seed() -> u64 {
+    std::env::var("FIELDSYNC_FUZZ_SEED")
+        .ok()
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(rand::random)
+}
+
+fn store(dir: &std::path::Path) -> Store {
+    let store = Store::open(dir.join("fuzz.db")).unwrap();
+    store
+        .create_integration(NewIntegration::new(CODE, "http://127.0.0.1:9/api", "vendor1"))
+        .unwrap();
+    store
+}
+
+fn base_response(orders: u64) -> Vec<u8> {
+    let mut body = Vec::new();
+    fieldsync_tests::write_response(&mut body, 0..orders, 0..0).unwrap();
+    body
+}
+
+fn full_import(store: &Store, body: &[u8]) -> fieldsync_core::Result<fieldsync_core::model::ImportReport> {
+    store.import_response(
+        CODE,
+        Cursor::new(body),
+        Some(body.len() as u64),
+        &ImportOptions::new(ImportKind::FullImport),
+    )
+}
+
+/// Everything a failed import must leave as it was: every project with its tasks.
+fn cache_state(store: &Store) -> String {
+    let query = ProjectQuery {
+        sort: ProjectSort::Number,
+        limit: 10_000,
+        ..ProjectQuery::default()
+    };
+    let projects: Vec<_> = store
+        .list_projects(&query)
+        .unwrap()
+        .into_iter()
+        .map(|summary| serde_json::to_string(&store.project(&summary.id).unwrap()).unwrap())
+        .collect();
+    projects.join("\n")
+}
+
+fn integrity(store: &Store) {
+    let connection = rusqlite::Connection::open(store.path()).unwrap();
+    let verdict: String = connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(verdict, "ok");
+}
+
+/// Tokens a hostile or broken provider sends where they do not belong.
+const TOKENS: &[&str] = &[
+    "\"",
+    "{",
+    "}",
+    "[",
+    "]",
+    ",",
+    ":",
+    "null",
+    "true",
+    "-1e999",
+    "1e999",
+    "18446744073709551616",
+    "\"\\u0000\"",
+    "\"\\ud800\"",
+    "\"error\":\"boom\",",
+    "\"workOrders\":{},",
+    "\"gpsLatitude\":\"north\",",
+    "\"serverTime\":-9223372036854775808,",
+    "\"services\":7,",
+    "\"workOrderNumber\":\"\",",
+    "\"workOrderNumber\":null,",
+    "\u{feff}",
+    "\u{202e}",
+];
+
+fn mutate(base: &[u8], rng: &mut StdRng) -> Vec<u8> {
+    let mut body = base.to_vec();
+    for _ in 0..rng.random_range(1..=3) {
+        if body.is_empty() {
+            body.extend_from_slice(b"{}");
+        }
+        let at = rng.random_range(0..body.len());
+        match rng.random_range(0..7) {
+            0 => body[at] = rng.random(),
+            1 => body.truncate(at),
+            2 => {
+                let end = (at + rng.random_range(1..200)).min(body.len());
+                body.drain(at..end);
+            }
+            3 => {
+                let end = (at + rng.random_range(1..400)).min(body.len());
+                let copy = body[at..end].to_vec();
+                body.splice(at..at, copy);
+            }
+            4 => {
+                let token = TOKENS[rng.random_range(0..TOKENS.len())].as_bytes().to_vec();
+                body.splice(at..at, token);
+            }
+            5 => {
+                let depth = rng.random_range(100..5_000);
+                let nesting: Vec<u8> = std::iter::repeat_n(b'[', depth).collect();
+                body.splice(at..at, nesting);
+            }
+            _ => {
+                // A key's value replaced by another type.
+                if let Some(colon) = body[at..].iter().position(|byte| *byte == b':') {
+                    let token = TOKENS[rng.random_range(0..TOKENS.len())].as_bytes().to_vec();
+                    let start = at + colon + 1;
+                    let end = (start + rng.random_range(0..12)).min(body.len());
+                    body.splice(start..end, token);
+                }
+            }
+        }
+    }
+    body
+}
+
+#[test]
+fn mutated_responses_end_in_a_report_or_an_error_and_a_failed_import_changes_nothing() {
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    let base = base_response(20);
+    full_import(&store, &base).unwrap();
+    let baseline = cache_state(&store);
+    let (mut accepted, mut refused) = (0, 0);
+    for case in 0..cases(300) {
+        let body = mutate(&base, &mut rng);
+        match full_import(&store, &body) {
+            Ok(_) => {
+                accepted += 1;
+                // Back to the baseline for the next case.
+                full_import(&store, &base).unwrap();
+            }
+            Err(_) => {
+                refused += 1;
+                assert_eq!(
+                    cache_state(&store),
+                    baseline,
+                    "case {case} (FIELDSYNC_FUZZ_SEED={seed}): a failed import changed the cache"
+                );
+            }
+        }
+    }
+    integrity(&store);
+    assert!(
+        refused > 0,
+        "the mutations never produced a refused body: they test nothing"
+    );
+    eprintln!("seed {seed}: {accepted} accepted, {refused} refused");
+}
+
+#[test]
+fn mutated_camera_files_are_refused_or_processed_never_a_panic() {
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(dir.path());
+    full_import(&store, &base_response(1)).unwrap();
+    let files = PhotoFiles::open(dir.path().join("photos")).unwrap();
+    let settings = ProcessSettings::default();
+    let base = std::fs::read(fixture_photo("gps/DSCN0010.jpg")).unwrap();
+    let target = project("WO-0000000");
+    let task = store.project(&target).unwrap().tasks[0].name.clone();
+    let (mut stored, mut refused) = (0, 0);
+    for case in 0..cases(400) / 4 {
+        let mut bytes = base.clone();
+        for _ in 0..rng.random_range(1..=16) {
+            if bytes.len() < 2 {
+                break;
+            }
+            let at = rng.random_range(0..bytes.len());
+            match rng.random_range(0..4) {
+                0 => bytes[at] = rng.random(),
+                1 => bytes.truncate(at.max(2)),
+                2 => {
+                    let garbage: Vec<u8> = (0..rng.random_range(1..64)).map(|_| rng.random()).collect();
+                    bytes.splice(at..at, garbage);
+                }
+                _ => {
+                    let end = (at + rng.random_range(1..512)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+            }
+        }
+        let path = dir.path().join(format!("case-{case}.jpg"));
+        std::fs::write(&path, &bytes).unwrap();
+        let request = AddPhoto {
+            project: target.clone(),
+            task: task.clone(),
+            evidence: EvidenceType::Before,
+            source: &path,
+            fix: None,
+            device_id: "fuzz".into(),
+            device_time: fieldsync_core::model::now(),
+        };
+        match store.add_photo(&files, &request, &settings.limits) {
+            Ok(_) => stored += 1,
+            Err(_) => refused += 1,
+        }
+        store
+            .process_pending_photos(&files, &settings)
+            .unwrap_or_else(|err| {
+                panic!("case {case} (FIELDSYNC_FUZZ_SEED={seed}): processing failed: {err}")
+            });
+        std::fs::remove_file(&path).unwrap();
+    }
+    for photo in store.photos(None).unwrap() {
+        let state = photo.state.as_str();
+        assert!(matches!(state, "pending_qa" | "queued" | "failed"), "{state}");
+    }
+    integrity(&store);
+    eprintln!("seed {seed}: {stored} stored, {refused} refused at ingest");
+}
