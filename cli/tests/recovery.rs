@@ -4,50 +4,18 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
 use serde_json::{Value, json};
+use support::{query, run, spawn};
 
 fn repository(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
-
-fn command(db: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_fieldsync"));
-    command.arg("--db").arg(db).args(args).env_remove("FIELDSYNC_DB");
-    command
-}
-
-fn run(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = command(db, args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    if let Some(text) = stdin {
-        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
-    }
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "fieldsync {args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
-}
-
-fn spawn(db: &Path, args: &[&str]) -> Child {
-    command(db, args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
 }
 
 /// Waits (bounded) until `ready` holds, then kills the child with SIGKILL.
@@ -83,16 +51,6 @@ fn files_named(directory: &Path, matches: &dyn Fn(&str) -> bool) -> Vec<PathBuf>
         }
     }
     found
-}
-
-fn query(db: &Path, sql: &str) -> Vec<String> {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    let mut statement = connection.prepare(sql).unwrap();
-    statement
-        .query_map([], |row| row.get::<_, String>(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
 }
 
 #[test]
