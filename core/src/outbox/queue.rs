@@ -65,6 +65,13 @@ pub(crate) fn project_pending_count(connection: &Connection, project_id: i64) ->
         .query_row([project_id], |row| row.get(0))?)
 }
 
+/// How many entries of an integration are not delivered.
+pub(crate) fn integration_pending_count(connection: &Connection, integration_id: i64) -> Result<u64> {
+    Ok(connection
+        .prepare_cached("SELECT count(*) FROM outbox WHERE integration_id = ?1 AND state != 'done'")?
+        .query_row([integration_id], |row| row.get(0))?)
+}
+
 /// Whether an integration holds field work not delivered.
 pub(crate) fn integration_has_pending(connection: &Connection, integration_id: i64) -> Result<bool> {
     Ok(connection

@@ -172,11 +172,7 @@ impl Store {
     pub fn delete_integration(&self, code: &str, force: bool) -> Result<()> {
         self.write(|tx| {
             let id = id_of(tx, code)?;
-            let pending: u64 = tx.query_row(
-                "SELECT count(*) FROM outbox WHERE integration_id = ?1 AND state != 'done'",
-                [id],
-                |row| row.get(0),
-            )?;
+            let pending = crate::outbox::queue::integration_pending_count(tx, id)?;
             if pending > 0 && !force {
                 return Err(Error::PendingFieldWork {
                     what: format!("integration {code}"),
