@@ -24,7 +24,9 @@ def test_linking_keeps_only_the_sha1_of_the_password_in_the_secret_store(emulato
     assert secrets.values == {f"{CODE}/password_sha1": PASSWORD_SHA1, f"{CODE}/token": TOKEN}
     assert all(PASSWORD not in value for _, value in secrets.written)
     # Neither the password, its hash nor the token is written to the cache database (or its WAL).
-    cache_bytes = b"".join(path.read_bytes() for path in (tmp_path / "cache").glob("fieldsync.db*"))
+    cache_bytes = b"".join(
+        path.read_bytes() for path in (tmp_path / "cache").rglob("fieldsync.db*") if path.is_file()
+    )
     assert cache_bytes, "the cache database should exist"
     for secret in (PASSWORD, PASSWORD_SHA1, PASSWORD_SHA1.upper(), TOKEN):
         assert secret.encode() not in cache_bytes
