@@ -130,6 +130,7 @@ fn unreadable(path: &Path, field: &str, err: std::io::Error) -> Error {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
