@@ -274,14 +274,13 @@ impl FieldSync {
     }
 
     /// Deletes an integration and its projects. With pending field work it refuses (`Conflict`) unless
-    /// `force`; forced, it returns that work as JSON for the host to save first.
+    /// `force`; forced, that work is first saved to a folder beside the database (`<db>.CODE-pending-<time>`:
+    /// `pending.json` and the pending photos' original and rendition files, with their SHA-256), kept until
+    /// the host deletes it, and the manifest is returned as JSON (its `folder` says where).
     pub fn delete_integration(&self, code: String, force: bool) -> Result<Option<String>> {
-        let pending = self.store.pending_outbox_entries(&code)?;
-        let export = (force && !pending.is_empty())
-            .then(|| serde_json::to_string_pretty(&pending).unwrap_or_default());
-        self.store.delete_integration(&code, force)?;
+        let export = self.app.delete_integration(&code, force)?;
         self.secrets.delete_all(&code)?;
-        Ok(export)
+        Ok(export.map(|export| export.to_json()))
     }
 
     /// Checks the credentials with the provider (and registers the push key).

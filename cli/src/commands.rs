@@ -1,6 +1,6 @@
 //! What each command does: parse the arguments into core types, call the core, print the result.
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
@@ -15,7 +15,7 @@ use fieldsync_core::model::{
 use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::AddPhoto;
-use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions};
+use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions, MAX_RESPONSE_BYTES};
 use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
@@ -27,6 +27,9 @@ use crate::args::{
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::output::{self, Printer};
+
+/// The largest work type file read: a definition is a few KiB; anything near this is not one.
+const MAX_WORK_TYPE_BYTES: u64 = 4 << 20;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -62,7 +65,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let store = app.store();
     let engine = app.engine();
     match cli.command {
-        Command::Integration(command) => integration(store, secrets.as_ref(), engine, &printer, command),
+        Command::Integration(command) => integration(&app, secrets.as_ref(), &printer, command),
         Command::WorkType(command) => work_type(store, &printer, command),
         Command::Import { code, file, full } => import(store, &printer, &code, &file, full),
         Command::Projects(args) => projects(store, &printer, args),
@@ -454,12 +457,12 @@ fn settings_edit(settings: IntegrationSettings) -> Result<IntegrationEdit> {
 }
 
 fn integration(
-    store: &Store,
+    app: &App,
     secrets: &dyn SecretStore,
-    engine: &SyncEngine,
     printer: &Printer,
     command: IntegrationCommand,
 ) -> Result<()> {
+    let (store, engine) = (app.store().as_ref(), app.engine().as_ref());
     match command {
         IntegrationCommand::Validate { code } => validate(engine, printer, &code),
         IntegrationCommand::PushKey { code } => printer.message(&engine.push_key(&code)?),
@@ -509,36 +512,25 @@ fn integration(
             printer.integration(&integration)
         }
         IntegrationCommand::Delete { code, force } => {
-            let pending = store.pending_outbox_entries(&code)?;
-            if !pending.is_empty() && force {
-                let export = export_path(store.path(), &code);
-                std::fs::write(&export, serde_json::to_vec_pretty(&pending)?)
-                    .with_context(|| format!("cannot export the pending work to {}", export.display()))?;
+            // The export (with the pending photos' files) is on disk before any row is deleted.
+            if let Some(export) = app.delete_integration(&code, force)? {
                 eprintln!(
-                    "exported {} undelivered item(s) to {}",
-                    pending.len(),
-                    export.display()
+                    "exported {} undelivered item(s) and {} photo(s) to {} (kept until you delete it)",
+                    export.entries.len(),
+                    export.photos.len(),
+                    export.folder.display()
                 );
             }
-            store.delete_integration(&code, force)?;
             secrets.delete_all(&code)?;
             printer.message(&format!("deleted integration {code}"))
         }
     }
 }
 
-fn export_path(database: &Path, code: &str) -> std::path::PathBuf {
-    let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let mut name = database.as_os_str().to_owned();
-    name.push(format!(".{code}-pending-{stamp}.json"));
-    name.into()
-}
-
 fn work_type(store: &Store, printer: &Printer, command: WorkTypeCommand) -> Result<()> {
     match command {
         WorkTypeCommand::Add { name, file } => {
-            let json =
-                std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let json = fieldsync_core::files::read_regular_text(&file, MAX_WORK_TYPE_BYTES, "file")?;
             let work_type = WorkType::from_json(&name, &json)?;
             store.save_work_type(&work_type)?;
             printer.message(&format!("saved work type {name}"))
@@ -553,9 +545,10 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
     } else {
         ImportKind::Refresh
     };
-    let size = std::fs::metadata(file)
-        .map(|metadata| metadata.len())
-        .unwrap_or(0);
+    // Only a regular file: a device never ends and a FIFO blocks. Its size is checked by the import
+    // (which names the limit); the read is bounded here whatever the metadata said.
+    let (opened, size) = fieldsync_core::files::open_regular_file(file, u64::MAX, "file")?;
+    let body = std::io::BufReader::with_capacity(256 * 1024, opened.take(MAX_RESPONSE_BYTES + 1));
     let bar = output::progress_bar(size, std::io::stderr().is_terminal());
     bar.set_message("importing");
     let progress = |bytes: u64| bar.set_position(bytes);
@@ -563,7 +556,7 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
         progress: Some(&progress),
         ..ImportOptions::new(kind)
     };
-    let result = store.import_file(code, file, &options);
+    let result = store.import_response(code, body, Some(size), &options);
     bar.finish_and_clear();
     printer.report(code, kind, &result?)
 }

@@ -11,6 +11,9 @@ use serde::Deserialize;
 
 use fieldsync_core::checkin::LocationSource;
 
+/// The largest track file read: a day of one fix per second is a few MiB of JSON.
+const MAX_TRACK_BYTES: u64 = 16 << 20;
+
 #[derive(Debug, Deserialize)]
 struct TrackPoint {
     latitude: f64,
@@ -41,8 +44,7 @@ impl TrackSource {
 
     /// A track file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+        let text = fieldsync_core::files::read_regular_text(path, MAX_TRACK_BYTES, "track")?;
         let points: Vec<TrackPoint> =
             serde_json::from_str(&text).with_context(|| format!("{} is not a GPS track", path.display()))?;
         let points = points

@@ -201,6 +201,22 @@ impl App {
         })
     }
 
+    /// Deletes an integration and its projects. With undelivered field work it refuses (see
+    /// [`Store::delete_integration`]) unless `force`; forced, the work is
+    /// first exported beside the database with the pending photos' files
+    /// ([`Store::export_pending_work`]), on disk before any row goes, and the export is returned.
+    /// Credentials are the caller's to delete.
+    pub fn delete_integration(&self, code: &str, force: bool) -> Result<Option<crate::store::PendingExport>> {
+        let pending = !self.store.pending_outbox_entries(code)?.is_empty();
+        let export = if force && pending {
+            Some(self.store.export_pending_work(&self.photo_files, code)?)
+        } else {
+            None
+        };
+        self.store.delete_integration(code, force)?;
+        Ok(export)
+    }
+
     /// Processes every photo waiting for it (left by a failure or another process, too), one at a time
     /// across the process. Returns how many were processed (failed ones included).
     pub fn process_photos(&self, mut on_processed: impl FnMut(&Photo)) -> Result<u64> {

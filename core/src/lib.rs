@@ -19,6 +19,7 @@
 
 pub mod app;
 pub mod checkin;
+pub mod files;
 pub mod model;
 pub mod outbox;
 pub mod photo;

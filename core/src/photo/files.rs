@@ -3,6 +3,9 @@
 //! Every file is written to a temporary name in its final folder, fsynced, renamed into place and the
 //! folder fsynced, so a crash leaves either no file or a whole one. A temporary file or a file no photo
 //! refers to (a crash between the file and the database commit) is removed by [`PhotoFiles::sweep`].
+//!
+//! Photos show people's homes and carry GPS positions: folders are `0700` and files `0600` whatever the
+//! umask (see [`crate::files`]).
 
 use std::collections::HashSet;
 use std::fs::{self, File};
@@ -43,12 +46,12 @@ pub struct PhotoFiles {
 }
 
 impl PhotoFiles {
-    /// The directory at `root` (created when missing).
+    /// The directory at `root` (created when missing), owner-only.
     pub fn open(root: impl Into<PathBuf>) -> Result<Self> {
         let root = root.into();
+        crate::files::create_private_dir(&root)?;
         for kind in [Kind::Original, Kind::Rendition, Kind::Thumbnail] {
-            let folder = root.join(kind.folder());
-            fs::create_dir_all(&folder).map_err(|err| Error::io(&folder, err))?;
+            crate::files::create_private_dir(&root.join(kind.folder()))?;
         }
         Ok(Self { root })
     }
@@ -58,27 +61,27 @@ impl PhotoFiles {
         self.root.join(kind.folder()).join(format!("{sha256}.jpg"))
     }
 
-    /// Copies `source` into the store (at most `max_bytes`), returning its SHA-256 hex and size. The same
-    /// content stored twice is one file.
+    /// Copies `source`, a regular file, into the store (at most `max_bytes`), returning its SHA-256 hex and
+    /// size. The same content stored twice is one file.
     pub fn store_file(&self, kind: Kind, source: &Path, max_bytes: u64) -> Result<(String, u64)> {
-        let mut input = File::open(source).map_err(|err| Error::io(source, err))?;
-        let size = input.metadata().map_err(|err| Error::io(source, err))?.len();
-        if size > max_bytes {
-            return Err(crate::model::InvalidInput::new(
-                "photo",
-                format!(
-                    "{} is {size} bytes, more than the limit of {max_bytes}",
-                    source.display()
-                ),
-            )
-            .into());
-        }
+        let (input, _) = crate::files::open_regular_file(source, max_bytes, "photo")?;
+        // Bounded whatever the metadata said: the file may grow while it is copied.
+        let mut input = input.take(max_bytes.saturating_add(1));
         self.store_with(kind, |out, hasher| {
             let mut buffer = vec![0; 256 * 1024];
+            let mut total = 0u64;
             loop {
                 let count = input.read(&mut buffer).map_err(|err| Error::io(source, err))?;
                 if count == 0 {
                     return Ok(());
+                }
+                total += count as u64;
+                if total > max_bytes {
+                    return Err(crate::model::InvalidInput::new(
+                        "photo",
+                        format!("{} is larger than {max_bytes} bytes", source.display()),
+                    )
+                    .into());
                 }
                 hasher.update(&buffer[..count]);
                 out.write_all(&buffer[..count])
@@ -104,7 +107,11 @@ impl PhotoFiles {
         let folder = self.root.join(kind.folder());
         let temp = folder.join(format!("{}{TEMP_SUFFIX}", uuid::Uuid::new_v4().simple()));
         let result = (|| {
-            let mut out = File::create(&temp).map_err(|err| Error::io(&temp, err))?;
+            let mut out = crate::files::private_file_options()
+                .write(true)
+                .create_new(true)
+                .open(&temp)
+                .map_err(|err| Error::io(&temp, err))?;
             let mut hasher = Sha256::new();
             write(&mut out, &mut hasher)?;
             out.sync_all().map_err(|err| Error::io(&temp, err))?;

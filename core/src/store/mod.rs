@@ -7,6 +7,7 @@
 
 mod checkins;
 mod cursor;
+mod export;
 mod fingerprint;
 mod import;
 mod integrations;
@@ -25,6 +26,7 @@ use crate::{Error, Result};
 
 pub use crate::outbox::OutboxSummary;
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
+pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
 pub use outbox::IntegrationQueue;
@@ -53,6 +55,14 @@ impl Store {
     /// byte-for-byte untouched.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref().to_path_buf();
+        // Owner-only before SQLite opens it: SQLite creates the `-wal` and `-shm` files with the database
+        // file's permissions. Files left wider by an older build are narrowed.
+        crate::files::ensure_private_file(&path)?;
+        for suffix in ["-wal", "-shm"] {
+            let mut sibling = path.as_os_str().to_owned();
+            sibling.push(suffix);
+            crate::files::restrict(Path::new(&sibling), crate::files::PRIVATE_FILE_MODE)?;
+        }
         let mut writer = Connection::open(&path)?;
         // Check the version before anything that could write (WAL mode rewrites the header).
         let found: i64 = writer.query_row("PRAGMA user_version", [], |row| row.get(0))?;

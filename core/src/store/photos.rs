@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{Store, integrations, projects};
 use crate::checkin::LocationFix;
 use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
+use crate::outbox::lease::{self, RunLease};
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::photo::files::{Kind, PhotoFiles};
@@ -120,7 +121,7 @@ fn from_row(row: &Row) -> rusqlite::Result<Photo> {
     })
 }
 
-fn find(connection: &Connection, uuid: &str) -> Result<Photo> {
+pub(super) fn find(connection: &Connection, uuid: &str) -> Result<Photo> {
     connection
         .query_row(
             &format!("SELECT {COLUMNS} FROM photos ph JOIN integrations i ON i.id = ph.integration_id WHERE ph.id = ?1"),
@@ -188,17 +189,9 @@ impl Store {
         if let Some(fix) = &request.fix {
             fix.validate()?;
         }
-        let size = std::fs::metadata(request.source)
-            .map_err(|err| unreadable_source(request.source, err))?
-            .len();
-        if size > limits.max_file_bytes {
-            return Err(Error::PhotoRefused(format!(
-                "{} is {size} bytes, more than the limit of {} bytes",
-                request.source.display(),
-                limits.max_file_bytes
-            )));
-        }
-        let bytes = std::fs::read(request.source).map_err(|err| unreadable_source(request.source, err))?;
+        // Only a regular file, and never more than the limit in memory: a device reports a length of 0 and
+        // never ends, a FIFO would block the open.
+        let bytes = crate::files::read_regular_file(request.source, limits.max_file_bytes, "file")?;
         let metadata = exif::read_metadata(&bytes).map_err(|err| Error::PhotoRefused(err.to_string()))?;
         let pixels = u64::from(metadata.width) * u64::from(metadata.height);
         if pixels > limits.max_pixels {
@@ -275,24 +268,23 @@ impl Store {
         })
     }
 
-    /// Processes the oldest photo waiting for it (one at a time: memory stays bounded whatever the queue).
-    /// Returns it, or `None` when the queue is empty. A photo that cannot be processed becomes `failed`
-    /// with the reason. Crash-safe: a photo interrupted mid-processing is simply processed again.
+    /// Processes the oldest photo waiting for it that no live process has claimed (one at a time: memory
+    /// stays bounded whatever the queue). Returns it, or `None` when nothing is left to claim. A photo
+    /// that cannot be processed becomes `failed` with the reason. Crash-safe: a photo whose processing run
+    /// died (a crash, a kill, an error such as a full disk) is claimed and processed again.
+    ///
+    /// Several processes may share the database: the photo is claimed under a run lease in a write
+    /// transaction, and its result recorded only while this run still owns it, so a photo is never
+    /// processed twice and no process fails because another one got there first.
     pub fn process_next_photo(
         &self,
         files: &PhotoFiles,
         settings: &ProcessSettings,
     ) -> Result<Option<Photo>> {
-        let next: Option<(String, String)> = self.read(|connection| {
-            Ok(connection
-                .query_row(
-                    "SELECT id, original_sha256 FROM photos WHERE state = 'processing' ORDER BY created_at, rowid LIMIT 1",
-                    [],
-                    |row| Ok((row.get(0)?, row.get(1)?)),
-                )
-                .optional()?)
-        })?;
-        let Some((uuid, sha256)) = next else {
+        let directory = self.lease_directory();
+        let lease = RunLease::acquire(&directory).map_err(|err| Error::io(&directory, err))?;
+        let owner = lease.owner();
+        let Some((uuid, sha256)) = self.claim_next_photo(&directory, owner)? else {
             return Ok(None);
         };
         let processed = files
@@ -303,18 +295,26 @@ impl Store {
             Err(err) => {
                 let failed = next_photo_state(PhotoState::Processing, PhotoEvent::ProcessingFailed)
                     .map_err(|refused| Error::PhotoRefused(refused.to_string()))?;
-                self.write(|tx| set_state(tx, &uuid, failed, Some(&err.to_string())))?;
-                return self.read(|connection| find(connection, &uuid)).map(Some);
+                return self
+                    .write(|tx| {
+                        tx.execute(
+                            "UPDATE photos SET state = ?3, state_message = ?4, processing_owner = NULL
+                             WHERE id = ?1 AND state = 'processing' AND processing_owner = ?2",
+                            params![uuid, owner, failed.as_str(), err.to_string()],
+                        )?;
+                        find(tx, &uuid)
+                    })
+                    .map(Some);
             }
         };
         let (rendition_sha256, rendition_size) = files.store_bytes(Kind::Rendition, &processed.rendition)?;
         let (thumbnail_sha256, _) = files.store_bytes(Kind::Thumbnail, &processed.thumbnail)?;
-        self.write(|tx| {
+        let recorded = self.write(|tx| {
             let row = tx.query_row(
                 "SELECT ph.integration_id, ph.project_id, ph.fix_latitude, ph.fix_longitude, ph.fix_accuracy_m,
                         ph.created_at, ph.device_id
-                 FROM photos ph WHERE ph.id = ?1 AND ph.state = 'processing'",
-                [&uuid],
+                 FROM photos ph WHERE ph.id = ?1 AND ph.state = 'processing' AND ph.processing_owner = ?2",
+                params![uuid, owner],
                 |row| {
                     Ok(Taken {
                         integration_id: row.get(0)?,
@@ -325,7 +325,12 @@ impl Store {
                         device_id: row.get(6)?,
                     })
                 },
-            )?;
+            ).optional()?;
+            // Not ours any more (cannot happen while this run lives, but never record over another's
+            // result): the photo as it is.
+            let Some(row) = row else {
+                return find(tx, &uuid).map(|photo| Some((photo, false)));
+            };
             let Taken { integration_id, project_id, fix, accuracy_m, created_at, device_id } = row;
             let code: String =
                 tx.query_row("SELECT code FROM integrations WHERE id = ?1", [integration_id], |row| row.get(0))?;
@@ -341,7 +346,7 @@ impl Store {
             tx.execute(
                 "UPDATE photos SET rendition_sha256 = ?2, rendition_size = ?3, width = ?4, height = ?5,
                      thumbnail_sha256 = ?6, capture_time = ?7, exif_latitude = ?8, exif_longitude = ?9,
-                     camera_model = ?10, distance_m = ?11, location_certified = ?12
+                     camera_model = ?10, distance_m = ?11, location_certified = ?12, processing_owner = NULL
                  WHERE id = ?1",
                 params![
                     uuid,
@@ -387,7 +392,41 @@ impl Store {
                 Ok(state) => set_state(tx, &uuid, state, None)?,
                 Err(refused) => return Err(Error::PhotoRefused(refused.to_string())),
             }
-            find(tx, &uuid).map(Some)
+            find(tx, &uuid).map(|photo| Some((photo, true)))
+        })?;
+        drop(lease);
+        Ok(recorded.map(|(photo, processed_here)| {
+            if processed_here {
+                tracing::info!(photo = %photo.uuid, state = photo.state.as_str(), "photo processed");
+            }
+            photo
+        }))
+    }
+
+    /// Claims the oldest `processing` photo that no live run owns, for `owner`: its id and original's
+    /// SHA-256. A photo owned by a dead run (a crash, or a run that gave up on an error) is taken over.
+    fn claim_next_photo(&self, lease_directory: &Path, owner: &str) -> Result<Option<(String, String)>> {
+        self.write(|tx| {
+            let waiting: Vec<(String, String, Option<String>)> = {
+                let mut statement = tx.prepare(
+                    "SELECT id, original_sha256, processing_owner FROM photos WHERE state = 'processing'
+                     ORDER BY created_at, rowid",
+                )?;
+                let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+                rows.collect::<rusqlite::Result<_>>()?
+            };
+            for (uuid, sha256, current) in waiting {
+                if current.is_some_and(|current| lease::is_alive(lease_directory, &current)) {
+                    continue;
+                }
+                tx.execute(
+                    "UPDATE photos SET processing_owner = ?2 WHERE id = ?1",
+                    params![uuid, owner],
+                )?;
+                tracing::debug!(photo = %uuid, "claimed for processing");
+                return Ok(Some((uuid, sha256)));
+            }
+            Ok(None)
         })
     }
 
@@ -568,16 +607,4 @@ pub struct PhotoUpload {
     pub rendition_sha256: String,
     /// The `uploadPictures` item.
     pub item: serde_json::Value,
-}
-
-/// The host named a file that is not there or not readable: its input is wrong (a missing camera file is
-/// not a storage failure of the device). Other I/O failures stay I/O errors.
-fn unreadable_source(path: &Path, err: std::io::Error) -> Error {
-    use std::io::ErrorKind::{IsADirectory, NotFound, PermissionDenied};
-    match err.kind() {
-        NotFound | PermissionDenied | IsADirectory => {
-            InvalidInput::new("file", format!("cannot read {}: {err}", path.display())).into()
-        }
-        _ => Error::io(path, err),
-    }
 }

@@ -203,8 +203,17 @@ pub fn process_file(path: &Path, settings: &ProcessSettings) -> Result<Processed
 /// [`PhotoError::Empty`] when it is empty.
 pub fn read_limited(path: &Path, max_bytes: u64) -> Result<Vec<u8>, PhotoError> {
     let io = |err: std::io::Error| PhotoError::Io(err.to_string());
+    let not_regular = || PhotoError::Io(format!("{} is not a regular file", path.display()));
+    // Checked before the open (a FIFO would block it) and on the opened file (a device reports 0 bytes).
+    if !std::fs::metadata(path).map_err(io)?.is_file() {
+        return Err(not_regular());
+    }
     let file = std::fs::File::open(path).map_err(io)?;
-    let size = file.metadata().map_err(io)?.len();
+    let metadata = file.metadata().map_err(io)?;
+    if !metadata.is_file() {
+        return Err(not_regular());
+    }
+    let size = metadata.len();
     if size > max_bytes {
         return Err(PhotoError::TooLarge {
             bytes: size,
