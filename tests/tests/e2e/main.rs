@@ -16,6 +16,7 @@ mod checkin_e2e;
 mod crash;
 mod delivery_crash;
 mod hostile_provider;
+mod hostile_transport;
 mod migrations;
 mod photo_crash;
 mod photo_e2e;
