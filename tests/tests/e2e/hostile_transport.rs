@@ -252,7 +252,7 @@ fn impatient(engine: SyncEngine) -> SyncEngine {
 }
 
 fn impatient_device(provider: &RunningProvider) -> Device {
-    Device::with_photos(NewIntegration::new(CODE, &provider.base_url(), USER), impatient)
+    Device::with_photos(NewIntegration::new(CODE, provider.base_url(), USER), impatient)
 }
 
 #[test]
