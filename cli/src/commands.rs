@@ -6,6 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
 
+use crate::output::terminal_safe;
 use crate::track::TrackSource;
 use fieldsync_core::app::{App, AppConfig};
 use fieldsync_core::model::{
@@ -120,7 +121,7 @@ fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {
     if printer.json {
         printer.value(&serde_json::json!({ "code": code, "validated": validation.validated, "error": validation.error }))?;
     } else if validation.validated {
-        println!("{code}: credentials validated");
+        println!("{}: credentials validated", terminal_safe(code));
     }
     if !validation.validated {
         bail!(
@@ -171,6 +172,8 @@ fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
                         .as_deref()
                         .map(|why| format!(" (stopped: {why})"))
                         .unwrap_or_default();
+                    let code = terminal_safe(code);
+                    let stopped = terminal_safe(&stopped);
                     println!(
                         "Delivery for {code}: {} delivered, {} to retry, {} need attention{stopped}",
                         report.delivered, report.retrying, report.needs_attention
@@ -182,7 +185,7 @@ fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
                 if printer.json {
                     json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
                 } else {
-                    eprintln!("delivery for {code}: {err}");
+                    eprintln!("{}", terminal_safe(&format!("delivery for {code}: {err}")));
                 }
             }
         }
@@ -196,7 +199,7 @@ fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
                 if printer.json {
                     json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
                 } else {
-                    eprintln!("{code}: {err}");
+                    eprintln!("{}", terminal_safe(&format!("{code}: {err}")));
                 }
             }
         }
@@ -251,7 +254,7 @@ fn checkin(
         check_in.state
     );
     for reason in &check_in.reasons {
-        println!("  - {reason}");
+        println!("  - {}", terminal_safe(&reason.to_string()));
     }
     Ok(())
 }
@@ -365,7 +368,7 @@ fn watch(engine: Arc<SyncEngine>, printer: &Printer, interval: u64) -> Result<()
         ..Schedule::default()
     };
     let (events, received) = std::sync::mpsc::channel();
-    let _handle = spawn_auto_import(engine, schedule, move |event| drop(events.send(event)))?;
+    let handle = spawn_auto_import(engine, schedule, move |event| drop(events.send(event)))?;
     eprintln!("watching integrations with auto import on; Ctrl-C to stop");
     for event in received {
         match event {
@@ -386,11 +389,17 @@ fn watch(engine: Arc<SyncEngine>, printer: &Printer, interval: u64) -> Result<()
                 let next = retry_in.map_or("after the credentials change".to_owned(), |delay| {
                     format!("in {}s", delay.as_secs())
                 });
-                eprintln!("{code}: {error} (next attempt {next})");
+                eprintln!(
+                    "{}",
+                    terminal_safe(&format!("{code}: {error} (next attempt {next})"))
+                );
             }
         }
     }
-    Ok(())
+    // The loop runs until Ctrl-C ends the process: its channel closing means the loop itself stopped,
+    // which must not look like success to a supervisor.
+    handle.stop();
+    bail!("the auto-import loop stopped unexpectedly")
 }
 
 fn mode(arg: ModeArg) -> Mode {

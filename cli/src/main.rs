@@ -19,7 +19,8 @@ fn main() -> ExitCode {
     match commands::run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            // Errors carry text from outside (the provider's words, arguments): escaped like the rest.
+            eprintln!("error: {}", output::terminal_safe(&format!("{err:#}")));
             ExitCode::FAILURE
         }
     }

@@ -21,6 +21,35 @@ fn new_table(header: &[&str]) -> Table {
     table
 }
 
+/// `text` made safe for a terminal: control characters (NUL, ESC of an ANSI sequence, carriage return,
+/// backspace...) and the Unicode bidirectional overrides are shown escaped (`\u{1b}`), so a provider or an
+/// argument cannot move the cursor, recolour, hide or reorder what the person reads. Line feeds stay: a
+/// multi-line instruction is displayed as such. Applied to everything the human output prints that does
+/// not come from this program; `--json` output is escaped by JSON itself.
+pub fn terminal_safe(text: &str) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n') || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    if !text.chars().any(unsafe_char) {
+        return text.to_owned();
+    }
+    text.chars()
+        .flat_map(|c| {
+            let escaped: Vec<char> = if unsafe_char(c) {
+                c.escape_unicode().collect()
+            } else {
+                vec![c]
+            };
+            escaped
+        })
+        .collect()
+}
+
+/// Every cell of a table row through [`terminal_safe`].
+fn safe_row(cells: Vec<String>) -> Vec<String> {
+    cells.iter().map(|cell| terminal_safe(cell)).collect()
+}
+
 fn text(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
@@ -43,7 +72,7 @@ impl Printer {
         if self.json {
             return self.json(&serde_json::json!({ "message": message }));
         }
-        println!("{message}");
+        println!("{}", terminal_safe(message));
         Ok(())
     }
 
@@ -61,7 +90,7 @@ impl Printer {
             "Status",
         ]);
         for integration in integrations {
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 text(&integration.name),
                 integration.code.clone(),
                 integration.publish_to.join(", "),
@@ -72,7 +101,7 @@ impl Printer {
                     .unwrap_or_else(|| "never".into()),
                 text(&integration.last_error),
                 integration.status.as_str().to_owned(),
-            ]);
+            ]));
         }
         println!("{table}");
         Ok(())
@@ -109,7 +138,7 @@ impl Printer {
             ("Auto import", on_off(integration.auto_import).into()),
         ];
         for (name, value) in rows {
-            table.add_row(vec![name.to_owned(), value]);
+            table.add_row(safe_row(vec![name.to_owned(), value]));
         }
         println!("{table}");
         Ok(())
@@ -122,12 +151,12 @@ impl Printer {
         let mut table = new_table(&["Name", "Reference", "Description", "Tasks"]);
         for work_type in work_types {
             let tasks: Vec<&str> = work_type.tasks.iter().map(|task| task.name.as_str()).collect();
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 work_type.name.clone(),
                 text(&work_type.reference),
                 text(&work_type.description),
                 tasks.join(", "),
-            ]);
+            ]));
         }
         println!("{table}");
         Ok(())
@@ -141,6 +170,7 @@ impl Printer {
             ImportKind::Refresh => "Refresh",
             ImportKind::FullImport => "Full Import",
         };
+        let code = terminal_safe(code);
         println!(
             "{what} of {code}: {} created, {} updated, {} unchanged, {} cancelled, {} deleted, {} removed, {} kept, {} rejected",
             report.created,
@@ -153,7 +183,10 @@ impl Printer {
             report.rejected.len()
         );
         for kept in &report.kept_projects {
-            println!("  kept {kept}: it holds field work not yet delivered");
+            println!(
+                "  kept {}: it holds field work not yet delivered",
+                terminal_safe(&kept.to_string())
+            );
         }
         for rejection in &report.rejected {
             let number = if rejection.work_order_number.is_empty() {
@@ -161,7 +194,11 @@ impl Printer {
             } else {
                 &rejection.work_order_number
             };
-            println!("  rejected {number}: {}", rejection.reason);
+            println!(
+                "  rejected {}: {}",
+                terminal_safe(number),
+                terminal_safe(&rejection.reason)
+            );
         }
         Ok(())
     }
@@ -180,7 +217,7 @@ impl Printer {
             "Last Error",
         ]);
         for entry in entries {
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 entry.id.clone(),
                 entry.project.clone().unwrap_or_default(),
                 entry.kind.to_string(),
@@ -191,7 +228,7 @@ impl Printer {
                 entry.attempts.to_string(),
                 format_timestamp(entry.created_at),
                 text(&entry.last_error),
-            ]);
+            ]));
         }
         println!("{table}");
         println!(
@@ -217,7 +254,7 @@ impl Printer {
             "Note",
         ]);
         for photo in photos {
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 photo.uuid.clone(),
                 photo.project.clone(),
                 photo.task.clone(),
@@ -230,7 +267,7 @@ impl Printer {
                     .unwrap_or_default(),
                 certified(photo),
                 text(&photo.message),
-            ]);
+            ]));
         }
         println!("{table}");
         println!("{} photo(s)", photos.len());
@@ -244,7 +281,7 @@ impl Printer {
         if photo.duplicate {
             println!(
                 "these bytes were already added to {}: nothing new was stored",
-                photo.project
+                terminal_safe(&photo.project)
             );
         }
         self.photos(std::slice::from_ref(photo))
@@ -273,7 +310,7 @@ impl Printer {
             if project.closed {
                 status = format!("{status} (closed)").trim().to_owned();
             }
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 project.id.to_string(),
                 address,
                 project
@@ -284,7 +321,7 @@ impl Printer {
                 status,
                 text(&project.client_status),
                 text(&project.assigned_to),
-            ]);
+            ]));
         }
         println!("{table}");
         println!("{} project(s)", projects.len());
@@ -337,18 +374,18 @@ impl Printer {
             ("Closed", if project.closed { "yes".into() } else { "no".into() }),
         ];
         for (name, value) in rows {
-            table.add_row(vec![name.to_owned(), value]);
+            table.add_row(safe_row(vec![name.to_owned(), value]));
         }
         if project.removal_pending {
-            table.add_row(vec![
+            table.add_row(safe_row(vec![
                 "Note".to_owned(),
                 "no longer assigned; kept until its field work is delivered".into(),
-            ]);
+            ]));
         }
         println!("{table}");
         let mut tasks = new_table(&["Task", "Instructions"]);
         for task in &project.tasks {
-            tasks.add_row(vec![task.name.clone(), text(&task.instructions)]);
+            tasks.add_row(safe_row(vec![task.name.clone(), text(&task.instructions)]));
         }
         println!("{tasks}");
         Ok(())
@@ -383,35 +420,55 @@ pub fn progress_bar(total: u64, terminal: bool) -> ProgressBar {
 }
 
 /// Shows photo relays: on a terminal, a byte progress bar on stderr over the delivery run (every photo of
-/// the run, per-photo figures in its message); elsewhere one line per photo sent, on stderr; nothing with
-/// `--json` (stdout stays one JSON document, stderr quiet).
+/// the run, per-photo figures in its message); elsewhere one line per photo the provider accepted, on
+/// stderr; nothing with `--json` (stdout stays one JSON document, stderr quiet).
 pub fn relay_observer(terminal: bool, json: bool) -> fieldsync_core::sync::SyncObserver {
+    use fieldsync_core::photo::PhotoState;
     use fieldsync_core::sync::SyncEvent;
     use indicatif::HumanBytes;
     // Made on the first photo: a sync that relays none draws nothing.
     let bar: std::sync::Mutex<Option<ProgressBar>> = std::sync::Mutex::new(None);
+    // Per photo whose bytes all went out: its size, and the run's figures at that moment. "Sent" is
+    // printed only once the photo is relayed: every byte written is not an upload the provider accepted.
+    let written: std::sync::Mutex<std::collections::HashMap<String, (u64, u64, u64)>> =
+        std::sync::Mutex::new(std::collections::HashMap::new());
     std::sync::Arc::new(move |event| {
-        let SyncEvent::UploadProgress {
-            uuid,
-            bytes_sent,
-            bytes_total,
-            overall_sent,
-            overall_total,
-        } = event
-        else {
-            return;
-        };
         if json {
             return;
         }
+        let (uuid, bytes_sent, bytes_total, overall_sent, overall_total) = match event {
+            SyncEvent::UploadProgress {
+                uuid,
+                bytes_sent,
+                bytes_total,
+                overall_sent,
+                overall_total,
+            } => (uuid, bytes_sent, bytes_total, overall_sent, overall_total),
+            SyncEvent::PhotoState { uuid, state } if !terminal => {
+                let figures = written
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .remove(&uuid);
+                if state == PhotoState::Relayed
+                    && let Some((size, overall_sent, overall_total)) = figures
+                {
+                    eprintln!(
+                        "sent photo {uuid} ({}); {} of {} for this sync",
+                        HumanBytes(size),
+                        HumanBytes(overall_sent),
+                        HumanBytes(overall_total)
+                    );
+                }
+                return;
+            }
+            _ => return,
+        };
         if !terminal {
             if bytes_sent == bytes_total {
-                eprintln!(
-                    "sent photo {uuid} ({}); {} of {} for this sync",
-                    HumanBytes(bytes_total),
-                    HumanBytes(overall_sent),
-                    HumanBytes(overall_total)
-                );
+                written
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .insert(uuid, (bytes_total, overall_sent, overall_total));
             }
             return;
         }

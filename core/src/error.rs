@@ -165,6 +165,29 @@ pub enum Error {
 }
 
 impl Error {
+    /// The same error with every one of `secrets` replaced by [`crate::transport::REDACTED`] in the text
+    /// that may come from outside (the provider's words, a response's content). Applied where such errors
+    /// are recorded or returned, with the integration's secrets at hand.
+    pub fn redacted<S: AsRef<str>>(self, secrets: &[S]) -> Self {
+        use crate::transport::redact;
+        match self {
+            Self::Transport(err) => Self::Transport(err.redacted(secrets)),
+            Self::InvalidResponse(message) => Self::InvalidResponse(redact(&message, secrets)),
+            Self::Provider(message) => Self::Provider(redact(&message, secrets)),
+            Self::RefreshFailed { code, message, class } => Self::RefreshFailed {
+                code,
+                message: redact(&message, secrets),
+                class,
+            },
+            // Input errors name our own fields; a value echoed back from outside may sit in the reason.
+            Self::InvalidInput(input) => Self::InvalidInput(InvalidInput {
+                reason: redact(&input.reason, secrets),
+                ..input
+            }),
+            other => other,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         Self::Io {
             path: path.into(),

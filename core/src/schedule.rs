@@ -46,7 +46,19 @@ impl Default for Schedule {
     }
 }
 
-/// The delay before the next attempt, or `None` to pause until the credentials change.
+/// The longest delay [`next_delay`] derives from a schedule: a year. Huge intervals (`watch --interval
+/// 18446744073709551615`) saturate here instead of panicking in `Duration::mul_f64`. A `Retry-After` is
+/// passed on as given: whoever adds a delay to a clock does it saturating.
+pub const MAX_DELAY: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+
+/// `duration × factor`, saturating at [`MAX_DELAY`] (`Duration::mul_f64` panics on overflow).
+fn scaled(duration: Duration, factor: f64) -> Duration {
+    Duration::try_from_secs_f64(duration.as_secs_f64() * factor)
+        .map_or(MAX_DELAY, |scaled| scaled.min(MAX_DELAY))
+}
+
+/// The delay before the next attempt, or `None` to pause until the credentials change. Never more than
+/// [`MAX_DELAY`] unless a `Retry-After` asks for more.
 ///
 /// `failures` counts consecutive failures including this one; `random` is uniform in `[0, 1)`.
 pub fn next_delay(
@@ -59,7 +71,7 @@ pub fn next_delay(
     match outcome {
         AttemptOutcome::Success | AttemptOutcome::Permanent => {
             let spread = schedule.jitter.clamp(0.0, 1.0) * (2.0 * random - 1.0);
-            Some(schedule.interval.mul_f64(1.0 + spread))
+            Some(scaled(schedule.interval, 1.0 + spread))
         }
         AttemptOutcome::Transient { retry_after } => {
             let exponent = failures.saturating_sub(1).min(20);
@@ -68,7 +80,9 @@ pub fn next_delay(
                 .saturating_mul(1u32 << exponent)
                 .min(schedule.backoff_max);
             // "Equal jitter": at least half the ceiling, so retries spread out but never hammer.
-            let delay = ceiling.mul_f64(0.5 + random / 2.0);
+            let delay = scaled(ceiling, 0.5 + random / 2.0);
+            // Retry-After is passed on whole (the transport already caps what it parses); callers add it to
+            // their clocks saturating.
             Some(delay.max(retry_after.unwrap_or_default()))
         }
         AttemptOutcome::Auth => None,
@@ -132,6 +146,35 @@ mod tests {
             Some(Duration::from_secs(7200)),
             "even above the cap"
         );
+    }
+
+    #[test]
+    fn item9_huge_intervals_and_retry_after_saturate_instead_of_panicking() {
+        let huge = Schedule {
+            interval: Duration::from_secs(u64::MAX),
+            backoff_base: Duration::MAX,
+            backoff_max: Duration::MAX,
+            ..Schedule::default()
+        };
+        for random in [0.0, 0.5, 0.999_999] {
+            assert_eq!(
+                next_delay(&huge, AttemptOutcome::Success, 0, random),
+                Some(MAX_DELAY)
+            );
+            assert_eq!(
+                next_delay(&huge, AttemptOutcome::Transient { retry_after: None }, 40, random),
+                Some(MAX_DELAY)
+            );
+        }
+        let outcome = AttemptOutcome::Transient {
+            retry_after: Some(Duration::MAX),
+        };
+        assert_eq!(
+            next_delay(&Schedule::default(), outcome, 1, 0.5),
+            Some(Duration::MAX),
+            "passed on; adding it to a clock saturates"
+        );
+        assert!(std::time::Instant::now().checked_add(MAX_DELAY).is_some());
     }
 
     #[test]

@@ -81,9 +81,15 @@ impl SecretStore for MemorySecretStore {
 }
 
 /// Secrets in a JSON file readable only by its owner (mode 0600), rewritten atomically.
+///
+/// Safe across processes: every change is a read-modify-write under an exclusive lock on a sidecar file
+/// (`<file>.lock`; the secrets file itself cannot carry the lock, it is replaced by a rename), and each
+/// writer renames its own uniquely named temporary file into place. Readers need no lock: they see the old
+/// file or the new one, never a half-written one.
 #[derive(Debug)]
 pub struct FileSecretStore {
     path: PathBuf,
+    /// Keeps this process's threads in line before they contend for the file lock.
     lock: Mutex<()>,
 }
 
@@ -112,22 +118,58 @@ impl FileSecretStore {
         }
     }
 
+    fn directory(&self) -> &Path {
+        match self.path.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => Path::new("."),
+        }
+    }
+
     fn write(&self, secrets: &Secrets) -> Result<()> {
         let json = serde_json::to_vec_pretty(secrets).map_err(|err| Error::Secrets(err.to_string()))?;
-        let temp = self.path.with_extension("secrets.tmp");
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        let directory = self.directory();
+        // A unique name per writer (tempfile creates it 0600 on Unix): two writers never share a temporary
+        // file, so neither renames the other's half-written one into place.
+        let mut temp = tempfile::Builder::new()
+            .prefix(".fieldsync-secrets-")
+            .suffix(".tmp")
+            .tempfile_in(directory)
+            .map_err(|err| Error::io(directory, err))?;
         #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&temp).map_err(|err| Error::io(&temp, err))?;
-        file.write_all(&json)
-            .and_then(|()| file.sync_all())
-            .map_err(|err| Error::io(&temp, err))?;
-        std::fs::rename(&temp, &self.path).map_err(|err| Error::io(&self.path, err))
+        {
+            use std::os::unix::fs::PermissionsExt;
+            temp.as_file()
+                .set_permissions(std::fs::Permissions::from_mode(0o600))
+                .map_err(|err| Error::io(temp.path(), err))?;
+        }
+        temp.write_all(&json)
+            .and_then(|()| temp.as_file().sync_all())
+            .map_err(|err| Error::io(temp.path(), err))?;
+        temp.persist(&self.path)
+            .map_err(|err| Error::io(&self.path, err.error))?;
+        Ok(())
+    }
+
+    /// The sidecar lock file's path: `<file>.lock`.
+    fn lock_path(&self) -> PathBuf {
+        let mut path = self.path.as_os_str().to_owned();
+        path.push(".lock");
+        PathBuf::from(path)
     }
 
     fn update(&self, change: impl FnOnce(&mut Secrets)) -> Result<()> {
         let _guard = self.lock.lock().map_err(|_| Error::Secrets("poisoned".into()))?;
+        let lock_path = self.lock_path();
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock_file = options
+            .open(&lock_path)
+            .map_err(|err| Error::io(&lock_path, err))?;
+        // Held until `lock_file` is dropped at the end of this call (closing the file releases it, also
+        // when the process dies).
+        lock_file.lock().map_err(|err| Error::io(&lock_path, err))?;
         let mut secrets = self.read()?;
         change(&mut secrets);
         self.write(&secrets)
@@ -189,5 +231,39 @@ mod tests {
         }
         store.delete_all("ACME").unwrap();
         assert_eq!(store.get("ACME", SecretKind::Token).unwrap(), None);
+    }
+
+    /// Separate store objects on one file (as separate processes have) lose no update. The CLI test
+    /// `item13_parallel_integration_adds_all_keep_their_password` does it with real processes.
+    #[test]
+    fn item13_separate_stores_on_one_file_lose_no_update() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("f.db");
+        let threads: Vec<_> = (0..8)
+            .map(|i| {
+                let db = db.clone();
+                std::thread::spawn(move || {
+                    let store = FileSecretStore::beside(&db);
+                    for round in 0..10 {
+                        store
+                            .set(&format!("C{i}-{round}"), SecretKind::PasswordSha1, "x")
+                            .unwrap();
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().unwrap();
+        }
+        let store = FileSecretStore::beside(&db);
+        for i in 0..8 {
+            for round in 0..10 {
+                let code = format!("C{i}-{round}");
+                assert!(
+                    store.get(&code, SecretKind::PasswordSha1).unwrap().is_some(),
+                    "{code} lost"
+                );
+            }
+        }
     }
 }

@@ -131,6 +131,15 @@ fn classify(result: &Result<ImportReport>) -> AttemptOutcome {
     }
 }
 
+/// `delay` from now, saturating: [`next_delay`] caps its delays, but `Instant` has no fixed range, so an
+/// overflow means "as late as we can say" rather than a panic that would end the loop.
+fn later(delay: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(delay)
+        .or_else(|| now.checked_add(crate::schedule::MAX_DELAY))
+        .unwrap_or(now)
+}
+
 fn run(
     engine: &SyncEngine,
     schedule: &Schedule,
@@ -189,7 +198,7 @@ fn run(
                 };
                 let delay = next_delay(schedule, outcome, entry.failures, rng.random::<f64>());
                 match delay {
-                    Some(delay) => entry.next_at = Instant::now() + delay,
+                    Some(delay) => entry.next_at = later(delay),
                     None => entry.paused_on = engine.credentials_fingerprint(code).ok(),
                 }
                 on_event(match result {

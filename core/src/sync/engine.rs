@@ -239,11 +239,24 @@ impl SyncEngine {
 
     fn transport(&self, code: &str) -> Result<HttpTransport> {
         let integration = self.store.integration(code)?;
-        Ok(HttpTransport::new(
+        let mut transport = HttpTransport::new(
             &integration.base_url,
             integration.service_extension.as_deref(),
             self.timeouts,
-        )?)
+        )?;
+        if let Some(push_key) = self.secrets.get(code, SecretKind::PushKey)? {
+            transport = transport.redacting(push_key);
+        }
+        Ok(transport)
+    }
+
+    /// Every secret of the integration, to redact from text that comes from outside (the provider's error
+    /// messages) before it is stored, logged or returned.
+    fn known_secrets(&self, code: &str) -> Vec<String> {
+        [SecretKind::PasswordSha1, SecretKind::Token, SecretKind::PushKey]
+            .into_iter()
+            .filter_map(|kind| self.secrets.get(code, kind).ok().flatten())
+            .collect()
     }
 
     /// The integration's push key, created on first use (256 random bits, hex).
@@ -266,6 +279,7 @@ impl SyncEngine {
     pub fn validate(&self, code: &str) -> Result<Validation> {
         let credentials = self.credentials(code)?;
         let push_key = self.push_key(code)?;
+        // The transport redacts the credentials and the push key from what the provider says.
         let validation = match self.transport(code)?.validate(&credentials, &push_key) {
             Err(TransportError::Auth(message)) => Validation {
                 validated: false,
@@ -346,7 +360,9 @@ impl SyncEngine {
     fn run_once(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
         self.store.begin_import(code)?;
         self.announce_status(code);
-        let result = self.download_and_import(code, kind);
+        let result = self
+            .download_and_import(code, kind)
+            .map_err(|err| err.redacted(&self.known_secrets(code)));
         match &result {
             Ok(report) => {
                 if let Some(observer) = &self.observer {

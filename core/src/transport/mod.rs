@@ -12,18 +12,30 @@
 //! TLS: rustls with the platform verifier (the OS trust store). On Android the host must initialise the
 //! verifier once through JNI (`rustls-platform-verifier`'s Android component); see the bindings docs.
 //! Plain http is accepted only for loopback hosts (validated when the integration is saved).
-//! Credentials travel only in the form body and never appear in errors or logs.
+//! Credentials travel only in the form body and never appear in errors or logs: every text that comes from
+//! the other side (error bodies, a `Location`) is passed through [`redact`] with the credentials at hand.
+//!
+//! Redirects are never followed: a 3xx would carry the credentials (in the body, on a 307/308) to a host
+//! nobody configured, or import another host's answer (on a 302). It is a permanent error naming the
+//! `Location`, so the integration's URL gets fixed.
+//!
+//! Every response body is read under a minimum rate and an overall deadline ([`Timeouts`], [`limits`]).
+
+pub mod limits;
+pub mod redact;
 
 use std::io::{Read, Write};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
 use serde_json::{Value, json};
 
+use self::limits::{Pace, Paced, parse_retry_after, stalled_reason};
+pub use self::redact::{REDACTED, redact};
 use crate::wire::value::is_truthy;
 
-/// Timeouts per phase.
+/// Timeouts per phase, and the limits that keep a slow or hostile server from holding a call forever.
 #[derive(Debug, Clone, Copy)]
 pub struct Timeouts {
     /// TCP + TLS connection.
@@ -32,6 +44,16 @@ pub struct Timeouts {
     pub io: Duration,
     /// A whole small request (validate, status).
     pub small_request: Duration,
+    /// Minimum progress of a response body: at least this many bytes in every [`Self::progress_window`]
+    /// (default 1 KiB), else the call fails as transient.
+    pub min_progress_bytes: u64,
+    /// The window of the minimum progress rule (default 30 s).
+    pub progress_window: Duration,
+    /// The longest a whole getWorkOrders call may take, request and body (default 10 min).
+    pub download_cap: Duration,
+    /// The longest the answer to an upload, a status or a validate may take to arrive, once the request
+    /// is sent (default 2 min).
+    pub response_cap: Duration,
 }
 
 impl Default for Timeouts {
@@ -40,6 +62,10 @@ impl Default for Timeouts {
             connect: Duration::from_secs(10),
             io: Duration::from_secs(60),
             small_request: Duration::from_secs(30),
+            min_progress_bytes: 1024,
+            progress_window: Duration::from_secs(30),
+            download_cap: Duration::from_secs(10 * 60),
+            response_cap: Duration::from_secs(2 * 60),
         }
     }
 }
@@ -89,6 +115,18 @@ impl TransportError {
             retry_after: None,
         }
     }
+
+    /// The same error with every one of `secrets` in its message replaced by [`REDACTED`].
+    pub fn redacted<S: AsRef<str>>(self, secrets: &[S]) -> Self {
+        match self {
+            Self::Auth(message) => Self::Auth(redact(&message, secrets)),
+            Self::Permanent(message) => Self::Permanent(redact(&message, secrets)),
+            Self::Transient { message, retry_after } => Self::Transient {
+                message: redact(&message, secrets),
+                retry_after,
+            },
+        }
+    }
 }
 
 /// The provider's answer to `validate`.
@@ -130,6 +168,8 @@ pub struct HttpTransport {
     base_url: String,
     extension: String,
     timeouts: Timeouts,
+    /// Secrets besides the credentials of a call (the push key) to redact from what the provider says.
+    also_redact: Vec<String>,
 }
 
 impl HttpTransport {
@@ -143,6 +183,8 @@ impl HttpTransport {
             .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(timeouts.connect)
             .timeout(timeouts.io)
+            // Never: a redirect would resend the credentials to another host (see the module docs).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|err| TransportError::Permanent(format!("cannot build the HTTP client: {err}")))?;
@@ -151,7 +193,33 @@ impl HttpTransport {
             base_url: base_url.trim_end_matches('/').to_owned(),
             extension: service_extension.unwrap_or_default().to_owned(),
             timeouts,
+            also_redact: Vec::new(),
         })
+    }
+
+    /// Also redacts `secret` (e.g. the integration's push key) from every error text this transport
+    /// returns; the credentials of each call are always redacted.
+    pub fn redacting(mut self, secret: impl Into<String>) -> Self {
+        self.also_redact.push(secret.into());
+        self
+    }
+
+    /// Every secret to redact from what the provider says in a call made with `credentials`.
+    fn secrets<'a>(&'a self, credentials: &'a ProviderCredentials) -> Vec<&'a str> {
+        let mut secrets = vec![credentials.password_sha1.as_str()];
+        secrets.extend(credentials.token.as_deref());
+        secrets.extend(self.also_redact.iter().map(String::as_str));
+        secrets
+    }
+
+    /// The pace of a response body whose overall limit `limit` counts from `started`.
+    fn pace(&self, started: Instant, limit: Duration) -> Pace {
+        Pace::new(
+            self.timeouts.min_progress_bytes,
+            self.timeouts.progress_window,
+            started,
+            limit,
+        )
     }
 
     fn url(&self, service: &str) -> String {
@@ -173,13 +241,79 @@ impl HttpTransport {
         Ok(fields.to_string())
     }
 
-    fn post(&self, service: &str, payload: String, small: bool) -> Result<Response, TransportError> {
+    fn post(
+        &self,
+        service: &str,
+        credentials: &ProviderCredentials,
+        fields: Value,
+        small: bool,
+    ) -> Result<Response, TransportError> {
+        let payload = Self::payload(credentials, fields)?;
         let mut request = self.client.post(self.url(service)).form(&[("payload", payload)]);
         if small {
             request = request.timeout(self.timeouts.small_request);
         }
         let response = request.send().map_err(|err| classify_reqwest(service, &err))?;
-        check_status(service, response)
+        self.check_status(service, response, &self.secrets(credentials))
+    }
+
+    /// Sorts an HTTP status into the three kinds of failure (a redirect is permanent: never followed).
+    /// `secrets` are redacted from the provider's text before it is cut to length (a cut secret would
+    /// escape redaction).
+    fn check_status(
+        &self,
+        service: &str,
+        response: Response,
+        secrets: &[&str],
+    ) -> Result<Response, TransportError> {
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .map(|value| printable(&redact(&String::from_utf8_lossy(value.as_bytes()), secrets), 300));
+            let target = location.map_or("nowhere (no Location)".to_owned(), |url| format!("to {url}"));
+            return Err(TransportError::Permanent(format!(
+                "{service}: the provider answered {} and redirects {target}; fieldsync never follows \
+                 redirects: check the integration's URL",
+                status.as_u16()
+            )));
+        }
+        let provider_now = date_header(&response).map_or_else(SystemTime::now, |unix| {
+            SystemTime::UNIX_EPOCH + Duration::from_secs(unix.max(0).unsigned_abs())
+        });
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| parse_retry_after(text, provider_now));
+        let pace = self.pace(Instant::now(), self.timeouts.response_cap);
+        let detail = provider_error_text(Paced::new(response, pace), secrets);
+        let message = format!("{service}: HTTP {}{detail}", status.as_u16());
+        Err(match status {
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Auth(message),
+            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
+                TransportError::Transient { message, retry_after }
+            }
+            status if status.is_server_error() => TransportError::Transient { message, retry_after },
+            _ => TransportError::Permanent(message),
+        })
+    }
+
+    /// A small JSON answer, read under [`Timeouts::response_cap`] and the minimum rate.
+    fn read_small_json(&self, service: &str, response: Response) -> Result<Value, TransportError> {
+        reject_html(service, &response)?;
+        let pace = self.pace(Instant::now(), self.timeouts.response_cap);
+        let mut body = Vec::new();
+        Paced::new(response.take(1 << 20), pace)
+            .read_to_end(&mut body)
+            .map_err(|err| read_failure(service, "the answer broke off", &err))?;
+        serde_json::from_slice(&body).map_err(|err| {
+            TransportError::Permanent(format!("{service}: the answer is not valid JSON ({err})"))
+        })
     }
 
     /// Checks the credentials; `pushkey` is registered with the provider.
@@ -188,12 +322,24 @@ impl HttpTransport {
         credentials: &ProviderCredentials,
         pushkey: &str,
     ) -> Result<Validation, TransportError> {
-        let response = self.post(
-            "validate",
-            Self::payload(credentials, json!({ "pushkey": pushkey }))?,
-            true,
-        )?;
-        let body = read_small_json("validate", response)?;
+        let mut secrets = self.secrets(credentials);
+        secrets.push(pushkey);
+        let validation = self
+            .validate_unredacted(credentials, pushkey)
+            .map_err(|err| err.redacted(&secrets))?;
+        Ok(Validation {
+            error: validation.error.map(|text| redact(&text, &secrets)),
+            ..validation
+        })
+    }
+
+    fn validate_unredacted(
+        &self,
+        credentials: &ProviderCredentials,
+        pushkey: &str,
+    ) -> Result<Validation, TransportError> {
+        let response = self.post("validate", credentials, json!({ "pushkey": pushkey }), true)?;
+        let body = self.read_small_json("validate", response)?;
         // A tolerant client treats "", false and null as not validated.
         let validated = is_truthy(body.get("validated"));
         let error = match &body["error"] {
@@ -213,9 +359,23 @@ impl HttpTransport {
         out: &mut impl Write,
         max_bytes: u64,
     ) -> Result<Download, TransportError> {
+        self.download_unredacted(credentials, timestamp, out, max_bytes)
+            .map_err(|err| err.redacted(&self.secrets(credentials)))
+    }
+
+    fn download_unredacted(
+        &self,
+        credentials: &ProviderCredentials,
+        timestamp: Option<i64>,
+        out: &mut impl Write,
+        max_bytes: u64,
+    ) -> Result<Download, TransportError> {
+        // The overall cap counts from the request: a server slow to answer uses up the same budget.
+        let pace = self.pace(Instant::now(), self.timeouts.download_cap);
         let response = self.post(
             "getWorkOrders",
-            Self::payload(credentials, json!({ "timestamp": timestamp }))?,
+            credentials,
+            json!({ "timestamp": timestamp }),
             false,
         )?;
         if let Some(length) = response.content_length()
@@ -226,18 +386,10 @@ impl HttpTransport {
             )));
         }
         reject_html("getWorkOrders", &response)?;
-        let date_header = response
-            .headers()
-            .get(reqwest::header::DATE)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|text| {
-                time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
-            })
-            .map(|date| date.unix_timestamp());
-        let mut limited = response.take(max_bytes.saturating_add(1));
-        let bytes = std::io::copy(&mut limited, out).map_err(|err| {
-            TransportError::transient(format!("getWorkOrders: the download broke off: {err}"))
-        })?;
+        let date_header = date_header(&response);
+        let mut limited = Paced::new(response.take(max_bytes.saturating_add(1)), pace);
+        let bytes = std::io::copy(&mut limited, out)
+            .map_err(|err| read_failure("getWorkOrders", "the download broke off", &err))?;
         if bytes > max_bytes {
             return Err(TransportError::Permanent(format!(
                 "getWorkOrders: the response is larger than the limit of {max_bytes} bytes"
@@ -277,6 +429,16 @@ impl HttpTransport {
         item: &Value,
         file: Option<UploadFile>,
     ) -> Result<(), TransportError> {
+        self.upload_unredacted(credentials, item, file)
+            .map_err(|err| err.redacted(&self.secrets(credentials)))
+    }
+
+    fn upload_unredacted(
+        &self,
+        credentials: &ProviderCredentials,
+        item: &Value,
+        file: Option<UploadFile>,
+    ) -> Result<(), TransportError> {
         let payload = Self::payload(credentials, item.clone())?;
         let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload);
         if let Some(file) = file {
@@ -292,7 +454,10 @@ impl HttpTransport {
             .multipart(form)
             .send()
             .map_err(|err| classify_reqwest("uploadPictures", &err))?;
-        let body = read_small_json("uploadPictures", check_status("uploadPictures", response)?)?;
+        let body = self.read_small_json(
+            "uploadPictures",
+            self.check_status("uploadPictures", response, &self.secrets(credentials))?,
+        )?;
         accepted("uploadPictures", &body)
     }
 
@@ -303,9 +468,10 @@ impl HttpTransport {
         credentials: &ProviderCredentials,
         request: &Value,
     ) -> Result<(), TransportError> {
-        let payload = Self::payload(credentials, request.clone())?;
-        let body = read_small_json("status", self.post("status", payload, true)?)?;
-        accepted("status", &body)
+        self.post("status", credentials, request.clone(), true)
+            .and_then(|response| self.read_small_json("status", response))
+            .and_then(|body| accepted("status", &body))
+            .map_err(|err| err.redacted(&self.secrets(credentials)))
     }
 }
 
@@ -326,32 +492,8 @@ fn accepted(service: &str, body: &Value) -> Result<(), TransportError> {
     )))
 }
 
-/// Sorts an HTTP status into the three kinds of failure.
-fn check_status(service: &str, response: Response) -> Result<Response, TransportError> {
-    let status = response.status();
-    if status.is_success() {
-        return Ok(response);
-    }
-    let retry_after = response
-        .headers()
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| text.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
-    let detail = provider_error_text(response);
-    let message = format!("{service}: HTTP {}{detail}", status.as_u16());
-    Err(match status {
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Auth(message),
-        StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
-            TransportError::Transient { message, retry_after }
-        }
-        status if status.is_server_error() => TransportError::Transient { message, retry_after },
-        _ => TransportError::Permanent(message),
-    })
-}
-
 /// The provider's own words from an error body, if it sent JSON with `error` (never the whole body).
-fn provider_error_text(response: Response) -> String {
+fn provider_error_text(response: impl Read, secrets: &[&str]) -> String {
     let mut body = String::new();
     if response.take(4096).read_to_string(&mut body).is_err() {
         return String::new();
@@ -359,7 +501,9 @@ fn provider_error_text(response: Response) -> String {
     serde_json::from_str::<Value>(&body)
         .ok()
         .and_then(|value| match &value["error"] {
-            Value::String(text) if !text.is_empty() => Some(text.chars().take(200).collect::<String>()),
+            Value::String(text) if !text.is_empty() => {
+                Some(redact(text, secrets).chars().take(200).collect::<String>())
+            }
             _ => None,
         })
         .map(|text| format!(": {text}"))
@@ -381,15 +525,29 @@ fn reject_html(service: &str, response: &Response) -> Result<(), TransportError>
     Ok(())
 }
 
-fn read_small_json(service: &str, response: Response) -> Result<Value, TransportError> {
-    reject_html(service, &response)?;
-    let mut body = Vec::new();
+/// The provider's clock from the HTTP `Date` header, in Unix seconds.
+fn date_header(response: &Response) -> Option<i64> {
     response
-        .take(1 << 20)
-        .read_to_end(&mut body)
-        .map_err(|err| TransportError::transient(format!("{service}: the answer broke off: {err}")))?;
-    serde_json::from_slice(&body)
-        .map_err(|err| TransportError::Permanent(format!("{service}: the answer is not valid JSON ({err})")))
+        .headers()
+        .get(reqwest::header::DATE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| {
+            time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
+        })
+        .map(|date| date.unix_timestamp())
+}
+
+/// A body read that failed: too slow or too long (transient, with the reason), or broken off.
+fn read_failure(service: &str, what: &str, err: &std::io::Error) -> TransportError {
+    match stalled_reason(err) {
+        Some(reason) => TransportError::transient(format!("{service}: {reason}")),
+        None => TransportError::transient(format!("{service}: {what}: {err}")),
+    }
+}
+
+/// `text` from outside made safe to show: control characters escaped, at most `max` characters.
+fn printable(text: &str, max: usize) -> String {
+    text.chars().take(max).flat_map(char::escape_debug).collect()
 }
 
 /// Connection-level failures: all transient (the network may come back), except a malformed URL.

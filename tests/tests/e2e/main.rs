@@ -17,6 +17,7 @@ mod crash;
 mod delivery_crash;
 mod fuzz;
 mod hostile_provider;
+mod hostile_transport;
 mod migrations;
 mod photo_crash;
 mod photo_e2e;
