@@ -133,7 +133,12 @@ impl Store {
                 size,
                 limit: options.max_bytes,
             }),
-            _ => self.write(|tx| apply_response(tx, code, body, options)),
+            _ => {
+                let report = self.write(|tx| apply_response(tx, code, body, options))?;
+                // A large import leaves its pages in the WAL: copy them back and truncate the file.
+                self.shrink_wal();
+                Ok(report)
+            }
         }
     }
 
