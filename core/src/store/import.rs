@@ -7,7 +7,7 @@
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
 use std::cell::Cell;
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::io::Read;
 use std::path::Path;
 
@@ -289,8 +289,14 @@ struct SqliteCache<'c> {
 
 impl<'c> SqliteCache<'c> {
     fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
-        let mut by_number = HashMap::new();
-        let mut by_fingerprint = HashMap::new();
+        let count: i64 = connection.query_row(
+            "SELECT count(*) FROM projects WHERE integration_id = ?1",
+            [integration_id],
+            |row| row.get(0),
+        )?;
+        let count = usize::try_from(count).unwrap_or_default();
+        let mut by_number = HashMap::with_capacity(count);
+        let mut by_fingerprint = HashMap::with_capacity(count);
         let mut statement = connection
             .prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
