@@ -128,7 +128,11 @@ impl Store {
         let short = std::time::Duration::from_millis(CHECKPOINT_WAIT_MS);
         let result = writer.busy_timeout(short).and_then(|()| {
             writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
             })
         });
         let _ = writer.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS));

@@ -20,7 +20,8 @@ const ORDERS: u64 = 15_000;
 const SLACK: Duration = Duration::from_secs(2);
 
 #[test]
-fn field_work_waits_for_the_writer_with_a_bounded_timeout_never_failing_fast_while_an_import_holds_the_lock() {
+fn field_work_waits_for_the_writer_with_a_bounded_timeout_never_failing_fast_while_an_import_holds_the_lock()
+{
     let dir = tempfile::tempdir().unwrap();
     let database = dir.path().join("cache.db");
     let small = dir.path().join("small.json");

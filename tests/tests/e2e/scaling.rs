@@ -22,7 +22,10 @@ const RUNS: usize = 3;
 
 /// Times `small` and `large` alternately, up to [`RUNS`] times each, and returns the ratio of the minima.
 /// Stops early once the ratio is clearly within bounds.
-fn min_ratio(mut small: impl FnMut() -> Duration, mut large: impl FnMut() -> Duration) -> (f64, Duration, Duration) {
+fn min_ratio(
+    mut small: impl FnMut() -> Duration,
+    mut large: impl FnMut() -> Duration,
+) -> (f64, Duration, Duration) {
     let (mut best_small, mut best_large) = (Duration::MAX, Duration::MAX);
     for run in 0..RUNS {
         best_small = best_small.min(small());
@@ -32,7 +35,11 @@ fn min_ratio(mut small: impl FnMut() -> Duration, mut large: impl FnMut() -> Dur
             break;
         }
     }
-    (best_large.as_secs_f64() / best_small.as_secs_f64(), best_small, best_large)
+    (
+        best_large.as_secs_f64() / best_small.as_secs_f64(),
+        best_small,
+        best_large,
+    )
 }
 
 /// Queues `count` check-ins on a fresh device (20 projects) and times their delivery to the emulator.
