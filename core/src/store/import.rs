@@ -6,8 +6,8 @@
 //! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
-use std::cell::Cell;
 use foldhash::{HashMap, HashMapExt};
+use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
 
@@ -192,7 +192,7 @@ fn apply_response(
         index += 1;
         let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
         if let Some(number) = cache.unchanged_number(fingerprint) {
-            importer.skip_unchanged(&number);
+            importer.skip_unchanged(number);
             return Ok(());
         }
         let order = match WorkOrder::from_json(text) {
@@ -355,8 +355,8 @@ impl<'c> SqliteCache<'c> {
         Ok(row)
     }
 
-    fn unchanged_number(&self, fingerprint: u128) -> Option<String> {
-        self.by_fingerprint.get(&fingerprint).cloned()
+    fn unchanged_number(&self, fingerprint: u128) -> Option<&str> {
+        self.by_fingerprint.get(&fingerprint).map(String::as_str)
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
