@@ -4,6 +4,7 @@
 #
 #   scripts/bench-table.sh              # import + checkin benches, then the release-small library size
 #   SKIP_SIZE=1 scripts/bench-table.sh  # without the (slow, fat-LTO) library build
+#   REUSE_LOG=1 scripts/bench-table.sh  # only rewrite the table from the last run's log
 #
 # Uses CARGO_TARGET_DIR when set. The raw output is kept in target/bench-table.log.
 set -euo pipefail
@@ -11,12 +12,13 @@ cd "$(dirname "$0")/.."
 target="${CARGO_TARGET_DIR:-target}"
 mkdir -p "$target"
 log="$target/bench-table.log"
-: >"$log"
+if [ "${REUSE_LOG:-0}" != 1 ]; then
+    : >"$log"
+    cargo bench -p fieldsync-tests --bench import 2>&1 | tee -a "$log"
+    cargo bench -p fieldsync-tests --bench checkin 2>&1 | tee -a "$log"
+fi
 
-cargo bench -p fieldsync-tests --bench import 2>&1 | tee -a "$log"
-cargo bench -p fieldsync-tests --bench checkin 2>&1 | tee -a "$log"
-
-if [ "${SKIP_SIZE:-0}" != 1 ]; then
+if [ "${SKIP_SIZE:-0}" != 1 ] && ! grep -q '^TABLE|release-small' "$log"; then
     cargo build -p fieldsync-ffi --profile release-small 2>&1 | tail -n 2
     library="$target/release-small/libfieldsync_ffi.so"
     size=$(stat -c %s "$library")
