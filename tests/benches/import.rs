@@ -265,6 +265,7 @@ fn bench_main() -> Result<ExitCode> {
     rows.push(full_import(&store, &config, &responses)?);
     rows.push(reimport(&store, &config, &responses)?);
     rows.push(refresh(&store, &config, &responses)?);
+    floors::run(&dir, &store, &config, &responses)?;
     cancel_some(&store, &config, &responses)?;
     rows.extend(list_latencies(&store, &config)?);
     drop(store);
@@ -283,6 +284,11 @@ fn bench_main() -> Result<ExitCode> {
         ExitCode::SUCCESS
     })
 }
+
+#[path = "support/floors.rs"]
+mod floors;
+#[path = "support/table.rs"]
+mod table;
 
 /// The integration of every scenario (the base URL is never contacted: imports read files).
 fn new_integration() -> NewIntegration {

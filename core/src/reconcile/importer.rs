@@ -6,7 +6,7 @@
 //! The report counts projects, not orders: a batch that names an order twice is applied in order, and the
 //! project counts once, by its net effect (so a batch applied a second time reports no change).
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 
 use crate::model::{ImportKind, ImportReport, Project, ProjectId};
 use crate::wire::WorkOrder;

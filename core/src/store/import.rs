@@ -6,8 +6,8 @@
 //! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
+use foldhash::{HashMap, HashMapExt};
 use std::cell::Cell;
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 
@@ -133,7 +133,12 @@ impl Store {
                 size,
                 limit: options.max_bytes,
             }),
-            _ => self.write(|tx| apply_response(tx, code, body, options)),
+            _ => {
+                let report = self.write(|tx| apply_response(tx, code, body, options))?;
+                // A large import leaves its pages in the WAL: copy them back and truncate the file.
+                self.shrink_wal();
+                Ok(report)
+            }
         }
     }
 
@@ -187,7 +192,7 @@ fn apply_response(
         index += 1;
         let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
         if let Some(number) = cache.unchanged_number(fingerprint) {
-            importer.skip_unchanged(&number);
+            importer.skip_unchanged(number);
             return Ok(());
         }
         let order = match WorkOrder::from_json(text) {
@@ -284,8 +289,14 @@ struct SqliteCache<'c> {
 
 impl<'c> SqliteCache<'c> {
     fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
-        let mut by_number = HashMap::new();
-        let mut by_fingerprint = HashMap::new();
+        let count: i64 = connection.query_row(
+            "SELECT count(*) FROM projects WHERE integration_id = ?1",
+            [integration_id],
+            |row| row.get(0),
+        )?;
+        let count = usize::try_from(count).unwrap_or_default();
+        let mut by_number = HashMap::with_capacity(count);
+        let mut by_fingerprint = HashMap::with_capacity(count);
         let mut statement = connection
             .prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
@@ -344,8 +355,8 @@ impl<'c> SqliteCache<'c> {
         Ok(row)
     }
 
-    fn unchanged_number(&self, fingerprint: u128) -> Option<String> {
-        self.by_fingerprint.get(&fingerprint).cloned()
+    fn unchanged_number(&self, fingerprint: u128) -> Option<&str> {
+        self.by_fingerprint.get(&fingerprint).map(String::as_str)
     }
 
     fn forget_fingerprint(&mut self, number: &str) {

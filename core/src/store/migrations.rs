@@ -1,5 +1,9 @@
 //! Numbered schema migrations, applied in one `BEGIN IMMEDIATE` transaction.
 //!
+//! Opening a database that is already at [`LATEST_VERSION`] takes no write lock at all: a long import in
+//! another process holds the writer, and the app must still open the cache to read it and to queue field
+//! work (which then waits for the writer, see `Store::write_durable`).
+//!
 //! `PRAGMA user_version` holds the schema version. Migration N (1-based) turns version N-1 into N. A new
 //! migration is a new file in `core/migrations/` appended here; existing files never change, and the
 //! upgrade test in `tests/tests/migrations.rs` checks every older version (with rows) against a fresh database.
@@ -25,6 +29,11 @@ pub const LATEST_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings the database to [`LATEST_VERSION`]; all steps commit together or not at all.
 pub(crate) fn migrate(connection: &mut Connection) -> Result<()> {
+    // Read first without a lock: the usual case (already current) needs no write transaction.
+    let found: i64 = connection.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if found >= LATEST_VERSION {
+        return Ok(());
+    }
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read again under the write lock: another process may have migrated meanwhile.
     let current: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;

@@ -37,6 +37,10 @@ pub use projects::ProjectSummary;
 const CACHE_KIB: i64 = 32 * 1024;
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
+/// Bytes the WAL file may keep after a checkpoint (`PRAGMA journal_size_limit`).
+const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+/// How long the post-import checkpoint waits for readers to move to the new snapshot.
+const CHECKPOINT_WAIT_MS: u64 = 200;
 /// Reader connections kept open for reuse.
 const MAX_IDLE_READERS: usize = 4;
 
@@ -74,7 +78,14 @@ impl Store {
             });
         }
         configure(&writer)?;
-        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // Switching to WAL takes a lock; a database already in WAL mode (every one this code created) is
+        // left alone, so opening never waits for another process's write transaction.
+        let mode: String = writer.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            writer.pragma_update(None, "journal_mode", "WAL")?;
+        }
+        // After a large import the WAL is checkpointed and truncated to this size (disk hygiene).
+        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         migrations::migrate(&mut writer)?;
         Ok(Self {
             path,
@@ -110,6 +121,35 @@ impl Store {
         })();
         writer.pragma_update(None, "synchronous", "NORMAL")?;
         result
+    }
+
+    /// Copies the WAL into the database and truncates it, so that a large import does not leave tens of
+    /// megabytes of WAL on the phone's disk. Best effort: a reader still on an old snapshot makes SQLite
+    /// stop early, and `journal_size_limit` trims the file at a later checkpoint instead.
+    pub(crate) fn shrink_wal(&self) {
+        let mut wal = self.path.as_os_str().to_owned();
+        wal.push("-wal");
+        let size = std::fs::metadata(&wal).map_or(0, |meta| meta.len());
+        if size <= WAL_SIZE_LIMIT as u64 {
+            return;
+        }
+        let Ok(writer) = self.writer() else { return };
+        // Wait only briefly for readers: field work queued behind the writer must not wait for this.
+        let short = std::time::Duration::from_millis(CHECKPOINT_WAIT_MS);
+        let result = writer.busy_timeout(short).and_then(|()| {
+            writer.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+        });
+        let _ = writer.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS));
+        match result {
+            Ok((busy, log, done)) => tracing::debug!(busy, log, done, "checkpointed the WAL"),
+            Err(err) => tracing::debug!(%err, "WAL checkpoint skipped"),
+        }
     }
 
     /// Runs `work` on a reader connection.
