@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-fn repository(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
+use support::{query, repository};
 
 /// `fieldsync --db DB ARGS` under `umask 022` (the usual default), with a clean environment.
 fn command(db: &Path, args: &[&str]) -> Command {
@@ -104,16 +104,6 @@ fn add_photo(db: &Path, photo: &Path) -> Output {
     )
     .output()
     .unwrap()
-}
-
-fn query(db: &Path, sql: &str) -> Vec<String> {
-    let connection = rusqlite::Connection::open(db).unwrap();
-    let mut statement = connection.prepare(sql).unwrap();
-    statement
-        .query_map([], |row| row.get::<_, String>(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap()
 }
 
 /// Every file and folder under `root` (not `root` itself), with its permission bits.

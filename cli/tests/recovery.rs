@@ -12,11 +12,7 @@ use std::time::{Duration, Instant};
 
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig};
 use serde_json::{Value, json};
-use support::{query, run, spawn};
-
-fn repository(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path)
-}
+use support::{query, repository, run, spawn};
 
 /// Waits (bounded) until `ready` holds, then kills the child with SIGKILL.
 fn kill_when(mut child: Child, what: &str, ready: impl Fn() -> bool) {
