@@ -72,8 +72,9 @@ pub fn restrict(path: &Path, mode: u32) -> Result<()> {
 
 /// Opens `path` for reading if it is a regular file of at most `max_bytes`, returning it with its size.
 ///
-/// The type is checked before opening (so that a FIFO is never opened: the open itself would block) and
-/// again on the opened file (so that a path swapped for a device meanwhile is still refused). Refusals
+/// The type is checked before opening (so that a FIFO is normally never opened) and again on the opened
+/// file, opened without blocking (so that a path swapped for a device or a FIFO meanwhile is still refused
+/// at once). Refusals
 /// are [`Error::InvalidInput`] on `field`: "not a regular file", "larger than N bytes", or unreadable.
 /// Callers still bound their reads (see [`read_regular_file`]): a file may grow after the check.
 pub fn open_regular_file(path: &Path, max_bytes: u64, field: &str) -> Result<(File, u64)> {
@@ -82,7 +83,20 @@ pub fn open_regular_file(path: &Path, max_bytes: u64, field: &str) -> Result<(Fi
     if !before.is_file() {
         return Err(refused(format!("{} is not a regular file", path.display())));
     }
-    let file = File::open(path).map_err(|err| unreadable(path, field, err))?;
+    open_checked(path, max_bytes, field)
+}
+
+/// Opens `path` without blocking and accepts it only if the opened file is a regular file of at most
+/// `max_bytes`.
+fn open_checked(path: &Path, max_bytes: u64, field: &str) -> Result<(File, u64)> {
+    let refused = |reason: String| -> Error { InvalidInput::new(field, reason).into() };
+    let mut options = OpenOptions::new();
+    options.read(true);
+    // A path swapped for a FIFO after the check above must not block the open: O_NONBLOCK makes such an
+    // open return at once (the type check below then refuses it); on a regular file it changes nothing.
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NONBLOCK);
+    let file = options.open(path).map_err(|err| unreadable(path, field, err))?;
     let metadata = file.metadata().map_err(|err| Error::io(path, err))?;
     if !metadata.is_file() {
         return Err(refused(format!("{} is not a regular file", path.display())));
@@ -151,6 +165,26 @@ mod tests {
         let folder = dir.path().join("a/b");
         create_private_dir(&folder).unwrap();
         assert_eq!(mode(&folder), 0o700);
+    }
+
+    #[test]
+    fn a_fifo_that_slipped_past_the_first_check_is_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("swapped");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+        assert!(made.success());
+        // The second half of `open_regular_file`, as if the path became a FIFO after the first check:
+        // without O_NONBLOCK this open would wait for a writer forever.
+        // Run in a thread so that a regression fails the test instead of hanging it.
+        let (done, outcome) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done.send(open_checked(&fifo, 1024, "file").map(|_| ()));
+        });
+        let err = outcome
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the open blocked on a FIFO")
+            .unwrap_err();
+        assert!(err.to_string().contains("not a regular file"), "{err}");
     }
 
     #[test]
