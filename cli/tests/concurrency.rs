@@ -171,3 +171,39 @@ fn item16_a_photo_whose_upload_was_cut_off_can_be_rejected_and_is_never_relayed(
     let refused = command(db, &["photo", "approve", &uuid]).output().unwrap();
     assert!(!refused.status.success());
 }
+
+#[test]
+fn only_a_relayed_photo_is_reported_as_sent() {
+    let setup = setup(1);
+    let db = &setup.db;
+    let photo = support::repository("fixtures/photos/gps/DSCN0010.jpg");
+    let added = json(
+        db,
+        &[
+            "photo",
+            "add",
+            "ACME::1",
+            "--task",
+            "Grass Cut",
+            "--evidence",
+            "after",
+            "--file",
+            photo.to_str().unwrap(),
+        ],
+    );
+    let uuid = added["uuid"].as_str().unwrap().to_owned();
+    run(db, &["photo", "approve", &uuid], None);
+    let admin = setup.provider.admin();
+    admin
+        .set_fault(Fault::new(Endpoint::UploadPictures, FaultKind::Http500).times(1))
+        .unwrap();
+    // The upload fails: the sync says so and never that it sent the photo.
+    let failed = command(db, &["sync"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert!(!stderr.contains("sent photo"), "{stderr}");
+    assert_eq!(query(db, "SELECT state FROM photos"), ["queued"]);
+    // The retry relays it, and that is reported.
+    let sent = run(db, &["sync"], None);
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert!(stderr.contains(&format!("sent photo {uuid}")), "{stderr}");
+}
