@@ -151,7 +151,7 @@ pub enum IntegrationStatus {
 
 impl IntegrationStatus {
     /// The value stored in the database and shown to people.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Idle => "idle",
             Self::Pending => "pending",

@@ -80,7 +80,7 @@ pub enum PhotoState {
 
 impl PhotoState {
     /// The stored value.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Self::Processing => "processing",
             Self::PendingQa => "pending_qa",

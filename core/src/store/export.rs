@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use super::{Store, integrations};
 use crate::model::{InvalidInput, format_timestamp, now};
 use crate::outbox::OutboxSummary;
+use crate::photo::PhotoState;
 use crate::photo::files::{Kind, PhotoFiles};
 use crate::{Error, Result};
 
@@ -82,10 +83,13 @@ impl Store {
         let entries = self.pending_outbox_entries(code)?;
         let pending: Vec<(super::Photo, Option<String>)> = self.read(|connection| {
             let integration_id = integrations::id_of(connection, code)?;
-            let mut statement = connection.prepare(
+            // Every photo that has not reached the provider and may still: not relayed, not rejected.
+            let mut statement = connection.prepare(&format!(
                 "SELECT id, rendition_sha256 FROM photos
-                 WHERE integration_id = ?1 AND state NOT IN ('relayed', 'rejected') ORDER BY created_at, rowid",
-            )?;
+                 WHERE integration_id = ?1 AND state NOT IN ('{}', '{}') ORDER BY created_at, rowid",
+                PhotoState::Relayed.as_str(),
+                PhotoState::Rejected.as_str(),
+            ))?;
             let rows = statement.query_map([integration_id], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
             })?;

@@ -217,7 +217,11 @@ impl Store {
     pub fn recover_interrupted_imports(&self) -> Result<u64> {
         self.write(|tx| {
             let codes: Vec<String> = tx
-                .prepare("SELECT code FROM integrations WHERE status IN ('pending', 'running')")?
+                .prepare(&format!(
+                    "SELECT code FROM integrations WHERE status IN ('{}', '{}')",
+                    IntegrationStatus::Pending.as_str(),
+                    IntegrationStatus::Running.as_str(),
+                ))?
                 .query_map([], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
             for code in &codes {

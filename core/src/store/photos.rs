@@ -156,6 +156,10 @@ fn transition(photo: &Photo, event: PhotoEvent, action: &'static str) -> Result<
     })
 }
 
+/// The stored name of the state photos wait in for processing, for the SQL below (spelled once, by the
+/// photo module).
+const PROCESSING: &str = PhotoState::Processing.as_str();
+
 /// A photo goes to an open project, to one of its tasks.
 fn check_target(project: &crate::model::Project, request: &AddPhoto) -> Result<()> {
     if project.closed {
@@ -233,10 +237,12 @@ impl Store {
             let uuid = uuid::Uuid::new_v4().to_string();
             let fix = request.fix.as_ref();
             tx.execute(
-                "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
-                     file_name, original_sha256, original_size, state, fix_latitude, fix_longitude, fix_accuracy_m,
-                     fix_time_ms, device_id, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 'processing', ?10, ?11, ?12, ?13, ?14, ?15)",
+                &format!(
+                    "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
+                         file_name, original_sha256, original_size, state, fix_latitude, fix_longitude, fix_accuracy_m,
+                         fix_time_ms, device_id, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, '{PROCESSING}', ?10, ?11, ?12, ?13, ?14, ?15)"
+                ),
                 params![
                     uuid,
                     integration_id,
@@ -298,8 +304,10 @@ impl Store {
                 return self
                     .write(|tx| {
                         tx.execute(
-                            "UPDATE photos SET state = ?3, state_message = ?4, processing_owner = NULL
-                             WHERE id = ?1 AND state = 'processing' AND processing_owner = ?2",
+                            &format!(
+                                "UPDATE photos SET state = ?3, state_message = ?4, processing_owner = NULL
+                                 WHERE id = ?1 AND state = '{PROCESSING}' AND processing_owner = ?2"
+                            ),
                             params![uuid, owner, failed.as_str(), err.to_string()],
                         )?;
                         find(tx, &uuid)
@@ -311,9 +319,11 @@ impl Store {
         let (thumbnail_sha256, _) = files.store_bytes(Kind::Thumbnail, &processed.thumbnail)?;
         let recorded = self.write(|tx| {
             let row = tx.query_row(
-                "SELECT ph.integration_id, ph.project_id, ph.fix_latitude, ph.fix_longitude, ph.fix_accuracy_m,
-                        ph.created_at, ph.device_id
-                 FROM photos ph WHERE ph.id = ?1 AND ph.state = 'processing' AND ph.processing_owner = ?2",
+                &format!(
+                    "SELECT ph.integration_id, ph.project_id, ph.fix_latitude, ph.fix_longitude, ph.fix_accuracy_m,
+                            ph.created_at, ph.device_id
+                     FROM photos ph WHERE ph.id = ?1 AND ph.state = '{PROCESSING}' AND ph.processing_owner = ?2"
+                ),
                 params![uuid, owner],
                 |row| {
                     Ok(Taken {
@@ -408,10 +418,10 @@ impl Store {
     fn claim_next_photo(&self, lease_directory: &Path, owner: &str) -> Result<Option<(String, String)>> {
         self.write(|tx| {
             let waiting: Vec<(String, String, Option<String>)> = {
-                let mut statement = tx.prepare(
-                    "SELECT id, original_sha256, processing_owner FROM photos WHERE state = 'processing'
-                     ORDER BY created_at, rowid",
-                )?;
+                let mut statement = tx.prepare(&format!(
+                    "SELECT id, original_sha256, processing_owner FROM photos WHERE state = '{PROCESSING}'
+                     ORDER BY created_at, rowid"
+                ))?;
                 let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
             };
