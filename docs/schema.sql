@@ -1,4 +1,4 @@
--- The schema of a freshly migrated fieldsync database (schema version 8): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 9): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
@@ -47,7 +47,8 @@ CREATE TABLE integrations (
     last_error TEXT,
     sync_cursor INTEGER,
     validated_at INTEGER,
-    created_at INTEGER NOT NULL
+    created_at INTEGER NOT NULL,
+    options TEXT NOT NULL DEFAULT '{}'
 );
 
 CREATE TABLE "outbox" (
@@ -148,8 +149,20 @@ CREATE TABLE projects (
     search_text TEXT NOT NULL DEFAULT '',
     host_latitude REAL,
     host_longitude REAL,
+    local INTEGER NOT NULL DEFAULT 0,
+    viewed_at INTEGER,
+    work_started_at INTEGER,
+    changed_since_viewed INTEGER NOT NULL DEFAULT 0,
+    completed_at INTEGER,
+    completion_reason TEXT,
+    field_status TEXT GENERATED ALWAYS AS (CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN changed_since_viewed THEN 'updated' WHEN work_started_at IS NOT NULL THEN 'in_process' WHEN viewed_at IS NOT NULL THEN 'viewed' ELSE 'new' END) VIRTUAL,
+    category_base TEXT GENERATED ALWAYS AS (CASE WHEN closed OR completed_at IS NOT NULL THEN 'complete' WHEN lower(coalesce(client_status, '')) IN ('cancelled', 'canceled', 'deleted') THEN 'cancelled' WHEN upper(coalesce(status, '')) = 'REWORK' THEN 'rework' WHEN upper(coalesce(status, '')) = 'RUSH' THEN 'rush' ELSE 'open' END) VIRTUAL,
     UNIQUE (integration_id, work_order_number)
 );
+
+CREATE INDEX projects_by_category ON projects (category_base, coalesce(due_date, client_due_date, '~'), work_order_number);
+
+CREATE INDEX projects_by_category_start ON projects (category_base, start_date);
 
 CREATE INDEX projects_by_client_status ON projects (client_status COLLATE NOCASE, coalesce(due_date, client_due_date, '~'), work_order_number);
 
@@ -157,12 +170,50 @@ CREATE INDEX projects_by_due ON projects (coalesce(due_date, client_due_date, '~
 
 CREATE INDEX projects_by_integration_due ON projects (integration_id, coalesce(due_date, client_due_date, '~'), work_order_number);
 
+CREATE INDEX projects_local ON projects (integration_id) WHERE local;
+
+CREATE TABLE survey_drafts (
+    project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+    task_name TEXT NOT NULL,
+    question_id TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (project_id, task_name, question_id)
+) WITHOUT ROWID;
+
+CREATE TABLE survey_templates (
+    template_id TEXT PRIMARY KEY,
+    version TEXT,
+    name TEXT,
+    definition TEXT NOT NULL,
+    added_at INTEGER NOT NULL
+);
+
+CREATE TABLE surveys (
+    id TEXT PRIMARY KEY,
+    integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
+    project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
+    work_order_number TEXT NOT NULL,
+    task_name TEXT NOT NULL,
+    template_id TEXT NOT NULL,
+    answers TEXT NOT NULL,
+    photo_ids TEXT NOT NULL DEFAULT '[]',
+    state TEXT NOT NULL CHECK (state IN ('pending_qa', 'queued', 'relayed', 'rejected')),
+    state_message TEXT,
+    approved_at INTEGER,
+    created_at INTEGER NOT NULL
+);
+
+CREATE INDEX surveys_by_project ON surveys (project_id, task_name, created_at);
+
 CREATE TABLE tasks (
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
     position INTEGER NOT NULL,
     name TEXT NOT NULL,
     instructions TEXT,
     options TEXT NOT NULL DEFAULT '{}',
+    survey_id TEXT,
+    survey_inline TEXT,
     PRIMARY KEY (project_id, position)
 ) WITHOUT ROWID;
 

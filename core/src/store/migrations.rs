@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0006_photos.sql"),
     include_str!("../../migrations/0007_outbox_leases.sql"),
     include_str!("../../migrations/0008_photo_processing_owner.sql"),
+    include_str!("../../migrations/0009_field_work.sql"),
 ];
 
 /// The schema version this build writes.
