@@ -108,6 +108,78 @@ pub enum Error {
     /// The project was closed by the vendor.
     #[error("project {0} is closed")]
     ProjectClosed(String),
+    /// The project was completed already; completing it again would send a second status.
+    #[error("project {0} is completed already")]
+    AlreadyCompleted(String),
+    /// Completing the project is refused: requirements are not met. Nothing was written.
+    #[error("project {project} cannot be completed yet: {}", unmet.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    CompletionBlocked {
+        /// The project.
+        project: String,
+        /// Every requirement not met, per task.
+        unmet: Vec<crate::requirements::Unmet>,
+    },
+    /// A project with this work order number exists already in the integration.
+    #[error("project {0} exists already")]
+    ProjectExists(String),
+    /// The project came from the provider; only a project created on the device can be discarded.
+    #[error("project {0} came from the provider: only a project created on this device can be discarded")]
+    NotLocalProject(String),
+    /// The project has no task of this name.
+    #[error("project {project} has no task `{task}`")]
+    UnknownTask {
+        /// The project.
+        project: String,
+        /// The task asked for.
+        task: String,
+    },
+    /// The task has no survey.
+    #[error("task `{task}` of project {project} has no survey")]
+    NoSurvey {
+        /// The project.
+        project: String,
+        /// The task.
+        task: String,
+    },
+    /// The task's survey template is not in the local library (yet); the survey cannot be started.
+    #[error("task `{task}` of project {project} uses the survey template `{template}`, which is not in the template library; add it with `fieldsync survey-template add`")]
+    UnknownSurveyTemplate {
+        /// The project.
+        project: String,
+        /// The task.
+        task: String,
+        /// The template id the provider named.
+        template: String,
+    },
+    /// A survey template was refused (as added, or as the provider sent it inline). Nothing was written.
+    #[error("survey template refused: {0}")]
+    InvalidSurveyTemplate(#[from] crate::survey::TemplateError),
+    /// The survey has no question with this id.
+    #[error("the survey `{template}` has no question `{question}`")]
+    UnknownQuestion {
+        /// The template.
+        template: String,
+        /// The question id given.
+        question: String,
+    },
+    /// An answer does not fit its question. Nothing was written.
+    #[error("answer refused: {0}")]
+    InvalidAnswer(crate::survey::AnswerProblem),
+    /// Submitting is refused: required answers are missing or answers are invalid. Nothing was written.
+    #[error("the survey of task `{task}` of project {project} is not complete: {}", describe_incomplete(missing, invalid))]
+    SurveyIncomplete {
+        /// The project.
+        project: String,
+        /// The task.
+        task: String,
+        /// Visible required questions without an answer.
+        missing: Vec<String>,
+        /// Answers that are not valid, with why.
+        invalid: Vec<(String, String)>,
+    },
+    /// No submitted survey has this id.
+    #[error("no submitted survey {0}")]
+    UnknownSurvey(String),
     /// The database was written by a newer fieldsync; it was left untouched.
     #[error(
         "the database at {path} has schema version {found} but this fieldsync knows only up to {supported}; \
@@ -162,6 +234,17 @@ pub enum Error {
     /// SQLite failed.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+}
+
+fn describe_incomplete(missing: &[String], invalid: &[(String, String)]) -> String {
+    let mut parts = Vec::new();
+    if !missing.is_empty() {
+        parts.push(format!("missing {}", missing.join(", ")));
+    }
+    for (question, problem) in invalid {
+        parts.push(format!("{question}: {problem}"));
+    }
+    parts.join("; ")
 }
 
 impl Error {

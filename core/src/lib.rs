@@ -7,6 +7,7 @@
 //! - [`wire`]: the provider's JSON, read tolerantly and streamed, and the shapes of what we send;
 //! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
 //! - [`checkin`] and [`photo`]: capture, validation, processing and a photo's lifecycle;
+//! - [`requirements`]: configuration options by level and what completing a project requires, pure;
 //! - [`outbox`]: field work waiting for delivery: states, retry policy, ordering, leases, the delivery loop;
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
 //! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
@@ -24,6 +25,7 @@ pub mod model;
 pub mod outbox;
 pub mod photo;
 pub mod reconcile;
+pub mod requirements;
 pub mod schedule;
 pub mod secrets;
 pub mod store;

@@ -2,12 +2,14 @@
 //!
 //! Nothing here does I/O; the store reads and writes these types and the reconcile rules transform them.
 
+mod field;
 mod integration;
 mod project;
 mod report;
 mod status;
 mod work_type;
 
+pub use field::{Category, CategoryCounts, FieldStatus};
 pub use integration::{
     CheckInSettings, DefaultAssignTo, Integration, IntegrationEdit, IntegrationStatus, IntegrationType, Mode,
     NewIntegration, validate_base_url, validate_code,

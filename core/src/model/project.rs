@@ -195,6 +195,10 @@ pub struct ProjectQuery {
     pub search: Option<String>,
     /// Include closed projects.
     pub include_closed: bool,
+    /// Only this home-screen category.
+    pub category: Option<super::Category>,
+    /// Only this field status.
+    pub field_status: Option<super::FieldStatus>,
     /// Order.
     pub sort: ProjectSort,
     /// Page size.
@@ -214,6 +218,8 @@ impl Default for ProjectQuery {
             status: None,
             search: None,
             include_closed: true,
+            category: None,
+            field_status: None,
             sort: ProjectSort::DueDate,
             limit: 50,
             offset: 0,

@@ -17,6 +17,10 @@
 //!   [`delivery::Courier`] and [`delivery::Clock`] traits so every rule is tested with no HTTP and no
 //!   sleeping.
 //!
+//! Entries of a project created on the device wait, whatever their state, until an import brings its order;
+//! a survey waits until the photos its answers reference are allowed to go (not in processing, QA or
+//! rejected).
+//!
 //! States: `held → queued → in_flight → done | retry_wait | needs_attention`. `held` is a photo not yet
 //! processed or allowed by QA. Nothing is discarded automatically: a transient failure is retried with
 //! backoff forever, a permanent one a few times and then waits in `needs_attention` with its reason until
@@ -51,6 +55,8 @@ pub enum EntryKind {
     CheckIn,
     /// A photo, an `uploadPictures` item with its rendition.
     Photo,
+    /// A submitted survey, an `uploadPictures` item with the survey as its file.
+    Survey,
 }
 
 impl EntryKind {
@@ -60,6 +66,7 @@ impl EntryKind {
             Self::Status => "status",
             Self::CheckIn => "checkin",
             Self::Photo => "photo",
+            Self::Survey => "survey",
         }
     }
 
@@ -69,6 +76,7 @@ impl EntryKind {
             "status" => Ok(Self::Status),
             "checkin" => Ok(Self::CheckIn),
             "photo" => Ok(Self::Photo),
+            "survey" => Ok(Self::Survey),
             other => Err(InvalidInput::new(
                 "outbox kind",
                 format!("unknown outbox kind `{other}`"),

@@ -116,6 +116,10 @@ pub enum WaitReason {
     Backoff,
     /// The user: it failed for good (`last_error`), to be retried or discarded.
     User,
+    /// Its project was created on the device: it waits until an import brings the provider's order.
+    ProviderOrder,
+    /// A survey whose answers reference photos still in processing or QA (or rejected).
+    ReferencedPhotos,
 }
 
 impl std::fmt::Display for WaitReason {
@@ -125,25 +129,52 @@ impl std::fmt::Display for WaitReason {
             Self::PhotoOfItsProject => "waits for a relayed photo of its project",
             Self::Backoff => "waits out a backoff",
             Self::User => "needs attention: retry or discard it",
+            Self::ProviderOrder => "waiting for the provider's order",
+            Self::ReferencedPhotos => "waits for the photos its answers reference",
         })
     }
 }
 
-const SUMMARY: &str =
+/// SQL: the survey entry `o` references a photo that may not go yet (processing, waiting for QA, or
+/// rejected). A photo that is queued goes first anyway: it is earlier in the same project.
+macro_rules! waits_for_referenced_photos {
+    () => {
+        "(o.kind = 'survey' AND EXISTS (SELECT 1 FROM surveys s, json_each(s.photo_ids) j
+                JOIN photos ref ON ref.id = j.value
+                WHERE s.id = o.id AND ref.state IN ('processing', 'pending_qa', 'rejected')))"
+    };
+}
+
+/// SQL: the entry `o` belongs to a project created on the device, whose order has not arrived.
+macro_rules! waits_for_provider_order {
+    () => {
+        "(o.project_id IS NOT NULL AND EXISTS (SELECT 1 FROM projects lp WHERE lp.id = o.project_id AND lp.local))"
+    };
+}
+
+const SUMMARY: &str = concat!(
     "SELECT o.id, i.code || '::' || p.work_order_number, o.kind, o.state, o.attempts, o.last_error,
         o.created_at, o.payload, o.next_attempt_at,
         o.kind = 'checkin'
         AND EXISTS (SELECT 1 FROM checkins c WHERE c.id = o.id AND c.photo_required = 1)
-        AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3)
-     FROM outbox o JOIN integrations i ON i.id = o.integration_id
-     LEFT JOIN projects p ON p.id = o.project_id";
+        AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3),
+        coalesce(p.local, 0), ",
+    waits_for_referenced_photos!(),
+    " FROM outbox o JOIN integrations i ON i.id = o.integration_id
+     LEFT JOIN projects p ON p.id = o.project_id"
+);
 
 fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
     let payload: String = row.get(7)?;
     let state: EntryState = row.get(3)?;
     let waits_for_photo: bool = row.get(9)?;
+    let local: bool = row.get(10)?;
+    let waits_for_referenced: bool = row.get(11)?;
     let waits_for = match state {
+        EntryState::Done => None,
+        _ if local => Some(WaitReason::ProviderOrder),
         EntryState::Held => Some(WaitReason::ProcessingOrQa),
+        EntryState::Queued | EntryState::RetryWait if waits_for_referenced => Some(WaitReason::ReferencedPhotos),
         EntryState::RetryWait => Some(WaitReason::Backoff),
         EntryState::NeedsAttention => Some(WaitReason::User),
         EntryState::Queued if waits_for_photo => Some(WaitReason::PhotoOfItsProject),
@@ -189,15 +220,19 @@ pub(crate) fn snapshot(
     ignore_backoff: bool,
     attempted: &HashSet<String>,
 ) -> Result<Vec<Pending>> {
-    let mut statement = connection.prepare_cached(
+    let mut statement = connection.prepare_cached(concat!(
         "SELECT o.id, o.project_id, o.seq, o.kind, o.state, coalesce(o.next_attempt_at <= ?2, 1),
                 o.kind = 'checkin'
                 AND EXISTS (SELECT 1 FROM checkins c WHERE c.id = o.id AND c.photo_required = 1)
                 AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3)
          FROM outbox o
          WHERE o.integration_id = ?1 AND o.state NOT IN ('done', 'held')
-         ORDER BY o.seq",
-    )?;
+           AND NOT ",
+        waits_for_provider_order!(),
+        " AND NOT ",
+        waits_for_referenced_photos!(),
+        " ORDER BY o.seq"
+    ))?;
     let rows = statement.query_map(params![integration_id, at, PhotoState::Relayed.as_str()], |row| {
         let id: String = row.get(0)?;
         Ok(Pending {
@@ -287,6 +322,11 @@ pub(crate) fn record(connection: &Connection, id: &str, update: &EntryUpdate, at
             _ => UploadResult::WillRetry,
         };
         move_photo(connection, id, PhotoEvent::DeliveryRecorded(result), message)?;
+    }
+    if kind == EntryKind::Survey && update.state == EntryState::Done {
+        connection
+            .prepare_cached("UPDATE surveys SET state = 'relayed', state_message = NULL WHERE id = ?1 AND state = 'queued'")?
+            .execute([id])?;
     }
     if update.state == EntryState::Done
         && let Some(project_id) = project_id
@@ -403,19 +443,20 @@ pub(crate) fn discard(connection: &Connection, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// Takes a photo's entry out of the queue for good (QA rejected it), unless it was delivered. An upload in
-/// flight finishes on the wire, but its outcome is not recorded against the rejected photo.
-pub(crate) fn withdraw_photo(connection: &Connection, id: &str) -> Result<()> {
+/// Takes a photo's or a survey's entry out of the queue for good (QA rejected it), unless it was
+/// delivered. An upload in flight finishes on the wire, but its outcome is not recorded against the
+/// rejected item.
+pub(crate) fn withdraw_reviewed(connection: &Connection, id: &str) -> Result<()> {
     connection.execute(
-        "DELETE FROM outbox WHERE id = ?1 AND kind = 'photo' AND state != 'done'",
+        "DELETE FROM outbox WHERE id = ?1 AND kind IN ('photo', 'survey') AND state != 'done'",
         [id],
     )?;
     Ok(())
 }
 
-/// Lets a photo's entry move (`held` → `queued`), or moves it again after a relay (republishing: the
-/// provider deduplicates by UUID). An entry in flight is left to its run.
-pub(crate) fn release_photo(connection: &Connection, id: &str, at: Timestamp) -> Result<()> {
+/// Lets a photo's or a survey's entry move (`held` → `queued`), or moves it again after a relay
+/// (republishing: the provider deduplicates by UUID). An entry in flight is left to its run.
+pub(crate) fn release_reviewed(connection: &Connection, id: &str, at: Timestamp) -> Result<()> {
     connection.execute(
         "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?2
          WHERE id = ?1 AND state IN ('held', 'done', 'retry_wait', 'needs_attention')",
@@ -441,17 +482,19 @@ pub(crate) fn photos_due_for_relay(
     ignore_backoff: bool,
 ) -> Result<Vec<(String, u64)>> {
     let at = if ignore_backoff { Timestamp::MAX } else { at };
-    let mut statement = connection.prepare_cached(
+    let mut statement = connection.prepare_cached(concat!(
         "SELECT o.id, coalesce(ph.rendition_size, 0) FROM outbox o JOIN photos ph ON ph.id = o.id
-         WHERE o.integration_id = ?1 AND o.kind = 'photo' AND o.state NOT IN ('done', 'held')
+         WHERE o.integration_id = ?1 AND o.kind = 'photo' AND o.state NOT IN ('done', 'held') AND NOT ",
+        waits_for_provider_order!(),
+        "
            AND (o.state = 'queued' OR (o.state = 'retry_wait' AND o.next_attempt_at <= ?2))
            AND NOT EXISTS (SELECT 1 FROM outbox earlier
                            WHERE earlier.project_id = o.project_id AND earlier.seq < o.seq
                              AND earlier.state NOT IN ('done', 'held')
                              AND (earlier.state = 'needs_attention'
                                   OR (earlier.state = 'retry_wait' AND earlier.next_attempt_at > ?2)))
-         ORDER BY o.seq",
-    )?;
+         ORDER BY o.seq"
+    ))?;
     let rows = statement.query_map(params![integration_id, at], |row| {
         Ok((row.get(0)?, row.get::<_, i64>(1)?.max(0) as u64))
     })?;

@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::InvalidInput;
 
 /// When in the job a photo was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EvidenceType {
     /// Before the work.

@@ -80,17 +80,28 @@ impl Store {
     /// Writes every undelivered item of `code` to a new owner-only folder beside the database, with the
     /// pending photos' original and rendition files, and fsyncs it all. Call it before the rows go.
     pub fn export_pending_work(&self, files: &PhotoFiles, code: &str) -> Result<PendingExport> {
-        let entries = self.pending_outbox_entries(code)?;
+        self.export_work(files, code, None)
+    }
+
+    /// Like [`Store::export_pending_work`], for one project of the integration `code` (by row id), into a
+    /// folder named after the integration too.
+    pub(crate) fn export_work(&self, files: &PhotoFiles, code: &str, project: Option<(i64, &str)>) -> Result<PendingExport> {
+        let mut entries = self.pending_outbox_entries(code)?;
+        if let Some((_, project_id)) = project {
+            entries.retain(|entry| entry.project.as_deref() == Some(project_id));
+        }
+        let project_row = project.map(|(row, _)| row);
         let pending: Vec<(super::Photo, Option<String>)> = self.read(|connection| {
             let integration_id = integrations::id_of(connection, code)?;
             // Every photo that has not reached the provider and may still: not relayed, not rejected.
             let mut statement = connection.prepare(&format!(
                 "SELECT id, rendition_sha256 FROM photos
-                 WHERE integration_id = ?1 AND state NOT IN ('{}', '{}') ORDER BY created_at, rowid",
+                 WHERE integration_id = ?1 AND (?2 IS NULL OR project_id = ?2) AND state NOT IN ('{}', '{}')
+                 ORDER BY created_at, rowid",
                 PhotoState::Relayed.as_str(),
                 PhotoState::Rejected.as_str(),
             ))?;
-            let rows = statement.query_map([integration_id], |row| {
+            let rows = statement.query_map(rusqlite::params![integration_id, project_row], |row| {
                 Ok((row.get::<_, String>(0)?, row.get::<_, Option<String>>(1)?))
             })?;
             let ids: Vec<(String, Option<String>)> = rows.collect::<rusqlite::Result<_>>()?;

@@ -8,6 +8,7 @@
 mod checkins;
 mod cursor;
 mod export;
+mod field;
 mod fingerprint;
 mod import;
 mod integrations;
@@ -15,6 +16,7 @@ mod migrations;
 mod outbox;
 mod photos;
 mod projects;
+mod surveys;
 mod work_types;
 
 use std::path::{Path, PathBuf};
@@ -31,7 +33,9 @@ pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
 pub use outbox::IntegrationQueue;
 pub use photos::{AddPhoto, Photo, PhotoUpload};
+pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use projects::ProjectSummary;
+pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
 const CACHE_KIB: i64 = 32 * 1024;

@@ -143,7 +143,7 @@ fn set_state(connection: &Connection, uuid: &str, state: PhotoState, message: Op
 /// Lets a photo's outbox entry move (`held` → `queued`), or moves it again after a relay (republishing:
 /// the provider deduplicates by UUID).
 fn release(connection: &Connection, uuid: &str) -> Result<()> {
-    queue::release_photo(connection, uuid, now())?;
+    queue::release_reviewed(connection, uuid, now())?;
     set_state(connection, uuid, PhotoState::Queued, None)
 }
 
@@ -476,39 +476,18 @@ impl Store {
     /// again under the same UUID (the provider keeps one). A rejected photo stays rejected.
     pub fn approve_photo(&self, uuid: &str) -> Result<Photo> {
         self.write_durable(|tx| {
-            let photo = find(tx, uuid)?;
-            let next = transition(
-                &photo,
-                PhotoEvent::Approved {
-                    processed: photo.width.is_some(),
-                },
-                "approve",
-            )?;
-            tx.execute(
-                "UPDATE photos SET approved_at = ?2 WHERE id = ?1",
-                params![uuid, now()],
-            )?;
-            match next {
-                PhotoState::Queued => release(tx, uuid)?,
-                // Processing failed: it is processed again instead.
-                other => set_state(tx, uuid, other, None)?,
-            }
+            approve(tx, uuid)?;
             find(tx, uuid)
         })
     }
 
-    /// QA approves every photo of a project waiting for review. Returns how many.
+    /// QA approves every photo of a project waiting for review, in one durable transaction. Returns how
+    /// many.
     pub fn approve_project_photos(&self, project: &ProjectId) -> Result<u64> {
-        let waiting: Vec<String> = self
-            .photos(Some(project))?
-            .into_iter()
-            .filter(|photo| photo.state == PhotoState::PendingQa)
-            .map(|photo| photo.uuid)
-            .collect();
-        for uuid in &waiting {
-            self.approve_photo(uuid)?;
-        }
-        Ok(waiting.len() as u64)
+        self.write_durable(|tx| {
+            let (_, project_id) = super::projects::locate(tx, project)?;
+            approve_pending(tx, project_id)
+        })
     }
 
     /// QA rejects a photo, with a reason: it is never relayed, even when an upload of it was cut off or is
@@ -521,7 +500,7 @@ impl Store {
             let photo = find(tx, uuid)?;
             let next = transition(&photo, PhotoEvent::Rejected, "reject")?;
             // Even an upload cut off mid-way (or under way) is withdrawn: a rejection wins over any retry.
-            queue::withdraw_photo(tx, uuid)?;
+            queue::withdraw_reviewed(tx, uuid)?;
             set_state(tx, uuid, next, Some(reason.trim()))?;
             find(tx, uuid)
         })
@@ -617,4 +596,38 @@ pub struct PhotoUpload {
     pub rendition_sha256: String,
     /// The `uploadPictures` item.
     pub item: serde_json::Value,
+}
+
+/// Approves one photo (see [`Store::approve_photo`]).
+fn approve(tx: &Connection, uuid: &str) -> Result<()> {
+    let photo = find(tx, uuid)?;
+    let next = transition(
+        &photo,
+        PhotoEvent::Approved {
+            processed: photo.width.is_some(),
+        },
+        "approve",
+    )?;
+    tx.execute(
+        "UPDATE photos SET approved_at = ?2 WHERE id = ?1",
+        params![uuid, now()],
+    )?;
+    match next {
+        PhotoState::Queued => release(tx, uuid),
+        // Processing failed: it is processed again instead.
+        other => set_state(tx, uuid, other, None),
+    }
+}
+
+/// Approves every photo of a project that waits for QA; returns how many.
+pub(crate) fn approve_pending(tx: &Connection, project_id: i64) -> Result<u64> {
+    let waiting: Vec<String> = {
+        let mut statement = tx.prepare_cached("SELECT id FROM photos WHERE project_id = ?1 AND state = ?2")?;
+        let rows = statement.query_map(params![project_id, PhotoState::PendingQa.as_str()], |row| row.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    for uuid in &waiting {
+        approve(tx, uuid)?;
+    }
+    Ok(waiting.len() as u64)
 }

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Store, integrations, like_pattern};
-use crate::model::{Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now};
+use crate::model::{Category, FieldStatus, Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now};
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::wire::upload::status_change;
@@ -245,6 +245,12 @@ pub struct ProjectSummary {
     pub closed: bool,
     /// Kept by a Full Import because of pending field work.
     pub removal_pending: bool,
+    /// Where the crew is with it.
+    pub field_status: FieldStatus,
+    /// Its home-screen category.
+    pub category: Category,
+    /// Created on the device; its order has not arrived yet.
+    pub local: bool,
 }
 
 impl Store {
@@ -260,10 +266,12 @@ impl Store {
     pub fn list_projects(&self, query: &ProjectQuery) -> Result<Vec<ProjectSummary>> {
         let mut sql = String::from(
             "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
-                    p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending
+                    p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending,
+                    p.field_status, p.category_base, p.start_date >= ?1, p.local
              FROM projects p JOIN integrations i ON i.id = p.integration_id WHERE 1",
         );
-        let mut values: Vec<String> = Vec::new();
+        // ?1 is always the first day that counts as upcoming.
+        let mut values: Vec<String> = vec![super::field::first_upcoming_day()];
         let mut placeholder = |value: String| {
             values.push(value);
             format!("?{}", values.len())
@@ -294,6 +302,19 @@ impl Store {
         }
         if !query.include_closed {
             sql.push_str(" AND p.closed = 0");
+        }
+        if let Some(category) = query.category {
+            let base = placeholder(category.stored_base().to_owned());
+            sql.push_str(&format!(" AND p.category_base = {base}"));
+            match category {
+                Category::Upcoming => sql.push_str(" AND p.start_date >= ?1"),
+                Category::Assigned => sql.push_str(" AND (p.start_date IS NULL OR p.start_date < ?1)"),
+                _ => {}
+            }
+        }
+        if let Some(field_status) = query.field_status {
+            let status = placeholder(field_status.as_str().to_owned());
+            sql.push_str(&format!(" AND p.field_status = {status}"));
         }
         // Both orders are total (the row id breaks ties), so that a page can continue after a given row.
         let (key, order) = match query.sort {
@@ -365,6 +386,12 @@ impl Store {
                     client_due_date: row.get(10)?,
                     closed: row.get(11)?,
                     removal_pending: row.get(12)?,
+                    field_status: row.get(13)?,
+                    category: super::field::category_of(
+                        &row.get::<_, String>(14)?,
+                        row.get::<_, Option<bool>>(15)?.unwrap_or(false),
+                    ),
+                    local: row.get(16)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)

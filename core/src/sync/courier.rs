@@ -54,6 +54,26 @@ impl HttpCourier<'_> {
     }
 }
 
+impl HttpCourier<'_> {
+    /// A survey goes as an `uploadPictures` item whose file is the survey itself (`survey.json`).
+    fn send_survey(&self, uuid: &str) -> Result<(), TransportError> {
+        let (item, file) = self
+            .store
+            .survey_upload(uuid)
+            .map_err(|err| TransportError::Permanent(format!("survey {uuid}: {err}")))?;
+        let length = file.len() as u64;
+        self.transport.upload_item(
+            &self.credentials,
+            &item,
+            Some(UploadFile {
+                name: "survey.json".into(),
+                reader: Box::new(std::io::Cursor::new(file)),
+                length,
+            }),
+        )
+    }
+}
+
 impl Courier for HttpCourier<'_> {
     fn send(&self, entry: &ClaimedEntry) -> DeliveryOutcome {
         let sent = match entry.kind {
@@ -64,6 +84,7 @@ impl Courier for HttpCourier<'_> {
                 .transport
                 .upload_item(&self.credentials, &entry.payload, None),
             EntryKind::Photo => self.send_photo(&entry.id),
+            EntryKind::Survey => self.send_survey(&entry.id),
         };
         match sent {
             Ok(()) => DeliveryOutcome::Delivered,

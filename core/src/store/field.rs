@@ -1,0 +1,502 @@
+//! The crew's side of projects on disk: viewing, field statuses and categories, the options of each
+//! level, completing a project, and projects created on the device before their order arrives.
+//!
+//! The rules themselves are pure and live elsewhere: option levels and completion in
+//! [`crate::requirements`], the meaning of a field status and a category in [`crate::model::field`]. Here
+//! the facts are gathered from SQLite and the outcome written, in one transaction.
+
+use std::collections::BTreeMap;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Store, integrations, projects, work_types};
+use crate::model::{
+    Category, CategoryCounts, InvalidInput, Options, Project, ProjectId, Task, Timestamp, format_timestamp, now,
+};
+use crate::outbox::queue::{self, NewEntry};
+use crate::outbox::{EntryKind, EntryState};
+use crate::photo::{EvidenceType, PhotoState};
+use crate::requirements::{
+    CompleteMode, CompletionFacts, OptionLevels, TaskFacts, TaskOptions, Unmet, resolve, unmet_requirements,
+};
+use crate::{Error, Result};
+
+/// The device-level options, a JSON object in `user_defaults`.
+pub const DEVICE_OPTIONS: &str = "options";
+
+/// The status a completed project gets, and sends.
+pub const COMPLETE_STATUS: &str = "Complete";
+
+/// The longest reason for a forced completion.
+const MAX_REASON_CHARS: usize = 500;
+
+/// The first day (UTC, `YYYY-MM-DD`) whose start date makes a project upcoming: tomorrow.
+pub(crate) fn first_upcoming_day() -> String {
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap_or(time::Date::MAX);
+    tomorrow
+        .format(&time::macros::format_description!("[year]-[month]-[day]"))
+        .unwrap_or_default()
+}
+
+/// The category of a project from its stored base and whether its start date is after today.
+pub(crate) fn category_of(base: &str, starts_later: bool) -> Category {
+    match base {
+        "complete" => Category::Complete,
+        "cancelled" => Category::Cancelled,
+        "rework" => Category::Rework,
+        "rush" => Category::Rush,
+        _ if starts_later => Category::Upcoming,
+        _ => Category::Assigned,
+    }
+}
+
+/// Records that work on a project has started (its first check-in, photo or survey answer): the field
+/// status becomes *in process*. Call it in the transaction that records the work.
+pub(crate) fn mark_work_started(connection: &Connection, project_id: i64, at: Timestamp) -> Result<()> {
+    connection
+        .prepare_cached("UPDATE projects SET work_started_at = ?2 WHERE id = ?1 AND work_started_at IS NULL")?
+        .execute(params![project_id, at])?;
+    Ok(())
+}
+
+/// Whether a project is local (created on the device, its order not imported yet).
+pub(crate) fn is_local(connection: &Connection, project_id: i64) -> Result<bool> {
+    Ok(connection
+        .prepare_cached("SELECT local FROM projects WHERE id = ?1")?
+        .query_row([project_id], |row| row.get(0))
+        .optional()?
+        .unwrap_or(false))
+}
+
+/// The options of each level for one project, owned, so that a task's can be resolved.
+pub(crate) struct ProjectOptionLevels {
+    device: Options,
+    integration: Options,
+    work_type: Options,
+    project: Options,
+}
+
+impl ProjectOptionLevels {
+    /// Reads the device, integration and work type levels, and takes the project's own options.
+    pub(crate) fn read(connection: &Connection, integration_id: i64, project: &Project) -> Result<Self> {
+        let device = connection
+            .prepare_cached("SELECT value FROM user_defaults WHERE key = ?1")?
+            .query_row([DEVICE_OPTIONS], |row| row.get::<_, String>(0))
+            .optional()?
+            .and_then(|text| serde_json::from_str::<Options>(&text).ok())
+            .unwrap_or_default();
+        let (options, auto_relay, default_work_type): (String, bool, Option<String>) = connection
+            .prepare_cached("SELECT options, auto_relay, default_work_type FROM integrations WHERE id = ?1")?
+            .query_row([integration_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+        let mut integration: Options = serde_json::from_str(&options).unwrap_or_default();
+        // The integration's Auto Relay switch predates options: it is the integration level's value
+        // unless its options say otherwise.
+        if auto_relay {
+            integration
+                .entry("auto_relay")
+                .or_insert(serde_json::Value::Bool(true));
+        }
+        let work_type = match default_work_type {
+            Some(name) => work_types::find(connection, &name)?
+                .and_then(|work_type| work_type.options)
+                .unwrap_or_default(),
+            None => Options::new(),
+        };
+        Ok(Self {
+            device,
+            integration,
+            work_type,
+            project: project.options.clone(),
+        })
+    }
+
+    /// The resolved options of `task` (`None`: the project level alone). Ill-typed values are ignored,
+    /// and logged once here.
+    pub(crate) fn resolve(&self, task: Option<&Task>) -> TaskOptions {
+        let (options, problems) = resolve(&OptionLevels {
+            device: Some(&self.device),
+            integration: Some(&self.integration),
+            work_type: Some(&self.work_type),
+            project: Some(&self.project),
+            task: task.map(|task| &task.options),
+        });
+        for problem in problems {
+            tracing::warn!(level = ?problem.level, key = %problem.key, expected = problem.expected, "option ignored");
+        }
+        options
+    }
+}
+
+/// The options of one task of a stored project, resolved over every level.
+pub(crate) fn task_options(
+    connection: &Connection,
+    integration_id: i64,
+    project: &Project,
+    task_name: Option<&str>,
+) -> Result<TaskOptions> {
+    let levels = ProjectOptionLevels::read(connection, integration_id, project)?;
+    let task = task_name.and_then(|name| project.tasks.iter().find(|task| task.name == name));
+    Ok(levels.resolve(task))
+}
+
+/// What completing a project did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Completion {
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The status set and sent.
+    pub status: String,
+    /// The UUID of the queued status item.
+    pub status_item: String,
+    /// Forced: the reason given.
+    pub forced_reason: Option<String>,
+    /// Requirements a forced completion overrode (empty otherwise).
+    pub overridden: Vec<Unmet>,
+    /// Photos approved by a `publish` completion.
+    pub approved_photos: u64,
+    /// Surveys approved by a `publish` completion.
+    pub approved_surveys: u64,
+    /// When (RFC 3339).
+    pub completed_at: String,
+}
+
+/// A project created on the device before its order arrived.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct NewLocalProject {
+    /// The integration code.
+    pub integration: String,
+    /// The provider's work-order number, as on the paperwork.
+    pub work_order_number: String,
+    /// Street address.
+    pub address1: Option<String>,
+    /// City.
+    pub city: Option<String>,
+    /// State.
+    pub state: Option<String>,
+    /// ZIP code.
+    pub zip: Option<String>,
+    /// Task names, in order.
+    pub tasks: Vec<String>,
+}
+
+impl NewLocalProject {
+    fn validate(&self) -> Result<(), InvalidInput> {
+        let number = self.work_order_number.trim();
+        if number.is_empty() || number.len() > 64 || number.chars().any(char::is_control) {
+            return Err(InvalidInput::new(
+                "work order number",
+                "a work order number is 1 to 64 printable characters",
+            ));
+        }
+        for (field, value) in [
+            ("address", &self.address1),
+            ("city", &self.city),
+            ("state", &self.state),
+            ("zip", &self.zip),
+        ] {
+            if let Some(value) = value
+                && (value.len() > 200 || value.chars().any(char::is_control))
+            {
+                return Err(InvalidInput::new(field, "at most 200 printable characters"));
+            }
+        }
+        if self.tasks.len() > 100 {
+            return Err(InvalidInput::new("task", "at most 100 tasks"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for task in &self.tasks {
+            if task.trim().is_empty() || task.len() > 128 || task.chars().any(char::is_control) {
+                return Err(InvalidInput::new("task", "a task name is 1 to 128 printable characters"));
+            }
+            if !seen.insert(task.trim()) {
+                return Err(InvalidInput::new("task", format!("`{task}` is listed twice")));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// The app tells that the crew opened a project: *new* and *updated* become *viewed*. Reading a
+    /// project never does this by itself.
+    pub fn mark_viewed(&self, id: &ProjectId) -> Result<()> {
+        self.write(|tx| {
+            let (_, project_id) = projects::locate(tx, id)?;
+            tx.execute(
+                "UPDATE projects SET viewed_at = ?2, changed_since_viewed = 0 WHERE id = ?1",
+                params![project_id, now()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// How many projects each home-screen category holds (all integrations), in one call.
+    pub fn category_counts(&self) -> Result<CategoryCounts> {
+        let first_upcoming = first_upcoming_day();
+        self.read(|connection| {
+            let mut counts = CategoryCounts::default();
+            // Both statements read only the `(category_base, start_date)` index.
+            let mut statement = connection
+                .prepare_cached("SELECT category_base, count(*) FROM projects GROUP BY category_base")?;
+            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+            let mut open = 0;
+            for row in rows {
+                let (base, count) = row?;
+                match base.as_str() {
+                    "complete" => counts.complete = count,
+                    "cancelled" => counts.cancelled = count,
+                    "rework" => counts.rework = count,
+                    "rush" => counts.rush = count,
+                    _ => open += count,
+                }
+            }
+            counts.upcoming = connection
+                .prepare_cached(
+                    "SELECT count(*) FROM projects WHERE category_base = 'open' AND start_date >= ?1",
+                )?
+                .query_row([&first_upcoming], |row| row.get(0))?;
+            counts.assigned = open.saturating_sub(counts.upcoming);
+            Ok(counts)
+        })
+    }
+
+    /// What still keeps a project from being completed (empty: nothing).
+    pub fn completion_requirements(&self, id: &ProjectId) -> Result<Vec<Unmet>> {
+        self.read(|connection| {
+            let (integration_id, project_id) = projects::locate(connection, id)?;
+            let project = projects::load(connection, &id.integration, project_id)?;
+            let (facts, _) = completion_facts(connection, integration_id, project_id, &project)?;
+            Ok(unmet_requirements(&facts))
+        })
+    }
+
+    /// Completes a project: refused with the typed list of what is missing ([`Error::CompletionBlocked`])
+    /// unless every requirement is met or `force_reason` gives a reason. The status changes locally at
+    /// once and its status item is queued in the same durable transaction. In `publish` mode the
+    /// project's photos and surveys waiting for QA are approved too.
+    pub fn complete_project(&self, id: &ProjectId, force_reason: Option<&str>) -> Result<Completion> {
+        let force_reason = match force_reason.map(str::trim) {
+            None => None,
+            Some("") => return Err(InvalidInput::new("reason", "a forced completion needs a reason").into()),
+            Some(reason) if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) => {
+                return Err(InvalidInput::new(
+                    "reason",
+                    format!("a reason is at most {MAX_REASON_CHARS} printable characters"),
+                )
+                .into());
+            }
+            Some(reason) => Some(reason.to_owned()),
+        };
+        self.write_durable(|tx| {
+            let (integration_id, project_id) = projects::locate(tx, id)?;
+            let mut project = projects::load(tx, &id.integration, project_id)?;
+            if project.closed {
+                return Err(Error::ProjectClosed(id.to_string()));
+            }
+            let completed: Option<Timestamp> =
+                tx.query_row("SELECT completed_at FROM projects WHERE id = ?1", [project_id], |row| row.get(0))?;
+            if completed.is_some() {
+                return Err(Error::AlreadyCompleted(id.to_string()));
+            }
+            let (facts, mode) = completion_facts(tx, integration_id, project_id, &project)?;
+            let unmet = unmet_requirements(&facts);
+            if !unmet.is_empty() && force_reason.is_none() {
+                return Err(Error::CompletionBlocked {
+                    project: id.to_string(),
+                    unmet,
+                });
+            }
+            let at = now();
+            project.status = Some(COMPLETE_STATUS.to_owned());
+            tx.execute(
+                "UPDATE projects SET status = ?2, completed_at = ?3, completion_reason = ?4, fingerprint = NULL
+                 WHERE id = ?1",
+                params![project_id, COMPLETE_STATUS, at, force_reason],
+            )?;
+            let mut change = crate::wire::upload::status_change(&project.work_order_number, Some(COMPLETE_STATUS));
+            if let (Some(reason), Some(object)) = (&force_reason, change.as_object_mut()) {
+                object.insert("reason".into(), serde_json::Value::String(reason.clone()));
+            }
+            let status_item = uuid::Uuid::new_v4().to_string();
+            queue::enqueue(
+                tx,
+                &NewEntry {
+                    id: &status_item,
+                    integration_id,
+                    project_id: Some(project_id),
+                    kind: EntryKind::Status,
+                    state: EntryState::Queued,
+                    payload: &change,
+                },
+                at,
+            )?;
+            let (approved_photos, approved_surveys) = match mode {
+                CompleteMode::Publish => (
+                    super::photos::approve_pending(tx, project_id)?,
+                    super::surveys::approve_pending(tx, project_id, at)?,
+                ),
+                CompleteMode::Complete => (0, 0),
+            };
+            Ok(Completion {
+                project: id.to_string(),
+                status: COMPLETE_STATUS.to_owned(),
+                status_item,
+                overridden: if force_reason.is_some() { unmet } else { Vec::new() },
+                forced_reason: force_reason.clone(),
+                approved_photos,
+                approved_surveys,
+                completed_at: format_timestamp(at),
+            })
+        })
+    }
+
+    /// Creates a project on the device before its order arrived. Its field work waits in the outbox
+    /// ("waiting for the provider's order") until an import brings the same work order number and adopts
+    /// it. Refused when the integration already has that work order.
+    pub fn create_local_project(&self, new: &NewLocalProject) -> Result<Project> {
+        new.validate()?;
+        self.write_durable(|tx| {
+            let integration = integrations::find(tx, &new.integration)?;
+            let number = new.work_order_number.trim();
+            let exists: bool = tx.query_row(
+                "SELECT EXISTS(SELECT 1 FROM projects WHERE integration_id = ?1 AND work_order_number = ?2)",
+                params![integration.id, number],
+                |row| row.get(0),
+            )?;
+            if exists {
+                return Err(Error::ProjectExists(format!("{}::{number}", integration.code)));
+            }
+            let mut project = Project::new(&integration.code, number);
+            project.address1 = clean(&new.address1);
+            project.city = clean(&new.city);
+            project.state = clean(&new.state);
+            project.zip = clean(&new.zip);
+            project.tasks = new
+                .tasks
+                .iter()
+                .map(|name| Task {
+                    name: name.trim().to_owned(),
+                    ..Task::default()
+                })
+                .collect();
+            let project_id = projects::save(tx, integration.id, None, &project, None)?;
+            tx.execute("UPDATE projects SET local = 1 WHERE id = ?1", [project_id])?;
+            Ok(project)
+        })
+    }
+
+    /// Discards a local project (one whose order never came): its undelivered field work is exported
+    /// beside the database first (see [`Store::export_pending_work`]), then the project and its work go.
+    /// Refused for a project that came from the provider.
+    pub fn discard_local_project(
+        &self,
+        files: &crate::photo::files::PhotoFiles,
+        id: &ProjectId,
+    ) -> Result<super::PendingExport> {
+        let project_id = self.read(|connection| {
+            let (_, project_id) = projects::locate(connection, id)?;
+            if !is_local(connection, project_id)? {
+                return Err(Error::NotLocalProject(id.to_string()));
+            }
+            Ok(project_id)
+        })?;
+        let export = self.export_work(files, &id.integration, Some((project_id, &id.to_string())))?;
+        self.write_durable(|tx| {
+            // Adopted meanwhile by an import: keep it, its work now goes to the provider.
+            if !is_local(tx, project_id)? {
+                return Err(Error::NotLocalProject(id.to_string()));
+            }
+            tx.execute("DELETE FROM outbox WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM photos WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM checkins WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM surveys WHERE project_id = ?1", [project_id])?;
+            tx.execute("DELETE FROM projects WHERE id = ?1", [project_id])?;
+            Ok(())
+        })?;
+        Ok(export)
+    }
+
+    /// Sets the device-level options (a JSON object), the least specific level.
+    pub fn set_device_options(&self, options: &Options) -> Result<()> {
+        let text = serde_json::to_string(options).map_err(|err| InvalidInput::new("options", err.to_string()))?;
+        self.set_user_default(DEVICE_OPTIONS, &text)
+    }
+
+    /// The resolved options of a project's task (or of the project, without a task).
+    pub fn resolved_options(&self, id: &ProjectId, task: Option<&str>) -> Result<TaskOptions> {
+        self.read(|connection| {
+            let (integration_id, project_id) = projects::locate(connection, id)?;
+            let project = projects::load(connection, &id.integration, project_id)?;
+            if let Some(name) = task
+                && !project.tasks.iter().any(|task| task.name == name)
+            {
+                return Err(Error::UnknownTask {
+                    project: id.to_string(),
+                    task: name.to_owned(),
+                });
+            }
+            task_options(connection, integration_id, &project, task)
+        })
+    }
+}
+
+fn clean(value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|value| !value.is_empty())
+        .map(str::to_owned)
+}
+
+/// Gathers what completion depends on, and the project's complete mode.
+fn completion_facts(
+    connection: &Connection,
+    integration_id: i64,
+    project_id: i64,
+    project: &Project,
+) -> Result<(CompletionFacts, CompleteMode)> {
+    let levels = ProjectOptionLevels::read(connection, integration_id, project)?;
+    let mut photos: BTreeMap<String, BTreeMap<EvidenceType, u32>> = BTreeMap::new();
+    {
+        let mut statement = connection.prepare_cached(
+            "SELECT task_name, evidence_type, count(*) FROM photos
+             WHERE project_id = ?1 AND state != ?2 GROUP BY task_name, evidence_type",
+        )?;
+        let rows = statement.query_map(params![project_id, PhotoState::Rejected.as_str()], |row| {
+            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u32>(2)?))
+        })?;
+        for row in rows {
+            let (task, evidence, count) = row?;
+            if let Ok(evidence) = EvidenceType::parse(&evidence) {
+                photos.entry(task).or_default().insert(evidence, count);
+            }
+        }
+    }
+    let surveys = super::surveys::submitted_counts(connection, project_id)?;
+    let survey_tasks = super::surveys::tasks_with_survey(connection, project_id)?;
+    let checked_in: bool = connection
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM checkins WHERE project_id = ?1)")?
+        .query_row([project_id], |row| row.get(0))?;
+    let project_options = levels.resolve(None);
+    let tasks = project
+        .tasks
+        .iter()
+        .map(|task| TaskFacts {
+            name: task.name.clone(),
+            options: levels.resolve(Some(task)),
+            photos: photos.remove(&task.name).unwrap_or_default(),
+            has_survey: survey_tasks.contains(&task.name),
+            surveys_submitted: surveys.get(&task.name).copied().unwrap_or(0),
+        })
+        .collect();
+    let mode = project_options.complete_mode;
+    Ok((
+        CompletionFacts {
+            project_options,
+            checked_in,
+            tasks,
+        },
+        mode,
+    ))
+}
