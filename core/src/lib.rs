@@ -7,6 +7,7 @@
 //! - [`wire`]: the provider's JSON, read tolerantly and streamed, and the shapes of what we send;
 //! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
 //! - [`checkin`] and [`photo`]: capture, validation, processing and a photo's lifecycle;
+//! - [`survey`]: pure rules of a task's survey: template, typed answers, conditions, evaluation, wire answers;
 //! - [`outbox`]: field work waiting for delivery: states, retry policy, ordering, leases, the delivery loop;
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
 //! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
@@ -27,6 +28,7 @@ pub mod reconcile;
 pub mod schedule;
 pub mod secrets;
 pub mod store;
+pub mod survey;
 pub mod sync;
 pub mod transport;
 pub mod wire;
