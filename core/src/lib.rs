@@ -8,6 +8,7 @@
 //! - [`reconcile`]: pure rules that turn pulled work orders into cached projects;
 //! - [`checkin`] and [`photo`]: capture, validation, processing and a photo's lifecycle;
 //! - [`requirements`]: configuration options by level and what completing a project requires, pure;
+//! - [`survey`]: pure rules of a task's survey: template, typed answers, conditions, evaluation, wire answers;
 //! - [`outbox`]: field work waiting for delivery: states, retry policy, ordering, leases, the delivery loop;
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
 //! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
@@ -29,6 +30,7 @@ pub mod requirements;
 pub mod schedule;
 pub mod secrets;
 pub mod store;
+pub mod survey;
 pub mod sync;
 pub mod transport;
 pub mod wire;
