@@ -63,20 +63,31 @@ impl From<CoreError> for FieldSyncError {
     fn from(err: CoreError) -> Self {
         let reason = err.to_string();
         match err {
-            CoreError::InvalidInput(_) | CoreError::CheckInRefused { .. } | CoreError::PhotoRefused(_) => {
-                Self::InvalidInput { reason }
-            }
+            CoreError::InvalidInput(_)
+            | CoreError::CheckInRefused { .. }
+            | CoreError::PhotoRefused(_)
+            | CoreError::InvalidSurveyTemplate(_)
+            | CoreError::InvalidAnswer(_)
+            | CoreError::SurveyIncomplete { .. } => Self::InvalidInput { reason },
             CoreError::UnknownIntegration(_)
             | CoreError::UnknownProject(_)
             | CoreError::UnknownWorkType(_)
             | CoreError::UnknownOutboxEntry(_)
-            | CoreError::UnknownPhoto(_) => Self::NotFound { reason },
+            | CoreError::UnknownPhoto(_)
+            | CoreError::UnknownTask { .. }
+            | CoreError::NoSurvey { .. }
+            | CoreError::UnknownSurveyTemplate { .. }
+            | CoreError::UnknownQuestion { .. }
+            | CoreError::UnknownSurvey(_) => Self::NotFound { reason },
             CoreError::DuplicateIntegration(_)
             | CoreError::PendingFieldWork { .. }
             | CoreError::ProjectClosed(_)
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
-            | CoreError::CheckInRequired(_) => Self::Conflict { reason },
+            | CoreError::AlreadyCompleted(_)
+            | CoreError::CompletionBlocked { .. }
+            | CoreError::ProjectExists(_)
+            | CoreError::NotLocalProject(_) => Self::Conflict { reason },
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
                 reason,

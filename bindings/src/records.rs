@@ -494,6 +494,8 @@ impl ProjectQuery {
             status: self.status,
             search: self.search,
             include_closed: self.include_closed,
+            category: None,
+            field_status: None,
             sort: if self.sort_by_number {
                 core::ProjectSort::Number
             } else {

@@ -577,6 +577,8 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
         status: args.status,
         search: args.search,
         include_closed: !args.open,
+        category: None,
+        field_status: None,
         sort: if args.by_number {
             ProjectSort::Number
         } else {

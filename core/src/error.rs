@@ -75,9 +75,6 @@ pub enum Error {
         /// Every rule that failed.
         reasons: Vec<String>,
     },
-    /// The project requires a check-in on site before it can be completed.
-    #[error("project {0} requires a check-in on site before it can be completed")]
-    CheckInRequired(String),
     /// No photo has this id.
     #[error("no photo {0}")]
     UnknownPhoto(String),
@@ -142,7 +139,9 @@ pub enum Error {
         task: String,
     },
     /// The task's survey template is not in the local library (yet); the survey cannot be started.
-    #[error("task `{task}` of project {project} uses the survey template `{template}`, which is not in the template library; add it with `fieldsync survey-template add`")]
+    #[error(
+        "task `{task}` of project {project} uses the survey template `{template}`, which is not in the template library; add it with `fieldsync survey-template add`"
+    )]
     UnknownSurveyTemplate {
         /// The project.
         project: String,
@@ -166,7 +165,10 @@ pub enum Error {
     #[error("answer refused: {0}")]
     InvalidAnswer(crate::survey::AnswerProblem),
     /// Submitting is refused: required answers are missing or answers are invalid. Nothing was written.
-    #[error("the survey of task `{task}` of project {project} is not complete: {}", describe_incomplete(missing, invalid))]
+    #[error(
+        "the survey of task `{task}` of project {project} is not complete: {}",
+        describe_incomplete(missing, invalid)
+    )]
     SurveyIncomplete {
         /// The project.
         project: String,

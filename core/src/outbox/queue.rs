@@ -174,7 +174,9 @@ fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
         EntryState::Done => None,
         _ if local => Some(WaitReason::ProviderOrder),
         EntryState::Held => Some(WaitReason::ProcessingOrQa),
-        EntryState::Queued | EntryState::RetryWait if waits_for_referenced => Some(WaitReason::ReferencedPhotos),
+        EntryState::Queued | EntryState::RetryWait if waits_for_referenced => {
+            Some(WaitReason::ReferencedPhotos)
+        }
         EntryState::RetryWait => Some(WaitReason::Backoff),
         EntryState::NeedsAttention => Some(WaitReason::User),
         EntryState::Queued if waits_for_photo => Some(WaitReason::PhotoOfItsProject),

@@ -156,7 +156,10 @@ mod tests {
 
     #[test]
     fn missing_photos_are_reported_per_task_and_evidence_type_with_have_and_need() {
-        let mut cut = task("Grass Cut", needing_photos(&[(EvidenceType::Before, 2), (EvidenceType::After, 2)]));
+        let mut cut = task(
+            "Grass Cut",
+            needing_photos(&[(EvidenceType::Before, 2), (EvidenceType::After, 2)]),
+        );
         cut.photos = BTreeMap::from([(EvidenceType::Before, 2), (EvidenceType::After, 1)]);
         let trim = task("Shrub Trim", needing_photos(&[(EvidenceType::During, 1)]));
         let facts = CompletionFacts {
@@ -168,13 +171,17 @@ mod tests {
             vec![
                 Unmet {
                     task: Some("Grass Cut".into()),
-                    requirement: UnmetRequirement::Photos { evidence: EvidenceType::After },
+                    requirement: UnmetRequirement::Photos {
+                        evidence: EvidenceType::After
+                    },
                     have: 1,
                     need: 2
                 },
                 Unmet {
                     task: Some("Shrub Trim".into()),
-                    requirement: UnmetRequirement::Photos { evidence: EvidenceType::During },
+                    requirement: UnmetRequirement::Photos {
+                        evidence: EvidenceType::During
+                    },
                     have: 0,
                     need: 1
                 },
@@ -244,7 +251,9 @@ mod tests {
     fn an_unmet_requirement_reads_as_a_sentence() {
         let unmet = Unmet {
             task: Some("Grass Cut".into()),
-            requirement: UnmetRequirement::Photos { evidence: EvidenceType::After },
+            requirement: UnmetRequirement::Photos {
+                evidence: EvidenceType::After,
+            },
             have: 1,
             need: 2,
         };

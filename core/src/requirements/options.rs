@@ -96,7 +96,8 @@ pub struct TaskOptions {
     pub photos_required: BTreeMap<EvidenceType, u32>,
     /// `survey_required` (bool, default false): the task's survey must be submitted before completing.
     pub survey_required: bool,
-    /// `timestamp_overlay` (bool, default true): the upload rendition carries the capture time stamped in.
+    /// `timestamp_overlay` (bool, default false): the upload rendition carries the time taken and the
+    /// address stamped into its bottom band.
     pub timestamp_overlay: bool,
     /// `auto_relay` (bool, default false): photos and surveys skip the QA gate.
     pub auto_relay: bool,
@@ -111,7 +112,7 @@ impl Default for TaskOptions {
             check_in_photo_required: false,
             photos_required: BTreeMap::new(),
             survey_required: false,
-            timestamp_overlay: true,
+            timestamp_overlay: false,
             auto_relay: false,
             complete_mode: CompleteMode::Complete,
         }
@@ -252,13 +253,14 @@ mod tests {
     fn nothing_set_gives_the_defaults() {
         let (resolved, problems) = resolve(&OptionLevels::default());
         assert_eq!(resolved, TaskOptions::default());
-        assert!(resolved.timestamp_overlay);
+        assert!(!resolved.timestamp_overlay);
         assert!(problems.is_empty());
     }
 
     #[test]
     fn the_most_specific_level_wins() {
-        let device = options(json!({"check_in_required": true, "auto_relay": true, "complete_mode": "publish"}));
+        let device =
+            options(json!({"check_in_required": true, "auto_relay": true, "complete_mode": "publish"}));
         let integration = options(json!({"check_in_required": false}));
         let work_type = options(json!({"photos_required": {"before": 1}}));
         let project = options(json!({"photos_required": {"before": 2, "after": 2}}));
@@ -272,12 +274,18 @@ mod tests {
         };
         let (resolved, problems) = resolve(&levels);
         assert!(problems.is_empty());
-        assert!(!resolved.check_in_required, "the integration overrides the device");
+        assert!(
+            !resolved.check_in_required,
+            "the integration overrides the device"
+        );
         assert!(resolved.auto_relay, "only the device sets it");
         assert_eq!(resolved.complete_mode, CompleteMode::Publish);
         assert!(resolved.survey_required);
         // The task's object replaces the project's whole: an option is one value, not merged by key.
-        assert_eq!(resolved.photos_required, BTreeMap::from([(EvidenceType::After, 3)]));
+        assert_eq!(
+            resolved.photos_required,
+            BTreeMap::from([(EvidenceType::After, 3)])
+        );
     }
 
     #[test]
@@ -295,7 +303,10 @@ mod tests {
         let keys: Vec<(&str, OptionLevel)> = problems.iter().map(|p| (p.key.as_str(), p.level)).collect();
         assert_eq!(
             keys,
-            vec![("check_in_required", OptionLevel::Task), ("photos_required", OptionLevel::Task)]
+            vec![
+                ("check_in_required", OptionLevel::Task),
+                ("photos_required", OptionLevel::Task)
+            ]
         );
     }
 

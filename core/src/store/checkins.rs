@@ -10,7 +10,6 @@ use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::wire::upload::with_attributes;
-use crate::wire::value::is_truthy;
 use crate::{Error, Result};
 
 /// The user-default key of the check-in ID (e.g. a background-check badge number).
@@ -141,7 +140,9 @@ impl Store {
                 });
             }
             let badge = request.badge.clone().or(default_badge);
-            let photo_required = is_truthy(project.options.get("check_in_photo_required"));
+            let photo_required =
+                super::field::task_options(tx, integration_id, &project, None)?.check_in_photo_required;
+            super::field::mark_work_started(tx, project_id, now())?;
             let uuid = uuid::Uuid::new_v4().to_string();
             tx.execute(
                 "INSERT INTO checkins (id, integration_id, project_id, work_order_number, user_name, badge,

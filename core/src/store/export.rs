@@ -85,7 +85,12 @@ impl Store {
 
     /// Like [`Store::export_pending_work`], for one project of the integration `code` (by row id), into a
     /// folder named after the integration too.
-    pub(crate) fn export_work(&self, files: &PhotoFiles, code: &str, project: Option<(i64, &str)>) -> Result<PendingExport> {
+    pub(crate) fn export_work(
+        &self,
+        files: &PhotoFiles,
+        code: &str,
+        project: Option<(i64, &str)>,
+    ) -> Result<PendingExport> {
         let mut entries = self.pending_outbox_entries(code)?;
         if let Some((_, project_id)) = project {
             entries.retain(|entry| entry.project.as_deref() == Some(project_id));

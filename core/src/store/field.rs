@@ -12,7 +12,8 @@ use serde::Serialize;
 
 use super::{Store, integrations, projects, work_types};
 use crate::model::{
-    Category, CategoryCounts, InvalidInput, Options, Project, ProjectId, Task, Timestamp, format_timestamp, now,
+    Category, CategoryCounts, InvalidInput, Options, Project, ProjectId, Task, Timestamp, format_timestamp,
+    now,
 };
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
@@ -33,7 +34,10 @@ const MAX_REASON_CHARS: usize = 500;
 
 /// The first day (UTC, `YYYY-MM-DD`) whose start date makes a project upcoming: tomorrow.
 pub(crate) fn first_upcoming_day() -> String {
-    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap_or(time::Date::MAX);
+    let tomorrow = time::OffsetDateTime::now_utc()
+        .date()
+        .next_day()
+        .unwrap_or(time::Date::MAX);
     tomorrow
         .format(&time::macros::format_description!("[year]-[month]-[day]"))
         .unwrap_or_default()
@@ -88,7 +92,9 @@ impl ProjectOptionLevels {
             .unwrap_or_default();
         let (options, auto_relay, default_work_type): (String, bool, Option<String>) = connection
             .prepare_cached("SELECT options, auto_relay, default_work_type FROM integrations WHERE id = ?1")?
-            .query_row([integration_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
+            .query_row([integration_id], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })?;
         let mut integration: Options = serde_json::from_str(&options).unwrap_or_default();
         // The integration's Auto Relay switch predates options: it is the integration level's value
         // unless its options say otherwise.
@@ -98,7 +104,9 @@ impl ProjectOptionLevels {
                 .or_insert(serde_json::Value::Bool(true));
         }
         let work_type = match default_work_type {
-            Some(name) => work_types::find(connection, &name)?
+            // A Default Work Type deleted since sets nothing.
+            Some(name) => work_types::find(connection, &name)
+                .ok()
                 .and_then(|work_type| work_type.options)
                 .unwrap_or_default(),
             None => Options::new(),
@@ -207,7 +215,10 @@ impl NewLocalProject {
         let mut seen = std::collections::BTreeSet::new();
         for task in &self.tasks {
             if task.trim().is_empty() || task.len() > 128 || task.chars().any(char::is_control) {
-                return Err(InvalidInput::new("task", "a task name is 1 to 128 printable characters"));
+                return Err(InvalidInput::new(
+                    "task",
+                    "a task name is 1 to 128 printable characters",
+                ));
             }
             if !seen.insert(task.trim()) {
                 return Err(InvalidInput::new("task", format!("`{task}` is listed twice")));
@@ -239,7 +250,8 @@ impl Store {
             // Both statements read only the `(category_base, start_date)` index.
             let mut statement = connection
                 .prepare_cached("SELECT category_base, count(*) FROM projects GROUP BY category_base")?;
-            let rows = statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
+            let rows =
+                statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
             let mut open = 0;
             for row in rows {
                 let (base, count) = row?;
@@ -266,8 +278,7 @@ impl Store {
         self.read(|connection| {
             let (integration_id, project_id) = projects::locate(connection, id)?;
             let project = projects::load(connection, &id.integration, project_id)?;
-            let (facts, _) = completion_facts(connection, integration_id, project_id, &project)?;
-            Ok(unmet_requirements(&facts))
+            unmet_requirements_of(connection, integration_id, project_id, &project)
         })
     }
 
@@ -279,7 +290,9 @@ impl Store {
         let force_reason = match force_reason.map(str::trim) {
             None => None,
             Some("") => return Err(InvalidInput::new("reason", "a forced completion needs a reason").into()),
-            Some(reason) if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) => {
+            Some(reason)
+                if reason.chars().count() > MAX_REASON_CHARS || reason.chars().any(char::is_control) =>
+            {
                 return Err(InvalidInput::new(
                     "reason",
                     format!("a reason is at most {MAX_REASON_CHARS} printable characters"),
@@ -358,10 +371,11 @@ impl Store {
         new.validate()?;
         self.write_durable(|tx| {
             let integration = integrations::find(tx, &new.integration)?;
+            let integration_id = integrations::id_of(tx, &integration.code)?;
             let number = new.work_order_number.trim();
             let exists: bool = tx.query_row(
                 "SELECT EXISTS(SELECT 1 FROM projects WHERE integration_id = ?1 AND work_order_number = ?2)",
-                params![integration.id, number],
+                params![integration_id, number],
                 |row| row.get(0),
             )?;
             if exists {
@@ -380,7 +394,7 @@ impl Store {
                     ..Task::default()
                 })
                 .collect();
-            let project_id = projects::save(tx, integration.id, None, &project, None)?;
+            let project_id = projects::save(tx, integration_id, None, &project, None)?;
             tx.execute("UPDATE projects SET local = 1 WHERE id = ?1", [project_id])?;
             Ok(project)
         })
@@ -419,7 +433,8 @@ impl Store {
 
     /// Sets the device-level options (a JSON object), the least specific level.
     pub fn set_device_options(&self, options: &Options) -> Result<()> {
-        let text = serde_json::to_string(options).map_err(|err| InvalidInput::new("options", err.to_string()))?;
+        let text =
+            serde_json::to_string(options).map_err(|err| InvalidInput::new("options", err.to_string()))?;
         self.set_user_default(DEVICE_OPTIONS, &text)
     }
 
@@ -449,6 +464,17 @@ fn clean(value: &Option<String>) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// What keeps a stored project from being completed (empty: nothing).
+pub(crate) fn unmet_requirements_of(
+    connection: &Connection,
+    integration_id: i64,
+    project_id: i64,
+    project: &Project,
+) -> Result<Vec<Unmet>> {
+    let (facts, _) = completion_facts(connection, integration_id, project_id, project)?;
+    Ok(unmet_requirements(&facts))
+}
+
 /// Gathers what completion depends on, and the project's complete mode.
 fn completion_facts(
     connection: &Connection,
@@ -464,7 +490,11 @@ fn completion_facts(
              WHERE project_id = ?1 AND state != ?2 GROUP BY task_name, evidence_type",
         )?;
         let rows = statement.query_map(params![project_id, PhotoState::Rejected.as_str()], |row| {
-            Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, u32>(2)?))
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, String>(1)?,
+                row.get::<_, u32>(2)?,
+            ))
         })?;
         for row in rows {
             let (task, evidence, count) = row?;

@@ -29,11 +29,11 @@ use crate::{Error, Result};
 pub use crate::outbox::OutboxSummary;
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
 pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
+pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
 pub use outbox::IntegrationQueue;
 pub use photos::{AddPhoto, Photo, PhotoUpload};
-pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use projects::ProjectSummary;
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 

@@ -236,6 +236,7 @@ impl Store {
             }
             let uuid = uuid::Uuid::new_v4().to_string();
             let fix = request.fix.as_ref();
+            super::field::mark_work_started(tx, project_id, now())?;
             tx.execute(
                 &format!(
                     "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
@@ -292,6 +293,10 @@ impl Store {
         let owner = lease.owner();
         let Some((uuid, sha256)) = self.claim_next_photo(&directory, owner)? else {
             return Ok(None);
+        };
+        let settings = &ProcessSettings {
+            date_stamp: self.read(|connection| date_stamp(connection, &uuid))?,
+            ..settings.clone()
         };
         let processed = files
             .read(Kind::Original, &sha256)
@@ -397,7 +402,13 @@ impl Store {
                 None => item,
             };
             tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![uuid, item.to_string()])?;
-            match next_photo_state(PhotoState::Processing, PhotoEvent::Processed { auto_relay: integration.auto_relay }) {
+            let auto_relay = match &project {
+                Some(project) => {
+                    super::field::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
+                }
+                None => integration.auto_relay,
+            };
+            match next_photo_state(PhotoState::Processing, PhotoEvent::Processed { auto_relay }) {
                 Ok(PhotoState::Queued) => release(tx, &uuid)?,
                 Ok(state) => set_state(tx, &uuid, state, None)?,
                 Err(refused) => return Err(Error::PhotoRefused(refused.to_string())),
@@ -622,12 +633,51 @@ fn approve(tx: &Connection, uuid: &str) -> Result<()> {
 /// Approves every photo of a project that waits for QA; returns how many.
 pub(crate) fn approve_pending(tx: &Connection, project_id: i64) -> Result<u64> {
     let waiting: Vec<String> = {
-        let mut statement = tx.prepare_cached("SELECT id FROM photos WHERE project_id = ?1 AND state = ?2")?;
-        let rows = statement.query_map(params![project_id, PhotoState::PendingQa.as_str()], |row| row.get(0))?;
+        let mut statement =
+            tx.prepare_cached("SELECT id FROM photos WHERE project_id = ?1 AND state = ?2")?;
+        let rows = statement.query_map(params![project_id, PhotoState::PendingQa.as_str()], |row| {
+            row.get(0)
+        })?;
         rows.collect::<rusqlite::Result<_>>()?
     };
     for uuid in &waiting {
         approve(tx, uuid)?;
     }
     Ok(waiting.len() as u64)
+}
+
+/// The text stamped into a photo's rendition when its task's `timestamp_overlay` option asks for it: the
+/// time it was taken on the device (UTC) and the property's address.
+fn date_stamp(connection: &Connection, uuid: &str) -> Result<Option<String>> {
+    let row: Option<(i64, Option<i64>, String, String)> = connection
+        .prepare_cached(
+            "SELECT ph.integration_id, ph.project_id, ph.task_name, ph.created_at FROM photos ph WHERE ph.id = ?1",
+        )?
+        .query_row([uuid], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get::<_, i64>(3)?.to_string())))
+        .optional()?;
+    let Some((integration_id, Some(project_id), task, taken_at)) = row else {
+        return Ok(None);
+    };
+    let code: String = connection.query_row(
+        "SELECT code FROM integrations WHERE id = ?1",
+        [integration_id],
+        |row| row.get(0),
+    )?;
+    let project = projects::load(connection, &code, project_id)?;
+    if !super::field::task_options(connection, integration_id, &project, Some(&task))?.timestamp_overlay {
+        return Ok(None);
+    }
+    let taken_at = format_timestamp(taken_at.parse().unwrap_or_default())
+        .replace('T', " ")
+        .replace('Z', " UTC");
+    let address = [project.address1.as_deref(), project.city.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(Some(if address.is_empty() {
+        taken_at
+    } else {
+        format!("{taken_at}\n{address}")
+    }))
 }

@@ -4,11 +4,12 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Store, integrations, like_pattern};
-use crate::model::{Category, FieldStatus, Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now};
+use crate::model::{
+    Category, FieldStatus, Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now,
+};
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::wire::upload::status_change;
-use crate::wire::value::is_truthy;
 use crate::{Error, Result};
 
 /// Columns of `projects` read into a [`Project`], in `from_row` order (after the integration code).
@@ -192,12 +193,6 @@ pub(crate) fn save(
     Ok(project_id)
 }
 
-/// The project's options ask for a check-in on site before the work counts (`check_in_required`).
-pub(crate) fn requires_check_in(project: &Project) -> bool {
-    is_truthy(project.options.get("check_in_required"))
-}
-
-/// What a search matches, lower-cased, fields separated by U+001F (as migration 4 computes it).
 fn search_text(project: &Project) -> String {
     let fields = [
         Some(&project.work_order_number),
@@ -415,14 +410,14 @@ impl Store {
                     "complete" | "completed"
                 )
             });
-            if completing && requires_check_in(&project) {
-                let checked_in: bool = tx.query_row(
-                    "SELECT EXISTS(SELECT 1 FROM checkins WHERE project_id = ?1)",
-                    [project_id],
-                    |row| row.get(0),
-                )?;
-                if !checked_in {
-                    return Err(Error::CheckInRequired(id.to_string()));
+            // Completing through an edit follows the same rules as `complete_project` (without forcing).
+            if completing {
+                let unmet = super::field::unmet_requirements_of(tx, integration_id, project_id, &project)?;
+                if !unmet.is_empty() {
+                    return Err(Error::CompletionBlocked {
+                        project: id.to_string(),
+                        unmet,
+                    });
                 }
             }
             if let Some(status) = &edit.status {
@@ -438,6 +433,12 @@ impl Store {
             // rules version stays, so that import treats the edit by the current rules.
             let fingerprint = super::fingerprint::encode_fingerprint(None);
             save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
+            if completing {
+                tx.execute(
+                    "UPDATE projects SET completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
+                    params![project_id, now()],
+                )?;
+            }
             if status_changed {
                 let payload = status_change(&project.work_order_number, project.status.as_deref());
                 let entry = NewEntry {

@@ -17,7 +17,8 @@ use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::photo::PhotoState;
 use crate::survey::{
-    AnswerValue, Evaluation, PhotoFacts, SurveyTemplate, check_answer, evaluate, previous_answers, wire_answers,
+    AnswerValue, Evaluation, PhotoFacts, SurveyTemplate, check_answer, evaluate, previous_answers,
+    wire_answers,
 };
 use crate::wire::upload::with_attributes;
 use crate::{Error, Result};
@@ -180,10 +181,13 @@ impl Store {
     ) -> Result<AnswerValue> {
         self.write_durable(|tx| {
             let context = SurveyContext::read(tx, id, task)?;
-            let question = context.template.question(question_id).ok_or_else(|| Error::UnknownQuestion {
-                template: context.template.id.clone(),
-                question: question_id.to_owned(),
-            })?;
+            let question = context
+                .template
+                .question(question_id)
+                .ok_or_else(|| Error::UnknownQuestion {
+                    template: context.template.id.clone(),
+                    question: question_id.to_owned(),
+                })?;
             let photos = usable_photos(tx, context.project_id)?;
             check_answer(question, answer, &photos).map_err(Error::InvalidAnswer)?;
             let at = now();
@@ -368,7 +372,9 @@ impl Store {
     pub(crate) fn survey_upload(&self, uuid: &str) -> Result<(serde_json::Value, Vec<u8>)> {
         self.read(|connection| {
             let payload: String = connection
-                .query_row("SELECT payload FROM outbox WHERE id = ?1", [uuid], |row| row.get(0))
+                .query_row("SELECT payload FROM outbox WHERE id = ?1", [uuid], |row| {
+                    row.get(0)
+                })
                 .optional()?
                 .ok_or_else(|| Error::UnknownSurvey(uuid.to_owned()))?;
             let payload: serde_json::Value =
@@ -413,7 +419,10 @@ impl SurveyContext {
                     task: task.to_owned(),
                     template: template_id.clone(),
                 })?;
-                (SurveyTemplate::parse(definition.as_bytes())?, TemplateSource::Library)
+                (
+                    SurveyTemplate::parse(definition.as_bytes())?,
+                    TemplateSource::Library,
+                )
             }
             (None, None) => {
                 return Err(Error::NoSurvey {
@@ -433,8 +442,9 @@ impl SurveyContext {
 }
 
 fn read_draft(connection: &Connection, project_id: i64, task: &str) -> Result<BTreeMap<String, AnswerValue>> {
-    let mut statement = connection
-        .prepare_cached("SELECT question_id, answer FROM survey_drafts WHERE project_id = ?1 AND task_name = ?2")?;
+    let mut statement = connection.prepare_cached(
+        "SELECT question_id, answer FROM survey_drafts WHERE project_id = ?1 AND task_name = ?2",
+    )?;
     let rows = statement.query_map(params![project_id, task], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
     })?;
@@ -466,12 +476,16 @@ fn merge_previous(
 
 /// The project's photos an answer may reference: taken for this project and not rejected by QA.
 fn usable_photos(connection: &Connection, project_id: i64) -> Result<PhotoFacts> {
-    let mut statement = connection.prepare_cached("SELECT id FROM photos WHERE project_id = ?1 AND state != ?2")?;
-    let rows = statement.query_map(params![project_id, PhotoState::Rejected.as_str()], |row| row.get(0))?;
+    let mut statement =
+        connection.prepare_cached("SELECT id FROM photos WHERE project_id = ?1 AND state != ?2")?;
+    let rows = statement.query_map(params![project_id, PhotoState::Rejected.as_str()], |row| {
+        row.get(0)
+    })?;
     Ok(PhotoFacts::new(rows.collect::<rusqlite::Result<Vec<String>>>()?))
 }
 
-const SUBMISSION_COLUMNS: &str = "s.id, i.code || '::' || s.work_order_number, s.task_name, s.template_id, s.state,
+const SUBMISSION_COLUMNS: &str =
+    "s.id, i.code || '::' || s.work_order_number, s.task_name, s.template_id, s.state,
      s.state_message, s.photo_ids, s.answers, s.created_at";
 
 fn submission(row: &rusqlite::Row) -> rusqlite::Result<SurveySubmission> {
@@ -533,7 +547,8 @@ fn approve(tx: &Connection, uuid: &str, at: Timestamp) -> Result<()> {
 /// Approves every survey of a project that waits for QA; returns how many.
 pub(crate) fn approve_pending(tx: &Connection, project_id: i64, at: Timestamp) -> Result<u64> {
     let waiting: Vec<String> = {
-        let mut statement = tx.prepare_cached("SELECT id FROM surveys WHERE project_id = ?1 AND state = ?2")?;
+        let mut statement =
+            tx.prepare_cached("SELECT id FROM surveys WHERE project_id = ?1 AND state = ?2")?;
         let rows = statement.query_map(params![project_id, STATE_PENDING_QA], |row| row.get(0))?;
         rows.collect::<rusqlite::Result<_>>()?
     };
@@ -548,7 +563,9 @@ pub(crate) fn submitted_counts(connection: &Connection, project_id: i64) -> Resu
     let mut statement = connection.prepare_cached(
         "SELECT task_name, count(*) FROM surveys WHERE project_id = ?1 AND state != ?2 GROUP BY task_name",
     )?;
-    let rows = statement.query_map(params![project_id, STATE_REJECTED], |row| Ok((row.get(0)?, row.get(1)?)))?;
+    let rows = statement.query_map(params![project_id, STATE_REJECTED], |row| {
+        Ok((row.get(0)?, row.get(1)?))
+    })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

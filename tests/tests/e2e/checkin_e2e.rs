@@ -375,7 +375,11 @@ fn a_project_requiring_a_check_in_cannot_be_completed_without_one() {
         ..Default::default()
     };
     let err = device.store.edit_project(&id, &complete).unwrap_err();
-    assert!(matches!(err, Error::CheckInRequired(_)), "{err}");
+    assert!(
+        matches!(&err, Error::CompletionBlocked { unmet, .. }
+            if unmet.len() == 1 && unmet[0].requirement == fieldsync_core::requirements::UnmetRequirement::CheckIn),
+        "{err}"
+    );
     assert!(
         device.store.outbox_entries(true).unwrap().is_empty(),
         "nothing queued"
