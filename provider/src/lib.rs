@@ -39,8 +39,8 @@ pub use config::ProviderConfig;
 pub use error::ProviderError;
 pub use faults::{Endpoint, Fault, FaultHeaders, FaultKind, FaultText};
 pub use model::{
-    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport, StatusUpdate,
-    SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
+    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 pub use server::{RunningProvider, serve, serve_blocking, serve_with_shutdown, start};
 pub use state::ProviderState;

@@ -60,10 +60,7 @@ pub(crate) fn read_item(payload: &Map<String, Value>, file: Option<&[u8]>) -> Re
         Some(_) => return Err("survey must be a JSON object".to_owned()),
         None => return Err("a survey item needs a `survey` object".to_owned()),
     };
-    let template = payload
-        .get("template")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let template = payload.get("template").and_then(Value::as_str).map(str::to_owned);
     let template_id = non_empty(survey.get("surveyId"))
         .or_else(|| {
             template
@@ -174,7 +171,9 @@ mod tests {
     #[test]
     fn the_template_id_falls_back_to_the_template_field() {
         let item = read_item(
-            &payload(json!({"template": "PS1::abc", "survey": "{\"answers\":[{\"id\":\"a\",\"answer\":\"x\"}]}"})),
+            &payload(
+                json!({"template": "PS1::abc", "survey": "{\"answers\":[{\"id\":\"a\",\"answer\":\"x\"}]}"}),
+            ),
             Some(b"not json"),
         )
         .unwrap();
@@ -204,6 +203,9 @@ mod tests {
     #[test]
     fn the_embedded_template_is_the_fixture() {
         let template = property_inspection();
-        assert_eq!(template["meta"]["surveyTemplateId"], json!(PROPERTY_INSPECTION_ID));
+        assert_eq!(
+            template["meta"]["surveyTemplateId"],
+            json!(PROPERTY_INSPECTION_ID)
+        );
     }
 }

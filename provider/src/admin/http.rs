@@ -47,7 +47,10 @@ pub(crate) fn routes() -> Router<ProviderState> {
         )
         .route("/work-orders/{number}/options", put(set_options))
         .route("/work-orders/{number}/services/{service}", patch(patch_service))
-        .route("/work-orders/{number}/services/{service}/survey", put(set_service_survey))
+        .route(
+            "/work-orders/{number}/services/{service}/survey",
+            put(set_service_survey),
+        )
         .route("/work-orders/{number}/assign", post(assign))
         .route("/work-orders/{number}/unassign", post(unassign))
         .route("/bulk", post(bulk))

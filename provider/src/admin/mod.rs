@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
 use crate::model::{
-    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport, StatusUpdate,
-    SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
+    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 use crate::seed;
 use crate::state::ProviderState;
