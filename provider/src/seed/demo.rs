@@ -459,3 +459,49 @@ pub(crate) fn demo(conn: &Connection, now: i64) -> Result<SeedReport, ProviderEr
         work_order_numbers: numbers,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The questions of a template, sections flattened.
+    fn questions(items: &Value, out: &mut Vec<Value>) {
+        for item in items.as_array().unwrap() {
+            match item.get("questions") {
+                Some(inner) => questions(inner, out),
+                None => out.push(item.clone()),
+            }
+        }
+    }
+
+    #[test]
+    fn every_rework_answer_lands_on_a_question_and_fits_it() {
+        let answers = rework_answers(1_700_000_000);
+        let template = with_answers(property_inspection(), &answers);
+        let mut all = Vec::new();
+        questions(&template["questions"], &mut all);
+        for (id, answer) in &answers {
+            let question = all
+                .iter()
+                .find(|q| q["id"] == json!(id))
+                .unwrap_or_else(|| panic!("no question {id}"));
+            assert_eq!(&question["answer"], answer, "{id}");
+            let fits = match question["answerType"].as_str().unwrap() {
+                "yesno" => answer == "Yes" || answer == "No",
+                "select" => question["answerOptions"].as_array().unwrap().contains(answer),
+                "multiselect" => answer
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| question["answerOptions"].as_array().unwrap().contains(a)),
+                "number" => answer.as_str().unwrap().parse::<f64>().is_ok(),
+                _ => answer.is_string(),
+            };
+            assert!(fits, "{id}: {answer}");
+        }
+        let answered = all.iter().filter(|q| q.get("answer").is_some()).count();
+        assert_eq!(answered, answers.len());
+    }
+}

@@ -122,3 +122,30 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
     tx.commit()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_gains_the_survey_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+        let surveys: i64 = conn
+            .query_row("SELECT count(*) FROM survey_items", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(surveys, 0);
+        // Current and newer versions.
+        migrate(&mut conn).unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        assert!(migrate(&mut conn).is_err());
+    }
+}
