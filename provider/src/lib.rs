@@ -4,8 +4,9 @@
 //! TCP connection for real) with its own SQLite store. It plays the provider side of the Pruvan v2 wire
 //! protocol (`validate`, `getWorkOrders`, `uploadPictures`, `status`, push key URL) and exposes an admin
 //! API, both over HTTP (`/admin/...`) and in-process ([`Admin`]), to create users and work orders,
-//! assign, unassign, patch and delete them, generate bulk data, read back what the client delivered, and
-//! inject faults.
+//! assign, unassign, patch and delete them (and give their tasks surveys), generate bulk data, read back
+//! what the client delivered (pictures, check-ins, surveys with the photos they reference, status
+//! updates), and inject faults. [`surveys`] holds the seeded inspection survey template.
 //!
 //! It is independent of `fieldsync-core` on purpose: it is the other side of the wire, written from the
 //! protocol description, so that it can catch misreadings of the protocol by the client.
