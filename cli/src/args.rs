@@ -332,7 +332,7 @@ pub enum ProviderCommand {
         /// The emulator's own database (temporary when absent; never the cache given by --db).
         #[arg(long)]
         provider_db: Option<PathBuf>,
-        /// Seed the demo data set (login vendor1 / secret1, token tok-1, eight work orders).
+        /// Seed the demo data set (login vendor1 / secret1, token tok-1, eleven work orders).
         #[arg(long)]
         seed: bool,
     },

@@ -4,8 +4,9 @@
 //! TCP connection for real) with its own SQLite store. It plays the provider side of the Pruvan v2 wire
 //! protocol (`validate`, `getWorkOrders`, `uploadPictures`, `status`, push key URL) and exposes an admin
 //! API, both over HTTP (`/admin/...`) and in-process ([`Admin`]), to create users and work orders,
-//! assign, unassign, patch and delete them, generate bulk data, read back what the client delivered, and
-//! inject faults.
+//! assign, unassign, patch and delete them (and give their tasks surveys), generate bulk data, read back
+//! what the client delivered (pictures, check-ins, surveys with the photos they reference, status
+//! updates), and inject faults. [`surveys`] holds the seeded inspection survey template.
 //!
 //! It is independent of `fieldsync-core` on purpose: it is the other side of the wire, written from the
 //! protocol description, so that it can catch misreadings of the protocol by the client.
@@ -31,6 +32,7 @@ mod seed;
 pub mod server;
 mod state;
 mod store;
+pub mod surveys;
 mod wire;
 
 pub use admin::Admin;
@@ -38,8 +40,8 @@ pub use config::ProviderConfig;
 pub use error::ProviderError;
 pub use faults::{Endpoint, Fault, FaultHeaders, FaultKind, FaultText};
 pub use model::{
-    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, SeedReport, StatusUpdate, UserInfo,
-    WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
+    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 pub use server::{RunningProvider, serve, serve_blocking, serve_with_shutdown, start};
 pub use state::ProviderState;

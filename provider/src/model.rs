@@ -103,6 +103,53 @@ pub struct ItemFilter {
     pub username: Option<String>,
 }
 
+/// A survey received through `uploadPictures` (`fileType` `survey`), with what the emulator indexed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceivedSurvey {
+    /// The item's `uuId`.
+    pub uuid: String,
+    /// Login that delivered it.
+    pub username: String,
+    /// `key2`: the work order number.
+    pub work_order_number: String,
+    /// `key4`: the task (service) name.
+    pub task_name: Option<String>,
+    /// The survey template id: `survey.surveyId`, else the part of `template` after `::`.
+    pub template_id: String,
+    /// The item's `template` field as sent (`"CODE::templateId"`), if any.
+    pub template: Option<String>,
+    /// Number of entries in `survey.answers`.
+    pub answer_count: u32,
+    /// `survey.answers` as received.
+    pub answers: Value,
+    /// Photo item uuids referenced by the photo answers (`answerType` `photo`), in answer order,
+    /// without repeats.
+    pub photo_uuids: Vec<String>,
+    /// True when every referenced photo had been received (as a `picture` item) before the survey.
+    pub photos_received_before: bool,
+    /// Referenced photos not received yet when the survey arrived.
+    pub missing_photos: Vec<String>,
+    /// Referenced photos still not received now (a subset of `missing_photos`).
+    pub missing_photos_now: Vec<String>,
+    /// True when the `file` part held the same JSON as the payload's `survey`.
+    pub file_matches_survey: bool,
+    /// Provider time of the first delivery.
+    pub received_at: i64,
+    /// How many times it was delivered (1 + retries deduplicated by `uuId`).
+    pub deliveries: u32,
+}
+
+/// Filter for [`crate::Admin::surveys`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SurveyFilter {
+    /// Only surveys for this work order.
+    pub work_order_number: Option<String>,
+    /// Only the survey item with this uuid.
+    pub uuid: Option<String>,
+}
+
 /// One status update received through the `status` service.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -117,7 +164,11 @@ pub struct StatusUpdate {
     pub work_order_number: String,
     /// The new status.
     pub status: String,
-    /// The `workOrders[]` entry as received.
+    /// The entry's `reason` (for example why a completion was forced), if it carried one. Every other
+    /// field of the entry is in `entry`.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// The `workOrders[]` entry as received, every field kept.
     pub entry: Value,
     /// Provider time of the first delivery.
     pub received_at: i64,

@@ -8,8 +8,11 @@
 //! | `GET /admin/work-orders`, `POST /admin/work-orders` | list (filters), create or replace (object or array) |
 //! | `GET`, `PATCH`, `DELETE /admin/work-orders/{number}` | read, merge-patch, delete |
 //! | `PUT /admin/work-orders/{number}/options` | replace options |
+//! | `PATCH /admin/work-orders/{number}/services/{serviceName}` | merge-patch one service |
+//! | `PUT /admin/work-orders/{number}/services/{serviceName}/survey` | set or remove its `survey`/`surveyDynamic` |
 //! | `POST /admin/work-orders/{number}/assign`, `.../unassign` | assignment |
 //! | `POST /admin/bulk`, `POST /admin/seed` | bulk data, demo data |
+//! | `GET /admin/surveys` | received surveys (`?workOrderNumber=`, `?uuid=`) |
 //! | `GET /admin/items`, `GET /admin/items/{uuid}/file`, `GET /admin/status-updates`, `GET /admin/push-events` | deliveries |
 //! | `GET`, `POST`, `DELETE /admin/faults` | fault rules |
 //! | `GET`, `POST`, `DELETE /admin/clock` | provider clock |
@@ -19,7 +22,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{get, patch, post, put};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -27,7 +30,7 @@ use serde_json::{Value, json};
 use super::Admin;
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
-use crate::model::{BulkSpec, ItemFilter, WorkOrderFilter};
+use crate::model::{BulkSpec, ItemFilter, SurveyFilter, WorkOrderFilter};
 use crate::state::ProviderState;
 use crate::wire::reply;
 
@@ -43,10 +46,16 @@ pub(crate) fn routes() -> Router<ProviderState> {
             get(get_order).patch(patch_order).delete(delete_order),
         )
         .route("/work-orders/{number}/options", put(set_options))
+        .route("/work-orders/{number}/services/{service}", patch(patch_service))
+        .route(
+            "/work-orders/{number}/services/{service}/survey",
+            put(set_service_survey),
+        )
         .route("/work-orders/{number}/assign", post(assign))
         .route("/work-orders/{number}/unassign", post(unassign))
         .route("/bulk", post(bulk))
         .route("/seed", post(seed))
+        .route("/surveys", get(list_surveys))
         .route("/items", get(list_items))
         .route("/items/{uuid}/file", get(item_file))
         .route("/status-updates", get(status_updates))
@@ -237,6 +246,48 @@ async fn set_options(
     )
 }
 
+async fn patch_service(
+    State(state): State<ProviderState>,
+    Path((number, service)): Path<(String, String)>,
+    bytes: Bytes,
+) -> AdminResult {
+    let patch: Value = body(&bytes)?;
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.patch_service(&number, &service, patch)).await?,
+    )
+}
+
+/// `{"survey": "templateId" | null, "surveyDynamic": {...} | null}`: a field absent or `null` is removed.
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ServiceSurvey {
+    #[serde(default)]
+    survey: Option<String>,
+    #[serde(default)]
+    survey_dynamic: Option<Value>,
+}
+
+async fn set_service_survey(
+    State(state): State<ProviderState>,
+    Path((number, service)): Path<(String, String)>,
+    bytes: Bytes,
+) -> AdminResult {
+    let request: ServiceSurvey = body(&bytes)?;
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| {
+            admin.set_service_survey(
+                &number,
+                &service,
+                request.survey.as_deref(),
+                request.survey_dynamic.filter(|template| !template.is_null()),
+            )
+        })
+        .await?,
+    )
+}
+
 #[derive(serde::Deserialize)]
 struct AssignRequest {
     username: String,
@@ -274,6 +325,14 @@ async fn list_items(State(state): State<ProviderState>, uri: axum::http::Uri) ->
     ok(
         StatusCode::OK,
         &run(&state, move |admin| admin.received_items(&filter)).await?,
+    )
+}
+
+async fn list_surveys(State(state): State<ProviderState>, uri: axum::http::Uri) -> AdminResult {
+    let filter: SurveyFilter = query(uri.query())?;
+    ok(
+        StatusCode::OK,
+        &run(&state, move |admin| admin.surveys(&filter)).await?,
     )
 }
 

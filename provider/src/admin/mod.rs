@@ -11,8 +11,8 @@ use serde_json::Value;
 use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
 use crate::model::{
-    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, SeedReport, StatusUpdate, UserInfo,
-    WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
+    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 use crate::seed;
 use crate::state::ProviderState;
@@ -131,6 +131,57 @@ impl Admin {
             .write(|tx, now| orders::set_options(tx, now, number, options))
     }
 
+    /// Applies a JSON merge patch (RFC 7386: `null` removes a field) to one service of an order, the
+    /// first whose `serviceName` is `service_name` (any field: `survey`, `surveyDynamic`, `options`,
+    /// `instructions`, ...). An unknown order or service is [`ProviderError::NotFound`]. Bumps
+    /// `updated_at`.
+    pub fn patch_service(
+        &self,
+        number: &str,
+        service_name: &str,
+        patch: Value,
+    ) -> Result<WorkOrderInfo, ProviderError> {
+        if !patch.is_object() {
+            return Err(ProviderError::invalid("a service patch must be a JSON object"));
+        }
+        self.state.store().write(|tx, now| {
+            orders::edit_service(tx, now, number, service_name, |service| {
+                let mut value = Value::Object(std::mem::take(service));
+                orders::merge_patch(&mut value, &patch);
+                if let Value::Object(object) = value {
+                    *service = object;
+                }
+                Ok(())
+            })
+        })
+    }
+
+    /// Gives one service (task) of an order its survey: `survey` (a template id the vendor keeps in its
+    /// library) and `surveyDynamic` (an inline template), each set when `Some` and removed when `None`.
+    /// The template is stored as given, not checked (a client must cope with a bad one). Bumps
+    /// `updated_at`.
+    pub fn set_service_survey(
+        &self,
+        number: &str,
+        service_name: &str,
+        survey_id: Option<&str>,
+        survey_dynamic: Option<Value>,
+    ) -> Result<WorkOrderInfo, ProviderError> {
+        self.state.store().write(|tx, now| {
+            orders::edit_service(tx, now, number, service_name, |service| {
+                match survey_id {
+                    Some(id) => service.insert("survey".to_owned(), Value::String(id.to_owned())),
+                    None => service.remove("survey"),
+                };
+                match survey_dynamic {
+                    Some(template) => service.insert("surveyDynamic".to_owned(), template),
+                    None => service.remove("surveyDynamic"),
+                };
+                Ok(())
+            })
+        })
+    }
+
     /// Assigns an order to a login; a previous assignee will see it `Cancelled`.
     pub fn assign(&self, number: &str, username: &str) -> Result<WorkOrderInfo, ProviderError> {
         self.state
@@ -170,9 +221,11 @@ impl Admin {
             .write(|tx, now| seed::bulk_insert(tx, now, spec))
     }
 
-    /// Seeds the demo data set: login `vendor1` / `secret1` / `tok-1` (created if missing) and eight
-    /// work orders (lawn cuts, winterizations, inspections, debris removal) assigned to it, due in the
-    /// days after the provider's today. Idempotent: running it again refreshes the same orders.
+    /// Seeds the demo data set: login `vendor1` / `secret1` / `tok-1` (created if missing) and eleven
+    /// work orders (lawn cuts, winterizations, inspections, debris removal, and three property
+    /// inspections with a survey: `WO-100109` by template id, `WO-100110` inline, `WO-100111` a rework
+    /// with previous answers) assigned to it, due in the days after the provider's today. Idempotent:
+    /// running it again refreshes the same orders.
     pub fn seed_demo(&self) -> Result<SeedReport, ProviderError> {
         self.state.store().write(|tx, now| seed::demo(tx, now))
     }
@@ -198,6 +251,12 @@ impl Admin {
             file_type: Some("checkin".to_owned()),
             ..ItemFilter::default()
         })
+    }
+
+    /// Received surveys (items of `fileType` `survey`) matching a filter, in order of arrival, with
+    /// their template, answers and the photo items they reference (received before them or missing).
+    pub fn surveys(&self, filter: &SurveyFilter) -> Result<Vec<ReceivedSurvey>, ProviderError> {
+        self.state.store().read(|conn| items::list_surveys(conn, filter))
     }
 
     /// The bytes received with an item: `None` for an unknown uuid or an item without a file.

@@ -1,4 +1,9 @@
-//! The demo data set: one vendor login and eight realistic property-preservation work orders.
+//! The demo data set: one vendor login and eleven realistic property-preservation work orders.
+//!
+//! `WO-100101` to `WO-100108` are the original eight (their numbers and contents are relied on by
+//! tests). `WO-100109` to `WO-100111` are property inspections whose first service carries the seeded
+//! survey template ([`crate::surveys::PROPERTY_INSPECTION_JSON`]): by id, inline, and inline with the
+//! previous answers of a reworked inspection.
 
 use rusqlite::Connection;
 use serde_json::{Value, json};
@@ -8,6 +13,7 @@ use crate::error::ProviderError;
 use crate::model::SeedReport;
 use crate::store::orders::{self, Assignment};
 use crate::store::users::{self, password_sha1};
+use crate::surveys::{PROPERTY_INSPECTION_ID, property_inspection};
 
 /// Login of the demo vendor.
 pub(crate) const DEMO_USER: &str = "vendor1";
@@ -31,6 +37,79 @@ struct Site {
     reference: &'static str,
     options: Value,
     services: Vec<(&'static str, &'static str)>,
+    /// The survey of the first service.
+    survey: SeedSurvey,
+}
+
+/// How a site's first service carries the property inspection survey.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SeedSurvey {
+    /// No survey.
+    None,
+    /// `"survey": "hpirFull-v3"`: the template from the vendor's library, by id.
+    ById,
+    /// `"surveyDynamic": {...}`: the template inline.
+    Inline,
+    /// `"surveyDynamic": {...}` inline, with the previous answers of a reworked inspection.
+    Rework,
+}
+
+/// The previous answers carried by the rework order's inline template (question id, answer).
+fn rework_answers(now: i64) -> Vec<(&'static str, Value)> {
+    vec![
+        ("inspection_date", json!(date_after(now, -9))),
+        ("property_type", json!("Single family")),
+        ("address_verified", json!("Yes")),
+        ("occupancy_status", json!("Vacant")),
+        ("vacancy_notice_posted", json!("Yes")),
+        ("exterior_condition", json!("Fair")),
+        ("exterior_damage", json!(["Siding damage", "Fence damage"])),
+        ("windows_broken", json!("No")),
+        ("roof_condition", json!("Poor")),
+        (
+            "roof_damage_description",
+            json!("Missing shingles on the north slope, exposed decking near the chimney."),
+        ),
+        ("roof_leak_evidence", json!("Yes")),
+        ("tarp_needed", json!("Yes")),
+        ("tarp_sqft", json!("120")),
+        ("electric_status", json!("Off")),
+        ("gas_status", json!("Off")),
+        ("water_status", json!("Off")),
+        ("winterized", json!("Yes")),
+        ("system_holding_pressure", json!("Yes")),
+        ("pressure_test_psi", json!("35")),
+        (
+            "general_comments",
+            json!(
+                "Rework: the client rejected the roof photos (damage not visible). Re-shoot the north slope."
+            ),
+        ),
+    ]
+}
+
+/// Sets `answer` on the questions of a template (sections included) named in `answers`.
+fn with_answers(mut template: Value, answers: &[(&str, Value)]) -> Value {
+    fn walk(questions: &mut Value, answers: &[(&str, Value)]) {
+        let Some(questions) = questions.as_array_mut() else {
+            return;
+        };
+        for question in questions {
+            if let Some(inner) = question.get_mut("questions") {
+                walk(inner, answers);
+            }
+            let id = question.get("id").and_then(Value::as_str).unwrap_or_default();
+            if let Some((_, answer)) = answers.iter().find(|(name, _)| *name == id)
+                && let Some(object) = question.as_object_mut()
+            {
+                object.insert("answer".to_owned(), answer.clone());
+            }
+        }
+    }
+    if let Some(questions) = template.get_mut("questions") {
+        walk(questions, answers);
+    }
+    template
 }
 
 fn sites() -> Vec<Site> {
@@ -59,6 +138,7 @@ fn sites() -> Vec<Site> {
                     "Trim shrubs away from windows and doors; bag debris.",
                 ),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100102",
@@ -84,6 +164,7 @@ fn sites() -> Vec<Site> {
                     "Post winterization notice at main panel and every fixture.",
                 ),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100103",
@@ -106,6 +187,7 @@ fn sites() -> Vec<Site> {
                 ),
                 ("Street View", "Photo of the street in both directions."),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100104",
@@ -128,6 +210,7 @@ fn sites() -> Vec<Site> {
                 ),
                 ("Sweep and Broom Clean", "Broom clean all floors after removal."),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100105",
@@ -150,6 +233,7 @@ fn sites() -> Vec<Site> {
                     "Remove weeds from the gravel front yard and cracks in the driveway.",
                 ),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100106",
@@ -172,6 +256,7 @@ fn sites() -> Vec<Site> {
                 ),
                 ("Water Shut-off", "Photo of the curb stop or main valve closed."),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100107",
@@ -197,6 +282,7 @@ fn sites() -> Vec<Site> {
                     "Photo of the installed lockbox with the code wheel scrambled.",
                 ),
             ],
+            survey: SeedSurvey::None,
         },
         Site {
             number: "WO-100108",
@@ -222,6 +308,82 @@ fn sites() -> Vec<Site> {
                     "Before and after photos from the same angle.",
                 ),
             ],
+            survey: SeedSurvey::None,
+        },
+        Site {
+            number: "WO-100109",
+            info: "Property Inspection - PCR",
+            address1: "5617 North Delaware Street",
+            city: "Indianapolis",
+            state: "IN",
+            zip: "46220",
+            lat: 39.853_120,
+            lon: -86.151_440,
+            due_in_days: 3,
+            status: "",
+            client_instructions: "Full property condition report (interior if accessible). Answer every question of the survey; photos as the survey asks.",
+            reference: "LN-5120387",
+            options: json!({"check_in_required": true}),
+            services: vec![
+                (
+                    "Property Inspection",
+                    "Complete the property inspection survey hpirFull-v3 from your survey library.",
+                ),
+                (
+                    "Exterior Photos",
+                    "Front, both sides, rear and street view in both directions.",
+                ),
+            ],
+            survey: SeedSurvey::ById,
+        },
+        Site {
+            number: "WO-100110",
+            info: "Property Inspection - Initial",
+            address1: "4120 Wornall Road",
+            city: "Kansas City",
+            state: "MO",
+            zip: "64111",
+            lat: 39.052_870,
+            lon: -94.591_610,
+            due_in_days: 4,
+            status: "",
+            client_instructions: "Initial inspection after foreclosure. Exterior and interior; report occupancy, hazards and bid items.",
+            reference: "LN-6634011",
+            options: json!({"check_in_required": false}),
+            services: vec![
+                ("Property Inspection", "Complete the attached inspection survey."),
+                (
+                    "Lawn Condition Photos",
+                    "Photos of the front and rear yards showing grass height.",
+                ),
+            ],
+            survey: SeedSurvey::Inline,
+        },
+        Site {
+            number: "WO-100111",
+            info: "Property Inspection - Rework",
+            address1: "1785 Peabody Avenue",
+            city: "Memphis",
+            state: "TN",
+            zip: "38104",
+            lat: 35.126_510,
+            lon: -89.999_870,
+            due_in_days: 1,
+            status: "REWORK",
+            client_instructions: "Rework: the roof photos did not show the damage. Review your previous answers, re-shoot the roof and resubmit.",
+            reference: "LN-7790264",
+            options: json!({"check_in_required": true, "check_in_photo_required": true}),
+            services: vec![
+                (
+                    "Property Inspection",
+                    "Correct the inspection survey; your previous answers are filled in.",
+                ),
+                (
+                    "Roof Photos",
+                    "At least two photos of the damaged north slope, close enough to see the decking.",
+                ),
+            ],
+            survey: SeedSurvey::Rework,
         },
     ]
 }
@@ -230,7 +392,19 @@ fn doc_of(site: &Site, now: i64) -> Value {
     let services: Vec<Value> = site
         .services
         .iter()
-        .map(|(name, instructions)| json!({"serviceName": name, "instructions": instructions, "options": {}}))
+        .enumerate()
+        .map(|(i, (name, instructions))| {
+            let mut service = json!({"serviceName": name, "instructions": instructions, "options": {}});
+            match (i, site.survey) {
+                (0, SeedSurvey::ById) => service["survey"] = json!(PROPERTY_INSPECTION_ID),
+                (0, SeedSurvey::Inline) => service["surveyDynamic"] = property_inspection(),
+                (0, SeedSurvey::Rework) => {
+                    service["surveyDynamic"] = with_answers(property_inspection(), &rework_answers(now));
+                }
+                _ => {}
+            }
+            service
+        })
         .collect();
     json!({
         "workOrderNumber": site.number,
@@ -257,7 +431,7 @@ fn doc_of(site: &Site, now: i64) -> Value {
     })
 }
 
-/// Creates (or resets) the demo login and creates (or refreshes) its eight orders.
+/// Creates (or resets) the demo login and creates (or refreshes) its eleven orders.
 pub(crate) fn demo(conn: &Connection, now: i64) -> Result<SeedReport, ProviderError> {
     let hash = password_sha1(DEMO_PASSWORD);
     let user = match users::find(conn, DEMO_USER)? {
@@ -284,4 +458,50 @@ pub(crate) fn demo(conn: &Connection, now: i64) -> Result<SeedReport, ProviderEr
         token: DEMO_TOKEN.to_owned(),
         work_order_numbers: numbers,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The questions of a template, sections flattened.
+    fn questions(items: &Value, out: &mut Vec<Value>) {
+        for item in items.as_array().unwrap() {
+            match item.get("questions") {
+                Some(inner) => questions(inner, out),
+                None => out.push(item.clone()),
+            }
+        }
+    }
+
+    #[test]
+    fn every_rework_answer_lands_on_a_question_and_fits_it() {
+        let answers = rework_answers(1_700_000_000);
+        let template = with_answers(property_inspection(), &answers);
+        let mut all = Vec::new();
+        questions(&template["questions"], &mut all);
+        for (id, answer) in &answers {
+            let question = all
+                .iter()
+                .find(|q| q["id"] == json!(id))
+                .unwrap_or_else(|| panic!("no question {id}"));
+            assert_eq!(&question["answer"], answer, "{id}");
+            let fits = match question["answerType"].as_str().unwrap() {
+                "yesno" => answer == "Yes" || answer == "No",
+                "select" => question["answerOptions"].as_array().unwrap().contains(answer),
+                "multiselect" => answer
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|a| question["answerOptions"].as_array().unwrap().contains(a)),
+                "number" => answer.as_str().unwrap().parse::<f64>().is_ok(),
+                _ => answer.is_string(),
+            };
+            assert!(fits, "{id}: {answer}");
+        }
+        let answered = all.iter().filter(|q| q.get("answer").is_some()).count();
+        assert_eq!(answered, answers.len());
+    }
 }

@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::error::ProviderError;
-use crate::model::{ItemFilter, PushEvent, ReceivedItem, StatusUpdate};
+use crate::model::{ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, StatusUpdate, SurveyFilter};
+use crate::surveys::SurveyItem;
 
 /// A new item to record.
 #[derive(Debug)]
@@ -109,6 +110,96 @@ pub(crate) fn item_sha1(conn: &Connection, uuid: &str) -> Result<Option<Option<S
         .optional()?)
 }
 
+/// Whether a picture item with this uuid was received.
+fn picture_received(conn: &Connection, uuid: &str) -> Result<bool, ProviderError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM received_items WHERE uuid = ?1 AND file_type = 'picture'")?
+        .query_row([uuid], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// Indexes a survey item just recorded (its `received_items` row is new): the photos it references
+/// that were not received yet are remembered as missing on arrival.
+pub(crate) fn insert_survey(conn: &Connection, uuid: &str, survey: &SurveyItem) -> Result<(), ProviderError> {
+    let mut missing = Vec::new();
+    for photo in &survey.photo_uuids {
+        if !picture_received(conn, photo)? {
+            missing.push(photo.as_str());
+        }
+    }
+    conn.prepare_cached(
+        "INSERT INTO survey_items (uuid, template_id, template, answer_count, answers, photo_uuids,
+             missing_photos, file_matches)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        uuid,
+        survey.template_id,
+        survey.template,
+        survey.answer_count,
+        survey.answers.to_string(),
+        serde_json::to_string(&survey.photo_uuids)?,
+        serde_json::to_string(&missing)?,
+        survey.file_matches,
+    ])?;
+    Ok(())
+}
+
+/// Received surveys matching a filter, in order of arrival.
+pub(crate) fn list_surveys(
+    conn: &Connection,
+    filter: &SurveyFilter,
+) -> Result<Vec<ReceivedSurvey>, ProviderError> {
+    let mut stmt = conn.prepare(
+        "SELECT r.uuid, r.username, r.work_order_number, r.task_name, s.template_id, s.template,
+                s.answer_count, s.answers, s.photo_uuids, s.missing_photos, s.file_matches,
+                r.received_at, r.deliveries
+           FROM survey_items s JOIN received_items r ON r.uuid = s.uuid
+          WHERE (?1 IS NULL OR r.work_order_number = ?1) AND (?2 IS NULL OR r.uuid = ?2)
+          ORDER BY r.id",
+    )?;
+    let rows = stmt.query_map(params![filter.work_order_number, filter.uuid], |row| {
+        Ok((
+            ReceivedSurvey {
+                uuid: row.get(0)?,
+                username: row.get(1)?,
+                work_order_number: row.get(2)?,
+                task_name: row.get(3)?,
+                template_id: row.get(4)?,
+                template: row.get(5)?,
+                answer_count: row.get(6)?,
+                answers: serde_json::Value::Null,
+                photo_uuids: Vec::new(),
+                photos_received_before: false,
+                missing_photos: Vec::new(),
+                missing_photos_now: Vec::new(),
+                file_matches_survey: row.get(10)?,
+                received_at: row.get(11)?,
+                deliveries: row.get(12)?,
+            },
+            row.get::<_, String>(7)?,
+            row.get::<_, String>(8)?,
+            row.get::<_, String>(9)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (mut survey, answers, photos, missing) = row?;
+        survey.answers = serde_json::from_str(&answers)?;
+        survey.photo_uuids = serde_json::from_str(&photos)?;
+        survey.missing_photos = serde_json::from_str(&missing)?;
+        survey.photos_received_before = survey.missing_photos.is_empty();
+        for photo in &survey.missing_photos {
+            if !picture_received(conn, photo)? {
+                survey.missing_photos_now.push(photo.clone());
+            }
+        }
+        out.push(survey);
+    }
+    Ok(out)
+}
+
 /// Records a status update; with a uuid, a repeat of (uuid, order) only counts one more delivery.
 /// Returns true when new.
 pub(crate) fn insert_status(
@@ -148,6 +239,7 @@ pub(crate) fn list_status(conn: &Connection) -> Result<Vec<StatusUpdate>, Provid
                 username: row.get(2)?,
                 work_order_number: row.get(3)?,
                 status: row.get(4)?,
+                reason: None,
                 entry: serde_json::Value::Null,
                 received_at: row.get(6)?,
                 deliveries: row.get(7)?,
@@ -159,6 +251,11 @@ pub(crate) fn list_status(conn: &Connection) -> Result<Vec<StatusUpdate>, Provid
     for row in rows {
         let (mut update, entry) = row?;
         update.entry = serde_json::from_str(&entry)?;
+        update.reason = match update.entry.get("reason") {
+            Some(serde_json::Value::String(reason)) => Some(reason.clone()),
+            Some(serde_json::Value::Null) | None => None,
+            Some(other) => Some(other.to_string()),
+        };
         out.push(update);
     }
     Ok(out)

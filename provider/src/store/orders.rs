@@ -238,6 +238,35 @@ pub(crate) fn set_options(
     save(conn, now, number, &existing.number_json, doc, Assignment::Keep)
 }
 
+/// Changes the fields of one service of an order (the first whose `serviceName` is `service_name`):
+/// `change` receives the service object and edits it in place.
+pub(crate) fn edit_service(
+    conn: &Connection,
+    now: i64,
+    number: &str,
+    service_name: &str,
+    change: impl FnOnce(&mut Map<String, Value>) -> Result<(), ProviderError>,
+) -> Result<WorkOrderInfo, ProviderError> {
+    let existing = require_live(conn, number)?;
+    let mut doc = existing.doc_object()?;
+    let service = doc
+        .get_mut("services")
+        .and_then(Value::as_array_mut)
+        .and_then(|services| {
+            services.iter_mut().find_map(|service| match service {
+                Value::Object(object)
+                    if object.get("serviceName").and_then(Value::as_str) == Some(service_name) =>
+                {
+                    Some(object)
+                }
+                _ => None,
+            })
+        })
+        .ok_or_else(|| ProviderError::not_found("service", format!("{number} / {service_name}")))?;
+    change(service)?;
+    save(conn, now, number, &existing.number_json, doc, Assignment::Keep)
+}
+
 /// Assigns an order to a login (a no-op when it already is).
 pub(crate) fn assign(
     conn: &Connection,

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::ProviderError;
 
 /// The schema version this code writes.
-const VERSION: i64 = 1;
+const VERSION: i64 = 2;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE users (
@@ -83,13 +83,33 @@ CREATE TABLE meta (
 );
 "#;
 
-/// Creates the schema in a fresh database; accepts the current version; refuses a newer one.
+/// Version 2: the index of received survey items (one row per `received_items` row of `fileType`
+/// `survey`), written in the same transaction as the item.
+const SCHEMA_V2: &str = r#"
+CREATE TABLE survey_items (
+    uuid            TEXT PRIMARY KEY REFERENCES received_items(uuid),
+    template_id     TEXT NOT NULL,        -- survey.surveyId, else the part of `template` after "::"
+    template        TEXT,                 -- the item's `template` field as sent ("CODE::templateId")
+    answer_count    INTEGER NOT NULL,
+    answers         TEXT NOT NULL,        -- survey.answers as JSON
+    photo_uuids     TEXT NOT NULL,        -- JSON array: photo item uuids referenced by photo answers
+    missing_photos  TEXT NOT NULL,        -- JSON array: those not yet received as pictures on arrival
+    file_matches    INTEGER NOT NULL      -- 1 when the `file` part holds the same JSON as `survey`
+);
+"#;
+
+/// Creates the schema in a fresh database, upgrades an older one; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
     match version {
         0 => {
             tx.execute_batch(SCHEMA_V1)?;
+            tx.execute_batch(SCHEMA_V2)?;
+            tx.pragma_update(None, "user_version", VERSION)?;
+        }
+        1 => {
+            tx.execute_batch(SCHEMA_V2)?;
             tx.pragma_update(None, "user_version", VERSION)?;
         }
         VERSION => {}
@@ -101,4 +121,31 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
     }
     tx.commit()?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn a_version_1_database_gains_the_survey_index() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA_V1).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        migrate(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, VERSION);
+        let surveys: i64 = conn
+            .query_row("SELECT count(*) FROM survey_items", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(surveys, 0);
+        // Current and newer versions.
+        migrate(&mut conn).unwrap();
+        conn.pragma_update(None, "user_version", VERSION + 1).unwrap();
+        assert!(migrate(&mut conn).is_err());
+    }
 }

@@ -12,6 +12,7 @@ use crate::faults::Endpoint;
 use crate::state::ProviderState;
 use crate::store::items::{self, NewItem};
 use crate::store::orders;
+use crate::surveys;
 
 /// Fields removed from the stored metadata: they are credentials.
 const SECRET_FIELDS: [&str; 3] = ["username", "password", "token"];
@@ -19,7 +20,9 @@ const SECRET_FIELDS: [&str; 3] = ["username", "password", "token"];
 /// `POST /api/v2/uploadPictures` (multipart: `payload` + `file`): `{"status": true, "error": null}`.
 ///
 /// A `uuId` already received answers success and stores nothing new (its delivery count goes up).
-/// `picture` and `survey` items need a `file` part; a `checkin` has none. The work order (`key2`)
+/// `picture` and `survey` items need a `file` part; a `checkin` has none. A `survey` item must carry a
+/// `survey` object with a non-empty `answers` array (see [`crate::surveys`]); it is indexed with the
+/// photo items its photo answers reference and whether they had arrived before it. The work order (`key2`)
 /// must exist; it need not be assigned to the sender any more (field work done before an unassign is
 /// still accepted).
 pub(super) async fn handle(State(state): State<ProviderState>, req: Request) -> Response {
@@ -77,6 +80,11 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
             item.file_type
         )));
     }
+    let survey = if item.file_type == "survey" {
+        Some(surveys::read_item(&payload, file.as_deref()).map_err(WireError::malformed)?)
+    } else {
+        None
+    };
     state
         .blocking(move |state| {
             // First pass: credentials, the order, and whether this uuId was already received.
@@ -114,7 +122,10 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
                     file_size: stored.as_ref().map(|(_, size)| *size),
                     metadata: &metadata,
                 };
-                items::insert_item(tx, now, &new)?;
+                let first = items::insert_item(tx, now, &new)?;
+                if let (true, Some(survey)) = (first, &survey) {
+                    items::insert_survey(tx, &item.uuid, survey)?;
+                }
                 Ok::<_, WireError>(())
             })
         })

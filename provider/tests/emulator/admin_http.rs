@@ -126,7 +126,7 @@ fn bulk_seed_items_faults_and_clock_over_http() {
     let env = env();
     let c = &env.client;
     let (_, seeded) = json_of(c.post(env.admin_url("/seed")).send().unwrap());
-    assert_eq!(seeded["workOrderNumbers"].as_array().unwrap().len(), 8);
+    assert_eq!(seeded["workOrderNumbers"].as_array().unwrap().len(), 11);
     let (_, bulk) = json_of(
         c.post(env.admin_url("/bulk"))
             .json(&json!({"username": USER, "count": 50}))
@@ -155,7 +155,7 @@ fn bulk_seed_items_faults_and_clock_over_http() {
         json!("BLK-0000051"),
         "numbers continue across calls"
     );
-    assert_eq!(numbers(&env.pull(Value::Null)).len(), 64);
+    assert_eq!(numbers(&env.pull(Value::Null)).len(), 67);
 
     env.upload(&picture("u-1", "WO-100101"), Some(b"jpeg bytes".to_vec()))
         .unwrap();

@@ -197,7 +197,7 @@ fn a_truncated_body_announces_more_than_it_sends() {
 
     // Cleared after two: complete again.
     let body = env.pull(Value::Null);
-    assert_eq!(body["workOrders"].as_array().unwrap().len(), 8);
+    assert_eq!(body["workOrders"].as_array().unwrap().len(), 11);
 }
 
 #[test]

@@ -384,7 +384,7 @@ fn server_time_replaces_only_the_server_time() {
     let normal = env.pull(Value::Null);
     assert_eq!(normal["serverTime"], json!(1_700_000_000));
     let orders = normal["workOrders"].clone();
-    assert_eq!(orders.as_array().unwrap().len(), 8);
+    assert_eq!(orders.as_array().unwrap().len(), 11);
 
     // A raw token, written verbatim.
     admin
@@ -417,7 +417,7 @@ fn server_time_replaces_only_the_server_time() {
     assert_eq!(added.status(), StatusCode::OK);
     let body = env.pull(json!(0));
     assert_eq!(body["serverTime"], json!(1_700_000_000_123_i64));
-    assert_eq!(body["workOrders"].as_array().unwrap().len(), 8);
+    assert_eq!(body["workOrders"].as_array().unwrap().len(), 11);
 
     // Used up: the provider clock again.
     assert_eq!(env.pull(Value::Null)["serverTime"], json!(1_700_000_000));

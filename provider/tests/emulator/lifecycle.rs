@@ -72,7 +72,7 @@ fn the_temporary_database_is_removed_after_drop() {
         ..ProviderConfig::default()
     })
     .unwrap();
-    assert_eq!(provider.admin().health().unwrap().work_orders, 8);
+    assert_eq!(provider.admin().health().unwrap().work_orders, 11);
     let db = provider.state().db_path().to_owned();
     let files = provider.state().files_dir().to_owned();
     assert!(db.is_file() && files.is_dir());

@@ -12,4 +12,5 @@ mod hostile;
 mod lifecycle;
 mod orders;
 mod push;
+mod surveys;
 mod uploads;

@@ -186,16 +186,16 @@ fn admin_refuses_bad_orders_and_unknown_logins() {
 }
 
 #[test]
-fn the_demo_seed_serves_eight_realistic_orders() {
+fn the_demo_seed_serves_eleven_realistic_orders() {
     let env = env();
     let report = env.provider.admin().seed_demo().unwrap();
     assert_eq!(
         (report.username.as_str(), report.work_order_numbers.len()),
-        (USER, 8)
+        (USER, 11)
     );
     let body = env.pull(Value::Null);
     let orders = body["workOrders"].as_array().unwrap();
-    assert_eq!(orders.len(), 8);
+    assert_eq!(orders.len(), 11);
     for order in orders {
         for field in [
             "address1",
@@ -221,5 +221,5 @@ fn the_demo_seed_serves_eight_realistic_orders() {
     );
     // Seeding again is idempotent.
     env.provider.admin().seed_demo().unwrap();
-    assert_eq!(numbers(&env.pull(Value::Null)).len(), 8);
+    assert_eq!(numbers(&env.pull(Value::Null)).len(), 11);
 }
