@@ -83,7 +83,10 @@ impl World {
     }
 
     fn push(&self) -> u64 {
-        self.engine.push_outbox(CODE, true).expect("the push runs").delivered
+        self.engine
+            .push_outbox(CODE, true)
+            .expect("the push runs")
+            .delivered
     }
 
     fn received_surveys(&self) -> Vec<fieldsync_provider::ReceivedSurvey> {
@@ -109,7 +112,9 @@ fn a_survey_answered_offline_across_a_restart_is_relayed_once_after_its_photos()
     let world = world(false, json!({}));
     let photo = world.photo("1", EvidenceType::Before);
     world.answer("occupied", AnswerValue::YesNo(false)).unwrap();
-    world.answer("roof", AnswerValue::SingleChoice("poor".into())).unwrap();
+    world
+        .answer("roof", AnswerValue::SingleChoice("poor".into()))
+        .unwrap();
     world
         .answer("roof_photos", AnswerValue::Photos(vec![photo.clone()]))
         .unwrap();
@@ -151,10 +156,23 @@ fn a_survey_answered_offline_across_a_restart_is_relayed_once_after_its_photos()
     assert_eq!(survey.uuid, submitted.uuid);
     assert_eq!(survey.deliveries, 1);
     assert_eq!(survey.photo_uuids, vec![photo.clone()]);
-    assert!(survey.photos_received_before, "the survey arrived after its photo");
+    assert!(
+        survey.photos_received_before,
+        "the survey arrived after its photo"
+    );
     assert_eq!(survey.template_id, "mini-insp");
-    let ids: Vec<&str> = survey.answers.as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["occupied", "roof", "roof_photos"], "hidden questions are not sent");
+    let ids: Vec<&str> = survey
+        .answers
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        ["occupied", "roof", "roof_photos"],
+        "hidden questions are not sent"
+    );
     assert_eq!(
         world.store.survey_submission(&submitted.uuid).unwrap().state,
         "relayed"
@@ -166,7 +184,9 @@ fn a_survey_answered_offline_across_a_restart_is_relayed_once_after_its_photos()
 fn each_submission_is_its_own_item() {
     let world = world(true, json!({}));
     world.answer("occupied", AnswerValue::YesNo(false)).unwrap();
-    world.answer("roof", AnswerValue::SingleChoice("Good".into())).unwrap();
+    world
+        .answer("roof", AnswerValue::SingleChoice("Good".into()))
+        .unwrap();
     world.answer("bid", AnswerValue::Number(150.0)).unwrap();
     let first = world.store.submit_survey(&project("1"), "Lawn Cut").unwrap();
     world.answer("bid", AnswerValue::Number(175.5)).unwrap();
@@ -178,7 +198,14 @@ fn each_submission_is_its_own_item() {
     let bids: Vec<Value> = received
         .iter()
         .map(|survey| {
-            survey.answers.as_array().unwrap().iter().find(|a| a["id"] == "bid").unwrap()["answer"].clone()
+            survey
+                .answers
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|a| a["id"] == "bid")
+                .unwrap()["answer"]
+                .clone()
         })
         .collect();
     assert_eq!(bids, [json!("150"), json!("175.5")]);
@@ -199,7 +226,9 @@ fn rework_starts_from_the_previous_answers_and_sends_only_new_photos() {
     // First round: a photo relayed with the first submission.
     let first_photo = world.photo("1", EvidenceType::Before);
     world.answer("occupied", AnswerValue::YesNo(false)).unwrap();
-    world.answer("roof", AnswerValue::SingleChoice("Poor".into())).unwrap();
+    world
+        .answer("roof", AnswerValue::SingleChoice("Poor".into()))
+        .unwrap();
     world
         .answer("roof_photos", AnswerValue::Photos(vec![first_photo.clone()]))
         .unwrap();
@@ -236,8 +265,15 @@ fn rework_starts_from_the_previous_answers_and_sends_only_new_photos() {
         )
         .unwrap();
     let resubmitted = world.store.submit_survey(&project("1"), "Lawn Cut").unwrap();
-    assert_eq!(resubmitted.photo_ids, vec![first_photo.clone(), second_photo.clone()]);
-    assert_eq!(world.push(), 2, "the new photo and the survey; the first photo is not sent again");
+    assert_eq!(
+        resubmitted.photo_ids,
+        vec![first_photo.clone(), second_photo.clone()]
+    );
+    assert_eq!(
+        world.push(),
+        2,
+        "the new photo and the survey; the first photo is not sent again"
+    );
     let pictures = world.provider.admin().received_pictures().unwrap();
     assert_eq!(pictures.len(), 2);
     assert!(pictures.iter().all(|picture| picture.deliveries == 1));
@@ -245,7 +281,12 @@ fn rework_starts_from_the_previous_answers_and_sends_only_new_photos() {
     let last = received.iter().find(|s| s.uuid == resubmitted.uuid).unwrap();
     assert!(last.photos_received_before);
     assert_eq!(
-        world.store.list_projects(&ProjectQuery { category: Some(Category::Rework), ..ProjectQuery::default() })
+        world
+            .store
+            .list_projects(&ProjectQuery {
+                category: Some(Category::Rework),
+                ..ProjectQuery::default()
+            })
             .unwrap()
             .len(),
         1
@@ -254,7 +295,10 @@ fn rework_starts_from_the_previous_answers_and_sends_only_new_photos() {
 
 #[test]
 fn completion_is_refused_until_the_requirements_are_met_and_the_status_arrives_once() {
-    let world = world(true, json!({"photos_required": {"after": 1}, "check_in_required": true}));
+    let world = world(
+        true,
+        json!({"photos_required": {"after": 1}, "check_in_required": true}),
+    );
     let refused = world.store.complete_project(&project("1"), None).unwrap_err();
     let Error::CompletionBlocked { unmet, .. } = &refused else {
         panic!("expected a blocked completion, got {refused}");
@@ -267,7 +311,14 @@ fn completion_is_refused_until_the_requirements_are_met_and_the_status_arrives_o
         kinds,
         [
             (None, UnmetRequirement::CheckIn, 0, 1),
-            (Some("Lawn Cut"), UnmetRequirement::Photos { evidence: EvidenceType::After }, 0, 1),
+            (
+                Some("Lawn Cut"),
+                UnmetRequirement::Photos {
+                    evidence: EvidenceType::After
+                },
+                0,
+                1
+            ),
         ]
     );
     // A QA-rejected after photo does not count.
@@ -276,7 +327,12 @@ fn completion_is_refused_until_the_requirements_are_met_and_the_status_arrives_o
     world.check_in("1", fieldsync_core::model::now()).unwrap();
     let unmet = world.store.completion_requirements(&project("1")).unwrap();
     assert_eq!(unmet.len(), 1);
-    assert_eq!(unmet[0].requirement, UnmetRequirement::Photos { evidence: EvidenceType::After });
+    assert_eq!(
+        unmet[0].requirement,
+        UnmetRequirement::Photos {
+            evidence: EvidenceType::After
+        }
+    );
 
     // A different photo (the same bytes as the rejected one would be the same photo).
     world
@@ -319,7 +375,10 @@ fn a_forced_completion_records_and_sends_its_reason() {
     assert_eq!(completion.overridden.len(), 1);
     assert_eq!(world.push(), 1);
     let update = world.provider.admin().status_updates().unwrap().pop().unwrap();
-    assert_eq!(update.reason.as_deref(), Some("gate locked, client approved by phone"));
+    assert_eq!(
+        update.reason.as_deref(),
+        Some("gate locked, client approved by phone")
+    );
 }
 
 #[test]
@@ -327,14 +386,19 @@ fn publish_mode_completion_approves_what_waits_for_qa() {
     let world = world(false, json!({"complete_mode": "publish"}));
     let photo = world.photo("1", EvidenceType::Before);
     world.answer("occupied", AnswerValue::YesNo(false)).unwrap();
-    world.answer("roof", AnswerValue::SingleChoice("Good".into())).unwrap();
+    world
+        .answer("roof", AnswerValue::SingleChoice("Good".into()))
+        .unwrap();
     let survey = world.store.submit_survey(&project("1"), "Lawn Cut").unwrap();
     assert_eq!(world.push(), 0, "both wait for QA");
     let completion = world.store.complete_project(&project("1"), None).unwrap();
     assert_eq!((completion.approved_photos, completion.approved_surveys), (1, 1));
     assert_eq!(world.push(), 3, "the photo, the survey and the status");
     assert_eq!(world.store.photo(&photo).unwrap().state, PhotoState::Relayed);
-    assert_eq!(world.store.survey_submission(&survey.uuid).unwrap().state, "relayed");
+    assert_eq!(
+        world.store.survey_submission(&survey.uuid).unwrap().state,
+        "relayed"
+    );
 }
 
 #[test]
@@ -350,14 +414,21 @@ fn bad_answers_and_incomplete_surveys_are_refused_with_nothing_written() {
     ];
     for (question, answer) in cases {
         let err = world.answer(question, answer.clone()).unwrap_err();
-        assert!(matches!(err, Error::InvalidAnswer(_)), "{question} {answer:?}: {err}");
+        assert!(
+            matches!(err, Error::InvalidAnswer(_)),
+            "{question} {answer:?}: {err}"
+        );
     }
     assert!(matches!(
         world.answer("nope", AnswerValue::Text("x".into())),
         Err(Error::UnknownQuestion { .. })
     ));
     let survey = world.store.task_survey(&project("1"), "Lawn Cut").unwrap();
-    assert!(survey.answers.is_empty(), "nothing was written: {:?}", survey.answers);
+    assert!(
+        survey.answers.is_empty(),
+        "nothing was written: {:?}",
+        survey.answers
+    );
     world.answer("occupied", AnswerValue::YesNo(true)).unwrap();
     let err = world.store.submit_survey(&project("1"), "Lawn Cut").unwrap_err();
     let Error::SurveyIncomplete { missing, .. } = &err else {
@@ -373,7 +444,9 @@ fn bad_answers_and_incomplete_surveys_are_refused_with_nothing_written() {
         world.store.task_survey(&project("1"), "Mowing"),
         Err(Error::UnknownTask { .. })
     ));
-    let _ = AnswerProblem::Empty { question: String::new() };
+    let _ = AnswerProblem::Empty {
+        question: String::new(),
+    };
 }
 
 #[test]
@@ -398,7 +471,11 @@ fn a_template_named_by_id_waits_for_the_library() {
     let survey = world.store.task_survey(&project("2"), "Lawn Cut").unwrap();
     assert_eq!(survey.template_info.id, "mini-insp");
     // The seeded 75-question inspection loads too.
-    let seeded = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/surveys/property-inspection.json")).unwrap();
+    let seeded = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/surveys/property-inspection.json"
+    ))
+    .unwrap();
     assert!(world.store.add_survey_template(&seeded).unwrap().questions >= 60);
 }
 
@@ -446,7 +523,11 @@ fn a_viewed_project_changed_by_an_import_is_updated_until_viewed_again() {
     let world = world(true, json!({}));
     world.store.mark_viewed(&project("2")).unwrap();
     world.engine.refresh(CODE, ImportKind::FullImport).unwrap();
-    assert_eq!(world.field_status("2"), FieldStatus::Viewed, "an unchanged import changes nothing");
+    assert_eq!(
+        world.field_status("2"),
+        FieldStatus::Viewed,
+        "an unchanged import changes nothing"
+    );
     world
         .provider
         .admin()
@@ -486,10 +567,16 @@ fn a_local_project_waits_for_its_order_and_is_adopted_by_a_later_import() {
     let waiting = world.store.pending_outbox_entries(CODE).unwrap();
     assert_eq!(waiting.len(), 2);
     assert!(
-        waiting.iter().all(|entry| entry.waits_for == Some(WaitReason::ProviderOrder)),
+        waiting
+            .iter()
+            .all(|entry| entry.waits_for == Some(WaitReason::ProviderOrder)),
         "{waiting:?}"
     );
-    assert_eq!(world.push(), 0, "nothing goes for an order the provider does not have");
+    assert_eq!(
+        world.push(),
+        0,
+        "nothing goes for an order the provider does not have"
+    );
     // A Full Import that does not list it keeps it, with its work.
     world.engine.refresh(CODE, ImportKind::FullImport).unwrap();
     assert!(world.store.project(&project("9")).is_ok());
@@ -504,8 +591,15 @@ fn a_local_project_waits_for_its_order_and_is_adopted_by_a_later_import() {
     assert_eq!(report.adopted, 1);
     let adopted = world.store.project(&project("9")).unwrap();
     assert_eq!(adopted.client_instructions.as_deref(), Some("front yard only"));
-    assert_eq!(world.push(), 2, "the check-in and the photo go once the order exists");
-    assert_eq!(world.provider.admin().received_checkins().unwrap()[0].uuid, check_in.uuid);
+    assert_eq!(
+        world.push(),
+        2,
+        "the check-in and the photo go once the order exists"
+    );
+    assert_eq!(
+        world.provider.admin().received_checkins().unwrap()[0].uuid,
+        check_in.uuid
+    );
     assert_eq!(world.provider.admin().received_pictures().unwrap()[0].uuid, photo);
 }
 
@@ -523,7 +617,9 @@ fn a_discarded_local_project_exports_its_work_first() {
         .unwrap();
     let photo = world.photo("77", EvidenceType::Before);
     assert!(matches!(
-        world.store.discard_local_project(world.photo_files(), &project("1")),
+        world
+            .store
+            .discard_local_project(world.photo_files(), &project("1")),
         Err(Error::NotLocalProject(_))
     ));
     let export = world
@@ -533,6 +629,9 @@ fn a_discarded_local_project_exports_its_work_first() {
     assert_eq!(export.photos.len(), 1);
     assert_eq!(export.photos[0].photo.uuid, photo);
     assert!(export.folder.join(&export.photos[0].original.file).is_file());
-    assert!(matches!(world.store.project(&project("77")), Err(Error::UnknownProject(_))));
+    assert!(matches!(
+        world.store.project(&project("77")),
+        Err(Error::UnknownProject(_))
+    ));
     assert!(world.store.pending_outbox_entries(CODE).unwrap().is_empty());
 }
