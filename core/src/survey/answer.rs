@@ -322,7 +322,12 @@ impl AnswerValue {
                     .map(|text| find_option(question, text).map(str::to_owned))
                     .collect::<Option<_>>()?,
             ),
-            (AnswerType::Photo, value) => Self::Photos(strings(value)?),
+            (AnswerType::Photo, value) => Self::Photos(
+                strings(value)?
+                    .iter()
+                    .map(|uuid| Some(uuid::Uuid::parse_str(uuid.trim()).ok()?.hyphenated().to_string()))
+                    .collect::<Option<_>>()?,
+            ),
             _ => return None,
         };
         check(question, &answer, None).ok().map(|()| answer)
