@@ -43,8 +43,12 @@ fn survey() -> Result<(SurveyTemplate, BTreeMap<String, AnswerValue>, PhotoFacts
                 1 => json!({"answerType": "text", "required": true, "hint": "Describe"}),
                 2 => json!({"answerType": "number", "min": 0, "max": 100000}),
                 3 => json!({"answerType": "date"}),
-                4 => json!({"answerType": "select", "answerOptions": ["Good", "Fair", "Poor"], "required": true}),
-                5 => json!({"answerType": "multiselect", "answerOptions": ["Roof", "Walls", "Windows", "Doors"]}),
+                4 => {
+                    json!({"answerType": "select", "answerOptions": ["Good", "Fair", "Poor"], "required": true})
+                }
+                5 => {
+                    json!({"answerType": "multiselect", "answerOptions": ["Roof", "Walls", "Windows", "Doors"]})
+                }
                 6 => json!({"answerType": "photo", "minPhotos": 2, "maxPhotos": 6, "required": true}),
                 _ => json!({"answerType": "signature"}),
             };
@@ -58,7 +62,7 @@ fn survey() -> Result<(SurveyTemplate, BTreeMap<String, AnswerValue>, PhotoFacts
                 _ => {}
             }
             let answer = match kind {
-                0 => AnswerValue::YesNo(index % 16 == 0),
+                0 => AnswerValue::YesNo(index.is_multiple_of(16)),
                 1 => AnswerValue::Text(format!("Answer to {id}")),
                 2 => AnswerValue::Number(index as f64 * 12.5),
                 3 => AnswerValue::Date("2026-11-23".into()),
@@ -80,11 +84,15 @@ fn survey() -> Result<(SurveyTemplate, BTreeMap<String, AnswerValue>, PhotoFacts
         } else {
             questions.extend(nested);
         }
-        sections.push(json!({"type": "section", "name": format!("Section {section}"), "questions": questions}));
+        sections
+            .push(json!({"type": "section", "name": format!("Section {section}"), "questions": questions}));
     }
     let template = json!({"meta": {"surveyTemplateId": "bench-v1", "version": 1}, "questions": sections});
     let template = SurveyTemplate::parse(template.to_string().as_bytes())?;
-    anyhow::ensure!(template.questions.len() == SECTIONS * PER_SECTION, "not 300 questions");
+    anyhow::ensure!(
+        template.questions.len() == SECTIONS * PER_SECTION,
+        "not 300 questions"
+    );
     Ok((template, answers, PhotoFacts::new(photos)))
 }
 
@@ -96,7 +104,11 @@ fn main() -> Result<()> {
     let (template, answers, photos) = survey()?;
     let evaluation = evaluate(&template, &answers, &photos);
     let hidden = evaluation.questions.iter().filter(|state| !state.visible).count();
-    anyhow::ensure!(evaluation.ready, "the bench survey is not ready: {:?}", evaluation.invalid);
+    anyhow::ensure!(
+        evaluation.ready,
+        "the bench survey is not ready: {:?}",
+        evaluation.invalid
+    );
     anyhow::ensure!(hidden > 0, "no condition hides a question");
 
     let mut latencies = Vec::with_capacity(count);

@@ -193,12 +193,16 @@ impl AnswerValue {
         };
         match &question.answer_type {
             AnswerType::YesNo => match words.as_slice() {
-                [word] => parse_yes_no(word).map(Self::YesNo).ok_or_else(|| wrong("yes or no")),
+                [word] => parse_yes_no(word)
+                    .map(Self::YesNo)
+                    .ok_or_else(|| wrong("yes or no")),
                 _ => Err(wrong("yes or no")),
             },
             AnswerType::Text | AnswerType::Other { .. } => Ok(Self::Text(joined)),
             AnswerType::Number => match words.as_slice() {
-                [word] => parse_number(word).map(Self::Number).ok_or_else(|| wrong("a number")),
+                [word] => parse_number(word)
+                    .map(Self::Number)
+                    .ok_or_else(|| wrong("a number")),
                 _ => Err(wrong("a number")),
             },
             AnswerType::Date => match words.as_slice() {
@@ -301,7 +305,10 @@ impl AnswerValue {
         use serde_json::Value;
         let strings = |value: &Value| -> Option<Vec<String>> {
             match value {
-                Value::Array(items) => items.iter().map(|item| item.as_str().map(str::to_owned)).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .map(|item| item.as_str().map(str::to_owned))
+                    .collect(),
                 Value::String(text) => Some(vec![text.clone()]),
                 _ => None,
             }
@@ -337,7 +344,11 @@ impl AnswerValue {
 /// Checks one answer against its question alone: its type, options (each once), number range, date, text
 /// length, photo count bounds, and that each photo is usable in the project. An empty answer
 /// ([`AnswerValue::is_empty`]) is refused as [`AnswerProblem::Empty`]: clear the answer instead.
-pub fn check_answer(question: &Question, answer: &AnswerValue, photos: &PhotoFacts) -> Result<(), AnswerProblem> {
+pub fn check_answer(
+    question: &Question,
+    answer: &AnswerValue,
+    photos: &PhotoFacts,
+) -> Result<(), AnswerProblem> {
     check(question, answer, Some(photos))
 }
 
@@ -466,7 +477,10 @@ pub(crate) fn parse_yes_no(word: &str) -> Option<bool> {
 
 /// Reads a finite number.
 pub(crate) fn parse_number(word: &str) -> Option<f64> {
-    word.trim().parse::<f64>().ok().filter(|number| number.is_finite())
+    word.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|number| number.is_finite())
 }
 
 /// Whether the text is a real calendar date written `YYYY-MM-DD`.
@@ -484,7 +498,10 @@ pub(crate) fn find_option<'q>(question: &'q Question, text: &str) -> Option<&'q 
         .find(|option| option.as_str() == text)
         .or_else(|| {
             let lower = text.to_lowercase();
-            question.options.iter().find(|option| option.to_lowercase() == lower)
+            question
+                .options
+                .iter()
+                .find(|option| option.to_lowercase() == lower)
         })
         .map(String::as_str)
 }

@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use serde::Serialize;
 
 use super::answer::{parse_number, parse_yes_no};
-use super::{AnswerProblem, AnswerType, AnswerValue, ConditionTest, PhotoFacts, Question, SurveyTemplate};
 use super::check_answer;
+use super::{AnswerProblem, AnswerType, AnswerValue, ConditionTest, PhotoFacts, Question, SurveyTemplate};
 
 /// The state of a survey's answers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -78,7 +78,11 @@ pub fn evaluate(
             problem,
         });
     }
-    let ids: HashSet<&str> = template.questions.iter().map(|question| question.id.as_str()).collect();
+    let ids: HashSet<&str> = template
+        .questions
+        .iter()
+        .map(|question| question.id.as_str())
+        .collect();
     let unknown = answers
         .keys()
         .filter(|id| !ids.contains(id.as_str()))
@@ -143,7 +147,11 @@ pub(crate) fn visibility(template: &SurveyTemplate, answers: &BTreeMap<String, A
             shown = shown
                 && base.is_some()
                 && questions[node].show_if.as_ref().is_some_and(|condition| {
-                    matches(&questions[parent], answers.get(&questions[parent].id), &condition.test)
+                    matches(
+                        &questions[parent],
+                        answers.get(&questions[parent].id),
+                        &condition.test,
+                    )
                 });
             state[node] = if shown { State::Visible } else { State::Hidden };
         }

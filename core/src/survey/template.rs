@@ -134,7 +134,9 @@ pub enum TemplateError {
     },
     /// A condition value the controlling question can never have (not yes/no, not a number, not a date;
     /// or any value for a photo question).
-    #[error("question {question}: showIf value {value:?} can never be an answer of question {refers_to:?}: {reason}")]
+    #[error(
+        "question {question}: showIf value {value:?} can never be an answer of question {refers_to:?}: {reason}"
+    )]
     BadConditionValue {
         /// The question with the condition.
         question: String,
@@ -231,7 +233,10 @@ impl SurveyTemplate {
         }
         if let Some(cycle) = find_cycle(&parents) {
             return Err(TemplateError::ConditionCycle(
-                cycle.into_iter().map(|position| questions[position].id.clone()).collect(),
+                cycle
+                    .into_iter()
+                    .map(|position| questions[position].id.clone())
+                    .collect(),
             ));
         }
         drop(index);
@@ -290,7 +295,10 @@ fn question_json(question: &Question) -> Value {
             ConditionTest::AnyOf(values) => ("anyOf", json!(values)),
             ConditionTest::Answered(answered) => ("answered", json!(answered)),
         };
-        object.insert("showIf".into(), json!({"question": condition.question, test.0: test.1}));
+        object.insert(
+            "showIf".into(),
+            json!({"question": condition.question, test.0: test.1}),
+        );
     }
     if question.answer_type == AnswerType::Photo {
         object.insert("minPhotos".into(), json!(question.min_photos));
@@ -320,7 +328,12 @@ pub fn previous_answers(template: &SurveyTemplate) -> BTreeMap<String, AnswerVal
 }
 
 impl Reader {
-    fn read_list(&mut self, items: &[Value], section: Option<&str>, depth: usize) -> Result<(), TemplateError> {
+    fn read_list(
+        &mut self,
+        items: &[Value],
+        section: Option<&str>,
+        depth: usize,
+    ) -> Result<(), TemplateError> {
         for item in items {
             let object = item.as_object().ok_or_else(|| {
                 TemplateError::Malformed(format!(
@@ -374,7 +387,11 @@ impl Reader {
         }
     }
 
-    fn read_question(&mut self, object: &Map<String, Value>, section: Option<&str>) -> Result<(), TemplateError> {
+    fn read_question(
+        &mut self,
+        object: &Map<String, Value>,
+        section: Option<&str>,
+    ) -> Result<(), TemplateError> {
         let position = self.questions.len() + 1;
         if position > MAX_QUESTIONS {
             return Err(TemplateError::TooManyQuestions {
@@ -470,7 +487,10 @@ impl Reader {
                 min_photos = min_photos.max(1);
             }
             if max_photos.is_some_and(|max| max < min_photos) {
-                return Err(bad("maxPhotos", "fewer than the photos needed (minPhotos, or 1 when required)"));
+                return Err(bad(
+                    "maxPhotos",
+                    "fewer than the photos needed (minPhotos, or 1 when required)",
+                ));
             }
         }
 
@@ -484,9 +504,9 @@ impl Reader {
                         .filter(|number| number.is_finite())
                         .map(Some)
                         .ok_or_else(|| bad(field, "not a finite number")),
-                    Some(Value::String(text)) => {
-                        parse_number(text).map(Some).ok_or_else(|| bad(field, "not a number"))
-                    }
+                    Some(Value::String(text)) => parse_number(text)
+                        .map(Some)
+                        .ok_or_else(|| bad(field, "not a number")),
                     Some(_) => Err(bad(field, "not a number")),
                 }
             };

@@ -15,20 +15,20 @@ const FOREIGN: &str = "6f1c2a3b-0000-4000-8000-0000000000ff";
 /// The example of `docs/SURVEYS.md`.
 fn inspection() -> Value {
     json!({"meta": {"surveyTemplateId": "hpirFull-v3", "version": "3", "name": "Property inspection"},
-     "questions": [
-       {"type": "section", "name": "Exterior", "questions": [
-          {"id": "occupied", "question": "Is the property occupied?", "answerType": "yesno", "required": true,
-           "hint": "Look for signs"},
-          {"id": "occupant_name", "question": "Occupant name", "answerType": "text", "required": true,
-           "showIf": {"question": "occupied", "equals": "Yes"}},
-          {"id": "roof", "question": "Roof condition", "answerType": "select",
-           "answerOptions": ["Good", "Fair", "Poor"], "required": true},
-          {"id": "roof_photos", "question": "Photos of the roof damage", "answerType": "photo", "minPhotos": 2,
-           "required": true, "showIf": {"question": "roof", "anyOf": ["Fair", "Poor"]}}
-       ]},
-       {"id": "bid_amount", "question": "Bid amount (USD)", "answerType": "number", "min": 0, "max": 100000},
-       {"id": "notes", "question": "Notes", "answerType": "textarea", "answer": "previous answer from a rework"}
-     ]})
+    "questions": [
+      {"type": "section", "name": "Exterior", "questions": [
+         {"id": "occupied", "question": "Is the property occupied?", "answerType": "yesno", "required": true,
+          "hint": "Look for signs"},
+         {"id": "occupant_name", "question": "Occupant name", "answerType": "text", "required": true,
+          "showIf": {"question": "occupied", "equals": "Yes"}},
+         {"id": "roof", "question": "Roof condition", "answerType": "select",
+          "answerOptions": ["Good", "Fair", "Poor"], "required": true},
+         {"id": "roof_photos", "question": "Photos of the roof damage", "answerType": "photo", "minPhotos": 2,
+          "required": true, "showIf": {"question": "roof", "anyOf": ["Fair", "Poor"]}}
+      ]},
+      {"id": "bid_amount", "question": "Bid amount (USD)", "answerType": "number", "min": 0, "max": 100000},
+      {"id": "notes", "question": "Notes", "answerType": "textarea", "answer": "previous answer from a rework"}
+    ]})
 }
 
 fn parse(template: &Value) -> Result<SurveyTemplate, TemplateError> {
@@ -56,7 +56,10 @@ fn words(words: &[&str]) -> Vec<String> {
 }
 
 fn answers(pairs: &[(&str, AnswerValue)]) -> BTreeMap<String, AnswerValue> {
-    pairs.iter().map(|(id, value)| ((*id).to_owned(), value.clone())).collect()
+    pairs
+        .iter()
+        .map(|(id, value)| ((*id).to_owned(), value.clone()))
+        .collect()
 }
 
 fn photos() -> PhotoFacts {
@@ -68,7 +71,10 @@ fn ids(evaluation: &Evaluation) -> Vec<&str> {
 }
 
 fn visible(evaluation: &Evaluation, id: &str) -> bool {
-    evaluation.questions.iter().any(|state| state.id == id && state.visible)
+    evaluation
+        .questions
+        .iter()
+        .any(|state| state.id == id && state.visible)
 }
 
 fn wire_ids(wire: &[Value]) -> Vec<&str> {
@@ -82,14 +88,31 @@ fn answer_type_aliases_are_case_insensitive() {
     for (names, expected) in [
         (&["yesno", "YES_NO", "Boolean", "bool"][..], AnswerType::YesNo),
         (&["text", "TextArea", "string", "memo"][..], AnswerType::Text),
-        (&["number", "numeric", "Decimal", "integer", "currency"][..], AnswerType::Number),
+        (
+            &["number", "numeric", "Decimal", "integer", "currency"][..],
+            AnswerType::Number,
+        ),
         (&["date", "DATE"][..], AnswerType::Date),
         (
-            &["select", "single", "singlechoice", "single_choice", "Radio", "dropdown"][..],
+            &[
+                "select",
+                "single",
+                "singlechoice",
+                "single_choice",
+                "Radio",
+                "dropdown",
+            ][..],
             AnswerType::SingleChoice,
         ),
         (
-            &["multiselect", "multi", "multiplechoice", "multiple_choice", "checkboxes", "CheckBox"][..],
+            &[
+                "multiselect",
+                "multi",
+                "multiplechoice",
+                "multiple_choice",
+                "checkboxes",
+                "CheckBox",
+            ][..],
             AnswerType::MultipleChoice,
         ),
         (&["photo", "picture", "photos", "IMAGE"][..], AnswerType::Photo),
@@ -103,8 +126,18 @@ fn answer_type_aliases_are_case_insensitive() {
 #[test]
 fn yes_no_answers_parse_and_validate() {
     let question = question("yesno");
-    for (word, yes) in [("yes", true), ("Y", true), ("TRUE", true), ("no", false), ("n", false), ("False", false)] {
-        assert_eq!(AnswerValue::from_words(&question, &words(&[word])), Ok(AnswerValue::YesNo(yes)));
+    for (word, yes) in [
+        ("yes", true),
+        ("Y", true),
+        ("TRUE", true),
+        ("no", false),
+        ("n", false),
+        ("False", false),
+    ] {
+        assert_eq!(
+            AnswerValue::from_words(&question, &words(&[word])),
+            Ok(AnswerValue::YesNo(yes))
+        );
     }
     assert!(matches!(
         AnswerValue::from_words(&question, &words(&["maybe"])),
@@ -114,7 +147,10 @@ fn yes_no_answers_parse_and_validate() {
         AnswerValue::from_words(&question, &words(&["yes", "no"])),
         Err(AnswerProblem::WrongType { .. })
     ));
-    assert_eq!(check_answer(&question, &AnswerValue::YesNo(false), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(&question, &AnswerValue::YesNo(false), &photos()),
+        Ok(())
+    );
     assert!(matches!(
         check_answer(&question, &AnswerValue::Text("yes".into()), &photos()),
         Err(AnswerProblem::WrongType { ref expected, ref got, .. }) if expected == "yesno" && got == "text"
@@ -134,7 +170,10 @@ fn text_answers_parse_and_validate() {
         Err(AnswerProblem::Empty { question: "q".into() })
     );
     let limit = "é".repeat(MAX_TEXT_CHARS);
-    assert_eq!(check_answer(&question, &AnswerValue::Text(limit.clone()), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(&question, &AnswerValue::Text(limit.clone()), &photos()),
+        Ok(())
+    );
     assert_eq!(
         check_answer(&question, &AnswerValue::Text(format!("{limit}x")), &photos()),
         Err(AnswerProblem::TooLong {
@@ -156,7 +195,10 @@ fn number_answers_parse_and_validate() {
         AnswerValue::from_words(&question, &words(&["1250.50"])),
         Ok(AnswerValue::Number(1250.5))
     );
-    assert_eq!(AnswerValue::from_words(&question, &words(&["-3"])), Ok(AnswerValue::Number(-3.0)));
+    assert_eq!(
+        AnswerValue::from_words(&question, &words(&["-3"])),
+        Ok(AnswerValue::Number(-3.0))
+    );
     for bad in ["twelve", "NaN", "inf", "1e999"] {
         assert!(
             matches!(
@@ -166,7 +208,10 @@ fn number_answers_parse_and_validate() {
             "{bad}"
         );
     }
-    assert_eq!(check_answer(&question, &AnswerValue::Number(-3.0), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(&question, &AnswerValue::Number(-3.0), &photos()),
+        Ok(())
+    );
 }
 
 #[test]
@@ -176,7 +221,11 @@ fn number_range_is_enforced() {
         .remove(0);
     assert_eq!((question.min, question.max), (Some(0.0), Some(100_000.0)));
     for fits in [0.0, 99.99, 100_000.0] {
-        assert_eq!(check_answer(&question, &AnswerValue::Number(fits), &photos()), Ok(()), "{fits}");
+        assert_eq!(
+            check_answer(&question, &AnswerValue::Number(fits), &photos()),
+            Ok(()),
+            "{fits}"
+        );
     }
     for outside in [-0.01, 100_000.5, f64::NAN, f64::INFINITY] {
         assert!(
@@ -209,13 +258,23 @@ fn date_answers_parse_and_validate() {
         AnswerValue::from_words(&question, &words(&["2024-02-29"])),
         Ok(AnswerValue::Date("2024-02-29".into()))
     );
-    assert_eq!(check_answer(&question, &AnswerValue::Date("2026-11-23".into()), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(&question, &AnswerValue::Date("2026-11-23".into()), &photos()),
+        Ok(())
+    );
 }
 
 #[test]
 fn bad_date_is_refused() {
     let question = question("date");
-    for bad in ["2023-02-29", "2026-13-01", "2026-1-5", "05/11/2026", "+02026-01-01", "tomorrow"] {
+    for bad in [
+        "2023-02-29",
+        "2026-13-01",
+        "2026-1-5",
+        "05/11/2026",
+        "+02026-01-01",
+        "tomorrow",
+    ] {
         assert_eq!(
             AnswerValue::from_words(&question, &words(&[bad])),
             Err(AnswerProblem::BadDate {
@@ -247,7 +306,10 @@ fn single_choice_answers_parse_and_validate() {
             value: "great".into()
         })
     );
-    assert_eq!(check_answer(&question, &AnswerValue::SingleChoice("Poor".into()), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(&question, &AnswerValue::SingleChoice("Poor".into()), &photos()),
+        Ok(())
+    );
     // check_answer takes the template's spelling only.
     assert!(matches!(
         check_answer(&question, &AnswerValue::SingleChoice("poor".into()), &photos()),
@@ -275,8 +337,14 @@ fn multiple_choice_answers_parse_and_validate() {
         )
     };
     assert_eq!(checked(&["Good", "Needs repair"]), Ok(()));
-    assert!(matches!(checked(&["Good", "Good"]), Err(AnswerProblem::Duplicate { .. })));
-    assert!(matches!(checked(&["Excellent"]), Err(AnswerProblem::NotAnOption { .. })));
+    assert!(matches!(
+        checked(&["Good", "Good"]),
+        Err(AnswerProblem::Duplicate { .. })
+    ));
+    assert!(matches!(
+        checked(&["Excellent"]),
+        Err(AnswerProblem::NotAnOption { .. })
+    ));
     assert_eq!(checked(&[]), Err(AnswerProblem::Empty { question: "q".into() }));
 }
 
@@ -311,7 +379,10 @@ fn photo_counts_are_bounded() {
     ]))
     .questions;
     assert_eq!(
-        questions.iter().map(|question| question.min_photos).collect::<Vec<_>>(),
+        questions
+            .iter()
+            .map(|question| question.min_photos)
+            .collect::<Vec<_>>(),
         [2, 1, 0],
         "minPhotos defaults to 1 when required, else 0"
     );
@@ -325,8 +396,14 @@ fn photo_counts_are_bounded() {
             need: 2
         })
     );
-    assert_eq!(check_answer(roof, &answer(&[PHOTO_A, PHOTO_B]), &photos()), Ok(()));
-    assert_eq!(check_answer(roof, &answer(&[PHOTO_A, PHOTO_B, PHOTO_C]), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(roof, &answer(&[PHOTO_A, PHOTO_B]), &photos()),
+        Ok(())
+    );
+    assert_eq!(
+        check_answer(roof, &answer(&[PHOTO_A, PHOTO_B, PHOTO_C]), &photos()),
+        Ok(())
+    );
     assert_eq!(
         check_answer(roof, &answer(&[PHOTO_A, PHOTO_B, PHOTO_C, FOREIGN]), &photos()),
         Err(AnswerProblem::TooManyPhotos {
@@ -354,14 +431,22 @@ fn unknown_and_foreign_photos_are_refused() {
     let question = question("photo");
     // A photo of another project, or rejected by QA, is not among the project's usable photos.
     assert_eq!(
-        check_answer(&question, &AnswerValue::Photos(vec![PHOTO_A.into(), FOREIGN.into()]), &photos()),
+        check_answer(
+            &question,
+            &AnswerValue::Photos(vec![PHOTO_A.into(), FOREIGN.into()]),
+            &photos()
+        ),
         Err(AnswerProblem::UnknownPhoto {
             question: "q".into(),
             photo: FOREIGN.into()
         })
     );
     assert!(matches!(
-        check_answer(&question, &AnswerValue::Photos(vec![PHOTO_A.into()]), &PhotoFacts::none()),
+        check_answer(
+            &question,
+            &AnswerValue::Photos(vec![PHOTO_A.into()]),
+            &PhotoFacts::none()
+        ),
         Err(AnswerProblem::UnknownPhoto { .. })
     ));
     let evaluation = evaluate(
@@ -389,7 +474,10 @@ fn unknown_answer_type_is_answered_as_text() {
         AnswerValue::from_words(question, &words(&["J.", "Doe"])),
         Ok(AnswerValue::Text("J. Doe".into()))
     );
-    assert_eq!(check_answer(question, &AnswerValue::Text("J. Doe".into()), &photos()), Ok(()));
+    assert_eq!(
+        check_answer(question, &AnswerValue::Text("J. Doe".into()), &photos()),
+        Ok(())
+    );
     assert!(check_answer(question, &AnswerValue::YesNo(true), &photos()).is_err());
     let answers = answers(&[("sig", AnswerValue::Text("J. Doe".into()))]);
     let (wire, _) = wire_answers(&template, &answers);
@@ -401,15 +489,30 @@ fn unknown_answer_type_is_answered_as_text() {
 fn answer_values_round_trip_through_stable_json() {
     let values = [
         (AnswerValue::YesNo(true), json!({"type": "yes_no", "value": true})),
-        (AnswerValue::Text("a".into()), json!({"type": "text", "value": "a"})),
-        (AnswerValue::Number(12.5), json!({"type": "number", "value": 12.5})),
-        (AnswerValue::Date("2026-11-23".into()), json!({"type": "date", "value": "2026-11-23"})),
-        (AnswerValue::SingleChoice("Good".into()), json!({"type": "single_choice", "value": "Good"})),
+        (
+            AnswerValue::Text("a".into()),
+            json!({"type": "text", "value": "a"}),
+        ),
+        (
+            AnswerValue::Number(12.5),
+            json!({"type": "number", "value": 12.5}),
+        ),
+        (
+            AnswerValue::Date("2026-11-23".into()),
+            json!({"type": "date", "value": "2026-11-23"}),
+        ),
+        (
+            AnswerValue::SingleChoice("Good".into()),
+            json!({"type": "single_choice", "value": "Good"}),
+        ),
         (
             AnswerValue::MultipleChoice(vec!["A".into(), "B".into()]),
             json!({"type": "multiple_choice", "value": ["A", "B"]}),
         ),
-        (AnswerValue::Photos(vec![PHOTO_A.into()]), json!({"type": "photos", "value": [PHOTO_A]})),
+        (
+            AnswerValue::Photos(vec![PHOTO_A.into()]),
+            json!({"type": "photos", "value": [PHOTO_A]}),
+        ),
     ];
     for (value, stored) in values {
         assert_eq!(serde_json::to_value(&value).unwrap(), stored);
@@ -447,12 +550,18 @@ fn the_example_template_parses() {
     let roof = template.question("roof").unwrap();
     assert_eq!(roof.options, ["Good", "Fair", "Poor"]);
     assert!(roof.required);
-    assert_eq!(template.question("occupied").unwrap().hint.as_deref(), Some("Look for signs"));
+    assert_eq!(
+        template.question("occupied").unwrap().hint.as_deref(),
+        Some("Look for signs")
+    );
     assert_eq!(template.question("notes").unwrap().answer_type, AnswerType::Text);
     assert!(template.question("nope").is_none());
     let numbered = json!({"meta": {"surveyTemplateId": 17, "version": 3}, "questions": []});
     let numbered = parse(&numbered).unwrap();
-    assert_eq!((numbered.id.as_str(), numbered.version.as_deref()), ("17", Some("3")));
+    assert_eq!(
+        (numbered.id.as_str(), numbered.version.as_deref()),
+        ("17", Some("3"))
+    );
 }
 
 #[test]
@@ -514,15 +623,25 @@ fn sections_nested_too_deep_are_refused() {
 
 #[test]
 fn not_json_not_an_object_and_missing_template_id_are_refused() {
-    assert!(matches!(SurveyTemplate::parse(b"{\"meta\":"), Err(TemplateError::NotJson(_))));
+    assert!(matches!(
+        SurveyTemplate::parse(b"{\"meta\":"),
+        Err(TemplateError::NotJson(_))
+    ));
     assert_eq!(SurveyTemplate::parse(b"[1, 2]"), Err(TemplateError::NotAnObject));
-    for meta in [json!({}), json!({"surveyTemplateId": ""}), json!({"surveyTemplateId": null})] {
+    for meta in [
+        json!({}),
+        json!({"surveyTemplateId": ""}),
+        json!({"surveyTemplateId": null}),
+    ] {
         assert_eq!(
             parse(&json!({"meta": meta, "questions": []})),
             Err(TemplateError::MissingTemplateId)
         );
     }
-    assert_eq!(parse(&json!({"questions": []})), Err(TemplateError::MissingTemplateId));
+    assert_eq!(
+        parse(&json!({"questions": []})),
+        Err(TemplateError::MissingTemplateId)
+    );
     assert!(matches!(
         parse(&json!({"meta": {"surveyTemplateId": "t"}})),
         Err(TemplateError::Malformed(_))
@@ -543,7 +662,10 @@ fn ten_megabytes_are_refused_before_parsing() {
     let mut just_under = br#"{"meta": {"surveyTemplateId": "t"}, "questions": [], "pad": ""#.to_vec();
     just_under.resize(MAX_TEMPLATE_BYTES - 2, b' ');
     just_under.extend_from_slice(b"\"}");
-    assert_eq!(SurveyTemplate::parse(&just_under).map(|template| template.id), Ok("t".into()));
+    assert_eq!(
+        SurveyTemplate::parse(&just_under).map(|template| template.id),
+        Ok("t".into())
+    );
 }
 
 #[test]
@@ -561,7 +683,10 @@ fn five_thousand_questions_are_refused() {
             limit: MAX_QUESTIONS
         })
     );
-    assert_eq!(parse(&many(MAX_QUESTIONS)).unwrap().questions.len(), MAX_QUESTIONS);
+    assert_eq!(
+        parse(&many(MAX_QUESTIONS)).unwrap().questions.len(),
+        MAX_QUESTIONS
+    );
     // Sections do not hide the count.
     let questions: Vec<Value> = (0..5)
         .map(|section| {
@@ -571,7 +696,10 @@ fn five_thousand_questions_are_refused() {
             json!({"type": "section", "name": format!("S{section}"), "questions": inner})
         })
         .collect();
-    assert!(matches!(refused(json!(questions)), TemplateError::TooManyQuestions { .. }));
+    assert!(matches!(
+        refused(json!(questions)),
+        TemplateError::TooManyQuestions { .. }
+    ));
 }
 
 #[test]
@@ -580,13 +708,21 @@ fn question_ids_are_required_non_empty_and_bounded() {
         refused(json!([{"id": "a"}, {"question": "no id"}])),
         TemplateError::MissingQuestionId { position: 2 }
     );
-    assert_eq!(refused(json!([{"id": "  "}])), TemplateError::EmptyQuestionId { position: 1 });
+    assert_eq!(
+        refused(json!([{"id": "  "}])),
+        TemplateError::EmptyQuestionId { position: 1 }
+    );
     let long = "x".repeat(MAX_ID_CHARS + 1);
     assert!(matches!(
         refused(json!([{"id": long}])),
         TemplateError::QuestionIdTooLong { chars, .. } if chars == MAX_ID_CHARS + 1
     ));
-    assert_eq!(template(json!([{"id": "x".repeat(MAX_ID_CHARS)}])).questions.len(), 1);
+    assert_eq!(
+        template(json!([{"id": "x".repeat(MAX_ID_CHARS)}]))
+            .questions
+            .len(),
+        1
+    );
 }
 
 #[test]
@@ -630,7 +766,9 @@ fn choice_question_without_options_is_refused() {
 #[test]
 fn condition_on_unknown_question_is_refused() {
     assert_eq!(
-        refused(json!([{"id": "a", "answerType": "text", "showIf": {"question": "ghost", "answered": true}}])),
+        refused(
+            json!([{"id": "a", "answerType": "text", "showIf": {"question": "ghost", "answered": true}}])
+        ),
         TemplateError::UnknownConditionQuestion {
             question: "a".into(),
             refers_to: "ghost".into()
@@ -743,18 +881,35 @@ fn conditional() -> SurveyTemplate {
 fn condition_equals() {
     let template = conditional();
     assert_eq!(
-        template.question("occupant").unwrap().show_if.as_ref().unwrap().test,
+        template
+            .question("occupant")
+            .unwrap()
+            .show_if
+            .as_ref()
+            .unwrap()
+            .test,
         ConditionTest::Equals("Yes".into()),
         "true in the template compares as Yes"
     );
-    let yes = evaluate(&template, &answers(&[("occupied", AnswerValue::YesNo(true))]), &photos());
+    let yes = evaluate(
+        &template,
+        &answers(&[("occupied", AnswerValue::YesNo(true))]),
+        &photos(),
+    );
     assert!(visible(&yes, "occupant"));
-    let no = evaluate(&template, &answers(&[("occupied", AnswerValue::YesNo(false))]), &photos());
+    let no = evaluate(
+        &template,
+        &answers(&[("occupied", AnswerValue::YesNo(false))]),
+        &photos(),
+    );
     assert!(!visible(&no, "occupant"));
     let unanswered = evaluate(&template, &BTreeMap::new(), &photos());
     assert!(!visible(&unanswered, "occupant"));
     // A multiple choice answer matches when any selected option does.
-    let walls = answers(&[("damage", AnswerValue::MultipleChoice(vec!["Roof".into(), "Walls".into()]))]);
+    let walls = answers(&[(
+        "damage",
+        AnswerValue::MultipleChoice(vec!["Roof".into(), "Walls".into()]),
+    )]);
     assert!(visible(&evaluate(&template, &walls, &photos()), "walls"));
     let roof = answers(&[("damage", AnswerValue::MultipleChoice(vec!["Roof".into()]))]);
     assert!(!visible(&evaluate(&template, &roof, &photos()), "walls"));
@@ -764,7 +919,13 @@ fn condition_equals() {
 fn condition_any_of() {
     let template = conditional();
     assert_eq!(
-        template.question("roof_photos").unwrap().show_if.as_ref().unwrap().test,
+        template
+            .question("roof_photos")
+            .unwrap()
+            .show_if
+            .as_ref()
+            .unwrap()
+            .test,
         ConditionTest::AnyOf(vec!["Fair".into(), "Poor".into()]),
         "values take the option's spelling"
     );
@@ -778,7 +939,11 @@ fn condition_any_of() {
     }
     // Numbers compare numerically: 5e3 is 5000.
     for (bid, shown) in [(1000.0, true), (5000.0, true), (999.0, false)] {
-        let evaluation = evaluate(&template, &answers(&[("bid", AnswerValue::Number(bid))]), &photos());
+        let evaluation = evaluate(
+            &template,
+            &answers(&[("bid", AnswerValue::Number(bid))]),
+            &photos(),
+        );
         assert_eq!(visible(&evaluation, "big_bid"), shown, "{bid}");
     }
 }
@@ -786,9 +951,16 @@ fn condition_any_of() {
 #[test]
 fn condition_answered() {
     let template = conditional();
-    let with_notes = evaluate(&template, &answers(&[("notes", AnswerValue::Text("x".into()))]), &photos());
+    let with_notes = evaluate(
+        &template,
+        &answers(&[("notes", AnswerValue::Text("x".into()))]),
+        &photos(),
+    );
     assert!(visible(&with_notes, "notes_ok") && !visible(&with_notes, "no_notes"));
-    for blank in [BTreeMap::new(), answers(&[("notes", AnswerValue::Text("  ".into()))])] {
+    for blank in [
+        BTreeMap::new(),
+        answers(&[("notes", AnswerValue::Text("  ".into()))]),
+    ] {
         let evaluation = evaluate(&template, &blank, &photos());
         assert!(!visible(&evaluation, "notes_ok") && visible(&evaluation, "no_notes"));
     }
@@ -806,7 +978,10 @@ fn a_hidden_question_is_not_required_and_not_sent() {
     ]);
     let evaluation = evaluate(&template, &answers, &photos());
     let occupant = &evaluation.questions[1];
-    assert_eq!((occupant.id.as_str(), occupant.visible, occupant.required), ("occupant_name", false, false));
+    assert_eq!(
+        (occupant.id.as_str(), occupant.visible, occupant.required),
+        ("occupant_name", false, false)
+    );
     assert!(occupant.answered);
     assert!(ids(&evaluation).is_empty());
     assert!(evaluation.invalid.is_empty());
@@ -834,7 +1009,11 @@ fn a_question_controlled_by_a_hidden_question_is_hidden() {
         &photos(),
     );
     assert_eq!(
-        hidden.questions.iter().map(|state| state.visible).collect::<Vec<_>>(),
+        hidden
+            .questions
+            .iter()
+            .map(|state| state.visible)
+            .collect::<Vec<_>>(),
         [true, false, false]
     );
     assert!(hidden.ready);
@@ -860,7 +1039,10 @@ fn evaluation_reports_missing_invalid_and_unknown() {
     assert_eq!(ids(&evaluation), ["occupant_name"]);
     let invalid: Vec<&str> = evaluation.invalid.iter().map(|(id, _)| id.as_str()).collect();
     assert_eq!(invalid, ["roof_photos", "bid_amount"]);
-    assert!(matches!(evaluation.invalid[0].1, AnswerProblem::TooFewPhotos { have: 1, need: 2, .. }));
+    assert!(matches!(
+        evaluation.invalid[0].1,
+        AnswerProblem::TooFewPhotos { have: 1, need: 2, .. }
+    ));
     assert!(matches!(evaluation.invalid[1].1, AnswerProblem::WrongType { .. }));
     assert_eq!(evaluation.unknown, ["ghost"]);
     assert_eq!(evaluation.questions[3].min_photos, 2);
@@ -951,17 +1133,35 @@ fn wire_answers_keep_template_order_and_shapes() {
         ("when", AnswerValue::Date("2026-11-23".into())),
         ("bid", AnswerValue::Number(1250.0)),
         ("cost", AnswerValue::Number(12.75)),
-        ("damage", AnswerValue::MultipleChoice(vec!["Walls".into(), "Roof".into()])),
-        ("roof_photos", AnswerValue::Photos(vec![PHOTO_B.into(), PHOTO_A.into()])),
+        (
+            "damage",
+            AnswerValue::MultipleChoice(vec!["Walls".into(), "Roof".into()]),
+        ),
+        (
+            "roof_photos",
+            AnswerValue::Photos(vec![PHOTO_B.into(), PHOTO_A.into()]),
+        ),
         ("roof", AnswerValue::SingleChoice("Poor".into())),
         ("occupied", AnswerValue::YesNo(false)),
-        ("more_photos", AnswerValue::Photos(vec![PHOTO_A.into(), PHOTO_C.into()])),
+        (
+            "more_photos",
+            AnswerValue::Photos(vec![PHOTO_A.into(), PHOTO_C.into()]),
+        ),
         ("ghost", AnswerValue::Text("not sent".into())),
     ]);
     let (wire, photos) = wire_answers(&template, &answers);
     assert_eq!(
         wire_ids(&wire),
-        ["occupied", "roof", "roof_photos", "damage", "bid", "cost", "when", "more_photos"]
+        [
+            "occupied",
+            "roof",
+            "roof_photos",
+            "damage",
+            "bid",
+            "cost",
+            "when",
+            "more_photos"
+        ]
     );
     assert_eq!(
         wire[0],
@@ -976,7 +1176,10 @@ fn wire_answers_keep_template_order_and_shapes() {
     assert_eq!(wire[2]["answer"], json!([PHOTO_B, PHOTO_A]));
     assert_eq!(wire[3]["answer"], json!(["Walls", "Roof"]));
     assert_eq!(wire[3]["answerType"], "multiselect");
-    assert_eq!((&wire[4]["answer"], &wire[4]["answerType"]), (&json!("1250"), &json!("number")));
+    assert_eq!(
+        (&wire[4]["answer"], &wire[4]["answerType"]),
+        (&json!("1250"), &json!("number"))
+    );
     assert_eq!(wire[5]["answer"], "12.75");
     assert_eq!(wire[6]["answer"], "2026-11-23");
     assert_eq!(photos, [PHOTO_B, PHOTO_A, PHOTO_C]);
@@ -994,23 +1197,36 @@ struct Spec {
     condition: Option<(usize, usize, usize)>,
 }
 
-const KINDS: [&str; 8] = ["yesno", "text", "number", "date", "select", "multiselect", "photo", "signature"];
+const KINDS: [&str; 8] = [
+    "yesno",
+    "text",
+    "number",
+    "date",
+    "select",
+    "multiselect",
+    "photo",
+    "signature",
+];
 
 fn arb_spec() -> impl Strategy<Value = Spec> {
-    (0..8usize, any::<bool>(), 1..4usize, prop::option::of((0..100usize, 0..3usize, 0..4usize))).prop_map(
-        |(kind, required, options, condition)| Spec {
+    (
+        0..8usize,
+        any::<bool>(),
+        1..4usize,
+        prop::option::of((0..100usize, 0..3usize, 0..4usize)),
+    )
+        .prop_map(|(kind, required, options, condition)| Spec {
             kind,
             required,
             options,
             condition,
-        },
-    )
+        })
 }
 
 /// A value the question of this kind can have, for conditions.
 fn possible(kind: usize, pick: usize) -> Value {
     match KINDS[kind] {
-        "yesno" => json!(pick % 2 == 0),
+        "yesno" => json!(pick.is_multiple_of(2)),
         "number" => json!(pick),
         "date" => json!(format!("2026-01-0{}", pick + 1)),
         "select" | "multiselect" => json!(format!("o{pick}")),
@@ -1045,7 +1261,7 @@ fn build(specs: &[Spec]) -> Value {
                     0 => json!({"question": format!("q{parent}"), "equals": possible(parent_kind, pick)}),
                     1 => json!({"question": format!("q{parent}"),
                                 "anyOf": [possible(parent_kind, pick), possible(parent_kind, (pick + 1) % 4)]}),
-                    _ => json!({"question": format!("q{parent}"), "answered": pick % 2 == 0}),
+                    _ => json!({"question": format!("q{parent}"), "answered": pick.is_multiple_of(2)}),
                 };
             }
             question
@@ -1059,7 +1275,12 @@ fn build(specs: &[Spec]) -> Value {
 }
 
 fn arb_answer() -> impl Strategy<Value = AnswerValue> {
-    let words = || prop::collection::vec(prop::sample::select(vec!["o0", "o1", "o2", "o3", "O1", "x", ""]), 0..4);
+    let words = || {
+        prop::collection::vec(
+            prop::sample::select(vec!["o0", "o1", "o2", "o3", "O1", "x", ""]),
+            0..4,
+        )
+    };
     let uuids = prop::collection::vec(
         prop::sample::select(vec![PHOTO_A, PHOTO_B, PHOTO_C, FOREIGN, "not-a-uuid"]),
         0..4,
