@@ -819,6 +819,28 @@ fn cycle_detection_is_linear() {
 }
 
 #[test]
+fn large_option_lists_are_checked_in_linear_time() {
+    // 100,000 options, a condition listing all of them and a previous answer choosing all of them: each
+    // lookup is constant time (a quadratic check would take minutes).
+    let options: Vec<String> = (0..100_000).map(|index| format!("Option {index}")).collect();
+    let upper: Vec<String> = options.iter().map(|option| option.to_uppercase()).collect();
+    let started = std::time::Instant::now();
+    let template = template(json!([
+        {"id": "many", "answerType": "multiselect", "answerOptions": options, "answer": upper},
+        {"id": "q", "answerType": "text", "showIf": {"question": "many", "anyOf": upper}}
+    ]));
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(
+        template.questions[0].previous,
+        Some(AnswerValue::MultipleChoice(options.clone()))
+    );
+    assert_eq!(
+        template.questions[1].show_if.as_ref().unwrap().test,
+        ConditionTest::AnyOf(options)
+    );
+}
+
+#[test]
 fn condition_value_must_be_a_possible_answer() {
     let with = |condition: Value| {
         refused(json!([
