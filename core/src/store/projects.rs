@@ -94,13 +94,19 @@ pub(crate) fn locate(connection: &Connection, id: &ProjectId) -> Result<(i64, i6
     Ok((integration_id, project_id))
 }
 
-/// Where a project sits in the list orders: its effective due date, its number and its row id.
-fn sort_key(connection: &Connection, id: &ProjectId) -> Result<(String, String, i64)> {
+/// Where a project sits in the list orders: its effective due date (its start date in the Upcoming
+/// list), its number and its row id.
+fn sort_key(connection: &Connection, id: &ProjectId, by_start: bool) -> Result<(String, String, i64)> {
     let (_, project_id) = locate(connection, id)?;
+    let date = if by_start {
+        "coalesce(start_date, '~')"
+    } else {
+        "coalesce(due_date, client_due_date, '~')"
+    };
     Ok(connection
-        .prepare_cached(
-            "SELECT coalesce(due_date, client_due_date, '~'), work_order_number, id FROM projects WHERE id = ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {date}, work_order_number, id FROM projects WHERE id = ?1"
+        ))?
         .query_row([project_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
 }
 
@@ -357,7 +363,14 @@ impl Store {
             sql.push_str(&format!(" AND p.field_status = {status}"));
         }
         // Both orders are total (the row id breaks ties), so that a page can continue after a given row.
+        // The Upcoming list goes by start date, soonest first: that is what the tab is about, and its
+        // index answers the first page at once wherever upcoming projects sit in the due-date order.
+        let by_start = query.category == Some(Category::Upcoming) && query.sort == ProjectSort::DueDate;
         let (key, order) = match query.sort {
+            ProjectSort::DueDate if by_start => (
+                "(p.start_date, p.work_order_number, p.id)",
+                " ORDER BY p.start_date, p.work_order_number, p.id",
+            ),
             ProjectSort::DueDate => (
                 "(coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id)",
                 " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id",
@@ -368,12 +381,18 @@ impl Store {
             ),
         };
         let after = match &query.after {
-            Some(id) => Some(self.read(|connection| sort_key(connection, id))?),
+            Some(id) => Some(self.read(|connection| sort_key(connection, id, by_start))?),
             None => None,
         };
         if let Some((due, number, row_id)) = after {
             // The first term lets SQLite seek in the index; the row value then orders within it.
             let bounds = match query.sort {
+                ProjectSort::DueDate if by_start => {
+                    let start = placeholder(due);
+                    let number = placeholder(number);
+                    let row_id = placeholder(row_id.to_string());
+                    format!("p.start_date >= {start} AND {key} > ({start}, {number}, CAST({row_id} AS INTEGER))")
+                }
                 ProjectSort::DueDate => {
                     let due = placeholder(due);
                     let number = placeholder(number);
