@@ -290,7 +290,7 @@ pub fn run(db: &Path) -> Result<()> {
         println!("push key matched {code}: {} created", report.created);
     }
 
-    field_work(&app, &admin, &mut step, fix)?;
+    field_work(&app, admin, &mut step, fix)?;
 
     heading(&mut step, "Summary");
     table.integrations(&store.list_integrations()?)?;
