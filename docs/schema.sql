@@ -162,7 +162,7 @@ CREATE TABLE projects (
 
 CREATE INDEX projects_by_category ON projects (category_base, coalesce(due_date, client_due_date, '~'), work_order_number);
 
-CREATE INDEX projects_by_category_start ON projects (category_base, start_date);
+CREATE INDEX projects_by_category_start ON projects (category_base, start_date, work_order_number);
 
 CREATE INDEX projects_by_client_status ON projects (client_status COLLATE NOCASE, coalesce(due_date, client_due_date, '~'), work_order_number);
 

@@ -34,6 +34,12 @@ const WORK_TYPE: &str = include_str!("../../fixtures/work_type_lawn.json");
 const PHOTO_BEFORE: &[u8] = include_bytes!("../../fixtures/photos/before_front.jpg");
 const PHOTO_AFTER: &[u8] = include_bytes!("../../fixtures/photos/after_front.jpg");
 const PHOTO_BLURRY: &[u8] = include_bytes!("../../fixtures/photos/blurry.jpg");
+const PHOTO_SIDE: &[u8] = include_bytes!("../../fixtures/photos/orientation/landscape_1.jpg");
+const PHOTO_REAR: &[u8] = include_bytes!("../../fixtures/photos/orientation/landscape_2.jpg");
+const PHOTO_INTERIOR: [&[u8]; 2] = [
+    include_bytes!("../../fixtures/photos/orientation/landscape_3.jpg"),
+    include_bytes!("../../fixtures/photos/orientation/landscape_4.jpg"),
+];
 const SURVEY_TEMPLATE: &[u8] = include_bytes!("../../fixtures/surveys/property-inspection.json");
 
 /// A scratch folder standing in for the camera's output.
@@ -349,7 +355,7 @@ fn field_work(app: &App, admin: &fieldsync_provider::Admin, step: &mut u32, fix:
         template.id
     );
 
-    heading(step, "Offline: a before photo, the survey answered on the phone");
+    heading(step, "Offline: before photos, the survey answered on the phone");
     admin.set_fault(Fault::everywhere(FaultKind::DropBefore))?;
     let photo_dir = tempfile_dir()?;
     let take = |name: &str, bytes: &[u8], evidence: EvidenceType| -> Result<String> {
@@ -367,11 +373,14 @@ fn field_work(app: &App, admin: &fieldsync_provider::Admin, step: &mut u32, fix:
         Ok(app.add_photo(&request, |_| {})?.uuid)
     };
     let before = take("before_front.jpg", PHOTO_BEFORE, EvidenceType::Before)?;
-    println!("before photo {before} taken");
+    let side = take("side.jpg", PHOTO_SIDE, EvidenceType::Before)?;
+    let rear = take("rear.jpg", PHOTO_REAR, EvidenceType::Before)?;
+    let living = take("living.jpg", PHOTO_INTERIOR[0], EvidenceType::Before)?;
+    let kitchen = take("kitchen.jpg", PHOTO_INTERIOR[1], EvidenceType::Before)?;
+    println!("5 before photos taken (front, side, rear, living room, kitchen)");
+    let photos = [before.clone(), side, rear, living, kitchen];
     match store.task_survey(&project, INSPECTION_TASK) {
-        Err(err) => println!(
-            "the survey cannot be opened: {err}\n(the import does not read a service's `survey`/`surveyDynamic` yet: the completion story goes on without it)"
-        ),
+        Err(err) => println!("the survey cannot be opened: {err}"),
         Ok(_) => {
             // Answers every visible required question, as a crew would, re-evaluating as conditions open
             // new questions; photo questions get the before photo.
@@ -394,7 +403,10 @@ fn field_work(app: &App, admin: &fieldsync_provider::Admin, step: &mut u32, fix:
                     AnswerType::MultipleChoice => {
                         AnswerValue::MultipleChoice(question.options.iter().take(1).cloned().collect())
                     }
-                    AnswerType::Photo => AnswerValue::Photos(vec![before.clone()]),
+                    AnswerType::Photo => {
+                        let need = (question.min_photos.max(1) as usize).min(photos.len());
+                        AnswerValue::Photos(photos[..need].to_vec())
+                    }
                     AnswerType::Text | AnswerType::Other { .. } => {
                         AnswerValue::Text("Checked, no issues.".into())
                     }

@@ -96,29 +96,12 @@ fn field(auto_relay: bool) -> Field {
         Some("secret1\n"),
     );
     support::run(&db, &["refresh", "ACME", "--full"], None);
-    give_survey(&db, "1001", "Inspection", Some(&inline_template()), None);
-    give_survey(&db, "1002", "Property Inspection", None, Some("hpirFull-v3"));
     Field {
         provider,
         dir: dir.path().to_owned(),
         _dir: dir,
         db,
     }
-}
-
-/// Gives a task of an imported project its survey, as the order's `surveyDynamic` (inline) or `survey`
-/// (a library id) should. The core's import does not read those service fields yet, so the test writes
-/// the task's columns itself (after the last import, which rewrites tasks).
-fn give_survey(db: &Path, number: &str, task: &str, inline: Option<&Value>, id: Option<&str>) {
-    let changed = rusqlite::Connection::open(db)
-        .unwrap()
-        .execute(
-            "UPDATE tasks SET survey_inline = ?3, survey_id = ?4
-             WHERE name = ?2 AND project_id = (SELECT id FROM projects WHERE work_order_number = ?1)",
-            rusqlite::params![number, task, inline.map(Value::to_string), id],
-        )
-        .unwrap();
-    assert_eq!(changed, 1, "{number} {task}");
 }
 
 fn output(db: &Path, args: &[&str]) -> Output {
@@ -656,7 +639,6 @@ fn killed_answers_and_submissions_lose_nothing_reported_and_leave_no_half_writte
         Some("secret1\n"),
     );
     support::run(&db, &["refresh", "ACME", "--full"], None);
-    give_survey(&db, "5001", "Inspection", Some(&template), None);
     let p = "ACME::5001";
     ok(
         &db,

@@ -34,7 +34,11 @@ fn cache(dir: &std::path::Path, orders: u64) -> Result<Store> {
     let response = dir.join("response.json");
     fieldsync_tests::write_response_file(&response, 0..orders, 0..0)?;
     let store = Store::open(dir.join("bench.db"))?;
-    store.create_integration(NewIntegration::new("BENCH", "https://provider.invalid", "vendor1"))?;
+    store.create_integration(NewIntegration::new(
+        "BENCH",
+        "https://provider.invalid",
+        "vendor1",
+    ))?;
     store.import_file("BENCH", &response, &ImportOptions::new(ImportKind::FullImport))?;
     let raw = rusqlite::Connection::open(dir.join("bench.db"))?;
     raw.execute_batch(
@@ -69,7 +73,10 @@ fn main() -> Result<()> {
     let dir = tempfile::tempdir()?;
     let started = Instant::now();
     let store = cache(dir.path(), orders)?;
-    println!("cache of {orders} orders built in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "cache of {orders} orders built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let project = ProjectId::parse("BENCH::WO-0000000")?;
     let task = store.project(&project)?.tasks[0].name.clone();
 
@@ -116,12 +123,19 @@ fn main() -> Result<()> {
     }
     counts.sort();
     let total: u64 = last.map_or(0, |counts| Category::ALL.iter().map(|c| counts.get(*c)).sum());
-    anyhow::ensure!(total == orders, "the counts cover every project ({total} of {orders})");
+    anyhow::ensure!(
+        total == orders,
+        "the counts cover every project ({total} of {orders})"
+    );
     println!("counts: {last:?}");
     let counts_p99 = percentile(&counts, 0.99);
     table::row(
         &format!("category counts over {orders} projects (200 calls)"),
-        &format!("p99 {:.3} ms (p50 {:.3} ms)", ms(counts_p99), ms(percentile(&counts, 0.5))),
+        &format!(
+            "p99 {:.3} ms (p50 {:.3} ms)",
+            ms(counts_p99),
+            ms(percentile(&counts, 0.5))
+        ),
         "-",
         None,
         "<= 5 ms",
@@ -145,13 +159,20 @@ fn main() -> Result<()> {
         }
         pages.sort();
         let p99 = percentile(&pages, 0.99);
-        println!("first page of {category}: p50 {:.3} ms, p99 {:.3} ms", ms(percentile(&pages, 0.5)), ms(p99));
+        println!(
+            "first page of {category}: p50 {:.3} ms, p99 {:.3} ms",
+            ms(percentile(&pages, 0.5)),
+            ms(p99)
+        );
         if p99 > worst.0 {
             worst = (p99, category);
         }
     }
     table::row(
-        &format!("first page (50) of a category filter over {orders} projects, worst category ({})", worst.1),
+        &format!(
+            "first page (50) of a category filter over {orders} projects, worst category ({})",
+            worst.1
+        ),
         &format!("p99 {:.3} ms", ms(worst.0)),
         "-",
         None,

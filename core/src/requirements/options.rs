@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::Options;
 use crate::model::EvidenceType;
+use crate::model::Options;
 
 /// A level at which options are set, from the least to the most specific.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -270,8 +270,9 @@ impl Store {
                     "SELECT count(*) FROM projects WHERE category_base = 'open' AND start_date >= ?1",
                 )?
                 .query_row([&first_upcoming], |row| row.get(0))?;
-            counts.assigned = total
-                .saturating_sub(counts.rework + counts.rush + counts.complete + counts.cancelled + counts.upcoming);
+            counts.assigned = total.saturating_sub(
+                counts.rework + counts.rush + counts.complete + counts.cancelled + counts.upcoming,
+            );
             Ok(counts)
         })
     }

@@ -391,7 +391,9 @@ impl Store {
                     let start = placeholder(due);
                     let number = placeholder(number);
                     let row_id = placeholder(row_id.to_string());
-                    format!("p.start_date >= {start} AND {key} > ({start}, {number}, CAST({row_id} AS INTEGER))")
+                    format!(
+                        "p.start_date >= {start} AND {key} > ({start}, {number}, CAST({row_id} AS INTEGER))"
+                    )
                 }
                 ProjectSort::DueDate => {
                     let due = placeholder(due);
