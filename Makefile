@@ -12,3 +12,5 @@ bench:
 	cargo bench -p fieldsync-tests --bench sync
 	cargo bench -p fieldsync-tests --bench checkin
 	cargo bench -p fieldsync-tests --bench relay
+	cargo bench -p fieldsync-tests --bench fieldwork
+	cargo bench -p fieldsync-tests --bench survey
