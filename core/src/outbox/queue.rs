@@ -118,7 +118,7 @@ pub enum WaitReason {
     User,
     /// Its project was created on the device: it waits until an import brings the provider's order.
     ProviderOrder,
-    /// A survey whose answers reference photos still in processing or QA (or rejected).
+    /// A survey whose answers reference photos still in processing or QA (or failed, or rejected).
     ReferencedPhotos,
 }
 
@@ -135,13 +135,13 @@ impl std::fmt::Display for WaitReason {
     }
 }
 
-/// SQL: the survey entry `o` references a photo that may not go yet (processing, waiting for QA, or
-/// rejected). A photo that is queued goes first anyway: it is earlier in the same project.
+/// SQL: the survey entry `o` references a photo that may not go yet (processing, waiting for QA, failed
+/// to process, or rejected). A photo that is queued goes first anyway: it is earlier in the same project.
 macro_rules! waits_for_referenced_photos {
     () => {
         "(o.kind = 'survey' AND EXISTS (SELECT 1 FROM surveys s, json_each(s.photo_ids) j
                 JOIN photos ref ON ref.id = j.value
-                WHERE s.id = o.id AND ref.state IN ('processing', 'pending_qa', 'rejected')))"
+                WHERE s.id = o.id AND ref.state IN ('processing', 'pending_qa', 'failed', 'rejected')))"
     };
 }
 
