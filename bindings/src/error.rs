@@ -4,6 +4,8 @@
 use fieldsync_core::Error as CoreError;
 use fieldsync_core::transport::TransportError;
 
+use crate::records::{InvalidAnswer, UnmetRequirement};
+
 /// What went wrong, sorted by what the app can do.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FieldSyncError {
@@ -45,6 +47,26 @@ pub enum FieldSyncError {
         /// What was wrong.
         reason: String,
     },
+    /// Completing the project is refused: requirements are not met (nothing was written). Meet them, or
+    /// complete with a reason (`force_reason`).
+    #[error("completion blocked: {reason}")]
+    CompletionBlocked {
+        /// The project and every requirement not met, as text.
+        reason: String,
+        /// Every requirement not met, per task (the check-in first).
+        unmet: Vec<UnmetRequirement>,
+    },
+    /// Submitting the survey is refused: required answers are missing or answers do not fit (nothing was
+    /// written). Answer them, then submit again.
+    #[error("survey incomplete: {reason}")]
+    SurveyIncomplete {
+        /// What is missing or invalid, as text.
+        reason: String,
+        /// The visible required questions without an answer, in template order.
+        missing: Vec<String>,
+        /// The visible answers that do not fit, in template order.
+        invalid: Vec<InvalidAnswer>,
+    },
     /// The device's storage failed (disk full, database from a newer version, secret store).
     #[error("storage: {reason}")]
     Storage {
@@ -67,8 +89,19 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::CheckInRefused { .. }
             | CoreError::PhotoRefused(_)
             | CoreError::InvalidSurveyTemplate(_)
-            | CoreError::InvalidAnswer(_)
-            | CoreError::SurveyIncomplete { .. } => Self::InvalidInput { reason },
+            | CoreError::InvalidAnswer(_) => Self::InvalidInput { reason },
+            CoreError::SurveyIncomplete { missing, invalid, .. } => Self::SurveyIncomplete {
+                reason,
+                missing,
+                invalid: invalid
+                    .into_iter()
+                    .map(|(question, problem)| InvalidAnswer { question, problem })
+                    .collect(),
+            },
+            CoreError::CompletionBlocked { unmet, .. } => Self::CompletionBlocked {
+                reason,
+                unmet: unmet.into_iter().map(Into::into).collect(),
+            },
             CoreError::UnknownIntegration(_)
             | CoreError::UnknownProject(_)
             | CoreError::UnknownWorkType(_)
@@ -85,7 +118,6 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
             | CoreError::AlreadyCompleted(_)
-            | CoreError::CompletionBlocked { .. }
             | CoreError::ProjectExists(_)
             | CoreError::NotLocalProject(_) => Self::Conflict { reason },
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
