@@ -93,6 +93,12 @@ pub enum Command {
     /// Photos: add, list, show, approve, reject.
     #[command(subcommand)]
     Photo(PhotoCommand),
+    /// The survey template library: add, list.
+    #[command(subcommand, name = "survey-template")]
+    SurveyTemplate(SurveyTemplateCommand),
+    /// A task's survey: show, answer, submit; QA approves or rejects submissions.
+    #[command(subcommand)]
+    Survey(SurveyCommand),
     /// Field work waiting for delivery: list, retry or discard entries.
     Outbox {
         #[command(subcommand)]
@@ -287,6 +293,15 @@ pub struct ProjectsArgs {
     /// Continue after this project (`CODE::NUMBER`, the last of the previous page).
     #[arg(long, value_parser = parse_project_id)]
     pub after: Option<fieldsync_core::model::ProjectId>,
+    /// Only this home-screen category: rework, rush, upcoming, assigned, complete, cancelled.
+    #[arg(long, value_parser = parse_category)]
+    pub category: Option<fieldsync_core::model::Category>,
+    /// Only this field status: new, viewed, in_process, updated, completed.
+    #[arg(long, value_parser = parse_field_status)]
+    pub field_status: Option<fieldsync_core::model::FieldStatus>,
+    /// Print how many projects each category holds instead of the list.
+    #[arg(long, conflicts_with_all = ["category", "field_status", "integration", "client_status", "status", "search", "open", "after"])]
+    pub counts: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +334,120 @@ pub enum ProjectCommand {
     Delete {
         /// CODE::NUMBER
         id: String,
+    },
+    /// Open a project as the crew does: new or updated becomes viewed.
+    View {
+        /// CODE::NUMBER
+        id: String,
+    },
+    /// Complete a project (refused while requirements are unmet, unless forced with a reason).
+    Complete {
+        /// CODE::NUMBER
+        id: String,
+        /// Complete even though requirements are unmet (needs --reason).
+        #[arg(long, requires = "reason")]
+        force: bool,
+        /// Why the completion is forced (sent to the provider).
+        #[arg(long, requires = "force")]
+        reason: Option<String>,
+    },
+    /// What still keeps a project from being completed.
+    Requirements {
+        /// CODE::NUMBER
+        id: String,
+    },
+    /// Create a project on this device before its order arrives.
+    CreateLocal {
+        /// Integration code.
+        code: String,
+        /// The work order number, as on the paperwork.
+        number: String,
+        /// Street address.
+        #[arg(long)]
+        address: String,
+        /// City.
+        #[arg(long)]
+        city: Option<String>,
+        /// State.
+        #[arg(long)]
+        state: Option<String>,
+        /// ZIP code.
+        #[arg(long)]
+        zip: Option<String>,
+        /// A task (repeat for several, in order).
+        #[arg(long = "task", required = true)]
+        tasks: Vec<String>,
+    },
+    /// Discard a project created on this device whose order never came (its work is exported first).
+    DiscardLocal {
+        /// CODE::NUMBER
+        id: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyTemplateCommand {
+    /// Add a template to the library (or replace the one with the same id).
+    Add {
+        /// The template (Pruvan's dynamic template JSON).
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// The templates of the library.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SurveyCommand {
+    /// A task's survey: questions, answers, problems, what is missing, submissions.
+    Show {
+        /// CODE::NUMBER
+        id: String,
+        /// The task.
+        #[arg(long)]
+        task: String,
+    },
+    /// Save one answer (saved at once, offline).
+    Answer {
+        /// CODE::NUMBER
+        id: String,
+        /// The task.
+        #[arg(long)]
+        task: String,
+        /// The question id.
+        question: String,
+        /// The answer: yes/no, text, a number, YYYY-MM-DD, an option, options, or photo UUIDs.
+        #[arg(required_unless_present = "clear", allow_hyphen_values = true)]
+        value: Vec<String>,
+        /// Remove the answer instead.
+        #[arg(long, conflicts_with = "value")]
+        clear: bool,
+    },
+    /// Submit the task's survey (refused while answers are missing or invalid).
+    Submit {
+        /// CODE::NUMBER
+        id: String,
+        /// The task.
+        #[arg(long)]
+        task: String,
+    },
+    /// Submitted surveys of a project (or all).
+    List {
+        /// CODE::NUMBER
+        id: Option<String>,
+    },
+    /// QA approves a submitted survey: it is relayed at the next sync.
+    Approve {
+        /// The submission's UUID.
+        uuid: String,
+    },
+    /// QA rejects a submitted survey: it is never relayed.
+    Reject {
+        /// The submission's UUID.
+        uuid: String,
+        /// Why.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -413,6 +542,14 @@ pub enum PhotoCommand {
         #[arg(long)]
         reason: String,
     },
+}
+
+fn parse_category(raw: &str) -> Result<fieldsync_core::model::Category, String> {
+    fieldsync_core::model::Category::parse(raw).map_err(|err| err.to_string())
+}
+
+fn parse_field_status(raw: &str) -> Result<fieldsync_core::model::FieldStatus, String> {
+    fieldsync_core::model::FieldStatus::parse(raw).map_err(|err| err.to_string())
 }
 
 /// `CODE::NUMBER`, checked when the arguments are parsed.

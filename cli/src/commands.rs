@@ -15,22 +15,26 @@ use fieldsync_core::model::{
 };
 use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
-use fieldsync_core::store::AddPhoto;
+use fieldsync_core::store::{AddPhoto, NewLocalProject};
 use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions, MAX_RESPONSE_BYTES};
+use fieldsync_core::survey::AnswerValue;
 use fieldsync_core::sync::{AutoImportEvent, Schedule, SyncEngine, spawn_auto_import};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::args::PhotoCommand;
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, OutboxCommand,
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
+use crate::args::{PhotoCommand, SurveyCommand, SurveyTemplateCommand};
 use crate::output::{self, Printer};
 
 /// The largest work type file read: a definition is a few KiB; anything near this is not one.
 const MAX_WORK_TYPE_BYTES: u64 = 4 << 20;
+
+/// The largest survey template file read (the core's own limit, which it names when refusing).
+const MAX_TEMPLATE_BYTES: u64 = fieldsync_core::survey::MAX_TEMPLATE_BYTES as u64;
 
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -70,7 +74,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::WorkType(command) => work_type(store, &printer, command),
         Command::Import { code, file, full } => import(store, &printer, &code, &file, full),
         Command::Projects(args) => projects(store, &printer, args),
-        Command::Project(command) => project(store, &printer, command),
+        Command::Project(command) => project(&app, &printer, command),
+        Command::SurveyTemplate(command) => survey_template(store, &printer, command),
+        Command::Survey(command) => survey(store, &printer, command),
         Command::Refresh { code, full, push_key } => refresh(engine, &printer, code, full, push_key),
         Command::Sync { max_age, .. } => {
             // Photos a failure or another process left unprocessed go too.
@@ -571,14 +577,17 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
 }
 
 fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> {
+    if args.counts {
+        return printer.category_counts(&store.category_counts()?);
+    }
     let query = ProjectQuery {
         integration: args.integration,
         client_status: args.client_status,
         status: args.status,
         search: args.search,
         include_closed: !args.open,
-        category: None,
-        field_status: None,
+        category: args.category,
+        field_status: args.field_status,
         sort: if args.by_number {
             ProjectSort::Number
         } else {
@@ -591,7 +600,8 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
     printer.projects(&store.list_projects(&query)?)
 }
 
-fn project(store: &Store, printer: &Printer, command: ProjectCommand) -> Result<()> {
+fn project(app: &App, printer: &Printer, command: ProjectCommand) -> Result<()> {
+    let store = app.store();
     match command {
         ProjectCommand::Show { id } => printer.project(&store.project(&ProjectId::parse(&id)?)?),
         ProjectCommand::Edit {
@@ -614,6 +624,165 @@ fn project(store: &Store, printer: &Printer, command: ProjectCommand) -> Result<
         ProjectCommand::Delete { id } => {
             store.delete_project(&ProjectId::parse(&id)?)?;
             printer.message(&format!("deleted project {id}"))
+        }
+        ProjectCommand::View { id } => {
+            let id = ProjectId::parse(&id)?;
+            store.mark_viewed(&id)?;
+            printer.project(&store.project(&id)?)
+        }
+        ProjectCommand::Complete { id, force, reason } => {
+            let id = ProjectId::parse(&id)?;
+            let reason = if force { reason.as_deref() } else { None };
+            match store.complete_project(&id, reason) {
+                Ok(completion) => printer.completion(&completion),
+                Err(fieldsync_core::Error::CompletionBlocked { project, unmet }) => {
+                    printer.refusal(
+                        &format!("project {project} cannot be completed yet"),
+                        &serde_json::json!({ "error": "completion_blocked", "project": project, "unmet": unmet }),
+                        || printer.unmet_table(&unmet),
+                    )?;
+                    bail!(
+                        "project {project} cannot be completed: {} requirement(s) unmet (or pass --force --reason)",
+                        unmet.len()
+                    )
+                }
+                Err(err) => Err(err.into()),
+            }
+        }
+        ProjectCommand::Requirements { id } => {
+            let id = ProjectId::parse(&id)?;
+            printer.requirements(&id.to_string(), &store.completion_requirements(&id)?)
+        }
+        ProjectCommand::CreateLocal {
+            code,
+            number,
+            address,
+            city,
+            state,
+            zip,
+            tasks,
+        } => {
+            let new = NewLocalProject {
+                integration: code,
+                work_order_number: number,
+                address1: Some(address),
+                city,
+                state,
+                zip,
+                tasks,
+            };
+            printer.project(&store.create_local_project(&new)?)
+        }
+        ProjectCommand::DiscardLocal { id } => {
+            let id = ProjectId::parse(&id)?;
+            let export = store.discard_local_project(app.photo_files(), &id)?;
+            if printer.json {
+                return printer.value(&export);
+            }
+            println!(
+                "discarded {id}; {} undelivered item(s) and {} photo(s) exported to {}",
+                export.entries.len(),
+                export.photos.len(),
+                terminal_safe(&export.folder.display().to_string())
+            );
+            Ok(())
+        }
+    }
+}
+
+fn survey_template(store: &Store, printer: &Printer, command: SurveyTemplateCommand) -> Result<()> {
+    match command {
+        SurveyTemplateCommand::Add { file } => {
+            let bytes = fieldsync_core::files::read_regular_file(&file, MAX_TEMPLATE_BYTES, "file")?;
+            printer.survey_template(&store.add_survey_template(&bytes)?)
+        }
+        SurveyTemplateCommand::List => printer.survey_templates(&store.survey_templates()?),
+    }
+}
+
+fn survey(store: &Store, printer: &Printer, command: SurveyCommand) -> Result<()> {
+    match command {
+        SurveyCommand::Show { id, task } => {
+            printer.task_survey(&store.task_survey(&ProjectId::parse(&id)?, &task)?)
+        }
+        SurveyCommand::Answer {
+            id,
+            task,
+            question,
+            value,
+            clear,
+        } => {
+            let id = ProjectId::parse(&id)?;
+            if clear {
+                store.clear_survey_answer(&id, &task, &question)?;
+                return printer.value_or_message(
+                    &serde_json::json!({ "project": id.to_string(), "task": task, "question": question, "answer": null }),
+                    &format!("cleared the answer to {question}"),
+                );
+            }
+            let survey = store.task_survey(&id, &task)?;
+            let Some(asked) = survey.template.question(&question) else {
+                return Err(fieldsync_core::Error::UnknownQuestion {
+                    template: survey.template.id.clone(),
+                    question,
+                }
+                .into());
+            };
+            let answer =
+                AnswerValue::from_words(asked, &value).map_err(fieldsync_core::Error::InvalidAnswer)?;
+            let saved = store.save_survey_answer(&id, &task, &question, &answer)?;
+            printer.value_or_message(
+                &serde_json::json!({ "project": id.to_string(), "task": task, "question": question, "answer": saved }),
+                &format!("saved {question} = {}", output::answer_text(&saved)),
+            )
+        }
+        SurveyCommand::Submit { id, task } => {
+            let id = ProjectId::parse(&id)?;
+            match store.submit_survey(&id, &task) {
+                Ok(submission) => printer.survey_submission(&submission),
+                Err(fieldsync_core::Error::SurveyIncomplete {
+                    project,
+                    task,
+                    missing,
+                    invalid,
+                }) => {
+                    let invalid_json: Vec<_> = invalid
+                        .iter()
+                        .map(|(question, problem)| serde_json::json!({ "question": question, "problem": problem }))
+                        .collect();
+                    printer.refusal(
+                        &format!("the survey of task `{task}` of project {project} is not complete"),
+                        &serde_json::json!({ "error": "survey_incomplete", "project": project, "task": task,
+                            "missing": missing, "invalid": invalid_json }),
+                        || {
+                            for question in &missing {
+                                println!("  missing: {}", terminal_safe(question));
+                            }
+                            for (question, problem) in &invalid {
+                                println!(
+                                    "  invalid: {}: {}",
+                                    terminal_safe(question),
+                                    terminal_safe(problem)
+                                );
+                            }
+                        },
+                    )?;
+                    bail!(
+                        "survey not submitted: {} answer(s) missing, {} invalid",
+                        missing.len(),
+                        invalid.len()
+                    )
+                }
+                Err(err) => Err(err.into()),
+            }
+        }
+        SurveyCommand::List { id } => {
+            let project = id.as_deref().map(ProjectId::parse).transpose()?;
+            printer.survey_submissions(&store.survey_submissions(project.as_ref())?)
+        }
+        SurveyCommand::Approve { uuid } => printer.survey_submission(&store.approve_survey(&uuid)?),
+        SurveyCommand::Reject { uuid, reason } => {
+            printer.survey_submission(&store.reject_survey(&uuid, &reason)?)
         }
     }
 }

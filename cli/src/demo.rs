@@ -34,6 +34,7 @@ const WORK_TYPE: &str = include_str!("../../fixtures/work_type_lawn.json");
 const PHOTO_BEFORE: &[u8] = include_bytes!("../../fixtures/photos/before_front.jpg");
 const PHOTO_AFTER: &[u8] = include_bytes!("../../fixtures/photos/after_front.jpg");
 const PHOTO_BLURRY: &[u8] = include_bytes!("../../fixtures/photos/blurry.jpg");
+const SURVEY_TEMPLATE: &[u8] = include_bytes!("../../fixtures/surveys/property-inspection.json");
 
 /// A scratch folder standing in for the camera's output.
 fn tempfile_dir() -> Result<PathBuf> {
@@ -289,6 +290,8 @@ pub fn run(db: &Path) -> Result<()> {
         println!("push key matched {code}: {} created", report.created);
     }
 
+    field_work(&app, admin, &mut step, fix)?;
+
     heading(&mut step, "Summary");
     table.integrations(&store.list_integrations()?)?;
     let total = store
@@ -308,7 +311,173 @@ pub fn run(db: &Path) -> Result<()> {
         db.display()
     );
     println!("  fieldsync --db {} project show {CODE}::{first}", db.display());
+    println!("  fieldsync --db {} projects --counts", db.display());
+    println!(
+        "  fieldsync --db {} project requirements {CODE}::{INSPECTION}",
+        db.display()
+    );
     println!("  fieldsync --db {} --json integration show {CODE}", db.display());
     provider.stop()?;
+    Ok(())
+}
+
+const INSPECTION: &str = "WO-240300";
+const INSPECTION_TASK: &str = "Property Inspection";
+
+/// The field-work chapter: the survey template library, a survey answered offline with a photo answer, a
+/// completion refused for a missing after photo, then completed and delivered.
+fn field_work(app: &App, admin: &fieldsync_provider::Admin, step: &mut u32, fix: LocationFix) -> Result<()> {
+    use fieldsync_core::survey::{AnswerType, AnswerValue};
+    let (store, engine) = (app.store(), app.engine());
+    let table = Printer { json: false };
+
+    heading(step, "Field work: a property inspection with a survey");
+    admin.advance_time(300);
+    admin.create_work_order(json!({
+        "workOrderNumber": INSPECTION, "workOrderInfo": "Property inspection", "address1": "4127 Magnolia Dr",
+        "city": "Marietta", "state": "GA", "zip": "30062", "clientStatus": "Open", "assignedTo": VENDOR,
+        "services": [{"serviceName": INSPECTION_TASK, "survey": "hpirFull-v3"}]
+    }))?;
+    admin.set_options(INSPECTION, json!({"photos_required": {"after": 1}}))?;
+    engine.refresh(CODE, ImportKind::Refresh)?;
+    let template = store.add_survey_template(SURVEY_TEMPLATE)?;
+    table.survey_template(&template)?;
+    let project = ProjectId::parse(&format!("{CODE}::{INSPECTION}"))?;
+    store.mark_viewed(&project)?;
+    println!(
+        "order {INSPECTION} asks for the survey {} and one after photo",
+        template.id
+    );
+
+    heading(step, "Offline: a before photo, the survey answered on the phone");
+    admin.set_fault(Fault::everywhere(FaultKind::DropBefore))?;
+    let photo_dir = tempfile_dir()?;
+    let take = |name: &str, bytes: &[u8], evidence: EvidenceType| -> Result<String> {
+        let path = photo_dir.join(name);
+        std::fs::write(&path, bytes)?;
+        let request = AddPhoto {
+            project: project.clone(),
+            task: INSPECTION_TASK.into(),
+            evidence,
+            source: &path,
+            fix: Some(fix),
+            device_id: "demo-phone".into(),
+            device_time: fieldsync_core::model::now(),
+        };
+        Ok(app.add_photo(&request, |_| {})?.uuid)
+    };
+    let before = take("before_front.jpg", PHOTO_BEFORE, EvidenceType::Before)?;
+    println!("before photo {before} taken");
+    match store.task_survey(&project, INSPECTION_TASK) {
+        Err(err) => println!(
+            "the survey cannot be opened: {err}\n(the import does not read a service's `survey`/`surveyDynamic` yet: the completion story goes on without it)"
+        ),
+        Ok(_) => {
+            // Answers every visible required question, as a crew would, re-evaluating as conditions open
+            // new questions; photo questions get the before photo.
+            let mut answered = 0;
+            for _ in 0..500 {
+                let survey = store.task_survey(&project, INSPECTION_TASK)?;
+                let Some(id) = survey.evaluation.missing.first() else {
+                    break;
+                };
+                let Some(question) = survey.template.question(id) else {
+                    break;
+                };
+                let answer = match &question.answer_type {
+                    AnswerType::YesNo => AnswerValue::YesNo(true),
+                    AnswerType::Number => AnswerValue::Number(question.min.unwrap_or(1.0).max(0.0)),
+                    AnswerType::Date => AnswerValue::Date("2026-11-23".into()),
+                    AnswerType::SingleChoice => {
+                        AnswerValue::SingleChoice(question.options.first().cloned().unwrap_or_default())
+                    }
+                    AnswerType::MultipleChoice => {
+                        AnswerValue::MultipleChoice(question.options.iter().take(1).cloned().collect())
+                    }
+                    AnswerType::Photo => AnswerValue::Photos(vec![before.clone()]),
+                    AnswerType::Text | AnswerType::Other { .. } => {
+                        AnswerValue::Text("Checked, no issues.".into())
+                    }
+                };
+                if let Err(err) = store.save_survey_answer(&project, INSPECTION_TASK, id, &answer) {
+                    println!("  {id}: {err}");
+                    break;
+                }
+                answered += 1;
+            }
+            let survey = store.task_survey(&project, INSPECTION_TASK)?;
+            println!(
+                "{answered} answers saved offline; {} of {} questions shown; ready: {}",
+                survey
+                    .evaluation
+                    .questions
+                    .iter()
+                    .filter(|question| question.visible)
+                    .count(),
+                survey.template.questions.len(),
+                survey.evaluation.ready
+            );
+            match store.submit_survey(&project, INSPECTION_TASK) {
+                Ok(submission) => {
+                    store.approve_survey(&submission.uuid)?;
+                    println!("survey submitted ({}), approved by QA", submission.uuid);
+                }
+                Err(err) => println!("survey not submitted: {err}"),
+            }
+        }
+    }
+
+    heading(step, "Complete: refused until the after photo is taken");
+    match store.complete_project(&project, None) {
+        Err(fieldsync_core::Error::CompletionBlocked { unmet, .. }) => {
+            println!("refused:");
+            table.unmet_table(&unmet);
+        }
+        Err(err) => println!("refused: {err}"),
+        Ok(_) => println!("(completed without the after photo?)"),
+    }
+    let after = take("after_front.jpg", PHOTO_AFTER, EvidenceType::After)?;
+    let completion = store.complete_project(&project, None)?;
+    println!(
+        "after photo {after} taken; completed: status {} queued",
+        completion.status
+    );
+    store.approve_project_photos(&project)?;
+    table.outbox(&store.outbox_entries(false)?)?;
+    let _ = std::fs::remove_dir_all(&photo_dir);
+
+    heading(step, "Back in signal: sync, and what the provider received");
+    admin.clear_faults();
+    let report = engine.push_outbox(CODE, true)?;
+    println!("{} item(s) delivered", report.delivered);
+    let surveys = admin.surveys(&fieldsync_provider::SurveyFilter {
+        work_order_number: Some(INSPECTION.into()),
+        ..Default::default()
+    })?;
+    for survey in &surveys {
+        println!(
+            "survey {} ({}): {} answers, photos {:?}, photos received before it: {}",
+            survey.uuid,
+            survey.template_id,
+            survey.answer_count,
+            survey.photo_uuids,
+            survey.photos_received_before
+        );
+    }
+    if surveys.is_empty() {
+        println!("no survey for {INSPECTION} at the provider");
+    }
+    let pictures = admin
+        .received_pictures()?
+        .into_iter()
+        .filter(|item| item.work_order_number == INSPECTION)
+        .count();
+    println!("{pictures} photo(s) of {INSPECTION} at the provider");
+    for update in admin.status_updates()? {
+        if update.work_order_number == INSPECTION {
+            println!("status of {INSPECTION} at the provider: {}", update.status);
+        }
+    }
+    table.category_counts(&store.category_counts()?)?;
     Ok(())
 }

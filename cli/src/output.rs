@@ -2,10 +2,16 @@
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use fieldsync_core::model::CategoryCounts;
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
-use fieldsync_core::store::{OutboxSummary, Photo, ProjectSummary};
+use fieldsync_core::requirements::{Unmet, UnmetRequirement};
+use fieldsync_core::store::{
+    Completion, OutboxSummary, Photo, ProjectSummary, SurveySubmission, SurveyTemplateInfo, TaskSurvey,
+};
+use fieldsync_core::survey::AnswerValue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
+use serde_json::json;
 
 /// Prints results as tables, or as JSON with `--json`.
 pub struct Printer {
@@ -298,6 +304,8 @@ impl Printer {
             "Status",
             "Client Status",
             "Assigned To",
+            "Field Status",
+            "Category",
         ]);
         for project in projects {
             let address = [&project.address1, &project.city, &project.state]
@@ -321,6 +329,12 @@ impl Printer {
                 status,
                 text(&project.client_status),
                 text(&project.assigned_to),
+                if project.local {
+                    format!("{} (local)", project.field_status)
+                } else {
+                    project.field_status.to_string()
+                },
+                project.category.to_string(),
             ]));
         }
         println!("{table}");
@@ -389,6 +403,297 @@ impl Printer {
         }
         println!("{tasks}");
         Ok(())
+    }
+}
+
+impl Printer {
+    /// JSON `value` with `--json`, else the message.
+    pub fn value_or_message(&self, value: &impl Serialize, message: &str) -> Result<()> {
+        if self.json {
+            return self.json(value);
+        }
+        println!("{}", terminal_safe(message));
+        Ok(())
+    }
+
+    /// What a refused command prints on stdout before it exits non-zero: the JSON document with
+    /// `--json`, else the headline and the details `table` prints.
+    pub fn refusal(&self, headline: &str, value: &serde_json::Value, table: impl FnOnce()) -> Result<()> {
+        if self.json {
+            return self.json(value);
+        }
+        println!("{}:", terminal_safe(headline));
+        table();
+        Ok(())
+    }
+
+    /// Unmet requirements as a table (task, requirement, have, need).
+    pub fn unmet_table(&self, unmet: &[Unmet]) {
+        let mut table = new_table(&["Task", "Requirement", "Have", "Need"]);
+        for item in unmet {
+            table.add_row(safe_row(vec![
+                item.task.clone().unwrap_or_else(|| "(project)".into()),
+                requirement_text(item),
+                item.have.to_string(),
+                item.need.to_string(),
+            ]));
+        }
+        println!("{table}");
+    }
+
+    pub fn requirements(&self, project: &str, unmet: &[Unmet]) -> Result<()> {
+        if self.json {
+            return self.json(&json!({ "project": project, "ready": unmet.is_empty(), "unmet": unmet }));
+        }
+        if unmet.is_empty() {
+            println!(
+                "{}: every requirement is met; it can be completed",
+                terminal_safe(project)
+            );
+            return Ok(());
+        }
+        println!("{}: {} requirement(s) unmet", terminal_safe(project), unmet.len());
+        self.unmet_table(unmet);
+        Ok(())
+    }
+
+    pub fn completion(&self, completion: &Completion) -> Result<()> {
+        if self.json {
+            return self.json(completion);
+        }
+        println!(
+            "completed {}: status {} queued for the provider ({})",
+            terminal_safe(&completion.project),
+            terminal_safe(&completion.status),
+            completion.status_item
+        );
+        if let Some(reason) = &completion.forced_reason {
+            println!("forced: {}", terminal_safe(reason));
+            if !completion.overridden.is_empty() {
+                println!("overridden requirements:");
+                self.unmet_table(&completion.overridden);
+            }
+        }
+        if completion.approved_photos + completion.approved_surveys > 0 {
+            println!(
+                "published: {} photo(s) and {} survey(s) approved",
+                completion.approved_photos, completion.approved_surveys
+            );
+        }
+        Ok(())
+    }
+
+    pub fn category_counts(&self, counts: &CategoryCounts) -> Result<()> {
+        if self.json {
+            return self.json(counts);
+        }
+        let mut table = new_table(&["Category", "Projects"]);
+        for category in fieldsync_core::model::Category::ALL {
+            table.add_row(vec![category.to_string(), counts.get(category).to_string()]);
+        }
+        println!("{table}");
+        Ok(())
+    }
+
+    pub fn survey_template(&self, info: &SurveyTemplateInfo) -> Result<()> {
+        if self.json {
+            return self.json(info);
+        }
+        self.survey_templates(std::slice::from_ref(info))
+    }
+
+    pub fn survey_templates(&self, templates: &[SurveyTemplateInfo]) -> Result<()> {
+        if self.json {
+            return self.json(&templates);
+        }
+        let mut table = new_table(&["Template", "Version", "Name", "Questions"]);
+        for template in templates {
+            table.add_row(safe_row(vec![
+                template.id.clone(),
+                text(&template.version),
+                text(&template.name),
+                template.questions.to_string(),
+            ]));
+        }
+        println!("{table}");
+        println!("{} template(s)", templates.len());
+        Ok(())
+    }
+
+    pub fn task_survey(&self, survey: &TaskSurvey) -> Result<()> {
+        let states = &survey.evaluation.questions;
+        if self.json {
+            let questions: Vec<serde_json::Value> = survey
+                .template
+                .questions
+                .iter()
+                .zip(states)
+                .map(|(question, state)| {
+                    json!({
+                        "id": question.id,
+                        "section": question.section,
+                        "text": question.text,
+                        "type": question.answer_type.wire_name(),
+                        "options": question.options,
+                        "hint": question.hint,
+                        "visible": state.visible,
+                        "required": state.required,
+                        "answered": state.answered,
+                        "answer": survey.answers.get(&question.id),
+                        "from_previous": survey.from_previous.contains(&question.id),
+                        "problem": state.problem.as_ref().map(ToString::to_string),
+                        "min_photos": state.min_photos,
+                    })
+                })
+                .collect();
+            let invalid: Vec<serde_json::Value> = survey
+                .evaluation
+                .invalid
+                .iter()
+                .map(|(question, problem)| json!({ "question": question, "problem": problem.to_string() }))
+                .collect();
+            return self.json(&json!({
+                "project": survey.project,
+                "task": survey.task,
+                "source": survey.source,
+                "template": survey.template_info,
+                "questions": questions,
+                "missing": survey.evaluation.missing,
+                "invalid": invalid,
+                "unknown": survey.evaluation.unknown,
+                "ready": survey.evaluation.ready,
+                "submissions": survey.submissions,
+            }));
+        }
+        println!(
+            "{} task `{}`: survey {} v{} ({}, {})",
+            terminal_safe(&survey.project),
+            terminal_safe(&survey.task),
+            terminal_safe(&survey.template_info.id),
+            terminal_safe(&text(&survey.template_info.version)),
+            terminal_safe(&text(&survey.template_info.name)),
+            match survey.source {
+                fieldsync_core::store::TemplateSource::Inline => "inline in the order",
+                fieldsync_core::store::TemplateSource::Library => "from the template library",
+            }
+        );
+        let mut table = new_table(&[
+            "#", "Section", "Question", "Type", "Shown", "Required", "Answer", "Problem",
+        ]);
+        for (number, (question, state)) in survey.template.questions.iter().zip(states).enumerate() {
+            let mut kind = question.answer_type.wire_name().to_owned();
+            if state.min_photos > 0 {
+                kind = format!("{kind} (min {})", state.min_photos);
+            }
+            let answer = match survey.answers.get(&question.id) {
+                Some(answer) if survey.from_previous.contains(&question.id) => {
+                    format!("{} (previous)", answer_text(answer))
+                }
+                Some(answer) => answer_text(answer),
+                None => String::new(),
+            };
+            table.add_row(safe_row(vec![
+                (number + 1).to_string(),
+                text(&question.section),
+                format!("{}: {}", question.id, question.text),
+                kind,
+                if state.visible { "yes" } else { "hidden" }.into(),
+                if state.required { "yes" } else { "" }.into(),
+                answer,
+                state
+                    .problem
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ]));
+        }
+        println!("{table}");
+        let evaluation = &survey.evaluation;
+        if evaluation.ready {
+            println!("ready to submit");
+        } else {
+            println!(
+                "not ready: {} missing{}, {} invalid",
+                evaluation.missing.len(),
+                if evaluation.missing.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({})", terminal_safe(&evaluation.missing.join(", ")))
+                },
+                evaluation.invalid.len()
+            );
+            for (question, problem) in &evaluation.invalid {
+                println!(
+                    "  invalid {}: {}",
+                    terminal_safe(question),
+                    terminal_safe(&problem.to_string())
+                );
+            }
+        }
+        if !survey.submissions.is_empty() {
+            self.survey_submissions(&survey.submissions)?;
+        }
+        Ok(())
+    }
+
+    pub fn survey_submission(&self, submission: &SurveySubmission) -> Result<()> {
+        if self.json {
+            return self.json(submission);
+        }
+        self.survey_submissions(std::slice::from_ref(submission))
+    }
+
+    pub fn survey_submissions(&self, submissions: &[SurveySubmission]) -> Result<()> {
+        if self.json {
+            return self.json(&submissions);
+        }
+        let mut table = new_table(&[
+            "UUID",
+            "Project",
+            "Task",
+            "Template",
+            "State",
+            "Answers",
+            "Photos",
+            "Submitted",
+            "Note",
+        ]);
+        for submission in submissions {
+            table.add_row(safe_row(vec![
+                submission.uuid.clone(),
+                submission.project.clone(),
+                submission.task.clone(),
+                submission.template.clone(),
+                submission.state.clone(),
+                submission.answers.to_string(),
+                submission.photo_ids.len().to_string(),
+                submission.submitted_at.clone(),
+                text(&submission.state_message),
+            ]));
+        }
+        println!("{table}");
+        println!("{} submission(s)", submissions.len());
+        Ok(())
+    }
+}
+
+/// An answer as a person reads it.
+pub fn answer_text(answer: &AnswerValue) -> String {
+    match answer {
+        AnswerValue::YesNo(true) => "Yes".into(),
+        AnswerValue::YesNo(false) => "No".into(),
+        AnswerValue::Number(number) => number.to_string(),
+        AnswerValue::Text(text) | AnswerValue::Date(text) | AnswerValue::SingleChoice(text) => text.clone(),
+        AnswerValue::MultipleChoice(options) => options.join(", "),
+        AnswerValue::Photos(photos) => photos.join(" "),
+    }
+}
+
+fn requirement_text(unmet: &Unmet) -> String {
+    match unmet.requirement {
+        UnmetRequirement::Photos { evidence } => format!("{} photos", evidence.as_str()),
+        UnmetRequirement::Survey => "submitted survey".into(),
+        UnmetRequirement::CheckIn => "check-in on site".into(),
     }
 }
 

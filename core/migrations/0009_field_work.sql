@@ -80,5 +80,5 @@ ALTER TABLE projects ADD COLUMN category_base TEXT GENERATED ALWAYS AS (
 ) VIRTUAL;
 
 CREATE INDEX projects_by_category ON projects (category_base, coalesce(due_date, client_due_date, '~'), work_order_number);
-CREATE INDEX projects_by_category_start ON projects (category_base, start_date);
+CREATE INDEX projects_by_category_start ON projects (category_base, start_date, work_order_number);
 CREATE INDEX projects_local ON projects (integration_id) WHERE local;

@@ -152,7 +152,7 @@ pub enum Error {
     },
     /// A survey template was refused (as added, or as the provider sent it inline). Nothing was written.
     #[error("survey template refused: {0}")]
-    InvalidSurveyTemplate(#[from] crate::survey::TemplateError),
+    InvalidSurveyTemplate(crate::survey::TemplateError),
     /// The survey has no question with this id.
     #[error("the survey `{template}` has no question `{question}`")]
     UnknownQuestion {
@@ -236,6 +236,14 @@ pub enum Error {
     /// SQLite failed.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+}
+
+// Not `#[from]`: that would also make the template error the source, and a caller printing the chain
+// would say the problem twice.
+impl From<crate::survey::TemplateError> for Error {
+    fn from(err: crate::survey::TemplateError) -> Self {
+        Self::InvalidSurveyTemplate(err)
+    }
 }
 
 fn describe_incomplete(missing: &[String], invalid: &[(String, String)]) -> String {

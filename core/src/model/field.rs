@@ -1,6 +1,7 @@
-//! The crew's side of a project: its field status and its category on the home screen.
+//! The crew's side of a project: its field status, its category on the home screen, and the evidence
+//! type of the photos that document it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::InvalidInput;
 
@@ -176,6 +177,42 @@ impl rusqlite::types::FromSql for FieldStatus {
     fn column_result(value: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
         let text = value.as_str()?;
         Self::parse(text).map_err(|err| rusqlite::types::FromSqlError::Other(Box::new(err)))
+    }
+}
+
+/// When in the job a photo was taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EvidenceType {
+    /// Before the work.
+    Before,
+    /// During the work.
+    During,
+    /// After the work.
+    After,
+}
+
+impl EvidenceType {
+    /// The stored and wire value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Before => "before",
+            Self::During => "during",
+            Self::After => "after",
+        }
+    }
+
+    /// Parses `before`, `during` or `after`.
+    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "before" => Ok(Self::Before),
+            "during" => Ok(Self::During),
+            "after" => Ok(Self::After),
+            other => Err(InvalidInput::new(
+                "evidence",
+                format!("`{other}` is not before, during or after"),
+            )),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ mod report;
 mod status;
 mod work_type;
 
-pub use field::{Category, CategoryCounts, FieldStatus};
+pub use field::{Category, CategoryCounts, EvidenceType, FieldStatus};
 pub use integration::{
     CheckInSettings, DefaultAssignTo, Integration, IntegrationEdit, IntegrationStatus, IntegrationType, Mode,
     NewIntegration, validate_base_url, validate_code,

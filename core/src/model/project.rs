@@ -59,6 +59,13 @@ pub struct Task {
     pub instructions: Option<String>,
     /// Task options.
     pub options: Options,
+    /// The task's survey template, by id (the service's `survey`, e.g. `hpirFull-v3`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_id: Option<String>,
+    /// The task's survey sent inline (the service's `surveyDynamic` object), as the JSON text the provider
+    /// sent; the survey module parses it when the survey is opened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub survey_inline: Option<String>,
 }
 
 /// A project in the vendor's cache.

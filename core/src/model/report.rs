@@ -41,6 +41,9 @@ pub struct ImportReport {
     pub removed: u64,
     /// Projects a Full Import no longer lists but that hold pending field work: kept and flagged.
     pub kept: u64,
+    /// Projects the crew created on the device (`local`) whose order arrived: the provider's fields were
+    /// applied to the existing row (same row id, so its field work stays linked) and it is no longer local.
+    pub adopted: u64,
     /// `CODE::NUMBER` of the kept projects.
     pub kept_projects: Vec<String>,
     /// Orders that could not be applied, with the reason.
@@ -61,5 +64,6 @@ impl ImportReport {
             && self.cancelled == 0
             && self.deleted == 0
             && self.removed == 0
+            && self.adopted == 0
     }
 }

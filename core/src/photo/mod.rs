@@ -22,41 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::InvalidInput;
 
-/// When in the job a photo was taken.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EvidenceType {
-    /// Before the work.
-    Before,
-    /// During the work.
-    During,
-    /// After the work.
-    After,
-}
-
-impl EvidenceType {
-    /// The stored and wire value.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Before => "before",
-            Self::During => "during",
-            Self::After => "after",
-        }
-    }
-
-    /// Parses `before`, `during` or `after`.
-    pub fn parse(value: &str) -> Result<Self, InvalidInput> {
-        match value.trim().to_ascii_lowercase().as_str() {
-            "before" => Ok(Self::Before),
-            "during" => Ok(Self::During),
-            "after" => Ok(Self::After),
-            other => Err(InvalidInput::new(
-                "evidence",
-                format!("`{other}` is not before, during or after"),
-            )),
-        }
-    }
-}
+pub use crate::model::EvidenceType;
 
 /// Where a photo is on its way to the provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

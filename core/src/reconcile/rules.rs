@@ -351,6 +351,8 @@ fn replace_tasks(current: &[Task], services: &[Service]) -> Vec<Task> {
         };
         let task = &mut tasks[index];
         set(&mut task.instructions, &service.instructions);
+        set(&mut task.survey_id, &service.survey_id);
+        set(&mut task.survey_inline, &service.survey_inline);
         if let Some(options) = &service.options {
             task.options.clone_from(options);
         }
@@ -400,6 +402,7 @@ fn apply_work_type(
                 name: task.name.clone(),
                 instructions: task.instructions.clone(),
                 options: task.options.clone().unwrap_or_default(),
+                ..Task::default()
             });
         }
     }

@@ -826,7 +826,11 @@ fn arb_order() -> impl Strategy<Value = serde_json::Value> {
                 if let Some(services) = services.filter(|services| !(full && services.is_empty())) {
                     order["services"] = services
                         .iter()
-                        .map(|name| json!({"serviceName": name, "instructions": name}))
+                        .map(|name| match *name {
+                            "Trash" => json!({"serviceName": name, "instructions": name}),
+                            _ => json!({"serviceName": name, "instructions": name,
+                                        "survey": format!("{name}-v1"), "surveyDynamic": {"q": name}}),
+                        })
                         .collect();
                 }
                 order

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::options::TaskOptions;
-use crate::photo::EvidenceType;
+use crate::model::EvidenceType;
 
 /// What is known about one task.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

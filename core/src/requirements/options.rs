@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::Options;
-use crate::photo::EvidenceType;
+use crate::model::EvidenceType;
 
 /// A level at which options are set, from the least to the most specific.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -243,32 +243,35 @@ impl Store {
     }
 
     /// How many projects each home-screen category holds (all integrations), in one call.
+    ///
+    /// Open projects are most of a cache, so they are never walked: the total comes from SQLite's page
+    /// counts, the other categories from ranges of the `(category_base, start_date)` index, and Assigned
+    /// is what is left.
     pub fn category_counts(&self) -> Result<CategoryCounts> {
         let first_upcoming = first_upcoming_day();
         self.read(|connection| {
-            let mut counts = CategoryCounts::default();
-            // Both statements read only the `(category_base, start_date)` index.
-            let mut statement = connection
-                .prepare_cached("SELECT category_base, count(*) FROM projects GROUP BY category_base")?;
-            let rows =
-                statement.query_map([], |row| Ok((row.get::<_, String>(0)?, row.get::<_, u64>(1)?)))?;
-            let mut open = 0;
-            for row in rows {
-                let (base, count) = row?;
-                match base.as_str() {
-                    "complete" => counts.complete = count,
-                    "cancelled" => counts.cancelled = count,
-                    "rework" => counts.rework = count,
-                    "rush" => counts.rush = count,
-                    _ => open += count,
-                }
-            }
+            let total: u64 = connection
+                .prepare_cached("SELECT count(*) FROM projects")?
+                .query_row([], |row| row.get(0))?;
+            let of_base = |category: Category| -> Result<u64> {
+                Ok(connection
+                    .prepare_cached("SELECT count(*) FROM projects WHERE category_base = ?1")?
+                    .query_row([category.stored_base()], |row| row.get(0))?)
+            };
+            let mut counts = CategoryCounts {
+                rework: of_base(Category::Rework)?,
+                rush: of_base(Category::Rush)?,
+                complete: of_base(Category::Complete)?,
+                cancelled: of_base(Category::Cancelled)?,
+                ..CategoryCounts::default()
+            };
             counts.upcoming = connection
                 .prepare_cached(
                     "SELECT count(*) FROM projects WHERE category_base = 'open' AND start_date >= ?1",
                 )?
                 .query_row([&first_upcoming], |row| row.get(0))?;
-            counts.assigned = open.saturating_sub(counts.upcoming);
+            counts.assigned = total
+                .saturating_sub(counts.rework + counts.rush + counts.complete + counts.cancelled + counts.upcoming);
             Ok(counts)
         })
     }

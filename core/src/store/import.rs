@@ -26,7 +26,10 @@ use crate::{Error, Result};
 pub const MAX_RESPONSE_BYTES: u64 = 128 * 1024 * 1024;
 
 /// Bumped when the meaning of a stored fingerprint changes, so that old ones stop matching.
-const FINGERPRINT_VERSION: u64 = 2;
+///
+/// Version 3: tasks carry their survey (`survey`, `surveyDynamic`), which earlier versions dropped; an
+/// upgraded cache applies every order once more to pick them up.
+const FINGERPRINT_VERSION: u64 = 3;
 
 /// How to import a response.
 pub struct ImportOptions<'a> {
@@ -176,7 +179,7 @@ fn apply_response(
         default_assign_to: &integration.default_assign_to,
         today,
     };
-    let seed = settings_seed(&settings);
+    let seed = settings_seed(&settings, FINGERPRINT_VERSION);
     // A Full Import needs every project (to find the absent ones); a Refresh touches few, so it looks them
     // up one by one instead of loading an index of the whole cache.
     let mut cache = match options.kind {
@@ -208,7 +211,7 @@ fn apply_response(
         if let Some(number) = order.work_order_number.as_deref()
             && cache
                 .lookup(number)?
-                .is_some_and(|(_, stored)| stored == Stored::Current(Some(fingerprint)))
+                .is_some_and(|entry| entry.stored == Stored::Current(Some(fingerprint)))
         {
             importer.skip_unchanged(number);
             return Ok(());
@@ -231,6 +234,7 @@ fn apply_response(
         return Err(Error::Provider(error));
     }
     let mut report = importer.finish(&mut cache)?;
+    report.adopted = cache.adopted;
     integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
     let choice = cursor::choose(
         meta.server_time,
@@ -259,9 +263,9 @@ fn apply_response(
 }
 
 /// Mixes everything that shapes the result of an order besides the order and the project.
-fn settings_seed(settings: &ReconcileSettings) -> u64 {
+fn settings_seed(settings: &ReconcileSettings, version: u64) -> u64 {
     let description = serde_json::json!({
-        "version": FINGERPRINT_VERSION,
+        "version": version,
         "rules": RULES_VERSION,
         "mode": settings.mode,
         "auto_admin": settings.auto_admin,
@@ -277,14 +281,26 @@ struct SqliteCache<'c> {
     connection: &'c Connection,
     integration_id: i64,
     integration: &'c str,
-    /// Row id and what the fingerprint column says, per work-order number.
-    by_number: HashMap<String, (i64, Stored)>,
+    /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number.
+    by_number: HashMap<String, Entry>,
     /// Work-order number per stored fingerprint (preloaded caches only).
     by_fingerprint: HashMap<u128, String>,
     /// True when `by_number` holds every project; otherwise it memoises lookups.
     preloaded: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
+    /// Local projects adopted by this import.
+    adopted: u64,
+}
+
+/// What the import knows about a stored project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Entry {
+    id: i64,
+    stored: Stored,
+    /// Created on the device before its order arrived: never removed by a Full Import, adopted by the
+    /// first import that brings its order.
+    local: bool,
 }
 
 impl<'c> SqliteCache<'c> {
@@ -297,8 +313,9 @@ impl<'c> SqliteCache<'c> {
         let count = usize::try_from(count).unwrap_or_default();
         let mut by_number = HashMap::with_capacity(count);
         let mut by_fingerprint = HashMap::with_capacity(count);
-        let mut statement = connection
-            .prepare("SELECT id, work_order_number, fingerprint FROM projects WHERE integration_id = ?1")?;
+        let mut statement = connection.prepare(
+            "SELECT id, work_order_number, fingerprint, local FROM projects WHERE integration_id = ?1",
+        )?;
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
             let number: String = row.get(1)?;
@@ -306,7 +323,12 @@ impl<'c> SqliteCache<'c> {
             if let Some(fingerprint) = stored.fingerprint() {
                 by_fingerprint.insert(fingerprint, number.clone());
             }
-            by_number.insert(number, (row.get(0)?, stored));
+            let entry = Entry {
+                id: row.get(0)?,
+                stored,
+                local: row.get(3)?,
+            };
+            by_number.insert(number, entry);
         }
         Ok(Self {
             connection,
@@ -316,6 +338,7 @@ impl<'c> SqliteCache<'c> {
             by_fingerprint,
             preloaded: true,
             fingerprint: 0,
+            adopted: 0,
         })
     }
 
@@ -328,11 +351,12 @@ impl<'c> SqliteCache<'c> {
             by_fingerprint: HashMap::new(),
             preloaded: false,
             fingerprint: 0,
+            adopted: 0,
         }
     }
 
-    /// Row id and stored fingerprint of a project, if the cache holds it.
-    fn lookup(&mut self, number: &str) -> Result<Option<(i64, Stored)>> {
+    /// What the cache holds about a project, if it holds it.
+    fn lookup(&mut self, number: &str) -> Result<Option<Entry>> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
@@ -342,13 +366,16 @@ impl<'c> SqliteCache<'c> {
         let row = self
             .connection
             .prepare_cached(
-                "SELECT id, fingerprint FROM projects WHERE integration_id = ?1 AND work_order_number = ?2",
+                "SELECT id, fingerprint, local FROM projects WHERE integration_id = ?1 AND work_order_number = ?2",
             )?
             .query_row(params![self.integration_id, number], |row| {
-                Ok((row.get::<_, i64>(0)?, row.get::<_, Option<Vec<u8>>>(1)?))
+                Ok(Entry {
+                    id: row.get(0)?,
+                    stored: decode_fingerprint(row.get(1)?),
+                    local: row.get(2)?,
+                })
             })
-            .optional()?
-            .map(|(id, bytes)| (id, decode_fingerprint(bytes)));
+            .optional()?;
         if let Some(entry) = row {
             self.by_number.insert(number.to_owned(), entry);
         }
@@ -360,9 +387,24 @@ impl<'c> SqliteCache<'c> {
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
-        if let Some((_, Stored::Current(Some(old)))) = self.by_number.get(number) {
+        if let Some(Entry {
+            stored: Stored::Current(Some(old)),
+            ..
+        }) = self.by_number.get(number)
+        {
             self.by_fingerprint.remove(old);
         }
+    }
+
+    /// Records that `number` now holds the order just applied (and is no longer local).
+    fn record_applied(&mut self, number: &str, id: i64) {
+        let entry = Entry {
+            id,
+            stored: Stored::Current(Some(self.fingerprint)),
+            local: false,
+        };
+        self.by_number.insert(number.to_owned(), entry);
+        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
     }
 }
 
@@ -371,7 +413,7 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn get(&mut self, number: &str) -> Result<Option<Project>> {
         match self.lookup(number)? {
-            Some((id, _)) => projects::load(self.connection, self.integration, id).map(Some),
+            Some(entry) => projects::load(self.connection, self.integration, entry.id).map(Some),
             None => Ok(None),
         }
     }
@@ -379,27 +421,29 @@ impl ProjectCache for SqliteCache<'_> {
     fn put(&mut self, project: &Project) -> Result<()> {
         let number = project.work_order_number.as_str();
         self.forget_fingerprint(number);
-        let existing = self.lookup(number)?.map(|(id, _)| id);
+        let existing = self.lookup(number)?;
         let bytes = encode_fingerprint(Some(self.fingerprint));
-        let id = projects::save(
+        let id = projects::write(
             self.connection,
             self.integration_id,
-            existing,
+            existing.map(|entry| entry.id),
             project,
             Some(&bytes),
+            projects::Writer::Import,
         )?;
-        self.by_number
-            .insert(number.to_owned(), (id, Stored::Current(Some(self.fingerprint))));
-        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
+        if existing.is_some_and(|entry| entry.local) {
+            self.adopted += 1;
+        }
+        self.record_applied(number, id);
         Ok(())
     }
 
     fn remove(&mut self, number: &str) -> Result<()> {
         self.forget_fingerprint(number);
-        if let Some((id, _)) = self.by_number.remove(number) {
+        if let Some(entry) = self.by_number.remove(number) {
             self.connection
                 .prepare_cached("DELETE FROM projects WHERE id = ?1")?
-                .execute([id])?;
+                .execute([entry.id])?;
         }
         Ok(())
     }
@@ -408,24 +452,29 @@ impl ProjectCache for SqliteCache<'_> {
         self.forget_fingerprint(number);
         if let Some(entry) = self.by_number.get_mut(number) {
             // Keep the rules version: flagging is not a reason to treat the project as an old one.
-            let stored = match entry.1 {
+            let stored = match entry.stored {
                 Stored::EarlierRules => None,
                 Stored::Current(_) => Some(encode_fingerprint(None)),
             };
-            entry.1 = match entry.1 {
+            entry.stored = match entry.stored {
                 Stored::EarlierRules => Stored::EarlierRules,
                 Stored::Current(_) => Stored::Current(None),
             };
             self.connection
                 .prepare_cached("UPDATE projects SET removal_pending = 1, fingerprint = ?2 WHERE id = ?1")?
-                .execute(params![entry.0, stored])?;
+                .execute(params![entry.id, stored])?;
         }
         Ok(())
     }
 
     fn cached_by(&mut self, number: &str) -> Result<CachedBy> {
         Ok(match self.lookup(number)? {
-            Some((_, Stored::EarlierRules)) => CachedBy::EarlierRules,
+            // A local project was created on the device, not by earlier rules: the normal rules apply.
+            Some(Entry {
+                stored: Stored::EarlierRules,
+                local: false,
+                ..
+            }) => CachedBy::EarlierRules,
             _ => CachedBy::CurrentRules,
         })
     }
@@ -433,33 +482,41 @@ impl ProjectCache for SqliteCache<'_> {
     fn keep_unchanged(&mut self, number: &str) -> Result<()> {
         // Applying this order changed nothing, so it is as applied: record its fingerprint (and the rules
         // version) so the next import skips it. Without this a project edited locally, or cached by
-        // earlier rules, would be parsed again on every import.
-        let Some((id, stored)) = self.lookup(number)? else {
+        // earlier rules, would be parsed again on every import. A local project is adopted all the same.
+        let Some(entry) = self.lookup(number)? else {
             return Ok(());
         };
-        if stored == Stored::Current(Some(self.fingerprint)) {
+        if entry.stored == Stored::Current(Some(self.fingerprint)) && !entry.local {
             return Ok(());
         }
         self.forget_fingerprint(number);
         self.connection
-            .prepare_cached("UPDATE projects SET fingerprint = ?2 WHERE id = ?1")?
-            .execute(params![id, encode_fingerprint(Some(self.fingerprint))])?;
-        self.by_number
-            .insert(number.to_owned(), (id, Stored::Current(Some(self.fingerprint))));
-        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
+            .prepare_cached("UPDATE projects SET fingerprint = ?2, local = 0 WHERE id = ?1")?
+            .execute(params![entry.id, encode_fingerprint(Some(self.fingerprint))])?;
+        if entry.local {
+            self.adopted += 1;
+        }
+        self.record_applied(number, entry.id);
         Ok(())
     }
 
     fn has_pending_work(&mut self, number: &str) -> Result<bool> {
         match self.lookup(number)? {
-            Some((id, _)) => queue::project_has_pending(self.connection, id),
+            Some(entry) => queue::project_has_pending(self.connection, entry.id),
             None => Ok(false),
         }
     }
 
     fn numbers(&mut self) -> Result<Vec<String>> {
         debug_assert!(self.preloaded, "only a Full Import lists every project");
-        Ok(self.by_number.keys().cloned().collect())
+        // A local project is not on the provider's list because the provider does not have it yet: a Full
+        // Import never removes it, nor flags it.
+        Ok(self
+            .by_number
+            .iter()
+            .filter(|(_, entry)| !entry.local)
+            .map(|(number, _)| number.clone())
+            .collect())
     }
 }
 
@@ -505,3 +562,7 @@ impl<R: Read> Read for LimitedReader<'_, R> {
         Ok(count)
     }
 }
+
+#[cfg(test)]
+#[path = "import_tests.rs"]
+mod tests;

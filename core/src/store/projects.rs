@@ -57,7 +57,8 @@ fn from_row(integration: &str, row: &Row) -> rusqlite::Result<(i64, Project)> {
 
 fn load_tasks(connection: &Connection, project_id: i64) -> Result<Vec<Task>> {
     let mut statement = connection.prepare_cached(
-        "SELECT name, instructions, options FROM tasks WHERE project_id = ?1 ORDER BY position",
+        "SELECT name, instructions, options, survey_id, survey_inline FROM tasks WHERE project_id = ?1
+         ORDER BY position",
     )?;
     let tasks = statement
         .query_map([project_id], |row| {
@@ -65,6 +66,8 @@ fn load_tasks(connection: &Connection, project_id: i64) -> Result<Vec<Task>> {
                 name: row.get(0)?,
                 instructions: row.get(1)?,
                 options: json_column(row, 2)?,
+                survey_id: row.get(3)?,
+                survey_inline: row.get(4)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
@@ -91,13 +94,19 @@ pub(crate) fn locate(connection: &Connection, id: &ProjectId) -> Result<(i64, i6
     Ok((integration_id, project_id))
 }
 
-/// Where a project sits in the list orders: its effective due date, its number and its row id.
-fn sort_key(connection: &Connection, id: &ProjectId) -> Result<(String, String, i64)> {
+/// Where a project sits in the list orders: its effective due date (its start date in the Upcoming
+/// list), its number and its row id.
+fn sort_key(connection: &Connection, id: &ProjectId, by_start: bool) -> Result<(String, String, i64)> {
     let (_, project_id) = locate(connection, id)?;
+    let date = if by_start {
+        "coalesce(start_date, '~')"
+    } else {
+        "coalesce(due_date, client_due_date, '~')"
+    };
     Ok(connection
-        .prepare_cached(
-            "SELECT coalesce(due_date, client_due_date, '~'), work_order_number, id FROM projects WHERE id = ?1",
-        )?
+        .prepare_cached(&format!(
+            "SELECT {date}, work_order_number, id FROM projects WHERE id = ?1"
+        ))?
         .query_row([project_id], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?)
 }
 
@@ -108,6 +117,35 @@ pub(crate) fn save(
     project_id: Option<i64>,
     project: &Project,
     fingerprint: Option<&[u8]>,
+) -> Result<i64> {
+    write(
+        connection,
+        integration_id,
+        project_id,
+        project,
+        fingerprint,
+        Writer::Local,
+    )
+}
+
+/// Who writes a project row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Writer {
+    /// The vendor, on the device.
+    Local,
+    /// An import that changed the project: a viewed project becomes `changed_since_viewed`, and a `local`
+    /// project is adopted (its order arrived).
+    Import,
+}
+
+/// [`save`], by `writer`.
+pub(crate) fn write(
+    connection: &Connection,
+    integration_id: i64,
+    project_id: Option<i64>,
+    project: &Project,
+    fingerprint: Option<&[u8]>,
+    writer: Writer,
 ) -> Result<i64> {
     let options = serde_json::to_string(&project.options).expect("JSON values serialise");
     let attributes = serde_json::to_string(&project.attributes).expect("JSON values serialise");
@@ -159,18 +197,28 @@ pub(crate) fn save(
             connection.last_insert_rowid()
         }
         Some(id) => {
-            connection
-                .prepare_cached(
-                    "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
+            macro_rules! update_project {
+                ($extra:literal) => {
+                    concat!(
+                        "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
                          address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
                          assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
                          client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
                          latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
                          closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
-                         search_text = ?29
-                     WHERE id = ?28",
-                )?
-                .execute(values)?;
+                         search_text = ?29",
+                        $extra,
+                        " WHERE id = ?28"
+                    )
+                };
+            }
+            let sql = match writer {
+                Writer::Local => update_project!(""),
+                Writer::Import => update_project!(
+                    ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
+                ),
+            };
+            connection.prepare_cached(sql)?.execute(values)?;
             connection
                 .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
                 .execute([id])?;
@@ -178,7 +226,8 @@ pub(crate) fn save(
         }
     };
     let mut insert_task = connection.prepare_cached(
-        "INSERT INTO tasks (project_id, position, name, instructions, options) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id, survey_inline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (position, task) in project.tasks.iter().enumerate() {
         let options = serde_json::to_string(&task.options).expect("JSON values serialise");
@@ -187,7 +236,9 @@ pub(crate) fn save(
             position as i64,
             task.name,
             task.instructions,
-            options
+            options,
+            task.survey_id,
+            task.survey_inline
         ])?;
     }
     Ok(project_id)
@@ -312,7 +363,14 @@ impl Store {
             sql.push_str(&format!(" AND p.field_status = {status}"));
         }
         // Both orders are total (the row id breaks ties), so that a page can continue after a given row.
+        // The Upcoming list goes by start date, soonest first: that is what the tab is about, and its
+        // index answers the first page at once wherever upcoming projects sit in the due-date order.
+        let by_start = query.category == Some(Category::Upcoming) && query.sort == ProjectSort::DueDate;
         let (key, order) = match query.sort {
+            ProjectSort::DueDate if by_start => (
+                "(p.start_date, p.work_order_number, p.id)",
+                " ORDER BY p.start_date, p.work_order_number, p.id",
+            ),
             ProjectSort::DueDate => (
                 "(coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id)",
                 " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id",
@@ -323,12 +381,18 @@ impl Store {
             ),
         };
         let after = match &query.after {
-            Some(id) => Some(self.read(|connection| sort_key(connection, id))?),
+            Some(id) => Some(self.read(|connection| sort_key(connection, id, by_start))?),
             None => None,
         };
         if let Some((due, number, row_id)) = after {
             // The first term lets SQLite seek in the index; the row value then orders within it.
             let bounds = match query.sort {
+                ProjectSort::DueDate if by_start => {
+                    let start = placeholder(due);
+                    let number = placeholder(number);
+                    let row_id = placeholder(row_id.to_string());
+                    format!("p.start_date >= {start} AND {key} > ({start}, {number}, CAST({row_id} AS INTEGER))")
+                }
                 ProjectSort::DueDate => {
                     let due = placeholder(due);
                     let number = placeholder(number);

@@ -189,6 +189,7 @@ impl Store {
                     question: question_id.to_owned(),
                 })?;
             let photos = usable_photos(tx, context.project_id)?;
+            let answer = &spelled_as_in_template(question, answer);
             check_answer(question, answer, &photos).map_err(Error::InvalidAnswer)?;
             let at = now();
             tx.prepare_cached(
@@ -457,6 +458,26 @@ fn read_draft(connection: &Connection, project_id: i64, task: &str) -> Result<BT
         }
     }
     Ok(draft)
+}
+
+/// A choice typed in another case is the template's option (a host's picker always sends the exact
+/// spelling; a person typing does not).
+fn spelled_as_in_template(question: &crate::survey::Question, answer: &AnswerValue) -> AnswerValue {
+    let spell = |value: &String| {
+        question
+            .options
+            .iter()
+            .find(|option| option.to_lowercase() == value.trim().to_lowercase())
+            .cloned()
+            .unwrap_or_else(|| value.clone())
+    };
+    match answer {
+        AnswerValue::SingleChoice(value) => AnswerValue::SingleChoice(spell(value)),
+        AnswerValue::MultipleChoice(values) => {
+            AnswerValue::MultipleChoice(values.iter().map(spell).collect())
+        }
+        other => other.clone(),
+    }
 }
 
 /// The draft over the template's previous answers (rework); returns which answers come from the latter.

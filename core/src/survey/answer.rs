@@ -1,6 +1,6 @@
 //! Typed answers: parsing them from command-line words and checking one against its question.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -220,9 +220,10 @@ impl AnswerValue {
                 }),
             },
             AnswerType::MultipleChoice => {
+                let index = OptionIndex::new(&question.options);
                 let mut chosen: Vec<String> = Vec::new();
                 for word in words {
-                    let option = find_option(question, word).ok_or_else(|| AnswerProblem::NotAnOption {
+                    let option = index.find(word).ok_or_else(|| AnswerProblem::NotAnOption {
                         question: id(),
                         value: word.to_owned(),
                     })?;
@@ -323,13 +324,21 @@ impl AnswerValue {
             (AnswerType::SingleChoice, Value::String(text)) => {
                 Self::SingleChoice(find_option(question, text)?.to_owned())
             }
-            (AnswerType::MultipleChoice, value) => Self::MultipleChoice(
+            (AnswerType::MultipleChoice, value) => {
+                let index = OptionIndex::new(&question.options);
+                Self::MultipleChoice(
+                    strings(value)?
+                        .iter()
+                        .map(|text| index.find(text).map(str::to_owned))
+                        .collect::<Option<_>>()?,
+                )
+            }
+            (AnswerType::Photo, value) => Self::Photos(
                 strings(value)?
                     .iter()
-                    .map(|text| find_option(question, text).map(str::to_owned))
+                    .map(|uuid| Some(uuid::Uuid::parse_str(uuid.trim()).ok()?.hyphenated().to_string()))
                     .collect::<Option<_>>()?,
             ),
-            (AnswerType::Photo, value) => Self::Photos(strings(value)?),
             _ => return None,
         };
         check(question, &answer, None).ok().map(|()| answer)
@@ -439,14 +448,22 @@ pub(crate) fn check(
 }
 
 fn check_options(question: &Question, values: &[String]) -> Result<(), AnswerProblem> {
-    for (index, value) in values.iter().enumerate() {
-        if !question.options.contains(value) {
+    // Linear whatever the sizes: a set of the options once there are more than a few values.
+    let options: Option<HashSet<&str>> =
+        (values.len() > 16).then(|| question.options.iter().map(String::as_str).collect());
+    let mut seen = HashSet::with_capacity(values.len());
+    for value in values {
+        let known = match &options {
+            Some(options) => options.contains(value.as_str()),
+            None => question.options.contains(value),
+        };
+        if !known {
             return Err(AnswerProblem::NotAnOption {
                 question: question.id.clone(),
                 value: value.clone(),
             });
         }
-        if values[..index].contains(value) {
+        if !seen.insert(value.as_str()) {
             return Err(AnswerProblem::Duplicate {
                 question: question.id.clone(),
                 value: value.clone(),
@@ -499,4 +516,31 @@ pub(crate) fn find_option<'q>(question: &'q Question, text: &str) -> Option<&'q 
                 .find(|option| option.to_lowercase() == lower)
         })
         .map(String::as_str)
+}
+
+/// Finds options by text like [`find_option`], in constant time per lookup once built: for many lookups
+/// in one question's options (a multiple choice, the values of conditions).
+pub(crate) struct OptionIndex<'q> {
+    exact: HashMap<&'q str, &'q str>,
+    folded: HashMap<String, &'q str>,
+}
+
+impl<'q> OptionIndex<'q> {
+    pub(crate) fn new(options: &'q [String]) -> Self {
+        let mut exact = HashMap::with_capacity(options.len());
+        let mut folded = HashMap::with_capacity(options.len());
+        for option in options {
+            exact.entry(option.as_str()).or_insert(option.as_str());
+            folded.entry(option.to_lowercase()).or_insert(option.as_str());
+        }
+        Self { exact, folded }
+    }
+
+    pub(crate) fn find(&self, text: &str) -> Option<&'q str> {
+        let text = text.trim();
+        self.exact
+            .get(text)
+            .or_else(|| self.folded.get(&text.to_lowercase()))
+            .copied()
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use super::answer::{find_option, parse_number, parse_yes_no, valid_date, yes_no};
+use super::answer::{OptionIndex, parse_number, parse_yes_no, valid_date, yes_no};
 use super::{
     AnswerType, AnswerValue, Condition, ConditionTest, MAX_ID_CHARS, MAX_QUESTIONS, MAX_SECTION_DEPTH,
     MAX_TEMPLATE_BYTES, Question, SECTION_SEPARATOR, SurveyTemplate,
@@ -216,6 +216,8 @@ impl SurveyTemplate {
         }
         let mut parents: Vec<Option<usize>> = vec![None; questions.len()];
         let mut show_ifs: Vec<Option<Condition>> = Vec::with_capacity(questions.len());
+        // The options of controlling choice questions, indexed once each: checking conditions stays linear.
+        let mut option_indexes: HashMap<usize, OptionIndex<'_>> = HashMap::new();
         for (position, raw) in conditions.into_iter().enumerate() {
             let question = &questions[position];
             let Some(raw) = raw else {
@@ -229,7 +231,16 @@ impl SurveyTemplate {
                 });
             };
             parents[position] = Some(parent);
-            show_ifs.push(Some(condition(question, &questions[parent], raw)?));
+            let options = if questions[parent].answer_type.is_choice() {
+                Some(
+                    &*option_indexes
+                        .entry(parent)
+                        .or_insert_with(|| OptionIndex::new(&questions[parent].options)),
+                )
+            } else {
+                None
+            };
+            show_ifs.push(Some(condition(question, &questions[parent], options, raw)?));
         }
         if let Some(cycle) = find_cycle(&parents) {
             return Err(TemplateError::ConditionCycle(
@@ -240,6 +251,7 @@ impl SurveyTemplate {
             ));
         }
         drop(index);
+        drop(option_indexes);
         for ((question, show_if), previous) in questions.iter_mut().zip(show_ifs).zip(previous) {
             question.show_if = show_if;
             question.previous = previous.and_then(|value| AnswerValue::from_template(question, &value));
@@ -579,7 +591,12 @@ fn raw_condition(id: &str, value: &Value) -> Result<RawCondition, TemplateError>
 }
 
 /// Checks a condition's values against the controlling question and normalizes them.
-fn condition(question: &Question, parent: &Question, raw: RawCondition) -> Result<Condition, TemplateError> {
+fn condition(
+    question: &Question,
+    parent: &Question,
+    options: Option<&OptionIndex<'_>>,
+    raw: RawCondition,
+) -> Result<Condition, TemplateError> {
     let value = |value: &Value| -> Result<String, TemplateError> {
         let text = match value {
             Value::String(text) => text.trim().to_owned(),
@@ -609,14 +626,16 @@ fn condition(question: &Question, parent: &Question, raw: RawCondition) -> Resul
             },
             AnswerType::Date if !valid_date(&text) => Err(never("not a date (YYYY-MM-DD)")),
             AnswerType::Photo => Err(never("a photo question can only be tested with answered")),
-            AnswerType::SingleChoice | AnswerType::MultipleChoice => match find_option(parent, &text) {
-                Some(option) => Ok(option.to_owned()),
-                None => Err(TemplateError::ConditionValueNotAnOption {
-                    question: question.id.clone(),
-                    refers_to: parent.id.clone(),
-                    value: text.clone(),
-                }),
-            },
+            AnswerType::SingleChoice | AnswerType::MultipleChoice => {
+                match options.and_then(|options| options.find(&text)) {
+                    Some(option) => Ok(option.to_owned()),
+                    None => Err(TemplateError::ConditionValueNotAnOption {
+                        question: question.id.clone(),
+                        refers_to: parent.id.clone(),
+                        value: text.clone(),
+                    }),
+                }
+            }
             AnswerType::Date | AnswerType::Text | AnswerType::Other { .. } => Ok(text.clone()),
         }
     };

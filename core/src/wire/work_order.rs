@@ -22,7 +22,14 @@ pub struct Service {
     pub instructions: Option<String>,
     /// Options.
     pub options: Option<Options>,
+    /// The survey template's id (`survey`).
+    pub survey_id: Option<String>,
+    /// The inline survey (`surveyDynamic`), as the JSON text of the object the provider sent.
+    pub survey_inline: Option<String>,
 }
+
+/// The largest `surveyDynamic` kept: a larger one is dropped with a problem.
+pub const MAX_SURVEY_INLINE_BYTES: usize = 10 * 1024 * 1024;
 
 /// One work order of a getWorkOrders response. `None` means "not sent".
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -313,6 +320,24 @@ impl<'de> Deserialize<'de> for Lenient<Options> {
     }
 }
 
+/// A JSON object kept as its text (no tree is built): `null` or a blank string is not sent, another type
+/// is a problem, and so is an object over [`MAX_SURVEY_INLINE_BYTES`].
+fn raw_object(raw: Box<serde_json::value::RawValue>) -> Lenient<String> {
+    let text = raw.get();
+    match text.as_bytes().first() {
+        Some(b'{') if text.len() > MAX_SURVEY_INLINE_BYTES => Lenient::Invalid("larger than 10 MB"),
+        Some(b'{') => Lenient::Value(String::from(Box::<str>::from(raw))),
+        Some(b'n') => Lenient::Missing,
+        Some(b'"') => match serde_json::from_str::<String>(text) {
+            Ok(value) if value.trim().is_empty() => Lenient::Missing,
+            _ => Lenient::Invalid("a string"),
+        },
+        Some(b'[') => Lenient::Invalid("a list"),
+        Some(b't' | b'f') => Lenient::Invalid("a boolean"),
+        _ => Lenient::Invalid("a number"),
+    }
+}
+
 struct Services(Vec<Service>);
 
 impl<'de> Deserialize<'de> for Lenient<Services> {
@@ -373,6 +398,15 @@ impl<'de> Deserialize<'de> for Lenient<Service> {
                             service.options = map
                                 .next_value::<Lenient<Options>>()?
                                 .into_field(&key, &mut problems)
+                        }
+                        "survey" => {
+                            service.survey_id = map
+                                .next_value::<Lenient<String>>()?
+                                .into_field(&key, &mut problems)
+                        }
+                        "surveyDynamic" => {
+                            service.survey_inline =
+                                raw_object(map.next_value()?).into_field(&key, &mut problems)
                         }
                         _ => {
                             map.next_value::<IgnoredAny>()?;
@@ -457,6 +491,47 @@ mod tests {
         assert_eq!(services[0].options.as_ref().unwrap()["a"], 1);
         assert_eq!(order.attributes.len(), 2);
         assert_eq!(order.attributes["source_wo_id"], "9");
+    }
+
+    #[test]
+    fn surveys_are_read_by_id_and_inline_as_sent() {
+        let order = WorkOrder::from_json(
+            r#"{"workOrderNumber": "7", "services": [{"serviceName": "HPIR", "survey": "hpirFull-v3",
+                "surveyDynamic": {"questions": [{"id": "q1", "type": "text"}]}}, {"serviceName": "Lawn",
+                "survey": "", "surveyDynamic": null}]}"#,
+        )
+        .unwrap();
+        assert!(order.problems.is_empty(), "{:?}", order.problems);
+        let services = order.services.unwrap();
+        assert_eq!(services[0].survey_id.as_deref(), Some("hpirFull-v3"));
+        assert_eq!(
+            services[0].survey_inline.as_deref(),
+            Some(r#"{"questions": [{"id": "q1", "type": "text"}]}"#)
+        );
+        assert_eq!(services[1].survey_id, None);
+        assert_eq!(services[1].survey_inline, None);
+    }
+
+    #[test]
+    fn a_survey_of_the_wrong_type_or_too_large_is_a_problem() {
+        for survey in [
+            r#""surveyDynamic": [1]"#,
+            r#""surveyDynamic": "x""#,
+            r#""survey": {"a": 1}"#,
+        ] {
+            let json =
+                format!(r#"{{"workOrderNumber": "7", "services": [{{"serviceName": "A", {survey}}}]}}"#);
+            let order = WorkOrder::from_json(&json).unwrap();
+            assert_eq!(order.problems.len(), 1, "{survey}: {:?}", order.problems);
+            assert_eq!(order.services, None);
+        }
+        let big = format!(
+            r#"{{"workOrderNumber": "7", "services": [{{"serviceName": "A", "surveyDynamic": {{"a": "{}"}}}}]}}"#,
+            "x".repeat(MAX_SURVEY_INLINE_BYTES)
+        );
+        let order = WorkOrder::from_json(&big).unwrap();
+        assert_eq!(order.problems.len(), 1, "{:?}", order.problems);
+        assert_eq!(order.services, None);
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod checkin_e2e;
 mod crash;
 mod delivery_crash;
+mod fieldwork;
 mod fuzz;
 mod hostile_provider;
 mod hostile_transport;

@@ -1,0 +1,261 @@
+//! The importer's side of field work (schema 9): surveys on tasks, `changed_since_viewed`, adoption of
+//! local projects, and Full Imports that leave local projects alone.
+
+use std::io::Cursor;
+
+use serde_json::json;
+
+use super::*;
+use crate::model::{ImportKind, ProjectId};
+use crate::store::tests::store;
+
+fn order(number: &str, city: &str) -> serde_json::Value {
+    json!({"workOrderNumber": number, "address1": "1 Elm", "city": city, "state": "IL", "zip": "62701",
+           "clientStatus": "Open", "services": [{"serviceName": "Lawn"}, {"serviceName": "Trash"}]})
+}
+
+fn surveyed(number: &str) -> serde_json::Value {
+    let mut order = order(number, "Springfield");
+    order["services"] = json!([
+        {"serviceName": "HPIR", "survey": "hpirFull-v3",
+         "surveyDynamic": {"questions": [{"id": "q1", "type": "text", "label": "Roof?"}]}},
+        {"serviceName": "Lawn"}
+    ]);
+    order
+}
+
+fn body(orders: &[serde_json::Value]) -> String {
+    json!({"workOrders": orders, "error": ""}).to_string()
+}
+
+fn import(store: &Store, kind: ImportKind, orders: &[serde_json::Value]) -> ImportReport {
+    store
+        .import_response("ACME", Cursor::new(body(orders)), None, &ImportOptions::new(kind))
+        .unwrap()
+}
+
+fn id(number: &str) -> ProjectId {
+    ProjectId::parse(&format!("ACME::{number}")).unwrap()
+}
+
+fn sql(store: &Store, statement: &str) {
+    store
+        .write(|tx| {
+            tx.execute_batch(statement)?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+fn query_i64(store: &Store, query: &str) -> i64 {
+    store
+        .read(|connection| Ok(connection.query_row(query, [], |row| row.get(0))?))
+        .unwrap()
+}
+
+/// Row id, `local` and `changed_since_viewed` of a project.
+fn flags(store: &Store, number: &str) -> (i64, bool, bool) {
+    store
+        .read(|connection| {
+            Ok(connection.query_row(
+                "SELECT id, local, changed_since_viewed FROM projects WHERE work_order_number = ?1",
+                [number],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )?)
+        })
+        .unwrap()
+}
+
+fn insert_local(store: &Store, number: &str) -> i64 {
+    sql(
+        store,
+        &format!(
+            "INSERT INTO projects (integration_id, work_order_number, local, updated_at)
+             VALUES ((SELECT id FROM integrations WHERE code = 'ACME'), '{number}', 1, 1700000000)"
+        ),
+    );
+    flags(store, number).0
+}
+
+#[test]
+fn surveys_round_trip_into_the_projects_tasks() {
+    let (_dir, store) = store();
+    let report = import(&store, ImportKind::Refresh, &[surveyed("1")]);
+    assert_eq!(report.created, 1, "{report:?}");
+    let tasks = store.project(&id("1")).unwrap().tasks;
+    assert_eq!(tasks[0].name, "HPIR");
+    assert_eq!(tasks[0].survey_id.as_deref(), Some("hpirFull-v3"));
+    let inline: serde_json::Value = serde_json::from_str(tasks[0].survey_inline.as_deref().unwrap()).unwrap();
+    assert_eq!(inline["questions"][0]["label"], "Roof?");
+    assert_eq!(
+        (tasks[1].survey_id.as_ref(), tasks[1].survey_inline.as_ref()),
+        (None, None)
+    );
+}
+
+#[test]
+fn a_reimport_after_the_upgrade_reapplies_orders_whose_surveys_were_dropped() {
+    let (_dir, store) = store();
+    let orders = [surveyed("1"), order("2", "Peoria")];
+    import(&store, ImportKind::FullImport, &orders);
+    // What a cache written by the previous version holds: the same projects without their surveys, each
+    // with the fingerprint (version 2) of the order it applied.
+    let integration = store.integration("ACME").unwrap();
+    let settings = ReconcileSettings {
+        integration: "ACME",
+        mode: integration.mode,
+        auto_admin: integration.auto_admin,
+        default_work_type: None,
+        default_assign_to: &integration.default_assign_to,
+        today: time::OffsetDateTime::now_utc().date(),
+    };
+    let old_seed = settings_seed(&settings, 2);
+    store
+        .write(|tx| {
+            tx.execute("UPDATE tasks SET survey_id = NULL, survey_inline = NULL", [])?;
+            for order in &orders {
+                let fingerprint =
+                    xxhash_rust::xxh3::xxh3_128_with_seed(order.to_string().as_bytes(), old_seed);
+                tx.execute(
+                    "UPDATE projects SET fingerprint = ?2 WHERE work_order_number = ?1",
+                    params![
+                        order["workOrderNumber"].as_str(),
+                        encode_fingerprint(Some(fingerprint))
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+    let report = import(&store, ImportKind::FullImport, &orders);
+    assert_eq!((report.updated, report.unchanged), (1, 1), "{report:?}");
+    let tasks = store.project(&id("1")).unwrap().tasks;
+    assert_eq!(tasks[0].survey_id.as_deref(), Some("hpirFull-v3"));
+    assert!(tasks[0].survey_inline.is_some());
+    // And from then on the new fingerprints skip both.
+    let report = import(&store, ImportKind::FullImport, &orders);
+    assert!(report.is_no_op() && report.unchanged == 2, "{report:?}");
+}
+
+#[test]
+fn updated_a_viewed_project_changed_by_a_refresh_becomes_changed_since_viewed() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::Refresh, &[order("1", "A")]);
+    sql(&store, "UPDATE projects SET viewed_at = 1700000000");
+    import(&store, ImportKind::Refresh, &[order("1", "B")]);
+    assert!(flags(&store, "1").2);
+    let status = query_i64(&store, "SELECT field_status = 'updated' FROM projects");
+    assert_eq!(status, 1);
+}
+
+#[test]
+fn updated_an_unchanged_reimport_leaves_a_viewed_project_as_viewed() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::Refresh, &[order("1", "A")]);
+    sql(&store, "UPDATE projects SET viewed_at = 1700000000");
+    // Skipped by its fingerprint.
+    import(&store, ImportKind::Refresh, &[order("1", "A")]);
+    assert!(!flags(&store, "1").2);
+    // Parsed and reconciled (another order's bytes), but identical after reconcile.
+    let mut same = order("1", "A");
+    same["unknownField"] = json!(1);
+    let report = import(&store, ImportKind::FullImport, &[same]);
+    assert_eq!(report.unchanged, 1, "{report:?}");
+    assert!(!flags(&store, "1").2);
+}
+
+#[test]
+fn updated_a_project_never_viewed_stays_new() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::Refresh, &[order("1", "A")]);
+    assert!(!flags(&store, "1").2);
+    import(&store, ImportKind::Refresh, &[order("1", "B")]);
+    assert!(!flags(&store, "1").2);
+    let new = query_i64(&store, "SELECT field_status = 'new' FROM projects");
+    assert_eq!(new, 1);
+}
+
+#[test]
+fn adoption_a_refresh_adopts_a_local_project_in_its_row() {
+    let (_dir, store) = store();
+    let row = insert_local(&store, "L-1");
+    sql(
+        &store,
+        "INSERT INTO survey_drafts (project_id, task_name, question_id, answer, updated_at)
+                 SELECT id, 'Lawn', 'q1', 'yes', 1 FROM projects",
+    );
+    let report = import(&store, ImportKind::Refresh, &[order("L-1", "Springfield")]);
+    assert_eq!(
+        (report.adopted, report.updated, report.created),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(flags(&store, "L-1"), (row, false, false));
+    let project = store.project(&id("L-1")).unwrap();
+    assert_eq!(project.city.as_deref(), Some("Springfield"));
+    assert_eq!(project.tasks.len(), 2);
+    let drafts = query_i64(
+        &store,
+        &format!("SELECT count(*) FROM survey_drafts WHERE project_id = {row}"),
+    );
+    assert_eq!(drafts, 1, "field work linked to the row stays");
+    // Adopted once: the same order again is skipped.
+    let report = import(&store, ImportKind::Refresh, &[order("L-1", "Springfield")]);
+    assert!(report.is_no_op() && report.adopted == 0, "{report:?}");
+}
+
+#[test]
+fn adoption_a_full_import_adopts_a_local_project_in_its_row() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::FullImport, &[order("1", "A")]);
+    let row = insert_local(&store, "L-1");
+    let report = import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "A"), order("L-1", "B")],
+    );
+    assert_eq!(
+        (report.adopted, report.updated, report.removed),
+        (1, 1, 0),
+        "{report:?}"
+    );
+    assert_eq!(flags(&store, "L-1"), (row, false, false));
+    assert_eq!(store.project(&id("L-1")).unwrap().city.as_deref(), Some("B"));
+}
+
+#[test]
+fn adoption_of_a_viewed_local_project_marks_it_changed_since_viewed() {
+    let (_dir, store) = store();
+    let row = insert_local(&store, "L-1");
+    sql(&store, "UPDATE projects SET viewed_at = 1700000000");
+    import(&store, ImportKind::Refresh, &[order("L-1", "Springfield")]);
+    assert_eq!(flags(&store, "L-1"), (row, false, true));
+}
+
+#[test]
+fn a_full_import_that_does_not_list_a_local_project_keeps_it() {
+    let (_dir, store) = store();
+    import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "A"), order("2", "B")],
+    );
+    let row = insert_local(&store, "L-1");
+    let report = import(&store, ImportKind::FullImport, &[order("1", "A")]);
+    assert_eq!(
+        (report.removed, report.kept, report.adopted),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert!(report.kept_projects.is_empty());
+    assert_eq!(flags(&store, "L-1"), (row, true, false));
+    let pending = query_i64(
+        &store,
+        "SELECT removal_pending FROM projects WHERE work_order_number = 'L-1'",
+    );
+    assert_eq!(pending, 0);
+    // Also with an empty list.
+    let report = import(&store, ImportKind::FullImport, &[]);
+    assert_eq!(report.removed, 1, "{report:?}");
+    assert_eq!(flags(&store, "L-1"), (row, true, false));
+}

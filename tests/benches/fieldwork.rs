@@ -1,0 +1,162 @@
+//! Benchmark: field work at the floor. Saving one survey answer durably (against one fsync'd commit,
+//! alternated call by call), the home screen's category counts over a large cache, and the first page of a
+//! category filter.
+//!
+//! `cargo bench -p fieldsync-tests --bench fieldwork` (`FIELDSYNC_BENCH_ORDERS=N` to scale the cache, default
+//! 100,000). Targets: one answer p99 <= 2 ms; category counts <= 5 ms; first page of a category filter p99
+//! <= 2 ms.
+
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use fieldsync_core::Store;
+use fieldsync_core::model::{Category, ImportKind, NewIntegration, ProjectId, ProjectQuery};
+use fieldsync_core::store::ImportOptions;
+use fieldsync_core::survey::AnswerValue;
+
+#[path = "support/table.rs"]
+mod table;
+
+const TEMPLATE: &str = include_str!("../../fixtures/surveys/property-inspection.json");
+
+fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * fraction).round() as usize]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
+
+/// A cache of `orders` imported orders with a realistic mix of categories: 5 % rework, 5 % rush, 10 %
+/// starting later, 3 % completed or closed, 2 % cancelled; the first order's first task has the seeded
+/// 75-question inspection inline.
+fn cache(dir: &std::path::Path, orders: u64) -> Result<Store> {
+    let response = dir.join("response.json");
+    fieldsync_tests::write_response_file(&response, 0..orders, 0..0)?;
+    let store = Store::open(dir.join("bench.db"))?;
+    store.create_integration(NewIntegration::new("BENCH", "https://provider.invalid", "vendor1"))?;
+    store.import_file("BENCH", &response, &ImportOptions::new(ImportKind::FullImport))?;
+    let raw = rusqlite::Connection::open(dir.join("bench.db"))?;
+    raw.execute_batch(
+        "UPDATE projects SET status = 'REWORK' WHERE id % 20 = 1;
+         UPDATE projects SET status = 'RUSH' WHERE id % 20 = 2;
+         UPDATE projects SET start_date = '2099-01-01' WHERE id % 10 = 3;
+         UPDATE projects SET completed_at = 1 WHERE id % 100 < 3 AND id % 20 > 3;
+         UPDATE projects SET client_status = 'Cancelled' WHERE id % 50 = 4;",
+    )?;
+    raw.execute(
+        "UPDATE tasks SET survey_inline = ?1 WHERE position = 0
+           AND project_id = (SELECT id FROM projects WHERE work_order_number = 'WO-0000000')",
+        [TEMPLATE],
+    )?;
+    Ok(store)
+}
+
+/// The floor of a durable write: one `synchronous=FULL` commit of one small row, in WAL mode.
+fn fsync_floor(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.execute_batch("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")?;
+    Ok(connection)
+}
+
+fn main() -> Result<()> {
+    let orders: u64 = std::env::var("FIELDSYNC_BENCH_ORDERS")
+        .ok()
+        .and_then(|text| text.parse().ok())
+        .unwrap_or(100_000);
+    let dir = tempfile::tempdir()?;
+    let started = Instant::now();
+    let store = cache(dir.path(), orders)?;
+    println!("cache of {orders} orders built in {:.1} s", started.elapsed().as_secs_f64());
+    let project = ProjectId::parse("BENCH::WO-0000000")?;
+    let task = store.project(&project)?.tasks[0].name.clone();
+
+    // One answer saved durably, alternated call by call with the floor.
+    let floor_dir = tempfile::tempdir()?;
+    let mut floor = fsync_floor(&floor_dir.path().join("floor.db"))?;
+    let calls = 1000;
+    let mut answers = Vec::with_capacity(calls);
+    let mut floors = Vec::with_capacity(calls);
+    for index in 0..calls {
+        let answer = AnswerValue::Text(format!("Jane Doe #{index}"));
+        let started = Instant::now();
+        store.save_survey_answer(&project, &task, "occupant_name", &answer)?;
+        answers.push(started.elapsed());
+        let started = Instant::now();
+        let tx = floor.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT OR REPLACE INTO t (id, payload) VALUES ('occupant_name', ?1)",
+            [format!("{{\"type\":\"text\",\"value\":\"Jane Doe #{index}\"}}")],
+        )?;
+        tx.commit()?;
+        floors.push(started.elapsed());
+    }
+    answers.sort();
+    floors.sort();
+    let (p50, p99) = (percentile(&answers, 0.5), percentile(&answers, 0.99));
+    let floor_p99 = percentile(&floors, 0.99);
+    table::row(
+        &format!("save one survey answer, durable, {calls} calls (75-question template inline)"),
+        &format!("p99 {:.3} ms (p50 {:.3} ms)", ms(p99), ms(p50)),
+        &format!("p99 {:.3} ms: one fsync'd commit of one row", ms(floor_p99)),
+        Some(p99.as_secs_f64() / floor_p99.as_secs_f64()),
+        "<= 2 ms",
+        Some(p99 <= Duration::from_millis(2)),
+    );
+
+    // Category counts: the home screen's one call.
+    let mut counts = Vec::new();
+    let mut last = None;
+    for _ in 0..200 {
+        let started = Instant::now();
+        last = Some(store.category_counts()?);
+        counts.push(started.elapsed());
+    }
+    counts.sort();
+    let total: u64 = last.map_or(0, |counts| Category::ALL.iter().map(|c| counts.get(*c)).sum());
+    anyhow::ensure!(total == orders, "the counts cover every project ({total} of {orders})");
+    println!("counts: {last:?}");
+    let counts_p99 = percentile(&counts, 0.99);
+    table::row(
+        &format!("category counts over {orders} projects (200 calls)"),
+        &format!("p99 {:.3} ms (p50 {:.3} ms)", ms(counts_p99), ms(percentile(&counts, 0.5))),
+        "-",
+        None,
+        "<= 5 ms",
+        Some(counts_p99 <= Duration::from_millis(5)),
+    );
+
+    // The first page (50) of each category, sorted by due date.
+    let mut worst = (Duration::ZERO, Category::Assigned);
+    for category in Category::ALL {
+        let query = ProjectQuery {
+            category: Some(category),
+            limit: 50,
+            ..ProjectQuery::default()
+        };
+        let mut pages = Vec::new();
+        for _ in 0..100 {
+            let started = Instant::now();
+            let page = store.list_projects(&query)?;
+            pages.push(started.elapsed());
+            anyhow::ensure!(page.iter().all(|summary| summary.category == category));
+        }
+        pages.sort();
+        let p99 = percentile(&pages, 0.99);
+        println!("first page of {category}: p50 {:.3} ms, p99 {:.3} ms", ms(percentile(&pages, 0.5)), ms(p99));
+        if p99 > worst.0 {
+            worst = (p99, category);
+        }
+    }
+    table::row(
+        &format!("first page (50) of a category filter over {orders} projects, worst category ({})", worst.1),
+        &format!("p99 {:.3} ms", ms(worst.0)),
+        "-",
+        None,
+        "<= 2 ms",
+        Some(worst.0 <= Duration::from_millis(2)),
+    );
+    Ok(())
+}
