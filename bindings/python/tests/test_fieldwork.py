@@ -169,7 +169,8 @@ def test_a_survey_answered_offline_survives_a_reopen_and_reaches_the_provider_on
     assert (received["uuid"], received["taskName"], received["templateId"]) == (submission.uuid, INSPECTION, "hpirFull-v3")
     assert received["deliveries"] == 1
     assert received["missingPhotos"] == []
-    assert sorted(received["photosReceivedBefore"]) == sorted([p1, p2, p3])
+    assert received["photosReceivedBefore"] is True
+    assert sorted(received["photoUuids"]) == sorted([p1, p2, p3])
     assert received["answerCount"] == len(answers)
     assert [s.state for s in second.survey_submissions(WO109)] == ["relayed"]
     assert run(second.push_outbox(CODE)).delivered == 0

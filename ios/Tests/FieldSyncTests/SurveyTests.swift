@@ -138,7 +138,8 @@ final class SurveyTests: FieldSyncTestCase {
         XCTAssertEqual(item["uuid"] as? String, submission.uuid)
         XCTAssertEqual(item["deliveries"] as? Int, 1)
         XCTAssertEqual((item["missingPhotos"] as? [String]) ?? ["?"], [])
-        XCTAssertEqual(Set((item["photosReceivedBefore"] as? [String]) ?? []), Set(uuids))
+        XCTAssertEqual(item["photosReceivedBefore"] as? Bool, true)
+        XCTAssertEqual(Set((item["photoUuids"] as? [String]) ?? []), Set(uuids))
         XCTAssertEqual(try fieldSync.surveySubmissions(projectId: wo109).map(\.state), ["relayed"])
     }
 
