@@ -1140,7 +1140,10 @@ impl From<&fieldsync_core::survey::Question> for SurveyQuestion {
             hint: question.hint.clone(),
             required: question.required,
             section: question.section.clone(),
-            shown_if_question: question.show_if.as_ref().map(|condition| condition.question.clone()),
+            shown_if_question: question
+                .show_if
+                .as_ref()
+                .map(|condition| condition.question.clone()),
             min_photos: question.min_photos,
             max_photos: question.max_photos,
             min: question.min,

@@ -270,6 +270,15 @@ def test_category_counts_and_the_category_filter(linked, fieldsync):
     assert numbers(category=fs.ProjectCategory.COMPLETE) == ["WO-A2"]
     assert numbers(field_status=fs.FieldStatus.NEW, category=fs.ProjectCategory.ASSIGNED) == ["WO-A1"]
 
+    # Device-level options are the least specific level: an order's options override them.
+    fieldsync.set_device_options('{"timestamp_overlay": true, "complete_mode": "publish"}')
+    options = fieldsync.resolved_options(f"{CODE}::WO-A1", "Grass Cut")
+    assert (options.timestamp_overlay, options.complete_mode, options.photos_required) == (True, fs.CompleteMode.PUBLISH, {})
+    with pytest.raises(fs.FieldSyncError.InvalidInput):
+        fieldsync.set_device_options("[1, 2]")
+    with pytest.raises(fs.FieldSyncError.NotFound):
+        fieldsync.resolved_options(f"{CODE}::WO-A1", "Pool")
+
     fieldsync.mark_viewed(f"{CODE}::WO-A1")
     assert numbers(field_status=fs.FieldStatus.VIEWED) == ["WO-A1"]
     [summary] = fieldsync.projects(fs.ProjectQuery(search="WO-A1"))
