@@ -164,3 +164,109 @@ impl From<tokio::task::JoinError> for FieldSyncError {
         Self::Internal { reason }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use fieldsync_core::photo::EvidenceType;
+    use fieldsync_core::requirements::{Unmet, UnmetRequirement as CoreUnmet};
+
+    use super::*;
+    use crate::records::RequirementKind;
+
+    #[test]
+    fn a_refused_survey_keeps_its_missing_and_invalid_questions() {
+        let err = FieldSyncError::from(CoreError::SurveyIncomplete {
+            project: "ACME::WO-1".into(),
+            task: "Inspection".into(),
+            missing: vec!["roof".into()],
+            invalid: vec![("count".into(), "500 is outside [1, 100]".into())],
+        });
+        let FieldSyncError::SurveyIncomplete {
+            reason,
+            missing,
+            invalid,
+        } = err
+        else {
+            panic!("not SurveyIncomplete: {err:?}");
+        };
+        assert!(reason.contains("roof"), "{reason}");
+        assert_eq!(missing, ["roof"]);
+        assert_eq!(
+            invalid,
+            [InvalidAnswer {
+                question: "count".into(),
+                problem: "500 is outside [1, 100]".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_blocked_completion_keeps_its_typed_unmet_requirements() {
+        let err = FieldSyncError::from(CoreError::CompletionBlocked {
+            project: "ACME::WO-1".into(),
+            unmet: vec![
+                Unmet {
+                    task: None,
+                    requirement: CoreUnmet::CheckIn,
+                    have: 0,
+                    need: 1,
+                },
+                Unmet {
+                    task: Some("Grass Cut".into()),
+                    requirement: CoreUnmet::Photos {
+                        evidence: EvidenceType::After,
+                    },
+                    have: 1,
+                    need: 2,
+                },
+            ],
+        });
+        let FieldSyncError::CompletionBlocked { reason, unmet } = err else {
+            panic!("not CompletionBlocked: {err:?}");
+        };
+        assert!(reason.contains("Grass Cut"), "{reason}");
+        assert_eq!(
+            unmet,
+            [
+                UnmetRequirement {
+                    task: None,
+                    kind: RequirementKind::CheckIn,
+                    evidence: None,
+                    have: 0,
+                    need: 1
+                },
+                UnmetRequirement {
+                    task: Some("Grass Cut".into()),
+                    kind: RequirementKind::Photos,
+                    evidence: Some("after".into()),
+                    have: 1,
+                    need: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn other_field_work_errors_map_to_what_the_app_can_do() {
+        let not_found = FieldSyncError::from(CoreError::UnknownQuestion {
+            template: "t".into(),
+            question: "q".into(),
+        });
+        assert!(
+            matches!(not_found, FieldSyncError::NotFound { .. }),
+            "{not_found:?}"
+        );
+        let conflict = FieldSyncError::from(CoreError::AlreadyCompleted("ACME::WO-1".into()));
+        assert!(
+            matches!(conflict, FieldSyncError::Conflict { .. }),
+            "{conflict:?}"
+        );
+        let invalid = FieldSyncError::from(CoreError::InvalidAnswer(
+            fieldsync_core::survey::AnswerProblem::Empty { question: "q".into() },
+        ));
+        assert!(
+            matches!(invalid, FieldSyncError::InvalidInput { .. }),
+            "{invalid:?}"
+        );
+    }
+}

@@ -1478,3 +1478,33 @@ impl From<TaskOptions> for ResolvedOptions {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_survey_answer_round_trips_through_the_core_type() {
+        let answers = [
+            SurveyAnswer::YesNo { value: true },
+            SurveyAnswer::Text {
+                value: "Loose siding".into(),
+            },
+            SurveyAnswer::Number { value: 4.5 },
+            SurveyAnswer::Date {
+                value: "2030-01-02".into(),
+            },
+            SurveyAnswer::SingleChoice { value: "Good".into() },
+            SurveyAnswer::MultipleChoice {
+                value: vec!["Graffiti".into(), "Other".into()],
+            },
+            SurveyAnswer::Photos {
+                value: vec!["6f1c0f54-8d7e-4f37-9d0a-0d6f1b2c3d4e".into()],
+            },
+        ];
+        for answer in answers {
+            let core: AnswerValue = answer.clone().into();
+            assert_eq!(SurveyAnswer::from(core), answer);
+        }
+    }
+}
