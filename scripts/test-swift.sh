@@ -232,6 +232,9 @@ cp -l "$cli" "$work_dir/bin/" 2>/dev/null || cp "$cli" "$work_dir/bin/"
 fixtures="${FIELDSYNC_PHOTO_FIXTURES:-$workspace/fixtures/photos}"
 [[ -d "$fixtures/gps" && -d "$fixtures/invalid" ]] || die "missing photo fixtures in $fixtures (see fixtures/photos/README.md)"
 cp -R "$fixtures" "$work_dir/fixtures"
+# The survey templates (fixtures/surveys), for the survey tests.
+[[ -d fixtures/surveys ]] || die "missing fixtures/surveys"
+cp -R fixtures/surveys "$work_dir/surveys"
 
 cp "$swift_dir/fieldsync_ffiFFI.h" "$package/Sources/fieldsync_ffiFFI/"
 cat >"$package/Sources/fieldsync_ffiFFI/module.modulemap" <<'EOF'
@@ -284,6 +287,7 @@ timeout --kill-after=30 "${FIELDSYNC_SWIFT_TIMEOUT:-1800}" \
   LD_LIBRARY_PATH="$inside/lib" \
   FIELDSYNC_CLI="$inside/bin/fieldsync" \
   FIELDSYNC_PHOTO_FIXTURES="$inside/fixtures" \
+  FIELDSYNC_SURVEY_FIXTURES="$inside/surveys" \
   sh -c 'cd "$1/FieldSync" && shift && exec stdbuf -oL -eL swift test --disable-swift-testing -Xlinker -L"$0" "$@"' \
   "$inside/lib" "$inside" "${filter[@]}"
 status=$?

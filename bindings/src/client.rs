@@ -23,9 +23,10 @@ use crate::error::FieldSyncError;
 use crate::events::EventHub;
 use crate::foreign::{EventListener, HostLocation, HostSecrets, LocationSource, SecretStore};
 use crate::records::{
-    CheckIn, FieldSyncConfig, FieldSyncEvent, ImportReport, Integration, IntegrationEdit, LocationFix,
-    NewIntegration, OutboxEntry, Photo, Project, ProjectEdit, ProjectQuery, ProjectSummary, SyncOutcome,
-    Validation,
+    CategoryCounts, CheckIn, Completion, FieldSyncConfig, FieldSyncEvent, ImportReport, Integration,
+    IntegrationEdit, LocationFix, NewIntegration, NewLocalProject, OutboxEntry, Photo, Project, ProjectEdit,
+    ProjectQuery, ProjectSummary, ResolvedOptions, SurveyAnswer, SurveySubmission, SurveyTemplateInfo,
+    SyncOutcome, TaskSurvey, UnmetRequirement, Validation,
 };
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
@@ -636,6 +637,165 @@ impl FieldSync {
     /// QA rejects a photo with a reason; it is never relayed.
     pub fn reject_photo(&self, uuid: String, reason: String) -> Result<Photo> {
         Ok(self.with_thumbnail(Photo::from_core(self.store.reject_photo(&uuid, &reason)?, None)))
+    }
+
+    // ----- field work: viewing, categories, options -----
+
+    /// The crew opened a project: a `New` or `Updated` field status becomes `Viewed`. Reading a project
+    /// never does this by itself.
+    pub fn mark_viewed(&self, project_id: String) -> Result<()> {
+        Ok(self.store.mark_viewed(&parse_project_id(&project_id)?)?)
+    }
+
+    /// How many projects each home-screen category holds (all integrations), in one call.
+    pub fn category_counts(&self) -> Result<CategoryCounts> {
+        Ok(self.store.category_counts()?.into())
+    }
+
+    /// Sets the device-level options (a JSON object, e.g. `{"auto_relay": true}`): the least specific
+    /// level, overridden by the integration, work type, project and task levels.
+    pub fn set_device_options(&self, options_json: String) -> Result<()> {
+        let options: fieldsync_core::model::Options =
+            serde_json::from_str(&options_json).map_err(|err| FieldSyncError::InvalidInput {
+                reason: format!("options must be a JSON object: {err}"),
+            })?;
+        Ok(self.store.set_device_options(&options)?)
+    }
+
+    /// The options of a project's task (or of the project, without a task), resolved over every level.
+    pub fn resolved_options(&self, project_id: String, task: Option<String>) -> Result<ResolvedOptions> {
+        Ok(self
+            .store
+            .resolved_options(&parse_project_id(&project_id)?, task.as_deref())?
+            .into())
+    }
+
+    // ----- surveys -----
+
+    /// Adds a survey template (its JSON text) to the local library, or replaces the one with the same id.
+    /// Refused (`InvalidInput`, nothing written) when it is not a valid template.
+    pub fn add_survey_template(&self, json: String) -> Result<SurveyTemplateInfo> {
+        Ok(self.store.add_survey_template(json.as_bytes())?.into())
+    }
+
+    /// The templates of the local library, by id.
+    pub fn survey_templates(&self) -> Result<Vec<SurveyTemplateInfo>> {
+        Ok(self
+            .store
+            .survey_templates()?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// A task's survey: every question with its state, what is missing or invalid, and the submissions.
+    /// `NotFound` when the task has no survey or its template is not in the library yet.
+    pub fn task_survey(&self, project_id: String, task: String) -> Result<TaskSurvey> {
+        Ok(self
+            .store
+            .task_survey(&parse_project_id(&project_id)?, &task)?
+            .into())
+    }
+
+    /// Saves one answer durably, offline, as the crew gives it. Refused (`InvalidInput`, nothing written)
+    /// when it does not fit the question; `NotFound` for an unknown question. Returns the answer as saved
+    /// (choices spelled as in the template).
+    pub fn save_survey_answer(
+        &self,
+        project_id: String,
+        task: String,
+        question_id: String,
+        answer: SurveyAnswer,
+    ) -> Result<SurveyAnswer> {
+        Ok(self
+            .store
+            .save_survey_answer(
+                &parse_project_id(&project_id)?,
+                &task,
+                &question_id,
+                &answer.into(),
+            )?
+            .into())
+    }
+
+    /// Removes one answer from the draft (a previous rework answer then shows again).
+    pub fn clear_survey_answer(&self, project_id: String, task: String, question_id: String) -> Result<()> {
+        Ok(self
+            .store
+            .clear_survey_answer(&parse_project_id(&project_id)?, &task, &question_id)?)
+    }
+
+    /// Submits a task's survey: `SurveyIncomplete` (with the missing and invalid questions) unless it is
+    /// ready; else one survey item is recorded and queued durably. It passes the QA gate like a photo
+    /// (auto relay, or `approve_survey`) and is relayed after the photos its answers reference.
+    pub fn submit_survey(&self, project_id: String, task: String) -> Result<SurveySubmission> {
+        Ok(self
+            .store
+            .submit_survey(&parse_project_id(&project_id)?, &task)?
+            .into())
+    }
+
+    /// QA approves a submitted survey: it relays at the next delivery.
+    pub fn approve_survey(&self, uuid: String) -> Result<SurveySubmission> {
+        Ok(self.store.approve_survey(&uuid)?.into())
+    }
+
+    /// QA rejects a submitted survey with a reason: it is never relayed.
+    pub fn reject_survey(&self, uuid: String, reason: String) -> Result<SurveySubmission> {
+        Ok(self.store.reject_survey(&uuid, &reason)?.into())
+    }
+
+    /// Submitted surveys of a project (`CODE::NUMBER`), or of every project when `None`, oldest first.
+    pub fn survey_submissions(&self, project_id: Option<String>) -> Result<Vec<SurveySubmission>> {
+        let project = project_id.as_deref().map(parse_project_id).transpose()?;
+        Ok(self
+            .store
+            .survey_submissions(project.as_ref())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    // ----- completion -----
+
+    /// What still keeps a project from being completed (empty: it may be completed).
+    pub fn completion_requirements(&self, project_id: String) -> Result<Vec<UnmetRequirement>> {
+        Ok(self
+            .store
+            .completion_requirements(&parse_project_id(&project_id)?)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Completes a project: `CompletionBlocked` (with every unmet requirement) unless all are met or
+    /// `force_reason` gives a reason. The status changes at once and is queued for the provider durably.
+    pub fn complete_project(&self, project_id: String, force_reason: Option<String>) -> Result<Completion> {
+        Ok(self
+            .store
+            .complete_project(&parse_project_id(&project_id)?, force_reason.as_deref())?
+            .into())
+    }
+
+    // ----- local projects -----
+
+    /// Creates a project on the device before its order arrived. Its field work waits until an import
+    /// brings the same work-order number. `Conflict` when the integration has that work order already.
+    pub fn create_local_project(&self, project: NewLocalProject) -> Result<Project> {
+        Ok(self.store.create_local_project(&project.into())?.into())
+    }
+
+    /// Discards a local project whose order never came: its undelivered field work is first exported to a
+    /// folder beside the database (`pending.json` and the photos' files), whose path is returned; the host
+    /// keeps or deletes it. `Conflict` for a project that came from the provider.
+    pub async fn discard_local_project(&self, project_id: String) -> Result<String> {
+        let store = self.store.clone();
+        let files = self.photo_files.clone();
+        blocking(move || {
+            let export = store.discard_local_project(&files, &parse_project_id(&project_id)?)?;
+            Ok(export.folder.to_string_lossy().into_owned())
+        })
+        .await
     }
 
     // ----- lifecycle -----

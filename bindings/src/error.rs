@@ -4,6 +4,8 @@
 use fieldsync_core::Error as CoreError;
 use fieldsync_core::transport::TransportError;
 
+use crate::records::{InvalidAnswer, UnmetRequirement};
+
 /// What went wrong, sorted by what the app can do.
 #[derive(Debug, thiserror::Error, uniffi::Error)]
 pub enum FieldSyncError {
@@ -45,6 +47,26 @@ pub enum FieldSyncError {
         /// What was wrong.
         reason: String,
     },
+    /// Completing the project is refused: requirements are not met (nothing was written). Meet them, or
+    /// complete with a reason (`force_reason`).
+    #[error("completion blocked: {reason}")]
+    CompletionBlocked {
+        /// The project and every requirement not met, as text.
+        reason: String,
+        /// Every requirement not met, per task (the check-in first).
+        unmet: Vec<UnmetRequirement>,
+    },
+    /// Submitting the survey is refused: required answers are missing or answers do not fit (nothing was
+    /// written). Answer them, then submit again.
+    #[error("survey incomplete: {reason}")]
+    SurveyIncomplete {
+        /// What is missing or invalid, as text.
+        reason: String,
+        /// The visible required questions without an answer, in template order.
+        missing: Vec<String>,
+        /// The visible answers that do not fit, in template order.
+        invalid: Vec<InvalidAnswer>,
+    },
     /// The device's storage failed (disk full, database from a newer version, secret store).
     #[error("storage: {reason}")]
     Storage {
@@ -67,8 +89,19 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::CheckInRefused { .. }
             | CoreError::PhotoRefused(_)
             | CoreError::InvalidSurveyTemplate(_)
-            | CoreError::InvalidAnswer(_)
-            | CoreError::SurveyIncomplete { .. } => Self::InvalidInput { reason },
+            | CoreError::InvalidAnswer(_) => Self::InvalidInput { reason },
+            CoreError::SurveyIncomplete { missing, invalid, .. } => Self::SurveyIncomplete {
+                reason,
+                missing,
+                invalid: invalid
+                    .into_iter()
+                    .map(|(question, problem)| InvalidAnswer { question, problem })
+                    .collect(),
+            },
+            CoreError::CompletionBlocked { unmet, .. } => Self::CompletionBlocked {
+                reason,
+                unmet: unmet.into_iter().map(Into::into).collect(),
+            },
             CoreError::UnknownIntegration(_)
             | CoreError::UnknownProject(_)
             | CoreError::UnknownWorkType(_)
@@ -85,7 +118,6 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
             | CoreError::AlreadyCompleted(_)
-            | CoreError::CompletionBlocked { .. }
             | CoreError::ProjectExists(_)
             | CoreError::NotLocalProject(_) => Self::Conflict { reason },
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
@@ -130,5 +162,111 @@ impl From<tokio::task::JoinError> for FieldSyncError {
             err.to_string()
         };
         Self::Internal { reason }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use fieldsync_core::photo::EvidenceType;
+    use fieldsync_core::requirements::{Unmet, UnmetRequirement as CoreUnmet};
+
+    use super::*;
+    use crate::records::RequirementKind;
+
+    #[test]
+    fn a_refused_survey_keeps_its_missing_and_invalid_questions() {
+        let err = FieldSyncError::from(CoreError::SurveyIncomplete {
+            project: "ACME::WO-1".into(),
+            task: "Inspection".into(),
+            missing: vec!["roof".into()],
+            invalid: vec![("count".into(), "500 is outside [1, 100]".into())],
+        });
+        let FieldSyncError::SurveyIncomplete {
+            reason,
+            missing,
+            invalid,
+        } = err
+        else {
+            panic!("not SurveyIncomplete: {err:?}");
+        };
+        assert!(reason.contains("roof"), "{reason}");
+        assert_eq!(missing, ["roof"]);
+        assert_eq!(
+            invalid,
+            [InvalidAnswer {
+                question: "count".into(),
+                problem: "500 is outside [1, 100]".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_blocked_completion_keeps_its_typed_unmet_requirements() {
+        let err = FieldSyncError::from(CoreError::CompletionBlocked {
+            project: "ACME::WO-1".into(),
+            unmet: vec![
+                Unmet {
+                    task: None,
+                    requirement: CoreUnmet::CheckIn,
+                    have: 0,
+                    need: 1,
+                },
+                Unmet {
+                    task: Some("Grass Cut".into()),
+                    requirement: CoreUnmet::Photos {
+                        evidence: EvidenceType::After,
+                    },
+                    have: 1,
+                    need: 2,
+                },
+            ],
+        });
+        let FieldSyncError::CompletionBlocked { reason, unmet } = err else {
+            panic!("not CompletionBlocked: {err:?}");
+        };
+        assert!(reason.contains("Grass Cut"), "{reason}");
+        assert_eq!(
+            unmet,
+            [
+                UnmetRequirement {
+                    task: None,
+                    kind: RequirementKind::CheckIn,
+                    evidence: None,
+                    have: 0,
+                    need: 1
+                },
+                UnmetRequirement {
+                    task: Some("Grass Cut".into()),
+                    kind: RequirementKind::Photos,
+                    evidence: Some("after".into()),
+                    have: 1,
+                    need: 2
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn other_field_work_errors_map_to_what_the_app_can_do() {
+        let not_found = FieldSyncError::from(CoreError::UnknownQuestion {
+            template: "t".into(),
+            question: "q".into(),
+        });
+        assert!(
+            matches!(not_found, FieldSyncError::NotFound { .. }),
+            "{not_found:?}"
+        );
+        let conflict = FieldSyncError::from(CoreError::AlreadyCompleted("ACME::WO-1".into()));
+        assert!(
+            matches!(conflict, FieldSyncError::Conflict { .. }),
+            "{conflict:?}"
+        );
+        let invalid = FieldSyncError::from(CoreError::InvalidAnswer(
+            fieldsync_core::survey::AnswerProblem::Empty { question: "q".into() },
+        ));
+        assert!(
+            matches!(invalid, FieldSyncError::InvalidInput { .. }),
+            "{invalid:?}"
+        );
     }
 }

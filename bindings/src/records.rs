@@ -1,7 +1,11 @@
 //! The plain records and enums that cross the FFI, and their conversions from and to the core's types.
 //! Times are Unix seconds; JSON objects (options) travel as JSON text.
 
+use std::collections::HashMap;
+
 use fieldsync_core::model as core;
+use fieldsync_core::requirements::{TaskOptions, Unmet, UnmetRequirement as CoreUnmetRequirement};
+use fieldsync_core::survey::{AnswerType, AnswerValue};
 
 use crate::error::FieldSyncError;
 
@@ -484,6 +488,12 @@ pub struct ProjectQuery {
     /// fast deep in the list as on its first page, and no row repeated or skipped while projects arrive).
     #[uniffi(default = None)]
     pub after: Option<String>,
+    /// Only this home-screen category.
+    #[uniffi(default = None)]
+    pub category: Option<ProjectCategory>,
+    /// Only this field status.
+    #[uniffi(default = None)]
+    pub field_status: Option<FieldStatus>,
 }
 
 impl ProjectQuery {
@@ -494,8 +504,8 @@ impl ProjectQuery {
             status: self.status,
             search: self.search,
             include_closed: self.include_closed,
-            category: None,
-            field_status: None,
+            category: self.category.map(Into::into),
+            field_status: self.field_status.map(Into::into),
             sort: if self.sort_by_number {
                 core::ProjectSort::Number
             } else {
@@ -544,6 +554,12 @@ pub struct ProjectSummary {
     pub closed: bool,
     /// Kept by a Full Import for its pending work.
     pub removal_pending: bool,
+    /// Where the crew is with it on this device.
+    pub field_status: FieldStatus,
+    /// Its home-screen category.
+    pub category: ProjectCategory,
+    /// Created on the device; its order has not been imported yet (its field work waits).
+    pub local: bool,
 }
 
 impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
@@ -563,6 +579,9 @@ impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
             client_due_date: summary.client_due_date,
             closed: summary.closed,
             removal_pending: summary.removal_pending,
+            field_status: summary.field_status.into(),
+            category: summary.category.into(),
+            local: summary.local,
         }
     }
 }
@@ -813,6 +832,679 @@ impl Photo {
             time_certified: photo.time_certified,
             thumbnail_path,
             duplicate: photo.duplicate,
+        }
+    }
+}
+
+// ----- field work: field statuses, categories, surveys, completion, local projects -----
+
+/// Where the crew is with a project on this device. Derived from what happened, never set directly:
+/// `Updated` shows over `Viewed` and `InProcess` until the project is viewed again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum FieldStatus {
+    /// Imported, not opened yet.
+    New,
+    /// Opened by the crew (`mark_viewed`).
+    Viewed,
+    /// Work has started (a check-in, a photo or a survey answer).
+    InProcess,
+    /// Changed by an import since the crew last viewed it.
+    Updated,
+    /// Completed by the crew.
+    Completed,
+}
+
+impl From<core::FieldStatus> for FieldStatus {
+    fn from(status: core::FieldStatus) -> Self {
+        match status {
+            core::FieldStatus::New => Self::New,
+            core::FieldStatus::Viewed => Self::Viewed,
+            core::FieldStatus::InProcess => Self::InProcess,
+            core::FieldStatus::Updated => Self::Updated,
+            core::FieldStatus::Completed => Self::Completed,
+        }
+    }
+}
+
+impl From<FieldStatus> for core::FieldStatus {
+    fn from(status: FieldStatus) -> Self {
+        match status {
+            FieldStatus::New => Self::New,
+            FieldStatus::Viewed => Self::Viewed,
+            FieldStatus::InProcess => Self::InProcess,
+            FieldStatus::Updated => Self::Updated,
+            FieldStatus::Completed => Self::Completed,
+        }
+    }
+}
+
+/// The home screen's tabs. Each project is in exactly one, checked in this order: `Complete` (closed or
+/// completed), `Cancelled` (by the provider), `Rework` (status REWORK), `Rush` (status RUSH), `Upcoming`
+/// (its start date is after today, UTC), `Assigned` (every other open project).
+///
+/// Named `ProjectCategory`, not `Category`: on Apple platforms the Objective-C runtime's `Category` type is
+/// visible wherever Foundation is imported, and the module's own name (`FieldSync`) is also the class's, so a
+/// `Category` could not be qualified in Swift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum ProjectCategory {
+    /// Status REWORK.
+    Rework,
+    /// Status RUSH.
+    Rush,
+    /// Starts after today.
+    Upcoming,
+    /// Every other open project.
+    Assigned,
+    /// Closed or completed.
+    Complete,
+    /// Cancelled or deleted by the provider.
+    Cancelled,
+}
+
+impl From<core::Category> for ProjectCategory {
+    fn from(category: core::Category) -> Self {
+        match category {
+            core::Category::Rework => Self::Rework,
+            core::Category::Rush => Self::Rush,
+            core::Category::Upcoming => Self::Upcoming,
+            core::Category::Assigned => Self::Assigned,
+            core::Category::Complete => Self::Complete,
+            core::Category::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<ProjectCategory> for core::Category {
+    fn from(category: ProjectCategory) -> Self {
+        match category {
+            ProjectCategory::Rework => Self::Rework,
+            ProjectCategory::Rush => Self::Rush,
+            ProjectCategory::Upcoming => Self::Upcoming,
+            ProjectCategory::Assigned => Self::Assigned,
+            ProjectCategory::Complete => Self::Complete,
+            ProjectCategory::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// How many projects each category holds (all integrations), for the home screen's tabs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct CategoryCounts {
+    /// Status REWORK.
+    pub rework: u64,
+    /// Status RUSH.
+    pub rush: u64,
+    /// Starting after today.
+    pub upcoming: u64,
+    /// Other open projects.
+    pub assigned: u64,
+    /// Closed or completed.
+    pub complete: u64,
+    /// Cancelled or deleted by the provider.
+    pub cancelled: u64,
+}
+
+impl From<core::CategoryCounts> for CategoryCounts {
+    fn from(counts: core::CategoryCounts) -> Self {
+        Self {
+            rework: counts.rework,
+            rush: counts.rush,
+            upcoming: counts.upcoming,
+            assigned: counts.assigned,
+            complete: counts.complete,
+            cancelled: counts.cancelled,
+        }
+    }
+}
+
+/// One typed survey answer. Choices are spelled as in the template; photos are UUIDs of photos taken for
+/// the same project (not rejected by QA). An empty answer (blank text, no choice, no photo) is no answer.
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum SurveyAnswer {
+    /// Yes (`true`) or no (`false`).
+    YesNo {
+        /// The answer.
+        value: bool,
+    },
+    /// Free text; also the answer to a question of a type the library does not know.
+    Text {
+        /// The answer.
+        value: String,
+    },
+    /// A finite number.
+    Number {
+        /// The answer.
+        value: f64,
+    },
+    /// A date, `YYYY-MM-DD`.
+    Date {
+        /// The answer.
+        value: String,
+    },
+    /// One of the options.
+    SingleChoice {
+        /// The option.
+        value: String,
+    },
+    /// Any of the options, in the order chosen.
+    MultipleChoice {
+        /// The options.
+        value: Vec<String>,
+    },
+    /// Photos of the project, by UUID, in the order chosen.
+    Photos {
+        /// The photo UUIDs.
+        value: Vec<String>,
+    },
+}
+
+impl From<SurveyAnswer> for AnswerValue {
+    fn from(answer: SurveyAnswer) -> Self {
+        match answer {
+            SurveyAnswer::YesNo { value } => Self::YesNo(value),
+            SurveyAnswer::Text { value } => Self::Text(value),
+            SurveyAnswer::Number { value } => Self::Number(value),
+            SurveyAnswer::Date { value } => Self::Date(value),
+            SurveyAnswer::SingleChoice { value } => Self::SingleChoice(value),
+            SurveyAnswer::MultipleChoice { value } => Self::MultipleChoice(value),
+            SurveyAnswer::Photos { value } => Self::Photos(value),
+        }
+    }
+}
+
+impl From<AnswerValue> for SurveyAnswer {
+    fn from(answer: AnswerValue) -> Self {
+        match answer {
+            AnswerValue::YesNo(value) => Self::YesNo { value },
+            AnswerValue::Text(value) => Self::Text { value },
+            AnswerValue::Number(value) => Self::Number { value },
+            AnswerValue::Date(value) => Self::Date { value },
+            AnswerValue::SingleChoice(value) => Self::SingleChoice { value },
+            AnswerValue::MultipleChoice(value) => Self::MultipleChoice { value },
+            AnswerValue::Photos(value) => Self::Photos { value },
+        }
+    }
+}
+
+/// The type of a question's answer, which says which [`SurveyAnswer`] case it takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum SurveyAnswerType {
+    /// `SurveyAnswer.YesNo`.
+    YesNo,
+    /// `SurveyAnswer.Text`.
+    Text,
+    /// `SurveyAnswer.Number`, within `min`/`max`.
+    Number,
+    /// `SurveyAnswer.Date`.
+    Date,
+    /// `SurveyAnswer.SingleChoice`, one of `options`.
+    SingleChoice,
+    /// `SurveyAnswer.MultipleChoice`, any of `options`.
+    MultipleChoice,
+    /// `SurveyAnswer.Photos`, between `min_photos` and `max_photos`.
+    Photo,
+    /// A type the library does not know (`declared_type` names it): answered with `SurveyAnswer.Text`.
+    Other,
+}
+
+impl From<&AnswerType> for SurveyAnswerType {
+    fn from(answer_type: &AnswerType) -> Self {
+        match answer_type {
+            AnswerType::YesNo => Self::YesNo,
+            AnswerType::Text => Self::Text,
+            AnswerType::Number => Self::Number,
+            AnswerType::Date => Self::Date,
+            AnswerType::SingleChoice => Self::SingleChoice,
+            AnswerType::MultipleChoice => Self::MultipleChoice,
+            AnswerType::Photo => Self::Photo,
+            AnswerType::Other { .. } => Self::Other,
+        }
+    }
+}
+
+/// A template of the local survey library.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SurveyTemplateInfo {
+    /// The template id (`meta.surveyTemplateId`), which orders name in a service's `survey`.
+    pub id: String,
+    /// Its version.
+    pub version: Option<String>,
+    /// Its display name.
+    pub name: Option<String>,
+    /// How many questions it has (sections flattened).
+    pub questions: u32,
+}
+
+impl From<fieldsync_core::store::SurveyTemplateInfo> for SurveyTemplateInfo {
+    fn from(info: fieldsync_core::store::SurveyTemplateInfo) -> Self {
+        Self {
+            id: info.id,
+            version: info.version,
+            name: info.name,
+            questions: u32::try_from(info.questions).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Where a task's survey template came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum SurveyTemplateSource {
+    /// Inline in the order (`surveyDynamic`).
+    Inline,
+    /// The local library (`add_survey_template`), by the id the order named (`survey`).
+    Library,
+}
+
+/// One question of a survey template, as written in the template.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SurveyQuestion {
+    /// The question id, unique in its template.
+    pub id: String,
+    /// The question as shown to the crew.
+    pub text: String,
+    /// Which answer it takes.
+    pub answer_type: SurveyAnswerType,
+    /// The type as named on the wire (`yesno`, `select`...; the declared name of an `Other`).
+    pub declared_type: String,
+    /// Answered with `SurveyAnswer.Text` (text questions and questions of an unknown type).
+    pub answered_as_text: bool,
+    /// The options of a choice question, in template order (empty otherwise).
+    pub options: Vec<String>,
+    /// A hint shown under the question.
+    pub hint: Option<String>,
+    /// Required when visible.
+    pub required: bool,
+    /// The section path, e.g. `Exterior / Roof`; `None` outside any named section.
+    pub section: Option<String>,
+    /// The id of the question whose answer decides whether this one shows (`None`: always shown).
+    pub shown_if_question: Option<String>,
+    /// The fewest photos a photo answer holds (0 for other types).
+    pub min_photos: u32,
+    /// The most photos a photo answer holds.
+    pub max_photos: Option<u32>,
+    /// The smallest number a number answer may be.
+    pub min: Option<f64>,
+    /// The largest number a number answer may be.
+    pub max: Option<f64>,
+}
+
+impl From<&fieldsync_core::survey::Question> for SurveyQuestion {
+    fn from(question: &fieldsync_core::survey::Question) -> Self {
+        Self {
+            id: question.id.clone(),
+            text: question.text.clone(),
+            answer_type: (&question.answer_type).into(),
+            declared_type: question.answer_type.wire_name().to_owned(),
+            answered_as_text: question.answer_type.answered_as_text(),
+            options: question.options.clone(),
+            hint: question.hint.clone(),
+            required: question.required,
+            section: question.section.clone(),
+            shown_if_question: question
+                .show_if
+                .as_ref()
+                .map(|condition| condition.question.clone()),
+            min_photos: question.min_photos,
+            max_photos: question.max_photos,
+            min: question.min,
+            max: question.max,
+        }
+    }
+}
+
+/// One question of a task's survey with its state now: whether it shows, whether it must be answered,
+/// its answer and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QuestionState {
+    /// The question.
+    pub question: SurveyQuestion,
+    /// Shown (its condition, and its controlling question's, hold). Hidden questions are neither
+    /// required, nor checked, nor sent.
+    pub visible: bool,
+    /// Must be answered now: visible and required.
+    pub required: bool,
+    /// Has a non-empty answer (a hidden answer is kept but ignored).
+    pub answered: bool,
+    /// The answer the next submission would send, if any.
+    pub answer: Option<SurveyAnswer>,
+    /// The answer is the provider's previous one (rework), not the crew's.
+    pub from_previous: bool,
+    /// Why the answer does not fit, when visible and answered.
+    pub problem: Option<String>,
+}
+
+/// An answer that does not fit its question.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct InvalidAnswer {
+    /// The question id.
+    pub question: String,
+    /// Why.
+    pub problem: String,
+}
+
+/// A task's survey as the crew sees it: every question with its state, what is missing or invalid, and
+/// the submissions so far.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct TaskSurvey {
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The task.
+    pub task: String,
+    /// The template's id, version and name.
+    pub template: SurveyTemplateInfo,
+    /// Where the template came from.
+    pub source: SurveyTemplateSource,
+    /// Every question in template order (sections flattened), with its state.
+    pub questions: Vec<QuestionState>,
+    /// The visible required questions without an answer, in template order.
+    pub missing: Vec<String>,
+    /// The visible answers that do not fit, in template order.
+    pub invalid: Vec<InvalidAnswer>,
+    /// Nothing missing and nothing invalid: `submit_survey` will accept it.
+    pub ready: bool,
+    /// The questions whose answer is the provider's previous one (rework).
+    pub from_previous: Vec<String>,
+    /// Earlier submissions of this task, oldest first.
+    pub submissions: Vec<SurveySubmission>,
+}
+
+impl From<fieldsync_core::store::TaskSurvey> for TaskSurvey {
+    fn from(survey: fieldsync_core::store::TaskSurvey) -> Self {
+        let fieldsync_core::store::TaskSurvey {
+            project,
+            task,
+            source,
+            template,
+            template_info,
+            mut answers,
+            from_previous,
+            evaluation,
+            submissions,
+        } = survey;
+        let states: std::collections::HashMap<String, fieldsync_core::survey::QuestionState> = evaluation
+            .questions
+            .into_iter()
+            .map(|state| (state.id.clone(), state))
+            .collect();
+        let questions = template
+            .questions
+            .iter()
+            .map(|question| {
+                let state = states.get(&question.id);
+                QuestionState {
+                    question: question.into(),
+                    visible: state.is_some_and(|state| state.visible),
+                    required: state.is_some_and(|state| state.required),
+                    answered: state.is_some_and(|state| state.answered),
+                    answer: answers.remove(&question.id).map(Into::into),
+                    from_previous: from_previous.contains(&question.id),
+                    problem: state
+                        .and_then(|state| state.problem.as_ref())
+                        .map(ToString::to_string),
+                }
+            })
+            .collect();
+        Self {
+            project,
+            task,
+            template: template_info.into(),
+            source: match source {
+                fieldsync_core::store::TemplateSource::Inline => SurveyTemplateSource::Inline,
+                fieldsync_core::store::TemplateSource::Library => SurveyTemplateSource::Library,
+            },
+            questions,
+            missing: evaluation.missing,
+            invalid: evaluation
+                .invalid
+                .into_iter()
+                .map(|(question, problem)| InvalidAnswer {
+                    question,
+                    problem: problem.to_string(),
+                })
+                .collect(),
+            ready: evaluation.ready,
+            from_previous,
+            submissions: submissions.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// A submitted survey: one item relayed to the provider after the QA gate and after the photos its
+/// answers reference.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct SurveySubmission {
+    /// The item's UUID (the provider deduplicates on it).
+    pub uuid: String,
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The task.
+    pub task: String,
+    /// The template id.
+    pub template: String,
+    /// `pending_qa`, `queued`, `relayed` or `rejected`.
+    pub state: String,
+    /// Why it was rejected.
+    pub state_message: Option<String>,
+    /// The photos its answers reference.
+    pub photo_ids: Vec<String>,
+    /// How many answers it sends.
+    pub answers: u32,
+    /// When it was submitted (RFC 3339).
+    pub submitted_at: String,
+}
+
+impl From<fieldsync_core::store::SurveySubmission> for SurveySubmission {
+    fn from(submission: fieldsync_core::store::SurveySubmission) -> Self {
+        Self {
+            uuid: submission.uuid,
+            project: submission.project,
+            task: submission.task,
+            template: submission.template,
+            state: submission.state,
+            state_message: submission.state_message,
+            photo_ids: submission.photo_ids,
+            answers: u32::try_from(submission.answers).unwrap_or(u32::MAX),
+            submitted_at: submission.submitted_at,
+        }
+    }
+}
+
+/// What kind of requirement is not met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum RequirementKind {
+    /// Too few photos of one evidence type (`evidence` says which).
+    Photos,
+    /// The task's survey is not submitted.
+    Survey,
+    /// No check-in on site.
+    CheckIn,
+}
+
+/// A requirement that keeps a project from being completed.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct UnmetRequirement {
+    /// The task, or `None` for a requirement of the whole project (the check-in).
+    pub task: Option<String>,
+    /// What is missing.
+    pub kind: RequirementKind,
+    /// For `Photos`: `before`, `during` or `after`.
+    pub evidence: Option<String>,
+    /// How many there are.
+    pub have: u32,
+    /// How many are needed.
+    pub need: u32,
+}
+
+impl From<Unmet> for UnmetRequirement {
+    fn from(unmet: Unmet) -> Self {
+        let (kind, evidence) = match unmet.requirement {
+            CoreUnmetRequirement::Photos { evidence } => {
+                (RequirementKind::Photos, Some(evidence.as_str().to_owned()))
+            }
+            CoreUnmetRequirement::Survey => (RequirementKind::Survey, None),
+            CoreUnmetRequirement::CheckIn => (RequirementKind::CheckIn, None),
+        };
+        Self {
+            task: unmet.task,
+            kind,
+            evidence,
+            have: unmet.have,
+            need: unmet.need,
+        }
+    }
+}
+
+/// What completing a project did.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Completion {
+    /// `CODE::NUMBER`.
+    pub project: String,
+    /// The status set locally and queued for the provider.
+    pub status: String,
+    /// The UUID of the queued status item.
+    pub status_item: String,
+    /// Forced: the reason given (sent with the status).
+    pub forced_reason: Option<String>,
+    /// The requirements a forced completion overrode (empty otherwise).
+    pub overridden: Vec<UnmetRequirement>,
+    /// Photos approved by a `publish` completion.
+    pub approved_photos: u64,
+    /// Surveys approved by a `publish` completion.
+    pub approved_surveys: u64,
+    /// When (RFC 3339).
+    pub completed_at: String,
+}
+
+impl From<fieldsync_core::store::Completion> for Completion {
+    fn from(completion: fieldsync_core::store::Completion) -> Self {
+        Self {
+            project: completion.project,
+            status: completion.status,
+            status_item: completion.status_item,
+            forced_reason: completion.forced_reason,
+            overridden: completion.overridden.into_iter().map(Into::into).collect(),
+            approved_photos: completion.approved_photos,
+            approved_surveys: completion.approved_surveys,
+            completed_at: completion.completed_at,
+        }
+    }
+}
+
+/// A project created on the device before its order arrived. Its field work waits until an import
+/// brings an order with the same number and adopts it.
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct NewLocalProject {
+    /// The integration code.
+    pub integration: String,
+    /// The provider's work-order number, as on the paperwork (1 to 64 printable characters).
+    pub work_order_number: String,
+    /// Street address.
+    #[uniffi(default = None)]
+    pub address1: Option<String>,
+    /// City.
+    #[uniffi(default = None)]
+    pub city: Option<String>,
+    /// State.
+    #[uniffi(default = None)]
+    pub state: Option<String>,
+    /// ZIP code.
+    #[uniffi(default = None)]
+    pub zip: Option<String>,
+    /// Task names, in order.
+    #[uniffi(default = [])]
+    pub tasks: Vec<String>,
+}
+
+impl From<NewLocalProject> for fieldsync_core::store::NewLocalProject {
+    fn from(new: NewLocalProject) -> Self {
+        Self {
+            integration: new.integration,
+            work_order_number: new.work_order_number,
+            address1: new.address1,
+            city: new.city,
+            state: new.state,
+            zip: new.zip,
+            tasks: new.tasks,
+        }
+    }
+}
+
+/// What completing a project does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum CompleteMode {
+    /// Completing sets the status; photos and surveys still wait for QA where QA applies.
+    Complete,
+    /// Completing also approves the project's photos and surveys waiting for QA.
+    Publish,
+}
+
+/// The options of a task (or a project) resolved over every level: device < integration < work type <
+/// project < task, the most specific well-typed value winning.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ResolvedOptions {
+    /// A check-in on site before the project may be completed.
+    pub check_in_required: bool,
+    /// A check-in waits until a photo of its project is relayed.
+    pub check_in_photo_required: bool,
+    /// Photos needed per evidence type (`before`, `during`, `after`) before completing.
+    pub photos_required: HashMap<String, u32>,
+    /// The task's survey must be submitted before completing.
+    pub survey_required: bool,
+    /// The upload rendition carries the time and address stamped into it.
+    pub timestamp_overlay: bool,
+    /// Photos and surveys skip the QA gate.
+    pub auto_relay: bool,
+    /// What completing does.
+    pub complete_mode: CompleteMode,
+}
+
+impl From<TaskOptions> for ResolvedOptions {
+    fn from(options: TaskOptions) -> Self {
+        Self {
+            check_in_required: options.check_in_required,
+            check_in_photo_required: options.check_in_photo_required,
+            photos_required: options
+                .photos_required
+                .into_iter()
+                .map(|(evidence, count)| (evidence.as_str().to_owned(), count))
+                .collect(),
+            survey_required: options.survey_required,
+            timestamp_overlay: options.timestamp_overlay,
+            auto_relay: options.auto_relay,
+            complete_mode: match options.complete_mode {
+                fieldsync_core::requirements::CompleteMode::Complete => CompleteMode::Complete,
+                fieldsync_core::requirements::CompleteMode::Publish => CompleteMode::Publish,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_survey_answer_round_trips_through_the_core_type() {
+        let answers = [
+            SurveyAnswer::YesNo { value: true },
+            SurveyAnswer::Text {
+                value: "Loose siding".into(),
+            },
+            SurveyAnswer::Number { value: 4.5 },
+            SurveyAnswer::Date {
+                value: "2030-01-02".into(),
+            },
+            SurveyAnswer::SingleChoice { value: "Good".into() },
+            SurveyAnswer::MultipleChoice {
+                value: vec!["Graffiti".into(), "Other".into()],
+            },
+            SurveyAnswer::Photos {
+                value: vec!["6f1c0f54-8d7e-4f37-9d0a-0d6f1b2c3d4e".into()],
+            },
+        ];
+        for answer in answers {
+            let core: AnswerValue = answer.clone().into();
+            assert_eq!(SurveyAnswer::from(core), answer);
         }
     }
 }

@@ -276,8 +276,9 @@ def test_a_project_requiring_a_check_in_cannot_be_completed_before_one(site, fie
     run(fieldsync.refresh(CODE, False))
     complete = fs.ProjectEdit(status="Complete")
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.CompletionBlocked) as blocked:
         fieldsync.edit_project(WO1, complete)
+    assert blocked.value.unmet == [fs.UnmetRequirement(task=None, kind=fs.RequirementKind.CHECK_IN, evidence=None, have=0, need=1)]
     assert fieldsync.outbox(CODE) == []
 
     check_in = fieldsync.check_in_with_fix(WO1, location_fix(), None, None)

@@ -12,9 +12,22 @@ extension FieldSyncError {
     public var reason: String {
         switch self {
         case let .Network(reason, _), let .Auth(reason), let .InvalidInput(reason), let .NotFound(reason),
-             let .Conflict(reason), let .Provider(reason), let .Storage(reason), let .Internal(reason):
+             let .Conflict(reason), let .CompletionBlocked(reason, _), let .SurveyIncomplete(reason, _, _),
+             let .Provider(reason), let .Storage(reason), let .Internal(reason):
             return reason
         }
+    }
+
+    /// The requirements that blocked a completion (`CompletionBlocked`), else nil.
+    public var unmetRequirements: [UnmetRequirement]? {
+        if case let .CompletionBlocked(_, unmet) = self { return unmet }
+        return nil
+    }
+
+    /// The questions still to answer of a refused survey submission (`SurveyIncomplete`), else nil.
+    public var missingAnswers: [String]? {
+        if case let .SurveyIncomplete(_, missing, _) = self { return missing }
+        return nil
     }
 
     /// True when trying again later may succeed (the network or the provider was unavailable).
@@ -103,6 +116,29 @@ extension FieldSync {
     @discardableResult
     public func setStatus(_ status: String, ofProject id: String) throws -> Project {
         try editProject(id: id, edit: ProjectEdit(status: status))
+    }
+}
+
+extension FieldSync {
+    /// Saves several answers of a task's survey, in order (each durably, as `saveSurveyAnswer` does), and
+    /// returns the survey as it is then. Stops at the first refused answer (the earlier ones stay saved).
+    @discardableResult
+    public func saveSurveyAnswers(
+        _ answers: [(question: String, answer: SurveyAnswer)],
+        projectId: String,
+        task: String
+    ) throws -> TaskSurvey {
+        for (question, answer) in answers {
+            _ = try saveSurveyAnswer(projectId: projectId, task: task, questionId: question, answer: answer)
+        }
+        return try taskSurvey(projectId: projectId, task: task)
+    }
+}
+
+extension TaskSurvey {
+    /// The state of one question, by id.
+    public func question(_ id: String) -> QuestionState? {
+        questions.first { $0.question.id == id }
     }
 }
 

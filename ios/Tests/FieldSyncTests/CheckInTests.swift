@@ -166,9 +166,9 @@ final class CheckInTests: FieldSyncTestCase {
 
     func testACheckInMakesTheRequiredStatusChangePossible() async throws {
         try await importSites()
-        await assertThrows("Conflict (check-in required)", {
+        await assertThrows("CompletionBlocked (check-in required)", {
             try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { $0.unmetRequirements?.map(\.kind) == [.checkIn] })
         _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
                                          badge: nil, user: nil)
         XCTAssertEqual(try fieldSync.setStatus("Complete", ofProject: "ACME::WO-1").status, "Complete")

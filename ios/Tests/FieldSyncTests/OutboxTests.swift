@@ -53,15 +53,16 @@ final class OutboxTests: FieldSyncTestCase {
         XCTAssertEqual(update["uuid"] as? String, entry.id, "the outbox UUID is the provider's idempotency key")
     }
 
-    func testCompletingAProjectThatRequiresACheckInIsAConflictAndQueuesNothing() async throws {
+    func testCompletingAProjectThatRequiresACheckInIsBlockedAndQueuesNothing() async throws {
         try await linkVendor()
         try await emulator.createOrders([ProviderEmulator.order("WO-1", assignedTo: "vendor1",
                                                                 extra: ["options": ["check_in_required": true]])])
         _ = try await fieldSync.refresh(code: "ACME", full: true)
 
-        await assertThrows("Conflict (check-in required)", {
+        let blocked = await assertThrows("CompletionBlocked (check-in required)", {
             try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { if case .CompletionBlocked = $0 { return true } else { return false } })
+        XCTAssertEqual(blocked?.unmetRequirements?.map(\.kind), [.checkIn])
         XCTAssertNil(try fieldSync.project(id: "ACME::WO-1").status)
         XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
     }

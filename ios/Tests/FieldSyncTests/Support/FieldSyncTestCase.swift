@@ -96,6 +96,25 @@ func photoFixture(_ relative: String) throws -> URL {
     return file
 }
 
+/// The text of a survey template fixture (the repository's `fixtures/surveys`): from
+/// `$FIELDSYNC_SURVEY_FIXTURES` (scripts/test-swift.sh copies them into the chroot), else `fixtures/surveys`
+/// in the workspace this package lives in.
+func surveyFixture(_ name: String) throws -> String {
+    let root: URL
+    if let path = ProcessInfo.processInfo.environment["FIELDSYNC_SURVEY_FIXTURES"], !path.isEmpty {
+        root = URL(fileURLWithPath: path)
+    } else {
+        var workspace = URL(fileURLWithPath: #filePath)
+        for _ in 0..<5 { workspace.deleteLastPathComponent() }
+        root = workspace.appendingPathComponent("fixtures/surveys")
+    }
+    let file = root.appendingPathComponent(name)
+    guard let text = try? String(contentsOf: file, encoding: .utf8) else {
+        throw EmulatorError(description: "survey fixture \(name) not found under \(root.path) (set FIELDSYNC_SURVEY_FIXTURES)")
+    }
+    return text
+}
+
 class FieldSyncTestCase: XCTestCase {
     var directory: URL!
     var emulator: ProviderEmulator!

@@ -201,6 +201,26 @@ extension ProviderEmulator {
         try await admin("DELETE", "/faults")
     }
 
+    /// The demo seed: login `vendor1` / `secret1` / `tok-1` and orders WO-100101 ... WO-100111.
+    func seed() async throws {
+        try await admin("POST", "/seed")
+    }
+
+    /// Replaces an order's `options` (e.g. `["photos_required": ["after": 1]]`).
+    func setOptions(_ number: String, _ options: [String: Any]) async throws {
+        try await admin("PUT", "/work-orders/\(number)/options", options)
+    }
+
+    /// The surveys the provider received for an order: `uuid`, `taskName`, `templateId`, `answerCount`,
+    /// `photosReceivedBefore`, `missingPhotos`, `deliveries`...
+    func surveys(workOrderNumber number: String) async throws -> [[String: Any]] {
+        let query = number.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? number
+        guard let list = try await admin("GET", "/surveys?workOrderNumber=\(query)") as? [[String: Any]] else {
+            throw EmulatorError(description: "GET /surveys did not answer a list")
+        }
+        return list
+    }
+
     /// The status updates the provider received, in order.
     func statusUpdates() async throws -> [[String: Any]] {
         let answer = try await admin("GET", "/status-updates")

@@ -12,7 +12,9 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.withContext
+import uniffi.fieldsync_ffi.CategoryCounts
 import uniffi.fieldsync_ffi.CheckIn
+import uniffi.fieldsync_ffi.Completion
 import uniffi.fieldsync_ffi.EventListener
 import uniffi.fieldsync_ffi.FieldSync
 import uniffi.fieldsync_ffi.FieldSyncConfig
@@ -24,14 +26,21 @@ import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.LocationFix
 import uniffi.fieldsync_ffi.LocationSource
 import uniffi.fieldsync_ffi.NewIntegration
+import uniffi.fieldsync_ffi.NewLocalProject
 import uniffi.fieldsync_ffi.OutboxEntry
 import uniffi.fieldsync_ffi.Photo
 import uniffi.fieldsync_ffi.Project
 import uniffi.fieldsync_ffi.ProjectEdit
 import uniffi.fieldsync_ffi.ProjectQuery
 import uniffi.fieldsync_ffi.ProjectSummary
+import uniffi.fieldsync_ffi.ResolvedOptions
 import uniffi.fieldsync_ffi.SecretStore
+import uniffi.fieldsync_ffi.SurveyAnswer
+import uniffi.fieldsync_ffi.SurveySubmission
+import uniffi.fieldsync_ffi.SurveyTemplateInfo
 import uniffi.fieldsync_ffi.SyncOutcome
+import uniffi.fieldsync_ffi.TaskSurvey
+import uniffi.fieldsync_ffi.UnmetRequirement
 import uniffi.fieldsync_ffi.Validation
 import java.io.File
 import java.util.concurrent.atomic.AtomicBoolean
@@ -189,6 +198,69 @@ class FieldSyncClient private constructor(
 
     /** QA rejects a photo with a reason: it is never relayed. */
     suspend fun rejectPhoto(uuid: String, reason: String): Photo = io { raw.rejectPhoto(uuid, reason) }
+
+    // ----- field work: surveys, completion, local projects -----
+
+    /** The crew opened a project: a `NEW` or `UPDATED` field status becomes `VIEWED`. */
+    suspend fun markViewed(projectId: String) = io { raw.markViewed(projectId) }
+
+    /** How many projects each home-screen category holds, in one call. */
+    suspend fun categoryCounts(): CategoryCounts = io { raw.categoryCounts() }
+
+    /** A task's options (or the project's, without [task]) resolved over every level. */
+    suspend fun resolvedOptions(projectId: String, task: String? = null): ResolvedOptions =
+        io { raw.resolvedOptions(projectId, task) }
+
+    /** Adds a survey template (its JSON) to the local library, or replaces the one with the same id. */
+    suspend fun addSurveyTemplate(json: String): SurveyTemplateInfo = io { raw.addSurveyTemplate(json) }
+
+    /** The templates of the local library. */
+    suspend fun surveyTemplates(): List<SurveyTemplateInfo> = io { raw.surveyTemplates() }
+
+    /** A task's survey: every question with its state, what is missing or invalid, and the submissions. */
+    suspend fun taskSurvey(projectId: String, task: String): TaskSurvey = io { raw.taskSurvey(projectId, task) }
+
+    /**
+     * Saves one answer durably, offline. An answer that does not fit its question is
+     * [FieldSyncException.InvalidInput] and nothing is written.
+     */
+    suspend fun saveSurveyAnswer(projectId: String, task: String, questionId: String, answer: SurveyAnswer): SurveyAnswer =
+        io { raw.saveSurveyAnswer(projectId, task, questionId, answer) }
+
+    /** Removes one answer from the draft (a previous rework answer then shows again). */
+    suspend fun clearSurveyAnswer(projectId: String, task: String, questionId: String) =
+        io { raw.clearSurveyAnswer(projectId, task, questionId) }
+
+    /**
+     * Submits a task's survey; [FieldSyncException.SurveyIncomplete] (with `missing` and `invalid`) while it
+     * is not ready. The submission passes the QA gate like a photo and relays after its photos.
+     */
+    suspend fun submitSurvey(projectId: String, task: String): SurveySubmission = io { raw.submitSurvey(projectId, task) }
+
+    /** QA approves a submitted survey: it relays at the next delivery. */
+    suspend fun approveSurvey(uuid: String): SurveySubmission = io { raw.approveSurvey(uuid) }
+
+    /** QA rejects a submitted survey with a reason: it is never relayed. */
+    suspend fun rejectSurvey(uuid: String, reason: String): SurveySubmission = io { raw.rejectSurvey(uuid, reason) }
+
+    /** Submitted surveys of a project, or of every project. */
+    suspend fun surveySubmissions(projectId: String? = null): List<SurveySubmission> = io { raw.surveySubmissions(projectId) }
+
+    /** What still keeps a project from being completed (empty: nothing). */
+    suspend fun completionRequirements(projectId: String): List<UnmetRequirement> = io { raw.completionRequirements(projectId) }
+
+    /**
+     * Completes a project; [FieldSyncException.CompletionBlocked] (with the typed `unmet` list) unless every
+     * requirement is met or [forceReason] gives a reason. The status is queued for the provider.
+     */
+    suspend fun completeProject(projectId: String, forceReason: String? = null): Completion =
+        io { raw.completeProject(projectId, forceReason) }
+
+    /** Creates a project on the device before its order arrives; its work waits for the order. */
+    suspend fun createLocalProject(project: NewLocalProject): Project = io { raw.createLocalProject(project) }
+
+    /** Discards a local project whose order never came; returns the folder its exported work is in. */
+    suspend fun discardLocalProject(projectId: String): File = File(raw.discardLocalProject(projectId))
 
     // ----- observing -----
 

@@ -226,7 +226,8 @@ class CheckInTest : EmulatorTest() {
         emulator.admin.setOptions(site.number(1), mapOf("check_in_required" to true))
         site.client.refresh(site.code)
         val complete = ProjectEdit(status = "Complete")
-        assertFailsWith<FieldSyncException.Conflict> { site.client.editProject(site.id(1), complete) }
+        val blocked = assertFailsWith<FieldSyncException.CompletionBlocked> { site.client.editProject(site.id(1), complete) }
+        assertEquals(listOf(uniffi.fieldsync_ffi.RequirementKind.CHECK_IN), blocked.unmet.map { it.kind })
         assertEquals(emptyList(), site.client.outbox(site.code))
 
         val checkIn = site.client.raw.checkInWithFix(site.id(1), locationFix(), null, null)

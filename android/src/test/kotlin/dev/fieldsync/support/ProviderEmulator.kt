@@ -217,6 +217,29 @@ class AdminClient(private val base: String) {
     fun clearFaults() {
         call("DELETE", "/faults")
     }
+
+    /** The demo seed: login `vendor1` / `secret1` / `tok-1` and orders WO-100101 ... WO-100111. */
+    fun seed() {
+        call("POST", "/seed")
+    }
+
+    /** Sets a service's survey: a library template by [templateId] and/or an inline [dynamic] template. */
+    fun setServiceSurvey(number: String, serviceName: String, templateId: String? = null, dynamic: Any? = null) {
+        val service = URLEncoder.encode(serviceName, Charsets.UTF_8).replace("+", "%20")
+        call("PUT", "/work-orders/$number/services/$service/survey", mapOf("survey" to templateId, "surveyDynamic" to dynamic))
+    }
+
+    /**
+     * Received surveys of [number]: `uuid`, `taskName`, `templateId`, `answerCount`, `photoUuids`,
+     * `photosReceivedBefore`, `missingPhotos`, `deliveries`...
+     */
+    @Suppress("UNCHECKED_CAST")
+    fun surveys(number: String): List<Map<String, Any?>> =
+        Json.array(call("GET", "/surveys?workOrderNumber=" + URLEncoder.encode(number, Charsets.UTF_8))) as List<Map<String, Any?>>
+
+    /** Status updates received: `workOrderNumber`, `status`, `reason`, `deliveries`..., in arrival order. */
+    @Suppress("UNCHECKED_CAST")
+    fun statusUpdates(): List<Map<String, Any?>> = Json.array(call("GET", "/status-updates")) as List<Map<String, Any?>>
 }
 
 /** A valid wire work order assigned to [assignedTo], with one or more services. */
