@@ -140,7 +140,7 @@ pub enum Error {
     },
     /// The task's survey template is not in the local library (yet); the survey cannot be started.
     #[error(
-        "task `{task}` of project {project} uses the survey template `{template}`, which is not in the template library; add it with `fieldsync survey-template add`"
+        "task `{task}` of project {project} uses the survey template `{template}`, which is not in the local template library yet; add the template to the library to start it"
     )]
     UnknownSurveyTemplate {
         /// The project.
