@@ -19,16 +19,23 @@ pub trait ProjectCache {
     type Error;
     /// The project with this work-order number, if any.
     fn get(&mut self, number: &str) -> Result<Option<Project>, Self::Error>;
-    /// Inserts or replaces a project.
-    fn put(&mut self, project: &Project) -> Result<(), Self::Error>;
+    /// Inserts or replaces a project. `existing` is what [`ProjectCache::get`] returned for it just before
+    /// (`None` for a new project), so that a cache can write only what changed.
+    fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<(), Self::Error>;
     /// Removes a project and its tasks.
     fn remove(&mut self, number: &str) -> Result<(), Self::Error>;
     /// Marks a project a Full Import no longer lists but that holds pending field work.
     fn flag_removal_pending(&mut self, number: &str) -> Result<(), Self::Error>;
     /// True when the project has field work not yet delivered.
     fn has_pending_work(&mut self, number: &str) -> Result<bool, Self::Error>;
-    /// The work-order numbers of every project of the integration.
+    /// The work-order numbers of every project of the integration, except those the cache itself recorded
+    /// as listed by this import ([`ProjectCache::skipped`]) and those a Full Import must never remove.
     fn numbers(&mut self) -> Result<Vec<String>, Self::Error>;
+    /// True when the cache skipped an order for this project as unchanged without telling the importer its
+    /// number (it called [`Importer::count_skipped`]): the project was listed, and counted, already.
+    fn skipped(&mut self, _number: &str) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
     /// Which rules last wrote the project (an in-memory cache only ever holds current ones).
     fn cached_by(&mut self, _number: &str) -> Result<CachedBy, Self::Error> {
         Ok(CachedBy::CurrentRules)
@@ -67,8 +74,20 @@ enum Before {
 }
 
 fn state_hash(project: &Project) -> u128 {
-    let bytes = serde_json::to_vec(project).expect("plain data serialises");
-    xxhash_rust::xxh3::xxh3_128(&bytes)
+    /// Feeds the serialised project straight into the hasher (no buffer).
+    struct Hasher(xxhash_rust::xxh3::Xxh3);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hasher = Hasher(xxhash_rust::xxh3::Xxh3::new());
+    serde_json::to_writer(&mut hasher, project).expect("plain data serialises");
+    hasher.0.digest128()
 }
 
 /// One import in progress: feed it orders in response order, then call [`Importer::finish`].
@@ -141,12 +160,18 @@ impl<'a> Importer<'a> {
             Change::Deleted(project) => (Some(project), Effect::Deleted),
         };
         match &stored {
-            Some(project) => cache.put(project)?,
+            Some(project) => cache.put(project, existing.as_ref())?,
             None if existing.is_some() => cache.keep_unchanged(number)?,
             None => {}
         }
 
-        let previous = self.touched.get(number).copied();
+        let mut previous = self.touched.get(number).copied();
+        if previous.is_none() && !number.is_empty() && cache.skipped(number)? {
+            previous = Some(Touch {
+                before: None,
+                effect: Effect::Unchanged,
+            });
+        }
         let before = match previous.and_then(|touch| touch.before) {
             Some(before) => Some(before),
             None if stored.is_none() => None,
@@ -196,6 +221,12 @@ impl<'a> Importer<'a> {
             );
             self.count(Effect::Unchanged, 1);
         }
+    }
+
+    /// Counts an order the cache skipped as unchanged and recorded as listed itself (see
+    /// [`ProjectCache::skipped`]); the cache counts each project once.
+    pub fn count_skipped(&mut self) {
+        self.count(Effect::Unchanged, 1);
     }
 
     fn count(&mut self, effect: Effect, delta: i64) {

@@ -41,8 +41,8 @@ impl Stored {
 }
 
 /// Reads a project's `fingerprint` column.
-pub(crate) fn decode_fingerprint(bytes: Option<Vec<u8>>) -> Stored {
-    match bytes.as_deref() {
+pub(crate) fn decode_fingerprint(bytes: Option<&[u8]>) -> Stored {
+    match bytes {
         Some([version]) if *version == RULES_VERSION => Stored::Current(None),
         Some([version, rest @ ..]) if *version == RULES_VERSION && rest.len() == 16 => {
             Stored::Current(rest.try_into().ok().map(u128::from_le_bytes))

@@ -6,7 +6,7 @@
 //! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
@@ -194,8 +194,12 @@ fn apply_response(
     let read = read_work_orders(reader, |text| -> Result<()> {
         index += 1;
         let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
-        if let Some(number) = cache.unchanged_number(fingerprint) {
-            importer.skip_unchanged(number);
+        if let Some(id) = cache.unchanged(fingerprint) {
+            // Counted once per project, however often the response lists it; the cache remembers it as
+            // listed, so no number is copied or hashed here.
+            if cache.listed.insert(id) {
+                importer.count_skipped();
+            }
             return Ok(());
         }
         let order = match WorkOrder::from_json(text) {
@@ -213,7 +217,9 @@ fn apply_response(
                 .lookup(number)?
                 .is_some_and(|entry| entry.stored == Stored::Current(Some(fingerprint)))
         {
-            importer.skip_unchanged(number);
+            if !cache.skipped(number)? {
+                importer.skip_unchanged(number);
+            }
             return Ok(());
         }
         cache.fingerprint = fingerprint;
@@ -283,8 +289,10 @@ struct SqliteCache<'c> {
     integration: &'c str,
     /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number.
     by_number: HashMap<String, Entry>,
-    /// Work-order number per stored fingerprint (preloaded caches only).
-    by_fingerprint: HashMap<u128, String>,
+    /// Row id per stored fingerprint (preloaded caches only).
+    by_fingerprint: HashMap<u128, i64>,
+    /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
+    listed: HashSet<i64>,
     /// True when `by_number` holds every project; otherwise it memoises lookups.
     preloaded: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
@@ -319,12 +327,13 @@ impl<'c> SqliteCache<'c> {
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
             let number: String = row.get(1)?;
-            let stored = decode_fingerprint(row.get(2)?);
+            let id = row.get(0)?;
+            let stored = decode_fingerprint(row.get_ref(2)?.as_blob_or_null().ok().flatten());
             if let Some(fingerprint) = stored.fingerprint() {
-                by_fingerprint.insert(fingerprint, number.clone());
+                by_fingerprint.insert(fingerprint, id);
             }
             let entry = Entry {
-                id: row.get(0)?,
+                id,
                 stored,
                 local: row.get(3)?,
             };
@@ -336,6 +345,7 @@ impl<'c> SqliteCache<'c> {
             integration,
             by_number,
             by_fingerprint,
+            listed: HashSet::with_capacity(count),
             preloaded: true,
             fingerprint: 0,
             adopted: 0,
@@ -349,6 +359,7 @@ impl<'c> SqliteCache<'c> {
             integration,
             by_number: HashMap::new(),
             by_fingerprint: HashMap::new(),
+            listed: HashSet::new(),
             preloaded: false,
             fingerprint: 0,
             adopted: 0,
@@ -371,7 +382,7 @@ impl<'c> SqliteCache<'c> {
             .query_row(params![self.integration_id, number], |row| {
                 Ok(Entry {
                     id: row.get(0)?,
-                    stored: decode_fingerprint(row.get(1)?),
+                    stored: decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten()),
                     local: row.get(2)?,
                 })
             })
@@ -382,8 +393,9 @@ impl<'c> SqliteCache<'c> {
         Ok(row)
     }
 
-    fn unchanged_number(&self, fingerprint: u128) -> Option<&str> {
-        self.by_fingerprint.get(&fingerprint).map(String::as_str)
+    /// The row id of the project whose stored fingerprint is this one.
+    fn unchanged(&self, fingerprint: u128) -> Option<i64> {
+        self.by_fingerprint.get(&fingerprint).copied()
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
@@ -403,8 +415,14 @@ impl<'c> SqliteCache<'c> {
             stored: Stored::Current(Some(self.fingerprint)),
             local: false,
         };
-        self.by_number.insert(number.to_owned(), entry);
-        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
+        // Not indexed by its fingerprint: the same order again in this batch is parsed, then skipped by
+        // the fingerprint of its entry (one String fewer per applied order).
+        match self.by_number.get_mut(number) {
+            Some(slot) => *slot = entry,
+            None => {
+                self.by_number.insert(number.to_owned(), entry);
+            }
+        }
     }
 }
 
@@ -418,20 +436,28 @@ impl ProjectCache for SqliteCache<'_> {
         }
     }
 
-    fn put(&mut self, project: &Project) -> Result<()> {
+    fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<()> {
         let number = project.work_order_number.as_str();
         self.forget_fingerprint(number);
-        let existing = self.lookup(number)?;
+        let entry = self.lookup(number)?;
         let bytes = encode_fingerprint(Some(self.fingerprint));
-        let id = projects::write(
-            self.connection,
-            self.integration_id,
-            existing.map(|entry| entry.id),
-            project,
-            Some(&bytes),
-            projects::Writer::Import,
-        )?;
-        if existing.is_some_and(|entry| entry.local) {
+        let id = match (entry, existing) {
+            // Only the columns that changed (and the tasks only if they did): fewer bytes to bind, fewer
+            // index entries to rewrite.
+            (Some(entry), Some(existing)) => {
+                projects::update_imported(self.connection, entry.id, existing, project, &bytes)?;
+                entry.id
+            }
+            (entry, _) => projects::write(
+                self.connection,
+                self.integration_id,
+                entry.map(|entry| entry.id),
+                project,
+                Some(&bytes),
+                projects::Writer::Import,
+            )?,
+        };
+        if entry.is_some_and(|entry| entry.local) {
             self.adopted += 1;
         }
         self.record_applied(number, id);
@@ -507,14 +533,23 @@ impl ProjectCache for SqliteCache<'_> {
         }
     }
 
+    fn skipped(&mut self, number: &str) -> Result<bool> {
+        if self.listed.is_empty() {
+            return Ok(false);
+        }
+        Ok(self
+            .lookup(number)?
+            .is_some_and(|entry| self.listed.contains(&entry.id)))
+    }
+
     fn numbers(&mut self) -> Result<Vec<String>> {
         debug_assert!(self.preloaded, "only a Full Import lists every project");
         // A local project is not on the provider's list because the provider does not have it yet: a Full
-        // Import never removes it, nor flags it.
+        // Import never removes it, nor flags it. Projects skipped as unchanged were listed.
         Ok(self
             .by_number
             .iter()
-            .filter(|(_, entry)| !entry.local)
+            .filter(|(_, entry)| !entry.local && !self.listed.contains(&entry.id))
             .map(|(number, _)| number.clone())
             .collect())
     }
