@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use crate::model::{ImportKind, ImportReport, Project, ProjectId};
 use crate::wire::WorkOrder;
 
-use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_cached};
+use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_owned};
 
 /// Where an import reads and writes projects of one integration.
 pub trait ProjectCache {
@@ -116,6 +116,11 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Makes room for `orders` projects without growing (a hint: the response's size, the cache's).
+    pub fn reserve(&mut self, orders: usize) {
+        self.touched.reserve(orders);
+    }
+
     /// The settings this import applies.
     pub fn settings(&self) -> &ReconcileSettings<'a> {
         &self.settings
@@ -123,7 +128,13 @@ impl<'a> Importer<'a> {
 
     /// Applies one order.
     pub fn apply<C: ProjectCache>(&mut self, cache: &mut C, order: &WorkOrder) -> Result<(), C::Error> {
-        let number = order.work_order_number.as_deref().unwrap_or_default();
+        self.apply_owned(cache, order.clone())
+    }
+
+    /// [`Importer::apply`] that consumes the order: its values move into the project (the import's path).
+    pub fn apply_owned<C: ProjectCache>(&mut self, cache: &mut C, order: WorkOrder) -> Result<(), C::Error> {
+        let number_text = order.work_order_number.clone().unwrap_or_default();
+        let number = number_text.as_str();
         let existing = if number.is_empty() {
             None
         } else {
@@ -134,7 +145,7 @@ impl<'a> Importer<'a> {
         } else {
             CachedBy::CurrentRules
         };
-        let change = reconcile_cached(existing.as_ref(), cached_by, order, &self.settings);
+        let change = reconcile_owned(existing.as_ref(), cached_by, order, &self.settings);
         let (stored, effect) = match change {
             Change::Rejected(rejection) => {
                 // The provider listed this order: whatever is wrong with it, its project is not absent.
@@ -194,7 +205,7 @@ impl<'a> Importer<'a> {
             self.count(previous.effect, -1);
         }
         self.count(effect, 1);
-        self.touched.insert(number.to_owned(), Touch { before, effect });
+        self.touched.insert(number_text, Touch { before, effect });
         Ok(())
     }
 

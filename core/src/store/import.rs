@@ -137,7 +137,7 @@ impl Store {
                 limit: options.max_bytes,
             }),
             _ => {
-                let report = self.write(|tx| apply_response(tx, code, body, options))?;
+                let report = self.write(|tx| apply_response(tx, code, body, declared_size, options))?;
                 // A large import leaves its pages in the WAL: copy them back and truncate the file.
                 self.shrink_wal();
                 Ok(report)
@@ -155,10 +155,17 @@ impl Store {
     }
 }
 
+/// Bytes per order below any real one: a response of N bytes lists at most about N / this orders, so maps
+/// sized by it rarely grow during a Full Import (a 100k-order response of 87 MB reserves room for 85k).
+const BYTES_PER_ORDER_HINT: u64 = 1024;
+/// The most entries reserved up front from a response's size.
+const MAX_RESERVED_ORDERS: u64 = 1 << 20;
+
 fn apply_response(
     connection: &Connection,
     code: &str,
     body: impl Read,
+    declared_size: Option<u64>,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
     let integration = integrations::find(connection, code)?;
@@ -187,6 +194,15 @@ fn apply_response(
         ImportKind::Refresh => SqliteCache::lazy(connection, integration_id, code),
     };
     let mut importer = Importer::new(settings, options.kind);
+    if options.kind == ImportKind::FullImport {
+        // Every listed order lands in the importer's map and, when new, in the cache's: sized once.
+        let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
+        let expected = usize::try_from(expected).unwrap_or_default();
+        importer.reserve(expected.max(cache.by_number.len()));
+        cache
+            .by_number
+            .reserve(expected.saturating_sub(cache.by_number.len()));
+    }
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
     let exceeded = reader.exceeded.clone();
@@ -223,7 +239,7 @@ fn apply_response(
             return Ok(());
         }
         cache.fingerprint = fingerprint;
-        importer.apply(&mut cache, &order)
+        importer.apply_owned(&mut cache, order)
     });
     let meta = match read {
         Ok(meta) => meta,
