@@ -198,10 +198,10 @@ fn apply_response(
         // Every listed order lands in the importer's map and, when new, in the cache's: sized once.
         let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
         let expected = usize::try_from(expected).unwrap_or_default();
-        importer.reserve(expected.max(cache.by_number.len()));
+        importer.reserve(expected.max(cache.stored_ids.len()));
         cache
             .by_number
-            .reserve(expected.saturating_sub(cache.by_number.len()));
+            .reserve(expected.saturating_sub(cache.stored_ids.len()));
     }
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
@@ -297,24 +297,62 @@ fn settings_seed(settings: &ReconcileSettings, version: u64) -> u64 {
     xxhash_rust::xxh3::xxh3_64(description.to_string().as_bytes())
 }
 
-/// The projects of one integration as the import sees them: an index by number and by fingerprint, and
-/// the rows themselves in SQLite (inside the import's transaction).
+/// The projects of one integration as the import sees them: the rows themselves in SQLite (inside the
+/// import's transaction), looked up by number when an order is parsed and remembered once seen; for a
+/// Full Import also every stored fingerprint (to skip unchanged orders unparsed) and every row id (to find
+/// the absent projects). Nothing is loaded per project but two integers and a fingerprint: no number is
+/// copied out of SQLite unless its order is parsed or its project is absent.
 struct SqliteCache<'c> {
     connection: &'c Connection,
     integration_id: i64,
     integration: &'c str,
-    /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number.
+    /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number:
+    /// the projects this import looked up or wrote.
     by_number: HashMap<String, Entry>,
-    /// Row id per stored fingerprint (preloaded caches only).
-    by_fingerprint: HashMap<u128, i64>,
+    /// Row id per stored fingerprint (Full Import only).
+    by_fingerprint: std::collections::HashMap<u128, i64, FingerprintHasher>,
+    /// Row ids of the projects that are not local when the import starts (Full Import only): the
+    /// candidates for removal.
+    stored_ids: Vec<i64>,
     /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
     listed: HashSet<i64>,
-    /// True when `by_number` holds every project; otherwise it memoises lookups.
-    preloaded: bool,
+    /// The integration had no project when the import started: a number not in `by_number` is not stored.
+    empty: bool,
+    /// A Full Import: `by_fingerprint` and `stored_ids` were loaded.
+    full: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
     /// Local projects adopted by this import.
     adopted: u64,
+}
+
+/// Fingerprints are xxh3-128 values, uniformly distributed already: their bits are the hash.
+#[derive(Debug, Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A `u128` key calls `write_u128`; this is the generic fallback.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = (value as u64) ^ ((value >> 64) as u64);
+    }
+}
+
+impl std::hash::BuildHasher for FingerprintHasher {
+    type Hasher = Self;
+
+    fn build_hasher(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// What the import knows about a stored project.
@@ -328,6 +366,7 @@ struct Entry {
 }
 
 impl<'c> SqliteCache<'c> {
+    /// For a Full Import: every stored fingerprint and row id, read in one pass.
     fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
         let count: i64 = connection.query_row(
             "SELECT count(*) FROM projects WHERE integration_id = ?1",
@@ -335,48 +374,45 @@ impl<'c> SqliteCache<'c> {
             |row| row.get(0),
         )?;
         let count = usize::try_from(count).unwrap_or_default();
-        let mut by_number = HashMap::with_capacity(count);
-        let mut by_fingerprint = HashMap::with_capacity(count);
-        let mut statement = connection.prepare(
-            "SELECT id, work_order_number, fingerprint, local FROM projects WHERE integration_id = ?1",
-        )?;
+        let mut by_fingerprint =
+            std::collections::HashMap::with_capacity_and_hasher(count, FingerprintHasher::default());
+        let mut stored_ids = Vec::with_capacity(count);
+        let mut statement =
+            connection.prepare("SELECT id, fingerprint, local FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
-            let number: String = row.get(1)?;
             let id = row.get(0)?;
-            let stored = decode_fingerprint(row.get_ref(2)?.as_blob_or_null().ok().flatten());
+            if row.get(2)? {
+                continue;
+            }
+            let stored = decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten());
             if let Some(fingerprint) = stored.fingerprint() {
                 by_fingerprint.insert(fingerprint, id);
             }
-            let entry = Entry {
-                id,
-                stored,
-                local: row.get(3)?,
-            };
-            by_number.insert(number, entry);
+            stored_ids.push(id);
         }
         Ok(Self {
-            connection,
-            integration_id,
-            integration,
-            by_number,
             by_fingerprint,
+            stored_ids,
             listed: HashSet::with_capacity(count),
-            preloaded: true,
-            fingerprint: 0,
-            adopted: 0,
+            empty: count == 0,
+            full: true,
+            ..Self::lazy(connection, integration_id, integration)
         })
     }
 
+    /// For a Refresh: projects are looked up one by one as orders name them.
     fn lazy(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Self {
         Self {
             connection,
             integration_id,
             integration,
             by_number: HashMap::new(),
-            by_fingerprint: HashMap::new(),
+            by_fingerprint: std::collections::HashMap::default(),
+            stored_ids: Vec::new(),
             listed: HashSet::new(),
-            preloaded: false,
+            empty: false,
+            full: false,
             fingerprint: 0,
             adopted: 0,
         }
@@ -387,7 +423,7 @@ impl<'c> SqliteCache<'c> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
-        if self.preloaded {
+        if self.empty {
             return Ok(None);
         }
         let row = self
@@ -559,15 +595,22 @@ impl ProjectCache for SqliteCache<'_> {
     }
 
     fn numbers(&mut self) -> Result<Vec<String>> {
-        debug_assert!(self.preloaded, "only a Full Import lists every project");
+        debug_assert!(self.full, "only a Full Import lists every project");
         // A local project is not on the provider's list because the provider does not have it yet: a Full
-        // Import never removes it, nor flags it. Projects skipped as unchanged were listed.
-        Ok(self
-            .by_number
-            .iter()
-            .filter(|(_, entry)| !entry.local && !self.listed.contains(&entry.id))
-            .map(|(number, _)| number.clone())
-            .collect())
+        // Import never removes it, nor flags it (`stored_ids` leaves local projects out). Every stored
+        // project this import looked up was named by an order (listed, or rejected: never absent), and so
+        // was every project skipped by its fingerprint; only the others' numbers are read.
+        let seen: HashSet<i64> = self.by_number.values().map(|entry| entry.id).collect();
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT work_order_number FROM projects WHERE id = ?1")?;
+        let mut numbers = Vec::new();
+        for id in &self.stored_ids {
+            if !self.listed.contains(id) && !seen.contains(id) {
+                numbers.push(statement.query_row([id], |row| row.get(0))?);
+            }
+        }
+        Ok(numbers)
     }
 }
 
