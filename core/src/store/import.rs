@@ -13,7 +13,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::fingerprint::{RULES_VERSION, Stored, decode_fingerprint, encode_fingerprint};
+use super::fingerprint::{RULES_VERSION, Stored, decode_fingerprint, encode_applied, encode_fingerprint};
 use super::{Store, cursor, integrations, projects, work_types};
 use crate::model::StatusEvent;
 use crate::model::{ImportKind, ImportReport, Project, now};
@@ -461,7 +461,8 @@ impl<'c> SqliteCache<'c> {
     }
 
     /// Records that `number` now holds the order just applied (and is no longer local).
-    fn record_applied(&mut self, number: &str, id: i64) {
+    /// `known`: `by_number` holds an entry for it already (looked up before).
+    fn record_applied(&mut self, number: &str, id: i64, known: bool) {
         let entry = Entry {
             id,
             stored: Stored::Current(Some(self.fingerprint)),
@@ -469,11 +470,10 @@ impl<'c> SqliteCache<'c> {
         };
         // Not indexed by its fingerprint: the same order again in this batch is parsed, then skipped by
         // the fingerprint of its entry (one String fewer per applied order).
-        match self.by_number.get_mut(number) {
-            Some(slot) => *slot = entry,
-            None => {
-                self.by_number.insert(number.to_owned(), entry);
-            }
+        if known && let Some(slot) = self.by_number.get_mut(number) {
+            *slot = entry;
+        } else {
+            self.by_number.insert(number.to_owned(), entry);
         }
     }
 }
@@ -490,9 +490,15 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<()> {
         let number = project.work_order_number.as_str();
-        self.forget_fingerprint(number);
         let entry = self.lookup(number)?;
-        let bytes = encode_fingerprint(Some(self.fingerprint));
+        if let Some(Entry {
+            stored: Stored::Current(Some(old)),
+            ..
+        }) = entry
+        {
+            self.by_fingerprint.remove(&old);
+        }
+        let bytes = encode_applied(self.fingerprint);
         let id = match (entry, existing) {
             // Only the columns that changed (and the tasks only if they did): fewer bytes to bind, fewer
             // index entries to rewrite.
@@ -512,7 +518,7 @@ impl ProjectCache for SqliteCache<'_> {
         if entry.is_some_and(|entry| entry.local) {
             self.adopted += 1;
         }
-        self.record_applied(number, id);
+        self.record_applied(number, id, entry.is_some());
         Ok(())
     }
 
@@ -574,7 +580,7 @@ impl ProjectCache for SqliteCache<'_> {
         if entry.local {
             self.adopted += 1;
         }
-        self.record_applied(number, entry.id);
+        self.record_applied(number, entry.id, true);
         Ok(())
     }
 

@@ -140,8 +140,8 @@ pub(crate) fn write(
     fingerprint: Option<&[u8]>,
     writer: Writer,
 ) -> Result<i64> {
-    let options = serde_json::to_string(&project.options).expect("JSON values serialise");
-    let attributes = serde_json::to_string(&project.attributes).expect("JSON values serialise");
+    let options = json_text(&project.options);
+    let attributes = json_text(&project.attributes);
     let search_text = search_text(project);
     let values = params![
         integration_id,
@@ -273,14 +273,12 @@ pub(crate) fn update_imported(
         closed,
         removal_pending
     );
-    let options = (before.options != after.options)
-        .then(|| serde_json::to_string(&after.options).expect("JSON values serialise"));
+    let options = (before.options != after.options).then(|| json_text(&after.options));
     if let Some(options) = &options {
         sql.push_str(", options = ?");
         values.push(options);
     }
-    let attributes = (before.attributes != after.attributes)
-        .then(|| serde_json::to_string(&after.attributes).expect("JSON values serialise"));
+    let attributes = (before.attributes != after.attributes).then(|| json_text(&after.attributes));
     if let Some(attributes) = &attributes {
         sql.push_str(", attributes = ?");
         values.push(attributes);
@@ -308,13 +306,22 @@ pub(crate) fn update_imported(
     Ok(())
 }
 
+/// An options column's text; the common empty object without an allocation.
+fn json_text(options: &Options) -> std::borrow::Cow<'static, str> {
+    if options.is_empty() {
+        std::borrow::Cow::Borrowed("{}")
+    } else {
+        std::borrow::Cow::Owned(serde_json::to_string(options).expect("JSON values serialise"))
+    }
+}
+
 fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Result<()> {
     let mut insert_task = connection.prepare_cached(
         "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id, survey_inline)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for (position, task) in tasks.iter().enumerate() {
-        let options = serde_json::to_string(&task.options).expect("JSON values serialise");
+        let options = json_text(&task.options);
         insert_task.execute(params![
             project_id,
             position as i64,
