@@ -177,7 +177,8 @@ impl<'a> Importer<'a> {
         }
 
         let mut previous = self.touched.get(number).copied();
-        if previous.is_none() && !number.is_empty() && cache.skipped(number)? {
+        // Only a stored project can have been skipped by its fingerprint.
+        if previous.is_none() && existing.is_some() && cache.skipped(number)? {
             previous = Some(Touch {
                 before: None,
                 effect: Effect::Unchanged,

@@ -318,6 +318,10 @@ struct SqliteCache<'c> {
     listed: HashSet<i64>,
     /// The integration had no project when the import started: a number not in `by_number` is not stored.
     empty: bool,
+    /// The last number looked up and not found (emptied once written; numbers are never empty): a new
+    /// order's number is looked up before it is parsed and again when it is applied, and the second lookup
+    /// costs no query.
+    missed: Option<String>,
     /// A Full Import: `by_fingerprint` and `stored_ids` were loaded.
     full: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
@@ -412,10 +416,18 @@ impl<'c> SqliteCache<'c> {
             stored_ids: Vec::new(),
             listed: HashSet::new(),
             empty: false,
+            missed: None,
             full: false,
             fingerprint: 0,
             adopted: 0,
         }
+    }
+
+    /// True when `number` is the last number looked up and not found, and was not written since.
+    fn just_missed(&self, number: &str) -> bool {
+        self.missed
+            .as_deref()
+            .is_some_and(|missed| !missed.is_empty() && missed == number)
     }
 
     /// What the cache holds about a project, if it holds it.
@@ -423,7 +435,7 @@ impl<'c> SqliteCache<'c> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
-        if self.empty {
+        if self.empty || self.just_missed(number) {
             return Ok(None);
         }
         let row = self
@@ -439,8 +451,16 @@ impl<'c> SqliteCache<'c> {
                 })
             })
             .optional()?;
-        if let Some(entry) = row {
-            self.by_number.insert(number.to_owned(), entry);
+        match row {
+            Some(entry) => {
+                self.by_number.insert(number.to_owned(), entry);
+            }
+            None => {
+                // Reuses the buffer: no allocation per new order.
+                let missed = self.missed.get_or_insert_with(String::new);
+                missed.clear();
+                missed.push_str(number);
+            }
         }
         Ok(row)
     }
@@ -473,6 +493,11 @@ impl<'c> SqliteCache<'c> {
         if known && let Some(slot) = self.by_number.get_mut(number) {
             *slot = entry;
         } else {
+            if self.just_missed(number)
+                && let Some(missed) = &mut self.missed
+            {
+                missed.clear();
+            }
             self.by_number.insert(number.to_owned(), entry);
         }
     }
@@ -490,7 +515,11 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<()> {
         let number = project.work_order_number.as_str();
-        let entry = self.lookup(number)?;
+        // `existing` is what `get` found: without it the project is not stored, no need to ask again.
+        let entry = match existing {
+            Some(_) => self.lookup(number)?,
+            None => None,
+        };
         if let Some(Entry {
             stored: Stored::Current(Some(old)),
             ..
