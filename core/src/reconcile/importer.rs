@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use crate::model::{ImportKind, ImportReport, Project, ProjectId};
 use crate::wire::WorkOrder;
 
-use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_cached};
+use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_owned};
 
 /// Where an import reads and writes projects of one integration.
 pub trait ProjectCache {
@@ -19,16 +19,23 @@ pub trait ProjectCache {
     type Error;
     /// The project with this work-order number, if any.
     fn get(&mut self, number: &str) -> Result<Option<Project>, Self::Error>;
-    /// Inserts or replaces a project.
-    fn put(&mut self, project: &Project) -> Result<(), Self::Error>;
+    /// Inserts or replaces a project. `existing` is what [`ProjectCache::get`] returned for it just before
+    /// (`None` for a new project), so that a cache can write only what changed.
+    fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<(), Self::Error>;
     /// Removes a project and its tasks.
     fn remove(&mut self, number: &str) -> Result<(), Self::Error>;
     /// Marks a project a Full Import no longer lists but that holds pending field work.
     fn flag_removal_pending(&mut self, number: &str) -> Result<(), Self::Error>;
     /// True when the project has field work not yet delivered.
     fn has_pending_work(&mut self, number: &str) -> Result<bool, Self::Error>;
-    /// The work-order numbers of every project of the integration.
+    /// The work-order numbers of every project of the integration, except those the cache itself recorded
+    /// as listed by this import ([`ProjectCache::skipped`]) and those a Full Import must never remove.
     fn numbers(&mut self) -> Result<Vec<String>, Self::Error>;
+    /// True when the cache skipped an order for this project as unchanged without telling the importer its
+    /// number (it called [`Importer::count_skipped`]): the project was listed, and counted, already.
+    fn skipped(&mut self, _number: &str) -> Result<bool, Self::Error> {
+        Ok(false)
+    }
     /// Which rules last wrote the project (an in-memory cache only ever holds current ones).
     fn cached_by(&mut self, _number: &str) -> Result<CachedBy, Self::Error> {
         Ok(CachedBy::CurrentRules)
@@ -67,8 +74,20 @@ enum Before {
 }
 
 fn state_hash(project: &Project) -> u128 {
-    let bytes = serde_json::to_vec(project).expect("plain data serialises");
-    xxhash_rust::xxh3::xxh3_128(&bytes)
+    /// Feeds the serialised project straight into the hasher (no buffer).
+    struct Hasher(xxhash_rust::xxh3::Xxh3);
+    impl std::io::Write for Hasher {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.update(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut hasher = Hasher(xxhash_rust::xxh3::Xxh3::new());
+    serde_json::to_writer(&mut hasher, project).expect("plain data serialises");
+    hasher.0.digest128()
 }
 
 /// One import in progress: feed it orders in response order, then call [`Importer::finish`].
@@ -97,6 +116,11 @@ impl<'a> Importer<'a> {
         }
     }
 
+    /// Makes room for `orders` projects without growing (a hint: the response's size, the cache's).
+    pub fn reserve(&mut self, orders: usize) {
+        self.touched.reserve(orders);
+    }
+
     /// The settings this import applies.
     pub fn settings(&self) -> &ReconcileSettings<'a> {
         &self.settings
@@ -104,7 +128,13 @@ impl<'a> Importer<'a> {
 
     /// Applies one order.
     pub fn apply<C: ProjectCache>(&mut self, cache: &mut C, order: &WorkOrder) -> Result<(), C::Error> {
-        let number = order.work_order_number.as_deref().unwrap_or_default();
+        self.apply_owned(cache, order.clone())
+    }
+
+    /// [`Importer::apply`] that consumes the order: its values move into the project (the import's path).
+    pub fn apply_owned<C: ProjectCache>(&mut self, cache: &mut C, order: WorkOrder) -> Result<(), C::Error> {
+        let number_text = order.work_order_number.clone().unwrap_or_default();
+        let number = number_text.as_str();
         let existing = if number.is_empty() {
             None
         } else {
@@ -115,7 +145,7 @@ impl<'a> Importer<'a> {
         } else {
             CachedBy::CurrentRules
         };
-        let change = reconcile_cached(existing.as_ref(), cached_by, order, &self.settings);
+        let change = reconcile_owned(existing.as_ref(), cached_by, order, &self.settings);
         let (stored, effect) = match change {
             Change::Rejected(rejection) => {
                 // The provider listed this order: whatever is wrong with it, its project is not absent.
@@ -141,12 +171,19 @@ impl<'a> Importer<'a> {
             Change::Deleted(project) => (Some(project), Effect::Deleted),
         };
         match &stored {
-            Some(project) => cache.put(project)?,
+            Some(project) => cache.put(project, existing.as_ref())?,
             None if existing.is_some() => cache.keep_unchanged(number)?,
             None => {}
         }
 
-        let previous = self.touched.get(number).copied();
+        let mut previous = self.touched.get(number).copied();
+        // Only a stored project can have been skipped by its fingerprint.
+        if previous.is_none() && existing.is_some() && cache.skipped(number)? {
+            previous = Some(Touch {
+                before: None,
+                effect: Effect::Unchanged,
+            });
+        }
         let before = match previous.and_then(|touch| touch.before) {
             Some(before) => Some(before),
             None if stored.is_none() => None,
@@ -169,7 +206,7 @@ impl<'a> Importer<'a> {
             self.count(previous.effect, -1);
         }
         self.count(effect, 1);
-        self.touched.insert(number.to_owned(), Touch { before, effect });
+        self.touched.insert(number_text, Touch { before, effect });
         Ok(())
     }
 
@@ -196,6 +233,12 @@ impl<'a> Importer<'a> {
             );
             self.count(Effect::Unchanged, 1);
         }
+    }
+
+    /// Counts an order the cache skipped as unchanged and recorded as listed itself (see
+    /// [`ProjectCache::skipped`]); the cache counts each project once.
+    pub fn count_skipped(&mut self) {
+        self.count(Effect::Unchanged, 1);
     }
 
     fn count(&mut self, effect: Effect, delta: i64) {

@@ -23,7 +23,7 @@ impl ProjectCache for MemoryCache {
         Ok(self.projects.get(number).cloned())
     }
 
-    fn put(&mut self, project: &Project) -> Result<(), Infallible> {
+    fn put(&mut self, project: &Project, _existing: Option<&Project>) -> Result<(), Infallible> {
         self.projects
             .insert(project.work_order_number.clone(), project.clone());
         Ok(())

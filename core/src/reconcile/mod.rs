@@ -10,7 +10,7 @@ mod rules;
 pub use importer::{Importer, ProjectCache};
 pub use memory::MemoryCache;
 pub use rules::{
-    CANCELLED, CachedBy, Change, DELETED, ReconcileSettings, reconcile, reconcile_cached,
+    CANCELLED, CachedBy, Change, DELETED, ReconcileSettings, reconcile, reconcile_cached, reconcile_owned,
     terminal_client_status,
 };
 

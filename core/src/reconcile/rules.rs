@@ -83,7 +83,20 @@ pub fn reconcile_cached(
     order: &WorkOrder,
     settings: &ReconcileSettings,
 ) -> Change {
-    let number = order.work_order_number.as_deref().unwrap_or_default();
+    reconcile_owned(existing, cached_by, order.clone(), settings)
+}
+
+/// [`reconcile_cached`] that consumes the order: its values move into the project instead of being copied
+/// (the import's path; same rules).
+pub fn reconcile_owned(
+    existing: Option<&Project>,
+    cached_by: CachedBy,
+    mut order: WorkOrder,
+    settings: &ReconcileSettings,
+) -> Change {
+    let number_text = order.work_order_number.take().unwrap_or_default();
+    let number = number_text.as_str();
+    let order = &mut order;
     let reject = |reason: String| {
         Change::Rejected(Rejection {
             work_order_number: number.to_owned(),
@@ -153,7 +166,7 @@ pub fn terminal_client_status(client_status: Option<&str>) -> Option<&'static st
     }
 }
 
-fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Result<Project, String> {
+fn create(number: &str, order: &mut WorkOrder, settings: &ReconcileSettings) -> Result<Project, String> {
     let mut project = Project::new(settings.integration, number);
     apply_integration_owned(&mut project, order);
     apply_provider_data(&mut project, order);
@@ -185,7 +198,7 @@ fn create(number: &str, order: &WorkOrder, settings: &ReconcileSettings) -> Resu
 fn update(
     existing: &Project,
     cached_by: CachedBy,
-    order: &WorkOrder,
+    order: &mut WorkOrder,
     settings: &ReconcileSettings,
 ) -> Project {
     let mut project = existing.clone();
@@ -219,6 +232,13 @@ fn update(
     project
 }
 
+/// [`set`] from the order, whose value moves into the project.
+fn take(target: &mut Option<String>, value: &mut Option<String>) {
+    if value.is_some() {
+        *target = value.take();
+    }
+}
+
 fn set(target: &mut Option<String>, value: &Option<String>) {
     if value.is_some() {
         target.clone_from(value);
@@ -238,34 +258,34 @@ fn is_missing(value: &Option<String>) -> bool {
 }
 
 /// Like [`fill`], but a blank value counts as missing too (see [`is_missing`]).
-fn fill_missing(target: &mut Option<String>, value: &Option<String>) {
+fn fill_missing(target: &mut Option<String>, value: &mut Option<String>) {
     if is_missing(target) && value.is_some() {
-        target.clone_from(value);
+        *target = value.take();
     }
 }
 
-fn apply_integration_owned(project: &mut Project, order: &WorkOrder) {
-    set(&mut project.client_status, &order.client_status);
-    set(&mut project.client_due_date, &order.client_due_date);
-    set(&mut project.client_instructions, &order.client_instructions);
+fn apply_integration_owned(project: &mut Project, order: &mut WorkOrder) {
+    take(&mut project.client_status, &mut order.client_status);
+    take(&mut project.client_due_date, &mut order.client_due_date);
+    take(&mut project.client_instructions, &mut order.client_instructions);
 }
 
-fn apply_provider_data(project: &mut Project, order: &WorkOrder) {
-    set(&mut project.address1, &order.address1);
-    set(&mut project.address2, &order.address2);
-    set(&mut project.city, &order.city);
-    set(&mut project.state, &order.state);
-    set(&mut project.zip, &order.zip);
-    set(&mut project.country, &order.country);
-    set(&mut project.start_date, &order.start_date);
+fn apply_provider_data(project: &mut Project, order: &mut WorkOrder) {
+    take(&mut project.address1, &mut order.address1);
+    take(&mut project.address2, &mut order.address2);
+    take(&mut project.city, &mut order.city);
+    take(&mut project.state, &mut order.state);
+    take(&mut project.zip, &mut order.zip);
+    take(&mut project.country, &mut order.country);
+    take(&mut project.start_date, &mut order.start_date);
     if order.gps_latitude.is_some() {
         project.latitude = order.gps_latitude;
     }
     if order.gps_longitude.is_some() {
         project.longitude = order.gps_longitude;
     }
-    for (key, value) in &order.attributes {
-        project.attributes.insert(key.clone(), value.clone());
+    for (key, value) in std::mem::take(&mut order.attributes) {
+        project.attributes.insert(key, value);
     }
 }
 
@@ -278,22 +298,22 @@ enum VendorFields {
     Fill,
 }
 
-fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode, vendor_fields: VendorFields) {
-    set(&mut project.work_order_info, &order.work_order_info);
-    set(&mut project.reference, &order.reference);
-    if let Some(options) = &order.options {
-        project.options.clone_from(options);
+fn apply_shared(project: &mut Project, order: &mut WorkOrder, mode: Mode, vendor_fields: VendorFields) {
+    take(&mut project.work_order_info, &mut order.work_order_info);
+    take(&mut project.reference, &mut order.reference);
+    if let Some(options) = order.options.take() {
+        project.options = options;
     }
-    if let Some(services) = order.services.as_ref().filter(|services| !services.is_empty()) {
+    if let Some(services) = order.services.take().filter(|services| !services.is_empty()) {
         project.tasks = replace_tasks(&project.tasks, services);
     }
     // Every integration, Pruvan Share (external) included, carries the provider's own instructions,
     // description, due date and RUSH/REWORK flag: the field user needs them on site.
     match vendor_fields {
         VendorFields::Overwrite => {
-            set(&mut project.description, &order.description);
-            set(&mut project.instructions, &order.instructions);
-            set(&mut project.due_date, &order.due_date);
+            take(&mut project.description, &mut order.description);
+            take(&mut project.instructions, &mut order.instructions);
+            take(&mut project.due_date, &mut order.due_date);
             if let Some(status) = provider_status(order.status.as_deref()) {
                 project.status = Some(status.to_owned());
             }
@@ -303,17 +323,17 @@ fn apply_shared(project: &mut Project, order: &WorkOrder, mode: Mode, vendor_fie
     // An external provider's `assignedTo` names a user of *its* account, not the vendor's: external
     // integrations assign only through Default Assign To.
     if mode == Mode::Internal {
-        set(&mut project.assigned_to, &order.assigned_to);
+        take(&mut project.assigned_to, &mut order.assigned_to);
     }
 }
 
 /// Auto Admin off: the vendor's description, instructions, due date and status are never overwritten, but
 /// where the project has none the provider's value fills it. This is also how projects cached before
 /// external integrations took these fields get them, without touching a vendor's edit.
-fn fill_vendor_fields(project: &mut Project, order: &WorkOrder) {
-    fill_missing(&mut project.description, &order.description);
-    fill_missing(&mut project.instructions, &order.instructions);
-    fill_missing(&mut project.due_date, &order.due_date);
+fn fill_vendor_fields(project: &mut Project, order: &mut WorkOrder) {
+    fill_missing(&mut project.description, &mut order.description);
+    fill_missing(&mut project.instructions, &mut order.instructions);
+    fill_missing(&mut project.due_date, &mut order.due_date);
     if is_missing(&project.status)
         && let Some(status) = provider_status(order.status.as_deref())
     {
@@ -332,29 +352,29 @@ fn provider_status(status: Option<&str>) -> Option<&'static str> {
 
 /// The provider's service list becomes the task list, in its order. A service that omits a field keeps
 /// the value of the task of the same name (a partial update never blanks); a name listed twice is merged.
-fn replace_tasks(current: &[Task], services: &[Service]) -> Vec<Task> {
+fn replace_tasks(current: &[Task], services: Vec<Service>) -> Vec<Task> {
     let mut tasks: Vec<Task> = Vec::with_capacity(services.len());
-    for service in services {
-        let Some(name) = service.name.as_deref() else {
+    for mut service in services {
+        let Some(name) = service.name.take() else {
             continue;
         };
         let index = match tasks.iter().position(|task| task.name == name) {
             Some(index) => index,
             None => {
                 let previous = current.iter().find(|task| task.name == name).cloned();
-                tasks.push(previous.unwrap_or_else(|| Task {
-                    name: name.to_owned(),
+                tasks.push(previous.unwrap_or(Task {
+                    name,
                     ..Task::default()
                 }));
                 tasks.len() - 1
             }
         };
         let task = &mut tasks[index];
-        set(&mut task.instructions, &service.instructions);
-        set(&mut task.survey_id, &service.survey_id);
-        set(&mut task.survey_inline, &service.survey_inline);
-        if let Some(options) = &service.options {
-            task.options.clone_from(options);
+        take(&mut task.instructions, &mut service.instructions);
+        take(&mut task.survey_id, &mut service.survey_id);
+        take(&mut task.survey_inline, &mut service.survey_inline);
+        if let Some(options) = service.options.take() {
+            task.options = options;
         }
     }
     tasks

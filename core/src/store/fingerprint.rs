@@ -22,6 +22,13 @@ pub(crate) fn encode_fingerprint(fingerprint: Option<u128>) -> Vec<u8> {
     bytes
 }
 
+/// [`encode_fingerprint`] of an applied order, on the stack.
+pub(crate) fn encode_applied(fingerprint: u128) -> [u8; 17] {
+    let mut bytes = [RULES_VERSION; 17];
+    bytes[1..].copy_from_slice(&fingerprint.to_le_bytes());
+    bytes
+}
+
 /// What a project's `fingerprint` column says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stored {
@@ -41,8 +48,8 @@ impl Stored {
 }
 
 /// Reads a project's `fingerprint` column.
-pub(crate) fn decode_fingerprint(bytes: Option<Vec<u8>>) -> Stored {
-    match bytes.as_deref() {
+pub(crate) fn decode_fingerprint(bytes: Option<&[u8]>) -> Stored {
+    match bytes {
         Some([version]) if *version == RULES_VERSION => Stored::Current(None),
         Some([version, rest @ ..]) if *version == RULES_VERSION && rest.len() == 16 => {
             Stored::Current(rest.try_into().ok().map(u128::from_le_bytes))

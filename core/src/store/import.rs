@@ -6,14 +6,14 @@
 //! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
-use foldhash::{HashMap, HashMapExt};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::fingerprint::{RULES_VERSION, Stored, decode_fingerprint, encode_fingerprint};
+use super::fingerprint::{RULES_VERSION, Stored, decode_fingerprint, encode_applied, encode_fingerprint};
 use super::{Store, cursor, integrations, projects, work_types};
 use crate::model::StatusEvent;
 use crate::model::{ImportKind, ImportReport, Project, now};
@@ -137,7 +137,7 @@ impl Store {
                 limit: options.max_bytes,
             }),
             _ => {
-                let report = self.write(|tx| apply_response(tx, code, body, options))?;
+                let report = self.write(|tx| apply_response(tx, code, body, declared_size, options))?;
                 // A large import leaves its pages in the WAL: copy them back and truncate the file.
                 self.shrink_wal();
                 Ok(report)
@@ -155,10 +155,17 @@ impl Store {
     }
 }
 
+/// Bytes per order below any real one: a response of N bytes lists at most about N / this orders, so maps
+/// sized by it rarely grow during a Full Import (a 100k-order response of 87 MB reserves room for 85k).
+const BYTES_PER_ORDER_HINT: u64 = 1024;
+/// The most entries reserved up front from a response's size.
+const MAX_RESERVED_ORDERS: u64 = 1 << 20;
+
 fn apply_response(
     connection: &Connection,
     code: &str,
     body: impl Read,
+    declared_size: Option<u64>,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
     let integration = integrations::find(connection, code)?;
@@ -187,6 +194,15 @@ fn apply_response(
         ImportKind::Refresh => SqliteCache::lazy(connection, integration_id, code),
     };
     let mut importer = Importer::new(settings, options.kind);
+    if options.kind == ImportKind::FullImport {
+        // Every listed order lands in the importer's map and, when new, in the cache's: sized once.
+        let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
+        let expected = usize::try_from(expected).unwrap_or_default();
+        importer.reserve(expected.max(cache.stored_ids.len()));
+        cache
+            .by_number
+            .reserve(expected.saturating_sub(cache.stored_ids.len()));
+    }
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
     let exceeded = reader.exceeded.clone();
@@ -194,8 +210,12 @@ fn apply_response(
     let read = read_work_orders(reader, |text| -> Result<()> {
         index += 1;
         let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
-        if let Some(number) = cache.unchanged_number(fingerprint) {
-            importer.skip_unchanged(number);
+        if let Some(id) = cache.unchanged(fingerprint) {
+            // Counted once per project, however often the response lists it; the cache remembers it as
+            // listed, so no number is copied or hashed here.
+            if cache.listed.insert(id) {
+                importer.count_skipped();
+            }
             return Ok(());
         }
         let order = match WorkOrder::from_json(text) {
@@ -213,11 +233,13 @@ fn apply_response(
                 .lookup(number)?
                 .is_some_and(|entry| entry.stored == Stored::Current(Some(fingerprint)))
         {
-            importer.skip_unchanged(number);
+            if !cache.skipped(number)? {
+                importer.skip_unchanged(number);
+            }
             return Ok(());
         }
         cache.fingerprint = fingerprint;
-        importer.apply(&mut cache, &order)
+        importer.apply_owned(&mut cache, order)
     });
     let meta = match read {
         Ok(meta) => meta,
@@ -275,22 +297,66 @@ fn settings_seed(settings: &ReconcileSettings, version: u64) -> u64 {
     xxhash_rust::xxh3::xxh3_64(description.to_string().as_bytes())
 }
 
-/// The projects of one integration as the import sees them: an index by number and by fingerprint, and
-/// the rows themselves in SQLite (inside the import's transaction).
+/// The projects of one integration as the import sees them: the rows themselves in SQLite (inside the
+/// import's transaction), looked up by number when an order is parsed and remembered once seen; for a
+/// Full Import also every stored fingerprint (to skip unchanged orders unparsed) and every row id (to find
+/// the absent projects). Nothing is loaded per project but two integers and a fingerprint: no number is
+/// copied out of SQLite unless its order is parsed or its project is absent.
 struct SqliteCache<'c> {
     connection: &'c Connection,
     integration_id: i64,
     integration: &'c str,
-    /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number.
+    /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number:
+    /// the projects this import looked up or wrote.
     by_number: HashMap<String, Entry>,
-    /// Work-order number per stored fingerprint (preloaded caches only).
-    by_fingerprint: HashMap<u128, String>,
-    /// True when `by_number` holds every project; otherwise it memoises lookups.
-    preloaded: bool,
+    /// Row id per stored fingerprint (Full Import only).
+    by_fingerprint: std::collections::HashMap<u128, i64, FingerprintHasher>,
+    /// Row ids of the projects that are not local when the import starts (Full Import only): the
+    /// candidates for removal.
+    stored_ids: Vec<i64>,
+    /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
+    listed: HashSet<i64>,
+    /// The integration had no project when the import started: a number not in `by_number` is not stored.
+    empty: bool,
+    /// The last number looked up and not found (emptied once written; numbers are never empty): a new
+    /// order's number is looked up before it is parsed and again when it is applied, and the second lookup
+    /// costs no query.
+    missed: Option<String>,
+    /// A Full Import: `by_fingerprint` and `stored_ids` were loaded.
+    full: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
     /// Local projects adopted by this import.
     adopted: u64,
+}
+
+/// Fingerprints are xxh3-128 values, uniformly distributed already: their bits are the hash.
+#[derive(Debug, Default, Clone, Copy)]
+struct FingerprintHasher(u64);
+
+impl std::hash::Hasher for FingerprintHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // A `u128` key calls `write_u128`; this is the generic fallback.
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
+    }
+
+    fn write_u128(&mut self, value: u128) {
+        self.0 = (value as u64) ^ ((value >> 64) as u64);
+    }
+}
+
+impl std::hash::BuildHasher for FingerprintHasher {
+    type Hasher = Self;
+
+    fn build_hasher(&self) -> Self {
+        Self::default()
+    }
 }
 
 /// What the import knows about a stored project.
@@ -304,6 +370,7 @@ struct Entry {
 }
 
 impl<'c> SqliteCache<'c> {
+    /// For a Full Import: every stored fingerprint and row id, read in one pass.
     fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
         let count: i64 = connection.query_row(
             "SELECT count(*) FROM projects WHERE integration_id = ?1",
@@ -311,48 +378,56 @@ impl<'c> SqliteCache<'c> {
             |row| row.get(0),
         )?;
         let count = usize::try_from(count).unwrap_or_default();
-        let mut by_number = HashMap::with_capacity(count);
-        let mut by_fingerprint = HashMap::with_capacity(count);
-        let mut statement = connection.prepare(
-            "SELECT id, work_order_number, fingerprint, local FROM projects WHERE integration_id = ?1",
-        )?;
+        let mut by_fingerprint =
+            std::collections::HashMap::with_capacity_and_hasher(count, FingerprintHasher::default());
+        let mut stored_ids = Vec::with_capacity(count);
+        let mut statement =
+            connection.prepare("SELECT id, fingerprint, local FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
-            let number: String = row.get(1)?;
-            let stored = decode_fingerprint(row.get(2)?);
-            if let Some(fingerprint) = stored.fingerprint() {
-                by_fingerprint.insert(fingerprint, number.clone());
+            let id = row.get(0)?;
+            if row.get(2)? {
+                continue;
             }
-            let entry = Entry {
-                id: row.get(0)?,
-                stored,
-                local: row.get(3)?,
-            };
-            by_number.insert(number, entry);
+            let stored = decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten());
+            if let Some(fingerprint) = stored.fingerprint() {
+                by_fingerprint.insert(fingerprint, id);
+            }
+            stored_ids.push(id);
         }
         Ok(Self {
-            connection,
-            integration_id,
-            integration,
-            by_number,
             by_fingerprint,
-            preloaded: true,
-            fingerprint: 0,
-            adopted: 0,
+            stored_ids,
+            listed: HashSet::with_capacity(count),
+            empty: count == 0,
+            full: true,
+            ..Self::lazy(connection, integration_id, integration)
         })
     }
 
+    /// For a Refresh: projects are looked up one by one as orders name them.
     fn lazy(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Self {
         Self {
             connection,
             integration_id,
             integration,
             by_number: HashMap::new(),
-            by_fingerprint: HashMap::new(),
-            preloaded: false,
+            by_fingerprint: std::collections::HashMap::default(),
+            stored_ids: Vec::new(),
+            listed: HashSet::new(),
+            empty: false,
+            missed: None,
+            full: false,
             fingerprint: 0,
             adopted: 0,
         }
+    }
+
+    /// True when `number` is the last number looked up and not found, and was not written since.
+    fn just_missed(&self, number: &str) -> bool {
+        self.missed
+            .as_deref()
+            .is_some_and(|missed| !missed.is_empty() && missed == number)
     }
 
     /// What the cache holds about a project, if it holds it.
@@ -360,7 +435,7 @@ impl<'c> SqliteCache<'c> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
-        if self.preloaded {
+        if self.empty || self.just_missed(number) {
             return Ok(None);
         }
         let row = self
@@ -371,19 +446,28 @@ impl<'c> SqliteCache<'c> {
             .query_row(params![self.integration_id, number], |row| {
                 Ok(Entry {
                     id: row.get(0)?,
-                    stored: decode_fingerprint(row.get(1)?),
+                    stored: decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten()),
                     local: row.get(2)?,
                 })
             })
             .optional()?;
-        if let Some(entry) = row {
-            self.by_number.insert(number.to_owned(), entry);
+        match row {
+            Some(entry) => {
+                self.by_number.insert(number.to_owned(), entry);
+            }
+            None => {
+                // Reuses the buffer: no allocation per new order.
+                let missed = self.missed.get_or_insert_with(String::new);
+                missed.clear();
+                missed.push_str(number);
+            }
         }
         Ok(row)
     }
 
-    fn unchanged_number(&self, fingerprint: u128) -> Option<&str> {
-        self.by_fingerprint.get(&fingerprint).map(String::as_str)
+    /// The row id of the project whose stored fingerprint is this one.
+    fn unchanged(&self, fingerprint: u128) -> Option<i64> {
+        self.by_fingerprint.get(&fingerprint).copied()
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
@@ -397,14 +481,25 @@ impl<'c> SqliteCache<'c> {
     }
 
     /// Records that `number` now holds the order just applied (and is no longer local).
-    fn record_applied(&mut self, number: &str, id: i64) {
+    /// `known`: `by_number` holds an entry for it already (looked up before).
+    fn record_applied(&mut self, number: &str, id: i64, known: bool) {
         let entry = Entry {
             id,
             stored: Stored::Current(Some(self.fingerprint)),
             local: false,
         };
-        self.by_number.insert(number.to_owned(), entry);
-        self.by_fingerprint.insert(self.fingerprint, number.to_owned());
+        // Not indexed by its fingerprint: the same order again in this batch is parsed, then skipped by
+        // the fingerprint of its entry (one String fewer per applied order).
+        if known && let Some(slot) = self.by_number.get_mut(number) {
+            *slot = entry;
+        } else {
+            if self.just_missed(number)
+                && let Some(missed) = &mut self.missed
+            {
+                missed.clear();
+            }
+            self.by_number.insert(number.to_owned(), entry);
+        }
     }
 }
 
@@ -418,23 +513,41 @@ impl ProjectCache for SqliteCache<'_> {
         }
     }
 
-    fn put(&mut self, project: &Project) -> Result<()> {
+    fn put(&mut self, project: &Project, existing: Option<&Project>) -> Result<()> {
         let number = project.work_order_number.as_str();
-        self.forget_fingerprint(number);
-        let existing = self.lookup(number)?;
-        let bytes = encode_fingerprint(Some(self.fingerprint));
-        let id = projects::write(
-            self.connection,
-            self.integration_id,
-            existing.map(|entry| entry.id),
-            project,
-            Some(&bytes),
-            projects::Writer::Import,
-        )?;
-        if existing.is_some_and(|entry| entry.local) {
+        // `existing` is what `get` found: without it the project is not stored, no need to ask again.
+        let entry = match existing {
+            Some(_) => self.lookup(number)?,
+            None => None,
+        };
+        if let Some(Entry {
+            stored: Stored::Current(Some(old)),
+            ..
+        }) = entry
+        {
+            self.by_fingerprint.remove(&old);
+        }
+        let bytes = encode_applied(self.fingerprint);
+        let id = match (entry, existing) {
+            // Only the columns that changed (and the tasks only if they did): fewer bytes to bind, fewer
+            // index entries to rewrite.
+            (Some(entry), Some(existing)) => {
+                projects::update_imported(self.connection, entry.id, existing, project, &bytes)?;
+                entry.id
+            }
+            (entry, _) => projects::write(
+                self.connection,
+                self.integration_id,
+                entry.map(|entry| entry.id),
+                project,
+                Some(&bytes),
+                projects::Writer::Import,
+            )?,
+        };
+        if entry.is_some_and(|entry| entry.local) {
             self.adopted += 1;
         }
-        self.record_applied(number, id);
+        self.record_applied(number, id, entry.is_some());
         Ok(())
     }
 
@@ -496,7 +609,7 @@ impl ProjectCache for SqliteCache<'_> {
         if entry.local {
             self.adopted += 1;
         }
-        self.record_applied(number, entry.id);
+        self.record_applied(number, entry.id, true);
         Ok(())
     }
 
@@ -507,16 +620,32 @@ impl ProjectCache for SqliteCache<'_> {
         }
     }
 
-    fn numbers(&mut self) -> Result<Vec<String>> {
-        debug_assert!(self.preloaded, "only a Full Import lists every project");
-        // A local project is not on the provider's list because the provider does not have it yet: a Full
-        // Import never removes it, nor flags it.
+    fn skipped(&mut self, number: &str) -> Result<bool> {
+        if self.listed.is_empty() {
+            return Ok(false);
+        }
         Ok(self
-            .by_number
-            .iter()
-            .filter(|(_, entry)| !entry.local)
-            .map(|(number, _)| number.clone())
-            .collect())
+            .lookup(number)?
+            .is_some_and(|entry| self.listed.contains(&entry.id)))
+    }
+
+    fn numbers(&mut self) -> Result<Vec<String>> {
+        debug_assert!(self.full, "only a Full Import lists every project");
+        // A local project is not on the provider's list because the provider does not have it yet: a Full
+        // Import never removes it, nor flags it (`stored_ids` leaves local projects out). Every stored
+        // project this import looked up was named by an order (listed, or rejected: never absent), and so
+        // was every project skipped by its fingerprint; only the others' numbers are read.
+        let seen: HashSet<i64> = self.by_number.values().map(|entry| entry.id).collect();
+        let mut statement = self
+            .connection
+            .prepare_cached("SELECT work_order_number FROM projects WHERE id = ?1")?;
+        let mut numbers = Vec::new();
+        for id in &self.stored_ids {
+            if !self.listed.contains(id) && !seen.contains(id) {
+                numbers.push(statement.query_row([id], |row| row.get(0))?);
+            }
+        }
+        Ok(numbers)
     }
 }
 

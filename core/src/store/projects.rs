@@ -147,8 +147,8 @@ pub(crate) fn write(
     fingerprint: Option<&[u8]>,
     writer: Writer,
 ) -> Result<i64> {
-    let options = serde_json::to_string(&project.options).expect("JSON values serialise");
-    let attributes = serde_json::to_string(&project.attributes).expect("JSON values serialise");
+    let options = json_text(&project.options);
+    let attributes = json_text(&project.attributes);
     let search_text = search_text(project);
     let values = params![
         integration_id,
@@ -225,12 +225,110 @@ pub(crate) fn write(
             id
         }
     };
+    insert_tasks(connection, project_id, &project.tasks)?;
+    Ok(project_id)
+}
+
+/// An import's update of an existing project: only the columns that differ from `before` (the row as the
+/// import read it), and the tasks only if they changed. A viewed project becomes `changed_since_viewed`; a
+/// local one is adopted.
+pub(crate) fn update_imported(
+    connection: &Connection,
+    project_id: i64,
+    before: &Project,
+    after: &Project,
+    fingerprint: &[u8],
+) -> Result<()> {
+    let updated_at = now();
+    let mut sql = String::with_capacity(320);
+    sql.push_str(
+        "UPDATE projects SET fingerprint = ?, updated_at = ?, local = 0, \
+         changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)",
+    );
+    let mut values: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(28);
+    values.push(&fingerprint);
+    values.push(&updated_at);
+    macro_rules! columns {
+        ($($field:ident),*) => {$(
+            if before.$field != after.$field {
+                sql.push_str(concat!(", ", stringify!($field), " = ?"));
+                values.push(&after.$field);
+            }
+        )*};
+    }
+    columns!(
+        work_order_number,
+        work_order_info,
+        address1,
+        address2,
+        city,
+        state,
+        zip,
+        country,
+        assigned_to,
+        status,
+        due_date,
+        instructions,
+        client_status,
+        client_due_date,
+        client_instructions,
+        description,
+        reference,
+        latitude,
+        longitude,
+        start_date,
+        closed,
+        removal_pending
+    );
+    let options = (before.options != after.options).then(|| json_text(&after.options));
+    if let Some(options) = &options {
+        sql.push_str(", options = ?");
+        values.push(options);
+    }
+    let attributes = (before.attributes != after.attributes).then(|| json_text(&after.attributes));
+    if let Some(attributes) = &attributes {
+        sql.push_str(", attributes = ?");
+        values.push(attributes);
+    }
+    let searched_changed = before.work_order_number != after.work_order_number
+        || before.address1 != after.address1
+        || before.city != after.city
+        || before.zip != after.zip
+        || before.description != after.description
+        || before.reference != after.reference;
+    let search = searched_changed.then(|| search_text(after));
+    if let Some(search) = &search {
+        sql.push_str(", search_text = ?");
+        values.push(search);
+    }
+    sql.push_str(" WHERE id = ?");
+    values.push(&project_id);
+    connection.prepare_cached(&sql)?.execute(&*values)?;
+    if before.tasks != after.tasks {
+        connection
+            .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
+            .execute([project_id])?;
+        insert_tasks(connection, project_id, &after.tasks)?;
+    }
+    Ok(())
+}
+
+/// An options column's text; the common empty object without an allocation.
+fn json_text(options: &Options) -> std::borrow::Cow<'static, str> {
+    if options.is_empty() {
+        std::borrow::Cow::Borrowed("{}")
+    } else {
+        std::borrow::Cow::Owned(serde_json::to_string(options).expect("JSON values serialise"))
+    }
+}
+
+fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Result<()> {
     let mut insert_task = connection.prepare_cached(
         "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id, survey_inline)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    for (position, task) in project.tasks.iter().enumerate() {
-        let options = serde_json::to_string(&task.options).expect("JSON values serialise");
+    for (position, task) in tasks.iter().enumerate() {
+        let options = json_text(&task.options);
         insert_task.execute(params![
             project_id,
             position as i64,
@@ -241,7 +339,7 @@ pub(crate) fn write(
             task.survey_inline
         ])?;
     }
-    Ok(project_id)
+    Ok(())
 }
 
 fn search_text(project: &Project) -> String {
@@ -253,11 +351,23 @@ fn search_text(project: &Project) -> String {
         project.description.as_ref(),
         project.reference.as_ref(),
     ];
-    let joined: Vec<&str> = fields
-        .iter()
-        .map(|field| field.map_or("", String::as_str))
-        .collect();
-    joined.join("\u{1f}").to_lowercase()
+    // One allocation: lower-cased field by field (the separator is no letter, so lower-casing each field
+    // alone gives what lower-casing the joined text gives, final sigma included).
+    let length = fields.iter().map(|field| field.map_or(0, String::len) + 1).sum();
+    let mut text = String::with_capacity(length);
+    for (index, field) in fields.iter().enumerate() {
+        if index > 0 {
+            text.push('\u{1f}');
+        }
+        match field {
+            Some(field) if field.is_ascii() => {
+                text.extend(field.bytes().map(|byte| char::from(byte.to_ascii_lowercase())));
+            }
+            Some(field) => text.push_str(&field.to_lowercase()),
+            None => {}
+        }
+    }
+    text
 }
 
 /// One line of a project list: what a screen of projects shows, without tasks.
