@@ -84,6 +84,7 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::ProjectClosed(_)
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
+            | CoreError::PhotoFilesEvicted(_)
             | CoreError::AlreadyCompleted(_)
             | CoreError::CompletionBlocked { .. }
             | CoreError::ProjectExists(_)
