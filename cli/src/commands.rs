@@ -28,8 +28,8 @@ use crate::args::{
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
-use fieldsync_core::photo::retention::RetentionPolicy;
 use crate::output::{self, Printer};
+use fieldsync_core::photo::retention::RetentionPolicy;
 
 /// The largest work type file read: a definition is a few KiB; anything near this is not one.
 const MAX_WORK_TYPE_BYTES: u64 = 4 << 20;
@@ -792,10 +792,7 @@ fn survey(store: &Store, printer: &Printer, command: SurveyCommand) -> Result<()
 fn storage(app: &App, printer: &Printer, command: Option<StorageCommand>) -> Result<()> {
     match command.unwrap_or(StorageCommand::Report) {
         StorageCommand::Report => printer.storage(&app.storage_report()?),
-        StorageCommand::Clean {
-            keep_days,
-            max_bytes,
-        } => {
+        StorageCommand::Clean { keep_days, max_bytes } => {
             let defaults = RetentionPolicy::default();
             let policy = RetentionPolicy {
                 keep_originals_days: keep_days.or(defaults.keep_originals_days),

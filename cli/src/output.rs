@@ -5,10 +5,10 @@ use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 use fieldsync_core::model::CategoryCounts;
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
 use fieldsync_core::requirements::{Unmet, UnmetRequirement};
-use fieldsync_core::store::{FileUsage, Maintenance, RetentionReport, StorageReport};
 use fieldsync_core::store::{
     Completion, OutboxSummary, Photo, ProjectSummary, SurveySubmission, SurveyTemplateInfo, TaskSurvey,
 };
+use fieldsync_core::store::{FileUsage, Maintenance, RetentionReport, StorageReport};
 use fieldsync_core::survey::AnswerValue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -146,7 +146,11 @@ impl Printer {
             None => println!(
                 "database optimised; {} free pages given back{}",
                 maintenance.pages_freed,
-                if maintenance.converted { " (now vacuumed incrementally)" } else { "" }
+                if maintenance.converted {
+                    " (now vacuumed incrementally)"
+                } else {
+                    ""
+                }
             ),
         }
         self.storage(report)

@@ -326,14 +326,24 @@ mod tests {
 
     #[test]
     fn an_original_older_than_the_limit_goes() {
-        let plan = plan(&[photo("old", Relayed, 31), photo("new", Relayed, 29)], &no_cap(), NOW);
+        let plan = plan(
+            &[photo("old", Relayed, 31), photo("new", Relayed, 29)],
+            &no_cap(),
+            NOW,
+        );
         let originals: Vec<_> = evicted(&plan)
             .into_iter()
             .filter(|(kind, ..)| *kind == Kind::Original)
             .collect();
-        assert_eq!(originals, vec![(Kind::Original, "o-old".into(), EvictionReason::Expired)]);
+        assert_eq!(
+            originals,
+            vec![(Kind::Original, "o-old".into(), EvictionReason::Expired)]
+        );
         let exactly = super::plan(&[photo("edge", Relayed, 30)], &no_cap(), NOW);
-        assert!(exactly.evictions.iter().any(|e| e.sha256 == "o-edge"), "30 days is old enough");
+        assert!(
+            exactly.evictions.iter().any(|e| e.sha256 == "o-edge"),
+            "30 days is old enough"
+        );
     }
 
     #[test]
@@ -451,42 +461,46 @@ mod tests {
         let mut done = photo("a", Relayed, 100);
         done.original = None;
         done.rendition = None;
-        assert!(plan(&[done], &RetentionPolicy::default(), NOW).evictions.is_empty());
+        assert!(
+            plan(&[done], &RetentionPolicy::default(), NOW)
+                .evictions
+                .is_empty()
+        );
     }
 
-    const STATES: [PhotoState; 7] = [Processing, PendingQa, Queued, Uploading, Relayed, Failed, Rejected];
+    const STATES: [PhotoState; 7] = [
+        Processing, PendingQa, Queued, Uploading, Relayed, Failed, Rejected,
+    ];
 
     fn arbitrary_photos() -> impl Strategy<Value = Vec<PhotoRecord>> {
         // A small pool of names makes shared files common.
         let name = |prefix: &'static str| {
             prop::option::weighted(0.85, (0u8..8).prop_map(move |n| format!("{prefix}{n}")))
         };
-        prop::collection::vec(
-            (0usize..7, 0i64..90, name("o"), name("r"), name("t")),
-            0..24,
+        prop::collection::vec((0usize..7, 0i64..90, name("o"), name("r"), name("t")), 0..24).prop_map(
+            |rows| {
+                rows.into_iter()
+                    .enumerate()
+                    .map(|(i, (state, days, original, rendition, thumbnail))| {
+                        // A file's size follows from its name: same content, same size.
+                        let sized = |name: Option<String>| {
+                            name.map(|sha256| {
+                                let size = 50 + u64::from(sha256.as_bytes()[1]) * 37 + sha256.len() as u64;
+                                StoredFile { sha256, size }
+                            })
+                        };
+                        PhotoRecord {
+                            uuid: format!("photo-{i:02}"),
+                            state: STATES[state],
+                            decided_at: NOW - days * DAY,
+                            original: sized(original),
+                            rendition: sized(rendition),
+                            thumbnail: sized(thumbnail),
+                        }
+                    })
+                    .collect()
+            },
         )
-        .prop_map(|rows| {
-            rows.into_iter()
-                .enumerate()
-                .map(|(i, (state, days, original, rendition, thumbnail))| {
-                    // A file's size follows from its name: same content, same size.
-                    let sized = |name: Option<String>| {
-                        name.map(|sha256| {
-                            let size = 50 + u64::from(sha256.as_bytes()[1]) * 37 + sha256.len() as u64;
-                            StoredFile { sha256, size }
-                        })
-                    };
-                    PhotoRecord {
-                        uuid: format!("photo-{i:02}"),
-                        state: STATES[state],
-                        decided_at: NOW - days * DAY,
-                        original: sized(original),
-                        rendition: sized(rendition),
-                        thumbnail: sized(thumbnail),
-                    }
-                })
-                .collect()
-        })
     }
 
     fn arbitrary_policy() -> impl Strategy<Value = RetentionPolicy> {

@@ -37,7 +37,8 @@ pub use outbox::IntegrationQueue;
 pub use photos::{AddPhoto, Photo, PhotoUpload};
 pub use projects::ProjectSummary;
 pub use retention::{
-    CONVERT_MAX_BYTES, FileUsage, Maintenance, RetentionReport, StateUsage, StorageReport, VACUUM_PAGES_PER_CALL,
+    CONVERT_MAX_BYTES, FileUsage, Maintenance, RetentionReport, StateUsage, StorageReport,
+    VACUUM_PAGES_PER_CALL,
 };
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 

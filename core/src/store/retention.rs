@@ -146,7 +146,11 @@ fn load(connection: &Connection, files: &PhotoFiles) -> Result<Vec<Row>> {
             row.get::<_, String>(1)?,
             row.get::<_, Option<i64>>(2)?,
             row.get::<_, i64>(3)?,
-            (row.get::<_, String>(4)?, row.get::<_, i64>(5)?, row.get::<_, bool>(6)?),
+            (
+                row.get::<_, String>(4)?,
+                row.get::<_, i64>(5)?,
+                row.get::<_, bool>(6)?,
+            ),
             (
                 row.get::<_, Option<String>>(7)?,
                 row.get::<_, Option<i64>>(8)?,
@@ -322,7 +326,9 @@ impl Store {
                         continue;
                     }
                     // What is on disk, not what the row says.
-                    let Some(bytes) = files.size(kind, &file.sha256) else { continue };
+                    let Some(bytes) = files.size(kind, &file.sha256) else {
+                        continue;
+                    };
                     let slot = match kind {
                         Kind::Original => &mut usage.originals,
                         Kind::Rendition => &mut usage.renditions,
@@ -336,11 +342,7 @@ impl Store {
                 by_state.push(usage);
             }
         }
-        let usage = |kind| {
-            files
-                .usage(kind)
-                .map(|(files, bytes)| FileUsage { files, bytes })
-        };
+        let usage = |kind| files.usage(kind).map(|(files, bytes)| FileUsage { files, bytes });
         let (originals, renditions, thumbnails) = (
             usage(Kind::Original)?,
             usage(Kind::Rendition)?,

@@ -16,12 +16,13 @@ use serde_json::json;
 const DAY: i64 = 86_400;
 
 fn world() -> world::World {
-    let provider = provider_with_orders(["1", "2"].map(|number| {
-        order_with(number, json!({"services": [{"serviceName": "Lawn Cut"}]}))
-    }));
-    let device = Device::with_photos(NewIntegration::new(CODE, provider.base_url(), "vendor1"), |engine| {
-        engine
-    });
+    let provider = provider_with_orders(
+        ["1", "2"].map(|number| order_with(number, json!({"services": [{"serviceName": "Lawn Cut"}]}))),
+    );
+    let device = Device::with_photos(
+        NewIntegration::new(CODE, provider.base_url(), "vendor1"),
+        |engine| engine,
+    );
     device.full_import();
     world::World { provider, device }
 }
@@ -40,9 +41,11 @@ fn files_of(world: &world::World, uuid: &str) -> (String, String, String) {
 
 /// Files and bytes in a folder of the photo store, as the disk says.
 fn on_disk(folder: &Path) -> (u64, u64) {
-    std::fs::read_dir(folder).unwrap().fold((0, 0), |(count, bytes), entry| {
-        (count + 1, bytes + entry.unwrap().metadata().unwrap().len())
-    })
+    std::fs::read_dir(folder)
+        .unwrap()
+        .fold((0, 0), |(count, bytes), entry| {
+            (count + 1, bytes + entry.unwrap().metadata().unwrap().len())
+        })
 }
 
 #[test]
@@ -72,18 +75,37 @@ fn relayed_photos_give_their_files_back_and_nothing_undecided_is_touched() {
         .store
         .apply_retention(&files, &RetentionPolicy::default())
         .unwrap();
-    assert!(!files.path(Kind::Rendition, &b_files.1).exists(), "B's rendition went");
-    assert!(files.path(Kind::Original, &b_files.0).exists(), "B's original is young");
+    assert!(
+        !files.path(Kind::Rendition, &b_files.1).exists(),
+        "B's rendition went"
+    );
+    assert!(
+        files.path(Kind::Original, &b_files.0).exists(),
+        "B's original is young"
+    );
     for (kind, sha) in [
         (Kind::Original, &c_files.0),
         (Kind::Rendition, &c_files.1),
         (Kind::Thumbnail, &c_files.2),
     ] {
-        assert!(files.path(kind, sha).exists(), "C (pending QA) keeps its {kind:?}");
+        assert!(
+            files.path(kind, sha).exists(),
+            "C (pending QA) keeps its {kind:?}"
+        );
     }
-    assert!(files.path(Kind::Thumbnail, &b_files.2).exists(), "thumbnails stay");
-    assert!(report.renditions_deleted >= 1 && report.originals_deleted == 0, "{report:?}");
-    assert_eq!(world.store.sweep_photo_files(&files).unwrap(), 0, "the rows and the disk agree");
+    assert!(
+        files.path(Kind::Thumbnail, &b_files.2).exists(),
+        "thumbnails stay"
+    );
+    assert!(
+        report.renditions_deleted >= 1 && report.originals_deleted == 0,
+        "{report:?}"
+    );
+    assert_eq!(
+        world.store.sweep_photo_files(&files).unwrap(),
+        0,
+        "the rows and the disk agree"
+    );
 
     // Published again, B is made again from its original and goes without a second review.
     let republished = world.store.approve_photo(&b.uuid).unwrap();
@@ -93,7 +115,10 @@ fn relayed_photos_give_their_files_back_and_nothing_undecided_is_touched() {
         .process_pending_photos(&files, &default_settings())
         .unwrap();
     assert_eq!(world.store.photo(&b.uuid).unwrap().state, PhotoState::Queued);
-    assert!(files.path(Kind::Rendition, &b_files.1).exists(), "the rendition is back");
+    assert!(
+        files.path(Kind::Rendition, &b_files.1).exists(),
+        "the rendition is back"
+    );
     assert_eq!(world.engine.push_outbox(CODE, true).unwrap().delivered, 1);
     let received = world.provider.admin().received_pictures().unwrap();
     assert_eq!(received.len(), 2, "the provider keeps one per UUID: {received:?}");
@@ -103,9 +128,15 @@ fn relayed_photos_give_their_files_back_and_nothing_undecided_is_touched() {
         .store
         .apply_retention_at(&files, &RetentionPolicy::default(), now() + 31 * DAY)
         .unwrap();
-    assert!(!files.path(Kind::Original, &b_files.0).exists(), "B's old original went");
+    assert!(
+        !files.path(Kind::Original, &b_files.0).exists(),
+        "B's old original went"
+    );
     assert!(!files.path(Kind::Rendition, &b_files.1).exists());
-    assert!(files.path(Kind::Original, &a_files.0).exists(), "shared with C, pending QA");
+    assert!(
+        files.path(Kind::Original, &a_files.0).exists(),
+        "shared with C, pending QA"
+    );
     assert!(files.path(Kind::Rendition, &c_files.1).exists());
     assert!(later.originals_deleted >= 1, "{later:?}");
     assert_eq!(world.store.sweep_photo_files(&files).unwrap(), 0);
@@ -123,9 +154,19 @@ fn relayed_photos_give_their_files_back_and_nothing_undecided_is_touched() {
         (storage.renditions, "renditions"),
         (storage.thumbnails, "thumbnails"),
     ] {
-        assert_eq!((usage.files, usage.bytes), on_disk(&root.join(folder)), "{folder}");
+        assert_eq!(
+            (usage.files, usage.bytes),
+            on_disk(&root.join(folder)),
+            "{folder}"
+        );
     }
-    let state = |state| storage.by_state.iter().find(|usage| usage.state == state).unwrap();
+    let state = |state| {
+        storage
+            .by_state
+            .iter()
+            .find(|usage| usage.state == state)
+            .unwrap()
+    };
     let pending = state(PhotoState::PendingQa);
     assert_eq!(pending.photos, 1);
     let size = |kind, sha: &str| std::fs::metadata(files.path(kind, sha)).unwrap().len();
@@ -136,7 +177,10 @@ fn relayed_photos_give_their_files_back_and_nothing_undecided_is_touched() {
     assert_eq!(relayed.photos, 2);
     // A's rendition stays only when it is the very file C (pending QA) needs.
     let shared = u64::from(a_files.1 == c_files.1);
-    assert_eq!(relayed.renditions.files, shared, "no other relayed rendition is left");
+    assert_eq!(
+        relayed.renditions.files, shared,
+        "no other relayed rendition is left"
+    );
     assert_eq!(storage.renditions_evicted, 2 - shared);
     assert_eq!(storage.originals_evicted, 1);
     assert!(storage.database_bytes > 0 && storage.wal_bytes > 0);
@@ -152,7 +196,12 @@ fn under_a_byte_cap_the_oldest_relayed_originals_go_first_and_the_cap_never_reac
     world.store.approve_photo(&a.uuid).unwrap();
     assert_eq!(world.engine.push_outbox(CODE, true).unwrap().delivered, 1);
     let b = world
-        .add_photo("2", &fixture_photo("phone/HMD_Nokia_8.3_5G.jpg"), EvidenceType::Before, None)
+        .add_photo(
+            "2",
+            &fixture_photo("phone/HMD_Nokia_8.3_5G.jpg"),
+            EvidenceType::Before,
+            None,
+        )
         .unwrap();
     let (a_files, b_files) = (files_of(&world, &a.uuid), files_of(&world, &b.uuid));
     let policy = RetentionPolicy {
@@ -166,5 +215,8 @@ fn under_a_byte_cap_the_oldest_relayed_originals_go_first_and_the_cap_never_reac
     assert!(!files.path(Kind::Rendition, &a_files.1).exists());
     assert!(files.path(Kind::Original, &b_files.0).exists());
     assert!(files.path(Kind::Rendition, &b_files.1).exists());
-    assert_eq!(report.photo_bytes, world.store.storage_report(&files).unwrap().photo_bytes);
+    assert_eq!(
+        report.photo_bytes,
+        world.store.storage_report(&files).unwrap().photo_bytes
+    );
 }
