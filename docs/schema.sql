@@ -1,4 +1,4 @@
--- The schema of a freshly migrated fieldsync database (schema version 9): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 10): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
@@ -108,7 +108,10 @@ CREATE TABLE photos (
     approved_at INTEGER,
     device_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
-    processing_owner TEXT
+    processing_owner TEXT,
+    relayed_at INTEGER,
+    original_evicted_at INTEGER,
+    rendition_evicted_at INTEGER
 );
 
 CREATE UNIQUE INDEX photos_by_content ON photos (project_id, original_sha256);

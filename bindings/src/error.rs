@@ -117,6 +117,7 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::ProjectClosed(_)
             | CoreError::OutboxEntryBusy { .. }
             | CoreError::PhotoState { .. }
+            | CoreError::PhotoFilesEvicted(_)
             | CoreError::AlreadyCompleted(_)
             | CoreError::ProjectExists(_)
             | CoreError::NotLocalProject(_) => Self::Conflict { reason },

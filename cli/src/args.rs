@@ -99,6 +99,12 @@ pub enum Command {
     /// A task's survey: show, answer, submit; QA approves or rejects submissions.
     #[command(subcommand)]
     Survey(SurveyCommand),
+    /// Where the device's storage goes (database, WAL, photo files by state); `storage clean` applies the
+    /// photo retention policy and tidies the database now.
+    Storage {
+        #[command(subcommand)]
+        command: Option<StorageCommand>,
+    },
     /// Field work waiting for delivery: list, retry or discard entries.
     Outbox {
         #[command(subcommand)]
@@ -555,4 +561,23 @@ fn parse_field_status(raw: &str) -> Result<fieldsync_core::model::FieldStatus, S
 /// `CODE::NUMBER`, checked when the arguments are parsed.
 fn parse_project_id(raw: &str) -> Result<fieldsync_core::model::ProjectId, String> {
     fieldsync_core::model::ProjectId::parse(raw).map_err(|err| err.to_string())
+}
+
+/// `fieldsync storage ...`
+#[derive(Debug, Subcommand)]
+pub enum StorageCommand {
+    /// The storage report (the default).
+    Report,
+    /// Delete the files the retention policy allows (renditions of relayed and rejected photos; their
+    /// originals older than --keep-days; more, oldest first, while photos weigh more than --max-bytes), then
+    /// optimise and vacuum the database a bounded amount. Nothing of a photo not yet relayed or decided by QA
+    /// is ever deleted.
+    Clean {
+        /// Keep the originals of relayed and rejected photos this many days (default 30).
+        #[arg(long)]
+        keep_days: Option<u32>,
+        /// Keep photo files under this many bytes (default 2 GiB).
+        #[arg(long)]
+        max_bytes: Option<u64>,
+    },
 }

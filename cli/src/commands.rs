@@ -27,8 +27,9 @@ use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, OutboxCommand,
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
-use crate::args::{PhotoCommand, SurveyCommand, SurveyTemplateCommand};
+use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
 use crate::output::{self, Printer};
+use fieldsync_core::photo::retention::RetentionPolicy;
 
 /// The largest work type file read: a definition is a few KiB; anything near this is not one.
 const MAX_WORK_TYPE_BYTES: u64 = 4 << 20;
@@ -115,6 +116,7 @@ pub fn run(cli: Cli) -> Result<()> {
             };
             checkin(store, &printer, &id, fix, badge, user)
         }
+        Command::Storage { command } => storage(&app, &printer, command),
         Command::Outbox { command } => outbox(store, &printer, command),
         Command::Photo(command) => photo(&app, &printer, command),
         Command::Watch { interval } => watch(engine.clone(), &printer, interval),
@@ -783,6 +785,25 @@ fn survey(store: &Store, printer: &Printer, command: SurveyCommand) -> Result<()
         SurveyCommand::Approve { uuid } => printer.survey_submission(&store.approve_survey(&uuid)?),
         SurveyCommand::Reject { uuid, reason } => {
             printer.survey_submission(&store.reject_survey(&uuid, &reason)?)
+        }
+    }
+}
+
+fn storage(app: &App, printer: &Printer, command: Option<StorageCommand>) -> Result<()> {
+    match command.unwrap_or(StorageCommand::Report) {
+        StorageCommand::Report => printer.storage(&app.storage_report()?),
+        StorageCommand::Clean { keep_days, max_bytes } => {
+            let defaults = RetentionPolicy::default();
+            let policy = RetentionPolicy {
+                keep_originals_days: keep_days.or(defaults.keep_originals_days),
+                max_photo_bytes: max_bytes.or(defaults.max_photo_bytes),
+                ..defaults
+            };
+            let retention = app.apply_retention(&policy)?;
+            let maintenance = app
+                .store()
+                .maintain(fieldsync_core::store::VACUUM_PAGES_PER_CALL, true)?;
+            printer.storage_clean(&retention, &maintenance, &app.storage_report()?)
         }
     }
 }

@@ -8,6 +8,7 @@ use fieldsync_core::requirements::{Unmet, UnmetRequirement};
 use fieldsync_core::store::{
     Completion, OutboxSummary, Photo, ProjectSummary, SurveySubmission, SurveyTemplateInfo, TaskSurvey,
 };
+use fieldsync_core::store::{FileUsage, Maintenance, RetentionReport, StorageReport};
 use fieldsync_core::survey::AnswerValue;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
@@ -72,6 +73,87 @@ impl Printer {
     fn json(&self, value: &impl Serialize) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(value)?);
         Ok(())
+    }
+
+    /// The storage report.
+    pub fn storage(&self, report: &StorageReport) -> Result<()> {
+        if self.json {
+            return self.json(report);
+        }
+        println!(
+            "database {}  WAL {}  shared memory {}  free inside {} (auto-vacuum {})",
+            bytes(report.database_bytes),
+            bytes(report.wal_bytes),
+            bytes(report.shm_bytes),
+            bytes(report.free_bytes),
+            report.auto_vacuum
+        );
+        let mut table = new_table(&["State", "Photos", "Originals", "Renditions", "Thumbnails"]);
+        let usage = |usage: &FileUsage| format!("{} ({})", usage.files, bytes(usage.bytes));
+        for state in &report.by_state {
+            table.add_row(vec![
+                state.state.as_str().to_owned(),
+                state.photos.to_string(),
+                usage(&state.originals),
+                usage(&state.renditions),
+                usage(&state.thumbnails),
+            ]);
+        }
+        table.add_row(vec![
+            "on disk".to_owned(),
+            String::new(),
+            usage(&report.originals),
+            usage(&report.renditions),
+            usage(&report.thumbnails),
+        ]);
+        println!("{table}");
+        println!(
+            "photo files {}; deleted by retention: {} originals, {} renditions",
+            bytes(report.photo_bytes),
+            report.originals_evicted,
+            report.renditions_evicted
+        );
+        Ok(())
+    }
+
+    /// What `storage clean` did, and the report after.
+    pub fn storage_clean(
+        &self,
+        retention: &RetentionReport,
+        maintenance: &Maintenance,
+        report: &StorageReport,
+    ) -> Result<()> {
+        if self.json {
+            return self.json(&json!({
+                "retention": retention,
+                "maintenance": maintenance,
+                "storage": report,
+            }));
+        }
+        println!(
+            "deleted {} renditions and {} originals, {} freed{}",
+            retention.renditions_deleted,
+            retention.originals_deleted,
+            bytes(retention.bytes_freed),
+            if retention.cap_met {
+                ""
+            } else {
+                " (photos not yet relayed or decided alone weigh more than the cap)"
+            }
+        );
+        match &maintenance.skipped {
+            Some(why) => println!("database upkeep skipped: {why}"),
+            None => println!(
+                "database optimised; {} free pages given back{}",
+                maintenance.pages_freed,
+                if maintenance.converted {
+                    " (now vacuumed incrementally)"
+                } else {
+                    ""
+                }
+            ),
+        }
+        self.storage(report)
     }
 
     pub fn message(&self, message: &str) -> Result<()> {
@@ -803,4 +885,20 @@ pub fn relay_observer(terminal: bool, json: bool) -> fieldsync_core::sync::SyncO
             bar.finish();
         }
     })
+}
+
+/// Bytes for people: B, KiB, MiB, GiB.
+fn bytes(count: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut value = count as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{count} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }

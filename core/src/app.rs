@@ -8,6 +8,10 @@
 //! - **download temp files** (`.fieldsync-download-*.json` beside the database) are removed;
 //! - **imports** left `pending` or `running` are marked failed, so the app shows the truth.
 //!
+//! Storage upkeep runs at safe moments: after the start-up recovery and after every delivery run that
+//! delivered something, the photo retention policy ([`AppConfig::retention`]) is applied and SQLite is
+//! optimised and vacuumed a bounded amount ([`Store::maintain`], which never waits for a busy writer).
+//!
 //! The last three would hurt a live process (its photo being stored, its download, its running import),
 //! so they run only when no other process has the database open: every [`App`] holds a shared lock on
 //! `<database>-runs/open.lock` for its lifetime, and the recovery takes it exclusively first. The
@@ -19,6 +23,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::photo::files::PhotoFiles;
 use crate::photo::process::ProcessSettings;
+use crate::photo::retention::RetentionPolicy;
 use crate::secrets::SecretStore;
 use crate::store::{AddPhoto, Photo, Store};
 use crate::sync::{DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, SyncEngine, SyncObserver};
@@ -39,6 +44,10 @@ pub struct AppConfig {
     pub observer: Option<SyncObserver>,
     /// Network timeouts; `None` for the defaults.
     pub timeouts: Option<Timeouts>,
+    /// Which photo files go once the provider has the photos; `None` keeps every file. Default:
+    /// [`RetentionPolicy::default`] (renditions of relayed and rejected photos go at once, their
+    /// originals after 30 days, photo files capped at 2 GiB).
+    pub retention: Option<RetentionPolicy>,
 }
 
 impl AppConfig {
@@ -51,6 +60,7 @@ impl AppConfig {
             relay_concurrency: DEFAULT_RELAY_CONCURRENCY,
             observer: None,
             timeouts: None,
+            retention: Some(RetentionPolicy::default()),
         }
     }
 }
@@ -61,6 +71,7 @@ impl std::fmt::Debug for AppConfig {
             .field("database", &self.database)
             .field("photo_directory", &self.photo_directory)
             .field("relay_concurrency", &self.relay_concurrency)
+            .field("retention", &self.retention)
             .finish_non_exhaustive()
     }
 }
@@ -78,6 +89,8 @@ pub struct Recovery {
     pub download_files: u64,
     /// Imports marked failed.
     pub imports: u64,
+    /// Photo files the retention policy deleted at start-up.
+    pub retention_files: u64,
 }
 
 /// The photo store directory used when none is configured: `<database>-photos/`.
@@ -134,6 +147,9 @@ impl App {
         open.unlock().map_err(|err| Error::io(&lease_directory, err))?;
         open.lock_shared()
             .map_err(|err| Error::io(&lease_directory, err))?;
+        if let Some(policy) = &config.retention {
+            recovery.retention_files = upkeep(&store, &photo_files, policy, exclusive);
+        }
         if recovery
             != (Recovery {
                 exclusive,
@@ -149,6 +165,12 @@ impl App {
         )
         .with_photo_files(photo_files.clone())
         .with_relay_concurrency(config.relay_concurrency);
+        if let Some(policy) = config.retention {
+            let (hook_store, hook_files) = (store.clone(), photo_files.clone());
+            engine = engine.with_after_delivery(Arc::new(move |_report| {
+                upkeep(&hook_store, &hook_files, &policy, false);
+            }));
+        }
         if let Some(observer) = config.observer {
             engine = engine.with_observer(observer);
         }
@@ -217,6 +239,17 @@ impl App {
         Ok(export)
     }
 
+    /// Applies the photo retention policy now with `policy` (the CLI's `storage clean`; the configured
+    /// policy runs by itself at start-up and after deliveries).
+    pub fn apply_retention(&self, policy: &RetentionPolicy) -> Result<crate::store::RetentionReport> {
+        self.store.apply_retention(&self.photo_files, policy)
+    }
+
+    /// Where the storage goes (see [`Store::storage_report`]).
+    pub fn storage_report(&self) -> Result<crate::store::StorageReport> {
+        self.store.storage_report(&self.photo_files)
+    }
+
     /// Processes every photo waiting for it (left by a failure or another process, too), one at a time
     /// across the process. Returns how many were processed (failed ones included).
     pub fn process_photos(&self, mut on_processed: impl FnMut(&Photo)) -> Result<u64> {
@@ -232,6 +265,24 @@ impl App {
         }
         Ok(count)
     }
+}
+
+/// Storage upkeep at a safe moment: the retention policy, then `PRAGMA optimize` and a bounded incremental
+/// vacuum (a database from before incremental vacuum is converted only when `exclusive`, at start-up).
+/// Never fails the caller: problems are logged. Returns how many photo files went.
+fn upkeep(store: &Store, files: &PhotoFiles, policy: &RetentionPolicy, exclusive: bool) -> u64 {
+    let deleted = match store.apply_retention(files, policy) {
+        Ok(report) => report.originals_deleted + report.renditions_deleted,
+        Err(err) => {
+            tracing::warn!(%err, "photo retention failed");
+            0
+        }
+    };
+    match store.maintain(crate::store::VACUUM_PAGES_PER_CALL, exclusive) {
+        Ok(done) => tracing::debug!(?done, "database upkeep"),
+        Err(err) => tracing::warn!(%err, "database upkeep failed"),
+    }
+    deleted
 }
 
 /// The directory downloads are written to: the database's.

@@ -91,6 +91,10 @@ pub enum Error {
         /// What was asked.
         action: &'static str,
     },
+    /// A relayed photo cannot be published again: the retention policy deleted both its rendition and its
+    /// original (see `docs/DOMAIN.md`, "Storage and retention").
+    #[error("photo {0} cannot be published again: its files were deleted by the retention policy")]
+    PhotoFilesEvicted(String),
     /// No outbox entry has this id.
     #[error("no outbox entry {0}")]
     UnknownOutboxEntry(String),

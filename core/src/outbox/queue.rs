@@ -324,6 +324,12 @@ pub(crate) fn record(connection: &Connection, id: &str, update: &EntryUpdate, at
             _ => UploadResult::WillRetry,
         };
         move_photo(connection, id, PhotoEvent::DeliveryRecorded(result), message)?;
+        if result == UploadResult::Delivered {
+            // The age the retention policy counts a relayed photo's original from.
+            connection
+                .prepare_cached("UPDATE photos SET relayed_at = ?2 WHERE id = ?1 AND state = 'relayed'")?
+                .execute(params![id, at])?;
+        }
     }
     if kind == EntryKind::Survey && update.state == EntryState::Done {
         connection

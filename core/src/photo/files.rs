@@ -138,6 +138,50 @@ impl PhotoFiles {
         fs::read(&path).map_err(|err| Error::io(&path, err))
     }
 
+    /// The size of a stored file, `None` when it is not there.
+    pub fn size(&self, kind: Kind, sha256: &str) -> Option<u64> {
+        fs::metadata(self.path(kind, sha256))
+            .ok()
+            .filter(fs::Metadata::is_file)
+            .map(|meta| meta.len())
+    }
+
+    /// Deletes a stored file; `false` when it was not there. The folder is fsynced afterwards by
+    /// [`PhotoFiles::sync`].
+    pub fn remove(&self, kind: Kind, sha256: &str) -> Result<bool> {
+        let path = self.path(kind, sha256);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(true),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(err) => Err(Error::io(&path, err)),
+        }
+    }
+
+    /// Fsyncs a kind's folder (after deletions).
+    pub fn sync(&self, kind: Kind) -> Result<()> {
+        sync_folder(&self.root.join(kind.folder()))
+    }
+
+    /// How many stored files of a kind there are and what they weigh (temporary files left out).
+    pub fn usage(&self, kind: Kind) -> Result<(u64, u64)> {
+        let folder = self.root.join(kind.folder());
+        let entries = fs::read_dir(&folder).map_err(|err| Error::io(&folder, err))?;
+        let (mut count, mut bytes) = (0, 0);
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if !name.to_string_lossy().ends_with(".jpg") {
+                continue;
+            }
+            if let Ok(meta) = entry.metadata()
+                && meta.is_file()
+            {
+                count += 1;
+                bytes += meta.len();
+            }
+        }
+        Ok((count, bytes))
+    }
+
     /// Removes temporary files and files whose SHA-256 is not in `referenced` (per kind). Returns how many
     /// files went.
     pub fn sweep(&self, referenced: &[(Kind, HashSet<String>)]) -> Result<u64> {

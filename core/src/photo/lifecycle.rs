@@ -8,7 +8,8 @@
 //!     └─failed─▶ failed ──approved (reprocess/resend)──┘                          │  └─ gave up ─▶ failed
 //!                                                                                  └─ run died ─▶ queued
 //! any state but relayed ──rejected──▶ rejected (never relayed; wins over a delivery recorded later)
-//! relayed ──approved again──▶ queued (republished under the same UUID; the provider keeps one)
+//! relayed ──approved again──▶ queued (republished under the same UUID; the provider keeps one), or
+//!          processing when the retention policy deleted its rendition (made again from the original)
 //! ```
 
 use super::PhotoState;
@@ -34,9 +35,10 @@ pub enum PhotoEvent {
     },
     /// Processing failed (the reason is stored beside the state).
     ProcessingFailed,
-    /// QA approved (published) it. A photo whose processing failed is processed again.
+    /// QA approved (published) it. A photo whose processing failed, or a relayed one whose rendition the
+    /// retention policy deleted, is processed again.
     Approved {
-        /// The photo has a rendition (processing succeeded before).
+        /// The photo has a rendition on disk (processing succeeded before, and retention left it).
         processed: bool,
     },
     /// QA rejected it.
@@ -84,7 +86,8 @@ pub fn next_photo_state(from: PhotoState, event: PhotoEvent) -> Result<PhotoStat
         (Processing, PhotoEvent::Processed { auto_relay: true }) => Ok(Queued),
         (Processing, PhotoEvent::Processed { auto_relay: false }) => Ok(PendingQa),
         (Processing, PhotoEvent::ProcessingFailed) => Ok(Failed),
-        (Failed, PhotoEvent::Approved { processed: false }) => Ok(Processing),
+        // A failed photo, or a relayed one whose rendition the retention policy deleted, is made again.
+        (Failed | Relayed, PhotoEvent::Approved { processed: false }) => Ok(Processing),
         (PendingQa | Queued | Relayed | Failed, PhotoEvent::Approved { .. }) => Ok(Queued),
         (Relayed, PhotoEvent::Rejected) => refused,
         (_, PhotoEvent::Rejected) => Ok(Rejected),
@@ -131,6 +134,11 @@ mod tests {
         assert_eq!(
             next_photo_state(Failed, PhotoEvent::Approved { processed: false }),
             Ok(Processing)
+        );
+        assert_eq!(
+            next_photo_state(Relayed, PhotoEvent::Approved { processed: false }),
+            Ok(Processing),
+            "a relayed photo whose rendition was evicted is made again"
         );
         for refused in [Rejected, Uploading, Processing] {
             assert!(next_photo_state(refused, PhotoEvent::Approved { processed: true }).is_err());

@@ -15,6 +15,7 @@ pub mod files;
 mod fixtures;
 pub mod lifecycle;
 pub mod process;
+pub mod retention;
 
 pub use error::PhotoError;
 

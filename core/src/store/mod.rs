@@ -16,6 +16,7 @@ mod migrations;
 mod outbox;
 mod photos;
 mod projects;
+mod retention;
 mod surveys;
 mod work_types;
 
@@ -35,6 +36,10 @@ pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
 pub use outbox::IntegrationQueue;
 pub use photos::{AddPhoto, Photo, PhotoUpload};
 pub use projects::ProjectSummary;
+pub use retention::{
+    CONVERT_MAX_BYTES, FileUsage, Maintenance, RetentionReport, StateUsage, StorageReport,
+    VACUUM_PAGES_PER_CALL,
+};
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
@@ -82,6 +87,14 @@ impl Store {
             });
         }
         configure(&writer)?;
+        // A new database gives its free pages back incrementally (`Store::maintain`); the mode can only be
+        // chosen before the first table (an older database is converted by one VACUUM, see `maintain`).
+        if found == 0 {
+            let tables: i64 = writer.query_row("SELECT count(*) FROM sqlite_master", [], |row| row.get(0))?;
+            if tables == 0 {
+                writer.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
+            }
+        }
         // Switching to WAL takes a lock; a database already in WAL mode (every one this code created) is
         // left alone, so opening never waits for another process's write transaction.
         let mode: String = writer.query_row("PRAGMA journal_mode", [], |row| row.get(0))?;

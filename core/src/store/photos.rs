@@ -358,10 +358,18 @@ impl Store {
             let position = fix.or(processed.metadata.gps);
             let location = certify::location(position, property, integration.check_in.geofence_radius_m);
             let photo = find(tx, &uuid)?;
+            // A relayed photo approved again after the retention policy deleted its rendition: QA already
+            // published it, so it goes straight back to the queue.
+            let republished: bool = tx.query_row(
+                "SELECT rendition_evicted_at IS NOT NULL FROM photos WHERE id = ?1",
+                [&uuid],
+                |row| row.get(0),
+            )?;
             tx.execute(
                 "UPDATE photos SET rendition_sha256 = ?2, rendition_size = ?3, width = ?4, height = ?5,
                      thumbnail_sha256 = ?6, capture_time = ?7, exif_latitude = ?8, exif_longitude = ?9,
-                     camera_model = ?10, distance_m = ?11, location_certified = ?12, processing_owner = NULL
+                     camera_model = ?10, distance_m = ?11, location_certified = ?12, processing_owner = NULL,
+                     rendition_evicted_at = NULL
                  WHERE id = ?1",
                 params![
                     uuid,
@@ -407,7 +415,7 @@ impl Store {
                     super::field::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
                 }
                 None => integration.auto_relay,
-            };
+            } || republished;
             match next_photo_state(PhotoState::Processing, PhotoEvent::Processed { auto_relay }) {
                 Ok(PhotoState::Queued) => release(tx, &uuid)?,
                 Ok(state) => set_state(tx, &uuid, state, None)?,
@@ -526,8 +534,13 @@ impl Store {
                 Ok(rows.collect::<rusqlite::Result<_>>()?)
             };
             Ok((
-                collect("SELECT original_sha256 FROM photos")?,
-                collect("SELECT rendition_sha256 FROM photos WHERE rendition_sha256 IS NOT NULL")?,
+                // A file the retention policy deleted is no longer referenced: if a crash left it on disk
+                // after the row recorded its eviction, it goes now.
+                collect("SELECT original_sha256 FROM photos WHERE original_evicted_at IS NULL")?,
+                collect(
+                    "SELECT rendition_sha256 FROM photos
+                     WHERE rendition_sha256 IS NOT NULL AND rendition_evicted_at IS NULL",
+                )?,
                 collect("SELECT thumbnail_sha256 FROM photos WHERE thumbnail_sha256 IS NOT NULL")?,
             ))
         })?;
@@ -562,16 +575,21 @@ impl Store {
                 "UPDATE photos SET first_upload_at = coalesce(first_upload_at, ?2), state = ?3 WHERE id = ?1",
                 params![uuid, now(), uploading.as_str()],
             )?;
-            let (rendition, capture_time, first_upload, file_name): (
+            let (rendition, capture_time, first_upload, file_name, evicted): (
                 Option<String>,
                 Option<i64>,
                 i64,
                 String,
+                bool,
             ) = tx.query_row(
-                "SELECT rendition_sha256, capture_time, first_upload_at, file_name FROM photos WHERE id = ?1",
+                "SELECT rendition_sha256, capture_time, first_upload_at, file_name, rendition_evicted_at IS NOT NULL
+                 FROM photos WHERE id = ?1",
                 [uuid],
-                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)),
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
             )?;
+            if evicted {
+                return Err(Error::PhotoFilesEvicted(uuid.to_owned()));
+            }
             let rendition =
                 rendition.ok_or_else(|| Error::PhotoRefused(format!("photo {uuid} is not processed")))?;
             let payload: String =
@@ -609,13 +627,23 @@ pub struct PhotoUpload {
     pub item: serde_json::Value,
 }
 
-/// Approves one photo (see [`Store::approve_photo`]).
+/// Approves one photo (see [`Store::approve_photo`]). A relayed photo whose rendition the retention
+/// policy deleted is processed again from its original, then queued without a second review; with its
+/// original gone too it is refused ([`Error::PhotoFilesEvicted`]).
 fn approve(tx: &Connection, uuid: &str) -> Result<()> {
     let photo = find(tx, uuid)?;
+    let (rendition_evicted, original_evicted): (bool, bool) = tx.query_row(
+        "SELECT rendition_evicted_at IS NOT NULL, original_evicted_at IS NOT NULL FROM photos WHERE id = ?1",
+        [uuid],
+        |row| Ok((row.get(0)?, row.get(1)?)),
+    )?;
+    if photo.state == PhotoState::Relayed && rendition_evicted && original_evicted {
+        return Err(Error::PhotoFilesEvicted(uuid.to_owned()));
+    }
     let next = transition(
         &photo,
         PhotoEvent::Approved {
-            processed: photo.width.is_some(),
+            processed: photo.width.is_some() && !rendition_evicted,
         },
         "approve",
     )?;

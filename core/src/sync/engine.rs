@@ -127,7 +127,13 @@ pub struct SyncEngine {
     delivering: Mutex<()>,
     relay_concurrency: usize,
     photo_files: Option<crate::photo::files::PhotoFiles>,
+    after_delivery: Option<AfterDelivery>,
 }
+
+/// Called after a delivery run that delivered something, on the thread that ran it, before
+/// [`SyncEngine::push_outbox`] returns: a safe moment for storage upkeep (the composition root applies the
+/// photo retention policy there). It must not fail the run: it logs its own errors.
+pub type AfterDelivery = Arc<dyn Fn(&DeliveryReport) + Send + Sync>;
 
 impl std::fmt::Debug for SyncEngine {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -163,6 +169,7 @@ impl SyncEngine {
             delivering: Mutex::new(()),
             relay_concurrency: DEFAULT_RELAY_CONCURRENCY,
             photo_files: None,
+            after_delivery: None,
         }
     }
 
@@ -176,6 +183,12 @@ impl SyncEngine {
     /// per project (1 to [`MAX_RELAY_CONCURRENCY`]; default [`DEFAULT_RELAY_CONCURRENCY`]).
     pub fn with_relay_concurrency(mut self, workers: usize) -> Self {
         self.relay_concurrency = workers.clamp(1, MAX_RELAY_CONCURRENCY);
+        self
+    }
+
+    /// Sets what runs after a delivery run that delivered something (see [`AfterDelivery`]).
+    pub fn with_after_delivery(mut self, hook: AfterDelivery) -> Self {
+        self.after_delivery = Some(hook);
         self
     }
 
@@ -465,7 +478,14 @@ impl SyncEngine {
             ignore_backoff,
             concurrency: self.relay_concurrency,
         };
-        deliver(&queue, &courier, &SystemClock, &lease, options)
+        let report = deliver(&queue, &courier, &SystemClock, &lease, options)?;
+        drop(lease);
+        if report.delivered > 0
+            && let Some(hook) = &self.after_delivery
+        {
+            hook(&report);
+        }
+        Ok(report)
     }
 
     /// Delivers every integration's field work (not waiting out backoff: the user asked), then refreshes

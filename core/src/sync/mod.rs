@@ -14,7 +14,7 @@ pub use crate::outbox::DeliveryReport;
 pub use crate::schedule::{AttemptOutcome, Schedule, next_delay};
 pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
 pub use engine::{
-    CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, IntegrationOutcome,
+    AfterDelivery, CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, IntegrationOutcome,
     MAX_RELAY_CONCURRENCY, SyncEngine, SyncSummary,
 };
 pub use event::{SyncEvent, SyncObserver};

@@ -24,5 +24,6 @@ mod migrations;
 mod photo_crash;
 mod photo_e2e;
 mod photo_relay;
+mod retention;
 mod scaling;
 mod sync_e2e;
