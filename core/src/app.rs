@@ -44,9 +44,9 @@ pub struct AppConfig {
     pub observer: Option<SyncObserver>,
     /// Network timeouts; `None` for the defaults.
     pub timeouts: Option<Timeouts>,
-    /// Which photo files go once the provider has the photos; `None` keeps every file. Default:
-    /// [`RetentionPolicy::default`] (renditions of relayed and rejected photos go at once, their
-    /// originals after 30 days, photo files capped at 2 GiB).
+    /// Which photo files go once the provider has the photos; `None` keeps every file. Default: originals
+    /// of relayed and rejected photos go after 30 days and photo files are capped at 2 GiB; renditions stay
+    /// until the cap needs the space, so that publishing a relayed photo again sends it at once.
     pub retention: Option<RetentionPolicy>,
 }
 
@@ -60,7 +60,12 @@ impl AppConfig {
             relay_concurrency: DEFAULT_RELAY_CONCURRENCY,
             observer: None,
             timeouts: None,
-            retention: Some(RetentionPolicy::default()),
+            // An app keeps the renditions of relayed photos until the byte cap needs the space: QA may
+            // publish a relayed photo again, and that must send the same bytes at once.
+            retention: Some(RetentionPolicy {
+                evict_decided_renditions: false,
+                ..RetentionPolicy::default()
+            }),
         }
     }
 }
