@@ -287,7 +287,7 @@ fn a_survey_is_shown_answered_refused_while_incomplete_submitted_and_reviewed() 
         &["survey", "show", "ACME::1002", "--task", "Property Inspection"],
     );
     assert!(
-        stderr.contains("hpirFull-v3") && stderr.contains("survey-template add"),
+        stderr.contains("hpirFull-v3") && stderr.contains("template library"),
         "an unknown template id is named: {stderr}"
     );
 
