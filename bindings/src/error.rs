@@ -2,6 +2,7 @@
 //! credentials (the core's messages do not, and this is the only conversion point).
 
 use fieldsync_core::Error as CoreError;
+use fieldsync_core::cancel::StopReason;
 use fieldsync_core::transport::TransportError;
 
 use crate::records::{InvalidAnswer, UnmetRequirement};
@@ -73,6 +74,26 @@ pub enum FieldSyncError {
         /// What failed.
         reason: String,
     },
+    /// The app cancelled the call (its coroutine, task or future was cancelled). Nothing was half-written;
+    /// unsent work goes at the next sync.
+    #[error("cancelled: {reason}")]
+    Cancelled {
+        /// What stopped.
+        reason: String,
+    },
+    /// fieldsync is paused (`pause()`), or the call was interrupted by it: call `resume()` first. Work the
+    /// pause interrupted goes on after `resume()`.
+    #[error("paused: {reason}")]
+    Paused {
+        /// What was refused or interrupted.
+        reason: String,
+    },
+    /// The call reached its deadline and stopped; unsent work goes at the next run.
+    #[error("deadline: {reason}")]
+    DeadlineReached {
+        /// What stopped.
+        reason: String,
+    },
     /// A bug: a panic or an unexpected failure inside the library or a host callback.
     #[error("internal: {reason}")]
     Internal {
@@ -121,6 +142,15 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::AlreadyCompleted(_)
             | CoreError::ProjectExists(_)
             | CoreError::NotLocalProject(_) => Self::Conflict { reason },
+            CoreError::Stopped(StopReason::Cancelled)
+            | CoreError::Transport(TransportError::Stopped(StopReason::Cancelled)) => Self::Cancelled { reason },
+            CoreError::Paused
+            | CoreError::Stopped(StopReason::Paused)
+            | CoreError::Transport(TransportError::Stopped(StopReason::Paused)) => Self::Paused { reason },
+            CoreError::Stopped(StopReason::Deadline)
+            | CoreError::Transport(TransportError::Stopped(StopReason::Deadline)) => {
+                Self::DeadlineReached { reason }
+            }
             CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
                 reason,
@@ -138,6 +168,8 @@ impl From<CoreError> for FieldSyncError {
                 },
                 fieldsync_core::FailureClass::Permanent => Self::Provider { reason },
                 fieldsync_core::FailureClass::Other => Self::Storage { reason },
+                // A waiter of a run that another caller stopped: that caller's stop, not this one's.
+                fieldsync_core::FailureClass::Stopped => Self::Cancelled { reason },
             },
             CoreError::SchemaTooNew { .. }
             | CoreError::Io { .. }

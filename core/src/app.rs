@@ -12,6 +12,14 @@
 //! delivered something, the photo retention policy ([`AppConfig::retention`]) is applied and SQLite is
 //! optimised and vacuumed a bounded amount ([`Store::maintain`], which never waits for a busy writer).
 //!
+//! **Suspend and resume** ([`App::pause`], [`App::resume`]): a phone app is suspended at any moment, and
+//! iOS kills a suspended app that holds a lock on a file (`0xdead10cc`). `pause()` stops every operation
+//! at a safe point (requests in flight are aborted, outbox entries go back to the queue, an import rolls
+//! back), closes every SQLite connection (no descriptor of the database, WAL or SHM file stays open, so no
+//! lock either) and releases the liveness lock. While paused, calls fail at once with
+//! [`Error::Paused`]: the app is about to be suspended and must not wait. `resume()` reopens and
+//! delivers again what the pause interrupted.
+//!
 //! The last three would hurt a live process (its photo being stored, its download, its running import),
 //! so they run only when no other process has the database open: every [`App`] holds a shared lock on
 //! `<database>-runs/open.lock` for its lifetime, and the recovery takes it exclusively first. The
@@ -20,13 +28,18 @@
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use crate::cancel::Stop;
 use crate::photo::files::PhotoFiles;
 use crate::photo::process::ProcessSettings;
 use crate::photo::retention::RetentionPolicy;
 use crate::secrets::SecretStore;
 use crate::store::{AddPhoto, Photo, Store};
-use crate::sync::{DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, SyncEngine, SyncObserver};
+use crate::sync::{
+    BackgroundRequest, BackgroundSyncResult, DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, SyncEngine,
+    SyncObserver,
+};
 use crate::transport::Timeouts;
 use crate::{Error, Result};
 
@@ -113,8 +126,23 @@ pub struct App {
     recovery: Recovery,
     /// Photos are processed one at a time (memory stays bounded whatever the queue).
     processing: Mutex<()>,
-    /// Held shared for the App's lifetime: tells other processes this one is alive.
-    _open: File,
+    /// Held shared while the App is open and not paused: tells other processes this one is alive.
+    open: File,
+    /// Serialises `pause` and `resume`.
+    lifecycle: Mutex<()>,
+}
+
+/// The longest `pause()` waits for an operation to reach a safe point (a send in flight is aborted at
+/// once; only a store call under way can take longer).
+pub const PAUSE_WAIT: Duration = Duration::from_secs(2);
+
+/// What [`App::pause`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseReport {
+    /// How long it took.
+    pub took: Duration,
+    /// Whether every operation stopped and every connection closed within [`PAUSE_WAIT`].
+    pub clean: bool,
 }
 
 impl std::fmt::Debug for App {
@@ -188,8 +216,73 @@ impl App {
             engine: Arc::new(engine),
             recovery,
             processing: Mutex::new(()),
-            _open: open,
+            open,
+            lifecycle: Mutex::new(()),
         })
+    }
+
+    /// Suspends fieldsync before the app is suspended (see the module docs): stops every operation,
+    /// closes every database connection and releases every file lock. Idempotent.
+    pub fn pause(&self) -> Result<PauseReport> {
+        let _serial = self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let started = Instant::now();
+        let stopped = self.engine.pause(PAUSE_WAIT);
+        let closed = self.store.close(PAUSE_WAIT.saturating_sub(started.elapsed()));
+        let lease_directory = self.store.lease_directory();
+        self.open
+            .unlock()
+            .map_err(|err| Error::io(&lease_directory, err))?;
+        let report = PauseReport {
+            took: started.elapsed(),
+            clean: stopped && closed,
+        };
+        tracing::info!(took_ms = report.took.as_millis() as u64, clean = report.clean, "paused");
+        Ok(report)
+    }
+
+    /// Undoes [`Self::pause`]: reopens the database and accepts calls again. Delivery runs the pause
+    /// interrupted start again at once on a background thread. Idempotent.
+    pub fn resume(&self) -> Result<()> {
+        let _serial = self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let lease_directory = self.store.lease_directory();
+        self.open
+            .lock_shared()
+            .map_err(|err| Error::io(&lease_directory, err))?;
+        self.store.reopen()?;
+        let interrupted = self.engine.resume();
+        if !interrupted.is_empty() {
+            let engine = self.engine.clone();
+            let spawned = std::thread::Builder::new()
+                .name("fieldsync-resume".into())
+                .spawn(move || {
+                    for code in interrupted {
+                        if let Err(err) = engine.push_outbox(&code, false) {
+                            tracing::warn!(code, %err, "delivery after resume failed");
+                        }
+                    }
+                });
+            if let Err(err) = spawned {
+                tracing::warn!(%err, "could not start delivery after resume; the next sync sends it");
+            }
+        }
+        tracing::info!("resumed");
+        Ok(())
+    }
+
+    /// Whether [`Self::pause`] was called without a [`Self::resume`] since.
+    pub fn is_paused(&self) -> bool {
+        self.engine.is_paused()
+    }
+
+    /// One background run (see [`crate::sync::BackgroundRequest`]): field work first, then refreshes,
+    /// returning by the deadline (plus the few milliseconds it takes to abort what is in flight) or when
+    /// `stop` says so.
+    pub fn run_background_sync(
+        &self,
+        request: &BackgroundRequest,
+        stop: &Stop,
+    ) -> Result<BackgroundSyncResult> {
+        self.engine.run_background(request, stop)
     }
 
     /// The cache.

@@ -17,6 +17,8 @@ pub enum FailureClass {
     Transient(Option<std::time::Duration>),
     /// The provider's answer or the request was wrong.
     Permanent,
+    /// The operation was stopped (cancelled, paused, deadline): not a failure of the provider.
+    Stopped,
     /// Anything else (storage, input).
     Other,
 }
@@ -34,6 +36,9 @@ impl Error {
             | Self::ResponseTooLarge { .. }
             | Self::Provider(_) => FailureClass::Permanent,
             Self::RefreshFailed { class, .. } => *class,
+            Self::Transport(crate::transport::TransportError::Stopped(_)) | Self::Stopped(_) | Self::Paused => {
+                FailureClass::Stopped
+            }
             _ => FailureClass::Other,
         }
     }
@@ -240,6 +245,13 @@ pub enum Error {
     /// SQLite failed.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),
+    /// The operation stopped before its end (cancelled, paused, or at its deadline). Nothing was
+    /// half-written: what it had not finished is done by a later run.
+    #[error("stopped: {0}")]
+    Stopped(crate::cancel::StopReason),
+    /// fieldsync is paused ([`crate::app::App::pause`]): its database is closed until `resume()`.
+    #[error("fieldsync is paused: call resume() first (the database is closed while the app is suspended)")]
+    Paused,
 }
 
 // Not `#[from]`: that would also make the template error the source, and a caller printing the chain

@@ -13,13 +13,15 @@
 //! - [`store`]: the SQLite cache (one writer, readers, numbered migrations) and the import driver;
 //! - [`transport`]: the wire protocol over HTTP, with failures classified (auth, permanent, transient);
 //! - [`schedule`]: when to try again (backoff, intervals), pure;
-//! - [`sync`]: the engine: coalesced runs against the provider, auto-import;
+//! - [`sync`]: the engine: coalesced runs against the provider, auto-import, the background run;
+//! - [`cancel`]: how long operations stop: the host's cancellation, `pause()`, a deadline;
 //! - [`secrets`]: where credentials live instead of the database;
-//! - [`app`]: the composition root that opens all of it and recovers after a crash.
+//! - [`app`]: the composition root that opens all of it, recovers after a crash, pauses and resumes.
 //!
 //! `docs/ARCHITECTURE.md` is the map.
 
 pub mod app;
+pub mod cancel;
 pub mod checkin;
 pub mod files;
 pub mod model;

@@ -18,6 +18,12 @@ pub enum StatusEvent {
     Failed,
     /// The process stopped while the import was pending or running.
     Interrupted,
+    /// The app stopped the run (cancelled, paused, deadline) and it rolled back: the integration goes
+    /// back to where it was before the run, `idle` or `error` (never left `running`).
+    Stopped {
+        /// The status before the run was requested.
+        before: IntegrationStatus,
+    },
 }
 
 /// An event that cannot happen in the current status (a bug in the caller).
@@ -36,7 +42,7 @@ pub fn next_status(
     event: StatusEvent,
 ) -> Result<IntegrationStatus, InvalidTransition> {
     use IntegrationStatus::{Error, Idle, Pending, Running};
-    use StatusEvent::{Failed, Interrupted, Requested, Started, Succeeded};
+    use StatusEvent::{Failed, Interrupted, Requested, Started, Stopped, Succeeded};
     match (from, event) {
         (Idle | Error | Pending, Requested) => Ok(Pending),
         (Running, Requested) => Ok(Running),
@@ -45,6 +51,8 @@ pub fn next_status(
         (Pending | Running, Failed) => Ok(Error),
         (Pending | Running, Interrupted) => Ok(Error),
         (Idle | Error, Interrupted) => Ok(from),
+        (Pending | Running, Stopped { before: Error }) => Ok(Error),
+        (Pending | Running, Stopped { before: Idle | Pending | Running }) => Ok(Idle),
         _ => Err(InvalidTransition { from, event }),
     }
 }
@@ -79,6 +87,21 @@ mod tests {
         assert!(next_status(Idle, StatusEvent::Started).is_err());
         assert!(next_status(Idle, StatusEvent::Succeeded).is_err());
         assert!(next_status(Error, StatusEvent::Failed).is_err());
+    }
+
+    #[test]
+    fn a_stopped_run_goes_back_to_where_it_was() {
+        for running in [Pending, Running] {
+            assert_eq!(
+                next_status(running, StatusEvent::Stopped { before: Idle }).unwrap(),
+                Idle
+            );
+            assert_eq!(
+                next_status(running, StatusEvent::Stopped { before: Error }).unwrap(),
+                Error
+            );
+        }
+        assert!(next_status(Idle, StatusEvent::Stopped { before: Idle }).is_err());
     }
 
     #[test]

@@ -15,12 +15,14 @@
 
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use super::dispatch::{Dispatcher, Finished, Pending};
 use super::lease::RunLease;
-use super::policy::{after_attempt, stops_run};
+use super::policy::{after_attempt, may_start, stops_run};
 use super::queue::ClaimedEntry;
 use super::{DeliveryOutcome, EntryState, EntryUpdate};
+use crate::cancel::{Stop, StopReason};
 use crate::model::Timestamp;
 use crate::{Error, Result};
 
@@ -78,6 +80,20 @@ pub struct DeliveryOptions {
     pub ignore_backoff: bool,
     /// Entries sent at once (at least 1), never two of the same project.
     pub concurrency: usize,
+    /// Only each project's entries before its first photo (the first pass of a background run, see
+    /// [`super::dispatch::before_first_photo`]).
+    pub before_photos: bool,
+}
+
+impl DeliveryOptions {
+    /// The entries of a snapshot this run may send.
+    fn select(&self, entries: Vec<Pending>) -> Vec<Pending> {
+        if self.before_photos {
+            super::dispatch::before_first_photo(entries)
+        } else {
+            entries
+        }
+    }
 }
 
 /// What a delivery run did for one integration.
@@ -89,8 +105,13 @@ pub struct DeliveryReport {
     pub retrying: u64,
     /// Entries that now need the user's attention.
     pub needs_attention: u64,
-    /// Why the run stopped early (network down, credentials refused), if it did.
+    /// Why the run stopped early (network down, credentials refused, cancelled), if it did.
     pub stopped: Option<String>,
+    /// Set when the app stopped the run (cancelled, paused, deadline): entries remain that it did not
+    /// start, and a send it aborted goes again later under the same UUID.
+    pub halted: Option<StopReason>,
+    /// The provider refused the credentials (retrying cannot help until they change).
+    pub auth_refused: bool,
 }
 
 struct Run<'a> {
@@ -99,6 +120,7 @@ struct Run<'a> {
     clock: &'a dyn Clock,
     owner: &'a str,
     options: DeliveryOptions,
+    stop: &'a Stop,
     shared: Mutex<Shared>,
     /// Signalled when an entry in flight finishes or the run stops.
     changed: Condvar,
@@ -114,6 +136,8 @@ struct Shared {
     report: DeliveryReport,
     /// The first store error: the run's result.
     error: Option<Error>,
+    /// The longest send of this run so far: a run with a deadline starts no send it cannot finish.
+    longest_send: Option<Duration>,
 }
 
 impl Shared {
@@ -135,6 +159,17 @@ impl Run<'_> {
         let mut shared = self.lock();
         loop {
             if shared.stop {
+                return None;
+            }
+            let halt = self.stop.reason().or_else(|| {
+                (!may_start(Instant::now(), self.stop.deadline(), shared.longest_send))
+                    .then_some(StopReason::Deadline)
+            });
+            if let Some(reason) = halt {
+                shared.report.halted.get_or_insert(reason);
+                shared.report.stopped.get_or_insert_with(|| reason.as_str().to_owned());
+                shared.stop = true;
+                self.changed.notify_all();
                 return None;
             }
             if let Some(entry) = shared.dispatcher.next_entry() {
@@ -160,7 +195,7 @@ impl Run<'_> {
                 .snapshot(self.clock.now(), self.options.ignore_backoff, &shared.attempted)
             {
                 Ok(entries) => {
-                    shared.dispatcher = Dispatcher::new(entries);
+                    shared.dispatcher = Dispatcher::new(self.options.select(entries));
                     if shared.dispatcher.has_work() {
                         shared.replanned = false;
                     }
@@ -179,8 +214,9 @@ impl Run<'_> {
                 id: &pending.id,
                 done: false,
             };
+            let started = Instant::now();
             let (finished, result) = self.deliver(&pending);
-            guard.finish(finished, result);
+            guard.finish(finished, result, started.elapsed());
         }
     }
 
@@ -215,7 +251,12 @@ struct InFlight<'r, 'a> {
 }
 
 impl InFlight<'_, '_> {
-    fn finish(mut self, finished: Finished, result: Result<Option<(DeliveryOutcome, EntryUpdate)>>) {
+    fn finish(
+        mut self,
+        finished: Finished,
+        result: Result<Option<(DeliveryOutcome, EntryUpdate)>>,
+        took: Duration,
+    ) {
         self.done = true;
         let mut shared = self.run.lock();
         shared.in_flight -= 1;
@@ -224,9 +265,15 @@ impl InFlight<'_, '_> {
             Err(err) => shared.fail(err),
             Ok(None) => {}
             Ok(Some((outcome, update))) => {
+                if !matches!(outcome, DeliveryOutcome::Stopped(_)) {
+                    shared.longest_send = Some(shared.longest_send.map_or(took, |longest| longest.max(took)));
+                }
                 match (&outcome, update.state) {
                     (DeliveryOutcome::Delivered, _) => shared.report.delivered += 1,
-                    (DeliveryOutcome::Auth { .. }, _) => {}
+                    (DeliveryOutcome::Auth { .. }, _) => shared.report.auth_refused = true,
+                    (DeliveryOutcome::Stopped(reason), _) => {
+                        shared.report.halted.get_or_insert(*reason);
+                    }
                     (_, EntryState::NeedsAttention) => shared.report.needs_attention += 1,
                     _ => shared.report.retrying += 1,
                 }
@@ -254,23 +301,30 @@ impl Drop for InFlight<'_, '_> {
 }
 
 /// Delivers an integration's queued field work under `lease`, in order per project, until the queue is
-/// empty or the network or the credentials fail.
+/// empty, the network or the credentials fail, or `stop` says so. With a deadline, no send starts that
+/// the longest send of the run so far could not finish before it ([`may_start`]).
 pub fn deliver(
     queue: &dyn Queue,
     courier: &dyn Courier,
     clock: &dyn Clock,
     lease: &RunLease,
     options: DeliveryOptions,
+    stop: &Stop,
 ) -> Result<DeliveryReport> {
     queue.recover()?;
     let attempted = HashSet::new();
-    let dispatcher = Dispatcher::new(queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?);
+    let dispatcher = Dispatcher::new(options.select(queue.snapshot(
+        clock.now(),
+        options.ignore_backoff,
+        &attempted,
+    )?));
     let run = Run {
         queue,
         courier,
         clock,
         owner: lease.owner(),
         options,
+        stop,
         shared: Mutex::new(Shared {
             dispatcher,
             attempted,
@@ -279,6 +333,7 @@ pub fn deliver(
             stop: false,
             report: DeliveryReport::default(),
             error: None,
+            longest_send: None,
         }),
         changed: Condvar::new(),
     };

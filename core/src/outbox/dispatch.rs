@@ -335,3 +335,58 @@ mod tests {
         );
     }
 }
+
+/// The first pass of a background run (field work before photos): each project's entries up to, not
+/// including, its first photo, so that check-ins, statuses and surveys reach the provider before the large
+/// uploads without any entry overtaking an earlier one of its project. `entries` are in `seq` order.
+pub fn before_first_photo(entries: Vec<Pending>) -> Vec<Pending> {
+    let mut photo_seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    entries
+        .into_iter()
+        .filter(|entry| {
+            let photo = entry.kind == EntryKind::Photo;
+            match entry.project {
+                Some(project) if photo_seen.contains(&project) => false,
+                Some(project) if photo => {
+                    photo_seen.insert(project);
+                    false
+                }
+                _ => !photo,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod first_pass_tests {
+    use super::*;
+
+    fn entry(seq: i64, project: Option<i64>, kind: EntryKind) -> Pending {
+        Pending {
+            id: format!("e{seq}"),
+            project,
+            seq,
+            kind,
+            state: EntryState::Queued,
+            due: true,
+            waits_for_photo: false,
+            attempted: false,
+        }
+    }
+
+    #[test]
+    fn the_first_pass_stops_each_project_at_its_first_photo() {
+        let entries = vec![
+            entry(1, Some(1), EntryKind::CheckIn),
+            entry(2, Some(1), EntryKind::Photo),
+            entry(3, Some(1), EntryKind::Status),
+            entry(4, Some(2), EntryKind::Survey),
+            entry(5, Some(2), EntryKind::Status),
+            entry(6, None, EntryKind::Photo),
+            entry(7, None, EntryKind::CheckIn),
+            entry(8, Some(1), EntryKind::CheckIn),
+        ];
+        let kept: Vec<i64> = before_first_photo(entries).iter().map(|entry| entry.seq).collect();
+        assert_eq!(kept, vec![1, 4, 5, 7], "the status after project 1's photo waits for it");
+    }
+}

@@ -210,6 +210,9 @@ pub enum DeliveryOutcome {
         /// Why.
         message: String,
     },
+    /// The app stopped the send (cancelled, paused, deadline) and the request was aborted: not an
+    /// attempt; the entry goes again later under the same UUID.
+    Stopped(crate::cancel::StopReason),
 }
 
 /// What to store after an attempt.

@@ -10,8 +10,11 @@
 //!   discards it. The run goes on with other projects.
 //! - Auth (the provider refused the credentials): back to `queued`, the attempt not counted (it is not
 //!   the entry's fault). The run stops.
+//! - Stopped (the app cancelled, paused, or reached a background run's deadline, and the request was
+//!   aborted): back to `queued`, not counted; the run stops. A run with a deadline starts no send that
+//!   its longest send so far could not finish in time ([`may_start`]).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{DeliveryOutcome, EntryState, EntryUpdate};
 use crate::model::Timestamp;
@@ -72,6 +75,13 @@ pub fn after_attempt(attempts: u32, outcome: &DeliveryOutcome, now: Timestamp, r
             next_attempt_at: None,
             last_error: Some(message.clone()),
         },
+        // Aborted by the app (cancel, pause, deadline): not an attempt. It goes again, same UUID.
+        DeliveryOutcome::Stopped(_) => EntryUpdate {
+            state: EntryState::Queued,
+            attempts,
+            next_attempt_at: None,
+            last_error: None,
+        },
     }
 }
 
@@ -80,7 +90,23 @@ pub fn after_attempt(attempts: u32, outcome: &DeliveryOutcome, now: Timestamp, r
 pub fn stops_run(outcome: &DeliveryOutcome) -> Option<&str> {
     match outcome {
         DeliveryOutcome::Transient { message, .. } | DeliveryOutcome::Auth { message } => Some(message),
+        DeliveryOutcome::Stopped(reason) => Some(reason.as_str()),
         DeliveryOutcome::Delivered | DeliveryOutcome::Permanent { .. } => None,
+    }
+}
+
+/// Whether a delivery run with `deadline` may start another send at `now`, when its longest send so far
+/// took `longest_send`: not once the deadline is reached, nor when that send would not end before it.
+/// The first send always may start (nothing is known yet; a send that overruns is aborted at the
+/// deadline and goes again later).
+pub fn may_start(now: Instant, deadline: Option<Instant>, longest_send: Option<Duration>) -> bool {
+    let Some(deadline) = deadline else {
+        return true;
+    };
+    match longest_send {
+        _ if now >= deadline => false,
+        Some(longest) => now.checked_add(longest).is_some_and(|end| end <= deadline),
+        None => true,
     }
 }
 
@@ -90,6 +116,7 @@ impl From<TransportError> for DeliveryOutcome {
             TransportError::Auth(message) => Self::Auth { message },
             TransportError::Transient { message, retry_after } => Self::Transient { message, retry_after },
             TransportError::Permanent(message) => Self::Permanent { message },
+            TransportError::Stopped(reason) => Self::Stopped(reason),
         }
     }
 }
@@ -99,6 +126,36 @@ mod tests {
     use super::*;
 
     const NOW: Timestamp = 1_000_000;
+
+    #[test]
+    fn a_run_with_a_deadline_starts_only_sends_it_can_finish() {
+        let now = Instant::now();
+        let deadline = now + Duration::from_secs(2);
+        let half = Some(Duration::from_millis(500));
+        assert!(may_start(now, None, half), "no deadline");
+        assert!(may_start(now, Some(deadline), None), "the first send");
+        assert!(may_start(now + Duration::from_millis(1_500), Some(deadline), half));
+        assert!(!may_start(now + Duration::from_millis(1_501), Some(deadline), half));
+        assert!(!may_start(deadline, Some(deadline), None), "at the deadline");
+        assert!(!may_start(now, Some(deadline), Some(Duration::MAX)), "no overflow");
+    }
+
+    #[test]
+    fn a_stopped_send_is_not_an_attempt_and_goes_again() {
+        let update = after_attempt(
+            4,
+            &DeliveryOutcome::Stopped(crate::cancel::StopReason::Paused),
+            NOW,
+            0.5,
+        );
+        assert_eq!(update.state, EntryState::Queued);
+        assert_eq!(update.attempts, 4, "an aborted send does not count");
+        assert_eq!(update.next_attempt_at, None);
+        assert!(
+            stops_run(&DeliveryOutcome::Stopped(crate::cancel::StopReason::Cancelled)).is_some(),
+            "a cancelled run takes no new entry"
+        );
+    }
 
     #[test]
     fn a_delivered_entry_is_done() {

@@ -175,7 +175,9 @@ impl World {
             DeliveryOptions {
                 ignore_backoff,
                 concurrency,
+                before_photos: false,
             },
+            &crate::cancel::Stop::never(),
         )
         .unwrap()
     }

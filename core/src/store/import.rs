@@ -145,6 +145,16 @@ impl Store {
         }
     }
 
+    /// Records an import the app stopped (it rolled back): back to `before` (`idle` or `error`). Logged,
+    /// never fails itself.
+    pub fn stop_import(&self, code: &str, before: crate::model::IntegrationStatus) {
+        if let Err(err) = self.write(|tx| {
+            integrations::transition(tx, code, StatusEvent::Stopped { before }, None, now())
+        }) {
+            tracing::error!(%err, "could not record the stopped import");
+        }
+    }
+
     /// Records a failed import: `error` with `message` as `last_error`. Logged, never fails itself.
     pub fn fail_import(&self, code: &str, message: &str) {
         if let Err(err) =

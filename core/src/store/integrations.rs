@@ -264,7 +264,8 @@ pub(crate) fn transition(
             "UPDATE integrations SET status = ?2, last_error = ?3 WHERE code = ?1",
             params![code, next.as_str(), error.unwrap_or("unknown error")],
         )?,
-        StatusEvent::Requested | StatusEvent::Started => connection.execute(
+        // The error of an earlier run stays: a stopped run says nothing new about the provider.
+        StatusEvent::Requested | StatusEvent::Started | StatusEvent::Stopped { .. } => connection.execute(
             "UPDATE integrations SET status = ?2 WHERE code = ?1",
             params![code, next.as_str()],
         )?,

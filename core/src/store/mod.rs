@@ -21,7 +21,8 @@ mod surveys;
 mod work_types;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
@@ -54,11 +55,43 @@ const CHECKPOINT_WAIT_MS: u64 = 200;
 const MAX_IDLE_READERS: usize = 4;
 
 /// The project cache on disk.
+///
+/// **Closing and reopening** ([`Store::close`], [`Store::reopen`]): an app suspended by iOS while it holds
+/// a lock on a file is killed (`0xdead10cc`), so the app's `pause()` closes every connection. While closed,
+/// every call fails at once with [`Error::Paused`] (it never waits for a resume that may not come before
+/// the system kills the process); calls under way when it closes finish first.
 #[derive(Debug)]
 pub struct Store {
     path: PathBuf,
-    writer: Mutex<Connection>,
-    readers: Mutex<Vec<Connection>>,
+    writer: Mutex<Option<Connection>>,
+    readers: Mutex<ReaderPool>,
+    /// Signalled when a reader connection is given back (close waits for all of them).
+    reader_returned: Condvar,
+}
+
+/// Idle reader connections, and how many are in use.
+#[derive(Debug, Default)]
+struct ReaderPool {
+    idle: Vec<Connection>,
+    in_use: usize,
+    closed: bool,
+}
+
+/// The writer connection, held for one transaction.
+pub(crate) struct Writer<'s>(MutexGuard<'s, Option<Connection>>);
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.0.as_ref().expect("a Writer exists only while the store is open")
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut Connection {
+        self.0.as_mut().expect("a Writer exists only while the store is open")
+    }
 }
 
 impl Store {
@@ -76,7 +109,7 @@ impl Store {
             sibling.push(suffix);
             crate::files::restrict(Path::new(&sibling), crate::files::PRIVATE_FILE_MODE)?;
         }
-        let mut writer = Connection::open(&path)?;
+        let mut writer = open_writer(&path)?;
         // Check the version before anything that could write (WAL mode rewrites the header).
         let found: i64 = writer.query_row("PRAGMA user_version", [], |row| row.get(0))?;
         if found > LATEST_VERSION {
@@ -106,9 +139,65 @@ impl Store {
         migrations::migrate(&mut writer)?;
         Ok(Self {
             path,
-            writer: Mutex::new(writer),
-            readers: Mutex::new(Vec::new()),
+            writer: Mutex::new(Some(writer)),
+            readers: Mutex::new(ReaderPool::default()),
+            reader_returned: Condvar::new(),
         })
+    }
+
+    /// Closes every connection, so that this process holds no descriptor of the database, its WAL or its
+    /// shared-memory file, and no lock on them. A transaction under way finishes first; a read under way
+    /// finishes within `wait` (returns whether every reader was given back; one still out is closed when
+    /// it is). Later calls fail with [`Error::Paused`] until [`Self::reopen`].
+    pub fn close(&self, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        let mut pool = self.pool();
+        pool.closed = true;
+        pool.idle.clear();
+        drop(pool);
+        // Closing the last connection checkpoints the WAL and deletes the WAL and SHM files.
+        drop(self.lock_writer().take());
+        let mut pool = self.pool();
+        while pool.in_use > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            pool = self
+                .reader_returned
+                .wait_timeout(pool, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Opens the connections again after [`Self::close`] (the schema is already current). A store that
+    /// is open is left as it is.
+    pub fn reopen(&self) -> Result<()> {
+        let mut writer = self.lock_writer();
+        if writer.is_none() {
+            let connection = open_writer(&self.path)?;
+            configure(&connection)?;
+            connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+            *writer = Some(connection);
+        }
+        self.pool().closed = false;
+        Ok(())
+    }
+
+    /// Whether [`Self::close`] was called without a [`Self::reopen`] since.
+    pub fn is_closed(&self) -> bool {
+        self.pool().closed
+    }
+
+    fn pool(&self) -> MutexGuard<'_, ReaderPool> {
+        self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn lock_writer(&self) -> MutexGuard<'_, Option<Connection>> {
+        // A panic while holding the writer leaves SQLite consistent (the transaction rolls back on drop).
+        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The database file.
@@ -172,34 +261,86 @@ impl Store {
     /// Runs `work` on a reader connection.
     pub(crate) fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
         let connection = self.take_reader()?;
-        let result = work(&connection);
-        if let Ok(mut idle) = self.readers.lock()
-            && idle.len() < MAX_IDLE_READERS
-        {
-            idle.push(connection);
-        }
-        result
+        // Given back however `work` ends (a panic included), so that `close` never waits for it in vain.
+        let reader = Reader {
+            store: self,
+            connection: Some(connection),
+        };
+        work(reader.connection.as_ref().expect("set above"))
     }
 
-    fn writer(&self) -> Result<MutexGuard<'_, Connection>> {
-        // A panic while holding the writer leaves SQLite consistent (the transaction rolls back on drop).
-        Ok(self
-            .writer
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()))
+    fn writer(&self) -> Result<Writer<'_>> {
+        let writer = self.lock_writer();
+        if writer.is_none() {
+            return Err(Error::Paused);
+        }
+        Ok(Writer(writer))
+    }
+
+    /// The writer if nobody holds it now (upkeep that must never wait); `Ok(None)` when busy.
+    pub(crate) fn try_writer(&self) -> Result<Option<Writer<'_>>> {
+        let writer = match self.writer.try_lock() {
+            Ok(writer) => writer,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        if writer.is_none() {
+            return Err(Error::Paused);
+        }
+        Ok(Some(Writer(writer)))
     }
 
     fn take_reader(&self) -> Result<Connection> {
-        if let Some(connection) = self.readers.lock().ok().and_then(|mut idle| idle.pop()) {
+        let mut pool = self.pool();
+        if pool.closed {
+            return Err(Error::Paused);
+        }
+        pool.in_use += 1;
+        if let Some(connection) = pool.idle.pop() {
             return Ok(connection);
         }
-        let connection = Connection::open_with_flags(
+        drop(pool);
+        let opened = Connection::open_with_flags(
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
-        configure(&connection)?;
-        Ok(connection)
+        )
+        .map_err(Error::from)
+        .and_then(|connection| configure(&connection).map(|()| connection));
+        if opened.is_err() {
+            self.give_back(None);
+        }
+        opened
     }
+
+    /// A reader connection is done: kept for reuse unless the store closed meanwhile.
+    fn give_back(&self, connection: Option<Connection>) {
+        let mut pool = self.pool();
+        pool.in_use -= 1;
+        if let Some(connection) = connection
+            && !pool.closed
+            && pool.idle.len() < MAX_IDLE_READERS
+        {
+            pool.idle.push(connection);
+        }
+        self.reader_returned.notify_all();
+    }
+}
+
+/// A reader connection in use.
+struct Reader<'s> {
+    store: &'s Store,
+    connection: Option<Connection>,
+}
+
+impl Drop for Reader<'_> {
+    fn drop(&mut self) {
+        self.store.give_back(self.connection.take());
+    }
+}
+
+/// The writer connection, not yet configured.
+fn open_writer(path: &Path) -> Result<Connection> {
+    Ok(Connection::open(path)?)
 }
 
 fn configure(connection: &Connection) -> Result<()> {

@@ -61,6 +61,18 @@ impl Store {
         })
     }
 
+    /// When the earliest backoff of an entry ends (Unix seconds), across integrations; `None` when no entry
+    /// waits out a backoff.
+    pub fn next_retry_at(&self) -> Result<Option<Timestamp>> {
+        self.read(|connection| {
+            Ok(connection.query_row(
+                "SELECT min(next_attempt_at) FROM outbox WHERE state = 'retry_wait'",
+                [],
+                |row| row.get(0),
+            )?)
+        })
+    }
+
     /// Whether an integration holds field work not yet delivered (held photos included).
     pub fn has_pending_outbox(&self, code: &str) -> Result<bool> {
         self.read(|connection| {

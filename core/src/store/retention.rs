@@ -9,7 +9,6 @@
 
 use std::collections::HashSet;
 use std::path::Path;
-use std::sync::TryLockError;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 use serde::Serialize;
@@ -371,15 +370,11 @@ impl Store {
     /// Never waits: when this process's writer is in use (an import, field work being saved) or another
     /// process holds the write lock for more than a moment, it does nothing and says so in `skipped`.
     pub fn maintain(&self, max_pages: u32, convert: bool) -> Result<Maintenance> {
-        let writer = match self.writer.try_lock() {
-            Ok(writer) => writer,
-            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
-            Err(TryLockError::WouldBlock) => {
-                return Ok(Maintenance {
-                    skipped: Some("the database is busy".into()),
-                    ..Maintenance::default()
-                });
-            }
+        let Some(writer) = self.try_writer()? else {
+            return Ok(Maintenance {
+                skipped: Some("the database is busy".into()),
+                ..Maintenance::default()
+            });
         };
         writer.busy_timeout(std::time::Duration::from_millis(UPKEEP_BUSY_MS))?;
         let result = upkeep(&writer, &self.path, max_pages, convert);

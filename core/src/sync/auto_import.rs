@@ -126,6 +126,8 @@ fn classify(result: &Result<ImportReport>) -> AttemptOutcome {
         Err(err) => match err.class() {
             crate::FailureClass::Auth => AttemptOutcome::Auth,
             crate::FailureClass::Transient(retry_after) => AttemptOutcome::Transient { retry_after },
+            // Paused (or cancelled): not the provider's fault; try again soon after the resume.
+            crate::FailureClass::Stopped => AttemptOutcome::Transient { retry_after: None },
             crate::FailureClass::Permanent | crate::FailureClass::Other => AttemptOutcome::Permanent,
         },
     }

@@ -12,15 +12,18 @@
 //! fetched again, and re-applying them is free (fingerprints skip what did not change).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Seek, Write};
+use std::io::{BufReader, Read, Seek, Write};
 use std::path::PathBuf;
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
 
 use super::courier::HttpCourier;
 use super::event::{SyncEvent, SyncObserver};
 use super::relay::RunProgress;
+use crate::cancel::{Stop, StopReason};
 use crate::model::{ImportKind, ImportReport, now};
 use crate::outbox::delivery::{DeliveryOptions, Queue as _};
 use crate::outbox::lease::RunLease;
@@ -128,6 +131,32 @@ pub struct SyncEngine {
     relay_concurrency: usize,
     photo_files: Option<crate::photo::files::PhotoFiles>,
     after_delivery: Option<AfterDelivery>,
+    lifecycle: Mutex<Lifecycle>,
+    /// Signalled when an operation ends (pause waits for all of them).
+    operation_ended: Condvar,
+}
+
+/// Whether the engine is paused, the token its operations stop on, and how many are under way.
+#[derive(Debug, Default)]
+struct Lifecycle {
+    paused: bool,
+    token: CancellationToken,
+    operations: usize,
+    /// Integrations whose delivery run the pause interrupted (resumed after `resume()`).
+    interrupted: Vec<String>,
+}
+
+/// One operation under way: counted while it lives, so that [`SyncEngine::pause`] can wait for it.
+struct Operation<'e> {
+    engine: &'e SyncEngine,
+}
+
+impl Drop for Operation<'_> {
+    fn drop(&mut self) {
+        let mut lifecycle = self.engine.lifecycle();
+        lifecycle.operations -= 1;
+        self.engine.operation_ended.notify_all();
+    }
 }
 
 /// Called after a delivery run that delivered something, on the thread that ran it, before
@@ -170,7 +199,62 @@ impl SyncEngine {
             relay_concurrency: DEFAULT_RELAY_CONCURRENCY,
             photo_files: None,
             after_delivery: None,
+            lifecycle: Mutex::new(Lifecycle::default()),
+            operation_ended: Condvar::new(),
         }
+    }
+
+    fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
+        self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Starts an operation under `stop` (plus the engine's pause): refused with [`Error::Paused`] while
+    /// paused.
+    fn operation(&self, stop: &Stop) -> Result<(Stop, Operation<'_>)> {
+        let mut lifecycle = self.lifecycle();
+        if lifecycle.paused {
+            return Err(Error::Paused);
+        }
+        lifecycle.operations += 1;
+        let stop = stop.clone().with_lifecycle(&lifecycle.token);
+        Ok((stop, Operation { engine: self }))
+    }
+
+    /// Stops every operation under way and refuses new ones until [`Self::resume`]: requests in flight
+    /// are aborted, delivery runs put their entries back in the queue, imports roll back. Waits at most
+    /// `wait` for them to end; returns whether they all did.
+    pub fn pause(&self, wait: Duration) -> bool {
+        let mut lifecycle = self.lifecycle();
+        lifecycle.paused = true;
+        lifecycle.token.cancel();
+        let deadline = Instant::now() + wait;
+        while lifecycle.operations > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                tracing::warn!(operations = lifecycle.operations, "pause: operations still under way");
+                return false;
+            }
+            lifecycle = self
+                .operation_ended
+                .wait_timeout(lifecycle, left)
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        true
+    }
+
+    /// Accepts operations again after [`Self::pause`]. Returns the integrations whose delivery run the
+    /// pause interrupted, for the caller to run again.
+    pub fn resume(&self) -> Vec<String> {
+        let mut lifecycle = self.lifecycle();
+        lifecycle.paused = false;
+        lifecycle.token = CancellationToken::new();
+        std::mem::take(&mut lifecycle.interrupted)
+    }
+
+    /// Whether the engine is paused.
+    pub fn is_paused(&self) -> bool {
+        self.lifecycle().paused
     }
 
     /// Where photo renditions are read from when relaying photos.
@@ -250,13 +334,14 @@ impl SyncEngine {
         Ok(format!("{:032x}", xxhash_rust::xxh3::xxh3_128(text.as_bytes())))
     }
 
-    fn transport(&self, code: &str) -> Result<HttpTransport> {
+    fn transport(&self, code: &str, stop: &Stop) -> Result<HttpTransport> {
         let integration = self.store.integration(code)?;
         let mut transport = HttpTransport::new(
             &integration.base_url,
             integration.service_extension.as_deref(),
             self.timeouts,
-        )?;
+        )?
+        .stopping_on(stop.clone());
         if let Some(push_key) = self.secrets.get(code, SecretKind::PushKey)? {
             transport = transport.redacting(push_key);
         }
@@ -290,10 +375,16 @@ impl SyncEngine {
     /// Checks the credentials with the provider (sending the push key along). Only a positive answer marks
     /// the integration validated; a negative one clears the mark.
     pub fn validate(&self, code: &str) -> Result<Validation> {
+        self.validate_until(code, &Stop::never())
+    }
+
+    /// [`Self::validate`], stopping when `stop` says so.
+    pub fn validate_until(&self, code: &str, stop: &Stop) -> Result<Validation> {
+        let (stop, _operation) = self.operation(stop)?;
         let credentials = self.credentials(code)?;
         let push_key = self.push_key(code)?;
         // The transport redacts the credentials and the push key from what the provider says.
-        let validation = match self.transport(code)?.validate(&credentials, &push_key) {
+        let validation = match self.transport(code, &stop)?.validate(&credentials, &push_key) {
             Err(TransportError::Auth(message)) => Validation {
                 validated: false,
                 error: Some(message),
@@ -307,6 +398,14 @@ impl SyncEngine {
     /// A Refresh or Full Import. If one is already running for this integration, waits for it and then for
     /// one more run that serves every request that arrived meanwhile (never two runs in parallel).
     pub fn refresh(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+        self.refresh_until(code, kind, &Stop::never())
+    }
+
+    /// [`Self::refresh`], stopping when `stop` says so: the download is aborted or the import rolls back,
+    /// the cache stays as it was, and the integration goes back to `idle` or `error` (see
+    /// [`crate::model::StatusEvent::Stopped`]). A caller that waits for another caller's run stops waiting.
+    pub fn refresh_until(&self, code: &str, kind: ImportKind, stop: &Stop) -> Result<ImportReport> {
+        let (stop, _operation) = self.operation(stop)?;
         self.store.integration(code)?;
         let mut runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let slot = runs.entry(code.to_owned()).or_default();
@@ -342,7 +441,7 @@ impl SyncEngine {
                     ImportKind::Refresh
                 };
                 drop(runs);
-                let result = self.run_once(code, kind);
+                let result = self.run_once(code, kind, &stop);
                 runs = self.runs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
                 let slot = runs.get_mut(code).expect("slot created above");
                 slot.running = false;
@@ -357,10 +456,12 @@ impl SyncEngine {
                 // This run started after our request, so it served it.
                 return result;
             }
+            stop.check()?;
             runs = self
                 .run_finished
-                .wait(runs)
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+                .wait_timeout(runs, Duration::from_millis(50))
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
         }
     }
 
@@ -370,12 +471,17 @@ impl SyncEngine {
         runs.get(code).map_or(0, |slot| slot.runs_started)
     }
 
-    fn run_once(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+    fn run_once(&self, code: &str, kind: ImportKind, stop: &Stop) -> Result<ImportReport> {
+        let before = self.store.integration(code)?.status;
         self.store.begin_import(code)?;
         self.announce_status(code);
         let result = self
-            .download_and_import(code, kind)
-            .map_err(|err| err.redacted(&self.known_secrets(code)));
+            .download_and_import(code, kind, stop)
+            .map_err(|err| match stop.reason() {
+                // Whatever broke the import (an aborted download, a body cut short), it was the stop.
+                Some(reason) => Error::Stopped(reason),
+                None => err.redacted(&self.known_secrets(code)),
+            });
         match &result {
             Ok(report) => {
                 if let Some(observer) = &self.observer {
@@ -385,16 +491,20 @@ impl SyncEngine {
                     });
                 }
             }
+            Err(Error::Stopped(reason)) => {
+                tracing::info!(code, %reason, "import stopped; the cache is as it was");
+                self.store.stop_import(code, before);
+            }
             Err(err) => self.store.fail_import(code, &err.to_string()),
         }
         self.announce_status(code);
         result
     }
 
-    fn download_and_import(&self, code: &str, kind: ImportKind) -> Result<ImportReport> {
+    fn download_and_import(&self, code: &str, kind: ImportKind, stop: &Stop) -> Result<ImportReport> {
         let integration = self.store.integration(code)?;
         let credentials = self.credentials(code)?;
-        let transport = self.transport(code)?;
+        let transport = self.transport(code, stop)?;
         let timestamp = match kind {
             ImportKind::FullImport => None,
             // Saturating: a cursor stored by an older version may be any i64 (even i64::MIN).
@@ -421,7 +531,16 @@ impl SyncEngine {
             server_time_fallback: download.date_header,
             ..ImportOptions::new(kind)
         };
-        let reader = BufReader::with_capacity(256 * 1024, file.as_file());
+        stop.check()?;
+        // The import reads the body through the stop: a stop mid-import fails the next read, and the
+        // import's transaction rolls back.
+        let reader = BufReader::with_capacity(
+            256 * 1024,
+            StoppingReader {
+                inner: file.as_file(),
+                stop,
+            },
+        );
         self.store
             .apply_import(code, reader, Some(download.bytes), &options)
     }
@@ -452,6 +571,26 @@ impl SyncEngine {
     /// this process or another, never send the same entry: each claims under its own lease. `ignore_backoff`
     /// retries entries still waiting after a failure (a sync the user asked for).
     pub fn push_outbox(&self, code: &str, ignore_backoff: bool) -> Result<DeliveryReport> {
+        self.push_outbox_until(code, ignore_backoff, &Stop::never())
+    }
+
+    /// [`Self::push_outbox`], stopping when `stop` says so: no new entry starts, a send in flight is
+    /// aborted and its entry goes back to the queue, to go again later under the same UUID. The report's
+    /// `halted` says why it stopped. With a deadline, no send starts that could not finish before it.
+    pub fn push_outbox_until(&self, code: &str, ignore_backoff: bool, stop: &Stop) -> Result<DeliveryReport> {
+        self.push_outbox_kinds_until(code, ignore_backoff, false, stop)
+    }
+
+    /// [`Self::push_outbox_until`]; with `before_photos`, only each project's entries before its first
+    /// photo (a background run's first pass).
+    pub(crate) fn push_outbox_kinds_until(
+        &self,
+        code: &str,
+        ignore_backoff: bool,
+        before_photos: bool,
+        stop: &Stop,
+    ) -> Result<DeliveryReport> {
+        let (stop, _operation) = self.operation(stop)?;
         let _one_at_a_time = self
             .delivering
             .lock()
@@ -465,7 +604,7 @@ impl SyncEngine {
         let lease = RunLease::acquire(&lease_directory).map_err(|err| Error::io(&lease_directory, err))?;
         let courier = HttpCourier {
             store: &self.store,
-            transport: self.transport(code)?,
+            transport: self.transport(code, &stop)?,
             credentials: self.credentials(code)?,
             photo_files: self.photo_files.as_ref(),
             progress: RunProgress::new(
@@ -477,9 +616,16 @@ impl SyncEngine {
         let options = DeliveryOptions {
             ignore_backoff,
             concurrency: self.relay_concurrency,
+            before_photos,
         };
-        let report = deliver(&queue, &courier, &SystemClock, &lease, options)?;
+        let report = deliver(&queue, &courier, &SystemClock, &lease, options, &stop)?;
         drop(lease);
+        if report.halted == Some(StopReason::Paused) {
+            let mut lifecycle = self.lifecycle();
+            if !lifecycle.interrupted.iter().any(|interrupted| interrupted == code) {
+                lifecycle.interrupted.push(code.to_owned());
+            }
+        }
         if report.delivered > 0
             && let Some(hook) = &self.after_delivery
         {
@@ -492,13 +638,20 @@ impl SyncEngine {
     /// those that are due (never refreshed, in error, or last refreshed more than `max_age` ago). One
     /// failure does not stop the others.
     pub fn sync(&self, max_age: std::time::Duration) -> Result<SyncSummary> {
+        self.sync_until(max_age, &Stop::never())
+    }
+
+    /// [`Self::sync`], stopping when `stop` says so (between integrations, and inside each run).
+    pub fn sync_until(&self, max_age: std::time::Duration, stop: &Stop) -> Result<SyncSummary> {
+        let (stop, _operation) = self.operation(stop)?;
         let mut summary = SyncSummary::default();
         let integrations = self.store.list_integrations()?;
         for integration in &integrations {
             if self.store.has_pending_outbox(&integration.code)? {
+                stop.check()?;
                 summary.deliveries.push((
                     integration.code.clone(),
-                    self.push_outbox(&integration.code, true),
+                    self.push_outbox_until(&integration.code, true, &stop),
                 ));
             }
         }
@@ -510,7 +663,8 @@ impl SyncEngine {
                     .last_refreshed
                     .is_none_or(|at| now.saturating_sub(at) >= max_age);
             if due {
-                let outcome = self.refresh(&integration.code, ImportKind::Refresh);
+                stop.check()?;
+                let outcome = self.refresh_until(&integration.code, ImportKind::Refresh, &stop);
                 summary.refreshes.push((integration.code, outcome));
             }
         }
@@ -518,8 +672,26 @@ impl SyncEngine {
     }
 }
 
+/// A reader that fails once the operation must stop (checked at each read of the import's buffer).
+struct StoppingReader<'s, R> {
+    inner: R,
+    stop: &'s Stop,
+}
+
+impl<R: Read> Read for StoppingReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if let Some(reason) = self.stop.reason() {
+            return Err(std::io::Error::new(std::io::ErrorKind::Other, reason.as_str()));
+        }
+        self.inner.read(buf)
+    }
+}
+
 impl From<TransportError> for Error {
     fn from(err: TransportError) -> Self {
-        Error::Transport(err)
+        match err {
+            TransportError::Stopped(reason) => Error::Stopped(reason),
+            other => Error::Transport(other),
+        }
     }
 }

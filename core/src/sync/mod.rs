@@ -4,6 +4,7 @@
 //! [`crate::outbox`].
 
 mod auto_import;
+mod background;
 mod courier;
 mod engine;
 mod event;
@@ -13,6 +14,9 @@ pub use crate::model::{InvalidTransition, StatusEvent, next_status};
 pub use crate::outbox::DeliveryReport;
 pub use crate::schedule::{AttemptOutcome, Schedule, next_delay};
 pub use auto_import::{AutoImportEvent, AutoImportHandle, spawn_auto_import};
+pub use background::{
+    BackgroundIntegration, BackgroundReason, BackgroundRequest, BackgroundSyncResult, MIN_REFRESH_WINDOW,
+};
 pub use engine::{
     AfterDelivery, CURSOR_OVERLAP, DEFAULT_RELAY_CONCURRENCY, DOWNLOAD_TEMP_PREFIX, IntegrationOutcome,
     MAX_RELAY_CONCURRENCY, SyncEngine, SyncSummary,

@@ -3,11 +3,10 @@
 //! - `Retry-After` is parsed defensively ([`parse_retry_after`]): seconds or an HTTP date, capped at
 //!   [`MAX_RETRY_AFTER`], garbage ignored. A hostile `18446744073709551615` must not become a delay that
 //!   overflows `Instant + Duration` further down.
-//! - A response body is read through [`Paced`]: it must keep a minimum rate (at least `min_bytes` in every
+//! - A response body is measured by a [`PaceMeter`]: it must keep a minimum rate (at least `min_bytes` in every
 //!   `window`) and finish before an overall deadline. Per-read timeouts alone let a body that trickles one
 //!   byte a second hold a refresh, or a `sync`, for as long as the server likes.
 
-use std::io::Read;
 use std::time::{Duration, Instant, SystemTime};
 
 /// The longest `Retry-After` honoured: a provider asking for more is asked again after a day.
@@ -32,7 +31,7 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     Some(Duration::try_from(delay).map_or(MAX_RETRY_AFTER, |delay| delay.min(MAX_RETRY_AFTER)))
 }
 
-/// Why a response body was abandoned (carried inside the `std::io::Error` its reader returns).
+/// Why a response body was abandoned.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Stalled {
     /// The body arrived slower than the minimum rate.
@@ -89,68 +88,51 @@ pub(crate) fn far_future(from: Instant) -> Instant {
     from.checked_add(CENTURY).unwrap_or(from)
 }
 
-/// A body reader that fails with [`Stalled`] (as `ErrorKind::TimedOut`) when the body falls below the
-/// minimum rate or passes the deadline. Checked on each read: a read that blocks is bounded by the
-/// client's own idle timeout.
-pub(crate) struct Paced<R> {
-    inner: R,
+/// Measures a response body against its [`Pace`] as chunks arrive: [`Self::check`] fails with [`Stalled`]
+/// when the body falls below the minimum rate or passes the deadline. Checked at each chunk; waiting for a
+/// chunk is bounded by the deadline and the client's own idle timeout.
+#[derive(Debug)]
+pub(crate) struct PaceMeter {
     pace: Pace,
     window_start: Instant,
     window_bytes: u64,
 }
 
-impl<R: Read> Paced<R> {
-    /// Starts the first window now.
-    pub fn new(inner: R, pace: Pace) -> Self {
+impl PaceMeter {
+    /// Starts the first window at `now`.
+    pub fn new(pace: Pace, now: Instant) -> Self {
         Self {
-            inner,
             pace,
-            window_start: Instant::now(),
+            window_start: now,
             window_bytes: 0,
         }
     }
 
-    fn check(&mut self) -> std::io::Result<()> {
-        let now = Instant::now();
+    /// Counts bytes received.
+    pub fn add(&mut self, bytes: u64) {
+        self.window_bytes = self.window_bytes.saturating_add(bytes);
+    }
+
+    /// Whether the body still keeps its pace at `now`.
+    pub fn check(&mut self, now: Instant) -> Result<(), Stalled> {
         if now >= self.pace.deadline {
-            return Err(stalled(Stalled::Deadline {
+            return Err(Stalled::Deadline {
                 limit: self.pace.limit,
-            }));
+            });
         }
         if now.saturating_duration_since(self.window_start) >= self.pace.window {
             if self.window_bytes < self.pace.min_bytes {
-                return Err(stalled(Stalled::TooSlow {
+                return Err(Stalled::TooSlow {
                     received: self.window_bytes,
                     window: self.pace.window,
                     min_bytes: self.pace.min_bytes,
-                }));
+                });
             }
             self.window_start = now;
             self.window_bytes = 0;
         }
         Ok(())
     }
-}
-
-impl<R: Read> Read for Paced<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        self.check()?;
-        let read = self.inner.read(buf)?;
-        self.window_bytes = self.window_bytes.saturating_add(read as u64);
-        if read > 0 {
-            self.check()?;
-        }
-        Ok(read)
-    }
-}
-
-fn stalled(why: Stalled) -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::TimedOut, why)
-}
-
-/// The [`Stalled`] reason inside an I/O error from a [`Paced`] reader, if that is what it is.
-pub(crate) fn stalled_reason(err: &std::io::Error) -> Option<&Stalled> {
-    err.get_ref().and_then(|inner| inner.downcast_ref::<Stalled>())
 }
 
 #[cfg(test)]
@@ -197,46 +179,38 @@ mod tests {
 
     #[test]
     fn item10_a_trickle_below_the_minimum_rate_is_abandoned() {
-        /// Gives one byte per read, slowly.
-        struct Drip;
-        impl Read for Drip {
-            fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-                std::thread::sleep(Duration::from_millis(20));
-                buf[0] = b'x';
-                Ok(1)
+        let start = Instant::now();
+        let ms = |n: u64| start + Duration::from_millis(n);
+        // One byte every 20 ms against 1 KiB per 100 ms: fails when the first window closes.
+        let pace = Pace::new(1024, Duration::from_millis(100), start, Duration::from_secs(5));
+        let mut meter = PaceMeter::new(pace, start);
+        let mut failed = None;
+        for tick in 1..=10 {
+            meter.add(1);
+            if let Err(err) = meter.check(ms(tick * 20)) {
+                failed = Some((tick, err));
+                break;
             }
         }
-        let pace = Pace::new(
-            1024,
-            Duration::from_millis(100),
-            Instant::now(),
-            Duration::from_secs(5),
-        );
-        let err = std::io::copy(&mut Paced::new(Drip, pace), &mut std::io::sink()).unwrap_err();
         assert!(
-            matches!(
-                stalled_reason(&err),
-                Some(Stalled::TooSlow { min_bytes: 1024, .. })
-            ),
-            "{err}"
+            matches!(failed, Some((5, Stalled::TooSlow { received: 5, min_bytes: 1024, .. }))),
+            "{failed:?}"
         );
-        let pace = Pace::new(
-            1,
-            Duration::from_secs(5),
-            Instant::now(),
-            Duration::from_millis(100),
-        );
-        let err = std::io::copy(&mut Paced::new(Drip, pace), &mut std::io::sink()).unwrap_err();
+        // Fast enough for the rate, but past the overall limit.
+        let pace = Pace::new(1, Duration::from_secs(5), start, Duration::from_millis(100));
+        let mut meter = PaceMeter::new(pace, start);
+        meter.add(1_000);
+        assert!(meter.check(ms(99)).is_ok());
+        assert!(matches!(meter.check(ms(100)), Err(Stalled::Deadline { .. })));
+        // A window that keeps its rate starts a new one.
+        let pace = Pace::new(10, Duration::from_millis(100), start, Duration::from_secs(5));
+        let mut meter = PaceMeter::new(pace, start);
+        meter.add(10);
+        assert!(meter.check(ms(100)).is_ok());
+        assert!(matches!(meter.check(ms(200)), Err(Stalled::TooSlow { received: 0, .. })));
+        let huge = Pace::new(0, Duration::MAX, start, Duration::MAX);
         assert!(
-            matches!(stalled_reason(&err), Some(Stalled::Deadline { .. })),
-            "{err}"
-        );
-        let huge = Pace::new(0, Duration::MAX, Instant::now(), Duration::MAX);
-        let mut quick = Paced::new(&b"{}"[..], huge);
-        let mut out = Vec::new();
-        quick.read_to_end(&mut out).unwrap();
-        assert_eq!(
-            out, b"{}",
+            PaceMeter::new(huge, start).check(ms(1)).is_ok(),
             "limits too large for Instant mean no limit, not a panic"
         );
     }

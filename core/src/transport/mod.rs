@@ -6,8 +6,11 @@
 //! - [`TransportError::Transient`]: the network, a 5xx, a captive portal; retry with backoff (honouring
 //!   `Retry-After`).
 //!
-//! The client is blocking on purpose: the core runs its I/O on worker threads (the bindings own the async
-//! runtime), and a blocking response is a plain `Read` that streams straight to a file.
+//! The calls are blocking for their callers (the core runs its I/O on worker threads, the bindings own the
+//! host-facing async runtime), but each one is an async request driven on the transport's own small tokio
+//! runtime ([`runtime`]) and raced against the operation's [`Stop`]: a cancelled, paused or late operation
+//! aborts the request in flight at once (the connection is closed mid-body), which `reqwest::blocking`
+//! cannot do. A response body streams chunk by chunk straight to a file.
 //!
 //! TLS: rustls with the platform verifier (the OS trust store). On Android the host must initialise the
 //! verifier once through JNI (`rustls-platform-verifier`'s Android component); see the bindings docs.
@@ -25,13 +28,16 @@ pub mod limits;
 pub mod redact;
 
 use std::io::{Read, Write};
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
-use reqwest::StatusCode;
-use reqwest::blocking::{Client, Response};
+use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
-use self::limits::{Pace, Paced, parse_retry_after, stalled_reason};
+use self::limits::{Pace, PaceMeter, Stalled, parse_retry_after};
+use crate::cancel::{Stop, StopReason};
 pub use self::redact::{REDACTED, redact};
 use crate::wire::value::is_truthy;
 
@@ -106,6 +112,9 @@ pub enum TransportError {
         /// The provider's `Retry-After`, if it sent one.
         retry_after: Option<Duration>,
     },
+    /// The operation was stopped and the request aborted (nothing to do with the provider).
+    #[error("{0}")]
+    Stopped(StopReason),
 }
 
 impl TransportError {
@@ -125,6 +134,7 @@ impl TransportError {
                 message: redact(&message, secrets),
                 retry_after,
             },
+            Self::Stopped(reason) => Self::Stopped(reason),
         }
     }
 }
@@ -161,6 +171,23 @@ fn tls_config() -> Result<rustls::ClientConfig, TransportError> {
     Ok(config)
 }
 
+/// The runtime every request runs on: two worker threads, shared by the process (created on first use).
+/// Callers block on it from their own threads; its workers only drive sockets and timers.
+fn runtime() -> Result<&'static tokio::runtime::Runtime, TransportError> {
+    static RUNTIME: OnceLock<Result<tokio::runtime::Runtime, String>> = OnceLock::new();
+    RUNTIME
+        .get_or_init(|| {
+            tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .thread_name("fieldsync-net")
+                .enable_all()
+                .build()
+                .map_err(|err| err.to_string())
+        })
+        .as_ref()
+        .map_err(|err| TransportError::Permanent(format!("cannot start the network runtime: {err}")))
+}
+
 /// The wire protocol over HTTP(S).
 #[derive(Debug, Clone)]
 pub struct HttpTransport {
@@ -170,6 +197,8 @@ pub struct HttpTransport {
     timeouts: Timeouts,
     /// Secrets besides the credentials of a call (the push key) to redact from what the provider says.
     also_redact: Vec<String>,
+    /// When the calls of this transport must stop (the operation's cancellation, pause and deadline).
+    stop: Stop,
 }
 
 impl HttpTransport {
@@ -182,7 +211,8 @@ impl HttpTransport {
         let client = Client::builder()
             .tls_backend_preconfigured(tls_config()?)
             .connect_timeout(timeouts.connect)
-            .timeout(timeouts.io)
+            // Idle time between reads of a response (the minimum rate and the caps bound the whole).
+            .read_timeout(timeouts.io)
             // Never: a redirect would resend the credentials to another host (see the module docs).
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("fieldsync/", env!("CARGO_PKG_VERSION")))
@@ -194,6 +224,7 @@ impl HttpTransport {
             extension: service_extension.unwrap_or_default().to_owned(),
             timeouts,
             also_redact: Vec::new(),
+            stop: Stop::never(),
         })
     }
 
@@ -202,6 +233,30 @@ impl HttpTransport {
     pub fn redacting(mut self, secret: impl Into<String>) -> Self {
         self.also_redact.push(secret.into());
         self
+    }
+
+    /// Every call of this transport stops when `stop` says so: the request in flight is aborted and the
+    /// call returns [`TransportError::Stopped`].
+    pub fn stopping_on(mut self, stop: Stop) -> Self {
+        self.stop = stop;
+        self
+    }
+
+    /// Runs one call to its end or until the stop, on the network runtime, blocking this thread.
+    fn call<T>(
+        &self,
+        call: impl Future<Output = Result<T, TransportError>>,
+    ) -> Result<T, TransportError> {
+        if let Some(reason) = self.stop.reason() {
+            return Err(TransportError::Stopped(reason));
+        }
+        runtime()?.block_on(async {
+            tokio::select! {
+                biased;
+                reason = self.stop.wait() => Err(TransportError::Stopped(reason)),
+                result = call => result,
+            }
+        })
     }
 
     /// Every secret to redact from what the provider says in a call made with `credentials`.
@@ -241,7 +296,7 @@ impl HttpTransport {
         Ok(fields.to_string())
     }
 
-    fn post(
+    async fn post(
         &self,
         service: &str,
         credentials: &ProviderCredentials,
@@ -253,14 +308,18 @@ impl HttpTransport {
         if small {
             request = request.timeout(self.timeouts.small_request);
         }
-        let response = request.send().map_err(|err| classify_reqwest(service, &err))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|err| classify_reqwest(service, &err))?;
         self.check_status(service, response, &self.secrets(credentials))
+            .await
     }
 
     /// Sorts an HTTP status into the three kinds of failure (a redirect is permanent: never followed).
     /// `secrets` are redacted from the provider's text before it is cut to length (a cut secret would
     /// escape redaction).
-    fn check_status(
+    async fn check_status(
         &self,
         service: &str,
         response: Response,
@@ -291,7 +350,14 @@ impl HttpTransport {
             .and_then(|value| value.to_str().ok())
             .and_then(|text| parse_retry_after(text, provider_now));
         let pace = self.pace(Instant::now(), self.timeouts.response_cap);
-        let detail = provider_error_text(Paced::new(response, pace), secrets);
+        let mut body = Vec::new();
+        // The provider's words are a courtesy: a body that breaks off or stalls just goes unquoted.
+        let _ = read_body(response, pace, 4096, |chunk| {
+            body.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await;
+        let detail = provider_error_text(&body, secrets);
         let message = format!("{service}: HTTP {}{detail}", status.as_u16());
         Err(match status {
             StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN => TransportError::Auth(message),
@@ -303,14 +369,17 @@ impl HttpTransport {
         })
     }
 
-    /// A small JSON answer, read under [`Timeouts::response_cap`] and the minimum rate.
-    fn read_small_json(&self, service: &str, response: Response) -> Result<Value, TransportError> {
+    /// A small JSON answer (at most 1 MiB), read under [`Timeouts::response_cap`] and the minimum rate.
+    async fn read_small_json(&self, service: &str, response: Response) -> Result<Value, TransportError> {
         reject_html(service, &response)?;
         let pace = self.pace(Instant::now(), self.timeouts.response_cap);
         let mut body = Vec::new();
-        Paced::new(response.take(1 << 20), pace)
-            .read_to_end(&mut body)
-            .map_err(|err| read_failure(service, "the answer broke off", &err))?;
+        read_body(response, pace, 1 << 20, |chunk| {
+            body.extend_from_slice(chunk);
+            Ok(())
+        })
+        .await
+        .map_err(|failure| failure.into_error(service, "the answer broke off"))?;
         serde_json::from_slice(&body).map_err(|err| {
             TransportError::Permanent(format!("{service}: the answer is not valid JSON ({err})"))
         })
@@ -325,7 +394,7 @@ impl HttpTransport {
         let mut secrets = self.secrets(credentials);
         secrets.push(pushkey);
         let validation = self
-            .validate_unredacted(credentials, pushkey)
+            .call(self.validate_unredacted(credentials, pushkey))
             .map_err(|err| err.redacted(&secrets))?;
         Ok(Validation {
             error: validation.error.map(|text| redact(&text, &secrets)),
@@ -333,13 +402,15 @@ impl HttpTransport {
         })
     }
 
-    fn validate_unredacted(
+    async fn validate_unredacted(
         &self,
         credentials: &ProviderCredentials,
         pushkey: &str,
     ) -> Result<Validation, TransportError> {
-        let response = self.post("validate", credentials, json!({ "pushkey": pushkey }), true)?;
-        let body = self.read_small_json("validate", response)?;
+        let response = self
+            .post("validate", credentials, json!({ "pushkey": pushkey }), true)
+            .await?;
+        let body = self.read_small_json("validate", response).await?;
         // A tolerant client treats "", false and null as not validated.
         let validated = is_truthy(body.get("validated"));
         let error = match &body["error"] {
@@ -359,11 +430,11 @@ impl HttpTransport {
         out: &mut impl Write,
         max_bytes: u64,
     ) -> Result<Download, TransportError> {
-        self.download_unredacted(credentials, timestamp, out, max_bytes)
+        self.call(self.download_unredacted(credentials, timestamp, out, max_bytes))
             .map_err(|err| err.redacted(&self.secrets(credentials)))
     }
 
-    fn download_unredacted(
+    async fn download_unredacted(
         &self,
         credentials: &ProviderCredentials,
         timestamp: Option<i64>,
@@ -372,12 +443,14 @@ impl HttpTransport {
     ) -> Result<Download, TransportError> {
         // The overall cap counts from the request: a server slow to answer uses up the same budget.
         let pace = self.pace(Instant::now(), self.timeouts.download_cap);
-        let response = self.post(
-            "getWorkOrders",
-            credentials,
-            json!({ "timestamp": timestamp }),
-            false,
-        )?;
+        let response = self
+            .post(
+                "getWorkOrders",
+                credentials,
+                json!({ "timestamp": timestamp }),
+                false,
+            )
+            .await?;
         if let Some(length) = response.content_length()
             && length > max_bytes
         {
@@ -387,9 +460,9 @@ impl HttpTransport {
         }
         reject_html("getWorkOrders", &response)?;
         let date_header = date_header(&response);
-        let mut limited = Paced::new(response.take(max_bytes.saturating_add(1)), pace);
-        let bytes = std::io::copy(&mut limited, out)
-            .map_err(|err| read_failure("getWorkOrders", "the download broke off", &err))?;
+        let bytes = read_body(response, pace, max_bytes.saturating_add(1), |chunk| out.write_all(chunk))
+            .await
+            .map_err(|failure| failure.into_error("getWorkOrders", "the download broke off"))?;
         if bytes > max_bytes {
             return Err(TransportError::Permanent(format!(
                 "getWorkOrders: the response is larger than the limit of {max_bytes} bytes"
@@ -397,6 +470,63 @@ impl HttpTransport {
         }
         Ok(Download { bytes, date_header })
     }
+}
+
+/// Why reading a response body ended early.
+enum BodyFailure {
+    /// Too slow, or past the call's overall limit.
+    Stalled(Stalled),
+    /// The connection broke off (or the idle timeout between reads fired).
+    Network(reqwest::Error),
+    /// The sink refused the bytes (a full disk).
+    Sink(std::io::Error),
+}
+
+impl BodyFailure {
+    fn into_error(self, service: &str, what: &str) -> TransportError {
+        match self {
+            Self::Stalled(reason) => TransportError::transient(format!("{service}: {reason}")),
+            Self::Network(err) => {
+                let mut message = format!("{service}: {what}: {err}");
+                let mut source = std::error::Error::source(&err);
+                while let Some(inner) = source {
+                    message = format!("{message}: {inner}");
+                    source = inner.source();
+                }
+                TransportError::transient(message)
+            }
+            Self::Sink(err) => TransportError::transient(format!("{service}: cannot store the answer: {err}")),
+        }
+    }
+}
+
+/// Reads a response body chunk by chunk into `sink`, under `pace` (minimum rate, overall deadline),
+/// stopping after `limit` bytes (the caller tells "exactly `limit`" from "more" by asking one byte more).
+/// Returns the bytes given to `sink`.
+async fn read_body(
+    mut response: Response,
+    pace: Pace,
+    limit: u64,
+    mut sink: impl FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<u64, BodyFailure> {
+    let mut meter = PaceMeter::new(pace, Instant::now());
+    let mut total: u64 = 0;
+    while total < limit {
+        meter.check(Instant::now()).map_err(BodyFailure::Stalled)?;
+        let chunk = match tokio::time::timeout_at(pace.deadline.into(), response.chunk()).await {
+            Err(_elapsed) => return Err(BodyFailure::Stalled(Stalled::Deadline { limit: pace.limit })),
+            Ok(Err(err)) => return Err(BodyFailure::Network(err)),
+            Ok(Ok(None)) => break,
+            Ok(Ok(Some(chunk))) => chunk,
+        };
+        let room = usize::try_from(limit - total).unwrap_or(usize::MAX);
+        let taken = &chunk[..chunk.len().min(room)];
+        meter.add(taken.len() as u64);
+        total += taken.len() as u64;
+        sink(taken).map_err(BodyFailure::Sink)?;
+        meter.check(Instant::now()).map_err(BodyFailure::Stalled)?;
+    }
+    Ok(total)
 }
 
 /// The `file` part of an upload: read as the request is written, `length` bytes exactly.
@@ -418,6 +548,37 @@ impl std::fmt::Debug for UploadFile {
     }
 }
 
+/// An upload's file as a request body stream: 64 KiB read per chunk, as the connection takes them. The
+/// reads are of a local file, short enough to do on the runtime's thread.
+struct FileChunks {
+    reader: Box<dyn Read + Send>,
+    remaining: u64,
+}
+
+impl futures_core::Stream for FileChunks {
+    type Item = std::io::Result<bytes::Bytes>;
+
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        const CHUNK: u64 = 64 * 1024;
+        if self.remaining == 0 {
+            return Poll::Ready(None);
+        }
+        let mut buffer = vec![0_u8; usize::try_from(self.remaining.min(CHUNK)).unwrap_or(64 * 1024)];
+        Poll::Ready(Some(match self.reader.read(&mut buffer) {
+            Ok(0) => Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "the file is shorter than its length",
+            )),
+            Ok(read) => {
+                buffer.truncate(read);
+                self.remaining -= read as u64;
+                Ok(bytes::Bytes::from(buffer))
+            }
+            Err(err) => Err(err),
+        }))
+    }
+}
+
 impl HttpTransport {
     /// Sends one `uploadPictures` item: multipart with part `payload` (the item JSON, which carries the
     /// UUID the provider deduplicates on) and, for a photo, part `file`.
@@ -429,22 +590,26 @@ impl HttpTransport {
         item: &Value,
         file: Option<UploadFile>,
     ) -> Result<(), TransportError> {
-        self.upload_unredacted(credentials, item, file)
+        self.call(self.upload_unredacted(credentials, item, file))
             .map_err(|err| err.redacted(&self.secrets(credentials)))
     }
 
-    fn upload_unredacted(
+    async fn upload_unredacted(
         &self,
         credentials: &ProviderCredentials,
         item: &Value,
         file: Option<UploadFile>,
     ) -> Result<(), TransportError> {
         let payload = Self::payload(credentials, item.clone())?;
-        let mut form = reqwest::blocking::multipart::Form::new().text("payload", payload);
+        let mut form = reqwest::multipart::Form::new().text("payload", payload);
         if let Some(file) = file {
+            let chunks = FileChunks {
+                reader: file.reader,
+                remaining: file.length,
+            };
             form = form.part(
                 "file",
-                reqwest::blocking::multipart::Part::reader_with_length(file.reader, file.length)
+                reqwest::multipart::Part::stream_with_length(reqwest::Body::wrap_stream(chunks), file.length)
                     .file_name(file.name),
             );
         }
@@ -453,11 +618,12 @@ impl HttpTransport {
             .post(self.url("uploadPictures"))
             .multipart(form)
             .send()
+            .await
             .map_err(|err| classify_reqwest("uploadPictures", &err))?;
-        let body = self.read_small_json(
-            "uploadPictures",
-            self.check_status("uploadPictures", response, &self.secrets(credentials))?,
-        )?;
+        let response = self
+            .check_status("uploadPictures", response, &self.secrets(credentials))
+            .await?;
+        let body = self.read_small_json("uploadPictures", response).await?;
         accepted("uploadPictures", &body)
     }
 
@@ -468,10 +634,12 @@ impl HttpTransport {
         credentials: &ProviderCredentials,
         request: &Value,
     ) -> Result<(), TransportError> {
-        self.post("status", credentials, request.clone(), true)
-            .and_then(|response| self.read_small_json("status", response))
-            .and_then(|body| accepted("status", &body))
-            .map_err(|err| err.redacted(&self.secrets(credentials)))
+        self.call(async {
+            let response = self.post("status", credentials, request.clone(), true).await?;
+            let body = self.read_small_json("status", response).await?;
+            accepted("status", &body)
+        })
+        .map_err(|err| err.redacted(&self.secrets(credentials)))
     }
 }
 
@@ -493,12 +661,8 @@ fn accepted(service: &str, body: &Value) -> Result<(), TransportError> {
 }
 
 /// The provider's own words from an error body, if it sent JSON with `error` (never the whole body).
-fn provider_error_text(response: impl Read, secrets: &[&str]) -> String {
-    let mut body = String::new();
-    if response.take(4096).read_to_string(&mut body).is_err() {
-        return String::new();
-    }
-    serde_json::from_str::<Value>(&body)
+fn provider_error_text(body: &[u8], secrets: &[&str]) -> String {
+    serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|value| match &value["error"] {
             Value::String(text) if !text.is_empty() => {
@@ -535,14 +699,6 @@ fn date_header(response: &Response) -> Option<i64> {
             time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc2822).ok()
         })
         .map(|date| date.unix_timestamp())
-}
-
-/// A body read that failed: too slow or too long (transient, with the reason), or broken off.
-fn read_failure(service: &str, what: &str, err: &std::io::Error) -> TransportError {
-    match stalled_reason(err) {
-        Some(reason) => TransportError::transient(format!("{service}: {reason}")),
-        None => TransportError::transient(format!("{service}: {what}: {err}")),
-    }
 }
 
 /// `text` from outside made safe to show: control characters escaped, at most `max` characters.

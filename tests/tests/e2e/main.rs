@@ -20,6 +20,7 @@ mod fuzz;
 mod hostile_provider;
 mod hostile_transport;
 mod import_lock;
+mod lifecycle;
 mod migrations;
 mod photo_crash;
 mod photo_e2e;
