@@ -113,6 +113,14 @@ fn check(fault: &Fault) -> Result<(), ProviderError> {
             }
             Ok(())
         }
+        FaultKind::SlowBody { bytes, every_ms } => {
+            if bytes == 0 || every_ms == 0 {
+                return Err(ProviderError::invalid(
+                    "a slowBody needs bytes >= 1 and everyMs >= 1",
+                ));
+            }
+            Ok(())
+        }
         FaultKind::ExactBody { status, headers, .. } => {
             answer_status(status)?;
             for (name, value) in headers.iter() {

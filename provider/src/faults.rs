@@ -112,6 +112,17 @@ pub enum FaultKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         body: Option<FaultText>,
     },
+    /// Read the request body at most `bytes` bytes at a time, one piece every `every_ms` milliseconds
+    /// (the first piece after `every_ms`), then process the request as usual. What the client sends is
+    /// taken off the connection as it arrives, so a client that goes away mid-body (or while its last
+    /// bytes are still waiting to be read) is noticed at once: the request is abandoned and nothing is
+    /// processed (see [`crate::UploadTraffic`]).
+    SlowBody {
+        /// Bytes per piece (at least 1).
+        bytes: u32,
+        /// Milliseconds between pieces (at least 1).
+        every_ms: u64,
+    },
     /// Answer exactly `status` with `headers` and `body`, without processing the request. The server
     /// adds only the framing (`content-length`) and a `date` header when `headers` has none.
     ExactBody {
@@ -160,6 +171,11 @@ impl FaultKind {
             every_ms,
             body: None,
         }
+    }
+
+    /// A [`FaultKind::SlowBody`]: the request body is read `bytes` bytes every `every_ms` milliseconds.
+    pub fn slow_body(bytes: u32, every_ms: u64) -> Self {
+        FaultKind::SlowBody { bytes, every_ms }
     }
 
     /// A [`FaultKind::ExactBody`] answer.
@@ -454,5 +470,13 @@ mod tests {
         );
         let parsed: Fault = serde_json::from_str(r#"{"kind":"latency","ms":250,"times":3}"#).unwrap();
         assert_eq!(parsed, Fault::everywhere(FaultKind::Latency { ms: 250 }).times(3));
+        let parsed: Fault = serde_json::from_str(
+            r#"{"endpoint":"uploadPictures","kind":"slowBody","bytes":4096,"everyMs":20,"times":1}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            parsed,
+            Fault::new(Endpoint::UploadPictures, FaultKind::slow_body(4096, 20)).times(1)
+        );
     }
 }

@@ -33,6 +33,7 @@ pub mod server;
 mod state;
 mod store;
 pub mod surveys;
+mod traffic;
 mod wire;
 
 pub use admin::Admin;
@@ -41,7 +42,7 @@ pub use error::ProviderError;
 pub use faults::{Endpoint, Fault, FaultHeaders, FaultKind, FaultText};
 pub use model::{
     BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
-    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    StatusUpdate, SurveyFilter, UploadTraffic, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 pub use server::{RunningProvider, serve, serve_blocking, serve_with_shutdown, start};
 pub use state::ProviderState;

@@ -267,3 +267,23 @@ pub struct Health {
     #[serde(default)]
     pub active_trickles: u64,
 }
+
+/// Request-body accounting of the wire endpoints, overall or for one endpoint (see
+/// [`crate::Admin::upload_traffic`]). Every wire request is counted, under a `slowBody` fault or not.
+///
+/// A client that gives up on a request (a cancelled upload) shows as: `in_flight` back to zero,
+/// `abandoned` up by one, and `body_bytes_received` no longer growing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadTraffic {
+    /// Request-body bytes read by the server (under `slowBody`, as the pace lets them through).
+    pub body_bytes_received: u64,
+    /// Requests whose body is being read: from their arrival until their body was read to the end,
+    /// failed, or was dropped.
+    pub in_flight: u64,
+    /// Requests whose client went away before their body was read to the end (the connection closed
+    /// or was reset): abandoned, not processed.
+    pub abandoned: u64,
+    /// Requests whose body started being read (every request that reached an endpoint).
+    pub requests: u64,
+}

@@ -9,8 +9,9 @@ use crate::error::ProviderError;
 use crate::fault_table::FaultTable;
 use crate::seed;
 use crate::store::{FileStore, Store};
+use crate::traffic::Traffic;
 
-/// The state of an emulator: its store, file folder, clock and fault table. Cheap to clone.
+/// The state of an emulator: its store, file folder, clock, fault table and request-body counters. Cheap to clone.
 ///
 /// Open one with [`ProviderState::open`] to host the emulator in your own runtime with
 /// [`crate::server::serve`]; [`crate::server::start`] does both for you on a background thread.
@@ -24,6 +25,7 @@ struct Inner {
     store: Store,
     files: FileStore,
     faults: FaultTable,
+    traffic: Arc<Traffic>,
     body_limit: usize,
     db_path: PathBuf,
     files_dir: PathBuf,
@@ -66,6 +68,7 @@ impl ProviderState {
                 store,
                 files,
                 faults: FaultTable::default(),
+                traffic: Arc::default(),
                 body_limit: config.body_limit,
                 db_path,
                 files_dir,
@@ -98,6 +101,10 @@ impl ProviderState {
 
     pub(crate) fn faults(&self) -> &FaultTable {
         &self.inner.faults
+    }
+
+    pub(crate) fn traffic(&self) -> &Arc<Traffic> {
+        &self.inner.traffic
     }
 
     pub(crate) fn body_limit(&self) -> usize {

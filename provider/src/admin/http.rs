@@ -15,6 +15,7 @@
 //! | `GET /admin/surveys` | received surveys (`?workOrderNumber=`, `?uuid=`) |
 //! | `GET /admin/items`, `GET /admin/items/{uuid}/file`, `GET /admin/status-updates`, `GET /admin/push-events` | deliveries |
 //! | `GET`, `POST`, `DELETE /admin/faults` | fault rules |
+//! | `GET`, `DELETE /admin/traffic` | request-body accounting (`?endpoint=` for one endpoint); DELETE zeroes it |
 //! | `GET`, `POST`, `DELETE /admin/clock` | provider clock |
 
 use axum::Router;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Router<ProviderState> {
         .route("/status-updates", get(status_updates))
         .route("/push-events", get(push_events))
         .route("/faults", get(list_faults).post(add_fault).delete(clear_faults))
+        .route("/traffic", get(traffic).delete(reset_traffic))
         .route("/clock", get(clock).post(set_clock).delete(real_clock))
         .fallback(|| async { AdminError::status(StatusCode::NOT_FOUND, "no such admin route") })
 }
@@ -406,6 +408,49 @@ async fn clear_faults(State(state): State<ProviderState>, uri: axum::http::Uri) 
         }
     }
     ok(StatusCode::OK, &admin.faults())
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrafficQuery {
+    endpoint: Option<String>,
+}
+
+/// `{"bodyBytesReceived", "inFlight", "abandoned", "requests"}` for one endpoint (`?endpoint=`), or
+/// overall with the same fields per endpoint under `endpoints`.
+fn traffic_view(admin: &Admin, endpoint: Option<&str>) -> AdminResult {
+    match endpoint {
+        None | Some("") => {
+            let mut view = serde_json::to_value(admin.upload_traffic()).map_err(ProviderError::from)?;
+            let endpoints: serde_json::Map<String, Value> = Endpoint::ALL
+                .into_iter()
+                .map(|endpoint| {
+                    serde_json::to_value(admin.upload_traffic_for(endpoint))
+                        .map(|counts| (endpoint.name().to_owned(), counts))
+                })
+                .collect::<Result<_, _>>()
+                .map_err(ProviderError::from)?;
+            view["endpoints"] = Value::Object(endpoints);
+            ok(StatusCode::OK, &view)
+        }
+        Some(name) => {
+            let endpoint = Endpoint::parse(name)
+                .ok_or_else(|| AdminError(StatusCode::BAD_REQUEST, format!("unknown endpoint {name}")))?;
+            ok(StatusCode::OK, &admin.upload_traffic_for(endpoint))
+        }
+    }
+}
+
+async fn traffic(State(state): State<ProviderState>, uri: axum::http::Uri) -> AdminResult {
+    let request: TrafficQuery = query(uri.query())?;
+    traffic_view(&state.admin(), request.endpoint.as_deref())
+}
+
+/// Zeroes the counts of every endpoint; answers the overall view.
+async fn reset_traffic(State(state): State<ProviderState>) -> AdminResult {
+    let admin = state.admin();
+    admin.reset_upload_traffic();
+    traffic_view(&admin, None)
 }
 
 fn clock_view(admin: &Admin) -> AdminResult {

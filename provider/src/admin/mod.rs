@@ -12,7 +12,7 @@ use crate::error::ProviderError;
 use crate::faults::{Endpoint, Fault};
 use crate::model::{
     BulkReport, BulkSpec, Health, ItemFilter, PushEvent, ReceivedItem, ReceivedSurvey, SeedReport,
-    StatusUpdate, SurveyFilter, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
+    StatusUpdate, SurveyFilter, UploadTraffic, UserInfo, WorkOrderFilter, WorkOrderInfo, WorkOrderRecord,
 };
 use crate::seed;
 use crate::state::ProviderState;
@@ -305,6 +305,28 @@ impl Admin {
     /// does not outlive its client.
     pub fn active_trickles(&self) -> usize {
         self.state.faults().trickling()
+    }
+
+    // ----- request bodies -----
+
+    /// Request-body accounting summed over every wire endpoint: bytes read, requests whose body is
+    /// being read, requests abandoned by their client mid-body. Every request is counted, under a
+    /// `slowBody` fault or not. To see a cancelled upload from the provider's side: upload under a
+    /// `slowBody` fault, wait for `body_bytes_received > 0` and `in_flight == 1`, cancel the client,
+    /// then `in_flight` falls to 0, `abandoned` goes up by one and `body_bytes_received` stops growing.
+    pub fn upload_traffic(&self) -> UploadTraffic {
+        self.state.traffic().total()
+    }
+
+    /// Request-body accounting of one wire endpoint (see [`Admin::upload_traffic`]).
+    pub fn upload_traffic_for(&self, endpoint: Endpoint) -> UploadTraffic {
+        self.state.traffic().of(endpoint)
+    }
+
+    /// Zeroes the byte, request and abandonment counts of every endpoint (`in_flight` counts live
+    /// requests and is kept).
+    pub fn reset_upload_traffic(&self) {
+        self.state.traffic().reset();
     }
 
     // ----- health -----

@@ -8,6 +8,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -27,6 +28,9 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 pub(crate) struct ConnControl {
     kill: Arc<Notify>,
     stop: watch::Receiver<bool>,
+    /// Set when hyper ended the connection on its own (the client closed or reset it), just before the
+    /// requests still in progress on it are dropped.
+    ended: Arc<AtomicBool>,
 }
 
 impl ConnControl {
@@ -34,6 +38,7 @@ impl ConnControl {
         Self {
             kill: Arc::default(),
             stop,
+            ended: Arc::default(),
         }
     }
 
@@ -48,6 +53,13 @@ impl ConnControl {
     /// Closes the connection now, without sending anything more.
     pub(crate) fn kill(&self) {
         self.kill.notify_one();
+    }
+
+    /// Whether the connection ended under its requests because of the client (it closed or reset the
+    /// connection), not because of a fault or the server stopping. A request dropped while this is set was
+    /// abandoned by its client.
+    pub(crate) fn client_left(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
     }
 
     async fn killed(&self) {
@@ -131,6 +143,9 @@ async fn serve_connection(stream: TcpStream, router: Router, mut stop: watch::Re
                 if let Err(err) = result {
                     tracing::debug!(error = %err, "connection ended with an error");
                 }
+                // hyper ends a connection under a busy request when the client closes it (an
+                // unexpected EOF); the request is dropped with the connection, just below.
+                control.ended.store(true, Ordering::SeqCst);
                 break;
             }
             () = control.killed() => {

@@ -6,6 +6,9 @@
 //! without a (complete) HTTP response. A truncated body sends valid headers whose `Content-Length` is
 //! larger than what follows, then aborts the connection. A trickled body is fed by a task that stops as
 //! soon as hyper drops the body (the client went away) or the server starts stopping.
+//!
+//! Every request body is counted on its way to the handler (see [`crate::traffic`]); a slow body is let
+//! through at its pace (see [`super::metered`]).
 
 use std::io;
 use std::time::Duration;
@@ -18,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::mpsc;
 
 use super::body::{ChunkBody, drain};
+use super::metered::{BodyPace, MeteredBody};
 use super::reply;
 use super::work_orders::ServerTimeOverride;
 use crate::fault_table::TrickleGuard;
@@ -35,6 +39,26 @@ pub(crate) async fn inject(
     next: Next,
 ) -> Response {
     let plan = state.faults().take(endpoint);
+    let control = req.extensions().get::<ConnControl>().cloned();
+    // Every request body is counted (GET /admin/traffic); a slowBody fault also paces it.
+    let pace = match plan.action {
+        Some(FaultKind::SlowBody { bytes, every_ms }) => Some(BodyPace {
+            piece: usize::try_from(bytes).unwrap_or(usize::MAX),
+            every: Duration::from_millis(every_ms),
+        }),
+        _ => None,
+    };
+    let ticket = state.traffic().started(endpoint);
+    let read_ahead_limit = state.body_limit();
+    let req = req.map(|body| {
+        Body::new(MeteredBody::new(
+            body,
+            ticket,
+            control.clone(),
+            pace,
+            read_ahead_limit,
+        ))
+    });
     if plan.latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(plan.latency_ms)).await;
     }
@@ -42,9 +66,9 @@ pub(crate) async fn inject(
         return next.run(req).await;
     };
     tracing::info!(endpoint = endpoint.name(), fault = ?action, "injecting fault");
-    let control = req.extensions().get::<ConnControl>().cloned();
     match action {
-        FaultKind::Latency { .. } => next.run(req).await,
+        // The handler reads the paced body before it processes anything.
+        FaultKind::Latency { .. } | FaultKind::SlowBody { .. } => next.run(req).await,
         // The HTTP error faults read the request (like a real server) but do not process it.
         FaultKind::Http500 => {
             drain(req.into_body()).await;

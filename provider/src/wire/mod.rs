@@ -7,6 +7,7 @@
 mod auth;
 mod body;
 pub(crate) mod inject;
+mod metered;
 mod push;
 pub(crate) mod reply;
 mod request;

@@ -12,5 +12,6 @@ mod hostile;
 mod lifecycle;
 mod orders;
 mod push;
+mod slow_body;
 mod surveys;
 mod uploads;
