@@ -375,3 +375,51 @@ fn cancelling_a_refresh_leaves_the_cache_and_the_status_as_they_were() {
     phone.app.engine().refresh(CODE, ImportKind::Refresh).unwrap();
     assert_eq!(address(&phone), "99 Changed Rd", "a refresh that is not cancelled applies it");
 }
+
+#[test]
+fn a_cancelled_upload_is_aborted_mid_body_and_goes_again_later_under_the_same_uuid() {
+    let phone = Phone::new();
+    let uuids = phone.check_ins(1);
+    let admin = phone.provider.admin();
+    // The provider takes the request body 32 bytes every 40 ms: the upload is mid-body for seconds.
+    admin
+        .set_fault(Fault::new(Endpoint::UploadPictures, FaultKind::slow_body(32, 40)).times(1))
+        .unwrap();
+    let token = CancelToken::new();
+    let stop = Stop::on(&token);
+    let report = std::thread::scope(|scope| {
+        let relay = scope.spawn(|| phone.app.engine().push_outbox_until(CODE, true, &stop));
+        phone.wait_until("the body is arriving", Duration::from_secs(10), || {
+            let traffic = admin.upload_traffic_for(Endpoint::UploadPictures);
+            traffic.in_flight == 1 && traffic.body_bytes_received > 0
+        });
+        token.cancel();
+        relay.join().unwrap()
+    })
+    .unwrap();
+    assert_eq!(report.halted, Some(StopReason::Cancelled), "{report:?}");
+    assert_eq!(report.delivered, 0);
+    phone.wait_until("the provider saw the client leave", Duration::from_secs(2), || {
+        admin.upload_traffic_for(Endpoint::UploadPictures).in_flight == 0
+    });
+    let traffic = admin.upload_traffic_for(Endpoint::UploadPictures);
+    assert_eq!(traffic.abandoned, 1, "{traffic:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(
+        admin
+            .upload_traffic_for(Endpoint::UploadPictures)
+            .body_bytes_received,
+        traffic.body_bytes_received,
+        "the provider stopped receiving bytes"
+    );
+    assert!(phone.received().is_empty(), "nothing half-delivered is stored");
+    let entry = &phone.app.store().outbox_entries(false).unwrap()[0];
+    assert_eq!(entry.attempts, 0, "an aborted send is not an attempt");
+    assert_eq!(entry.last_error, None);
+
+    let report = phone.app.engine().push_outbox(CODE, false).unwrap();
+    assert_eq!(report.delivered, 1);
+    assert_eq!(phone.received(), uuids, "sent again under the same UUID, once");
+    let items = admin.received_checkins().unwrap();
+    assert_eq!(items[0].deliveries, 1);
+}
