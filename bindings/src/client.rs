@@ -2,13 +2,14 @@
 //! disk work are async functions that run the core's blocking work on a worker thread of the library's
 //! tokio runtime, so the host's UI thread never waits.
 //!
-//! Cancel safety: cancelling the host's coroutine / task drops the future it awaits, never the work in
-//! progress. An import still finishes or fails as one transaction, and its outcome reaches the event
-//! listener; nothing is left half-written.
+//! Cancellation: the long calls (refresh, sync, push, background run) stop their work when the host
+//! cancels them (a dropped future, or a [`Cancellation`] handle; see [`crate::lifecycle`]). What stops is
+//! never half-written: an import rolls back, an aborted upload goes again later under the same UUID. The
+//! other async calls are short disk work that finishes as one transaction.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use fieldsync_core::app::{App, AppConfig};
 use fieldsync_core::model::{ImportKind, ProjectId};
@@ -22,6 +23,7 @@ use fieldsync_core::{SecretKind, SecretStore as _, Store};
 use crate::error::FieldSyncError;
 use crate::events::EventHub;
 use crate::foreign::{EventListener, HostLocation, HostSecrets, LocationSource, SecretStore};
+use crate::lifecycle::{BackgroundReason, BackgroundSyncResult, Cancellation, cancellable, deadline_instant};
 use crate::records::{
     CategoryCounts, CheckIn, Completion, FieldSyncConfig, FieldSyncEvent, ImportReport, Integration,
     IntegrationEdit, LocationFix, NewIntegration, NewLocalProject, OutboxEntry, Photo, Project, ProjectEdit,
@@ -287,8 +289,8 @@ impl FieldSync {
     /// Checks the credentials with the provider (and registers the push key).
     pub async fn validate(&self, code: String) -> Result<Validation> {
         let engine = self.engine.clone();
-        blocking(move || {
-            let validation = engine.validate(&code)?;
+        cancellable(None, move |stop| {
+            let validation = engine.validate_until(&code, stop)?;
             Ok(Validation {
                 validated: validation.validated,
                 error: validation.error,
@@ -298,14 +300,25 @@ impl FieldSync {
     }
 
     /// A Refresh (or a Full Import with `full`). Coalesced with any refresh of the same integration in flight.
-    pub async fn refresh(&self, code: String, full: bool) -> Result<ImportReport> {
+    /// Cancelled (the call's future dropped, or `cancel`), the download is aborted or the import rolls
+    /// back, and the integration goes back to `idle` or `error`.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn refresh(
+        &self,
+        code: String,
+        full: bool,
+        cancel: Option<Arc<Cancellation>>,
+    ) -> Result<ImportReport> {
         let engine = self.engine.clone();
         let kind = if full {
             ImportKind::FullImport
         } else {
             ImportKind::Refresh
         };
-        blocking(move || Ok(engine.refresh(&code, kind)?.into())).await
+        cancellable(cancel, move |stop| {
+            Ok(engine.refresh_until(&code, kind, stop)?.into())
+        })
+        .await
     }
 
     /// Refreshes the integration owning this push key (e.g. from a push notification). `None` when no
@@ -327,10 +340,15 @@ impl FieldSync {
 
     /// Delivers queued field work, then refreshes every integration that is due (never refreshed, in
     /// error, or older than `max_age_secs`).
-    pub async fn sync(&self, max_age_secs: u64) -> Result<Vec<SyncOutcome>> {
+    #[uniffi::method(default(cancel = None))]
+    pub async fn sync(
+        &self,
+        max_age_secs: u64,
+        cancel: Option<Arc<Cancellation>>,
+    ) -> Result<Vec<SyncOutcome>> {
         let engine = self.engine.clone();
-        blocking(move || {
-            let summary = engine.sync(Duration::from_secs(max_age_secs))?;
+        cancellable(cancel, move |stop| {
+            let summary = engine.sync_until(Duration::from_secs(max_age_secs), stop)?;
             let mut outcomes: Vec<SyncOutcome> = Vec::new();
             let mut entry = |code: &str| -> usize {
                 if let Some(index) = outcomes.iter().position(|outcome| outcome.code == code) {
@@ -390,11 +408,17 @@ impl FieldSync {
         .await
     }
 
-    /// Delivers one integration's queued field work now.
-    pub async fn push_outbox(&self, code: String) -> Result<SyncOutcome> {
+    /// Delivers one integration's queued field work now. Cancelled, it stops: the upload in flight is
+    /// aborted and goes again at the next delivery under the same UUID.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn push_outbox(&self, code: String, cancel: Option<Arc<Cancellation>>) -> Result<SyncOutcome> {
         let engine = self.engine.clone();
-        blocking(move || {
-            let report = engine.push_outbox(&code, true)?;
+        cancellable(cancel, move |stop| {
+            let report = engine.push_outbox_until(&code, true, stop)?;
+            // Stopped by the host, a pause or a deadline: a typed error, like every other stopped call.
+            if let Some(reason) = report.halted {
+                return Err(fieldsync_core::Error::Stopped(reason).into());
+            }
             Ok(SyncOutcome {
                 code,
                 delivered: report.delivered,
@@ -799,6 +823,50 @@ impl FieldSync {
     }
 
     // ----- lifecycle -----
+
+    /// Call when the app goes to the background (before the system suspends it): stops every operation at
+    /// a safe point, closes every database connection and releases every file lock (iOS kills a suspended
+    /// app that holds one). Until `resume()`, calls fail at once with `Paused`. Takes milliseconds.
+    pub fn pause(&self) -> Result<()> {
+        self.app.pause()?;
+        Ok(())
+    }
+
+    /// Call when the app returns to the foreground: reopens the database; deliveries the pause
+    /// interrupted go on by themselves.
+    pub fn resume(&self) -> Result<()> {
+        Ok(self.app.resume()?)
+    }
+
+    /// Whether `pause()` was called without a `resume()` since.
+    pub fn is_paused(&self) -> bool {
+        self.app.is_paused()
+    }
+
+    /// One background run, for WorkManager, BGTaskScheduler, a push or regained connectivity: field work
+    /// first (check-ins, statuses, surveys, then photos), then the refreshes that are due (older than
+    /// `refresh_older_than_secs`), returning by `deadline`. No send starts that could not finish in time;
+    /// one in flight at the deadline is aborted and goes again later. Errors of an integration are in
+    /// the result; the call fails only when paused, cancelled or when the storage breaks.
+    #[uniffi::method(default(cancel = None))]
+    pub async fn run_background_sync(
+        &self,
+        deadline: SystemTime,
+        reason: BackgroundReason,
+        refresh_older_than_secs: u64,
+        cancel: Option<Arc<Cancellation>>,
+    ) -> Result<BackgroundSyncResult> {
+        let app = self.app.clone();
+        let request = fieldsync_core::sync::BackgroundRequest {
+            reason: reason.into(),
+            deadline: deadline_instant(deadline),
+            refresh_older_than: Duration::from_secs(refresh_older_than_secs),
+        };
+        cancellable(cancel, move |stop| {
+            Ok(app.run_background_sync(&request, stop)?.into())
+        })
+        .await
+    }
 
     /// Stops background work and delivers the last events. The object should not be used afterwards
     /// (calls still work but no more events are delivered).

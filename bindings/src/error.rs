@@ -143,7 +143,9 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::ProjectExists(_)
             | CoreError::NotLocalProject(_) => Self::Conflict { reason },
             CoreError::Stopped(StopReason::Cancelled)
-            | CoreError::Transport(TransportError::Stopped(StopReason::Cancelled)) => Self::Cancelled { reason },
+            | CoreError::Transport(TransportError::Stopped(StopReason::Cancelled)) => {
+                Self::Cancelled { reason }
+            }
             CoreError::Paused
             | CoreError::Stopped(StopReason::Paused)
             | CoreError::Transport(TransportError::Stopped(StopReason::Paused)) => Self::Paused { reason },

@@ -14,12 +14,16 @@ mod client;
 mod error;
 mod events;
 mod foreign;
+mod lifecycle;
 mod logging;
 mod records;
 
 pub use client::FieldSync;
 pub use error::FieldSyncError;
 pub use foreign::{EventListener, LocationSource, LogLevel, Logger, SecretStore};
+pub use lifecycle::{
+    BackgroundIntegrationResult, BackgroundReason, BackgroundSyncResult, Cancellation, StopCause,
+};
 pub use logging::init_logging;
 pub use records::*;
 

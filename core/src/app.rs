@@ -224,7 +224,10 @@ impl App {
     /// Suspends fieldsync before the app is suspended (see the module docs): stops every operation,
     /// closes every database connection and releases every file lock. Idempotent.
     pub fn pause(&self) -> Result<PauseReport> {
-        let _serial = self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _serial = self
+            .lifecycle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let started = Instant::now();
         let stopped = self.engine.pause(PAUSE_WAIT);
         let closed = self.store.close(PAUSE_WAIT.saturating_sub(started.elapsed()));
@@ -236,14 +239,21 @@ impl App {
             took: started.elapsed(),
             clean: stopped && closed,
         };
-        tracing::info!(took_ms = report.took.as_millis() as u64, clean = report.clean, "paused");
+        tracing::info!(
+            took_ms = report.took.as_millis() as u64,
+            clean = report.clean,
+            "paused"
+        );
         Ok(report)
     }
 
     /// Undoes [`Self::pause`]: reopens the database and accepts calls again. Delivery runs the pause
     /// interrupted start again at once on a background thread. Idempotent.
     pub fn resume(&self) -> Result<()> {
-        let _serial = self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _serial = self
+            .lifecycle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let lease_directory = self.store.lease_directory();
         self.open
             .lock_shared()

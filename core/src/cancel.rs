@@ -36,6 +36,12 @@ impl CancelToken {
         self.0.is_cancelled()
     }
 
+    /// A token cancelled with this one, which can also be cancelled alone (one call of several that share
+    /// a handle).
+    pub fn child(&self) -> Self {
+        Self(self.0.child_token())
+    }
+
     /// A guard that cancels the token when dropped, unless it is disarmed: the bindings hold one inside
     /// each async call, so that dropping the call's future stops the blocking work behind it.
     pub fn cancel_on_drop(&self) -> CancelOnDrop {
@@ -133,7 +139,11 @@ impl Stop {
     /// Why the operation must stop now, if it must. A pause wins over a cancellation (the work goes on
     /// after `resume()`), which wins over the deadline.
     pub fn reason(&self) -> Option<StopReason> {
-        if self.lifecycle.as_ref().is_some_and(CancellationToken::is_cancelled) {
+        if self
+            .lifecycle
+            .as_ref()
+            .is_some_and(CancellationToken::is_cancelled)
+        {
             Some(StopReason::Paused)
         } else if self.host.as_ref().is_some_and(CancellationToken::is_cancelled) {
             Some(StopReason::Cancelled)

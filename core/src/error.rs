@@ -36,9 +36,9 @@ impl Error {
             | Self::ResponseTooLarge { .. }
             | Self::Provider(_) => FailureClass::Permanent,
             Self::RefreshFailed { class, .. } => *class,
-            Self::Transport(crate::transport::TransportError::Stopped(_)) | Self::Stopped(_) | Self::Paused => {
-                FailureClass::Stopped
-            }
+            Self::Transport(crate::transport::TransportError::Stopped(_))
+            | Self::Stopped(_)
+            | Self::Paused => FailureClass::Stopped,
             _ => FailureClass::Other,
         }
     }

@@ -52,7 +52,12 @@ pub fn next_status(
         (Pending | Running, Interrupted) => Ok(Error),
         (Idle | Error, Interrupted) => Ok(from),
         (Pending | Running, Stopped { before: Error }) => Ok(Error),
-        (Pending | Running, Stopped { before: Idle | Pending | Running }) => Ok(Idle),
+        (
+            Pending | Running,
+            Stopped {
+                before: Idle | Pending | Running,
+            },
+        ) => Ok(Idle),
         _ => Err(InvalidTransition { from, event }),
     }
 }

@@ -167,7 +167,10 @@ impl Run<'_> {
             });
             if let Some(reason) = halt {
                 shared.report.halted.get_or_insert(reason);
-                shared.report.stopped.get_or_insert_with(|| reason.as_str().to_owned());
+                shared
+                    .report
+                    .stopped
+                    .get_or_insert_with(|| reason.as_str().to_owned());
                 shared.stop = true;
                 self.changed.notify_all();
                 return None;
@@ -313,11 +316,8 @@ pub fn deliver(
 ) -> Result<DeliveryReport> {
     queue.recover()?;
     let attempted = HashSet::new();
-    let dispatcher = Dispatcher::new(options.select(queue.snapshot(
-        clock.now(),
-        options.ignore_backoff,
-        &attempted,
-    )?));
+    let dispatcher =
+        Dispatcher::new(options.select(queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?));
     let run = Run {
         queue,
         courier,

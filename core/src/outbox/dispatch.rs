@@ -386,7 +386,14 @@ mod first_pass_tests {
             entry(7, None, EntryKind::CheckIn),
             entry(8, Some(1), EntryKind::CheckIn),
         ];
-        let kept: Vec<i64> = before_first_photo(entries).iter().map(|entry| entry.seq).collect();
-        assert_eq!(kept, vec![1, 4, 5, 7], "the status after project 1's photo waits for it");
+        let kept: Vec<i64> = before_first_photo(entries)
+            .iter()
+            .map(|entry| entry.seq)
+            .collect();
+        assert_eq!(
+            kept,
+            vec![1, 4, 5, 7],
+            "the status after project 1's photo waits for it"
+        );
     }
 }

@@ -134,10 +134,21 @@ mod tests {
         let half = Some(Duration::from_millis(500));
         assert!(may_start(now, None, half), "no deadline");
         assert!(may_start(now, Some(deadline), None), "the first send");
-        assert!(may_start(now + Duration::from_millis(1_500), Some(deadline), half));
-        assert!(!may_start(now + Duration::from_millis(1_501), Some(deadline), half));
+        assert!(may_start(
+            now + Duration::from_millis(1_500),
+            Some(deadline),
+            half
+        ));
+        assert!(!may_start(
+            now + Duration::from_millis(1_501),
+            Some(deadline),
+            half
+        ));
         assert!(!may_start(deadline, Some(deadline), None), "at the deadline");
-        assert!(!may_start(now, Some(deadline), Some(Duration::MAX)), "no overflow");
+        assert!(
+            !may_start(now, Some(deadline), Some(Duration::MAX)),
+            "no overflow"
+        );
     }
 
     #[test]

@@ -148,9 +148,9 @@ impl Store {
     /// Records an import the app stopped (it rolled back): back to `before` (`idle` or `error`). Logged,
     /// never fails itself.
     pub fn stop_import(&self, code: &str, before: crate::model::IntegrationStatus) {
-        if let Err(err) = self.write(|tx| {
-            integrations::transition(tx, code, StatusEvent::Stopped { before }, None, now())
-        }) {
+        if let Err(err) =
+            self.write(|tx| integrations::transition(tx, code, StatusEvent::Stopped { before }, None, now()))
+        {
             tracing::error!(%err, "could not record the stopped import");
         }
     }

@@ -84,13 +84,17 @@ impl std::ops::Deref for Writer<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        self.0.as_ref().expect("a Writer exists only while the store is open")
+        self.0
+            .as_ref()
+            .expect("a Writer exists only while the store is open")
     }
 }
 
 impl std::ops::DerefMut for Writer<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.0.as_mut().expect("a Writer exists only while the store is open")
+        self.0
+            .as_mut()
+            .expect("a Writer exists only while the store is open")
     }
 }
 
@@ -192,12 +196,16 @@ impl Store {
     }
 
     fn pool(&self) -> MutexGuard<'_, ReaderPool> {
-        self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.readers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_writer(&self) -> MutexGuard<'_, Option<Connection>> {
         // A panic while holding the writer leaves SQLite consistent (the transaction rolls back on drop).
-        self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// The database file.

@@ -99,7 +99,9 @@ pub struct BackgroundSyncResult {
 impl BackgroundSyncResult {
     /// Whether the provider refused the credentials of some integration (the host should not retry).
     pub fn auth_failed(&self) -> bool {
-        self.integrations.iter().any(|integration| integration.auth_failed)
+        self.integrations
+            .iter()
+            .any(|integration| integration.auth_failed)
     }
 }
 

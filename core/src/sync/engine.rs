@@ -205,7 +205,9 @@ impl SyncEngine {
     }
 
     fn lifecycle(&self) -> MutexGuard<'_, Lifecycle> {
-        self.lifecycle.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.lifecycle
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Starts an operation under `stop` (plus the engine's pause): refused with [`Error::Paused`] while
@@ -231,7 +233,10 @@ impl SyncEngine {
         while lifecycle.operations > 0 {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                tracing::warn!(operations = lifecycle.operations, "pause: operations still under way");
+                tracing::warn!(
+                    operations = lifecycle.operations,
+                    "pause: operations still under way"
+                );
                 return false;
             }
             lifecycle = self
@@ -622,7 +627,11 @@ impl SyncEngine {
         drop(lease);
         if report.halted == Some(StopReason::Paused) {
             let mut lifecycle = self.lifecycle();
-            if !lifecycle.interrupted.iter().any(|interrupted| interrupted == code) {
+            if !lifecycle
+                .interrupted
+                .iter()
+                .any(|interrupted| interrupted == code)
+            {
                 lifecycle.interrupted.push(code.to_owned());
             }
         }

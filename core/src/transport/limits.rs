@@ -193,7 +193,17 @@ mod tests {
             }
         }
         assert!(
-            matches!(failed, Some((5, Stalled::TooSlow { received: 5, min_bytes: 1024, .. }))),
+            matches!(
+                failed,
+                Some((
+                    5,
+                    Stalled::TooSlow {
+                        received: 5,
+                        min_bytes: 1024,
+                        ..
+                    }
+                ))
+            ),
             "{failed:?}"
         );
         // Fast enough for the rate, but past the overall limit.
@@ -207,7 +217,10 @@ mod tests {
         let mut meter = PaceMeter::new(pace, start);
         meter.add(10);
         assert!(meter.check(ms(100)).is_ok());
-        assert!(matches!(meter.check(ms(200)), Err(Stalled::TooSlow { received: 0, .. })));
+        assert!(matches!(
+            meter.check(ms(200)),
+            Err(Stalled::TooSlow { received: 0, .. })
+        ));
         let huge = Pace::new(0, Duration::MAX, start, Duration::MAX);
         assert!(
             PaceMeter::new(huge, start).check(ms(1)).is_ok(),

@@ -37,8 +37,8 @@ use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 
 use self::limits::{Pace, PaceMeter, Stalled, parse_retry_after};
-use crate::cancel::{Stop, StopReason};
 pub use self::redact::{REDACTED, redact};
+use crate::cancel::{Stop, StopReason};
 use crate::wire::value::is_truthy;
 
 /// Timeouts per phase, and the limits that keep a slow or hostile server from holding a call forever.
@@ -243,10 +243,7 @@ impl HttpTransport {
     }
 
     /// Runs one call to its end or until the stop, on the network runtime, blocking this thread.
-    fn call<T>(
-        &self,
-        call: impl Future<Output = Result<T, TransportError>>,
-    ) -> Result<T, TransportError> {
+    fn call<T>(&self, call: impl Future<Output = Result<T, TransportError>>) -> Result<T, TransportError> {
         if let Some(reason) = self.stop.reason() {
             return Err(TransportError::Stopped(reason));
         }
@@ -460,9 +457,11 @@ impl HttpTransport {
         }
         reject_html("getWorkOrders", &response)?;
         let date_header = date_header(&response);
-        let bytes = read_body(response, pace, max_bytes.saturating_add(1), |chunk| out.write_all(chunk))
-            .await
-            .map_err(|failure| failure.into_error("getWorkOrders", "the download broke off"))?;
+        let bytes = read_body(response, pace, max_bytes.saturating_add(1), |chunk| {
+            out.write_all(chunk)
+        })
+        .await
+        .map_err(|failure| failure.into_error("getWorkOrders", "the download broke off"))?;
         if bytes > max_bytes {
             return Err(TransportError::Permanent(format!(
                 "getWorkOrders: the response is larger than the limit of {max_bytes} bytes"
@@ -495,7 +494,9 @@ impl BodyFailure {
                 }
                 TransportError::transient(message)
             }
-            Self::Sink(err) => TransportError::transient(format!("{service}: cannot store the answer: {err}")),
+            Self::Sink(err) => {
+                TransportError::transient(format!("{service}: cannot store the answer: {err}"))
+            }
         }
     }
 }

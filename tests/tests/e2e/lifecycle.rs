@@ -31,12 +31,8 @@ struct Phone {
 
 impl Phone {
     fn new() -> Self {
-        let provider = provider_with_orders(NUMBERS.map(|number| {
-            order_with(
-                number,
-                json!({"address1": "1 Elm"}),
-            )
-        }));
+        let provider =
+            provider_with_orders(NUMBERS.map(|number| order_with(number, json!({"address1": "1 Elm"}))));
         let dir = tempfile::tempdir().unwrap();
         let secrets = Arc::new(MemorySecretStore::default());
         secrets
@@ -168,7 +164,11 @@ fn pause_during_a_relay_closes_every_database_file_and_resume_finishes_the_relay
         Vec::<PathBuf>::new(),
         "no descriptor of the database, WAL or SHM file"
     );
-    assert_eq!(locks_on(&files[0]), Vec::<String>::new(), "no lock on the database");
+    assert_eq!(
+        locks_on(&files[0]),
+        Vec::<String>::new(),
+        "no lock on the database"
+    );
     for sibling in &files[1..] {
         assert!(
             !sibling.exists() || locks_on(sibling).is_empty(),
@@ -189,7 +189,10 @@ fn pause_during_a_relay_closes_every_database_file_and_resume_finishes_the_relay
         Err(Error::Paused)
     ));
     let delivered_before_resume = phone.received().len();
-    assert!(delivered_before_resume < uuids.len(), "the pause interrupted the relay");
+    assert!(
+        delivered_before_resume < uuids.len(),
+        "the pause interrupted the relay"
+    );
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(
         phone.received().len(),
@@ -202,11 +205,9 @@ fn pause_during_a_relay_closes_every_database_file_and_resume_finishes_the_relay
     assert!(!phone.app.is_paused());
     let mut expected = uuids.clone();
     expected.sort();
-    phone.wait_until(
-        "resume() delivered the rest",
-        Duration::from_secs(20),
-        || phone.received().len() >= expected.len(),
-    );
+    phone.wait_until("resume() delivered the rest", Duration::from_secs(20), || {
+        phone.received().len() >= expected.len()
+    });
     assert_eq!(
         phone.received(),
         expected,
@@ -236,10 +237,7 @@ fn a_background_run_stops_at_its_deadline_with_work_left_and_a_second_run_finish
         deadline: started + budget,
         refresh_older_than: Duration::from_secs(15 * 60),
     };
-    let first = phone
-        .app
-        .run_background_sync(&request, &Stop::never())
-        .unwrap();
+    let first = phone.app.run_background_sync(&request, &Stop::never()).unwrap();
     let took = started.elapsed();
     assert_eq!(first.stopped, Some(StopReason::Deadline), "{first:?}");
     assert!(first.more_work, "{first:?}");
@@ -251,17 +249,17 @@ fn a_background_run_stops_at_its_deadline_with_work_left_and_a_second_run_finish
         took < budget + Duration::from_secs(1),
         "returned at its deadline, not after the queue: {took:?}"
     );
-    assert!(first.next_run_at.is_some(), "work remains: a next run is worth it now");
+    assert!(
+        first.next_run_at.is_some(),
+        "work remains: a next run is worth it now"
+    );
     assert_eq!(phone.received().len() as u64, first.delivered);
 
     let request = BackgroundRequest {
         deadline: Instant::now() + Duration::from_secs(30),
         ..request
     };
-    let second = phone
-        .app
-        .run_background_sync(&request, &Stop::never())
-        .unwrap();
+    let second = phone.app.run_background_sync(&request, &Stop::never()).unwrap();
     assert_eq!(second.stopped, None, "{second:?}");
     assert!(!second.more_work, "{second:?}");
     assert_eq!(second.next_run_at, None, "nothing waits out a backoff");
@@ -280,17 +278,17 @@ fn a_background_run_delivers_then_refreshes_what_is_due() {
         deadline: Instant::now() + Duration::from_secs(30),
         refresh_older_than: Duration::ZERO,
     };
-    let result = phone
-        .app
-        .run_background_sync(&request, &Stop::never())
-        .unwrap();
+    let result = phone.app.run_background_sync(&request, &Stop::never()).unwrap();
     assert_eq!(result.delivered, uuids.len() as u64);
     let refreshed = result
         .integrations
         .iter()
         .find(|integration| integration.code == CODE)
         .and_then(|integration| integration.refreshed.clone());
-    assert!(refreshed.is_some(), "a due refresh ran after the deliveries: {result:?}");
+    assert!(
+        refreshed.is_some(),
+        "a due refresh ran after the deliveries: {result:?}"
+    );
     assert!(!result.more_work);
 }
 
@@ -321,13 +319,7 @@ fn cancelling_a_refresh_leaves_the_cache_and_the_status_as_they_were() {
                 .admin()
                 .set_fault(Fault::new(Endpoint::GetWorkOrders, FaultKind::Http500).times(1))
                 .unwrap();
-            assert!(
-                phone
-                    .app
-                    .engine()
-                    .refresh(CODE, ImportKind::Refresh)
-                    .is_err()
-            );
+            assert!(phone.app.engine().refresh(CODE, ImportKind::Refresh).is_err());
         }
         assert_eq!(phone.app.store().integration(CODE).unwrap().status, before);
         // The answer trickles: the refresh is mid-download when it is cancelled.
@@ -350,8 +342,7 @@ fn cancelling_a_refresh_leaves_the_cache_and_the_status_as_they_were() {
         let stop = Stop::on(&token);
         let started = Instant::now();
         let cancelled = std::thread::scope(|scope| {
-            let refresh =
-                scope.spawn(|| phone.app.engine().refresh_until(CODE, ImportKind::Refresh, &stop));
+            let refresh = scope.spawn(|| phone.app.engine().refresh_until(CODE, ImportKind::Refresh, &stop));
             std::thread::sleep(Duration::from_millis(200));
             token.cancel();
             refresh.join().unwrap()
@@ -373,7 +364,11 @@ fn cancelling_a_refresh_leaves_the_cache_and_the_status_as_they_were() {
         phone.provider.admin().clear_faults();
     }
     phone.app.engine().refresh(CODE, ImportKind::Refresh).unwrap();
-    assert_eq!(address(&phone), "99 Changed Rd", "a refresh that is not cancelled applies it");
+    assert_eq!(
+        address(&phone),
+        "99 Changed Rd",
+        "a refresh that is not cancelled applies it"
+    );
 }
 
 #[test]
@@ -399,9 +394,11 @@ fn a_cancelled_upload_is_aborted_mid_body_and_goes_again_later_under_the_same_uu
     .unwrap();
     assert_eq!(report.halted, Some(StopReason::Cancelled), "{report:?}");
     assert_eq!(report.delivered, 0);
-    phone.wait_until("the provider saw the client leave", Duration::from_secs(2), || {
-        admin.upload_traffic_for(Endpoint::UploadPictures).in_flight == 0
-    });
+    phone.wait_until(
+        "the provider saw the client leave",
+        Duration::from_secs(2),
+        || admin.upload_traffic_for(Endpoint::UploadPictures).in_flight == 0,
+    );
     let traffic = admin.upload_traffic_for(Endpoint::UploadPictures);
     assert_eq!(traffic.abandoned, 1, "{traffic:?}");
     std::thread::sleep(Duration::from_millis(200));
