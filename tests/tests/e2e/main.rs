@@ -12,6 +12,7 @@
 // Helpers outside `#[test]` functions panic on purpose too: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used)]
 
+mod background_crash;
 mod checkin_e2e;
 mod crash;
 mod delivery_crash;
