@@ -14,3 +14,4 @@ bench:
 	cargo bench -p fieldsync-tests --bench relay
 	cargo bench -p fieldsync-tests --bench fieldwork
 	cargo bench -p fieldsync-tests --bench survey
+	cargo bench -p fieldsync-tests --bench lifecycle

@@ -210,6 +210,9 @@ dependencies {
     api("net.java.dev.jna:jna:5.13.0@aar")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.0")
+    // The background glue (src/androidMain): FieldSyncWorker and the ProcessLifecycleOwner observer.
+    api("androidx.work:work-runtime-ktx:2.9.1")
+    implementation("androidx.lifecycle:lifecycle-process:2.8.7")
     // Kotlin half of rustls-platform-verifier (repository: see settings.gradle.kts), same version as Cargo.lock.
     implementation("rustls:rustls-platform-verifier:${rustlsPlatformVerifierVersion.get()}")
 

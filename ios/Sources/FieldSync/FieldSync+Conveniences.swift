@@ -1,9 +1,10 @@
 // Swift conveniences over the generated API. Platform-neutral: also compiled into the Linux test package.
 //
-// The generated `FieldSync` already exposes `validate`, `refresh`, `refreshByPushKey` and `sync` as
-// `async throws` functions that run on the library's own threads (cancelling the Swift task stops the
-// wait, never the work: an import still finishes as one transaction). What follows adds the few
-// compositions an app writes again and again.
+// The generated `FieldSync` already exposes `validate`, `refresh`, `refreshByPushKey`, `sync`, `pushOutbox`
+// and `runBackgroundSync` as `async throws` functions that run on the library's own threads. uniffi's Swift
+// does not observe task cancellation: to stop the work (not only the wait), pass a `Cancellation` and
+// cancel it, as `performBackgroundSync(until:)` (FieldSync+Background.swift) does for you. What follows
+// adds the few compositions an app writes again and again.
 
 import Foundation
 
@@ -13,7 +14,8 @@ extension FieldSyncError {
         switch self {
         case let .Network(reason, _), let .Auth(reason), let .InvalidInput(reason), let .NotFound(reason),
              let .Conflict(reason), let .CompletionBlocked(reason, _), let .SurveyIncomplete(reason, _, _),
-             let .Provider(reason), let .Storage(reason), let .Internal(reason):
+             let .Provider(reason), let .Storage(reason), let .Cancelled(reason), let .Paused(reason),
+             let .DeadlineReached(reason), let .Internal(reason):
             return reason
         }
     }
@@ -40,6 +42,15 @@ extension FieldSyncError {
     public var retryAfter: TimeInterval? {
         if case let .Network(_, seconds?) = self { return TimeInterval(seconds) }
         return nil
+    }
+
+    /// True when the call was stopped (cancelled, paused or out of time) rather than failed: its work goes
+    /// again at the next sync or after `resume()`.
+    public var isInterruption: Bool {
+        switch self {
+        case .Cancelled, .Paused, .DeadlineReached: return true
+        default: return false
+        }
     }
 
     /// True when the user must enter the provider credentials again.

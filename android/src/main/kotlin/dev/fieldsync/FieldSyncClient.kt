@@ -12,6 +12,9 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.withContext
+import uniffi.fieldsync_ffi.BackgroundReason
+import uniffi.fieldsync_ffi.BackgroundSyncResult
+import uniffi.fieldsync_ffi.Cancellation
 import uniffi.fieldsync_ffi.CategoryCounts
 import uniffi.fieldsync_ffi.CheckIn
 import uniffi.fieldsync_ffi.Completion
@@ -43,6 +46,7 @@ import uniffi.fieldsync_ffi.TaskSurvey
 import uniffi.fieldsync_ffi.UnmetRequirement
 import uniffi.fieldsync_ffi.Validation
 import java.io.File
+import java.time.Instant
 import java.util.concurrent.atomic.AtomicBoolean
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
@@ -50,9 +54,14 @@ import kotlin.time.Duration.Companion.seconds
 /**
  * The app's handle on fieldsync: a thin, coroutine-friendly wrapper over the generated [FieldSync].
  *
- * - Network work ([validate], [refresh], [sync], [refreshByPushKey]) is `suspend` and runs on the library's
- *   own runtime; cancelling the calling coroutine stops the *wait*, never the work: an import that already
- *   started finishes (or fails) as one transaction and reports through [events].
+ * - Network work ([validate], [refresh], [sync], [pushOutbox], [runBackgroundSync]) is `suspend` and runs on
+ *   the library's own threads. Cancelling the calling coroutine cancels the work too: the request in flight
+ *   is aborted, an import rolls back as one transaction (the cache is the state before), an upload goes back
+ *   to the outbox under the same UUID and is sent again later. A [Cancellation] handle does the same from
+ *   outside a coroutine (a stopped Worker, a timer).
+ * - [pause] when the app leaves the foreground, [resume] when it returns (see [FieldSyncLifecycle]): paused,
+ *   the library holds no database connection or file lock and every call fails with
+ *   [FieldSyncException.Paused]; what the pause interrupted goes on after [resume].
  * - Local reads and writes (SQLite) are `suspend` too and run on [ioDispatcher], so calling them from the
  *   main thread is safe.
  * - Library events arrive on [events], a hot [SharedFlow]: collect it before triggering the work you want to
@@ -109,8 +118,13 @@ class FieldSyncClient private constructor(
     /** Asks the provider whether the saved credentials are good (and registers the push key). */
     suspend fun validate(code: String): Validation = raw.validate(code)
 
-    /** A Refresh, or a Full Import with [full]; coalesced with a refresh of the same integration in flight. */
-    suspend fun refresh(code: String, full: Boolean = false): ImportReport = raw.refresh(code, full)
+    /**
+     * A Refresh, or a Full Import with [full]; coalesced with a refresh of the same integration in flight.
+     * Cancelled (the coroutine or [cancel]), the download is aborted or the import rolls back:
+     * [FieldSyncException.Cancelled] for a [cancel] handle, `CancellationException` for the coroutine.
+     */
+    suspend fun refresh(code: String, full: Boolean = false, cancel: Cancellation? = null): ImportReport =
+        raw.refresh(code, full, cancel)
 
     /** Refreshes the integration owning [pushKey]; `null` when none has it. */
     suspend fun refreshByPushKey(pushKey: String): ImportReport? = raw.refreshByPushKey(pushKey)
@@ -119,7 +133,8 @@ class FieldSyncClient private constructor(
     suspend fun pushKey(code: String): String = io { raw.pushKey(code) }
 
     /** Refreshes every integration that is due (never refreshed, in error, or older than [maxAge]). */
-    suspend fun sync(maxAge: Duration): List<SyncOutcome> = raw.sync(maxAge.inWholeSeconds.coerceAtLeast(0).toULong())
+    suspend fun sync(maxAge: Duration, cancel: Cancellation? = null): List<SyncOutcome> =
+        raw.sync(maxAge.inWholeSeconds.coerceAtLeast(0).toULong(), cancel)
 
     /** Starts background refreshes of the integrations with auto import on; results arrive on [events]. */
     fun startAutoImport(interval: Duration) = raw.startAutoImport(interval.inWholeSeconds.coerceAtLeast(1).toULong())
@@ -129,6 +144,44 @@ class FieldSyncClient private constructor(
 
     /** Tells the background loop whether the device is online (hook it to ConnectivityManager). */
     fun setOnline(online: Boolean) = raw.setOnline(online)
+
+    // ----- living in a phone app: pause, resume, background runs -----
+
+    /**
+     * The app goes to the background: stops every operation at a safe point, closes every database
+     * connection and releases every file lock. Until [resume], calls fail with [FieldSyncException.Paused].
+     * Takes milliseconds; idempotent.
+     */
+    fun pause() = raw.pause()
+
+    /** The app is back: reopens the database; deliveries the pause interrupted go on by themselves. */
+    fun resume() = raw.resume()
+
+    /** Whether [pause] was called without a [resume] since. */
+    val isPaused: Boolean get() = raw.isPaused()
+
+    /**
+     * One background run (WorkManager, a push, regained connectivity): field work first, then photos, then
+     * the refreshes older than [refreshOlderThan]; returns by [deadline] with what it did and what is left
+     * ([BackgroundSyncResult.moreWork], [BackgroundSyncResult.nextRunAt]; see [BackgroundSync.verdict]).
+     * Errors of an integration are in the result; it throws only when paused, cancelled ([cancel]) or when
+     * the storage breaks. Cancelling the coroutine stops it promptly too.
+     */
+    suspend fun runBackgroundSync(
+        deadline: Instant,
+        reason: BackgroundReason = BackgroundReason.SCHEDULED,
+        refreshOlderThan: Duration = BackgroundSync.DEFAULT_REFRESH_OLDER_THAN,
+        cancel: Cancellation? = null,
+    ): BackgroundSyncResult =
+        raw.runBackgroundSync(deadline, reason, refreshOlderThan.inWholeSeconds.coerceAtLeast(0).toULong(), cancel)
+
+    /** [runBackgroundSync] with a deadline [budget] from now. */
+    suspend fun runBackgroundSync(
+        budget: Duration,
+        reason: BackgroundReason = BackgroundReason.SCHEDULED,
+        refreshOlderThan: Duration = BackgroundSync.DEFAULT_REFRESH_OLDER_THAN,
+        cancel: Cancellation? = null,
+    ): BackgroundSyncResult = runBackgroundSync(BackgroundSync.deadlineIn(budget), reason, refreshOlderThan, cancel)
 
     // ----- projects -----
 
@@ -150,8 +203,12 @@ class FieldSyncClient private constructor(
     /** Field work of an integration not yet delivered, oldest first. */
     suspend fun outbox(code: String): List<OutboxEntry> = io { raw.outbox(code) }
 
-    /** Delivers one integration's queued field work now (check-ins, photos, status changes). */
-    suspend fun pushOutbox(code: String): SyncOutcome = raw.pushOutbox(code)
+    /**
+     * Delivers one integration's queued field work now (check-ins, photos, status changes). Stopped before its
+     * end it throws [FieldSyncException.Cancelled] (a [cancel] handle), [FieldSyncException.Paused] or
+     * [FieldSyncException.DeadlineReached]; an upload cut short goes again later under the same UUID.
+     */
+    suspend fun pushOutbox(code: String, cancel: Cancellation? = null): SyncOutcome = raw.pushOutbox(code, cancel)
 
     /** Tries an outbox entry that needs attention again at the next delivery. */
     suspend fun retryOutboxEntry(id: String) = io { raw.retryOutboxEntry(id) }

@@ -3,13 +3,32 @@ package dev.fieldsync.android
 
 import android.content.Context
 import android.util.Log
+import androidx.lifecycle.DefaultLifecycleObserver
+import androidx.lifecycle.LifecycleOwner
+import androidx.lifecycle.ProcessLifecycleOwner
+import androidx.work.BackoffPolicy
+import androidx.work.Constraints
+import androidx.work.ExistingPeriodicWorkPolicy
+import androidx.work.ExistingWorkPolicy
+import androidx.work.NetworkType
+import androidx.work.OneTimeWorkRequestBuilder
+import androidx.work.OutOfQuotaPolicy
+import androidx.work.PeriodicWorkRequestBuilder
+import androidx.work.WorkManager
+import androidx.work.workDataOf
+import dev.fieldsync.BackgroundSync
 import dev.fieldsync.FieldSyncClient
+import dev.fieldsync.FieldSyncLifecycle
 import dev.fieldsync.FieldSyncLogging
+import uniffi.fieldsync_ffi.BackgroundReason
 import uniffi.fieldsync_ffi.FieldSyncConfig
 import uniffi.fieldsync_ffi.LogLevel
 import uniffi.fieldsync_ffi.SecretStore
 import java.io.File
 import java.util.UUID
+import java.util.concurrent.TimeUnit
+import kotlin.time.Duration
+import kotlin.time.Duration.Companion.minutes
 
 /**
  * Android entry point: opens fieldsync with app-private paths, the Keystore-backed [KeystoreSecretStore] and
@@ -67,6 +86,79 @@ object FieldSyncAndroid {
                 Log.e(TAG, "libfieldsync_ffi has no TLS init entry point; https providers will fail (see README)", err)
             }
         }
+    }
+
+    /** The unique name of the periodic [FieldSyncWorker]. */
+    const val PERIODIC_WORK = "fieldsync.periodic"
+
+    /** The unique name of the one-off [FieldSyncWorker] of [syncNow]. */
+    const val ONE_OFF_WORK = "fieldsync.now"
+
+    /** Network connected: what a background run needs by default. */
+    val defaultConstraints: Constraints
+        get() = Constraints.Builder().setRequiredNetworkType(NetworkType.CONNECTED).build()
+
+    /**
+     * Schedules [FieldSyncWorker] every [every] (WorkManager's minimum is 15 minutes) under [constraints], as
+     * unique periodic work with the KEEP policy (calling it at every start keeps the existing schedule). Each
+     * run gets [budget] (default 9 minutes) and refreshes what is older than [refreshOlderThan].
+     */
+    fun schedulePeriodicSync(
+        context: Context,
+        every: Duration = 30.minutes,
+        constraints: Constraints = defaultConstraints,
+        budget: Duration = BackgroundSync.DEFAULT_BUDGET,
+        refreshOlderThan: Duration = BackgroundSync.DEFAULT_REFRESH_OLDER_THAN,
+    ) {
+        val request = PeriodicWorkRequestBuilder<FieldSyncWorker>(every.inWholeMilliseconds, TimeUnit.MILLISECONDS)
+            .setConstraints(constraints)
+            .setBackoffCriteria(BackoffPolicy.EXPONENTIAL, 30, TimeUnit.SECONDS)
+            .setInputData(inputData(budget, BackgroundReason.SCHEDULED, refreshOlderThan))
+            .build()
+        WorkManager.getInstance(context).enqueueUniquePeriodicWork(PERIODIC_WORK, ExistingPeriodicWorkPolicy.KEEP, request)
+    }
+
+    /** Cancels the schedule of [schedulePeriodicSync] (at sign-out). */
+    fun cancelPeriodicSync(context: Context) {
+        WorkManager.getInstance(context).cancelUniqueWork(PERIODIC_WORK)
+    }
+
+    /**
+     * One expedited run now (a push said work changed, connectivity came back); replaces a pending one.
+     */
+    fun syncNow(
+        context: Context,
+        reason: BackgroundReason = BackgroundReason.PUSH,
+        constraints: Constraints = defaultConstraints,
+        budget: Duration = BackgroundSync.DEFAULT_BUDGET,
+    ) {
+        val request = OneTimeWorkRequestBuilder<FieldSyncWorker>()
+            .setConstraints(constraints)
+            .setExpedited(OutOfQuotaPolicy.RUN_AS_NON_EXPEDITED_WORK_REQUEST)
+            .setInputData(inputData(budget, reason, BackgroundSync.DEFAULT_REFRESH_OLDER_THAN))
+            .build()
+        WorkManager.getInstance(context).enqueueUniqueWork(ONE_OFF_WORK, ExistingWorkPolicy.REPLACE, request)
+    }
+
+    private fun inputData(budget: Duration, reason: BackgroundReason, refreshOlderThan: Duration) = workDataOf(
+        FieldSyncWorker.KEY_BUDGET_MS to budget.inWholeMilliseconds,
+        FieldSyncWorker.KEY_REASON to reason.name,
+        FieldSyncWorker.KEY_REFRESH_OLDER_THAN_S to refreshOlderThan.inWholeSeconds,
+    )
+
+    /**
+     * Pauses [client] when the app goes to the background (`ProcessLifecycleOwner` `onStop`: the last activity
+     * stopped) and resumes it when it comes back (`onStart`). Call once, on the main thread, from
+     * `Application.onCreate`, and return the glue from [FieldSyncApplication.fieldSyncLifecycle] so that
+     * [FieldSyncWorker] wakes the library for its runs.
+     */
+    fun observeProcessLifecycle(client: FieldSyncClient): FieldSyncLifecycle {
+        val glue = FieldSyncLifecycle(client) { error -> Log.w(TAG, "pause/resume failed", error) }
+        ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
+            override fun onStart(owner: LifecycleOwner) = glue.onForeground()
+            override fun onStop(owner: LifecycleOwner) = glue.onBackground()
+        })
+        return glue
     }
 
     /** Implemented in Rust (`bindings/src/android.rs`): `rustls_platform_verifier::android::init_with_env`. */
