@@ -12,6 +12,10 @@
 //! 4. when the plan is exhausted, plans again once, for entries recorded or released meanwhile;
 //! 5. stops taking new entries when the network or the credentials fail; sends under way finish and are
 //!    recorded.
+//!
+//! The run sends only what the upload policy lets go ([`DeliveryOptions::conditions`],
+//! [`super::upload_policy`]): with no network it sends nothing; the plan leaves out the kinds the policy
+//! holds (and the entries that must wait behind them), so a claim never meets them.
 
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -20,6 +24,7 @@ use super::dispatch::{Dispatcher, Finished, Pending};
 use super::lease::RunLease;
 use super::policy::{after_attempt, stops_run};
 use super::queue::ClaimedEntry;
+use super::upload_policy::{NetworkState, UploadConditions};
 use super::{DeliveryOutcome, EntryState, EntryUpdate};
 use crate::model::Timestamp;
 use crate::{Error, Result};
@@ -78,7 +83,13 @@ pub struct DeliveryOptions {
     pub ignore_backoff: bool,
     /// Entries sent at once (at least 1), never two of the same project.
     pub concurrency: usize,
+    /// The network and the upload policy: which kinds may go in this run
+    /// ([`super::upload_policy`]). They hold for the whole run; a change applies at the next one.
+    pub conditions: UploadConditions,
 }
+
+/// Why a run sent nothing when the host reports no network ([`DeliveryReport::stopped`]).
+pub const NO_NETWORK: &str = "no network: the device is offline";
 
 /// What a delivery run did for one integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -160,7 +171,7 @@ impl Run<'_> {
                 .snapshot(self.clock.now(), self.options.ignore_backoff, &shared.attempted)
             {
                 Ok(entries) => {
-                    shared.dispatcher = Dispatcher::new(entries);
+                    shared.dispatcher = Dispatcher::gated(entries, self.options.conditions);
                     if shared.dispatcher.has_work() {
                         shared.replanned = false;
                     }
@@ -263,8 +274,17 @@ pub fn deliver(
     options: DeliveryOptions,
 ) -> Result<DeliveryReport> {
     queue.recover()?;
+    if options.conditions.network == NetworkState::None {
+        return Ok(DeliveryReport {
+            stopped: Some(NO_NETWORK.to_owned()),
+            ..DeliveryReport::default()
+        });
+    }
     let attempted = HashSet::new();
-    let dispatcher = Dispatcher::new(queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?);
+    let dispatcher = Dispatcher::gated(
+        queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?,
+        options.conditions,
+    );
     let run = Run {
         queue,
         courier,
