@@ -30,6 +30,7 @@ use crate::records::{
     ProjectQuery, ProjectSummary, ResolvedOptions, SurveyAnswer, SurveySubmission, SurveyTemplateInfo,
     SyncOutcome, TaskSurvey, UnmetRequirement, Validation,
 };
+use crate::records::{NetworkState, UploadLogEntry, UploadPolicy};
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
 
@@ -820,6 +821,53 @@ impl FieldSync {
             Ok(export.folder.to_string_lossy().into_owned())
         })
         .await
+    }
+
+    // ----- upload policy and the upload log -----
+
+    /// The host reports the network (call it whenever it changes). With `None` nothing is sent and
+    /// auto-import waits; on `Metered`, photos and surveys wait when the policy says Wi-Fi only.
+    /// Check-ins and statuses go on any network. Until the first call the network counts as unmetered.
+    pub fn set_network(&self, network: NetworkState) {
+        self.engine.set_network(network.into());
+        if let Ok(slot) = self.auto_import.lock()
+            && let Some(handle) = slot.as_ref()
+        {
+            handle.set_online(network != NetworkState::None);
+        }
+    }
+
+    /// Sets the vendor's upload policy (kept on the device): photos and surveys on Wi-Fi only, and the
+    /// pause switch for photos and surveys. The next delivery follows it.
+    pub fn set_upload_policy(&self, policy: UploadPolicy) -> Result<()> {
+        Ok(self.store.set_upload_policy(policy.into())?)
+    }
+
+    /// The vendor's upload policy (both off until set).
+    pub fn upload_policy(&self) -> Result<UploadPolicy> {
+        Ok(self.store.upload_policy()?.into())
+    }
+
+    /// The upload log: every item not delivered yet (all integrations), oldest first, each with why it
+    /// waits under the network last reported and the upload policy.
+    pub fn upload_log(&self) -> Result<Vec<UploadLogEntry>> {
+        Ok(self
+            .store
+            .upload_log(self.engine.network())?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
+    /// Puts every failed item (needing attention or backing off) back in the queue; returns how many.
+    pub fn retry_all_failed(&self) -> Result<u64> {
+        Ok(self.store.retry_all_failed()?)
+    }
+
+    /// Removes delivered items' records from the outbox, never an undelivered one (a photo or survey QA
+    /// may publish again keeps its record); returns how many went.
+    pub fn clean_up_delivered(&self) -> Result<u64> {
+        Ok(self.store.clean_up_delivered()?)
     }
 
     // ----- lifecycle -----

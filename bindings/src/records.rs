@@ -725,6 +725,156 @@ impl From<fieldsync_core::store::OutboxSummary> for OutboxEntry {
     }
 }
 
+/// The network the host reports (`set_network`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum NetworkState {
+    /// No network: nothing is sent, auto-import waits.
+    None,
+    /// A metered network (mobile data): photos and surveys wait when the policy says Wi-Fi only.
+    Metered,
+    /// An unmetered network (Wi-Fi); what the library assumes until the host reports.
+    Unmetered,
+}
+
+impl From<NetworkState> for fieldsync_core::outbox::NetworkState {
+    fn from(network: NetworkState) -> Self {
+        match network {
+            NetworkState::None => Self::None,
+            NetworkState::Metered => Self::Metered,
+            NetworkState::Unmetered => Self::Unmetered,
+        }
+    }
+}
+
+/// The vendor's upload policy, kept on the device. Check-ins and statuses always go on any network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct UploadPolicy {
+    /// Photos and surveys wait for an unmetered network.
+    pub photos_on_wifi_only: bool,
+    /// Photos and surveys wait until this is off.
+    pub paused: bool,
+}
+
+impl From<UploadPolicy> for fieldsync_core::outbox::UploadPolicy {
+    fn from(policy: UploadPolicy) -> Self {
+        Self {
+            photos_on_wifi_only: policy.photos_on_wifi_only,
+            paused: policy.paused,
+        }
+    }
+}
+
+impl From<fieldsync_core::outbox::UploadPolicy> for UploadPolicy {
+    fn from(policy: fieldsync_core::outbox::UploadPolicy) -> Self {
+        Self {
+            photos_on_wifi_only: policy.photos_on_wifi_only,
+            paused: policy.paused,
+        }
+    }
+}
+
+/// Why an item of the upload log is not delivered yet.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum UploadWaitReason {
+    /// Nothing holds it: it goes at the next delivery.
+    Queued,
+    /// Being sent now.
+    Sending,
+    /// The host reports no network.
+    WaitingForNetwork,
+    /// The pause switch holds photos and surveys.
+    Paused,
+    /// Photos on Wi-Fi only, and the network is metered.
+    WaitingForWifi,
+    /// A photo not processed yet.
+    WaitingForProcessing,
+    /// Waiting for QA to approve it.
+    WaitingForQa,
+    /// Waiting for QA in a `publish` project: completing the project approves it.
+    WaitingForCompletion,
+    /// A check-in waiting until a photo of its project is relayed.
+    WaitingForPhoto,
+    /// A survey waiting for the photos its answers reference.
+    WaitingForReferencedPhotos,
+    /// Its project was created on the device: waiting for the provider's order.
+    WaitingForProviderOrder,
+    /// An earlier item of its project needs attention or backs off.
+    WaitingForEarlierItem,
+    /// Backing off after a failure until `until` (Unix seconds); a sync the user asks for does not wait.
+    Backoff {
+        /// When it is tried again.
+        until: i64,
+    },
+    /// It failed for good: retry or discard it.
+    NeedsAttention {
+        /// Why it failed.
+        error: String,
+    },
+}
+
+impl From<fieldsync_core::outbox::WaitReason> for UploadWaitReason {
+    fn from(reason: fieldsync_core::outbox::WaitReason) -> Self {
+        use fieldsync_core::outbox::WaitReason as Core;
+        match reason {
+            Core::Queued => Self::Queued,
+            Core::Sending => Self::Sending,
+            Core::WaitingForNetwork => Self::WaitingForNetwork,
+            Core::Paused => Self::Paused,
+            Core::WaitingForWifi => Self::WaitingForWifi,
+            Core::WaitingForProcessing => Self::WaitingForProcessing,
+            Core::WaitingForQa => Self::WaitingForQa,
+            Core::WaitingForCompletion => Self::WaitingForCompletion,
+            Core::PhotoOfItsProject => Self::WaitingForPhoto,
+            Core::ReferencedPhotos => Self::WaitingForReferencedPhotos,
+            Core::ProviderOrder => Self::WaitingForProviderOrder,
+            Core::EarlierItem => Self::WaitingForEarlierItem,
+            Core::Backoff { until } => Self::Backoff { until },
+            Core::NeedsAttention { error } => Self::NeedsAttention { error },
+        }
+    }
+}
+
+/// One item of the upload log: field work not delivered yet, with why it waits.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct UploadLogEntry {
+    /// Client UUID (the provider's idempotency key).
+    pub id: String,
+    /// The integration's code.
+    pub integration: String,
+    /// `CODE::NUMBER`, when it belongs to a project.
+    pub project: Option<String>,
+    /// `status`, `checkin`, `photo` or `survey`.
+    pub kind: String,
+    /// Delivery state (`held`, `queued`, `in_flight`, `retry_wait`, `needs_attention`).
+    pub state: String,
+    /// Why it waits.
+    pub reason: UploadWaitReason,
+    /// Attempts so far.
+    pub attempts: u32,
+    /// Last delivery error.
+    pub last_error: Option<String>,
+    /// When it was recorded (Unix seconds).
+    pub created_at: i64,
+}
+
+impl From<fieldsync_core::store::OutboxSummary> for UploadLogEntry {
+    fn from(entry: fieldsync_core::store::OutboxSummary) -> Self {
+        Self {
+            reason: entry
+                .waits_for
+                .map_or(UploadWaitReason::Queued, UploadWaitReason::from),
+            id: entry.id,
+            integration: entry.integration,
+            project: entry.project,
+            kind: entry.kind.to_string(),
+            state: entry.state.to_string(),
+            attempts: entry.attempts,
+            last_error: entry.last_error,
+            created_at: entry.created_at,
+        }
+    }
+}
+
 /// Something the host may want to show, delivered to its [`crate::EventListener`] from one thread.
 #[derive(Debug, Clone, PartialEq, uniffi::Enum)]
 pub enum FieldSyncEvent {

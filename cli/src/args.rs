@@ -105,10 +105,25 @@ pub enum Command {
         #[command(subcommand)]
         command: Option<StorageCommand>,
     },
-    /// Field work waiting for delivery: list, retry or discard entries.
+    /// The upload log: field work waiting for delivery, each with why it waits; retry or discard entries,
+    /// retry every failed one, clean up delivered ones.
     Outbox {
+        /// The network to give the reasons for (a CLI process has no network monitor).
+        #[arg(long, global = true, value_enum, default_value_t = NetworkArg::Unmetered)]
+        network: NetworkArg,
         #[command(subcommand)]
         command: Option<OutboxCommand>,
+    },
+    /// Show or set the upload policy: photos and surveys on Wi-Fi only, and the pause switch for photos and
+    /// surveys (check-ins and statuses always go on any network). Kept in the cache.
+    #[command(name = "upload-policy")]
+    UploadPolicy {
+        /// Photos and surveys wait for an unmetered network.
+        #[arg(long, value_enum)]
+        wifi_only: Option<OnOff>,
+        /// Photos and surveys wait until the pause is off.
+        #[arg(long, value_enum)]
+        pause: Option<OnOff>,
     },
     /// Deliver queued field work, then refresh every integration that is due (never refreshed, in error,
     /// or older than --max-age).
@@ -121,6 +136,10 @@ pub enum Command {
         #[arg(long, default_value_t = fieldsync_core::sync::DEFAULT_RELAY_CONCURRENCY as u64,
               value_parser = clap::value_parser!(u64).range(1..=fieldsync_core::sync::MAX_RELAY_CONCURRENCY as u64))]
         relay_concurrency: u64,
+        /// The network this sync runs on: with `none` nothing is sent or refreshed; on `metered`, photos
+        /// and surveys wait when the upload policy says Wi-Fi only.
+        #[arg(long, value_enum, default_value_t = NetworkArg::Unmetered)]
+        network: NetworkArg,
     },
     /// The whole story against a provider emulator on loopback; leaves a database to explore.
     Demo {
@@ -148,6 +167,24 @@ pub enum OnOff {
 impl From<OnOff> for bool {
     fn from(value: OnOff) -> bool {
         matches!(value, OnOff::On)
+    }
+}
+
+/// The network, as the host would report it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum NetworkArg {
+    None,
+    Metered,
+    Unmetered,
+}
+
+impl From<NetworkArg> for fieldsync_core::outbox::NetworkState {
+    fn from(value: NetworkArg) -> Self {
+        match value {
+            NetworkArg::None => Self::None,
+            NetworkArg::Metered => Self::Metered,
+            NetworkArg::Unmetered => Self::Unmetered,
+        }
     }
 }
 
@@ -494,6 +531,11 @@ pub enum OutboxCommand {
         #[arg(long)]
         yes: bool,
     },
+    /// Try every failed entry (needing attention or backing off) again at the next sync.
+    #[command(name = "retry-failed")]
+    RetryFailed,
+    /// Remove delivered entries (never an undelivered one; a photo or survey QA may publish again stays).
+    Clean,
 }
 
 #[derive(Debug, Subcommand)]

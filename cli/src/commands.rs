@@ -24,11 +24,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::args::{
-    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, OutboxCommand,
-    ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
+    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, NetworkArg, OnOff,
+    OutboxCommand, ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
 use crate::output::{self, Printer};
+use fieldsync_core::outbox::NetworkState;
 use fieldsync_core::photo::retention::RetentionPolicy;
 
 /// The largest work type file read: a definition is a few KiB; anything near this is not one.
@@ -79,11 +80,16 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::SurveyTemplate(command) => survey_template(store, &printer, command),
         Command::Survey(command) => survey(store, &printer, command),
         Command::Refresh { code, full, push_key } => refresh(engine, &printer, code, full, push_key),
-        Command::Sync { max_age, .. } => {
+        Command::Sync { max_age, network, .. } => {
             // Photos a failure or another process left unprocessed go too.
             app.process_photos(|_| {})?;
+            engine.set_network(network.into());
+            if network == NetworkArg::None {
+                return offline_sync(engine, &printer);
+            }
             sync(engine, &printer, max_age)
         }
+        Command::UploadPolicy { wifi_only, pause } => upload_policy(store, &printer, wifi_only, pause),
         Command::Checkin {
             id,
             lat,
@@ -117,7 +123,7 @@ pub fn run(cli: Cli) -> Result<()> {
             checkin(store, &printer, &id, fix, badge, user)
         }
         Command::Storage { command } => storage(&app, &printer, command),
-        Command::Outbox { command } => outbox(store, &printer, command),
+        Command::Outbox { command, network } => outbox(store, &printer, command, network.into()),
         Command::Photo(command) => photo(&app, &printer, command),
         Command::Watch { interval } => watch(engine.clone(), &printer, interval),
         Command::Demo { .. } | Command::Provider(_) => Ok(()),
@@ -353,9 +359,32 @@ fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
     }
 }
 
-fn outbox(store: &Store, printer: &Printer, command: Option<OutboxCommand>) -> Result<()> {
+fn outbox(
+    store: &Store,
+    printer: &Printer,
+    command: Option<OutboxCommand>,
+    network: NetworkState,
+) -> Result<()> {
     match command.unwrap_or(OutboxCommand::List { all: false }) {
-        OutboxCommand::List { all } => printer.outbox(&store.outbox_entries(all)?),
+        OutboxCommand::List { all: false } => printer.outbox(&store.upload_log(network)?),
+        OutboxCommand::List { all: true } => printer.outbox(&store.outbox_entries(true)?),
+        OutboxCommand::RetryFailed => {
+            let count = store.retry_all_failed()?;
+            printer.value_or_message(
+                &serde_json::json!({ "retried": count }),
+                &format!(
+                    "{count} failed entr{} will be sent at the next sync",
+                    plural_y(count)
+                ),
+            )
+        }
+        OutboxCommand::Clean => {
+            let count = store.clean_up_delivered()?;
+            printer.value_or_message(
+                &serde_json::json!({ "removed": count }),
+                &format!("removed {count} delivered entr{}", plural_y(count)),
+            )
+        }
         OutboxCommand::Retry { uuid } => {
             store.retry_outbox_entry(&uuid)?;
             printer.message(&format!("{uuid} will be sent at the next sync"))
@@ -368,6 +397,54 @@ fn outbox(store: &Store, printer: &Printer, command: Option<OutboxCommand>) -> R
             printer.message(&format!("discarded {uuid}"))
         }
     }
+}
+
+fn plural_y(count: u64) -> &'static str {
+    if count == 1 { "y" } else { "ies" }
+}
+
+/// `sync --network none`: nothing goes out and nothing is refreshed; says what waits.
+fn offline_sync(engine: &SyncEngine, printer: &Printer) -> Result<()> {
+    let waiting = engine.store().upload_log(NetworkState::None)?.len();
+    if printer.json {
+        printer.value(&serde_json::json!({ "stopped": fieldsync_core::outbox::delivery::NO_NETWORK, "waiting": waiting }))?;
+    } else {
+        println!(
+            "{}: nothing sent or refreshed; {waiting} item(s) wait",
+            fieldsync_core::outbox::delivery::NO_NETWORK
+        );
+    }
+    if waiting > 0 {
+        bail!("no network: {waiting} item(s) wait; `fieldsync outbox --network none` shows them");
+    }
+    Ok(())
+}
+
+fn upload_policy(
+    store: &Store,
+    printer: &Printer,
+    wifi_only: Option<OnOff>,
+    pause: Option<OnOff>,
+) -> Result<()> {
+    let mut policy = store.upload_policy()?;
+    if wifi_only.is_some() || pause.is_some() {
+        if let Some(wifi_only) = wifi_only {
+            policy.photos_on_wifi_only = wifi_only.into();
+        }
+        if let Some(pause) = pause {
+            policy.paused = pause.into();
+        }
+        store.set_upload_policy(policy)?;
+    }
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    printer.value_or_message(
+        &policy,
+        &format!(
+            "photos and surveys on Wi-Fi only: {}\npaused (photos and surveys): {}\ncheck-ins and statuses go on any network",
+            on_off(policy.photos_on_wifi_only),
+            on_off(policy.paused)
+        ),
+    )
 }
 
 fn watch(engine: Arc<SyncEngine>, printer: &Printer, interval: u64) -> Result<()> {

@@ -300,6 +300,7 @@ impl Printer {
             "Project",
             "Kind",
             "State",
+            "Reason",
             "Attempts",
             "Recorded",
             "Last Error",
@@ -309,9 +310,10 @@ impl Printer {
                 entry.id.clone(),
                 entry.project.clone().unwrap_or_default(),
                 entry.kind.to_string(),
-                match entry.waits_for {
-                    Some(reason) => format!("{} ({reason})", entry.state),
-                    None => entry.state.to_string(),
+                entry.state.to_string(),
+                match &entry.waits_for {
+                    Some(reason) => reason.to_string(),
+                    None => "delivered".to_owned(),
                 },
                 entry.attempts.to_string(),
                 format_timestamp(entry.created_at),

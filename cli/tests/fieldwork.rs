@@ -362,7 +362,7 @@ fn a_survey_is_shown_answered_refused_while_incomplete_submitted_and_reviewed() 
     assert!(stderr.contains("no submitted survey"), "{stderr}");
     let outbox = ok(db, &["outbox"]);
     assert!(
-        outbox.contains("survey") && outbox.contains("waits for the photos its answers reference"),
+        outbox.contains("survey") && outbox.contains("waiting for the photos its answers reference"),
         "{outbox}"
     );
     let entries = ok_json(db, &["outbox"]);
@@ -371,7 +371,9 @@ fn a_survey_is_shown_answered_refused_while_incomplete_submitted_and_reviewed() 
             .as_array()
             .unwrap()
             .iter()
-            .any(|entry| entry["id"] == uuid.as_str() && entry["kind"] == "survey"),
+            .any(|entry| entry["id"] == uuid.as_str()
+                && entry["kind"] == "survey"
+                && entry["waits_for"]["reason"] == "referenced_photos"),
         "{entries}"
     );
     let shown = ok(db, &show(&[]).iter().map(String::as_str).collect::<Vec<_>>());

@@ -12,6 +12,10 @@
 //! 4. when the plan is exhausted, plans again once, for entries recorded or released meanwhile;
 //! 5. stops taking new entries when the network or the credentials fail; sends under way finish and are
 //!    recorded.
+//!
+//! The run sends only what the upload policy lets go ([`DeliveryOptions::conditions`],
+//! [`super::upload_policy`]): with no network it sends nothing; the plan leaves out the kinds the policy
+//! holds (and the entries that must wait behind them), so a claim never meets them.
 
 use std::collections::HashSet;
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -21,6 +25,7 @@ use super::dispatch::{Dispatcher, Finished, Pending};
 use super::lease::RunLease;
 use super::policy::{after_attempt, may_start, stops_run};
 use super::queue::ClaimedEntry;
+use super::upload_policy::{NetworkState, UploadConditions};
 use super::{DeliveryOutcome, EntryState, EntryUpdate};
 use crate::cancel::{Stop, StopReason};
 use crate::model::Timestamp;
@@ -83,18 +88,25 @@ pub struct DeliveryOptions {
     /// Only each project's entries before its first photo (the first pass of a background run, see
     /// [`super::dispatch::before_first_photo`]).
     pub before_photos: bool,
+    /// The network and the upload policy: which kinds may go in this run
+    /// ([`super::upload_policy`]). They hold for the whole run; a change applies at the next one.
+    pub conditions: UploadConditions,
 }
 
 impl DeliveryOptions {
-    /// The entries of a snapshot this run may send.
-    fn select(&self, entries: Vec<Pending>) -> Vec<Pending> {
-        if self.before_photos {
+    /// The plan of a snapshot: the entries this run may send, gated by the network and the policy.
+    fn plan(&self, entries: Vec<Pending>) -> Dispatcher {
+        let entries = if self.before_photos {
             super::dispatch::before_first_photo(entries)
         } else {
             entries
-        }
+        };
+        Dispatcher::gated(entries, self.conditions)
     }
 }
+
+/// Why a run sent nothing when the host reports no network ([`DeliveryReport::stopped`]).
+pub const NO_NETWORK: &str = "no network: the device is offline";
 
 /// What a delivery run did for one integration.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -198,7 +210,7 @@ impl Run<'_> {
                 .snapshot(self.clock.now(), self.options.ignore_backoff, &shared.attempted)
             {
                 Ok(entries) => {
-                    shared.dispatcher = Dispatcher::new(self.options.select(entries));
+                    shared.dispatcher = self.options.plan(entries);
                     if shared.dispatcher.has_work() {
                         shared.replanned = false;
                     }
@@ -315,9 +327,14 @@ pub fn deliver(
     stop: &Stop,
 ) -> Result<DeliveryReport> {
     queue.recover()?;
+    if options.conditions.network == NetworkState::None {
+        return Ok(DeliveryReport {
+            stopped: Some(NO_NETWORK.to_owned()),
+            ..DeliveryReport::default()
+        });
+    }
     let attempted = HashSet::new();
-    let dispatcher =
-        Dispatcher::new(options.select(queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?));
+    let dispatcher = options.plan(queue.snapshot(clock.now(), options.ignore_backoff, &attempted)?);
     let run = Run {
         queue,
         courier,

@@ -13,11 +13,17 @@
 //! - At most one entry per project is in flight, so each project reaches the provider strictly in order
 //!   while different projects go in parallel.
 //!
+//! - Under the upload policy ([`super::upload_policy`], [`Dispatcher::gated`]): an entry whose kind may
+//!   not go now is not sent, and while a photo or survey of a project is held by the policy only the
+//!   project's check-ins may go past it (a status waits behind the photos before it, so the provider sees
+//!   them before the project's completion). The plan leaves such entries out when it is built.
+//!
 //! The planner is built once per snapshot, in O(n log n), and each step costs O(log n): a delivery run over
 //! n entries is O(n log n) whatever the number of done, held or waiting entries.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 
+use super::upload_policy::{UploadConditions, hold};
 use super::{EntryKind, EntryState};
 
 /// One undelivered, not held entry, as the planner sees it.
@@ -77,6 +83,8 @@ struct LaneQueue {
     stuck: bool,
     /// A photo of this project was delivered in this run.
     photo_relayed: bool,
+    /// An entry of this lane is held by the upload policy: only check-ins go past it.
+    policy_held: bool,
 }
 
 impl LaneQueue {
@@ -108,8 +116,16 @@ pub struct Dispatcher {
 }
 
 impl Dispatcher {
-    /// A planner over `entries` (any order; held and done entries are ignored).
-    pub fn new(mut entries: Vec<Pending>) -> Self {
+    /// A planner over `entries` (any order; held and done entries are ignored), with nothing held by the
+    /// upload policy.
+    pub fn new(entries: Vec<Pending>) -> Self {
+        Self::gated(entries, UploadConditions::default())
+    }
+
+    /// A planner over `entries` under the upload policy: entries whose kind may not go under
+    /// `conditions` are left out, and so is every later entry but a check-in of a project with such an
+    /// entry. One pass over the sorted entries: every later step stays O(log n).
+    pub fn gated(mut entries: Vec<Pending>, conditions: UploadConditions) -> Self {
         entries.sort_by_key(|entry| entry.seq);
         let mut lanes: HashMap<Lane, LaneQueue> = HashMap::with_capacity(entries.len().min(1024));
         for entry in entries {
@@ -120,7 +136,15 @@ impl Dispatcher {
                 Some(project) => Lane::Project(project),
                 None => Lane::Alone(entry.seq),
             };
-            lanes.entry(lane).or_default().entries.push_back(entry);
+            let queue = lanes.entry(lane).or_default();
+            if hold(entry.kind, conditions).is_some() {
+                queue.policy_held = true;
+                continue;
+            }
+            if queue.policy_held && entry.kind != EntryKind::CheckIn {
+                continue;
+            }
+            queue.entries.push_back(entry);
         }
         let mut dispatcher = Self {
             lanes,
@@ -195,6 +219,7 @@ impl Dispatcher {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outbox::upload_policy::{NetworkState, UploadPolicy};
 
     fn entry(id: &str, project: Option<i64>, seq: i64, kind: EntryKind, state: EntryState) -> Pending {
         Pending {
@@ -317,6 +342,71 @@ mod tests {
         let first = dispatcher.next_entry().unwrap();
         let second = dispatcher.next_entry().unwrap();
         assert_eq!((first.id.as_str(), second.id.as_str()), ("x", "y"));
+    }
+
+    fn gated(entries: Vec<Pending>, network: NetworkState, wifi_only: bool, paused: bool) -> Vec<String> {
+        let conditions = UploadConditions {
+            network,
+            policy: UploadPolicy {
+                photos_on_wifi_only: wifi_only,
+                paused,
+            },
+        };
+        drain(&mut Dispatcher::gated(entries, conditions))
+    }
+
+    fn project_work() -> Vec<Pending> {
+        vec![
+            entry("photo", Some(1), 1, EntryKind::Photo, EntryState::Queued),
+            queued("checkin", 1, 2),
+            entry("survey", Some(1), 3, EntryKind::Survey, EntryState::Queued),
+            entry("status", Some(1), 4, EntryKind::Status, EntryState::Queued),
+            queued("late-checkin", 1, 5),
+            entry("other-status", Some(2), 6, EntryKind::Status, EntryState::Queued),
+        ]
+    }
+
+    #[test]
+    fn wifi_only_on_a_metered_network_lets_check_ins_past_held_photos_but_not_statuses() {
+        assert_eq!(
+            gated(project_work(), NetworkState::Metered, true, false),
+            ["checkin", "late-checkin", "other-status"]
+        );
+        assert_eq!(
+            gated(project_work(), NetworkState::Unmetered, true, false),
+            [
+                "photo",
+                "checkin",
+                "survey",
+                "status",
+                "late-checkin",
+                "other-status"
+            ]
+        );
+    }
+
+    #[test]
+    fn pause_holds_photos_and_surveys_on_any_network() {
+        for network in [NetworkState::Metered, NetworkState::Unmetered] {
+            assert_eq!(
+                gated(project_work(), network, false, true),
+                ["checkin", "late-checkin", "other-status"]
+            );
+        }
+    }
+
+    #[test]
+    fn no_network_sends_nothing() {
+        assert!(gated(project_work(), NetworkState::None, false, false).is_empty());
+    }
+
+    #[test]
+    fn a_held_photo_after_a_status_does_not_hold_the_status_back() {
+        let entries = vec![
+            entry("status", Some(1), 1, EntryKind::Status, EntryState::Queued),
+            entry("photo", Some(1), 2, EntryKind::Photo, EntryState::Queued),
+        ];
+        assert_eq!(gated(entries, NetworkState::Metered, true, false), ["status"]);
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`queue`]: the SQL: enqueue, snapshot, claim, record, recover, list, retry, discard.
 //! - [`lease`]: which delivery run owns an `in_flight` entry, so that only a dead run's entries are taken
 //!   back.
+//! - [`upload_policy`]: which kinds may go under the network the host reports and the vendor's upload
+//!   policy (pause, photos on Wi-Fi only), and the upload log's typed reason for every undelivered entry.
 //! - [`delivery`]: the loop (claim, send, record) with bounded concurrency, written against the
 //!   [`delivery::Courier`] and [`delivery::Clock`] traits so every rule is tested with no HTTP and no
 //!   sleeping.
@@ -32,6 +34,7 @@ pub mod dispatch;
 pub mod lease;
 pub mod policy;
 pub mod queue;
+pub mod upload_policy;
 
 #[cfg(test)]
 mod tests;
@@ -42,7 +45,8 @@ use crate::model::{InvalidInput, Timestamp};
 
 pub use delivery::{Clock, Courier, DeliveryReport, SystemClock, deliver};
 pub use policy::{PERMANENT_ATTEMPTS, after_attempt};
-pub use queue::{ClaimedEntry, OutboxSummary, WaitReason};
+pub use queue::{ClaimedEntry, OutboxSummary};
+pub use upload_policy::{NetworkState, UploadConditions, UploadPolicy, WaitReason};
 
 /// What an outbox entry delivers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]

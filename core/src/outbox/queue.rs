@@ -7,12 +7,14 @@
 //! primary key, and "does this project still hold pending work" is an `EXISTS` on
 //! `outbox_pending_by_project`.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::dispatch::Pending;
+pub use super::upload_policy::WaitReason;
+use super::upload_policy::{EntryFacts, HeldFor, UploadConditions, UploadLog};
 use super::{EntryKind, EntryState, EntryUpdate};
 use crate::model::Timestamp;
 use crate::photo::PhotoState;
@@ -79,11 +81,13 @@ pub(crate) fn integration_has_pending(connection: &Connection, integration_id: i
         .query_row([integration_id], |row| row.get(0))?)
 }
 
-/// An outbox entry as the host sees it.
+/// An outbox entry as the host sees it: one line of the upload log.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct OutboxSummary {
     /// Client UUID (the provider's idempotency key).
     pub id: String,
+    /// The integration's code.
+    pub integration: String,
     /// `CODE::NUMBER` of the project, when it has one.
     pub project: Option<String>,
     /// What it delivers.
@@ -98,41 +102,11 @@ pub struct OutboxSummary {
     pub created_at: Timestamp,
     /// The payload that will be sent.
     pub payload: serde_json::Value,
-    /// What it waits for before it can go, when something other than the next delivery run holds it.
+    /// Why it is not delivered yet (`queued`: it goes at the next delivery run), under the network and
+    /// upload policy the list was made for; `None` once delivered.
     pub waits_for: Option<WaitReason>,
     /// When it is tried again (`retry_wait`).
     pub next_attempt_at: Option<Timestamp>,
-}
-
-/// Why an undelivered entry is not sent at the next delivery run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WaitReason {
-    /// A photo not yet processed or allowed by QA.
-    ProcessingOrQa,
-    /// A check-in whose project requires a photo, until a photo of that project is relayed.
-    PhotoOfItsProject,
-    /// A failure's backoff (`next_attempt_at`); a sync the user asks for does not wait.
-    Backoff,
-    /// The user: it failed for good (`last_error`), to be retried or discarded.
-    User,
-    /// Its project was created on the device: it waits until an import brings the provider's order.
-    ProviderOrder,
-    /// A survey whose answers reference photos still in processing or QA (or failed, or rejected).
-    ReferencedPhotos,
-}
-
-impl std::fmt::Display for WaitReason {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Self::ProcessingOrQa => "waits for processing or QA",
-            Self::PhotoOfItsProject => "waits for a relayed photo of its project",
-            Self::Backoff => "waits out a backoff",
-            Self::User => "needs attention: retry or discard it",
-            Self::ProviderOrder => "waiting for the provider's order",
-            Self::ReferencedPhotos => "waits for the photos its answers reference",
-        })
-    }
 }
 
 /// SQL: the survey entry `o` references a photo that may not go yet (processing, waiting for QA, failed
@@ -160,57 +134,109 @@ const SUMMARY: &str = concat!(
         AND NOT EXISTS (SELECT 1 FROM photos ph WHERE ph.project_id = o.project_id AND ph.state = ?3),
         coalesce(p.local, 0), ",
     waits_for_referenced_photos!(),
-    " FROM outbox o JOIN integrations i ON i.id = o.integration_id
+    ", i.code, o.integration_id, o.project_id,
+        CASE o.kind WHEN 'photo' THEN (SELECT own.state FROM photos own WHERE own.id = o.id)
+                    WHEN 'survey' THEN (SELECT own.state FROM surveys own WHERE own.id = o.id) END,
+        p.completed_at IS NOT NULL
+     FROM outbox o JOIN integrations i ON i.id = o.integration_id
      LEFT JOIN projects p ON p.id = o.project_id"
 );
 
-fn summary(row: &rusqlite::Row) -> rusqlite::Result<OutboxSummary> {
+/// One row of [`SUMMARY`], before its reason is known.
+struct Listed {
+    summary: OutboxSummary,
+    facts: EntryFacts,
+    integration_id: i64,
+    /// The photo's or survey's own state, for a held entry.
+    record_state: Option<String>,
+    completed: bool,
+}
+
+fn listed(row: &rusqlite::Row) -> rusqlite::Result<Listed> {
     let payload: String = row.get(7)?;
     let state: EntryState = row.get(3)?;
-    let waits_for_photo: bool = row.get(9)?;
-    let local: bool = row.get(10)?;
-    let waits_for_referenced: bool = row.get(11)?;
-    let waits_for = match state {
-        EntryState::Done => None,
-        _ if local => Some(WaitReason::ProviderOrder),
-        EntryState::Held => Some(WaitReason::ProcessingOrQa),
-        EntryState::Queued | EntryState::RetryWait if waits_for_referenced => {
-            Some(WaitReason::ReferencedPhotos)
-        }
-        EntryState::RetryWait => Some(WaitReason::Backoff),
-        EntryState::NeedsAttention => Some(WaitReason::User),
-        EntryState::Queued if waits_for_photo => Some(WaitReason::PhotoOfItsProject),
-        _ => None,
-    };
-    Ok(OutboxSummary {
-        waits_for,
-        next_attempt_at: row.get(8)?,
-        id: row.get(0)?,
-        project: row.get(1)?,
-        kind: row.get(2)?,
-        state,
-        attempts: row.get(4)?,
-        last_error: row.get(5)?,
-        created_at: row.get(6)?,
-        payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+    let kind: EntryKind = row.get(2)?;
+    let last_error: Option<String> = row.get(5)?;
+    let next_attempt_at: Option<Timestamp> = row.get(8)?;
+    let project_id: Option<i64> = row.get(14)?;
+    Ok(Listed {
+        facts: EntryFacts {
+            project: project_id,
+            kind,
+            state,
+            local: row.get(10)?,
+            held_for: None,
+            waits_for_referenced_photos: row.get(11)?,
+            waits_for_photo: row.get(9)?,
+            next_attempt_at,
+            last_error: last_error.clone(),
+        },
+        integration_id: row.get(13)?,
+        record_state: row.get(15)?,
+        completed: row.get::<_, Option<bool>>(16)?.unwrap_or(false),
+        summary: OutboxSummary {
+            waits_for: None,
+            next_attempt_at,
+            id: row.get(0)?,
+            integration: row.get(12)?,
+            project: row.get(1)?,
+            kind,
+            state,
+            attempts: row.get(4)?,
+            last_error,
+            created_at: row.get(6)?,
+            payload: serde_json::from_str(&payload).unwrap_or(serde_json::Value::String(payload)),
+        },
     })
 }
 
-/// Undelivered entries, oldest first: of one integration, or of all; delivered ones too with
-/// `include_done`.
+/// Entries oldest first, each with its reason ([`UploadLog`]) under `conditions` at `at`: of one
+/// integration, or of all; delivered ones too with `include_done`. `publish_mode(integration, project)`
+/// says whether a project's `complete_mode` is `publish` (asked only for entries waiting for QA in a
+/// project not completed yet).
 pub(crate) fn list(
     connection: &Connection,
     integration_id: Option<i64>,
     include_done: bool,
+    conditions: UploadConditions,
+    at: Timestamp,
+    publish_mode: &mut dyn FnMut(i64, i64) -> Result<bool>,
 ) -> Result<Vec<OutboxSummary>> {
     let mut statement = connection.prepare(&format!(
         "{SUMMARY} WHERE (?1 IS NULL OR o.integration_id = ?1) AND (?2 OR o.state != 'done') ORDER BY o.seq"
     ))?;
     let rows = statement.query_map(
         params![integration_id, include_done, PhotoState::Relayed.as_str()],
-        summary,
+        listed,
     )?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    let rows: Vec<Listed> = rows.collect::<rusqlite::Result<_>>()?;
+    let mut log = UploadLog::new(conditions, at);
+    let mut modes: HashMap<i64, bool> = HashMap::new();
+    let mut entries = Vec::with_capacity(rows.len());
+    for mut row in rows {
+        if row.facts.state == EntryState::Held {
+            row.facts.held_for = Some(match row.record_state.as_deref() {
+                Some("processing" | "failed") => HeldFor::Processing,
+                _ => match row.facts.project {
+                    Some(project) if !row.completed => {
+                        let publish = match modes.get(&project) {
+                            Some(publish) => *publish,
+                            None => {
+                                let publish = publish_mode(row.integration_id, project)?;
+                                modes.insert(project, publish);
+                                publish
+                            }
+                        };
+                        if publish { HeldFor::Completion } else { HeldFor::Qa }
+                    }
+                    _ => HeldFor::Qa,
+                },
+            });
+        }
+        row.summary.waits_for = log.reason(&row.facts);
+        entries.push(row.summary);
+    }
+    Ok(entries)
 }
 
 /// The undelivered, not held entries of an integration, for a delivery run's planner. `attempted` are
@@ -428,6 +454,33 @@ pub(crate) fn retry(connection: &Connection, id: &str, at: Timestamp) -> Result<
         params![id, at],
     )?;
     Ok(())
+}
+
+/// The user asks to try every failed entry again now: those that need attention and those backing off go
+/// back to the queue (attempts kept, as [`retry`] does). Returns how many.
+pub(crate) fn retry_all_failed(connection: &Connection, at: Timestamp) -> Result<u64> {
+    let changed = connection
+        .prepare_cached(
+            "UPDATE outbox SET state = 'queued', next_attempt_at = NULL, updated_at = ?1
+             WHERE state IN ('retry_wait', 'needs_attention')",
+        )?
+        .execute([at])?;
+    Ok(changed as u64)
+}
+
+/// Removes the rows of delivered entries, never an undelivered one. A delivered photo or survey item keeps
+/// its row while QA may publish it again (the row holds the item sent again under the same UUID): while
+/// its survey exists, or its photo exists with a file to send. Returns how many rows went.
+pub(crate) fn clean_up_delivered(connection: &Connection) -> Result<u64> {
+    let removed = connection
+        .prepare_cached(
+            "DELETE FROM outbox WHERE state = 'done'
+               AND NOT (kind = 'photo' AND EXISTS (SELECT 1 FROM photos ph WHERE ph.id = outbox.id
+                        AND (ph.original_evicted_at IS NULL OR ph.rendition_evicted_at IS NULL)))
+               AND NOT (kind = 'survey' AND EXISTS (SELECT 1 FROM surveys sv WHERE sv.id = outbox.id))",
+        )?
+        .execute([])?;
+    Ok(removed as u64)
 }
 
 /// The user gives up delivering an entry. The record it belongs to (a check-in, a status) stays on the

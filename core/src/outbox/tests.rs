@@ -11,7 +11,9 @@ use serde_json::json;
 
 use super::delivery::{Clock, Courier, DeliveryOptions, deliver};
 use super::lease::RunLease;
-use super::{ClaimedEntry, DeliveryOutcome, EntryKind, EntryState, queue};
+use super::{
+    ClaimedEntry, DeliveryOutcome, EntryKind, EntryState, NetworkState, UploadPolicy, WaitReason, queue,
+};
 use crate::model::{ImportKind, NewIntegration, ProjectEdit, ProjectId, Timestamp};
 use crate::store::{ImportOptions, Store};
 
@@ -158,6 +160,63 @@ impl World {
         self.run_with(courier, clock, ignore_backoff, 3)
     }
 
+    /// Queues an entry of `kind` for project `number` straight into the outbox; returns its id.
+    fn enqueue(&self, number: usize, kind: EntryKind, state: EntryState) -> String {
+        let id = uuid::Uuid::new_v4().to_string();
+        self.store
+            .write(|tx| {
+                let (integration_id, project_id): (i64, i64) = tx.query_row(
+                    "SELECT integration_id, id FROM projects WHERE work_order_number = ?1",
+                    [number.to_string()],
+                    |row| Ok((row.get(0)?, row.get(1)?)),
+                )?;
+                let entry = queue::NewEntry {
+                    id: &id,
+                    integration_id,
+                    project_id: Some(project_id),
+                    kind,
+                    state,
+                    payload: &json!({}),
+                };
+                queue::enqueue(tx, &entry, START)
+            })
+            .unwrap();
+        id
+    }
+
+    /// Puts an entry in `state` directly (with a backoff until `next_attempt_at`).
+    fn force_state(&self, id: &str, state: EntryState, next_attempt_at: Option<Timestamp>) {
+        self.store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE outbox SET state = ?2, next_attempt_at = ?3, last_error = 'refused' WHERE id = ?1",
+                    rusqlite::params![id, state, next_attempt_at],
+                )?;
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    fn run_under(&self, courier: &FakeCourier, conditions: super::UploadConditions) -> super::DeliveryReport {
+        let lease = RunLease::acquire(&self.store.lease_directory()).unwrap();
+        let queue = self.store.outbox_queue("ACME").unwrap();
+        let options = DeliveryOptions {
+            ignore_backoff: false,
+            concurrency: 2,
+            before_photos: false,
+            conditions,
+        };
+        deliver(
+            &queue,
+            courier,
+            &FakeClock::at(START),
+            &lease,
+            options,
+            &crate::cancel::Stop::never(),
+        )
+        .unwrap()
+    }
+
     fn run_with(
         &self,
         courier: &dyn Courier,
@@ -176,6 +235,7 @@ impl World {
                 ignore_backoff,
                 concurrency,
                 before_photos: false,
+                conditions: super::UploadConditions::default(),
             },
             &crate::cancel::Stop::never(),
         )
@@ -475,5 +535,191 @@ fn the_schema_allows_exactly_the_states_of_the_enum() {
             schema.contains(&format!("'{state}'")),
             "{state} is missing from {schema}"
         );
+    }
+}
+
+fn conditions(network: NetworkState, photos_on_wifi_only: bool, paused: bool) -> super::UploadConditions {
+    super::UploadConditions {
+        network,
+        policy: UploadPolicy {
+            photos_on_wifi_only,
+            paused,
+        },
+    }
+}
+
+#[test]
+fn wifi_only_on_a_metered_network_holds_photos_and_sends_check_ins_then_unmetered_sends_the_photos_once() {
+    let world = world(2);
+    let photo = world.enqueue(1, EntryKind::Photo, EntryState::Queued);
+    let check_in = world.enqueue(1, EntryKind::CheckIn, EntryState::Queued);
+    let status = world.enqueue(1, EntryKind::Status, EntryState::Queued);
+    let other = world.enqueue(2, EntryKind::Status, EntryState::Queued);
+    let survey = world.enqueue(2, EntryKind::Survey, EntryState::Queued);
+
+    let metered = FakeCourier::default();
+    let report = world.run_under(&metered, conditions(NetworkState::Metered, true, false));
+    let mut sent = metered.sent();
+    sent.sort();
+    let mut expected = vec![check_in.clone(), other.clone()];
+    expected.sort();
+    assert_eq!(sent, expected, "the status of project 1 waits behind its photo");
+    assert_eq!(report.delivered, 2);
+    assert_eq!(world.entry(&photo).state, EntryState::Queued);
+    assert_eq!(world.entry(&status).state, EntryState::Queued);
+
+    let unmetered = FakeCourier::default();
+    world.run_under(&unmetered, conditions(NetworkState::Unmetered, true, false));
+    let sent = unmetered.sent();
+    assert_eq!(sent.len(), 3, "{sent:?}");
+    let position = |id: &String| sent.iter().position(|sent| sent == id).unwrap();
+    assert!(
+        position(&photo) < position(&status),
+        "the provider sees the photo before the status"
+    );
+    assert!(sent.contains(&survey));
+    let again = FakeCourier::default();
+    world.run_under(&again, conditions(NetworkState::Unmetered, true, false));
+    assert!(again.sent().is_empty(), "each item went once");
+}
+
+#[test]
+fn no_network_sends_nothing_and_says_so() {
+    let world = world(1);
+    world.enqueue(1, EntryKind::CheckIn, EntryState::Queued);
+    let courier = FakeCourier::default();
+    let report = world.run_under(&courier, conditions(NetworkState::None, false, false));
+    assert!(courier.sent().is_empty());
+    assert_eq!(report.stopped.as_deref(), Some(super::delivery::NO_NETWORK));
+}
+
+#[test]
+fn pause_holds_photos_and_surveys_but_not_check_ins_or_statuses() {
+    let world = world(2);
+    let photo = world.enqueue(1, EntryKind::Photo, EntryState::Queued);
+    let check_in = world.enqueue(1, EntryKind::CheckIn, EntryState::Queued);
+    let status = world.enqueue(2, EntryKind::Status, EntryState::Queued);
+    let courier = FakeCourier::default();
+    world.run_under(&courier, conditions(NetworkState::Unmetered, false, true));
+    let mut sent = courier.sent();
+    sent.sort();
+    let mut expected = vec![check_in, status];
+    expected.sort();
+    assert_eq!(sent, expected);
+    assert_eq!(world.entry(&photo).state, EntryState::Queued);
+}
+
+#[test]
+fn the_upload_log_gives_each_entry_its_reason_under_the_stored_policy() {
+    let world = world(3);
+    world
+        .store
+        .set_upload_policy(UploadPolicy {
+            photos_on_wifi_only: true,
+            paused: false,
+        })
+        .unwrap();
+    let photo = world.enqueue(1, EntryKind::Photo, EntryState::Queued);
+    let check_in = world.enqueue(1, EntryKind::CheckIn, EntryState::Queued);
+    let status = world.enqueue(1, EntryKind::Status, EntryState::Queued);
+    let backing_off = world.enqueue(2, EntryKind::Status, EntryState::Queued);
+    world.force_state(&backing_off, EntryState::RetryWait, Some(Timestamp::MAX / 2));
+    let failed = world.enqueue(3, EntryKind::Status, EntryState::Queued);
+    world.force_state(&failed, EntryState::NeedsAttention, None);
+    let behind = world.enqueue(3, EntryKind::CheckIn, EntryState::Queued);
+    let reason = |network, id: &str| {
+        world
+            .store
+            .upload_log(network)
+            .unwrap()
+            .into_iter()
+            .find(|entry| entry.id == id)
+            .unwrap()
+            .waits_for
+            .unwrap()
+    };
+    assert_eq!(reason(NetworkState::Metered, &photo), WaitReason::WaitingForWifi);
+    assert_eq!(reason(NetworkState::Metered, &check_in), WaitReason::Queued);
+    assert_eq!(reason(NetworkState::Metered, &status), WaitReason::WaitingForWifi);
+    assert_eq!(reason(NetworkState::Unmetered, &photo), WaitReason::Queued);
+    assert_eq!(reason(NetworkState::Unmetered, &status), WaitReason::Queued);
+    assert_eq!(
+        reason(NetworkState::None, &check_in),
+        WaitReason::WaitingForNetwork
+    );
+    assert_eq!(
+        reason(NetworkState::Unmetered, &backing_off),
+        WaitReason::Backoff {
+            until: Timestamp::MAX / 2
+        }
+    );
+    assert_eq!(
+        reason(NetworkState::Unmetered, &failed),
+        WaitReason::NeedsAttention {
+            error: "refused".into()
+        }
+    );
+    assert_eq!(reason(NetworkState::Unmetered, &behind), WaitReason::EarlierItem);
+    world
+        .store
+        .set_upload_policy(UploadPolicy {
+            photos_on_wifi_only: true,
+            paused: true,
+        })
+        .unwrap();
+    assert_eq!(reason(NetworkState::Unmetered, &photo), WaitReason::Paused);
+    assert_eq!(
+        world.store.upload_policy().unwrap(),
+        UploadPolicy {
+            photos_on_wifi_only: true,
+            paused: true
+        }
+    );
+}
+
+#[test]
+fn retry_all_failed_queues_entries_that_need_attention_or_back_off_and_nothing_else() {
+    let world = world(4);
+    let failed = world.enqueue(1, EntryKind::Status, EntryState::Queued);
+    world.force_state(&failed, EntryState::NeedsAttention, None);
+    let waiting = world.enqueue(2, EntryKind::Photo, EntryState::Queued);
+    world.force_state(&waiting, EntryState::RetryWait, Some(START + 600));
+    let held = world.enqueue(3, EntryKind::Photo, EntryState::Held);
+    let done = world.enqueue(4, EntryKind::CheckIn, EntryState::Queued);
+    world.force_state(&done, EntryState::Done, None);
+    assert_eq!(world.store.retry_all_failed().unwrap(), 2);
+    assert_eq!(world.entry(&failed).state, EntryState::Queued);
+    assert_eq!(world.entry(&waiting).state, EntryState::Queued);
+    assert_eq!(world.next_attempt_at(&waiting), None);
+    assert_eq!(world.entry(&held).state, EntryState::Held);
+    assert_eq!(world.entry(&done).state, EntryState::Done);
+    assert_eq!(world.store.retry_all_failed().unwrap(), 0);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+    /// Whatever the mix of states and kinds, cleaning up removes exactly the delivered check-ins and
+    /// statuses (and photos and surveys without a record to publish again) and leaves every undelivered
+    /// entry as it was.
+    #[test]
+    fn clean_up_never_removes_an_undelivered_entry(
+        entries in proptest::collection::vec((0usize..4, 0usize..6), 1..24)
+    ) {
+        let world = world(3);
+        let kinds = [EntryKind::Status, EntryKind::CheckIn, EntryKind::Photo, EntryKind::Survey];
+        for (index, (kind, state)) in entries.iter().enumerate() {
+            let id = world.enqueue(index % 3 + 1, kinds[*kind], EntryState::Queued);
+            world.force_state(&id, EntryState::ALL[*state], None);
+        }
+        let before = world.entries();
+        let removed = world.store.clean_up_delivered().unwrap();
+        let after = world.entries();
+        let undelivered: Vec<_> = before.iter().filter(|entry| entry.state != EntryState::Done).collect();
+        let kept: Vec<_> = after.iter().filter(|entry| entry.state != EntryState::Done).collect();
+        proptest::prop_assert_eq!(undelivered, kept);
+        // No photo or survey rows exist here: every delivered entry may go.
+        proptest::prop_assert!(after.iter().all(|entry| entry.state != EntryState::Done));
+        proptest::prop_assert_eq!(removed as usize, before.len() - after.len());
     }
 }

@@ -136,6 +136,20 @@ impl ProjectOptionLevels {
     }
 }
 
+/// Whether a stored project's `complete_mode` is `publish` (completing approves what waits for QA).
+pub(crate) fn publish_on_completion(
+    connection: &Connection,
+    integration_id: i64,
+    project_id: i64,
+) -> Result<bool> {
+    let code: String = connection
+        .prepare_cached("SELECT code FROM integrations WHERE id = ?1")?
+        .query_row([integration_id], |row| row.get(0))?;
+    let project = projects::load(connection, &code, project_id)?;
+    let levels = ProjectOptionLevels::read(connection, integration_id, &project)?;
+    Ok(levels.resolve(None).complete_mode == CompleteMode::Publish)
+}
+
 /// The options of one task of a stored project, resolved over every level.
 pub(crate) fn task_options(
     connection: &Connection,

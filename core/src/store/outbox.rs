@@ -5,12 +5,53 @@
 use std::collections::HashSet;
 use std::path::PathBuf;
 
-use super::{Store, integrations};
+use rusqlite::OptionalExtension;
+
+use super::{Store, field, integrations};
 use crate::Result;
 use crate::model::{Timestamp, now};
 use crate::outbox::delivery::Queue;
 use crate::outbox::dispatch::Pending;
-use crate::outbox::{ClaimedEntry, EntryUpdate, OutboxSummary, lease, queue};
+use crate::outbox::{
+    ClaimedEntry, EntryUpdate, NetworkState, OutboxSummary, UploadConditions, UploadPolicy, lease, queue,
+};
+
+/// The user default that holds the upload policy (JSON).
+pub const UPLOAD_POLICY: &str = "upload_policy";
+
+/// The stored upload policy; the default when none is set or it cannot be read.
+fn read_upload_policy(connection: &rusqlite::Connection) -> Result<UploadPolicy> {
+    let text: Option<String> = connection
+        .prepare_cached("SELECT value FROM user_defaults WHERE key = ?1")?
+        .query_row([UPLOAD_POLICY], |row| row.get(0))
+        .optional()?;
+    Ok(text
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default())
+}
+
+/// Entries with their reasons on `network` under the stored policy, now.
+fn list(
+    connection: &rusqlite::Connection,
+    integration_id: Option<i64>,
+    include_done: bool,
+    network: NetworkState,
+) -> Result<Vec<OutboxSummary>> {
+    let conditions = UploadConditions {
+        network,
+        policy: read_upload_policy(connection)?,
+    };
+    queue::list(
+        connection,
+        integration_id,
+        include_done,
+        conditions,
+        now(),
+        &mut |integration_id, project_id| {
+            field::publish_on_completion(connection, integration_id, project_id)
+        },
+    )
+}
 
 /// One integration's outbox, for a delivery run.
 #[derive(Debug)]
@@ -81,17 +122,49 @@ impl Store {
         })
     }
 
-    /// Every undelivered entry of an integration (for export before a forced delete), oldest first.
+    /// Every undelivered entry of an integration (for export before a forced delete), oldest first, with
+    /// its reason under the stored upload policy on an unmetered network.
     pub fn pending_outbox_entries(&self, code: &str) -> Result<Vec<OutboxSummary>> {
         self.read(|connection| {
             let integration_id = integrations::id_of(connection, code)?;
-            queue::list(connection, Some(integration_id), false)
+            list(connection, Some(integration_id), false, NetworkState::default())
         })
     }
 
-    /// Every entry (all integrations), oldest first; delivered ones only with `include_done`.
+    /// Every entry (all integrations), oldest first, with its reason under the stored upload policy on an
+    /// unmetered network; delivered ones only with `include_done`. [`Store::upload_log`] gives the reasons
+    /// for the network the host reports.
     pub fn outbox_entries(&self, include_done: bool) -> Result<Vec<OutboxSummary>> {
-        self.read(|connection| queue::list(connection, None, include_done))
+        self.read(|connection| list(connection, None, include_done, NetworkState::default()))
+    }
+
+    /// The upload log: every item not delivered yet (all integrations), oldest first, each with why it
+    /// waits ([`crate::outbox::WaitReason`]) on `network` under the stored upload policy.
+    pub fn upload_log(&self, network: NetworkState) -> Result<Vec<OutboxSummary>> {
+        self.read(|connection| list(connection, None, false, network))
+    }
+
+    /// The vendor's upload policy (pause, photos on Wi-Fi only); the default until one is set.
+    pub fn upload_policy(&self) -> Result<UploadPolicy> {
+        self.read(read_upload_policy)
+    }
+
+    /// Sets the vendor's upload policy, kept on the device. The next delivery run follows it.
+    pub fn set_upload_policy(&self, policy: UploadPolicy) -> Result<()> {
+        let text = serde_json::to_string(&policy).expect("plain data serialises");
+        self.set_user_default(UPLOAD_POLICY, &text)
+    }
+
+    /// Tries every failed entry again at the next delivery: those that need attention and those backing
+    /// off go back to the queue. Returns how many.
+    pub fn retry_all_failed(&self) -> Result<u64> {
+        self.write(|tx| queue::retry_all_failed(tx, now()))
+    }
+
+    /// Removes delivered entries' rows (never an undelivered one; a delivered photo or survey that QA may
+    /// publish again keeps its row). Returns how many went.
+    pub fn clean_up_delivered(&self) -> Result<u64> {
+        self.write(|tx| queue::clean_up_delivered(tx))
     }
 
     /// Puts entries left `in_flight` by dead delivery runs (a crash, a kill) back in the queue. Entries of

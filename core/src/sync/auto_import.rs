@@ -12,6 +12,7 @@ use rand::Rng;
 
 use super::engine::SyncEngine;
 use crate::model::{ImportKind, ImportReport};
+use crate::outbox::NetworkState;
 use crate::schedule::{AttemptOutcome, Schedule, next_delay};
 use crate::{Error, Result};
 
@@ -54,7 +55,8 @@ pub struct AutoImportHandle {
 }
 
 impl AutoImportHandle {
-    /// Tells the loop whether the device is online; offline, it attempts nothing.
+    /// Tells the loop whether the device is online; offline, it attempts nothing. The engine's network
+    /// ([`SyncEngine::set_network`]) counts too: with none, the loop is offline whatever this says.
     pub fn set_online(&self, online: bool) {
         self.control.offline.store(!online, Ordering::SeqCst);
         self.wake();
@@ -178,7 +180,9 @@ fn run(
                 paused_on: None,
             });
         }
-        if !control.offline.load(Ordering::SeqCst) {
+        // Offline: told so through the handle, or the engine's network is none.
+        let offline = control.offline.load(Ordering::SeqCst) || engine.network() == NetworkState::None;
+        if !offline {
             for code in &codes {
                 let entry = entries.get_mut(code).expect("inserted above");
                 if let Some(failed) = &entry.paused_on {

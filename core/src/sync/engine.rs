@@ -25,8 +25,10 @@ use super::event::{SyncEvent, SyncObserver};
 use super::relay::RunProgress;
 use crate::cancel::{Stop, StopReason};
 use crate::model::{ImportKind, ImportReport, now};
+use crate::outbox::EntryKind;
 use crate::outbox::delivery::{DeliveryOptions, Queue as _};
 use crate::outbox::lease::RunLease;
+use crate::outbox::upload_policy::{self, NetworkState, UploadConditions};
 use crate::outbox::{DeliveryReport, SystemClock, deliver};
 use crate::secrets::{SecretKind, SecretStore};
 use crate::store::{ImportOptions, MAX_RESPONSE_BYTES, Store};
@@ -131,6 +133,8 @@ pub struct SyncEngine {
     relay_concurrency: usize,
     photo_files: Option<crate::photo::files::PhotoFiles>,
     after_delivery: Option<AfterDelivery>,
+    /// The network the host reports (in memory; unmetered until it says otherwise).
+    network: Mutex<NetworkState>,
     lifecycle: Mutex<Lifecycle>,
     /// Signalled when an operation ends (pause waits for all of them).
     operation_ended: Condvar,
@@ -201,6 +205,7 @@ impl SyncEngine {
             after_delivery: None,
             lifecycle: Mutex::new(Lifecycle::default()),
             operation_ended: Condvar::new(),
+            network: Mutex::new(NetworkState::default()),
         }
     }
 
@@ -273,6 +278,23 @@ impl SyncEngine {
     pub fn with_relay_concurrency(mut self, workers: usize) -> Self {
         self.relay_concurrency = workers.clamp(1, MAX_RELAY_CONCURRENCY);
         self
+    }
+
+    /// The host reports the network. Delivery runs follow it with the stored upload policy
+    /// ([`crate::outbox::upload_policy`]); with none, nothing is sent (and auto-import waits).
+    pub fn set_network(&self, network: NetworkState) {
+        *self
+            .network
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = network;
+    }
+
+    /// The network the host last reported.
+    pub fn network(&self) -> NetworkState {
+        *self
+            .network
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Sets what runs after a delivery run that delivered something (see [`AfterDelivery`]).
@@ -605,6 +627,10 @@ impl SyncEngine {
         if !self.store.has_pending_outbox(code)? {
             return Ok(DeliveryReport::default());
         }
+        let conditions = UploadConditions {
+            network: self.network(),
+            policy: self.store.upload_policy()?,
+        };
         let lease_directory = self.store.lease_directory();
         let lease = RunLease::acquire(&lease_directory).map_err(|err| Error::io(&lease_directory, err))?;
         let courier = HttpCourier {
@@ -614,7 +640,10 @@ impl SyncEngine {
             photo_files: self.photo_files.as_ref(),
             progress: RunProgress::new(
                 self.observer.clone(),
-                self.store.photos_due_for_relay(code, now(), ignore_backoff)?,
+                match upload_policy::hold(EntryKind::Photo, conditions) {
+                    Some(_) => Vec::new(),
+                    None => self.store.photos_due_for_relay(code, now(), ignore_backoff)?,
+                },
             ),
             observer: self.observer.as_ref(),
         };
@@ -622,6 +651,7 @@ impl SyncEngine {
             ignore_backoff,
             concurrency: self.relay_concurrency,
             before_photos,
+            conditions,
         };
         let report = deliver(&queue, &courier, &SystemClock, &lease, options, &stop)?;
         drop(lease);

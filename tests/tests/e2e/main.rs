@@ -29,3 +29,4 @@ mod photo_relay;
 mod retention;
 mod scaling;
 mod sync_e2e;
+mod upload_policy;

@@ -29,6 +29,7 @@ import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.LocationFix
 import uniffi.fieldsync_ffi.LocationSource
 import uniffi.fieldsync_ffi.NewIntegration
+import uniffi.fieldsync_ffi.NetworkState
 import uniffi.fieldsync_ffi.NewLocalProject
 import uniffi.fieldsync_ffi.OutboxEntry
 import uniffi.fieldsync_ffi.Photo
@@ -44,6 +45,9 @@ import uniffi.fieldsync_ffi.SurveyTemplateInfo
 import uniffi.fieldsync_ffi.SyncOutcome
 import uniffi.fieldsync_ffi.TaskSurvey
 import uniffi.fieldsync_ffi.UnmetRequirement
+import uniffi.fieldsync_ffi.UploadLogEntry
+import uniffi.fieldsync_ffi.UploadPolicy
+import uniffi.fieldsync_ffi.UploadWaitReason
 import uniffi.fieldsync_ffi.Validation
 import java.io.File
 import java.time.Instant
@@ -215,6 +219,30 @@ class FieldSyncClient private constructor(
 
     /** Gives up delivering an outbox entry (the record stays on the device). */
     suspend fun discardOutboxEntry(id: String) = io { raw.discardOutboxEntry(id) }
+
+    // ----- upload policy and the upload log -----
+
+    /**
+     * Reports the network (call it from the app's network callback whenever it changes): with
+     * [NetworkState.NONE] nothing is sent and auto-import waits; on [NetworkState.METERED] photos and surveys
+     * wait when the policy says Wi-Fi only. Check-ins and statuses go on any network.
+     */
+    fun setNetwork(network: NetworkState) = raw.setNetwork(network)
+
+    /** Sets the vendor's upload policy (kept on the device): photos on Wi-Fi only, and the pause switch. */
+    suspend fun setUploadPolicy(policy: UploadPolicy) = io { raw.setUploadPolicy(policy) }
+
+    /** The vendor's upload policy. */
+    suspend fun uploadPolicy(): UploadPolicy = io { raw.uploadPolicy() }
+
+    /** Every item not delivered yet, oldest first, each with why it waits ([UploadWaitReason]). */
+    suspend fun uploadLog(): List<UploadLogEntry> = io { raw.uploadLog() }
+
+    /** Puts every failed item (needing attention or backing off) back in the queue; how many. */
+    suspend fun retryAllFailed(): Long = io { raw.retryAllFailed().toLong() }
+
+    /** Removes delivered items from the outbox, never an undelivered one; how many. */
+    suspend fun cleanUpDelivered(): Long = io { raw.cleanUpDelivered().toLong() }
 
     // ----- field work: check-in and photos -----
 
