@@ -870,6 +870,94 @@ impl FieldSync {
         Ok(self.store.clean_up_delivered()?)
     }
 
+    // ----- watch queries and the sync status -----
+
+    /// Watches a project list: its result now, then after every commit that can change it (an import,
+    /// an edit, a check-in, a photo, a delivery), at most one per `throttle_ms` (default 100 ms).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_projects(
+        self: Arc<Self>,
+        query: ProjectQuery,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::ProjectListWatch> {
+        let store = self.store.clone();
+        crate::watch::ProjectListWatch::start(
+            &store,
+            crate::watch::PROJECT_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.projects(query.clone()),
+        )
+    }
+
+    /// Watches one project (`CODE::NUMBER`) with its tasks.
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_project(
+        self: Arc<Self>,
+        id: String,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::ProjectWatch> {
+        let store = self.store.clone();
+        crate::watch::ProjectWatch::start(
+            &store,
+            crate::watch::PROJECT_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.project(id.clone()),
+        )
+    }
+
+    /// Watches the upload log (its reasons change with the network and the pause too).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_upload_log(self: Arc<Self>, throttle_ms: Option<u64>) -> Arc<crate::watch::UploadLogWatch> {
+        let store = self.store.clone();
+        crate::watch::UploadLogWatch::start(
+            &store,
+            crate::watch::UPLOAD_LOG_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.upload_log(),
+        )
+    }
+
+    /// Watches the photos of a project (`None`: of every project).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_photos(
+        self: Arc<Self>,
+        project_id: Option<String>,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::PhotoListWatch> {
+        let store = self.store.clone();
+        crate::watch::PhotoListWatch::start(
+            &store,
+            crate::watch::PHOTO_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.photos(project_id.clone()),
+        )
+    }
+
+    /// How many watches are live (a diagnostic: cancelled or dropped watches leave none behind).
+    pub fn live_watches(&self) -> u64 {
+        self.store.changes().subscriber_count() as u64
+    }
+
+    /// The sync status now: per integration, the uploads, the network, the pause.
+    pub fn sync_status(&self) -> Result<crate::records::SyncStatus> {
+        Ok(self.engine.status()?.into())
+    }
+
+    /// Watches the sync status (uploads pending go up on capture and down on delivery).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_sync_status(
+        self: Arc<Self>,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::SyncStatusWatch> {
+        let store = self.store.clone();
+        crate::watch::SyncStatusWatch::start(
+            &store,
+            fieldsync_core::store::Changes::STATUS,
+            throttle_ms.map(Duration::from_millis),
+            move || self.sync_status(),
+        )
+    }
+
     // ----- lifecycle -----
 
     /// Call when the app goes to the background (before the system suspends it): stops every operation at

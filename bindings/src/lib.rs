@@ -17,6 +17,7 @@ mod foreign;
 mod lifecycle;
 mod logging;
 mod records;
+mod watch;
 
 pub use client::FieldSync;
 pub use error::FieldSyncError;
@@ -26,6 +27,7 @@ pub use lifecycle::{
 };
 pub use logging::init_logging;
 pub use records::*;
+pub use watch::{PhotoListWatch, ProjectListWatch, ProjectWatch, SyncStatusWatch, UploadLogWatch};
 
 /// The library's version, without opening anything (for diagnostics and crash reports; also the cheapest
 /// call across the boundary, which the binding benchmarks measure).

@@ -10,7 +10,7 @@ use fieldsync_core::survey::{AnswerType, AnswerValue};
 use crate::error::FieldSyncError;
 
 /// How the library is opened.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct FieldSyncConfig {
     /// The SQLite cache file (created if missing).
     pub database_path: String,
@@ -121,7 +121,7 @@ impl From<core::CheckInSettings> for CheckInRules {
 }
 
 /// A new integration. `default_assign_to` is `none`, `all` or a user name.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewIntegration {
     /// Short unique code (1-16 letters, digits, `-`, `_`).
     pub code: String,
@@ -246,7 +246,7 @@ impl IntegrationEdit {
 }
 
 /// An integration as the app shows it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Integration {
     /// Short code.
     pub code: String,
@@ -309,7 +309,7 @@ impl From<core::Integration> for Integration {
 }
 
 /// The provider's answer to a validation.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Validation {
     /// True when the provider accepted the credentials.
     pub validated: bool,
@@ -318,7 +318,7 @@ pub struct Validation {
 }
 
 /// An order that could not be applied.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Rejection {
     /// Its work-order number (empty when it had none).
     pub work_order_number: String,
@@ -329,7 +329,7 @@ pub struct Rejection {
 }
 
 /// What an import changed (counts are per project).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ImportReport {
     /// Created.
     pub created: u64,
@@ -379,7 +379,7 @@ impl From<core::ImportReport> for ImportReport {
 }
 
 /// The outcome of one integration in a sync: its delivery, then its refresh (each only if it ran).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncOutcome {
     /// Integration code.
     pub code: String,
@@ -428,7 +428,7 @@ impl From<LocationFix> for fieldsync_core::checkin::LocationFix {
 }
 
 /// A recorded check-in.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CheckIn {
     /// Client UUID (the provider deduplicates on it).
     pub uuid: String,
@@ -458,7 +458,7 @@ impl From<fieldsync_core::store::CheckIn> for CheckIn {
 }
 
 /// Filters and paging of a project list.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectQuery {
     /// Only this integration.
     #[uniffi(default = None)]
@@ -524,7 +524,7 @@ impl ProjectQuery {
 }
 
 /// One line of a project list.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectSummary {
     /// `CODE::NUMBER`.
     pub id: String,
@@ -560,6 +560,8 @@ pub struct ProjectSummary {
     pub category: ProjectCategory,
     /// Created on the device; its order has not been imported yet (its field work waits).
     pub local: bool,
+    /// Field work of the project not yet delivered (a row's upload badge).
+    pub pending_uploads: i64,
 }
 
 impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
@@ -582,12 +584,13 @@ impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
             field_status: summary.field_status.into(),
             category: summary.category.into(),
             local: summary.local,
+            pending_uploads: i64::try_from(summary.pending_uploads).unwrap_or(i64::MAX),
         }
     }
 }
 
 /// A task of a project (named so as not to hide Swift's and Kotlin's own `Task`).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectTask {
     /// Name.
     pub name: String,
@@ -598,7 +601,7 @@ pub struct ProjectTask {
 }
 
 /// A project with every field and its tasks.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 #[allow(missing_docs)] // the fields are the project fields of the README's JSON, one for one
 pub struct Project {
     pub id: String,
@@ -693,7 +696,7 @@ impl From<ProjectEdit> for core::ProjectEdit {
 }
 
 /// Field work waiting for delivery.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct OutboxEntry {
     /// Client UUID (the provider's idempotency key).
     pub id: String,
@@ -734,6 +737,16 @@ pub enum NetworkState {
     Metered,
     /// An unmetered network (Wi-Fi); what the library assumes until the host reports.
     Unmetered,
+}
+
+impl From<fieldsync_core::outbox::NetworkState> for NetworkState {
+    fn from(network: fieldsync_core::outbox::NetworkState) -> Self {
+        match network {
+            fieldsync_core::outbox::NetworkState::None => Self::None,
+            fieldsync_core::outbox::NetworkState::Metered => Self::Metered,
+            fieldsync_core::outbox::NetworkState::Unmetered => Self::Unmetered,
+        }
+    }
 }
 
 impl From<NetworkState> for fieldsync_core::outbox::NetworkState {
@@ -936,7 +949,7 @@ pub enum FieldSyncEvent {
 }
 
 /// A photo as the app shows it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Photo {
     /// Client UUID.
     pub uuid: String,
@@ -1655,6 +1668,75 @@ mod tests {
         for answer in answers {
             let core: AnswerValue = answer.clone().into();
             assert_eq!(SurveyAnswer::from(core), answer);
+        }
+    }
+}
+
+/// One integration's import status, in the sync status.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct IntegrationSyncStatus {
+    /// The integration.
+    pub code: String,
+    /// Idle, pending, running or error.
+    pub status: IntegrationStatus,
+    /// The last successful refresh.
+    pub last_refreshed: Option<std::time::SystemTime>,
+    /// Why the last refresh failed, while the status is `Error`.
+    pub last_error: Option<String>,
+}
+
+/// Everything a status bar shows about syncing, in one value (`sync_status()`, `watch_sync_status()`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SyncStatus {
+    /// Per integration, by code.
+    pub integrations: Vec<IntegrationSyncStatus>,
+    /// Items not yet delivered (held for QA included).
+    pub uploads_pending: i64,
+    /// Their bytes (a photo's rendition, or the item's JSON).
+    pub upload_bytes_pending: i64,
+    /// Items that need the user (retry or discard them in the upload log).
+    pub uploads_needing_attention: i64,
+    /// Items being sent now.
+    pub uploads_in_progress: i64,
+    /// Their bytes.
+    pub upload_bytes_in_progress: i64,
+    /// When the provider last confirmed an item.
+    pub last_delivered: Option<std::time::SystemTime>,
+    /// The network the host last reported.
+    pub network: NetworkState,
+    /// Whether `pause()` holds fieldsync.
+    pub paused: bool,
+}
+
+fn instant(at: i64) -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at.max(0).unsigned_abs())
+}
+
+fn signed(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+impl From<fieldsync_core::sync::SyncStatus> for SyncStatus {
+    fn from(status: fieldsync_core::sync::SyncStatus) -> Self {
+        Self {
+            integrations: status
+                .integrations
+                .into_iter()
+                .map(|integration| IntegrationSyncStatus {
+                    code: integration.code,
+                    status: integration.status.into(),
+                    last_refreshed: integration.last_refreshed.map(instant),
+                    last_error: integration.last_error,
+                })
+                .collect(),
+            uploads_pending: signed(status.uploads.pending),
+            upload_bytes_pending: signed(status.uploads.pending_bytes),
+            uploads_needing_attention: signed(status.uploads.needing_attention),
+            uploads_in_progress: signed(status.uploads.in_progress),
+            upload_bytes_in_progress: signed(status.uploads.in_progress_bytes),
+            last_delivered: status.uploads.last_delivered_at.map(instant),
+            network: status.network.into(),
+            paused: status.paused,
         }
     }
 }

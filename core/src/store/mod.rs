@@ -5,6 +5,7 @@
 //! provider) commits with `synchronous=NORMAL`; field work commits with `synchronous=FULL` (see
 //! [`Store::write_durable`]).
 
+mod changes;
 mod checkins;
 mod cursor;
 mod export;
@@ -21,7 +22,7 @@ mod surveys;
 mod work_types;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -29,6 +30,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::{Error, Result};
 
 pub use crate::outbox::OutboxSummary;
+pub use changes::{ChangeHub, ChangeSubscription, Changes};
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
 pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
 pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
@@ -67,6 +69,10 @@ pub struct Store {
     readers: Mutex<ReaderPool>,
     /// Signalled when a reader connection is given back (close waits for all of them).
     reader_returned: Condvar,
+    /// Who hears about committed changes ([`changes`]).
+    changes: Arc<ChangeHub>,
+    /// What the writer's hooks have marked.
+    hooks: Arc<changes::HookState>,
 }
 
 /// Idle reader connections, and how many are in use.
@@ -77,24 +83,37 @@ struct ReaderPool {
     closed: bool,
 }
 
-/// The writer connection, held for one transaction.
-pub(crate) struct Writer<'s>(MutexGuard<'s, Option<Connection>>);
+/// The writer connection, held for one transaction. Given back, it publishes what was committed.
+pub(crate) struct Writer<'s> {
+    guard: Option<MutexGuard<'s, Option<Connection>>>,
+    store: &'s Store,
+}
 
 impl std::ops::Deref for Writer<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        self.0
+        self.guard
             .as_ref()
+            .and_then(|guard| guard.as_ref())
             .expect("a Writer exists only while the store is open")
     }
 }
 
 impl std::ops::DerefMut for Writer<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.0
+        self.guard
             .as_mut()
+            .and_then(|guard| guard.as_mut())
             .expect("a Writer exists only while the store is open")
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // The writer is free before anyone hears: a subscriber may write in turn.
+        drop(self.guard.take());
+        self.store.changes.publish(self.store.hooks.take_committed());
     }
 }
 
@@ -141,12 +160,21 @@ impl Store {
         // After a large import the WAL is checkpointed and truncated to this size (disk hygiene).
         writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         migrations::migrate(&mut writer)?;
+        let hooks = Arc::new(changes::HookState::default());
+        hooks.install(&mut writer)?;
         Ok(Self {
             path,
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(ReaderPool::default()),
             reader_returned: Condvar::new(),
+            changes: Arc::new(ChangeHub::default()),
+            hooks,
         })
+    }
+
+    /// Who hears about committed changes: subscribe with [`ChangeHub::subscribe`].
+    pub fn changes(&self) -> &Arc<ChangeHub> {
+        &self.changes
     }
 
     /// Closes every connection, so that this process holds no descriptor of the database, its WAL or its
@@ -181,9 +209,10 @@ impl Store {
     pub fn reopen(&self) -> Result<()> {
         let mut writer = self.lock_writer();
         if writer.is_none() {
-            let connection = open_writer(&self.path)?;
+            let mut connection = open_writer(&self.path)?;
             configure(&connection)?;
             connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+            self.hooks.install(&mut connection)?;
             *writer = Some(connection);
         }
         self.pool().closed = false;
@@ -282,7 +311,10 @@ impl Store {
         if writer.is_none() {
             return Err(Error::Paused);
         }
-        Ok(Writer(writer))
+        Ok(Writer {
+            guard: Some(writer),
+            store: self,
+        })
     }
 
     /// The writer if nobody holds it now (upkeep that must never wait); `Ok(None)` when busy.
@@ -295,7 +327,10 @@ impl Store {
         if writer.is_none() {
             return Err(Error::Paused);
         }
-        Ok(Some(Writer(writer)))
+        Ok(Some(Writer {
+            guard: Some(writer),
+            store: self,
+        }))
     }
 
     fn take_reader(&self) -> Result<Connection> {

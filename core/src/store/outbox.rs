@@ -102,6 +102,40 @@ impl Store {
         })
     }
 
+    /// The outbox at a glance, for the sync status: undelivered items and their bytes, those that need the
+    /// user, those in flight, and the last delivery. A photo counts its rendition's size, any other item
+    /// its JSON.
+    pub fn upload_totals(&self) -> Result<crate::sync::UploadTotals> {
+        self.read(|connection| {
+            let (pending, pending_bytes, needing_attention, in_progress, in_progress_bytes) = connection
+                .query_row(
+                    "SELECT count(*),
+                        coalesce(sum(coalesce(p.rendition_size, length(o.payload))), 0),
+                        count(*) FILTER (WHERE o.state = 'needs_attention'),
+                        count(*) FILTER (WHERE o.state = 'in_flight'),
+                        coalesce(sum(coalesce(p.rendition_size, length(o.payload)))
+                            FILTER (WHERE o.state = 'in_flight'), 0)
+                     FROM outbox o LEFT JOIN photos p ON p.id = o.id
+                     WHERE o.state != 'done'",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                )?;
+            let last_delivered_at = connection.query_row(
+                "SELECT max(updated_at) FROM outbox WHERE state = 'done'",
+                [],
+                |row| row.get(0),
+            )?;
+            Ok(crate::sync::UploadTotals {
+                pending,
+                pending_bytes,
+                needing_attention,
+                in_progress,
+                in_progress_bytes,
+                last_delivered_at,
+            })
+        })
+    }
+
     /// When the earliest backoff of an entry ends (Unix seconds), across integrations; `None` when no entry
     /// waits out a backoff.
     pub fn next_retry_at(&self) -> Result<Option<Timestamp>> {

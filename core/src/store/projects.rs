@@ -407,6 +407,8 @@ pub struct ProjectSummary {
     pub category: Category,
     /// Created on the device; its order has not arrived yet.
     pub local: bool,
+    /// Field work of the project not yet delivered (check-ins, photos, surveys, statuses).
+    pub pending_uploads: u64,
 }
 
 impl Store {
@@ -423,7 +425,8 @@ impl Store {
         let mut sql = String::from(
             "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
                     p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending,
-                    p.field_status, p.category_base, p.start_date >= ?1, p.local
+                    p.field_status, p.category_base, p.start_date >= ?1, p.local,
+                    (SELECT count(*) FROM outbox o WHERE o.project_id = p.id AND o.state != 'done')
              FROM projects p JOIN integrations i ON i.id = p.integration_id WHERE 1",
         );
         // ?1 is always the first day that counts as upcoming.
@@ -563,6 +566,7 @@ impl Store {
                         row.get::<_, Option<bool>>(15)?.unwrap_or(false),
                     ),
                     local: row.get(16)?,
+                    pending_uploads: row.get(17)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
