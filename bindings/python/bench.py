@@ -182,7 +182,7 @@ def main() -> int:
             TOKEN,
         )
         started = time.perf_counter()
-        report = asyncio.run(fieldsync.refresh(CODE, True))
+        report = asyncio.run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
         print(f"full import: {report.created} projects in {time.perf_counter() - started:.1f} s")
         assert report.created == args.orders, report
 

@@ -89,7 +89,7 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
         SyncEvent::Upload { uuid, bytes } => FieldSyncEvent::UploadStarted { uuid, bytes },
         SyncEvent::PhotoState { uuid, state } => FieldSyncEvent::PhotoChanged {
             uuid,
-            state: state.as_str().to_owned(),
+            state: state.into(),
         },
         SyncEvent::UploadProgress {
             uuid,
@@ -138,6 +138,22 @@ fn record_check_in(
 fn parse_project_id(id: &str) -> Result<ProjectId> {
     ProjectId::parse(id).map_err(|err| FieldSyncError::InvalidInput {
         reason: err.to_string(),
+    })
+}
+
+/// Why a delivery run stopped early, typed: the credentials were refused, or the network failed.
+fn delivery_problem(code: &str, report: &fieldsync_core::sync::DeliveryReport) -> Option<FieldSyncError> {
+    let reason = report.stopped.clone()?;
+    Some(if report.auth_refused {
+        FieldSyncError::Auth {
+            reason,
+            integration: Some(code.to_owned()),
+        }
+    } else {
+        FieldSyncError::Network {
+            reason,
+            retry_after_secs: None,
+        }
     })
 }
 
@@ -300,24 +316,27 @@ impl FieldSync {
         .await
     }
 
-    /// A Refresh (or a Full Import with `full`). Coalesced with any refresh of the same integration in flight.
+    /// A Refresh of what changed, or a Full Import (`mode`). Coalesced with any refresh of the same
+    /// integration in flight.
     /// Cancelled (the call's future dropped, or `cancel`), the download is aborted or the import rolls
     /// back, and the integration goes back to `idle` or `error`.
     #[uniffi::method(default(cancel = None))]
     pub async fn refresh(
         &self,
         code: String,
-        full: bool,
+        mode: crate::records::RefreshMode,
         cancel: Option<Arc<Cancellation>>,
     ) -> Result<ImportReport> {
         let engine = self.engine.clone();
-        let kind = if full {
-            ImportKind::FullImport
-        } else {
-            ImportKind::Refresh
+        let kind = match mode {
+            crate::records::RefreshMode::FullImport => ImportKind::FullImport,
+            crate::records::RefreshMode::Changes => ImportKind::Refresh,
         };
         cancellable(cancel, move |stop| {
-            Ok(engine.refresh_until(&code, kind, stop)?.into())
+            Ok(engine
+                .refresh_until(&code, kind, stop)
+                .map_err(|err| FieldSyncError::from(err).for_integration(&code))?
+                .into())
         })
         .await
     }
@@ -371,7 +390,7 @@ impl FieldSync {
                 results.push((
                     index,
                     delivery
-                        .map_err(|err| FieldSyncError::from(err).to_string())
+                        .map_err(|err| FieldSyncError::from(err).for_integration(&code))
                         .map(Some),
                     None,
                 ));
@@ -381,7 +400,7 @@ impl FieldSync {
                 results.push((
                     index,
                     Ok(None),
-                    Some(refresh.map_err(|err| FieldSyncError::from(err).to_string())),
+                    Some(refresh.map_err(|err| FieldSyncError::from(err).for_integration(&code))),
                 ));
             }
             for (index, delivery, refresh) in results {
@@ -391,16 +410,14 @@ impl FieldSync {
                         outcome.delivered = report.delivered;
                         outcome.retrying = report.retrying;
                         outcome.needs_attention = report.needs_attention;
-                        if let Some(stopped) = report.stopped {
-                            outcome.error = Some(stopped);
-                        }
+                        outcome.error = delivery_problem(&outcome.code, &report);
                     }
                     Ok(None) => {}
-                    Err(message) => outcome.error = Some(message),
+                    Err(err) => outcome.error = Some(err),
                 }
                 match refresh {
                     Some(Ok(report)) => outcome.report = Some(report.into()),
-                    Some(Err(message)) => outcome.error = Some(message),
+                    Some(Err(err)) => outcome.error = Some(err),
                     None => {}
                 }
             }
@@ -415,18 +432,20 @@ impl FieldSync {
     pub async fn push_outbox(&self, code: String, cancel: Option<Arc<Cancellation>>) -> Result<SyncOutcome> {
         let engine = self.engine.clone();
         cancellable(cancel, move |stop| {
-            let report = engine.push_outbox_until(&code, true, stop)?;
+            let report = engine
+                .push_outbox_until(&code, true, stop)
+                .map_err(|err| FieldSyncError::from(err).for_integration(&code))?;
             // Stopped by the host, a pause or a deadline: a typed error, like every other stopped call.
             if let Some(reason) = report.halted {
                 return Err(fieldsync_core::Error::Stopped(reason).into());
             }
             Ok(SyncOutcome {
+                error: delivery_problem(&code, &report),
                 code,
                 delivered: report.delivered,
                 retrying: report.retrying,
                 needs_attention: report.needs_attention,
                 report: None,
-                error: report.stopped,
             })
         })
         .await
@@ -601,7 +620,7 @@ impl FieldSync {
         &self,
         project_id: String,
         task: String,
-        evidence: String,
+        evidence: crate::records::EvidenceType,
         file_path: String,
         fix: Option<LocationFix>,
     ) -> Result<Photo> {
@@ -612,11 +631,7 @@ impl FieldSync {
             let request = fieldsync_core::store::AddPhoto {
                 project: parse_project_id(&project_id)?,
                 task,
-                evidence: fieldsync_core::photo::EvidenceType::parse(&evidence).map_err(|err| {
-                    FieldSyncError::InvalidInput {
-                        reason: err.to_string(),
-                    }
-                })?,
+                evidence: evidence.into(),
                 source: Path::new(&file_path),
                 fix: fix.map(Into::into),
                 device_id,
@@ -626,7 +641,7 @@ impl FieldSync {
                 if let Some(events) = &events {
                     events.send(FieldSyncEvent::PhotoChanged {
                         uuid: processed.uuid.clone(),
-                        state: processed.state.as_str().to_owned(),
+                        state: processed.state.into(),
                     });
                 }
             })?;

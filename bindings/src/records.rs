@@ -391,8 +391,8 @@ pub struct SyncOutcome {
     pub needs_attention: u64,
     /// The refresh's report, when it ran and succeeded.
     pub report: Option<ImportReport>,
-    /// Errors of the delivery or the refresh.
-    pub error: Option<String>,
+    /// Why the delivery or the refresh did not go through, typed like any error (the refresh's first).
+    pub error: Option<crate::error::FieldSyncError>,
 }
 
 /// One position from the device's location service.
@@ -440,8 +440,8 @@ pub struct CheckIn {
     pub distance_m: Option<f64>,
     /// Why it is not certified.
     pub reasons: Vec<String>,
-    /// Delivery state (`queued` until a sync delivers it).
-    pub state: String,
+    /// Delivery state (`Queued` until a sync delivers it).
+    pub state: OutboxState,
 }
 
 impl From<fieldsync_core::store::CheckIn> for CheckIn {
@@ -452,7 +452,8 @@ impl From<fieldsync_core::store::CheckIn> for CheckIn {
             certified: check_in.certified,
             distance_m: check_in.distance_m,
             reasons: check_in.reasons,
-            state: check_in.state,
+            state: fieldsync_core::outbox::EntryState::parse(&check_in.state)
+                .map_or(OutboxState::Queued, Into::into),
         }
     }
 }
@@ -702,10 +703,10 @@ pub struct OutboxEntry {
     pub id: String,
     /// `CODE::NUMBER`, when it belongs to a project.
     pub project: Option<String>,
-    /// `status`, `checkin` or `photo`.
-    pub kind: String,
+    /// What it delivers.
+    pub kind: OutboxKind,
     /// Delivery state.
-    pub state: String,
+    pub state: OutboxState,
     /// Attempts so far.
     pub attempts: u32,
     /// Last delivery error.
@@ -719,8 +720,8 @@ impl From<fieldsync_core::store::OutboxSummary> for OutboxEntry {
         Self {
             id: entry.id,
             project: entry.project,
-            kind: entry.kind.to_string(),
-            state: entry.state.to_string(),
+            kind: entry.kind.into(),
+            state: entry.state.into(),
             attempts: entry.attempts,
             last_error: entry.last_error,
             created_at: entry.created_at,
@@ -856,10 +857,10 @@ pub struct UploadLogEntry {
     pub integration: String,
     /// `CODE::NUMBER`, when it belongs to a project.
     pub project: Option<String>,
-    /// `status`, `checkin`, `photo` or `survey`.
-    pub kind: String,
-    /// Delivery state (`held`, `queued`, `in_flight`, `retry_wait`, `needs_attention`).
-    pub state: String,
+    /// What it delivers.
+    pub kind: OutboxKind,
+    /// Delivery state.
+    pub state: OutboxState,
     /// Why it waits.
     pub reason: UploadWaitReason,
     /// Attempts so far.
@@ -879,8 +880,8 @@ impl From<fieldsync_core::store::OutboxSummary> for UploadLogEntry {
             id: entry.id,
             integration: entry.integration,
             project: entry.project,
-            kind: entry.kind.to_string(),
-            state: entry.state.to_string(),
+            kind: entry.kind.into(),
+            state: entry.state.into(),
             attempts: entry.attempts,
             last_error: entry.last_error,
             created_at: entry.created_at,
@@ -927,7 +928,7 @@ pub enum FieldSyncEvent {
         /// The photo's UUID.
         uuid: String,
         /// Its new state.
-        state: String,
+        state: PhotoState,
     },
     /// An import finished.
     ImportFinished {
@@ -957,10 +958,10 @@ pub struct Photo {
     pub project: String,
     /// The task.
     pub task: String,
-    /// `before`, `during` or `after`.
-    pub evidence: String,
-    /// `processing`, `pending_qa`, `queued`, `uploading`, `relayed`, `failed` or `rejected`.
-    pub state: String,
+    /// What it shows of the work.
+    pub evidence: EvidenceType,
+    /// Where it is in its life.
+    pub state: PhotoState,
     /// Why it failed or was rejected.
     pub message: Option<String>,
     /// Rendition width once processed.
@@ -985,8 +986,8 @@ impl Photo {
             uuid: photo.uuid,
             project: photo.project,
             task: photo.task,
-            evidence: photo.evidence.as_str().to_owned(),
-            state: photo.state.as_str().to_owned(),
+            evidence: photo.evidence.into(),
+            state: photo.state.into(),
             message: photo.message,
             width: photo.width,
             height: photo.height,
@@ -1490,8 +1491,8 @@ pub struct UnmetRequirement {
     pub task: Option<String>,
     /// What is missing.
     pub kind: RequirementKind,
-    /// For `Photos`: `before`, `during` or `after`.
-    pub evidence: Option<String>,
+    /// For `Photos`: which evidence type.
+    pub evidence: Option<EvidenceType>,
     /// How many there are.
     pub have: u32,
     /// How many are needed.
@@ -1501,9 +1502,7 @@ pub struct UnmetRequirement {
 impl From<Unmet> for UnmetRequirement {
     fn from(unmet: Unmet) -> Self {
         let (kind, evidence) = match unmet.requirement {
-            CoreUnmetRequirement::Photos { evidence } => {
-                (RequirementKind::Photos, Some(evidence.as_str().to_owned()))
-            }
+            CoreUnmetRequirement::Photos { evidence } => (RequirementKind::Photos, Some(evidence.into())),
             CoreUnmetRequirement::Survey => (RequirementKind::Survey, None),
             CoreUnmetRequirement::CheckIn => (RequirementKind::CheckIn, None),
         };
@@ -1739,4 +1738,134 @@ impl From<fieldsync_core::sync::SyncStatus> for SyncStatus {
             paused: status.paused,
         }
     }
+}
+
+/// What a photo shows of the work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum EvidenceType {
+    /// Before the work.
+    Before,
+    /// During the work.
+    During,
+    /// After the work.
+    After,
+}
+
+impl From<fieldsync_core::photo::EvidenceType> for EvidenceType {
+    fn from(evidence: fieldsync_core::photo::EvidenceType) -> Self {
+        match evidence {
+            fieldsync_core::photo::EvidenceType::Before => Self::Before,
+            fieldsync_core::photo::EvidenceType::During => Self::During,
+            fieldsync_core::photo::EvidenceType::After => Self::After,
+        }
+    }
+}
+
+impl From<EvidenceType> for fieldsync_core::photo::EvidenceType {
+    fn from(evidence: EvidenceType) -> Self {
+        match evidence {
+            EvidenceType::Before => Self::Before,
+            EvidenceType::During => Self::During,
+            EvidenceType::After => Self::After,
+        }
+    }
+}
+
+/// Where a photo is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum PhotoState {
+    /// Taken; the rendition and thumbnail are being made.
+    Processing,
+    /// Processed; waits for QA to publish or reject it.
+    PendingQa,
+    /// Published; goes at the next delivery.
+    Queued,
+    /// Being sent.
+    Uploading,
+    /// The provider has it.
+    Relayed,
+    /// Processing failed (see its message).
+    Failed,
+    /// QA rejected it.
+    Rejected,
+}
+
+impl From<fieldsync_core::photo::PhotoState> for PhotoState {
+    fn from(state: fieldsync_core::photo::PhotoState) -> Self {
+        use fieldsync_core::photo::PhotoState as Core;
+        match state {
+            Core::Processing => Self::Processing,
+            Core::PendingQa => Self::PendingQa,
+            Core::Queued => Self::Queued,
+            Core::Uploading => Self::Uploading,
+            Core::Relayed => Self::Relayed,
+            Core::Failed => Self::Failed,
+            Core::Rejected => Self::Rejected,
+        }
+    }
+}
+
+/// What an outbox item delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OutboxKind {
+    /// A status change (`status` service).
+    Status,
+    /// A check-in.
+    CheckIn,
+    /// A photo.
+    Photo,
+    /// A submitted survey.
+    Survey,
+}
+
+impl From<fieldsync_core::outbox::EntryKind> for OutboxKind {
+    fn from(kind: fieldsync_core::outbox::EntryKind) -> Self {
+        use fieldsync_core::outbox::EntryKind as Core;
+        match kind {
+            Core::Status => Self::Status,
+            Core::CheckIn => Self::CheckIn,
+            Core::Photo => Self::Photo,
+            Core::Survey => Self::Survey,
+        }
+    }
+}
+
+/// Where an outbox item is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OutboxState {
+    /// Not yet sendable (a photo in processing or QA).
+    Held,
+    /// Goes at the next delivery.
+    Queued,
+    /// Being sent.
+    InFlight,
+    /// The provider has it.
+    Done,
+    /// Failed; tried again after a backoff.
+    RetryWait,
+    /// Failed for good: retry or discard it.
+    NeedsAttention,
+}
+
+impl From<fieldsync_core::outbox::EntryState> for OutboxState {
+    fn from(state: fieldsync_core::outbox::EntryState) -> Self {
+        use fieldsync_core::outbox::EntryState as Core;
+        match state {
+            Core::Held => Self::Held,
+            Core::Queued => Self::Queued,
+            Core::InFlight => Self::InFlight,
+            Core::Done => Self::Done,
+            Core::RetryWait => Self::RetryWait,
+            Core::NeedsAttention => Self::NeedsAttention,
+        }
+    }
+}
+
+/// How a refresh runs (`refresh(code, mode)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum RefreshMode {
+    /// What changed since the last refresh (the provider's clock, with an overlap).
+    Changes,
+    /// Everything assigned to the vendor; projects no longer assigned are removed (field work kept).
+    FullImport,
 }

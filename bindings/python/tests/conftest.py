@@ -258,5 +258,5 @@ def field_orders(emulator: Emulator, fieldsync: fs.FieldSync) -> None:
         work_order("WO-3"),
         work_order("WO-4", gpsLatitude=HOME[0], gpsLongitude=HOME[1]),
     )
-    report = run(fieldsync.refresh(CODE, True))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     assert (report.created, report.rejected) == (4, [])

@@ -273,7 +273,7 @@ def test_a_bad_project_id_is_refused_before_the_location_source_is_asked(site, f
 
 def test_a_project_requiring_a_check_in_cannot_be_completed_before_one(site, fieldsync):
     site.set_options("WO-1", {"check_in_required": True})
-    run(fieldsync.refresh(CODE, False))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     complete = fs.ProjectEdit(status="Complete")
 
     with pytest.raises(fs.FieldSyncError.CompletionBlocked) as blocked:

@@ -69,7 +69,7 @@ def import_seed(emulator, client: fs.FieldSync) -> None:
         SEED_PASSWORD,
         SEED_TOKEN,
     )
-    assert run(client.refresh(CODE, True)).created == 11
+    assert run(client.refresh(CODE, fs.RefreshMode.FULL_IMPORT)).created == 11
 
 
 @pytest.fixture
@@ -205,7 +205,7 @@ def test_completion_is_refused_with_typed_unmet_requirements_then_accepted_and_i
     linked.create_orders(work_order("WO-7", services=grass_cut), work_order("WO-8", services=grass_cut))
     for number in ("WO-7", "WO-8"):
         linked.set_options(number, {"photos_required": {"after": 1}})
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     wo7, wo8 = f"{CODE}::WO-7", f"{CODE}::WO-8"
     assert fieldsync.resolved_options(wo7, "Grass Cut").photos_required == {"after": 1}
     need_after = fs.UnmetRequirement(task="Grass Cut", kind=fs.RequirementKind.PHOTOS, evidence="after", have=0, need=1)
@@ -255,7 +255,7 @@ def test_category_counts_and_the_category_filter(linked, fieldsync):
         work_order("WO-A1"),
         work_order("WO-A2"),
     )
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.close_project(f"{CODE}::WO-A2")
 
     counts = fieldsync.category_counts()
@@ -308,7 +308,7 @@ def test_a_local_project_waits_for_its_order_and_is_delivered_once_adopted(linke
     assert linked.items(file_type="picture") == []
 
     linked.create_orders(work_order("WO-900"))
-    run(fieldsync.refresh(CODE, False))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     [summary] = fieldsync.projects(fs.ProjectQuery(search="WO-900"))
     if summary.local:
         pytest.skip("adopting a local project on import is not on this branch yet (the project stays local)")

@@ -43,7 +43,7 @@ def test_a_watched_list_follows_imports_edits_check_ins_and_deliveries_until_can
 
         # An import that adds an order in the list.
         linked.create_orders(work_order("WO-7", gpsLatitude=HOME[0], gpsLongitude=HOME[1]))
-        await fieldsync.refresh(CODE, False)
+        await fieldsync.refresh(CODE, fs.RefreshMode.CHANGES)
         imported = await next_within(watch)
         assert "WO-7" in [summary.work_order_number for summary in imported]
 
