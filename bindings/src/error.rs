@@ -341,7 +341,7 @@ mod tests {
                 UnmetRequirement {
                     task: Some("Grass Cut".into()),
                     kind: RequirementKind::Photos,
-                    evidence: Some("after".into()),
+                    evidence: Some(crate::records::EvidenceType::After),
                     have: 1,
                     need: 2
                 },
