@@ -600,3 +600,71 @@ fn an_order_that_changes_nothing_records_its_fingerprint() {
     assert_eq!(report.unchanged, 1);
     assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(17));
 }
+
+#[test]
+fn commits_publish_the_tables_they_changed_and_rollbacks_publish_nothing() {
+    let (_dir, store) = store();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let subscription = store.changes().subscribe(Changes::ALL, move |changes| {
+        sink.lock().unwrap().push(changes);
+    });
+    import(&store, ImportKind::FullImport, &[order("1", "Springfield")]).unwrap();
+    let after_import = std::mem::take(&mut *heard.lock().unwrap());
+    let union = after_import
+        .iter()
+        .fold(Changes::NONE, |all, changes| all | *changes);
+    assert!(union.intersects(Changes::PROJECTS), "{after_import:?}");
+    assert!(union.intersects(Changes::INTEGRATIONS), "{after_import:?}");
+
+    store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                status: Some("In Progress".into()),
+                ..ProjectEdit::default()
+            },
+        )
+        .unwrap();
+    let after_edit = std::mem::take(&mut *heard.lock().unwrap());
+    assert_eq!(
+        after_edit,
+        vec![Changes::PROJECTS | Changes::OUTBOX],
+        "one commit, its tables"
+    );
+
+    // A transaction that fails rolls back: nobody hears of the row it had written.
+    let failed: crate::Result<()> = store.write(|tx| {
+        tx.execute("UPDATE projects SET status = 'X'", [])?;
+        Err(crate::Error::Provider("no".into()))
+    });
+    assert!(failed.is_err());
+    store.write(|_| Ok(())).unwrap();
+    assert!(heard.lock().unwrap().is_empty(), "{:?}", heard.lock().unwrap());
+
+    drop(subscription);
+    assert_eq!(store.changes().subscriber_count(), 0);
+}
+
+#[test]
+fn a_closed_store_refuses_calls_with_a_typed_error_and_reopens() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::FullImport, &[order("1", "Springfield")]).unwrap();
+    assert!(store.close(std::time::Duration::from_secs(1)));
+    assert!(store.is_closed());
+    assert!(matches!(
+        store.list_projects(&ProjectQuery::default()),
+        Err(crate::Error::Paused)
+    ));
+    assert!(matches!(store.write(|_| Ok(())), Err(crate::Error::Paused)));
+    store.reopen().unwrap();
+    assert_eq!(store.list_projects(&ProjectQuery::default()).unwrap().len(), 1);
+    // The hooks came back with the connection.
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = heard.clone();
+    let _subscription = store.changes().subscribe(Changes::PROJECTS, move |_| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    store.close_project(&id("1")).unwrap();
+    assert!(heard.load(std::sync::atomic::Ordering::SeqCst));
+}
