@@ -5,7 +5,7 @@ use fieldsync_core::Error as CoreError;
 use fieldsync_core::cancel::StopReason;
 use fieldsync_core::transport::TransportError;
 
-use crate::records::{InvalidAnswer, UnmetRequirement};
+use crate::payloads::{InvalidAnswer, UnmetRequirement};
 
 /// Which conflict a `Conflict` error is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
@@ -274,7 +274,7 @@ mod tests {
     use fieldsync_core::requirements::{Unmet, UnmetRequirement as CoreUnmet};
 
     use super::*;
-    use crate::records::RequirementKind;
+    use crate::payloads::RequirementKind;
 
     #[test]
     fn a_refused_survey_keeps_its_missing_and_invalid_questions() {
@@ -341,7 +341,7 @@ mod tests {
                 UnmetRequirement {
                     task: Some("Grass Cut".into()),
                     kind: RequirementKind::Photos,
-                    evidence: Some(crate::records::EvidenceType::After),
+                    evidence: Some(crate::payloads::EvidenceType::After),
                     have: 1,
                     need: 2
                 },

@@ -16,6 +16,7 @@ mod events;
 mod foreign;
 mod lifecycle;
 mod logging;
+mod payloads;
 mod records;
 mod watch;
 

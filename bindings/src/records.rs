@@ -4,10 +4,11 @@
 use std::collections::HashMap;
 
 use fieldsync_core::model as core;
-use fieldsync_core::requirements::{TaskOptions, Unmet, UnmetRequirement as CoreUnmetRequirement};
+use fieldsync_core::requirements::TaskOptions;
 use fieldsync_core::survey::{AnswerType, AnswerValue};
 
 use crate::error::FieldSyncError;
+pub use crate::payloads::{EvidenceType, InvalidAnswer, RequirementKind, UnmetRequirement};
 
 /// How the library is opened.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -1337,15 +1338,6 @@ pub struct QuestionState {
     pub problem: Option<String>,
 }
 
-/// An answer that does not fit its question.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct InvalidAnswer {
-    /// The question id.
-    pub question: String,
-    /// Why.
-    pub problem: String,
-}
-
 /// A task's survey as the crew sees it: every question with its state, what is missing or invalid, and
 /// the submissions so far.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -1469,49 +1461,6 @@ impl From<fieldsync_core::store::SurveySubmission> for SurveySubmission {
             photo_ids: submission.photo_ids,
             answers: u32::try_from(submission.answers).unwrap_or(u32::MAX),
             submitted_at: submission.submitted_at,
-        }
-    }
-}
-
-/// What kind of requirement is not met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum RequirementKind {
-    /// Too few photos of one evidence type (`evidence` says which).
-    Photos,
-    /// The task's survey is not submitted.
-    Survey,
-    /// No check-in on site.
-    CheckIn,
-}
-
-/// A requirement that keeps a project from being completed.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct UnmetRequirement {
-    /// The task, or `None` for a requirement of the whole project (the check-in).
-    pub task: Option<String>,
-    /// What is missing.
-    pub kind: RequirementKind,
-    /// For `Photos`: which evidence type.
-    pub evidence: Option<EvidenceType>,
-    /// How many there are.
-    pub have: u32,
-    /// How many are needed.
-    pub need: u32,
-}
-
-impl From<Unmet> for UnmetRequirement {
-    fn from(unmet: Unmet) -> Self {
-        let (kind, evidence) = match unmet.requirement {
-            CoreUnmetRequirement::Photos { evidence } => (RequirementKind::Photos, Some(evidence.into())),
-            CoreUnmetRequirement::Survey => (RequirementKind::Survey, None),
-            CoreUnmetRequirement::CheckIn => (RequirementKind::CheckIn, None),
-        };
-        Self {
-            task: unmet.task,
-            kind,
-            evidence,
-            have: unmet.have,
-            need: unmet.need,
         }
     }
 }
@@ -1736,37 +1685,6 @@ impl From<fieldsync_core::sync::SyncStatus> for SyncStatus {
             last_delivered: status.uploads.last_delivered_at.map(instant),
             network: status.network.into(),
             paused: status.paused,
-        }
-    }
-}
-
-/// What a photo shows of the work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum EvidenceType {
-    /// Before the work.
-    Before,
-    /// During the work.
-    During,
-    /// After the work.
-    After,
-}
-
-impl From<fieldsync_core::photo::EvidenceType> for EvidenceType {
-    fn from(evidence: fieldsync_core::photo::EvidenceType) -> Self {
-        match evidence {
-            fieldsync_core::photo::EvidenceType::Before => Self::Before,
-            fieldsync_core::photo::EvidenceType::During => Self::During,
-            fieldsync_core::photo::EvidenceType::After => Self::After,
-        }
-    }
-}
-
-impl From<EvidenceType> for fieldsync_core::photo::EvidenceType {
-    fn from(evidence: EvidenceType) -> Self {
-        match evidence {
-            EvidenceType::Before => Self::Before,
-            EvidenceType::During => Self::During,
-            EvidenceType::After => Self::After,
         }
     }
 }
