@@ -24,6 +24,10 @@ from emulator import PASSWORD, REPO, TOKEN, USER, Emulator, work_order  # noqa: 
 
 CODE = "ACME"
 
+# The wire spelling of the typed values, for comparing them with what the emulator received (its JSON keeps
+# the provider's strings).
+WIRE_EVIDENCE = {fs.EvidenceType.BEFORE: "before", fs.EvidenceType.DURING: "during", fs.EvidenceType.AFTER: "after"}
+
 # Bounded waits: a test fails instead of hanging when something never happens.
 WAIT_SECS = 10.0
 

@@ -14,6 +14,7 @@ mod fingerprint;
 mod import;
 mod integrations;
 mod migrations;
+mod options;
 mod outbox;
 mod photos;
 mod projects;
@@ -36,7 +37,7 @@ pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, ex
 pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
-pub use outbox::IntegrationQueue;
+pub use outbox::{IntegrationQueue, UploadTotals};
 pub use photos::{AddPhoto, Photo, PhotoUpload};
 pub use projects::ProjectSummary;
 pub use retention::{

@@ -53,6 +53,23 @@ fn list(
     )
 }
 
+/// The outbox at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadTotals {
+    /// Items not yet delivered (held for QA included).
+    pub pending: u64,
+    /// Their bytes (a photo's rendition, or the item's JSON).
+    pub pending_bytes: u64,
+    /// Items that need the user (failed for good: retry or discard).
+    pub needing_attention: u64,
+    /// Items being sent now.
+    pub in_progress: u64,
+    /// Their bytes.
+    pub in_progress_bytes: u64,
+    /// When the provider last confirmed an item (Unix seconds).
+    pub last_delivered_at: Option<Timestamp>,
+}
+
 /// One integration's outbox, for a delivery run.
 #[derive(Debug)]
 pub struct IntegrationQueue<'s> {
@@ -105,7 +122,7 @@ impl Store {
     /// The outbox at a glance, for the sync status: undelivered items and their bytes, those that need the
     /// user, those in flight, and the last delivery. A photo counts its rendition's size, any other item
     /// its JSON.
-    pub fn upload_totals(&self) -> Result<crate::sync::UploadTotals> {
+    pub fn upload_totals(&self) -> Result<UploadTotals> {
         self.read(|connection| {
             let (pending, pending_bytes, needing_attention, in_progress, in_progress_bytes) = connection
                 .query_row(
@@ -125,7 +142,7 @@ impl Store {
                 [],
                 |row| row.get(0),
             )?;
-            Ok(crate::sync::UploadTotals {
+            Ok(UploadTotals {
                 pending,
                 pending_bytes,
                 needing_attention,

@@ -236,7 +236,7 @@ impl Store {
             }
             let uuid = uuid::Uuid::new_v4().to_string();
             let fix = request.fix.as_ref();
-            super::field::mark_work_started(tx, project_id, now())?;
+            super::options::mark_work_started(tx, project_id, now())?;
             tx.execute(
                 &format!(
                     "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
@@ -412,7 +412,7 @@ impl Store {
             tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![uuid, item.to_string()])?;
             let auto_relay = match &project {
                 Some(project) => {
-                    super::field::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
+                    super::options::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
                 }
                 None => integration.auto_relay,
             } || republished;
@@ -692,7 +692,7 @@ fn date_stamp(connection: &Connection, uuid: &str) -> Result<Option<String>> {
         |row| row.get(0),
     )?;
     let project = projects::load(connection, &code, project_id)?;
-    if !super::field::task_options(connection, integration_id, &project, Some(&task))?.timestamp_overlay {
+    if !super::options::task_options(connection, integration_id, &project, Some(&task))?.timestamp_overlay {
         return Ok(None);
     }
     let taken_at = format_timestamp(taken_at.parse().unwrap_or_default())

@@ -5,11 +5,9 @@ use serde::Serialize;
 
 use super::{Store, integrations, like_pattern};
 use crate::model::{
-    Category, FieldStatus, Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now,
+    Category, FieldStatus, Options, Project, ProjectId, ProjectQuery, ProjectSort, Task, now,
 };
-use crate::outbox::queue::{self, NewEntry};
-use crate::outbox::{EntryKind, EntryState};
-use crate::wire::upload::status_change;
+use crate::outbox::queue;
 use crate::{Error, Result};
 
 /// Columns of `projects` read into a [`Project`], in `from_row` order (after the integration code).
@@ -430,7 +428,7 @@ impl Store {
              FROM projects p JOIN integrations i ON i.id = p.integration_id WHERE 1",
         );
         // ?1 is always the first day that counts as upcoming.
-        let mut values: Vec<String> = vec![super::field::first_upcoming_day()];
+        let mut values: Vec<String> = vec![super::options::first_upcoming_day()];
         let mut placeholder = |value: String| {
             values.push(value);
             format!("?{}", values.len())
@@ -561,7 +559,7 @@ impl Store {
                     closed: row.get(11)?,
                     removal_pending: row.get(12)?,
                     field_status: row.get(13)?,
-                    category: super::field::category_of(
+                    category: super::options::category_of(
                         &row.get::<_, String>(14)?,
                         row.get::<_, Option<bool>>(15)?.unwrap_or(false),
                     ),
@@ -570,68 +568,6 @@ impl Store {
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
-        })
-    }
-
-    /// The vendor edits status, due date or instructions. A status change is field work: it is queued for
-    /// the provider's `status` service in the same durable transaction.
-    pub fn edit_project(&self, id: &ProjectId, edit: &ProjectEdit) -> Result<Project> {
-        edit.validate()?;
-        self.write_durable(|tx| {
-            let (integration_id, project_id) = locate(tx, id)?;
-            let mut project = load(tx, &id.integration, project_id)?;
-            if project.closed {
-                return Err(Error::ProjectClosed(id.to_string()));
-            }
-            let status_changed = edit.status.is_some() && edit.status != project.status;
-            let completing = edit.status.as_deref().is_some_and(|status| {
-                matches!(
-                    status.trim().to_ascii_lowercase().as_str(),
-                    "complete" | "completed"
-                )
-            });
-            // Completing through an edit follows the same rules as `complete_project` (without forcing).
-            if completing {
-                let unmet = super::field::unmet_requirements_of(tx, integration_id, project_id, &project)?;
-                if !unmet.is_empty() {
-                    return Err(Error::CompletionBlocked {
-                        project: id.to_string(),
-                        unmet,
-                    });
-                }
-            }
-            if let Some(status) = &edit.status {
-                project.status = Some(status.clone());
-            }
-            if let Some(due_date) = &edit.due_date {
-                project.due_date = Some(due_date.clone());
-            }
-            if let Some(instructions) = &edit.instructions {
-                project.instructions = Some(instructions.clone());
-            }
-            // A local edit clears the fingerprint so that the next import re-applies its rules to it; the
-            // rules version stays, so that import treats the edit by the current rules.
-            let fingerprint = super::fingerprint::encode_fingerprint(None);
-            save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
-            if completing {
-                tx.execute(
-                    "UPDATE projects SET completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
-                    params![project_id, now()],
-                )?;
-            }
-            if status_changed {
-                let payload = status_change(&project.work_order_number, project.status.as_deref());
-                let entry = NewEntry {
-                    id: &uuid::Uuid::new_v4().to_string(),
-                    integration_id,
-                    project_id: Some(project_id),
-                    kind: EntryKind::Status,
-                    state: EntryState::Queued,
-                    payload: &payload,
-                };
-                queue::enqueue(tx, &entry, now())?;
-            }
-            Ok(project)
         })
     }
 

@@ -9,6 +9,7 @@ use crate::Result;
 use crate::model::{IntegrationStatus, Timestamp};
 use crate::outbox::NetworkState;
 use crate::store::Changes;
+pub use crate::store::UploadTotals;
 
 /// One integration's import status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -21,23 +22,6 @@ pub struct IntegrationSyncStatus {
     pub last_refreshed: Option<Timestamp>,
     /// Why the last refresh failed, while the status is `error`.
     pub last_error: Option<String>,
-}
-
-/// The outbox at a glance.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct UploadTotals {
-    /// Items not yet delivered (held for QA included).
-    pub pending: u64,
-    /// Their bytes (a photo's rendition, or the item's JSON).
-    pub pending_bytes: u64,
-    /// Items that need the user (failed for good: retry or discard).
-    pub needing_attention: u64,
-    /// Items being sent now.
-    pub in_progress: u64,
-    /// Their bytes.
-    pub in_progress_bytes: u64,
-    /// When the provider last confirmed an item (Unix seconds).
-    pub last_delivered_at: Option<Timestamp>,
 }
 
 /// Everything a status bar or a settings screen shows about syncing.
