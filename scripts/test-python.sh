@@ -40,7 +40,7 @@ cargo build -p fieldsync-cli --locked
 
 step "pytest bindings/python/tests"
 status=0
-PYTHONPATH="$PWD/target/bindings/python" FIELDSYNC_BIN="$PWD/target/debug/fieldsync" \
+PYTHONPATH="$PWD/target/bindings/python:$PWD/bindings/python" FIELDSYNC_BIN="$PWD/target/debug/fieldsync" \
   "$venv/bin/python" -m pytest -p no:cacheprovider bindings/python/tests "$@" || status=$?
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass (and any non-zero fails).
 if [[ $status == 5 ]]; then

@@ -4,7 +4,7 @@ Everything runs against the real library and a real provider emulator (`fieldsyn
 HTTP server on 127.0.0.1) started as a subprocess (emulator.py; its admin API is driven with urllib only,
 so the suite needs nothing but pytest).
 
-Run through `scripts/test-python.sh`, which sets PYTHONPATH to target/bindings/python.
+Run through `scripts/test-python.sh`, which puts target/bindings/python and bindings/python on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -38,8 +38,10 @@ def run(coro):
 
 
 def child_env() -> dict[str, str]:
-    """The environment of a child Python process: it imports the same generated module as this one."""
-    return {**os.environ, "PYTHONPATH": str(Path(fs.__file__).resolve().parent)}
+    """The environment of a child Python process: it imports the same generated module as this one, and the
+    `fieldsync` package of bindings/python."""
+    paths = [str(Path(fs.__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def wait_until(condition, what: str, timeout=WAIT_SECS, every=0.01):

@@ -85,8 +85,9 @@ def test_unknown_project_and_integration_are_not_found(linked, fieldsync):
 def test_a_duplicate_code_is_a_conflict(linked, fieldsync, secrets):
     stored = dict(secrets.values)
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.create_integration(new_integration(linked.base_url), "another-password", "another-token")
+    assert caught.value.kind == fs.ConflictKind.DUPLICATE_INTEGRATION
 
     assert secrets.values == stored, "the existing integration's credentials are untouched"
 
@@ -96,8 +97,9 @@ def test_deleting_an_integration_with_pending_work_is_a_conflict(linked, fieldsy
     run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.edit_project(f"{CODE}::WO-1001", fs.ProjectEdit(status="Complete"))
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.delete_integration(CODE, False)
+    assert caught.value.kind == fs.ConflictKind.PENDING_FIELD_WORK
     assert fieldsync.integration(CODE).code == CODE
 
     # Forced, it hands the pending work back as JSON first.
@@ -112,8 +114,9 @@ def test_editing_a_closed_project_is_a_conflict(linked, fieldsync):
     run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.close_project(f"{CODE}::WO-1001")
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.edit_project(f"{CODE}::WO-1001", fs.ProjectEdit(status="Complete"))
+    assert caught.value.kind == fs.ConflictKind.PROJECT_CLOSED
 
 
 def test_a_503_is_a_network_error_with_retry_after(linked, fieldsync):

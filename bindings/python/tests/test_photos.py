@@ -136,10 +136,12 @@ def test_qa_relays_exactly_the_approved_photos_once(site, fieldsync, listener):
     assert again == {approved.uuid: 2, by_project.uuid: 1}
     assert fieldsync.approve_project_photos(WO1) == 0, "nothing waits for review"
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.approve_photo(rejected.uuid)
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    assert caught.value.kind == fs.ConflictKind.PHOTO_STATE
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.reject_photo(approved.uuid, "too late")
+    assert caught.value.kind == fs.ConflictKind.PHOTO_STATE
     with pytest.raises(fs.FieldSyncError.InvalidInput):
         fieldsync.reject_photo(by_project.uuid, "  ")
     with pytest.raises(fs.FieldSyncError.NotFound):

@@ -122,7 +122,7 @@ def test_edit_project_status_queues_an_outbox_entry(imported, fieldsync):
     entries = fieldsync.outbox(CODE)
     assert len(entries) == 1, "only a status change travels to the provider"
     entry = entries[0]
-    assert (entry.project, entry.kind, entry.state, entry.attempts) == (f"{CODE}::WO-1001", "status", "queued", 0)
+    assert (entry.project, entry.kind, entry.state, entry.attempts) == (f"{CODE}::WO-1001", fs.OutboxKind.STATUS, fs.OutboxState.QUEUED, 0)
     assert len(entry.id) >= 32 and entry.created_at > 0
 
 
