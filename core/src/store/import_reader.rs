@@ -1,0 +1,243 @@
+//! The import's reader: the response read, fingerprinted and parsed in batches, on a thread of its own.
+//!
+//! Reading and parsing a large response is a quarter of a Full Import, and none of it needs the database.
+//! So the import runs it on a second thread ([`spawn`]) that hands batches of orders over a bounded channel
+//! to the thread holding the write transaction: parsing the next orders overlaps with writing these. The
+//! channel holds at most [`QUEUE_BATCHES`] batches of [`BATCH_ORDERS`] orders, so memory stays flat
+//! whatever the response's size, and the reader waits whenever the writer is behind.
+//!
+//! The reader knows the fingerprints stored when the import started: an order whose fingerprint is one of
+//! them is not parsed (the writer will most likely skip it as unchanged), only its text is handed over, in
+//! case the project changed earlier in the same response and the order has to be applied after all.
+//! Everything is handed over in response order, errors included, so the writer sees exactly what reading
+//! the response in its own thread would have shown it.
+
+use std::io::Read;
+use std::ops::Range;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::wire::{ReadError, ResponseMeta, WorkOrder, read_work_orders};
+
+/// Orders per batch: enough that handing over costs nothing per order, few enough to keep the two threads
+/// busy together from the first batch on.
+pub(super) const BATCH_ORDERS: usize = 256;
+/// Batches waiting in the channel at most: with the one being filled and the one being written, the
+/// memory of about 1,500 orders.
+pub(super) const QUEUE_BATCHES: usize = 4;
+
+/// The fingerprint of an order's exact text, mixed with the import's settings (`seed`).
+pub(super) fn fingerprint(text: &str, seed: u64) -> u128 {
+    xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed)
+}
+
+/// One element of `workOrders`, in response order.
+///
+/// Parsed orders are kept inline in the batch's vector: boxing them would cost an allocation per order;
+/// a batch of `Known` ones wastes about 150 KB instead.
+#[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
+pub(super) enum ReadOrder {
+    /// Parsed (or refused by the parser: the writer decides what the error means).
+    Parsed {
+        fingerprint: u128,
+        order: Result<WorkOrder, serde_json::Error>,
+    },
+    /// Its fingerprint was stored when the import started: not parsed. The text is in the batch's `texts`.
+    Known { fingerprint: u128, text: Range<usize> },
+}
+
+/// A run of consecutive orders.
+#[derive(Debug, Default)]
+pub(super) struct OrderBatch {
+    /// The orders, in response order.
+    pub orders: Vec<ReadOrder>,
+    /// The texts of the [`ReadOrder::Known`] orders, one after the other.
+    pub texts: String,
+    /// Bytes of the body read when the batch was handed over.
+    pub read: u64,
+}
+
+impl OrderBatch {
+    fn with_capacity(orders: usize) -> Self {
+        Self {
+            orders: Vec::with_capacity(orders),
+            ..Self::default()
+        }
+    }
+}
+
+/// Reads the response, fingerprinting every order with `seed` and parsing those whose fingerprint `known`
+/// does not know, and hands them to `sink` in batches of [`BATCH_ORDERS`] (the last one may be shorter).
+/// `read` says how many bytes of the body were read so far. Stops at the first error of `sink`.
+pub(super) fn read_batches<R, E>(
+    reader: R,
+    seed: u64,
+    known: impl Fn(u128) -> bool,
+    read: impl Fn() -> u64,
+    mut sink: impl FnMut(OrderBatch) -> Result<(), E>,
+) -> Result<ResponseMeta, ReadError<E>>
+where
+    R: Read,
+{
+    let mut batch = OrderBatch::with_capacity(BATCH_ORDERS);
+    let result = read_work_orders(reader, |text| {
+        let fingerprint = fingerprint(text, seed);
+        let order = if known(fingerprint) {
+            let start = batch.texts.len();
+            batch.texts.push_str(text);
+            ReadOrder::Known {
+                fingerprint,
+                text: start..batch.texts.len(),
+            }
+        } else {
+            ReadOrder::Parsed {
+                fingerprint,
+                order: WorkOrder::from_json(text),
+            }
+        };
+        batch.orders.push(order);
+        if batch.orders.len() == BATCH_ORDERS {
+            let full = std::mem::replace(&mut batch, OrderBatch::with_capacity(BATCH_ORDERS));
+            sink(OrderBatch { read: read(), ..full })?;
+        }
+        Ok(())
+    });
+    // What was read before a malformed part or the end of the body is handed over first: the writer
+    // applies the orders before the error in order, as it would have reading the body itself.
+    if !batch.orders.is_empty() {
+        sink(OrderBatch {
+            read: read(),
+            ..batch
+        })
+        .map_err(ReadError::Callback)?;
+    }
+    result
+}
+
+/// The writer stopped taking batches (it failed): the reader stops too.
+#[derive(Debug)]
+pub(super) struct WriterGone;
+
+/// A bounded channel of batches: the reader's end and the writer's end.
+pub(super) fn channel() -> (SyncSender<OrderBatch>, Receiver<OrderBatch>) {
+    sync_channel(QUEUE_BATCHES)
+}
+
+/// [`read_batches`] into `sender` (the reader thread's work).
+pub(super) fn send_batches<R: Read>(
+    reader: R,
+    seed: u64,
+    known: impl Fn(u128) -> bool,
+    read: impl Fn() -> u64,
+    sender: SyncSender<OrderBatch>,
+) -> Result<ResponseMeta, ReadError<WriterGone>> {
+    read_batches(reader, seed, known, read, |batch| {
+        sender.send(batch).map_err(|_| WriterGone)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(orders: usize) -> String {
+        let orders: Vec<String> = (0..orders)
+            .map(|n| format!(r#"{{"workOrderNumber": "{n}", "city": "X"}}"#))
+            .collect();
+        format!(r#"{{"workOrders": [{}], "serverTime": 5}}"#, orders.join(","))
+    }
+
+    #[test]
+    fn batches_hold_every_order_in_order_and_known_ones_as_text() {
+        let text = body(BATCH_ORDERS * 2 + 3);
+        let known = fingerprint(r#"{"workOrderNumber": "7", "city": "X"}"#, 9);
+        let mut batches = Vec::new();
+        let meta = read_batches(
+            text.as_bytes(),
+            9,
+            |fingerprint| fingerprint == known,
+            || 0,
+            |batch| {
+                batches.push(batch);
+                Ok::<(), ()>(())
+            },
+        )
+        .unwrap();
+        assert_eq!(meta.work_orders, (BATCH_ORDERS * 2 + 3) as u64);
+        assert_eq!(meta.server_time, Some(5));
+        let sizes: Vec<usize> = batches.iter().map(|batch| batch.orders.len()).collect();
+        assert_eq!(sizes, vec![BATCH_ORDERS, BATCH_ORDERS, 3]);
+        let mut numbers = Vec::new();
+        for batch in &batches {
+            for order in &batch.orders {
+                match order {
+                    ReadOrder::Parsed { order, .. } => {
+                        numbers.push(order.as_ref().unwrap().work_order_number.clone().unwrap());
+                    }
+                    ReadOrder::Known { fingerprint, text } => {
+                        assert_eq!(*fingerprint, known);
+                        assert_eq!(
+                            &batch.texts[text.clone()],
+                            r#"{"workOrderNumber": "7", "city": "X"}"#
+                        );
+                        numbers.push("known".into());
+                    }
+                }
+            }
+        }
+        assert_eq!(numbers.len(), BATCH_ORDERS * 2 + 3);
+        assert_eq!(numbers[6], "6");
+        assert_eq!(numbers[7], "known");
+        assert_eq!(numbers[BATCH_ORDERS * 2 + 2], (BATCH_ORDERS * 2 + 2).to_string());
+    }
+
+    #[test]
+    fn orders_before_a_malformed_part_are_handed_over_before_the_error() {
+        let text = r#"{"workOrders": [{"workOrderNumber": "1"}, {"workOrderNumber": "2"} {"#;
+        let mut orders = 0;
+        let result = read_batches(
+            text.as_bytes(),
+            0,
+            |_| false,
+            || 0,
+            |batch| {
+                orders += batch.orders.len();
+                Ok::<(), ()>(())
+            },
+        );
+        assert!(matches!(result, Err(ReadError::Malformed(_))), "{result:?}");
+        assert_eq!(orders, 2);
+    }
+
+    #[test]
+    fn a_failing_sink_stops_the_reading() {
+        let text = body(BATCH_ORDERS * 3);
+        let mut calls = 0;
+        let result = read_batches(
+            text.as_bytes(),
+            0,
+            |_| false,
+            || 0,
+            |_| {
+                calls += 1;
+                Err("stop")
+            },
+        );
+        assert!(matches!(result, Err(ReadError::Callback("stop"))), "{result:?}");
+        assert_eq!(calls, 1);
+    }
+
+    #[test]
+    fn a_writer_that_hangs_up_stops_the_reader_thread() {
+        let text = body(BATCH_ORDERS * (QUEUE_BATCHES + 4));
+        let (sender, receiver) = channel();
+        let reader = std::thread::spawn(move || send_batches(text.as_bytes(), 0, |_| false, || 0, sender));
+        let first = receiver.recv().unwrap();
+        assert_eq!(first.orders.len(), BATCH_ORDERS);
+        drop(receiver);
+        assert!(matches!(
+            reader.join().unwrap(),
+            Err(ReadError::Callback(WriterGone))
+        ));
+    }
+}
