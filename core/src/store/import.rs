@@ -279,20 +279,24 @@ fn read_and_write<R: Read + Send>(
     // Taken by the reader thread; left here if no thread could be started.
     let slot = std::sync::Mutex::new(Some(reader));
     let read = std::thread::scope(|scope| {
-        let (sender, receiver) = import_reader::channel();
+        let (reader_end, writer_end) = import_reader::channel();
         let spawned = std::thread::Builder::new()
             .name("fieldsync-import-reader".into())
             .spawn_scoped(scope, || {
                 let reader = slot.lock().ok().and_then(|mut slot| slot.take());
-                reader.map(|reader| import_reader::send_batches(reader, seed, known, read_so_far, sender))
+                reader.map(|reader| import_reader::send_batches(reader, seed, known, read_so_far, reader_end))
             });
         let handle = match spawned {
             Ok(handle) => handle,
             Err(err) => return Err(err),
         };
-        let written = receiver.iter().try_for_each(|batch| writer.write(batch));
+        let written = writer_end.batches.iter().try_for_each(|mut batch| {
+            writer.write(&mut batch)?;
+            writer_end.give_back(batch);
+            Ok(())
+        });
         // Hanging up stops a reader still at work (this thread failed).
-        drop(receiver);
+        drop(writer_end);
         let read = handle.join();
         Ok((written, read))
     });
@@ -305,9 +309,14 @@ fn read_and_write<R: Read + Send>(
                 .ok()
                 .flatten()
                 .ok_or_else(|| ReadError::Malformed("the response could not be read".into()))?;
-            return import_reader::read_batches(reader, seed, known, read_so_far, |batch| {
-                writer.write(batch)
-            });
+            return import_reader::read_batches(
+                reader,
+                seed,
+                known,
+                read_so_far,
+                import_reader::new_batch,
+                |mut batch| writer.write(&mut batch),
+            );
         }
     };
     written.map_err(ReadError::Callback)?;
@@ -337,9 +346,10 @@ impl OrderWriter<'_, '_> {
     /// Bytes read between two progress reports.
     const REPORT_EVERY: u64 = 1 << 20;
 
-    fn write(&mut self, batch: import_reader::OrderBatch) -> Result<()> {
+    /// Applies the orders of `batch` (leaving it empty).
+    fn write(&mut self, batch: &mut import_reader::OrderBatch) -> Result<()> {
         let texts = batch.texts.as_str();
-        for order in batch.orders {
+        for order in batch.orders.drain(..) {
             self.apply(order, texts)?;
         }
         if let Some(progress) = self.progress
@@ -367,11 +377,8 @@ impl OrderWriter<'_, '_> {
                 // Its project changed earlier in this response: the order is applied after all.
                 (fingerprint, WorkOrder::from_json(&texts[text]))
             }
-            ReadOrder::Parsed { fingerprint, order } => {
-                // Not stored when the import started, so not now either (fingerprints are only forgotten).
-                debug_assert!(cache.unchanged(fingerprint).is_none());
-                (fingerprint, order)
-            }
+            // Not stored when the import started, so not now either (fingerprints are only forgotten).
+            ReadOrder::Parsed { fingerprint, order } => (fingerprint, order),
         };
         let order = match parsed {
             Ok(order) => order,
@@ -439,6 +446,8 @@ struct SqliteCache<'c> {
     fingerprint: u128,
     /// Local projects adopted by this import.
     adopted: u64,
+    /// The statements that insert new projects, once one was inserted.
+    new_projects: Option<projects::NewProjects<'c>>,
 }
 
 /// Fingerprints are xxh3-128 values, uniformly distributed already: their bits are the hash.
@@ -549,6 +558,7 @@ impl<'c> SqliteCache<'c> {
             missed: None,
             fingerprint: 0,
             adopted: 0,
+            new_projects: None,
         }
     }
 
@@ -666,6 +676,16 @@ impl ProjectCache for SqliteCache<'_> {
             (Some(entry), Some(existing)) => {
                 projects::update_imported(self.connection, entry.id, existing, project, &bytes)?;
                 entry.id
+            }
+            (None, _) => {
+                // Prepared once for the whole import: a Full Import into an empty cache inserts every order.
+                let mut inserter = match self.new_projects.take() {
+                    Some(inserter) => inserter,
+                    None => projects::NewProjects::new(self.connection)?,
+                };
+                let id = inserter.insert(self.integration_id, project, &bytes);
+                self.new_projects = Some(inserter);
+                id?
             }
             (entry, _) => projects::write(
                 self.connection,

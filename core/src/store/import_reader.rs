@@ -14,7 +14,7 @@
 
 use std::io::Read;
 use std::ops::Range;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, sync_channel};
 
 use crate::wire::{ReadError, ResponseMeta, WorkOrder, read_work_orders};
 
@@ -22,8 +22,9 @@ use crate::wire::{ReadError, ResponseMeta, WorkOrder, read_work_orders};
 /// busy together from the first batch on.
 pub(super) const BATCH_ORDERS: usize = 256;
 /// Batches waiting in the channel at most: with the one being filled and the one being written, the
-/// memory of about 1,500 orders.
-pub(super) const QUEUE_BATCHES: usize = 4;
+/// memory of about 4,600 orders (about 12 MB for orders of a kilobyte). Deep enough that the writer never
+/// waits when the reader thread is briefly descheduled (the machine has other work too).
+pub(super) const QUEUE_BATCHES: usize = 16;
 
 /// The fingerprint of an order's exact text, mixed with the import's settings (`seed`).
 pub(super) fn fingerprint(text: &str, seed: u64) -> u128 {
@@ -68,18 +69,21 @@ impl OrderBatch {
 
 /// Reads the response, fingerprinting every order with `seed` and parsing those whose fingerprint `known`
 /// does not know, and hands them to `sink` in batches of [`BATCH_ORDERS`] (the last one may be shorter).
-/// `read` says how many bytes of the body were read so far. Stops at the first error of `sink`.
+/// `read` says how many bytes of the body were read so far; `empty` gives the batch to fill next (one
+/// handed back by the writer, so that batches are reused rather than allocated and freed). Stops at the
+/// first error of `sink`.
 pub(super) fn read_batches<R, E>(
     reader: R,
     seed: u64,
     known: impl Fn(u128) -> bool,
     read: impl Fn() -> u64,
+    mut empty: impl FnMut() -> OrderBatch,
     mut sink: impl FnMut(OrderBatch) -> Result<(), E>,
 ) -> Result<ResponseMeta, ReadError<E>>
 where
     R: Read,
 {
-    let mut batch = OrderBatch::with_capacity(BATCH_ORDERS);
+    let mut batch = empty();
     let result = read_work_orders(reader, |text| {
         let fingerprint = fingerprint(text, seed);
         let order = if known(fingerprint) {
@@ -96,44 +100,87 @@ where
             }
         };
         batch.orders.push(order);
-        if batch.orders.len() == BATCH_ORDERS {
-            let full = std::mem::replace(&mut batch, OrderBatch::with_capacity(BATCH_ORDERS));
-            sink(OrderBatch { read: read(), ..full })?;
+        if batch.orders.len() >= BATCH_ORDERS {
+            let mut full = std::mem::replace(&mut batch, empty());
+            full.read = read();
+            sink(full)?;
         }
         Ok(())
     });
     // What was read before a malformed part or the end of the body is handed over first: the writer
     // applies the orders before the error in order, as it would have reading the body itself.
     if !batch.orders.is_empty() {
-        sink(OrderBatch {
-            read: read(),
-            ..batch
-        })
-        .map_err(ReadError::Callback)?;
+        batch.read = read();
+        sink(batch).map_err(ReadError::Callback)?;
     }
     result
+}
+
+/// A new, empty batch.
+pub(super) fn new_batch() -> OrderBatch {
+    OrderBatch::with_capacity(BATCH_ORDERS)
 }
 
 /// The writer stopped taking batches (it failed): the reader stops too.
 #[derive(Debug)]
 pub(super) struct WriterGone;
 
-/// A bounded channel of batches: the reader's end and the writer's end.
-pub(super) fn channel() -> (SyncSender<OrderBatch>, Receiver<OrderBatch>) {
-    sync_channel(QUEUE_BATCHES)
+/// The reader's end of the channels: batches go out, emptied ones come back.
+pub(super) struct ReaderEnd {
+    batches: SyncSender<OrderBatch>,
+    emptied: Receiver<OrderBatch>,
 }
 
-/// [`read_batches`] into `sender` (the reader thread's work).
+/// The writer's end of the channels: batches come in, emptied ones go back.
+pub(super) struct WriterEnd {
+    /// The batches, in response order.
+    pub batches: Receiver<OrderBatch>,
+    emptied: Sender<OrderBatch>,
+}
+
+impl WriterEnd {
+    /// Hands an applied batch back to be filled again.
+    pub fn give_back(&self, mut batch: OrderBatch) {
+        batch.orders.clear();
+        batch.texts.clear();
+        // The reader may have finished already: the batch is then simply dropped.
+        let _ = self.emptied.send(batch);
+    }
+}
+
+/// A bounded channel of batches (the reader waits while [`QUEUE_BATCHES`] are waiting), and the way back.
+pub(super) fn channel() -> (ReaderEnd, WriterEnd) {
+    let (batches, receiver) = sync_channel(QUEUE_BATCHES);
+    let (emptied, returned) = std::sync::mpsc::channel();
+    (
+        ReaderEnd {
+            batches,
+            emptied: returned,
+        },
+        WriterEnd {
+            batches: receiver,
+            emptied,
+        },
+    )
+}
+
+/// [`read_batches`] into the channel (the reader thread's work).
 pub(super) fn send_batches<R: Read>(
     reader: R,
     seed: u64,
     known: impl Fn(u128) -> bool,
     read: impl Fn() -> u64,
-    sender: SyncSender<OrderBatch>,
+    end: ReaderEnd,
 ) -> Result<ResponseMeta, ReadError<WriterGone>> {
-    read_batches(reader, seed, known, read, |batch| {
-        sender.send(batch).map_err(|_| WriterGone)
-    })
+    let ReaderEnd { batches, emptied } = end;
+    read_batches(
+        reader,
+        seed,
+        known,
+        read,
+        || emptied.try_recv().unwrap_or_else(|_| new_batch()),
+        |batch| batches.send(batch).map_err(|_| WriterGone),
+    )
 }
 
 #[cfg(test)]
@@ -157,6 +204,7 @@ mod tests {
             9,
             |fingerprint| fingerprint == known,
             || 0,
+            new_batch,
             |batch| {
                 batches.push(batch);
                 Ok::<(), ()>(())
@@ -200,6 +248,7 @@ mod tests {
             0,
             |_| false,
             || 0,
+            new_batch,
             |batch| {
                 orders += batch.orders.len();
                 Ok::<(), ()>(())
@@ -218,6 +267,7 @@ mod tests {
             0,
             |_| false,
             || 0,
+            new_batch,
             |_| {
                 calls += 1;
                 Err("stop")
@@ -230,11 +280,13 @@ mod tests {
     #[test]
     fn a_writer_that_hangs_up_stops_the_reader_thread() {
         let text = body(BATCH_ORDERS * (QUEUE_BATCHES + 4));
-        let (sender, receiver) = channel();
-        let reader = std::thread::spawn(move || send_batches(text.as_bytes(), 0, |_| false, || 0, sender));
-        let first = receiver.recv().unwrap();
+        let (reader_end, writer_end) = channel();
+        let reader =
+            std::thread::spawn(move || send_batches(text.as_bytes(), 0, |_| false, || 0, reader_end));
+        let first = writer_end.batches.recv().unwrap();
         assert_eq!(first.orders.len(), BATCH_ORDERS);
-        drop(receiver);
+        writer_end.give_back(first);
+        drop(writer_end);
         assert!(matches!(
             reader.join().unwrap(),
             Err(ReadError::Callback(WriterGone))
