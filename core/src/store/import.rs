@@ -7,21 +7,19 @@
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
 use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::fingerprint::{RULES_VERSION, Stored, decode_fingerprint, encode_applied, encode_fingerprint};
-use super::import_reader::{self, ReadOrder};
 use super::{Store, cursor, integrations, projects, work_types};
 use crate::model::StatusEvent;
 use crate::model::{ImportKind, ImportReport, Project, now};
 use crate::outbox::queue;
 use crate::reconcile::{CachedBy, Importer, ProjectCache, ReconcileSettings};
-use crate::wire::{ReadError, ResponseMeta, WorkOrder, malformed_order};
+use crate::wire::{ReadError, WorkOrder, malformed_order, read_work_orders};
 use crate::{Error, Result};
 
 /// The largest response accepted: a 100,000-order account is about 80 MB.
@@ -90,7 +88,7 @@ impl Store {
     pub fn import_response(
         &self,
         code: &str,
-        body: impl Read + Send,
+        body: impl Read,
         declared_size: Option<u64>,
         options: &ImportOptions,
     ) -> Result<ImportReport> {
@@ -129,7 +127,7 @@ impl Store {
     pub fn apply_import(
         &self,
         code: &str,
-        body: impl Read + Send,
+        body: impl Read,
         declared_size: Option<u64>,
         options: &ImportOptions,
     ) -> Result<ImportReport> {
@@ -166,7 +164,7 @@ const MAX_RESERVED_ORDERS: u64 = 1 << 20;
 fn apply_response(
     connection: &Connection,
     code: &str,
-    body: impl Read + Send,
+    body: impl Read,
     declared_size: Option<u64>,
     options: &ImportOptions,
 ) -> Result<ImportReport> {
@@ -191,37 +189,62 @@ fn apply_response(
     let seed = settings_seed(&settings, FINGERPRINT_VERSION);
     // A Full Import needs every project (to find the absent ones); a Refresh touches few, so it looks them
     // up one by one instead of loading an index of the whole cache.
-    let stored = match options.kind {
-        ImportKind::FullImport => StoredProjects::load(connection, integration_id)?,
-        ImportKind::Refresh => StoredProjects::default(),
+    let mut cache = match options.kind {
+        ImportKind::FullImport => SqliteCache::load(connection, integration_id, code)?,
+        ImportKind::Refresh => SqliteCache::lazy(connection, integration_id, code),
     };
-    let mut cache = SqliteCache::new(connection, integration_id, code, &stored);
     let mut importer = Importer::new(settings, options.kind);
     if options.kind == ImportKind::FullImport {
         // Every listed order lands in the importer's map and, when new, in the cache's: sized once.
         let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
         let expected = usize::try_from(expected).unwrap_or_default();
-        importer.reserve(expected.max(stored.ids.len()));
-        cache.by_number.reserve(expected.saturating_sub(stored.ids.len()));
+        importer.reserve(expected.max(cache.stored_ids.len()));
+        cache
+            .by_number
+            .reserve(expected.saturating_sub(cache.stored_ids.len()));
     }
 
-    let reader = LimitedReader::new(body, options.max_bytes);
-    let state = Arc::clone(&reader.state);
-    let mut writer = OrderWriter {
-        cache,
-        importer,
-        index: 0,
-        progress: options.progress,
-        next_report: 0,
-    };
-    let read = read_and_write(reader, seed, &stored, &state, &mut writer);
-    let OrderWriter {
-        mut cache, importer, ..
-    } = writer;
+    let reader = LimitedReader::new(body, options.max_bytes, options.progress);
+    let exceeded = reader.exceeded.clone();
+    let mut index = 0u64;
+    let read = read_work_orders(reader, |text| -> Result<()> {
+        index += 1;
+        let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
+        if let Some(id) = cache.unchanged(fingerprint) {
+            // Counted once per project, however often the response lists it; the cache remembers it as
+            // listed, so no number is copied or hashed here.
+            if cache.listed.insert(id) {
+                importer.count_skipped();
+            }
+            return Ok(());
+        }
+        let order = match WorkOrder::from_json(text) {
+            Ok(order) => order,
+            Err(err) => match malformed_order(index - 1, &err) {
+                Some(message) => return Err(Error::InvalidResponse(message)),
+                None => {
+                    importer.reject_unreadable(err.to_string());
+                    return Ok(());
+                }
+            },
+        };
+        if let Some(number) = order.work_order_number.as_deref()
+            && cache
+                .lookup(number)?
+                .is_some_and(|entry| entry.stored == Stored::Current(Some(fingerprint)))
+        {
+            if !cache.skipped(number)? {
+                importer.skip_unchanged(number);
+            }
+            return Ok(());
+        }
+        cache.fingerprint = fingerprint;
+        importer.apply_owned(&mut cache, order)
+    });
     let meta = match read {
         Ok(meta) => meta,
         Err(ReadError::Callback(err)) => return Err(err),
-        Err(ReadError::Malformed(_)) if state.exceeded.load(Ordering::Relaxed) => {
+        Err(ReadError::Malformed(_)) if exceeded.get() => {
             return Err(Error::ResponseTooLarge {
                 size: options.max_bytes + 1,
                 limit: options.max_bytes,
@@ -229,9 +252,6 @@ fn apply_response(
         }
         Err(ReadError::Malformed(message)) => return Err(Error::InvalidResponse(message)),
     };
-    if let Some(progress) = options.progress {
-        progress(state.read.load(Ordering::Relaxed));
-    }
     if let Some(error) = meta.error {
         return Err(Error::Provider(error));
     }
@@ -264,147 +284,6 @@ fn apply_response(
     Ok(report)
 }
 
-/// Reads the response on a second thread while this one applies its orders (see [`import_reader`]), and
-/// returns what the response said besides its orders. Errors come in response order: the first order that
-/// fails to apply, or the reader's error after every order before it was applied.
-fn read_and_write<R: Read + Send>(
-    reader: LimitedReader<R>,
-    seed: u64,
-    stored: &StoredProjects,
-    state: &ReadState,
-    writer: &mut OrderWriter,
-) -> std::result::Result<ResponseMeta, ReadError<Error>> {
-    let known = |fingerprint| stored.by_fingerprint.contains_key(&fingerprint);
-    let read_so_far = || state.read.load(Ordering::Relaxed);
-    // Taken by the reader thread; left here if no thread could be started.
-    let slot = std::sync::Mutex::new(Some(reader));
-    let read = std::thread::scope(|scope| {
-        let (reader_end, writer_end) = import_reader::channel();
-        let spawned = std::thread::Builder::new()
-            .name("fieldsync-import-reader".into())
-            .spawn_scoped(scope, || {
-                let reader = slot.lock().ok().and_then(|mut slot| slot.take());
-                reader.map(|reader| import_reader::send_batches(reader, seed, known, read_so_far, reader_end))
-            });
-        let handle = match spawned {
-            Ok(handle) => handle,
-            Err(err) => return Err(err),
-        };
-        let written = writer_end.batches.iter().try_for_each(|mut batch| {
-            writer.write(&mut batch)?;
-            writer_end.give_back(batch);
-            Ok(())
-        });
-        // Hanging up stops a reader still at work (this thread failed).
-        drop(writer_end);
-        let read = handle.join();
-        Ok((written, read))
-    });
-    let (written, read) = match read {
-        Ok(outcome) => outcome,
-        Err(err) => {
-            tracing::warn!(%err, "no thread to read the response: reading it on the writer's");
-            let reader = slot
-                .into_inner()
-                .ok()
-                .flatten()
-                .ok_or_else(|| ReadError::Malformed("the response could not be read".into()))?;
-            return import_reader::read_batches(
-                reader,
-                seed,
-                known,
-                read_so_far,
-                import_reader::new_batch,
-                |mut batch| writer.write(&mut batch),
-            );
-        }
-    };
-    written.map_err(ReadError::Callback)?;
-    match read {
-        Ok(Some(Ok(meta))) => Ok(meta),
-        Ok(Some(Err(ReadError::Malformed(message)))) => Err(ReadError::Malformed(message)),
-        // The reader stops early only when this thread hung up, which it does only after a failure; and
-        // it does not panic. Neither happened here, but neither must pass for a complete response.
-        Ok(Some(Err(ReadError::Callback(import_reader::WriterGone)))) | Ok(None) | Err(_) => Err(
-            ReadError::Malformed("the response could not be read to its end".into()),
-        ),
-    }
-}
-
-/// Applies batches of orders in response order: the writer's side of the import.
-struct OrderWriter<'c, 'a> {
-    cache: SqliteCache<'c>,
-    importer: Importer<'a>,
-    /// Orders seen so far.
-    index: u64,
-    progress: Option<&'a dyn Fn(u64)>,
-    /// Bytes read at which progress is reported next.
-    next_report: u64,
-}
-
-impl OrderWriter<'_, '_> {
-    /// Bytes read between two progress reports.
-    const REPORT_EVERY: u64 = 1 << 20;
-
-    /// Applies the orders of `batch` (leaving it empty).
-    fn write(&mut self, batch: &mut import_reader::OrderBatch) -> Result<()> {
-        let texts = batch.texts.as_str();
-        for order in batch.orders.drain(..) {
-            self.apply(order, texts)?;
-        }
-        if let Some(progress) = self.progress
-            && batch.read >= self.next_report
-        {
-            progress(batch.read);
-            self.next_report = batch.read + Self::REPORT_EVERY;
-        }
-        Ok(())
-    }
-
-    fn apply(&mut self, read: ReadOrder, texts: &str) -> Result<()> {
-        self.index += 1;
-        let cache = &mut self.cache;
-        let (fingerprint, parsed) = match read {
-            ReadOrder::Known { fingerprint, text } => {
-                if let Some(id) = cache.unchanged(fingerprint) {
-                    // Counted once per project, however often the response lists it; the cache remembers
-                    // it as listed, so no number is copied or hashed here.
-                    if cache.listed.insert(id) {
-                        self.importer.count_skipped();
-                    }
-                    return Ok(());
-                }
-                // Its project changed earlier in this response: the order is applied after all.
-                (fingerprint, WorkOrder::from_json(&texts[text]))
-            }
-            // Not stored when the import started, so not now either (fingerprints are only forgotten).
-            ReadOrder::Parsed { fingerprint, order } => (fingerprint, order),
-        };
-        let order = match parsed {
-            Ok(order) => order,
-            Err(err) => match malformed_order(self.index - 1, &err) {
-                Some(message) => return Err(Error::InvalidResponse(message)),
-                None => {
-                    self.importer.reject_unreadable(err.to_string());
-                    return Ok(());
-                }
-            },
-        };
-        if let Some(number) = order.work_order_number.as_deref()
-            && cache
-                .lookup(number)?
-                .is_some_and(|entry| entry.stored == Stored::Current(Some(fingerprint)))
-        {
-            if !cache.skipped(number)? {
-                self.importer.skip_unchanged(number);
-            }
-            return Ok(());
-        }
-        cache.fingerprint = fingerprint;
-        self.importer.apply_owned(cache, order)
-    }
-}
-
 /// Mixes everything that shapes the result of an order besides the order and the project.
 fn settings_seed(settings: &ReconcileSettings, version: u64) -> u64 {
     let description = serde_json::json!({
@@ -430,10 +309,11 @@ struct SqliteCache<'c> {
     /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number:
     /// the projects this import looked up or wrote.
     by_number: HashMap<String, Entry>,
-    /// What was stored when the import started (Full Import only).
-    stored: &'c StoredProjects,
-    /// Stored fingerprints no longer current: their project was written or removed by this import.
-    forgotten: HashSet<u128>,
+    /// Row id per stored fingerprint (Full Import only).
+    by_fingerprint: std::collections::HashMap<u128, i64, FingerprintHasher>,
+    /// Row ids of the projects that are not local when the import starts (Full Import only): the
+    /// candidates for removal.
+    stored_ids: Vec<i64>,
     /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
     listed: HashSet<i64>,
     /// The integration had no project when the import started: a number not in `by_number` is not stored.
@@ -442,6 +322,8 @@ struct SqliteCache<'c> {
     /// order's number is looked up before it is parsed and again when it is applied, and the second lookup
     /// costs no query.
     missed: Option<String>,
+    /// A Full Import: `by_fingerprint` and `stored_ids` were loaded.
+    full: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
     /// Local projects adopted by this import.
@@ -489,23 +371,9 @@ struct Entry {
     local: bool,
 }
 
-/// The projects of an integration when a Full Import starts: every stored fingerprint and row id, read in
-/// one pass. Nothing changes them during the import: the reader thread consults the fingerprints while the
-/// writer applies orders (which forgets fingerprints in [`SqliteCache::forgotten`] instead).
-#[derive(Debug, Default)]
-struct StoredProjects {
-    /// Row id per stored fingerprint.
-    by_fingerprint: std::collections::HashMap<u128, i64, FingerprintHasher>,
-    /// Row ids of the projects that are not local: the candidates for removal.
-    ids: Vec<i64>,
-    /// The integration had projects (local ones included).
-    any: bool,
-    /// Loaded: a Full Import.
-    full: bool,
-}
-
-impl StoredProjects {
-    fn load(connection: &Connection, integration_id: i64) -> Result<Self> {
+impl<'c> SqliteCache<'c> {
+    /// For a Full Import: every stored fingerprint and row id, read in one pass.
+    fn load(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Result<Self> {
         let count: i64 = connection.query_row(
             "SELECT count(*) FROM projects WHERE integration_id = ?1",
             [integration_id],
@@ -514,7 +382,7 @@ impl StoredProjects {
         let count = usize::try_from(count).unwrap_or_default();
         let mut by_fingerprint =
             std::collections::HashMap::with_capacity_and_hasher(count, FingerprintHasher::default());
-        let mut ids = Vec::with_capacity(count);
+        let mut stored_ids = Vec::with_capacity(count);
         let mut statement =
             connection.prepare("SELECT id, fingerprint, local FROM projects WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
@@ -527,35 +395,31 @@ impl StoredProjects {
             if let Some(fingerprint) = stored.fingerprint() {
                 by_fingerprint.insert(fingerprint, id);
             }
-            ids.push(id);
+            stored_ids.push(id);
         }
         Ok(Self {
             by_fingerprint,
-            ids,
-            any: count > 0,
+            stored_ids,
+            listed: HashSet::with_capacity(count),
+            empty: count == 0,
             full: true,
+            ..Self::lazy(connection, integration_id, integration)
         })
     }
-}
 
-impl<'c> SqliteCache<'c> {
-    fn new(
-        connection: &'c Connection,
-        integration_id: i64,
-        integration: &'c str,
-        stored: &'c StoredProjects,
-    ) -> Self {
+    /// For a Refresh: projects are looked up one by one as orders name them.
+    fn lazy(connection: &'c Connection, integration_id: i64, integration: &'c str) -> Self {
         Self {
             connection,
             integration_id,
             integration,
             by_number: HashMap::new(),
-            stored,
-            forgotten: HashSet::new(),
-            listed: HashSet::with_capacity(stored.ids.len()),
-            // Only a Full Import knows: a Refresh looks every number up.
-            empty: stored.full && !stored.any,
+            by_fingerprint: std::collections::HashMap::default(),
+            stored_ids: Vec::new(),
+            listed: HashSet::new(),
+            empty: false,
             missed: None,
+            full: false,
             fingerprint: 0,
             adopted: 0,
             new_projects: None,
@@ -606,8 +470,7 @@ impl<'c> SqliteCache<'c> {
 
     /// The row id of the project whose stored fingerprint is this one.
     fn unchanged(&self, fingerprint: u128) -> Option<i64> {
-        let id = self.stored.by_fingerprint.get(&fingerprint).copied()?;
-        (self.forgotten.is_empty() || !self.forgotten.contains(&fingerprint)).then_some(id)
+        self.by_fingerprint.get(&fingerprint).copied()
     }
 
     fn forget_fingerprint(&mut self, number: &str) {
@@ -615,9 +478,8 @@ impl<'c> SqliteCache<'c> {
             stored: Stored::Current(Some(old)),
             ..
         }) = self.by_number.get(number)
-            && self.stored.by_fingerprint.contains_key(old)
         {
-            self.forgotten.insert(*old);
+            self.by_fingerprint.remove(old);
         }
     }
 
@@ -665,9 +527,8 @@ impl ProjectCache for SqliteCache<'_> {
             stored: Stored::Current(Some(old)),
             ..
         }) = entry
-            && self.stored.by_fingerprint.contains_key(&old)
         {
-            self.forgotten.insert(old);
+            self.by_fingerprint.remove(&old);
         }
         let bytes = encode_applied(self.fingerprint);
         let id = match (entry, existing) {
@@ -782,7 +643,7 @@ impl ProjectCache for SqliteCache<'_> {
     }
 
     fn numbers(&mut self) -> Result<Vec<String>> {
-        debug_assert!(self.stored.full, "only a Full Import lists every project");
+        debug_assert!(self.full, "only a Full Import lists every project");
         // A local project is not on the provider's list because the provider does not have it yet: a Full
         // Import never removes it, nor flags it (`stored_ids` leaves local projects out). Every stored
         // project this import looked up was named by an order (listed, or rejected: never absent), and so
@@ -792,7 +653,7 @@ impl ProjectCache for SqliteCache<'_> {
             .connection
             .prepare_cached("SELECT work_order_number FROM projects WHERE id = ?1")?;
         let mut numbers = Vec::new();
-        for id in &self.stored.ids {
+        for id in &self.stored_ids {
             if !self.listed.contains(id) && !seen.contains(id) {
                 numbers.push(statement.query_row([id], |row| row.get(0))?);
             }
@@ -801,42 +662,44 @@ impl ProjectCache for SqliteCache<'_> {
     }
 }
 
-/// How far the reader got, shared with the thread that applies the orders (progress, size errors).
-#[derive(Debug, Default)]
-struct ReadState {
-    /// Bytes read so far.
-    read: AtomicU64,
-    /// The body went past the size limit.
-    exceeded: AtomicBool,
-}
-
-/// Counts bytes and stops reading past the size limit.
-struct LimitedReader<R> {
+/// Counts bytes, reports progress, and stops reading past the size limit.
+struct LimitedReader<'a, R> {
     inner: R,
     read: u64,
     limit: u64,
-    state: Arc<ReadState>,
+    next_report: u64,
+    progress: Option<&'a dyn Fn(u64)>,
+    exceeded: std::rc::Rc<Cell<bool>>,
 }
 
-impl<R> LimitedReader<R> {
-    fn new(inner: R, limit: u64) -> Self {
+impl<'a, R> LimitedReader<'a, R> {
+    const REPORT_EVERY: u64 = 1 << 20;
+
+    fn new(inner: R, limit: u64, progress: Option<&'a dyn Fn(u64)>) -> Self {
         Self {
             inner,
             read: 0,
             limit,
-            state: Arc::default(),
+            next_report: 0,
+            progress,
+            exceeded: Default::default(),
         }
     }
 }
 
-impl<R: Read> Read for LimitedReader<R> {
+impl<R: Read> Read for LimitedReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let count = self.inner.read(buf)?;
         self.read += count as u64;
-        self.state.read.store(self.read, Ordering::Relaxed);
         if self.read > self.limit {
-            self.state.exceeded.store(true, Ordering::Relaxed);
+            self.exceeded.set(true);
             return Err(std::io::Error::other("the response is larger than the limit"));
+        }
+        if let Some(progress) = self.progress
+            && (self.read >= self.next_report || count == 0)
+        {
+            progress(self.read);
+            self.next_report = self.read + Self::REPORT_EVERY;
         }
         Ok(count)
     }

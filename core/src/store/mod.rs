@@ -11,7 +11,6 @@ mod export;
 mod field;
 mod fingerprint;
 mod import;
-mod import_reader;
 mod integrations;
 mod migrations;
 mod outbox;
