@@ -148,14 +148,12 @@ pub(crate) fn write(
     writer: Writer,
 ) -> Result<i64> {
     let Some(id) = project_id else {
-        let mut json = String::new();
         let project_id = insert_project(
             &mut *connection.prepare_cached(INSERT_PROJECT)?,
             connection,
             integration_id,
             project,
             fingerprint,
-            &mut json,
         )?;
         insert_tasks(connection, project_id, &project.tasks)?;
         return Ok(project_id);
@@ -318,7 +316,7 @@ fn json_text(options: &Options) -> std::borrow::Cow<'static, str> {
 
 fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Result<()> {
     let mut statement = connection.prepare_cached(INSERT_TASK)?;
-    insert_tasks_with(&mut statement, project_id, tasks, &mut String::new())
+    insert_tasks_with(&mut statement, project_id, tasks)
 }
 
 /// A new project's row, without its tasks. The parameters are bound one by one, by index.
@@ -333,28 +331,13 @@ const INSERT_PROJECT: &str = "INSERT INTO projects (integration_id, work_order_n
 const INSERT_TASK: &str = "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id,
      survey_inline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-/// Writes `options` as JSON text into `buffer` (the common empty object without serialising).
-fn json_into<'b>(options: &Options, buffer: &'b mut String) -> &'b str {
-    buffer.clear();
-    if options.is_empty() {
-        buffer.push_str("{}");
-    } else {
-        // Writing JSON values into a String cannot fail.
-        let text = serde_json::to_string(options).unwrap_or_default();
-        buffer.push_str(&text);
-    }
-    buffer
-}
-
 /// Inserts a new project's row (not its tasks) with `statement` ([`INSERT_PROJECT`]); returns its row id.
-/// `json` is scratch space for the options' text.
 fn insert_project(
     statement: &mut rusqlite::Statement,
     connection: &Connection,
     integration_id: i64,
     project: &Project,
     fingerprint: Option<&[u8]>,
-    json: &mut String,
 ) -> Result<i64> {
     macro_rules! bind {
         ($($index:literal => $value:expr),* $(,)?) => {$(
@@ -383,31 +366,26 @@ fn insert_project(
         19 => project.latitude,
         20 => project.longitude,
         21 => &project.start_date,
+        22 => json_text(&project.options),
+        23 => json_text(&project.attributes),
         24 => project.closed,
         25 => project.removal_pending,
         26 => fingerprint,
         27 => now(),
         28 => search_text(project),
     );
-    bind!(22 => json_into(&project.options, json));
-    bind!(23 => json_into(&project.attributes, json));
     statement.raw_execute()?;
     Ok(connection.last_insert_rowid())
 }
 
 /// Inserts `tasks` of a project with `statement` ([`INSERT_TASK`]).
-fn insert_tasks_with(
-    statement: &mut rusqlite::Statement,
-    project_id: i64,
-    tasks: &[Task],
-    json: &mut String,
-) -> Result<()> {
+fn insert_tasks_with(statement: &mut rusqlite::Statement, project_id: i64, tasks: &[Task]) -> Result<()> {
     for (position, task) in tasks.iter().enumerate() {
         statement.raw_bind_parameter(1, project_id)?;
         statement.raw_bind_parameter(2, position as i64)?;
         statement.raw_bind_parameter(3, &task.name)?;
         statement.raw_bind_parameter(4, &task.instructions)?;
-        statement.raw_bind_parameter(5, json_into(&task.options, json))?;
+        statement.raw_bind_parameter(5, json_text(&task.options))?;
         statement.raw_bind_parameter(6, &task.survey_id)?;
         statement.raw_bind_parameter(7, &task.survey_inline)?;
         statement.raw_execute()?;
@@ -420,7 +398,6 @@ pub(crate) struct NewProjects<'c> {
     connection: &'c Connection,
     project: rusqlite::CachedStatement<'c>,
     task: rusqlite::CachedStatement<'c>,
-    json: String,
 }
 
 impl<'c> NewProjects<'c> {
@@ -429,7 +406,6 @@ impl<'c> NewProjects<'c> {
             connection,
             project: connection.prepare_cached(INSERT_PROJECT)?,
             task: connection.prepare_cached(INSERT_TASK)?,
-            json: String::new(),
         })
     }
 
@@ -447,9 +423,8 @@ impl<'c> NewProjects<'c> {
             integration_id,
             project,
             Some(fingerprint),
-            &mut self.json,
         )?;
-        insert_tasks_with(&mut self.task, id, &project.tasks, &mut self.json)?;
+        insert_tasks_with(&mut self.task, id, &project.tasks)?;
         Ok(id)
     }
 }
