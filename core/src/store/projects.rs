@@ -145,6 +145,17 @@ pub(crate) fn write(
     fingerprint: Option<&[u8]>,
     writer: Writer,
 ) -> Result<i64> {
+    let Some(id) = project_id else {
+        let project_id = insert_project(
+            &mut *connection.prepare_cached(INSERT_PROJECT)?,
+            connection,
+            integration_id,
+            project,
+            fingerprint,
+        )?;
+        insert_tasks(connection, project_id, &project.tasks)?;
+        return Ok(project_id);
+    };
     let options = json_text(&project.options);
     let attributes = json_text(&project.attributes);
     let search_text = search_text(project);
@@ -176,55 +187,36 @@ pub(crate) fn write(
         project.removal_pending,
         fingerprint,
         now(),
-        project_id,
+        id,
         search_text,
     ];
-    let project_id = match project_id {
-        None => {
-            connection
-                .prepare_cached(
-                    "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1, address2,
-                         city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
-                         client_due_date, client_instructions, description, reference, latitude, longitude,
-                         start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id,
-                         search_text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-                )?
-                .execute(values)?;
-            connection.last_insert_rowid()
-        }
-        Some(id) => {
-            macro_rules! update_project {
-                ($extra:literal) => {
-                    concat!(
-                        "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
-                         address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
-                         assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
-                         client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
-                         latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
-                         closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
-                         search_text = ?29",
-                        $extra,
-                        " WHERE id = ?28"
-                    )
-                };
-            }
-            let sql = match writer {
-                Writer::Local => update_project!(""),
-                Writer::Import => update_project!(
-                    ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
-                ),
-            };
-            connection.prepare_cached(sql)?.execute(values)?;
-            connection
-                .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
-                .execute([id])?;
-            id
-        }
+    macro_rules! update_project {
+        ($extra:literal) => {
+            concat!(
+                "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
+                 address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
+                 assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
+                 client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
+                 latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
+                 closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
+                 search_text = ?29",
+                $extra,
+                " WHERE id = ?28"
+            )
+        };
+    }
+    let sql = match writer {
+        Writer::Local => update_project!(""),
+        Writer::Import => update_project!(
+            ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
+        ),
     };
-    insert_tasks(connection, project_id, &project.tasks)?;
-    Ok(project_id)
+    connection.prepare_cached(sql)?.execute(values)?;
+    connection
+        .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
+        .execute([id])?;
+    insert_tasks(connection, id, &project.tasks)?;
+    Ok(id)
 }
 
 /// An import's update of an existing project: only the columns that differ from `before` (the row as the
@@ -321,23 +313,118 @@ fn json_text(options: &Options) -> std::borrow::Cow<'static, str> {
 }
 
 fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Result<()> {
-    let mut insert_task = connection.prepare_cached(
-        "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id, survey_inline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut statement = connection.prepare_cached(INSERT_TASK)?;
+    insert_tasks_with(&mut statement, project_id, tasks)
+}
+
+/// A new project's row, without its tasks. The parameters are bound one by one, by index.
+const INSERT_PROJECT: &str = "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1,
+     address2, city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
+     client_due_date, client_instructions, description, reference, latitude, longitude, start_date, options,
+     attributes, closed, removal_pending, fingerprint, updated_at, search_text)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+     ?23, ?24, ?25, ?26, ?27, ?28)";
+
+/// A task's row.
+const INSERT_TASK: &str = "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id,
+     survey_inline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Inserts a new project's row (not its tasks) with `statement` ([`INSERT_PROJECT`]); returns its row id.
+fn insert_project(
+    statement: &mut rusqlite::Statement,
+    connection: &Connection,
+    integration_id: i64,
+    project: &Project,
+    fingerprint: Option<&[u8]>,
+) -> Result<i64> {
+    macro_rules! bind {
+        ($($index:literal => $value:expr),* $(,)?) => {$(
+            statement.raw_bind_parameter($index, $value)?;
+        )*};
+    }
+    bind!(
+        1 => integration_id,
+        2 => &project.work_order_number,
+        3 => &project.work_order_info,
+        4 => &project.address1,
+        5 => &project.address2,
+        6 => &project.city,
+        7 => &project.state,
+        8 => &project.zip,
+        9 => &project.country,
+        10 => &project.assigned_to,
+        11 => &project.status,
+        12 => &project.due_date,
+        13 => &project.instructions,
+        14 => &project.client_status,
+        15 => &project.client_due_date,
+        16 => &project.client_instructions,
+        17 => &project.description,
+        18 => &project.reference,
+        19 => project.latitude,
+        20 => project.longitude,
+        21 => &project.start_date,
+        22 => json_text(&project.options),
+        23 => json_text(&project.attributes),
+        24 => project.closed,
+        25 => project.removal_pending,
+        26 => fingerprint,
+        27 => now(),
+        28 => search_text(project),
+    );
+    statement.raw_execute()?;
+    Ok(connection.last_insert_rowid())
+}
+
+/// Inserts `tasks` of a project with `statement` ([`INSERT_TASK`]).
+fn insert_tasks_with(statement: &mut rusqlite::Statement, project_id: i64, tasks: &[Task]) -> Result<()> {
     for (position, task) in tasks.iter().enumerate() {
-        let options = json_text(&task.options);
-        insert_task.execute(params![
-            project_id,
-            position as i64,
-            task.name,
-            task.instructions,
-            options,
-            task.survey_id,
-            task.survey_inline
-        ])?;
+        statement.raw_bind_parameter(1, project_id)?;
+        statement.raw_bind_parameter(2, position as i64)?;
+        statement.raw_bind_parameter(3, &task.name)?;
+        statement.raw_bind_parameter(4, &task.instructions)?;
+        statement.raw_bind_parameter(5, json_text(&task.options))?;
+        statement.raw_bind_parameter(6, &task.survey_id)?;
+        statement.raw_bind_parameter(7, &task.survey_inline)?;
+        statement.raw_execute()?;
     }
     Ok(())
+}
+
+/// Inserts an import's new projects with two statements prepared once (not looked up per project).
+pub(crate) struct NewProjects<'c> {
+    connection: &'c Connection,
+    project: rusqlite::CachedStatement<'c>,
+    task: rusqlite::CachedStatement<'c>,
+}
+
+impl<'c> NewProjects<'c> {
+    pub(crate) fn new(connection: &'c Connection) -> Result<Self> {
+        Ok(Self {
+            connection,
+            project: connection.prepare_cached(INSERT_PROJECT)?,
+            task: connection.prepare_cached(INSERT_TASK)?,
+        })
+    }
+
+    /// Inserts a project with its tasks, as [`write`] of a new project by [`Writer::Import`] does; returns
+    /// its row id.
+    pub(crate) fn insert(
+        &mut self,
+        integration_id: i64,
+        project: &Project,
+        fingerprint: &[u8],
+    ) -> Result<i64> {
+        let id = insert_project(
+            &mut self.project,
+            self.connection,
+            integration_id,
+            project,
+            Some(fingerprint),
+        )?;
+        insert_tasks_with(&mut self.task, id, &project.tasks)?;
+        Ok(id)
+    }
 }
 
 fn search_text(project: &Project) -> String {
@@ -359,7 +446,9 @@ fn search_text(project: &Project) -> String {
         }
         match field {
             Some(field) if field.is_ascii() => {
-                text.extend(field.bytes().map(|byte| char::from(byte.to_ascii_lowercase())));
+                let start = text.len();
+                text.push_str(field);
+                text[start..].make_ascii_lowercase();
             }
             Some(field) => text.push_str(&field.to_lowercase()),
             None => {}
