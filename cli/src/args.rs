@@ -156,6 +156,32 @@ pub enum Command {
         #[arg(long, default_value_t = 900)]
         interval: u64,
     },
+    /// Content credentials: set up this device's signer (development), verify a photo.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Create a development certificate authority and a device certificate in `<db>-evidence/`; photos
+    /// processed from now on carry content credentials signed with it.
+    Init {
+        /// The organisation named in the certificates.
+        #[arg(long, default_value = "fieldsync development")]
+        organisation: String,
+        /// Replace an existing device key.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Verify a photo's content credentials: valid, tampered (and where), unsigned, or untrusted. Needs no
+    /// cache and no network. Exit code 0 only when valid.
+    Verify {
+        /// The photo (JPEG).
+        file: PathBuf,
+        /// The trust anchor(s), PEM (e.g. `<db>-evidence/ca.pem`); without it only integrity is checked.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

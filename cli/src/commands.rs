@@ -13,6 +13,9 @@ use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
+use fieldsync_core::evidence::software::{evidence_dir, init_dev};
+use fieldsync_core::evidence::verify::MAX_VERIFY_BYTES;
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, NewLocalProject};
@@ -27,6 +30,7 @@ use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, NetworkArg, OnOff,
     OutboxCommand, ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
+use crate::args::EvidenceCommand;
 use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
 use crate::output::{self, Printer};
 use fieldsync_core::outbox::NetworkState;
@@ -44,6 +48,9 @@ pub fn run(cli: Cli) -> Result<()> {
     // These two do not use the cache given by --db.
     match &cli.command {
         Command::Demo { out } => return crate::demo::run(out),
+        Command::Evidence(EvidenceCommand::Verify { file, trust }) => {
+            return evidence_verify(&printer, file, trust.as_deref());
+        }
         Command::Provider(ProviderCommand::Serve {
             addr,
             provider_db,
@@ -69,6 +76,7 @@ pub fn run(cli: Cli) -> Result<()> {
         config.relay_concurrency = usize::try_from(*relay_concurrency).unwrap_or(1);
     }
     let app = App::open(config).with_context(|| format!("cannot open the cache {}", cli.db.display()))?;
+    load_device_signer(&app, &cli.db)?;
     let store = app.store();
     let engine = app.engine();
     match cli.command {
@@ -126,8 +134,53 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox { command, network } => outbox(store, &printer, command, network.into()),
         Command::Photo(command) => photo(&app, &printer, command),
         Command::Watch { interval } => watch(engine.clone(), &printer, interval),
-        Command::Demo { .. } | Command::Provider(_) => Ok(()),
+        Command::Evidence(EvidenceCommand::Init {
+            organisation,
+            replace,
+        }) => {
+            let dir = evidence_dir(&cli.db);
+            init_dev(&dir, &device_id(store)?, &organisation, replace)?;
+            load_device_signer(&app, &cli.db)?;
+            printer.value_or_message(
+                &serde_json::json!({"folder": dir, "trust_anchor": dir.join("ca.pem")}),
+                &format!(
+                    "development certificate authority and device certificate created in {}\n\
+                     photos processed from now on are signed; verify with: fieldsync evidence verify PHOTO \
+                     --trust {}",
+                    dir.display(),
+                    dir.join("ca.pem").display()
+                ),
+            )
+        }
+        Command::Demo { .. } | Command::Provider(_) | Command::Evidence(EvidenceCommand::Verify { .. }) => Ok(()),
     }
+}
+
+/// The CLI's device signer: the software key of `<db>-evidence/`, when `fieldsync evidence init` made one.
+fn load_device_signer(app: &App, database: &Path) -> Result<()> {
+    let dir = evidence_dir(database);
+    if dir.join("device.key").exists() {
+        let signer = SoftwareSigner::load(&dir)?;
+        app.set_device_signer(Some(Arc::new(signer)));
+    }
+    Ok(())
+}
+
+fn evidence_verify(printer: &Printer, file: &Path, trust: Option<&Path>) -> Result<()> {
+    let bytes = fieldsync_core::files::read_regular_file(file, MAX_VERIFY_BYTES as u64, "file")
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let anchors = trust
+        .map(|path| {
+            fieldsync_core::files::read_regular_text(path, 1 << 20, "trust")
+                .with_context(|| format!("cannot read the trust anchors {}", path.display()))
+        })
+        .transpose()?;
+    let verification = verify(&bytes, anchors.as_deref());
+    printer.verification(file, &verification)?;
+    if !matches!(verification.outcome, fieldsync_core::evidence::Outcome::Valid { .. }) {
+        bail!("not valid: {}", verification.outcome.word());
+    }
+    Ok(())
 }
 
 fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {

@@ -7,6 +7,7 @@
 
 mod checkins;
 mod cursor;
+mod evidence;
 mod export;
 mod field;
 mod fingerprint;
@@ -30,6 +31,7 @@ use crate::{Error, Result};
 
 pub use crate::outbox::OutboxSummary;
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
+pub use evidence::PhotoFlags;
 pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
 pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
@@ -67,6 +69,10 @@ pub struct Store {
     readers: Mutex<ReaderPool>,
     /// Signalled when a reader connection is given back (close waits for all of them).
     reader_returned: Condvar,
+    /// The host's device signer (content credentials on renditions), if set.
+    signer: evidence::SignerSlot,
+    /// The perceptual hashes of the cache, loaded incrementally (`store/evidence.rs`).
+    reuse: Mutex<crate::evidence::phash::ReuseIndex>,
 }
 
 /// Idle reader connections, and how many are in use.
@@ -146,6 +152,8 @@ impl Store {
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(ReaderPool::default()),
             reader_returned: Condvar::new(),
+            signer: evidence::SignerSlot::default(),
+            reuse: Mutex::new(crate::evidence::phash::ReuseIndex::default()),
         })
     }
 

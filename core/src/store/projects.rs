@@ -189,9 +189,9 @@ pub(crate) fn write(
                          city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
                          client_due_date, client_instructions, description, reference, latitude, longitude,
                          start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id,
-                         search_text)
+                         search_text, first_seen_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
+                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?27)",
                 )?
                 .execute(values)?;
             connection.last_insert_rowid()
