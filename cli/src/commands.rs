@@ -9,13 +9,13 @@ use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
 use crate::output::terminal_safe;
 use crate::track::TrackSource;
 use fieldsync_core::app::{App, AppConfig};
+use fieldsync_core::evidence::software::{evidence_dir, init_dev};
+use fieldsync_core::evidence::verify::MAX_VERIFY_BYTES;
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
-use fieldsync_core::evidence::software::{evidence_dir, init_dev};
-use fieldsync_core::evidence::verify::MAX_VERIFY_BYTES;
-use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, NewLocalProject};
@@ -26,11 +26,11 @@ use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::args::EvidenceCommand;
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, NetworkArg, OnOff,
     OutboxCommand, ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
-use crate::args::EvidenceCommand;
 use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
 use crate::output::{self, Printer};
 use fieldsync_core::outbox::NetworkState;
@@ -152,7 +152,9 @@ pub fn run(cli: Cli) -> Result<()> {
                 ),
             )
         }
-        Command::Demo { .. } | Command::Provider(_) | Command::Evidence(EvidenceCommand::Verify { .. }) => Ok(()),
+        Command::Demo { .. } | Command::Provider(_) | Command::Evidence(EvidenceCommand::Verify { .. }) => {
+            Ok(())
+        }
     }
 }
 
@@ -177,7 +179,10 @@ fn evidence_verify(printer: &Printer, file: &Path, trust: Option<&Path>) -> Resu
         .transpose()?;
     let verification = verify(&bytes, anchors.as_deref());
     printer.verification(file, &verification)?;
-    if !matches!(verification.outcome, fieldsync_core::evidence::Outcome::Valid { .. }) {
+    if !matches!(
+        verification.outcome,
+        fieldsync_core::evidence::Outcome::Valid { .. }
+    ) {
         bail!("not valid: {}", verification.outcome.word());
     }
     Ok(())

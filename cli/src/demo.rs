@@ -12,12 +12,12 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use fieldsync_core::app::{App, AppConfig, default_photo_directory};
 use fieldsync_core::checkin::LocationFix;
+use fieldsync_core::evidence::software::{create_dev_credentials, evidence_dir, write_dev};
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::model::ProjectId;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
 };
-use fieldsync_core::evidence::software::{create_dev_credentials, evidence_dir, write_dev};
-use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, CheckInRequest};
@@ -317,7 +317,10 @@ pub fn run(db: &Path) -> Result<()> {
 
     field_work(&app, admin, &mut step, fix)?;
 
-    heading(&mut step, "Evidence anyone can verify: a relayed photo's content credentials");
+    heading(
+        &mut step,
+        "Evidence anyone can verify: a relayed photo's content credentials",
+    );
     verify_relayed(admin, &relayed, &evidence.join("ca.pem"))?;
 
     heading(&mut step, "Summary");

@@ -373,7 +373,9 @@ impl Printer {
             return self.json(verification);
         }
         let verdict = match &verification.outcome {
-            Outcome::Valid { trusted: true } => "valid: signed by a trusted certificate, nothing changed".to_owned(),
+            Outcome::Valid { trusted: true } => {
+                "valid: signed by a trusted certificate, nothing changed".to_owned()
+            }
             Outcome::Valid { trusted: false } => {
                 "valid: nothing changed since signing (trust not checked: give --trust CA.pem)".to_owned()
             }
@@ -389,7 +391,8 @@ impl Printer {
             },
             Outcome::Unsigned => "UNSIGNED: the photo has no content credentials".to_owned(),
             Outcome::Untrusted => {
-                "UNTRUSTED: intact, but signed by a certificate that does not lead to the trust anchor".to_owned()
+                "UNTRUSTED: intact, but signed by a certificate that does not lead to the trust anchor"
+                    .to_owned()
             }
             Outcome::NotSupported { reason } => format!("NOT SUPPORTED: {reason}"),
         };
@@ -407,7 +410,11 @@ impl Printer {
         if !verification.assertions.is_empty() {
             let mut table = new_table(&["Assertion", "Field", "Value"]);
             for row in &verification.assertions {
-                table.add_row(safe_row(vec![row.label.clone(), row.field.clone(), row.value.clone()]));
+                table.add_row(safe_row(vec![
+                    row.label.clone(),
+                    row.field.clone(),
+                    row.value.clone(),
+                ]));
             }
             println!("{table}");
         }
@@ -816,7 +823,10 @@ impl Printer {
 fn flags(photo: &Photo) -> String {
     let mut flags = Vec::new();
     if let Some(reuse) = &photo.possible_reuse {
-        flags.push(format!("possible_reuse of {} ({} bits)", reuse.matching_photo, reuse.distance));
+        flags.push(format!(
+            "possible_reuse of {} ({} bits)",
+            reuse.matching_photo, reuse.distance
+        ));
     }
     if photo.taken_before_assignment {
         flags.push("taken_before_assignment".to_owned());

@@ -35,13 +35,21 @@ pub fn verify(bytes: &[u8], trust_anchors: Option<&str>) -> Value {
         Ok(Err(c2pa::Error::JumbfNotFound | c2pa::Error::ProvenanceMissing)) => {
             return json!({"result": "unsigned"});
         }
-        Ok(Err(err)) => return json!({"result": "tampered", "part": "manifest", "failures": [err.to_string()]}),
+        Ok(Err(err)) => {
+            return json!({"result": "tampered", "part": "manifest", "failures": [err.to_string()]});
+        }
         Err(_) => return json!({"result": "tampered", "part": "manifest"}),
     };
     let failures: Vec<String> = reader
         .validation_results()
         .and_then(|results| results.active_manifest())
-        .map(|active| active.failure().iter().map(|status| status.code().to_owned()).collect())
+        .map(|active| {
+            active
+                .failure()
+                .iter()
+                .map(|status| status.code().to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     let trust_only = failures
         .iter()

@@ -117,8 +117,14 @@ pub fn manifest_definition(evidence: &PhotoEvidence) -> Value {
     }
     if let Some((latitude, longitude)) = evidence.gps {
         exif.insert("exif:GPSVersionID".into(), json!("2.2.0.0"));
-        exif.insert("exif:GPSLatitude".into(), json!(xmp_coordinate(latitude, 'N', 'S')));
-        exif.insert("exif:GPSLongitude".into(), json!(xmp_coordinate(longitude, 'E', 'W')));
+        exif.insert(
+            "exif:GPSLatitude".into(),
+            json!(xmp_coordinate(latitude, 'N', 'S')),
+        );
+        exif.insert(
+            "exif:GPSLongitude".into(),
+            json!(xmp_coordinate(longitude, 'E', 'W')),
+        );
     }
     if let Some(accuracy) = evidence.gps_accuracy_m {
         exif.insert("exif:GPSHPositioningError".into(), json!(format!("{accuracy}")));

@@ -60,7 +60,9 @@ pub fn raw_signature(signature: &[u8]) -> Result<Vec<u8>, SignerError> {
 pub fn check_chain(chain: &[Vec<u8>]) -> Result<(), SignerError> {
     let total: usize = chain.iter().map(Vec::len).sum();
     if chain.is_empty() || chain.iter().any(Vec::is_empty) {
-        return Err(SignerError::NotProvisioned("the certificate chain is empty".into()));
+        return Err(SignerError::NotProvisioned(
+            "the certificate chain is empty".into(),
+        ));
     }
     if chain.len() > MAX_CHAIN_CERTIFICATES || total > MAX_CHAIN_BYTES {
         return Err(SignerError::Failed(format!(
@@ -140,7 +142,10 @@ mod tests {
         let raw = signature.to_bytes().to_vec();
         assert_eq!(raw_signature(&raw).unwrap(), raw);
         assert_eq!(raw_signature(signature.to_der().as_bytes()).unwrap(), raw);
-        assert!(matches!(raw_signature(b"nonsense"), Err(SignerError::BadSignature(_))));
+        assert!(matches!(
+            raw_signature(b"nonsense"),
+            Err(SignerError::BadSignature(_))
+        ));
     }
 
     #[test]

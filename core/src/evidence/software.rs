@@ -123,8 +123,7 @@ pub fn create_dev_credentials(device_id: &str, organisation: &str) -> Result<Dev
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(certificate_error)?;
     ca.distinguished_name
         .push(DnType::CommonName, format!("{organisation} development root"));
-    ca.distinguished_name
-        .push(DnType::OrganizationName, organisation);
+    ca.distinguished_name.push(DnType::OrganizationName, organisation);
     ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
     ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     ca.not_before = start;

@@ -249,7 +249,10 @@ pub fn verify(bytes: &[u8], trust_anchors_pem: Option<&str>) -> Verification {
                     if tampered.is_none()
                         || matches!(
                             (&tampered, &part),
-                            (Some(TamperedPart::Manifest | TamperedPart::Signature), TamperedPart::Image | TamperedPart::Assertion { .. })
+                            (
+                                Some(TamperedPart::Manifest | TamperedPart::Signature),
+                                TamperedPart::Image | TamperedPart::Assertion { .. }
+                            )
                         )
                     {
                         tampered = Some(part);
@@ -290,7 +293,10 @@ mod tests {
 
     #[test]
     fn failure_codes_say_what_changed() {
-        assert_eq!(classify("assertion.dataHash.mismatch", None), Some(TamperedPart::Image));
+        assert_eq!(
+            classify("assertion.dataHash.mismatch", None),
+            Some(TamperedPart::Image)
+        );
         assert_eq!(
             classify(
                 "assertion.hashedURI.mismatch",
@@ -301,12 +307,18 @@ mod tests {
             })
         );
         assert_eq!(classify("signingCredential.untrusted", None), None);
-        assert_eq!(classify("claimSignature.mismatch", None), Some(TamperedPart::Signature));
+        assert_eq!(
+            classify("claimSignature.mismatch", None),
+            Some(TamperedPart::Signature)
+        );
     }
 
     #[test]
     fn a_non_jpeg_is_not_supported_and_a_plain_jpeg_is_unsigned() {
-        assert!(matches!(verify(b"GIF89a", None).outcome, Outcome::NotSupported { .. }));
+        assert!(matches!(
+            verify(b"GIF89a", None).outcome,
+            Outcome::NotSupported { .. }
+        ));
         let plain = include_bytes!("../../../fixtures/photos/blurry.jpg");
         assert_eq!(verify(plain, None).outcome, Outcome::Unsigned);
     }

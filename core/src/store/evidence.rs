@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use super::{Store, integrations, projects};
 use crate::Result;
+use crate::evidence::DeviceSigner;
 use crate::evidence::manifest::{LocationCertification, PhotoEvidence, TimeCertification};
 use crate::evidence::phash::{self, Candidate, MATCH_DISTANCE, ReuseFlag, ReuseIndex};
-use crate::evidence::DeviceSigner;
 use crate::model::{Timestamp, format_timestamp, now};
 use crate::photo::certify;
 use crate::photo::process::Processed;
@@ -132,7 +132,10 @@ fn refresh(index: &mut ReuseIndex, connection: &Connection) -> Result<()> {
 
 fn near_duplicates(store: &Store, connection: &Connection, hash: u64, uuid: &str) -> Result<Vec<Candidate>> {
     let near = {
-        let mut index = store.reuse.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut index = store
+            .reuse
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         refresh(&mut index, connection)?;
         index.near(hash, MATCH_DISTANCE, CANDIDATES + 1)
     };
@@ -148,7 +151,9 @@ fn near_duplicates(store: &Store, connection: &Connection, hash: u64, uuid: &str
             .optional()?;
         if let Some((found_uuid, project_id, relayed)) = row
             && found_uuid != uuid
-            && !found.iter().any(|candidate: &Candidate| candidate.uuid == found_uuid)
+            && !found
+                .iter()
+                .any(|candidate: &Candidate| candidate.uuid == found_uuid)
         {
             found.push(Candidate {
                 uuid: found_uuid,
@@ -193,7 +198,18 @@ pub(crate) fn plan(
     phash: Option<u64>,
 ) -> Result<EvidencePlan> {
     #[allow(clippy::type_complexity)]
-    let (integration_id, project_id, number, task, evidence_type, file_name, original, fix, accuracy, device_id): (
+    let (
+        integration_id,
+        project_id,
+        number,
+        task,
+        evidence_type,
+        file_name,
+        original,
+        fix,
+        accuracy,
+        device_id,
+    ): (
         i64,
         Option<i64>,
         String,
