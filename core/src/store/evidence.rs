@@ -167,8 +167,11 @@ fn near_duplicates(store: &Store, connection: &Connection, hash: u64, uuid: &str
     Ok(found)
 }
 
+/// `reuse_of, reuse_distance, taken_before_assignment, signed, evidence_wait` of a photo row.
+type FlagColumns = (Option<String>, Option<u32>, bool, bool, Option<String>);
+
 fn flags(connection: &Connection, uuid: &str) -> Result<PhotoFlags> {
-    let row: Option<(Option<String>, Option<u32>, bool, bool, Option<String>)> = connection
+    let row: Option<FlagColumns> = connection
         .query_row(
             "SELECT reuse_of, reuse_distance, taken_before_assignment, signed, evidence_wait FROM photos WHERE id = ?1",
             [uuid],
