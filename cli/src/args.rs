@@ -173,10 +173,11 @@ pub enum EvidenceCommand {
         #[arg(long)]
         replace: bool,
     },
-    /// Verify a photo's content credentials: valid, tampered (and where), unsigned, or untrusted. Needs no
-    /// cache and no network. Exit code 0 only when valid.
+    /// Verify a photo's content credentials: valid, tampered (and where), unsigned, or untrusted; or a
+    /// check-in or survey item (JSON) and its `evidenceSignature`. Needs no cache and no network. Exit code
+    /// 0 only when valid.
     Verify {
-        /// The photo (JPEG).
+        /// The photo (JPEG), or an item (JSON).
         file: PathBuf,
         /// The trust anchor(s), PEM (e.g. `<db>-evidence/ca.pem`); without it only integrity is checked.
         #[arg(long)]

@@ -177,6 +177,20 @@ fn evidence_verify(printer: &Printer, file: &Path, trust: Option<&Path>) -> Resu
                 .with_context(|| format!("cannot read the trust anchors {}", path.display()))
         })
         .transpose()?;
+    // A check-in or survey item (JSON) carries its evidence as a COSE signature over its fields.
+    if bytes.first() == Some(&b'{') {
+        let item: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", file.display()))?;
+        let outcome = fieldsync_core::evidence::detached::verify_item(&item, anchors.as_deref());
+        printer.value_or_message(&outcome, &format!("{}: {outcome:?}", file.display()))?;
+        if !matches!(
+            outcome,
+            fieldsync_core::evidence::detached::ItemOutcome::Valid { .. }
+        ) {
+            bail!("not valid");
+        }
+        return Ok(());
+    }
     let verification = verify(&bytes, anchors.as_deref());
     printer.verification(file, &verification)?;
     if !matches!(

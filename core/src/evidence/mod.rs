@@ -5,8 +5,10 @@
 //! - [`software`]: a software signer and a development certificate authority (CLI, emulator, tests);
 //! - [`manifest`]: what a rendition's credentials say ([`PhotoEvidence`]) and [`embed`];
 //! - [`verify`](mod@verify): [`verify()`], a typed verdict from the bytes alone;
+//! - [`detached`]: the COSE signature of check-in and survey items;
 //! - [`phash`]: the perceptual hash of a thumbnail and the near-duplicate index.
 
+pub mod detached;
 pub mod manifest;
 pub mod phash;
 pub mod signer;

@@ -479,3 +479,24 @@ fn distinct_fixture_photos_do_not_match() {
     );
     assert!(matches.is_empty(), "{matches:?}");
 }
+
+#[test]
+fn a_check_in_item_carries_a_cose_signature_over_its_fields() {
+    use fieldsync_core::evidence::detached::{ItemOutcome, verify_item};
+    let credentials = create_dev_credentials("phone-1", "Test Vendor").unwrap();
+    let (provider, device) = world(&credentials);
+    device.check_in("1", fieldsync_core::model::now()).unwrap();
+    assert_eq!(device.engine.push_outbox(CODE, true).unwrap().delivered, 1);
+    let item = provider.admin().received_checkins().unwrap().remove(0).metadata;
+    assert_eq!(
+        verify_item(&item, Some(&credentials.ca_pem)),
+        ItemOutcome::Valid { trusted: true },
+        "{item}"
+    );
+    let mut changed = item.clone();
+    changed["key2"] = Value::String("2".into());
+    assert_eq!(
+        verify_item(&changed, Some(&credentials.ca_pem)),
+        ItemOutcome::Tampered
+    );
+}

@@ -315,7 +315,10 @@ fn mutated_manifests_verify_to_a_typed_outcome_never_a_panic() {
     let seed = seed();
     let mut rng = StdRng::seed_from_u64(seed);
     let (signed, anchors) = signed_rendition();
-    assert_eq!(verify(&signed, Some(&anchors)).outcome, Outcome::Valid { trusted: true });
+    assert_eq!(
+        verify(&signed, Some(&anchors)).outcome,
+        Outcome::Valid { trusted: true }
+    );
     let range = manifest_range(&signed);
     assert!(range.len() > 1000, "{range:?}");
     let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
@@ -351,12 +354,21 @@ fn mutated_manifests_verify_to_a_typed_outcome_never_a_panic() {
         }
         let one = std::time::Instant::now();
         let verification = verify(&bytes, Some(&anchors));
-        assert!(one.elapsed().as_secs() < 5, "seed {seed}: one verification took {:?}", one.elapsed());
+        assert!(
+            one.elapsed().as_secs() < 5,
+            "seed {seed}: one verification took {:?}",
+            one.elapsed()
+        );
         *outcomes.entry(verification.outcome.word()).or_default() += 1;
     }
     println!("seed {seed}: {outcomes:?} in {:?}", started.elapsed());
     // Not JPEGs, an empty file, and a JPEG whose APP11 run declares megabytes of certificates.
-    for bytes in [Vec::new(), b"%PDF-1.7\n".to_vec(), vec![0xFF, 0xD8], b"\x89PNG\r\n\x1a\n".to_vec()] {
+    for bytes in [
+        Vec::new(),
+        b"%PDF-1.7\n".to_vec(),
+        vec![0xFF, 0xD8],
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+    ] {
         assert!(matches!(
             verify(&bytes, Some(&anchors)).outcome,
             Outcome::NotSupported { .. } | Outcome::Unsigned | Outcome::Tampered { .. }
@@ -370,6 +382,9 @@ fn mutated_manifests_verify_to_a_typed_outcome_never_a_panic() {
     enormous.extend_from_slice(&signed[range.end..]);
     let one = std::time::Instant::now();
     let verification = verify(&enormous, Some(&anchors));
-    assert!(!matches!(verification.outcome, Outcome::Valid { .. }), "{verification:?}");
+    assert!(
+        !matches!(verification.outcome, Outcome::Valid { .. }),
+        "{verification:?}"
+    );
     assert!(one.elapsed().as_secs() < 5, "{:?}", one.elapsed());
 }
