@@ -103,7 +103,7 @@ def check_with_c2pa_python(data, credentials, photo, fix):
     assert fieldsync_assertion["location_certification"]["position"] == pytest.approx([fix.latitude, fix.longitude])
     exif = assertions["stds.exif"]
     assert exif["exif:DateTimeOriginal"] == photo.capture_time == "2008-10-22T16:28:39Z"
-    assert exif["exif:GPSHPositioningError"] == str(fix.accuracy_m)
+    assert float(exif["exif:GPSHPositioningError"]) == fix.accuracy_m
     actions = json.dumps(assertions.get("c2pa.actions.v2") or assertions["c2pa.actions"])
     assert "c2pa.created" in actions and "digitalCapture" in actions and "c2pa.resized" in actions
     manifest = store["manifests"][store["active_manifest"]]
