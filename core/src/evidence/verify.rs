@@ -163,6 +163,24 @@ fn flatten(prefix: &str, value: &Value, label: &str, rows: &mut Vec<AssertionRow
         Value::Object(map) => map
             .iter()
             .for_each(|(key, value)| flatten(&join(key), value, label, rows)),
+        // A hash is an array of byte values: one row of hex, not one row per byte.
+        Value::Array(items)
+            if items.len() > 8
+                && items
+                    .iter()
+                    .all(|item| item.as_u64().is_some_and(|byte| byte <= 255)) =>
+        {
+            let hex: String = items
+                .iter()
+                .filter_map(Value::as_u64)
+                .map(|byte| format!("{byte:02x}"))
+                .collect();
+            rows.push(AssertionRow {
+                label: label.to_owned(),
+                field: prefix.to_owned(),
+                value: hex,
+            });
+        }
         Value::Array(items) => items
             .iter()
             .enumerate()
