@@ -50,9 +50,9 @@ fn evidence(uuid: &str) -> PhotoEvidence {
         gps_accuracy_m: Some(6.0),
         checkin_distance_m: Some(11.2),
         location: LocationCertification {
-            position: Some((39.7817, -89.6501)),
+            position: Some((39.7817, -89.6501).into()),
             position_source: Some("device_fix"),
-            property: Some((39.7818, -89.6501)),
+            property: Some((39.7818, -89.6501).into()),
             radius_m: 200.0,
             distance_m: Some(11.1),
             certified: true,

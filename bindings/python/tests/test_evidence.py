@@ -100,7 +100,8 @@ def check_with_c2pa_python(data, credentials, photo, fix):
     assert fieldsync_assertion["task"] == "Grass Cut"
     assert fieldsync_assertion["evidence_type"] == "before"
     assert fieldsync_assertion["original_sha256"] == hashlib.sha256(DSCN0010.read_bytes()).hexdigest()
-    assert fieldsync_assertion["location_certification"]["position"] == pytest.approx([fix.latitude, fix.longitude])
+    position = fieldsync_assertion["location_certification"]["position"]
+    assert (position["latitude"], position["longitude"]) == pytest.approx((fix.latitude, fix.longitude))
     exif = assertions["stds.exif"]
     assert exif["exif:DateTimeOriginal"] == photo.capture_time == "2008-10-22T16:28:39Z"
     assert float(exif["exif:GPSHPositioningError"]) == fix.accuracy_m

@@ -22,15 +22,30 @@ pub const FIELDSYNC_ASSERTION: &str = "com.fieldsync.evidence";
 /// The IPTC digital source type of a photo taken by a camera.
 pub const DIGITAL_CAPTURE: &str = "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture";
 
+/// A position, degrees (an object rather than a pair: every C2PA reader renders it the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Position {
+    /// Latitude, degrees.
+    pub latitude: f64,
+    /// Longitude, degrees.
+    pub longitude: f64,
+}
+
+impl From<(f64, f64)> for Position {
+    fn from((latitude, longitude): (f64, f64)) -> Self {
+        Self { latitude, longitude }
+    }
+}
+
 /// How the location was certified, with its inputs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LocationCertification {
     /// The photo's position (the device fix, else the EXIF GPS).
-    pub position: Option<(f64, f64)>,
+    pub position: Option<Position>,
     /// `device_fix` or `exif`.
     pub position_source: Option<&'static str>,
     /// The property's position.
-    pub property: Option<(f64, f64)>,
+    pub property: Option<Position>,
     /// The geofence radius, metres.
     pub radius_m: f64,
     /// Distance from the position to the property, metres.

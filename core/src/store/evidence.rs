@@ -299,13 +299,13 @@ pub(crate) fn plan(
         gps_accuracy_m: if fix.is_some() { accuracy } else { None },
         checkin_distance_m,
         location: LocationCertification {
-            position,
+            position: position.map(Into::into),
             position_source: match (fix, processed.metadata.gps) {
                 (Some(_), _) => Some("device_fix"),
                 (None, Some(_)) => Some("exif"),
                 (None, None) => None,
             },
-            property,
+            property: property.map(Into::into),
             radius_m: radius,
             distance_m: location.map(|(distance, _)| distance),
             certified: location.is_some_and(|(_, inside)| inside),
