@@ -224,6 +224,25 @@ impl FieldSync {
         env!("CARGO_PKG_VERSION").to_owned()
     }
 
+    /// Sets the device signer: photos processed from now on carry C2PA content credentials it signs;
+    /// `None` makes them without. Photos whose signing waited (a locked key store) go at the next pass.
+    pub fn set_device_signer(&self, signer: Option<Arc<dyn crate::foreign::DeviceSigner>>) {
+        self.app.set_device_signer(signer.map(|signer| {
+            Arc::new(crate::foreign::HostSigner(signer)) as Arc<dyn fieldsync_core::evidence::DeviceSigner>
+        }));
+    }
+
+    /// Sets a software signer (tests and emulators only: the key is in memory). See
+    /// [`crate::create_development_credentials`].
+    pub fn set_software_signer(&self, device_key_pem: String, chain_pem: String) -> Result<()> {
+        let signer = fieldsync_core::evidence::SoftwareSigner::from_pem(&device_key_pem, &chain_pem)
+            .map_err(|err| FieldSyncError::InvalidInput {
+                reason: err.to_string(),
+            })?;
+        self.app.set_device_signer(Some(Arc::new(signer)));
+        Ok(())
+    }
+
     /// This device's id.
     pub fn device_id(&self) -> String {
         self.device_id.clone()
@@ -643,6 +662,23 @@ impl FieldSync {
                         uuid: processed.uuid.clone(),
                         state: processed.state.into(),
                     });
+                    let mut flags = Vec::new();
+                    if processed.possible_reuse.is_some() {
+                        flags.push("possible_reuse".to_owned());
+                    }
+                    if processed.taken_before_assignment {
+                        flags.push("taken_before_assignment".to_owned());
+                    }
+                    if !flags.is_empty() {
+                        events.send(FieldSyncEvent::PhotoFlagged {
+                            uuid: processed.uuid.clone(),
+                            flags,
+                            matching_photo: processed
+                                .possible_reuse
+                                .as_ref()
+                                .map(|reuse| reuse.matching_photo.clone()),
+                        });
+                    }
                 }
             })?;
             Ok(Photo::from_core(photo, None))

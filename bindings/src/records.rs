@@ -803,6 +803,12 @@ pub enum UploadWaitReason {
     WaitingForWifi,
     /// A photo not processed yet.
     WaitingForProcessing,
+    /// A processed photo whose content credentials the device could not sign yet (a locked keystore);
+    /// tried again at the next processing pass, never lost.
+    WaitingForSigner {
+        /// Why the device could not sign.
+        error: String,
+    },
     /// Waiting for QA to approve it.
     WaitingForQa,
     /// Waiting for QA in a `publish` project: completing the project approves it.
@@ -837,6 +843,7 @@ impl From<fieldsync_core::outbox::WaitReason> for UploadWaitReason {
             Core::Paused => Self::Paused,
             Core::WaitingForWifi => Self::WaitingForWifi,
             Core::WaitingForProcessing => Self::WaitingForProcessing,
+            Core::WaitingForSigner { error } => Self::WaitingForSigner { error },
             Core::WaitingForQa => Self::WaitingForQa,
             Core::WaitingForCompletion => Self::WaitingForCompletion,
             Core::PhotoOfItsProject => Self::WaitingForPhoto,
@@ -931,6 +938,15 @@ pub enum FieldSyncEvent {
         /// Its new state.
         state: PhotoState,
     },
+    /// Processing flagged a photo for QA (`possible_reuse`, `taken_before_assignment`); nothing is blocked.
+    PhotoFlagged {
+        /// The photo's UUID.
+        uuid: String,
+        /// The flags.
+        flags: Vec<String>,
+        /// For `possible_reuse`: the matching photo's UUID.
+        matching_photo: Option<String>,
+    },
     /// An import finished.
     ImportFinished {
         /// Integration code.
@@ -979,6 +995,15 @@ pub struct Photo {
     pub thumbnail_path: Option<String>,
     /// These bytes were already added to this project.
     pub duplicate: bool,
+    /// QA flag `possible_reuse`: the UUID of a near-duplicate photo of another project, or of one relayed
+    /// earlier in this project. Nothing is blocked: QA decides.
+    pub possible_reuse_of: Option<String>,
+    /// How many of the 64 perceptual-hash bits differ from that photo (0: identical to the eye).
+    pub possible_reuse_distance: Option<u32>,
+    /// QA flag `taken_before_assignment`: the capture time precedes the project's arrival on the device.
+    pub taken_before_assignment: bool,
+    /// The rendition carries C2PA content credentials signed by the device.
+    pub signed: bool,
 }
 
 impl Photo {
@@ -997,6 +1022,10 @@ impl Photo {
             time_certified: photo.time_certified,
             thumbnail_path,
             duplicate: photo.duplicate,
+            possible_reuse_distance: photo.possible_reuse.as_ref().map(|reuse| reuse.distance),
+            possible_reuse_of: photo.possible_reuse.map(|reuse| reuse.matching_photo),
+            taken_before_assignment: photo.taken_before_assignment,
+            signed: photo.signed,
         }
     }
 }
@@ -1786,4 +1815,49 @@ pub enum RefreshMode {
     Changes,
     /// Everything assigned to the vendor; projects no longer assigned are removed (field work kept).
     FullImport,
+}
+// ----- evidence: content credentials -----
+
+/// The result of verifying a photo's content credentials ([`crate::verify_photo`]).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PhotoVerification {
+    /// `valid`, `tampered`, `unsigned`, `untrusted` or `not_supported`.
+    pub result: String,
+    /// For `valid`: the chain leads to a given trust anchor.
+    pub trusted: bool,
+    /// For `tampered`: `image`, `assertion`, `signature` or `manifest`.
+    pub tampered_part: Option<String>,
+    /// For a tampered assertion: its label.
+    pub tampered_assertion: Option<String>,
+    /// The signer's certificate common name.
+    pub signer: Option<String>,
+    /// The validation failure codes.
+    pub failures: Vec<String>,
+    /// The whole verification as JSON (assertions included).
+    pub json: String,
+}
+
+impl From<fieldsync_core::evidence::Verification> for PhotoVerification {
+    fn from(verification: fieldsync_core::evidence::Verification) -> Self {
+        use fieldsync_core::evidence::{Outcome, TamperedPart};
+        let json = serde_json::to_string(&verification).unwrap_or_default();
+        let (tampered_part, tampered_assertion) = match &verification.outcome {
+            Outcome::Tampered { part } => match part {
+                TamperedPart::Image => (Some("image"), None),
+                TamperedPart::Assertion { label } => (Some("assertion"), Some(label.clone())),
+                TamperedPart::Signature => (Some("signature"), None),
+                TamperedPart::Manifest => (Some("manifest"), None),
+            },
+            _ => (None, None),
+        };
+        Self {
+            result: verification.outcome.word().to_owned(),
+            trusted: matches!(verification.outcome, Outcome::Valid { trusted: true }),
+            tampered_part: tampered_part.map(str::to_owned),
+            tampered_assertion,
+            signer: verification.signer,
+            failures: verification.failures,
+            json,
+        }
+    }
 }

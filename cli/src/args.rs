@@ -173,6 +173,33 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Content credentials: set up this device's signer (development), verify a photo.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Create a development certificate authority and a device certificate in `<db>-evidence/`; photos
+    /// processed from now on carry content credentials signed with it.
+    Init {
+        /// The organisation named in the certificates.
+        #[arg(long, default_value = "fieldsync development")]
+        organisation: String,
+        /// Replace an existing device key.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Verify a photo's content credentials: valid, tampered (and where), unsigned, or untrusted; or a
+    /// check-in or survey item (JSON) and its `evidenceSignature`. Needs no cache and no network. Exit code
+    /// 0 only when valid.
+    Verify {
+        /// The photo (JPEG), or an item (JSON).
+        file: PathBuf,
+        /// The trust anchor(s), PEM (e.g. `<db>-evidence/ca.pem`); without it only integrity is checked.
+        #[arg(long)]
+        trust: Option<PathBuf>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -9,6 +9,9 @@ use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
 use crate::output::terminal_safe;
 use crate::track::TrackSource;
 use fieldsync_core::app::{App, AppConfig};
+use fieldsync_core::evidence::software::{evidence_dir, init_dev};
+use fieldsync_core::evidence::verify::MAX_VERIFY_BYTES;
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
@@ -22,6 +25,7 @@ use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::args::EvidenceCommand;
 use crate::args::{
     Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, NetworkArg, OnOff, OutboxCommand,
     ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
@@ -50,6 +54,9 @@ pub fn run(cli: Cli) -> Result<()> {
             return Ok(());
         }
         Command::Man { out } => return output::man_pages(out.as_deref()),
+        Command::Evidence(EvidenceCommand::Verify { file, trust }) => {
+            return evidence_verify(&printer, file, trust.as_deref());
+        }
         Command::Provider(ProviderCommand::Serve {
             addr,
             provider_db,
@@ -82,6 +89,7 @@ pub fn run(cli: Cli) -> Result<()> {
         config.relay_concurrency = usize::try_from(*relay_concurrency).unwrap_or(1);
     }
     let app = App::open(config).with_context(|| format!("cannot open the cache {}", db.display()))?;
+    load_device_signer(&app, &db)?;
     let store = app.store();
     let engine = app.engine();
     match cli.command {
@@ -139,10 +147,82 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox { command, network } => outbox(store, &printer, command, network.into()),
         Command::Photo(command) => photo(&app, &printer, command),
         Command::Watch { interval } => watch(engine.clone(), &printer, interval),
-        Command::Demo { .. } | Command::Provider(_) | Command::Completions { .. } | Command::Man { .. } => {
-            Ok(())
+        Command::Evidence(EvidenceCommand::Init {
+            organisation,
+            replace,
+        }) => {
+            let dir = evidence_dir(&db);
+            init_dev(&dir, &device_id(store)?, &organisation, replace)?;
+            load_device_signer(&app, &db)?;
+            printer.value_or_message(
+                &serde_json::json!({"folder": dir, "trust_anchor": dir.join("ca.pem")}),
+                &format!(
+                    "development certificate authority and device certificate created in {}\n\
+                     photos processed from now on are signed; verify with: fieldsync evidence verify PHOTO \
+                     --trust {}",
+                    dir.display(),
+                    dir.join("ca.pem").display()
+                ),
+            )
         }
+        Command::Demo { .. }
+        | Command::Provider(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Evidence(EvidenceCommand::Verify { .. }) => Ok(()),
     }
+}
+
+/// The CLI's device signer: the software key of `<db>-evidence/`, when `fieldsync evidence init` made one.
+fn load_device_signer(app: &App, database: &Path) -> Result<()> {
+    let dir = evidence_dir(database);
+    if dir.join("device.key").exists() {
+        let signer = SoftwareSigner::load(&dir)?;
+        app.set_device_signer(Some(Arc::new(signer)));
+    }
+    Ok(())
+}
+
+fn evidence_verify(printer: &Printer, file: &Path, trust: Option<&Path>) -> Result<()> {
+    let bytes = fieldsync_core::files::read_regular_file(file, MAX_VERIFY_BYTES as u64, "file")
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let anchors = trust
+        .map(|path| {
+            fieldsync_core::files::read_regular_text(path, 1 << 20, "trust")
+                .with_context(|| format!("cannot read the trust anchors {}", path.display()))
+        })
+        .transpose()?;
+    // A check-in or survey item (JSON) carries its evidence as a COSE signature over its fields.
+    if bytes.first() == Some(&b'{') {
+        let item: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", file.display()))?;
+        let outcome = fieldsync_core::evidence::detached::verify_item(&item, anchors.as_deref());
+        printer.value_or_message(&outcome, &format!("{}: {outcome:?}", file.display()))?;
+        if !matches!(
+            outcome,
+            fieldsync_core::evidence::detached::ItemOutcome::Valid { .. }
+        ) {
+            return Err(crate::exit::fail(
+                Kind::Data,
+                "not_valid",
+                "the item's evidence is not valid",
+            ));
+        }
+        return Ok(());
+    }
+    let verification = verify(&bytes, anchors.as_deref());
+    printer.verification(file, &verification)?;
+    if !matches!(
+        verification.outcome,
+        fieldsync_core::evidence::Outcome::Valid { .. }
+    ) {
+        return Err(crate::exit::fail(
+            Kind::Data,
+            "not_valid",
+            format!("not valid: {}", verification.outcome.word()),
+        ));
+    }
+    Ok(())
 }
 
 fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {

@@ -35,8 +35,10 @@ fn init_logging(verbose: u8) {
         1 => "info",
         _ => "debug",
     };
+    // c2pa warns on every use that its thumbnail feature is off (its default settings ask for thumbnails,
+    // fieldsync's turn them off afterwards): only its errors are shown unless FIELDSYNC_LOG asks.
     let filter = tracing_subscriber::EnvFilter::try_from_env("FIELDSYNC_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},c2pa=error")));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use fieldsync_core::evidence::{Outcome, TamperedPart, Verification};
 use fieldsync_core::model::CategoryCounts;
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
 use fieldsync_core::requirements::{Unmet, UnmetRequirement};
@@ -341,6 +342,7 @@ impl Printer {
             "State",
             "Size",
             "Certified",
+            "Flags",
             "Note",
         ]);
         for photo in photos {
@@ -356,11 +358,66 @@ impl Printer {
                     .map(|(w, h)| format!("{w}x{h}"))
                     .unwrap_or_default(),
                 certified(photo),
+                flags(photo),
                 text(&photo.message),
             ]));
         }
         println!("{table}");
         println!("{} photo(s)", photos.len());
+        Ok(())
+    }
+
+    /// A verification: the verdict, the signer, and the assertions as a table.
+    pub fn verification(&self, file: &std::path::Path, verification: &Verification) -> Result<()> {
+        if self.json {
+            return self.json(verification);
+        }
+        let verdict = match &verification.outcome {
+            Outcome::Valid { trusted: true } => {
+                "valid: signed by a trusted certificate, nothing changed".to_owned()
+            }
+            Outcome::Valid { trusted: false } => {
+                "valid: nothing changed since signing (trust not checked: give --trust CA.pem)".to_owned()
+            }
+            Outcome::Tampered { part } => match part {
+                TamperedPart::Image => {
+                    "TAMPERED: the image bytes do not match the signed hash (an image byte changed, or the \
+                     manifest was moved from another photo)"
+                        .to_owned()
+                }
+                TamperedPart::Assertion { label } => format!("TAMPERED: the assertion {label} was changed"),
+                TamperedPart::Signature => "TAMPERED: the claim's signature does not verify".to_owned(),
+                TamperedPart::Manifest => "TAMPERED: the manifest is damaged".to_owned(),
+            },
+            Outcome::Unsigned => "UNSIGNED: the photo has no content credentials".to_owned(),
+            Outcome::Untrusted => {
+                "UNTRUSTED: intact, but signed by a certificate that does not lead to the trust anchor"
+                    .to_owned()
+            }
+            Outcome::NotSupported { reason } => format!("NOT SUPPORTED: {reason}"),
+        };
+        println!("{}: {}", terminal_safe(&file.display().to_string()), verdict);
+        if let Some(signer) = &verification.signer {
+            println!(
+                "signer: {} (issuer {})",
+                terminal_safe(signer),
+                terminal_safe(verification.issuer.as_deref().unwrap_or("?"))
+            );
+        }
+        if !verification.failures.is_empty() {
+            println!("failures: {}", terminal_safe(&verification.failures.join(", ")));
+        }
+        if !verification.assertions.is_empty() {
+            let mut table = new_table(&["Assertion", "Field", "Value"]);
+            for row in &verification.assertions {
+                table.add_row(safe_row(vec![
+                    row.label.clone(),
+                    row.field.clone(),
+                    row.value.clone(),
+                ]));
+            }
+            println!("{table}");
+        }
         Ok(())
     }
 
@@ -762,6 +819,24 @@ impl Printer {
 }
 
 /// An answer as a person reads it.
+/// The QA flags of a photo, and whether it is signed.
+fn flags(photo: &Photo) -> String {
+    let mut flags = Vec::new();
+    if let Some(reuse) = &photo.possible_reuse {
+        flags.push(format!(
+            "possible_reuse of {} ({} bits)",
+            reuse.matching_photo, reuse.distance
+        ));
+    }
+    if photo.taken_before_assignment {
+        flags.push("taken_before_assignment".to_owned());
+    }
+    if photo.signed {
+        flags.push("signed".to_owned());
+    }
+    flags.join(", ")
+}
+
 pub fn answer_text(answer: &AnswerValue) -> String {
     match answer {
         AnswerValue::YesNo(true) => "Yes".into(),

@@ -8,6 +8,7 @@
 mod changes;
 mod checkins;
 mod cursor;
+mod evidence;
 mod export;
 mod field;
 mod fingerprint;
@@ -33,6 +34,7 @@ use crate::{Error, Result};
 pub use crate::outbox::OutboxSummary;
 pub use changes::{ChangeHub, ChangeSubscription, Changes};
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
+pub use evidence::PhotoFlags;
 pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
 pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
@@ -74,6 +76,10 @@ pub struct Store {
     changes: Arc<ChangeHub>,
     /// What the writer's hooks have marked.
     hooks: Arc<changes::HookState>,
+    /// The host's device signer (content credentials on renditions), if set.
+    signer: evidence::SignerSlot,
+    /// The perceptual hashes of the cache, loaded incrementally (`store/evidence.rs`).
+    reuse: Mutex<crate::evidence::phash::ReuseIndex>,
 }
 
 /// Idle reader connections, and how many are in use.
@@ -170,6 +176,8 @@ impl Store {
             reader_returned: Condvar::new(),
             changes: Arc::new(ChangeHub::default()),
             hooks,
+            signer: evidence::SignerSlot::default(),
+            reuse: Mutex::new(crate::evidence::phash::ReuseIndex::default()),
         })
     }
 

@@ -321,9 +321,9 @@ fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Res
 const INSERT_PROJECT: &str = "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1,
      address2, city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
      client_due_date, client_instructions, description, reference, latitude, longitude, start_date, options,
-     attributes, closed, removal_pending, fingerprint, updated_at, search_text)
+     attributes, closed, removal_pending, fingerprint, updated_at, search_text, first_seen_at)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
-     ?23, ?24, ?25, ?26, ?27, ?28)";
+     ?23, ?24, ?25, ?26, ?27, ?28, ?27)";
 
 /// A task's row.
 const INSERT_TASK: &str = "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id,
