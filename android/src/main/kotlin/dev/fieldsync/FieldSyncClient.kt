@@ -19,6 +19,7 @@ import uniffi.fieldsync_ffi.CategoryCounts
 import uniffi.fieldsync_ffi.CheckIn
 import uniffi.fieldsync_ffi.Completion
 import uniffi.fieldsync_ffi.EventListener
+import uniffi.fieldsync_ffi.EvidenceType
 import uniffi.fieldsync_ffi.FieldSync
 import uniffi.fieldsync_ffi.FieldSyncConfig
 import uniffi.fieldsync_ffi.FieldSyncEvent
@@ -37,6 +38,7 @@ import uniffi.fieldsync_ffi.Project
 import uniffi.fieldsync_ffi.ProjectEdit
 import uniffi.fieldsync_ffi.ProjectQuery
 import uniffi.fieldsync_ffi.ProjectSummary
+import uniffi.fieldsync_ffi.RefreshMode
 import uniffi.fieldsync_ffi.ResolvedOptions
 import uniffi.fieldsync_ffi.SecretStore
 import uniffi.fieldsync_ffi.SurveyAnswer
@@ -123,12 +125,16 @@ class FieldSyncClient private constructor(
     suspend fun validate(code: String): Validation = raw.validate(code)
 
     /**
-     * A Refresh, or a Full Import with [full]; coalesced with a refresh of the same integration in flight.
-     * Cancelled (the coroutine or [cancel]), the download is aborted or the import rolls back:
-     * [FieldSyncException.Cancelled] for a [cancel] handle, `CancellationException` for the coroutine.
+     * A Refresh of what changed ([RefreshMode.CHANGES]) or a Full Import ([RefreshMode.FULL_IMPORT]);
+     * coalesced with a refresh of the same integration in flight. Cancelled (the coroutine or [cancel]), the
+     * download is aborted or the import rolls back: [FieldSyncException.Cancelled] for a [cancel] handle,
+     * `CancellationException` for the coroutine.
      */
-    suspend fun refresh(code: String, full: Boolean = false, cancel: Cancellation? = null): ImportReport =
-        raw.refresh(code, full, cancel)
+    suspend fun refresh(
+        code: String,
+        mode: RefreshMode = RefreshMode.CHANGES,
+        cancel: Cancellation? = null,
+    ): ImportReport = raw.refresh(code, mode, cancel)
 
     /** Refreshes the integration owning [pushKey]; `null` when none has it. */
     suspend fun refreshByPushKey(pushKey: String): ImportReport? = raw.refreshByPushKey(pushKey)
@@ -265,11 +271,11 @@ class FieldSyncClient private constructor(
         io { raw.checkInWithFix(projectId, fix, badge, user) }
 
     /**
-     * Takes the camera's file as a photo of [task] ([evidence]: `before`, `during` or `after`): safe on disk and
+     * Takes the camera's file as a photo of [task] ([evidence]: before, during or after the work): safe on disk and
      * queued before processing, then processed (upright, resized, thumbnail). With auto relay it is queued for
      * the provider, else it waits in `pending_qa`. A hostile or unreadable file is [FieldSyncException.InvalidInput].
      */
-    suspend fun addPhoto(projectId: String, task: String, evidence: String, file: File, fix: LocationFix? = null): Photo =
+    suspend fun addPhoto(projectId: String, task: String, evidence: EvidenceType, file: File, fix: LocationFix? = null): Photo =
         raw.addPhoto(projectId, task, evidence, file.path, fix)
 
     /** Photos of a project, or every photo. */

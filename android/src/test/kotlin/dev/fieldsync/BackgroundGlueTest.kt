@@ -50,7 +50,7 @@ class BackgroundGlueTest {
             FieldSyncException.Network("down", null),
             FieldSyncException.Storage("disk"),
         )) assertEquals(BackgroundVerdict.RETRY, BackgroundSync.verdict(error), "$error")
-        for (error in listOf(FieldSyncException.Auth("refused"), FieldSyncException.Internal("bug"), IllegalStateException())) {
+        for (error in listOf(FieldSyncException.Auth("refused", "ACME"), FieldSyncException.Internal("bug"), IllegalStateException())) {
             assertEquals(BackgroundVerdict.FAILURE, BackgroundSync.verdict(error), "$error")
         }
     }

@@ -14,6 +14,7 @@ import uniffi.fieldsync_ffi.BackgroundReason
 import uniffi.fieldsync_ffi.Cancellation
 import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import uniffi.fieldsync_ffi.StopCause
 import java.io.File
 import java.nio.file.Files
@@ -42,7 +43,7 @@ class BackgroundSyncTest : EmulatorTest() {
         val secrets = InMemorySecretStore()
         val vendor = vendor(client = openClient(secrets, directory), secrets = secrets)
         vendor.assignFieldOrders()
-        assertEquals(4uL, vendor.client.refresh(vendor.code, full = true).created)
+        assertEquals(4uL, vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT).created)
         emulator.admin.call("DELETE", "/traffic")
         return vendor
     }

@@ -15,6 +15,7 @@ import uniffi.fieldsync_ffi.FieldSyncEvent
 import uniffi.fieldsync_ffi.IntegrationStatus
 import uniffi.fieldsync_ffi.Project
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import java.util.Collections
 import kotlin.random.Random
 import kotlin.test.assertEquals
@@ -42,7 +43,7 @@ class CancellationTest : EmulatorTest() {
         val vendor = vendor(orders = 5)
         val client = vendor.client
         val code = vendor.code
-        client.refresh(code, full = true)
+        client.refresh(code, mode = RefreshMode.FULL_IMPORT)
         val before = client.snapshot(code)
 
         val admin = emulator.admin
@@ -89,7 +90,7 @@ class CancellationTest : EmulatorTest() {
         val batch = 1_500
         emulator.admin.bulk(vendor.username, batch)
         val firstStarted = System.nanoTime()
-        assertEquals(batch.toULong(), client.refresh(code, full = true).created)
+        assertEquals(batch.toULong(), client.refresh(code, mode = RefreshMode.FULL_IMPORT).created)
         val importMs = (System.nanoTime() - firstStarted) / 1_000_000
         emulator.admin.bulk(vendor.username, batch) // the next full import doubles the list
 
@@ -98,7 +99,7 @@ class CancellationTest : EmulatorTest() {
         var reads = 0
         val reader = launch(Dispatchers.IO) { while (isActive) { seen += count(); reads++ } }
 
-        val import = launch(Dispatchers.Default) { client.refresh(code, full = true) }
+        val import = launch(Dispatchers.Default) { client.refresh(code, mode = RefreshMode.FULL_IMPORT) }
         waitUntil("the import runs", every = 2.milliseconds) { client.integration(code).status == IntegrationStatus.RUNNING }
         delay((importMs / 2).coerceIn(20, 2_000)) // about the middle of the import
         val cancelled = System.nanoTime()
@@ -118,7 +119,7 @@ class CancellationTest : EmulatorTest() {
         val afterCancel = count()
         assertTrue(afterCancel == batch || afterCancel == 2 * batch, "$afterCancel")
 
-        val again = client.refresh(code, full = true)
+        val again = client.refresh(code, mode = RefreshMode.FULL_IMPORT)
         assertEquals((2 * batch - afterCancel).toULong(), again.created, "$again")
         assertEquals(0uL, again.removed, "$again")
         assertEquals(2 * batch, count())
@@ -129,7 +130,7 @@ class CancellationTest : EmulatorTest() {
         val vendor = vendor(orders = 2)
         val client = vendor.client
         val code = vendor.code
-        client.refresh(code, full = true)
+        client.refresh(code, mode = RefreshMode.FULL_IMPORT)
         emulator.admin.putWorkOrder(workOrder(vendor.number(3), vendor.username))
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to 700, "times" to 1))
 
@@ -164,7 +165,7 @@ class CancellationTest : EmulatorTest() {
         val vendor = vendor(orders = 6)
         val client = vendor.client
         val code = vendor.code
-        client.refresh(code, full = true)
+        client.refresh(code, mode = RefreshMode.FULL_IMPORT)
         val expected = mutableMapOf<String, String>()
 
         repeat(6) { round ->
@@ -173,7 +174,7 @@ class CancellationTest : EmulatorTest() {
             expected[vendor.id(n)] = "round $round"
             emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to random.nextInt(0, 300), "times" to 1))
             val before = client.snapshot(code)
-            val job = launch(Dispatchers.Default) { client.refresh(code, full = random.nextBoolean()) }
+            val job = launch(Dispatchers.Default) { client.refresh(code, mode = if (random.nextBoolean()) RefreshMode.FULL_IMPORT else RefreshMode.CHANGES) }
             delay(random.nextLong(0, 250))
             job.cancelAndJoin()
             val during = client.snapshot(code)

@@ -11,11 +11,15 @@ import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.LocationFix
 import uniffi.fieldsync_ffi.LocationSource
+import uniffi.fieldsync_ffi.OutboxKind
+import uniffi.fieldsync_ffi.OutboxState
 import uniffi.fieldsync_ffi.ProjectEdit
+import uniffi.fieldsync_ffi.RefreshMode
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.math.abs
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
+import kotlin.test.assertIs
 import kotlin.test.assertFalse
 import kotlin.test.assertNull
 import kotlin.test.assertTrue
@@ -28,7 +32,7 @@ class CheckInTest : EmulatorTest() {
 
     private suspend fun site(): Vendor = vendor().also {
         it.assignFieldOrders()
-        assertEquals(4uL, it.client.refresh(it.code, full = true).created)
+        assertEquals(4uL, it.client.refresh(it.code, mode = RefreshMode.FULL_IMPORT).created)
     }
 
     private fun assertNear(expected: Double, actual: Double?, tolerance: Double = 0.5) =
@@ -56,14 +60,14 @@ class CheckInTest : EmulatorTest() {
         assertEquals(site.id(1), checkIn.project)
         assertTrue(checkIn.certified, "reasons: ${checkIn.reasons}")
         assertEquals(emptyList(), checkIn.reasons)
-        assertEquals("queued", checkIn.state)
+        assertEquals(OutboxState.QUEUED, checkIn.state)
         assertNear(11.1, checkIn.distanceM)
         assertEquals(3, track.timeouts.size)
         assertEquals(1, track.left)
         assertTrue(track.timeouts.all { it in 1uL..5_000uL }, "timeouts: ${track.timeouts}")
         assertTrue(Thread.currentThread() !in track.threads, "called from a library worker thread: ${track.threads}")
         val entry = site.client.outbox(site.code).single()
-        assertEquals(listOf(checkIn.uuid, "checkin", "queued"), listOf(entry.id, entry.kind, entry.state))
+        assertEquals(listOf(checkIn.uuid, OutboxKind.CHECK_IN, OutboxState.QUEUED), listOf(entry.id, entry.kind, entry.state))
 
         val outcome = site.client.sync(1.hours).single()
         assertEquals(1uL, outcome.delivered)
@@ -160,7 +164,7 @@ class CheckInTest : EmulatorTest() {
         recorded.zip(cases).forEach { (checkIn, case) ->
             val (_, reason, distance) = case
             assertEquals(reason == null, checkIn.certified, "$checkIn")
-            assertEquals("queued", checkIn.state)
+            assertEquals(OutboxState.QUEUED, checkIn.state)
             assertNear(distance, checkIn.distanceM, 1.0)
             if (reason == null) assertEquals(emptyList(), checkIn.reasons)
             else assertTrue(checkIn.reasons.size == 1 && reason.matches(checkIn.reasons[0]), "${checkIn.reasons}")
@@ -233,7 +237,7 @@ class CheckInTest : EmulatorTest() {
         val checkIn = site.client.raw.checkInWithFix(site.id(1), locationFix(), null, null)
         assertEquals("Complete", site.client.editProject(site.id(1), complete).status)
         val outbox = site.client.outbox(site.code)
-        assertEquals(listOf("checkin", "status"), outbox.map { it.kind })
+        assertEquals(listOf(OutboxKind.CHECK_IN, OutboxKind.STATUS), outbox.map { it.kind })
         assertEquals(checkIn.uuid, outbox[0].id)
     }
 
@@ -254,7 +258,8 @@ class CheckInTest : EmulatorTest() {
         assertEquals(0uL, offline.delivered)
         // Projects relay in parallel: the first entry of each project (1 and 3) may have been in flight.
         assertTrue(offline.retrying in 1uL..2uL, "$offline")
-        assertTrue(offline.error.orEmpty().startsWith("uploadPictures: "), "${offline.error}")
+        // Typed: an unreachable provider is a network failure (retry later), with no Retry-After.
+        assertNull(assertIs<FieldSyncException.Network>(offline.error, "${offline.error}").retryAfterSecs)
         assertEquals(recorded.map { it.first.uuid }, site.client.outbox(site.code).map { it.id }, "nothing lost")
         assertEquals(emptyList(), site.received())
 
@@ -296,7 +301,7 @@ class CheckInTest : EmulatorTest() {
         assertEquals(0uL to 1uL, first.delivered to first.retrying)
         assertEquals(listOf(checkIn.uuid to 1L), site.received("checkin").map { it["uuid"] to it["deliveries"].asLong() }, "stored")
         val entry = site.client.outbox(site.code).single()
-        assertEquals(listOf("retry_wait", "1"), listOf(entry.state, entry.attempts.toString()))
+        assertEquals(OutboxState.RETRY_WAIT to 1u, entry.state to entry.attempts)
 
         val second = site.client.raw.pushOutbox(site.code)
         assertEquals(1uL, second.delivered)
@@ -312,8 +317,8 @@ class CheckInTest : EmulatorTest() {
 
         val failed = site.client.sync(1.hours).single()
         assertEquals(0uL to 1uL, failed.delivered to failed.retrying)
-        assertTrue("500" in failed.error.orEmpty(), "${failed.error}")
-        assertEquals(listOf(checkIn.uuid to "retry_wait"), site.client.outbox(site.code).map { it.id to it.state })
+        assertIs<FieldSyncException.Network>(failed.error, "${failed.error}")
+        assertEquals(listOf(checkIn.uuid to OutboxState.RETRY_WAIT), site.client.outbox(site.code).map { it.id to it.state })
         assertEquals(emptyList(), site.received())
 
         emulator.admin.clearFaults()

@@ -11,6 +11,7 @@ import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
 import uniffi.fieldsync_ffi.IntegrationStatus
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertEquals
@@ -24,7 +25,7 @@ class ConcurrencyTest : EmulatorTest() {
         val vendor = vendor(orders = orders)
         val client = vendor.client
         val code = vendor.code
-        client.refresh(code, full = true)
+        client.refresh(code, mode = RefreshMode.FULL_IMPORT)
 
         val failures = ConcurrentLinkedQueue<String>()
         val calls = AtomicInteger()
@@ -34,7 +35,7 @@ class ConcurrencyTest : EmulatorTest() {
         suspend fun call(kind: Int, worker: Int) {
             calls.incrementAndGet()
             when (kind) {
-                0 -> client.refresh(code, full = worker % 8 == 0)
+                0 -> client.refresh(code, mode = if (worker % 8 == 0) RefreshMode.FULL_IMPORT else RefreshMode.CHANGES)
                 1 -> {
                     val offset = (worker * 7) % orders
                     val page = client.projects(ProjectQuery(integration = code, sortByNumber = true, limit = 10u, offset = offset.toUInt()))
@@ -102,7 +103,7 @@ class ConcurrencyTest : EmulatorTest() {
         val b = vendor(orders = 35, client = a.client, secrets = a.secrets)
         val client = a.client
         listOf(a, b).map { vendor ->
-            async(Dispatchers.Default) { repeat(6) { client.refresh(vendor.code, full = it % 2 == 0) } }
+            async(Dispatchers.Default) { repeat(6) { client.refresh(vendor.code, mode = if (it % 2 == 0) RefreshMode.FULL_IMPORT else RefreshMode.CHANGES) } }
         }.awaitAll()
         assertEquals((1..25).map { a.id(it) }.toSet(), client.snapshot(a.code).keys)
         assertEquals((1..35).map { b.id(it) }.toSet(), client.snapshot(b.code).keys)
@@ -113,7 +114,7 @@ class ConcurrencyTest : EmulatorTest() {
     @Test
     fun `concurrent refreshes of one integration are coalesced, not queued one by one`() = coTest {
         val vendor = vendor(orders = 3)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to 400))
         val callers = 16
         val started = System.nanoTime()

@@ -8,6 +8,7 @@ import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.IntegrationStatus
 import uniffi.fieldsync_ffi.ProjectEdit
+import uniffi.fieldsync_ffi.RefreshMode
 import java.net.ServerSocket
 import java.nio.file.Files
 import kotlin.test.assertEquals
@@ -86,7 +87,7 @@ class ErrorsTest : EmulatorTest() {
     @Test
     fun `a provider 500 is a retryable Network error that leaves the cache as it was`() = coTest {
         val vendor = vendor(orders = 2)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         val before = vendor.client.snapshot(vendor.code)
         emulator.admin.patchWorkOrder(vendor.number(1), mapOf("clientInstructions" to "new"))
 
@@ -109,7 +110,7 @@ class ErrorsTest : EmulatorTest() {
     fun `a 503 carries the provider's Retry-After`() = coTest {
         val vendor = vendor(orders = 1)
         getWorkOrdersFault("http503", "retryAfter" to 7)
-        val error = assertFailsWith<FieldSyncException.Network> { vendor.client.refresh(vendor.code, full = true) }
+        val error = assertFailsWith<FieldSyncException.Network> { vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
         assertEquals(7uL, error.retryAfterSecs)
         assertEquals(7.seconds, error.retryAfter)
     }
@@ -118,7 +119,7 @@ class ErrorsTest : EmulatorTest() {
     fun `a dropped connection or a refused one is a Network error`() = coTest {
         val vendor = vendor(orders = 1)
         getWorkOrdersFault("dropBefore")
-        assertFailsWith<FieldSyncException.Network> { vendor.client.refresh(vendor.code, full = true) }
+        assertFailsWith<FieldSyncException.Network> { vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
 
         val closedPort = ServerSocket(0).use { it.localPort }
         vendor.client.editIntegration(vendor.code, IntegrationEdit(baseUrl = "http://127.0.0.1:$closedPort/api/v2"))
@@ -130,14 +131,14 @@ class ErrorsTest : EmulatorTest() {
     @Test
     fun `a truncated answer fails the refresh and changes nothing`() = coTest {
         val vendor = vendor(orders = 3)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         val before = vendor.client.snapshot(vendor.code)
         emulator.admin.putWorkOrder(workOrder(vendor.number(4), vendor.username))
         getWorkOrdersFault("truncate")
-        val error = assertFailsWith<FieldSyncException> { vendor.client.refresh(vendor.code, full = true) }
+        val error = assertFailsWith<FieldSyncException> { vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
         assertTrue(error is FieldSyncException.Network || error is FieldSyncException.Provider, "got $error")
         assertEquals(before, vendor.client.snapshot(vendor.code), "nothing of the broken answer was applied")
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertEquals(4, vendor.client.snapshot(vendor.code).size, "the next refresh converges")
     }
 
@@ -145,14 +146,14 @@ class ErrorsTest : EmulatorTest() {
     fun `refused credentials are Auth`() = coTest {
         val vendor = vendor(orders = 1, link = false)
         vendor.link(password = "wrong-password")
-        val refused = assertFailsWith<FieldSyncException.Auth> { vendor.client.refresh(vendor.code, full = true) }
+        val refused = assertFailsWith<FieldSyncException.Auth> { vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
         assertFalse(refused.message.orEmpty().contains("wrong-password"), "no secret in the message: ${refused.message}")
         assertFalse(refused.message.orEmpty().contains(sha1Hex("wrong-password")), "no secret in the message: ${refused.message}")
         assertFalse(refused.isRetryable)
         assertEquals(IntegrationStatus.ERROR, vendor.client.integration(vendor.code).status)
 
         vendor.client.editIntegration(vendor.code, IntegrationEdit(), password = vendor.password)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         getWorkOrdersFault("http401")
         assertFailsWith<FieldSyncException.Auth> { vendor.client.refresh(vendor.code) }
     }

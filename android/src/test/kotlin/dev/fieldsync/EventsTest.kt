@@ -13,6 +13,7 @@ import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.Integration
 import uniffi.fieldsync_ffi.IntegrationStatus
 import uniffi.fieldsync_ffi.LogLevel
+import uniffi.fieldsync_ffi.RefreshMode
 import java.util.Collections
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -41,7 +42,7 @@ class EventsTest : EmulatorTest() {
     fun `an import reports its counts and then the integration's Idle status through the Flow`() = coTest {
         val vendor = vendor(orders = 3)
         val recording = record(vendor.client)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         waitUntil("the final Idle status arrives", detail = { recording.snapshot() }) { recording.snapshot().lastOrNull() == idle(vendor.code) }
         recording.job.cancel()
 
@@ -77,7 +78,7 @@ class EventsTest : EmulatorTest() {
         assertEquals(IntegrationStatus.IDLE, first.status)
         assertNull(first.lastRefreshed)
 
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         withTimeout(10.seconds) {
             while (true) {
                 val next = updates.receive()
@@ -93,7 +94,7 @@ class EventsTest : EmulatorTest() {
         val b = vendor(orders = 1)
         val heardByA = record(a.client)
         val heardByB = record(b.client)
-        a.client.refresh(a.code, full = true)
+        a.client.refresh(a.code, mode = RefreshMode.FULL_IMPORT)
         waitUntil("A's import is reported to A", detail = { heardByA.snapshot() }) { heardByA.snapshot().lastOrNull() == idle(a.code) }
         assertEquals(emptyList(), heardByB.snapshot())
         heardByA.job.cancel()
@@ -105,7 +106,7 @@ class EventsTest : EmulatorTest() {
         val client = openClient(eventBufferCapacity = 4)
         val vendor = vendor(orders = 1, client = client)
         val stalled = launch(start = CoroutineStart.UNDISPATCHED) { client.events.collect { awaitCancellation() } }
-        repeat(12) { vendor.client.refresh(vendor.code, full = it % 2 == 0) } // ~30 events through a buffer of 4
+        repeat(12) { vendor.client.refresh(vendor.code, mode = if (it % 2 == 0) RefreshMode.FULL_IMPORT else RefreshMode.CHANGES) } // ~30 events through a buffer of 4
         stalled.cancel()
 
         val fresh = record(client)
@@ -124,7 +125,7 @@ class EventsTest : EmulatorTest() {
         FieldSyncLogging.install(LogLevel.INFO) { level, target, message -> lines += "$level $target $message" }
         val vendor = vendor(orders = 2)
         vendor.client.validate(vendor.code)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         waitUntil("the download is logged") {
             synchronized(lines) { lines.any { it.contains("downloaded work orders") && it.contains(vendor.code) } }
         }

@@ -3,7 +3,10 @@ package dev.fieldsync
 import dev.fieldsync.support.InMemorySecretStore
 import org.junit.jupiter.api.Test
 import uniffi.fieldsync_ffi.FieldSyncException
+import uniffi.fieldsync_ffi.OutboxKind
+import uniffi.fieldsync_ffi.OutboxState
 import uniffi.fieldsync_ffi.ProjectEdit
+import uniffi.fieldsync_ffi.RefreshMode
 import java.nio.file.Files
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -16,7 +19,7 @@ class FieldWorkTest : EmulatorTest() {
     @Test
     fun `a status edit changes the project at once and queues one outbox entry`() = coTest {
         val vendor = vendor(orders = 2)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertEquals(emptyList(), vendor.client.outbox(vendor.code))
 
         val edited = vendor.client.editProject(vendor.id(1), ProjectEdit(status = "Complete"))
@@ -24,9 +27,9 @@ class FieldWorkTest : EmulatorTest() {
         assertEquals("Complete", vendor.client.project(vendor.id(1)).status)
 
         val entry = vendor.client.outbox(vendor.code).single()
-        assertEquals("status", entry.kind)
+        assertEquals(OutboxKind.STATUS, entry.kind)
         assertEquals(vendor.id(1), entry.project)
-        assertEquals("queued", entry.state)
+        assertEquals(OutboxState.QUEUED, entry.state)
         assertEquals(0u, entry.attempts)
         assertTrue(Regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").matches(entry.id), "a UUID: ${entry.id}")
         assertTrue(entry.createdAt > 1_600_000_000L)
@@ -44,12 +47,12 @@ class FieldWorkTest : EmulatorTest() {
     @Test
     fun `pending field work keeps a project through a full import and blocks deletes until forced`() = coTest {
         val vendor = vendor(orders = 2)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         vendor.client.editProject(vendor.id(1), ProjectEdit(status = "Complete"))
         val entry = vendor.client.outbox(vendor.code).single()
 
         emulator.admin.deleteWorkOrder(vendor.number(1))
-        val report = vendor.client.refresh(vendor.code, full = true)
+        val report = vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertEquals(listOf(vendor.id(1)), report.kept, "report: $report")
         assertTrue(vendor.client.project(vendor.id(1)).removalPending)
 
@@ -66,11 +69,11 @@ class FieldWorkTest : EmulatorTest() {
     @Test
     fun `a closed project refuses edits and stays closed through imports`() = coTest {
         val vendor = vendor(orders = 1)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertTrue(vendor.client.closeProject(vendor.id(1)).closed)
         assertFailsWith<FieldSyncException.Conflict> { vendor.client.editProject(vendor.id(1), ProjectEdit(status = "Complete")) }
         emulator.admin.patchWorkOrder(vendor.number(1), mapOf("clientInstructions" to "changed"))
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertTrue(vendor.client.project(vendor.id(1)).closed)
         assertEquals(emptyList(), vendor.client.outbox(vendor.code))
     }
@@ -82,7 +85,7 @@ class FieldWorkTest : EmulatorTest() {
             val secrets = InMemorySecretStore()
             val first = FieldSyncClient.open(config(directory), secrets)
             val vendor = vendor(orders = 3, client = first, secrets = secrets)
-            first.refresh(vendor.code, full = true)
+            first.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
             first.editProject(vendor.id(2), ProjectEdit(status = "Complete"))
             val snapshot = first.snapshot(vendor.code)
             val outbox = first.outbox(vendor.code)

@@ -5,6 +5,7 @@ import dev.fieldsync.support.workOrder
 import org.junit.jupiter.api.Test
 import uniffi.fieldsync_ffi.IntegrationStatus
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import kotlin.test.assertEquals
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull
@@ -34,7 +35,7 @@ class ImportTest : EmulatorTest() {
             ),
         )
 
-        val report = vendor.client.refresh(vendor.code, full = true)
+        val report = vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertEquals(4uL, report.created, "report: $report")
         assertEquals(listOf(vendor.number(99)), report.rejected.map { it.workOrderNumber })
         assertTrue(report.rejected.single().reason.isNotBlank())
@@ -68,7 +69,7 @@ class ImportTest : EmulatorTest() {
     fun `project lists page, filter and search`() = coTest {
         val vendor = vendor()
         emulator.admin.putWorkOrders((1..30).map { workOrder(vendor.number(it), vendor.username, city = if (it % 2 == 0) "Dayton" else "Columbus") })
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
 
         val pages = (0 until 3).map {
             vendor.client.projects(ProjectQuery(integration = vendor.code, sortByNumber = true, limit = 10u, offset = (it * 10).toUInt()))
@@ -88,7 +89,7 @@ class ImportTest : EmulatorTest() {
     @Test
     fun `a refresh applies an update, an unassign as Cancelled and a delete as Deleted`() = coTest {
         val vendor = vendor(orders = 5)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         val before = vendor.client.snapshot(vendor.code)
 
         val admin = emulator.admin
@@ -124,9 +125,9 @@ class ImportTest : EmulatorTest() {
     @Test
     fun `a full import removes projects the provider no longer lists`() = coTest {
         val vendor = vendor(orders = 3)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         emulator.admin.deleteWorkOrder(vendor.number(3))
-        val report = vendor.client.refresh(vendor.code, full = true)
+        val report = vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertEquals(1uL, report.removed, "report: $report")
         assertEquals(listOf(vendor.id(1), vendor.id(2)), vendor.client.snapshot(vendor.code).keys.toList())
     }
@@ -146,7 +147,7 @@ class ImportTest : EmulatorTest() {
     fun `sync refreshes only the integrations that are due`() = coTest {
         val fresh = vendor(orders = 1)
         val due = vendor(orders = 2, client = fresh.client, secrets = fresh.secrets)
-        fresh.client.refresh(fresh.code, full = true)
+        fresh.client.refresh(fresh.code, mode = RefreshMode.FULL_IMPORT)
 
         val outcomes = fresh.client.sync(1.hours)
         val outcome = outcomes.single { it.code == due.code }

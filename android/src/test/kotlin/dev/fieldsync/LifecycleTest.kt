@@ -9,6 +9,7 @@ import uniffi.fieldsync_ffi.FieldSync
 import uniffi.fieldsync_ffi.FieldSyncConfig
 import uniffi.fieldsync_ffi.FieldSyncEvent
 import uniffi.fieldsync_ffi.IntegrationStatus
+import uniffi.fieldsync_ffi.RefreshMode
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CopyOnWriteArrayList
@@ -63,7 +64,7 @@ class LifecycleTest : EmulatorTest() {
         val vendor = vendor(orders = 2, client = client, secrets = secrets)
         val heard = CopyOnWriteArrayList<FieldSyncEvent>()
         val collector = async(Dispatchers.Default) { client.events.collect { heard += it } }
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertTrue(returnsWithin(5_000) { client.close() }, "close() did not return")
         waitUntil("the final status was delivered before the event thread ended", detail = { heard }) {
             heard.lastOrNull() == FieldSyncEvent.IntegrationStatus(vendor.code, IntegrationStatus.IDLE, null)
@@ -79,7 +80,7 @@ class LifecycleTest : EmulatorTest() {
         val client = FieldSyncClient.open(config(directory), secrets)
         val vendor = vendor(orders = 3, client = client, secrets = secrets)
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to 600, "times" to 1))
-        val refresh = async(Dispatchers.Default) { client.refresh(vendor.code, full = true) }
+        val refresh = async(Dispatchers.Default) { client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
         waitUntil("the refresh is running") { client.raw.integration(vendor.code).status == IntegrationStatus.RUNNING }
         assertTrue(returnsWithin(2_000) { client.close() }, "close() waited for the refresh or hung")
         assertEquals(3uL, refresh.await().created)

@@ -15,11 +15,16 @@ import kotlinx.coroutines.async
 import kotlinx.coroutines.awaitAll
 import kotlinx.coroutines.launch
 import org.junit.jupiter.api.Test
+import uniffi.fieldsync_ffi.EvidenceType
 import uniffi.fieldsync_ffi.FieldSyncEvent
 import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.LocationFix
+import uniffi.fieldsync_ffi.OutboxKind
+import uniffi.fieldsync_ffi.OutboxState
 import uniffi.fieldsync_ffi.Photo
+import uniffi.fieldsync_ffi.PhotoState
+import uniffi.fieldsync_ffi.RefreshMode
 import java.io.File
 import java.util.Collections
 import kotlin.test.assertEquals
@@ -43,7 +48,7 @@ class PhotoTest : EmulatorTest() {
         val secrets = dev.fieldsync.support.InMemorySecretStore()
         val site = vendor(client = openClient(secrets, directory), secrets = secrets)
         site.assignFieldOrders()
-        assertEquals(4uL, site.client.refresh(site.code, full = true).created)
+        assertEquals(4uL, site.client.refresh(site.code, mode = RefreshMode.FULL_IMPORT).created)
         return site
     }
 
@@ -51,7 +56,7 @@ class PhotoTest : EmulatorTest() {
         file: File,
         n: Int = 1,
         task: String = "Grass Cut",
-        evidence: String = "before",
+        evidence: EvidenceType = EvidenceType.BEFORE,
         fix: LocationFix? = null,
     ): Photo = client.addPhoto(id(n), task, evidence, file, fix) // the wrapper, as an app calls it
 
@@ -80,7 +85,7 @@ class PhotoTest : EmulatorTest() {
 
         val photo = site.add(dscn0010, fix = locationFix(NEAR))
 
-        assertEquals(listOf(site.id(1), "Grass Cut", "before", "pending_qa"), listOf(photo.project, photo.task, photo.evidence, photo.state))
+        assertEquals(listOf(site.id(1), "Grass Cut", EvidenceType.BEFORE, PhotoState.PENDING_QA), listOf(photo.project, photo.task, photo.evidence, photo.state))
         assertNull(photo.message)
         assertEquals(640u to 480u, photo.width to photo.height)
         assertEquals("2008-10-22T16:28:39Z", photo.captureTime)
@@ -91,12 +96,12 @@ class PhotoTest : EmulatorTest() {
         assertTrue(thumbnail.isFile && thumbnail.canonicalPath.startsWith(directory.toFile().canonicalPath), "$thumbnail")
         assertEquals(320 to 240, jpegSize(thumbnail.readBytes()))
         waitUntil("the photo's PhotoChanged event arrives", detail = { recording.snapshot() }) { recording.photoStates(photo.uuid).isNotEmpty() }
-        assertEquals(listOf("pending_qa"), recording.photoStates(photo.uuid))
+        assertEquals(listOf(PhotoState.PENDING_QA), recording.photoStates(photo.uuid))
 
         assertEquals(listOf(photo.uuid), site.client.raw.photos(site.id(1)).map { it.uuid })
         assertEquals(emptyList(), site.client.raw.photos(site.id(3)))
         val entry = site.client.outbox(site.code).single()
-        assertEquals(listOf(photo.uuid, "photo", "held"), listOf(entry.id, entry.kind, entry.state))
+        assertEquals(listOf(photo.uuid, OutboxKind.PHOTO, OutboxState.HELD), listOf(entry.id, entry.kind, entry.state))
         assertEquals(0uL, site.client.raw.pushOutbox(site.code).delivered, "nothing relays before QA")
         assertEquals(emptyList(), site.received())
         recording.job.cancel()
@@ -116,14 +121,14 @@ class PhotoTest : EmulatorTest() {
     fun `QA relays exactly the approved photos once and republishing never duplicates`() = coTest {
         val site = site()
         val raw = site.client.raw
-        val approved = site.add(dscn0010, evidence = "before", fix = locationFix(NEAR))
-        val rejected = site.add(dscn0012, evidence = "during")
-        val byProject = site.add(dscn0021, task = "Debris Removal", evidence = "after")
-        assertEquals(listOf("pending_qa", "pending_qa", "pending_qa"), listOf(approved, rejected, byProject).map { it.state })
+        val approved = site.add(dscn0010, evidence = EvidenceType.BEFORE, fix = locationFix(NEAR))
+        val rejected = site.add(dscn0012, evidence = EvidenceType.DURING)
+        val byProject = site.add(dscn0021, task = "Debris Removal", evidence = EvidenceType.AFTER)
+        assertEquals(List(3) { PhotoState.PENDING_QA }, listOf(approved, rejected, byProject).map { it.state })
 
-        assertEquals("queued", raw.approvePhoto(approved.uuid).state)
+        assertEquals(PhotoState.QUEUED, raw.approvePhoto(approved.uuid).state)
         val refused = raw.rejectPhoto(rejected.uuid, "blurry")
-        assertEquals("rejected" to "blurry", refused.state to refused.message)
+        assertEquals(PhotoState.REJECTED to "blurry", refused.state to refused.message)
         assertEquals(1uL, raw.approveProjectPhotos(site.id(1)), "only the one still waiting for review")
         assertEquals(0uL, raw.approveProjectPhotos(site.id(1)))
 
@@ -134,17 +139,17 @@ class PhotoTest : EmulatorTest() {
         assertEquals(mapOf<Any?, Long>(approved.uuid to 1L, byProject.uuid to 1L), site.deliveries(), "the rejected photo never arrives")
         for (photo in listOf(approved, byProject)) {
             val item = site.received("picture").single { it["uuid"] == photo.uuid }
-            assertEquals(listOf(site.number(1), photo.task, photo.evidence), listOf(item["workOrderNumber"], item["taskName"], item["evidenceType"]))
+            assertEquals(listOf(site.number(1), photo.task, photo.evidence.name.lowercase()), listOf(item["workOrderNumber"], item["taskName"], item["evidenceType"]))
             assertEquals(photo.width!!.toInt() to photo.height!!.toInt(), jpegSize(emulator.admin.itemFile(photo.uuid)), "the rendition travels")
         }
         assertEquals(
-            mapOf(approved.uuid to "relayed", rejected.uuid to "rejected", byProject.uuid to "relayed"),
+            mapOf(approved.uuid to PhotoState.RELAYED, rejected.uuid to PhotoState.REJECTED, byProject.uuid to PhotoState.RELAYED),
             raw.photos(site.id(1)).associate { it.uuid to it.state },
         )
         assertEquals(emptyList(), site.client.outbox(site.code))
 
         // Publishing again sends it again under the same uuId: the provider keeps one.
-        assertEquals("queued", raw.approvePhoto(approved.uuid).state)
+        assertEquals(PhotoState.QUEUED, raw.approvePhoto(approved.uuid).state)
         assertEquals(1uL, raw.pushOutbox(site.code).delivered)
         assertEquals(mapOf<Any?, Long>(approved.uuid to 2L, byProject.uuid to 1L), site.deliveries())
 
@@ -160,11 +165,11 @@ class PhotoTest : EmulatorTest() {
     fun `the same bytes twice are one photo`() = coTest {
         val directory = tempDirectory()
         val site = site(directory)
-        val first = site.add(dscn0010, evidence = "before")
-        val second = site.add(dscn0010, evidence = "after")
+        val first = site.add(dscn0010, evidence = EvidenceType.BEFORE)
+        val second = site.add(dscn0010, evidence = EvidenceType.AFTER)
         assertFalse(first.duplicate)
         assertTrue(second.duplicate)
-        assertEquals(first.uuid to "before", second.uuid to second.evidence)
+        assertEquals(first.uuid to EvidenceType.BEFORE, second.uuid to second.evidence)
         assertEquals(listOf(first.uuid), site.client.raw.photos(site.id(1)).map { it.uuid })
         assertEquals(1, filesUnder(directory.resolve("photos/originals").toFile()).size)
         assertEquals(listOf(first.uuid), site.client.outbox(site.code).map { it.id })
@@ -179,7 +184,7 @@ class PhotoTest : EmulatorTest() {
 
         val photo = site.add(dscn0010, fix = locationFix(NEAR))
 
-        assertEquals("queued", photo.state)
+        assertEquals(PhotoState.QUEUED, photo.state)
         assertEquals(1uL, site.client.sync(1.hours).single().delivered)
         val item = site.received("picture").single()
         assertEquals(photo.uuid to 1L, item["uuid"] to item["deliveries"].asLong())
@@ -187,7 +192,7 @@ class PhotoTest : EmulatorTest() {
         assertEquals(true, metadata["csrCertifiedLocation"])
         assertEquals(false, metadata["csrCertifiedTime"], "taken in 2008")
         val relayed = site.client.raw.photos(site.id(1)).single()
-        assertEquals("relayed" to false, relayed.state to relayed.timeCertified)
+        assertEquals(PhotoState.RELAYED to false, relayed.state to relayed.timeCertified)
     }
 
     @Test
@@ -220,7 +225,7 @@ class PhotoTest : EmulatorTest() {
 
         // The damaged fixture passes the quick check and fails visibly; it never reaches the provider.
         val corrupted = site.add(PhotoFixtures.file("invalid/corrupted.jpg"))
-        assertEquals("failed", corrupted.state)
+        assertEquals(PhotoState.FAILED, corrupted.state)
         assertTrue(corrupted.message.orEmpty().contains("damaged"), "${corrupted.message}")
         assertNull(corrupted.width)
         assertEquals(0uL, site.client.raw.pushOutbox(site.code).delivered)
@@ -228,7 +233,7 @@ class PhotoTest : EmulatorTest() {
         site.client.rejectPhoto(corrupted.uuid, "damaged")
         assertEquals(emptyList(), site.client.outbox(site.code), "rejecting it clears its delivery")
         waitUntil("the failed photo's event arrives", detail = { recording.snapshot() }) { recording.photoStates(corrupted.uuid).isNotEmpty() }
-        assertEquals(listOf("failed"), recording.photoStates(corrupted.uuid))
+        assertEquals(listOf(PhotoState.FAILED), recording.photoStates(corrupted.uuid))
         recording.job.cancel()
     }
 
@@ -239,14 +244,13 @@ class PhotoTest : EmulatorTest() {
         site.client.closeProject(site.id(4))
         val raw = site.client.raw
         val path = dscn0010.path
-        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", "sideways", path, null) }
-        val noTask = assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Pool", "before", path, null) }
+        val noTask = assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Pool", EvidenceType.BEFORE, path, null) }
         assertTrue("no task `Pool`" in noTask.reason, noTask.reason)
-        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.number(1), "Grass Cut", "before", path, null) }
-        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", "before", path, locationFix(Double.NaN to 1.0)) }
-        assertFailsWith<FieldSyncException.NotFound> { raw.addPhoto("${site.code}::404", "Grass Cut", "before", path, null) }
-        assertFailsWith<FieldSyncException.Conflict> { raw.addPhoto(site.id(4), "Grass Cut", "before", path, null) }
-        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", "before", "/nonexistent/photo.jpg", null) }
+        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.number(1), "Grass Cut", EvidenceType.BEFORE, path, null) }
+        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", EvidenceType.BEFORE, path, locationFix(Double.NaN to 1.0)) }
+        assertFailsWith<FieldSyncException.NotFound> { raw.addPhoto("${site.code}::404", "Grass Cut", EvidenceType.BEFORE, path, null) }
+        assertFailsWith<FieldSyncException.Conflict> { raw.addPhoto(site.id(4), "Grass Cut", EvidenceType.BEFORE, path, null) }
+        assertFailsWith<FieldSyncException.InvalidInput> { raw.addPhoto(site.id(1), "Grass Cut", EvidenceType.BEFORE, "/nonexistent/photo.jpg", null) }
         assertEquals(emptyList(), raw.photos(null))
         assertEquals(emptyList(), site.client.outbox(site.code))
         assertEquals(emptyList(), filesUnder(directory.resolve("photos").toFile()))
@@ -260,10 +264,10 @@ class PhotoTest : EmulatorTest() {
         assertTrue(checkIn.certified)
 
         assertEquals(0uL, raw.pushOutbox(site.code).delivered)
-        assertEquals(listOf(checkIn.uuid to "queued"), site.client.outbox(site.code).map { it.id to it.state })
+        assertEquals(listOf(checkIn.uuid to OutboxState.QUEUED), site.client.outbox(site.code).map { it.id to it.state })
         assertEquals(emptyList(), site.received())
 
-        val photo = site.add(dscn0012, n = 2, evidence = "after")
+        val photo = site.add(dscn0012, n = 2, evidence = EvidenceType.AFTER)
         assertEquals(0uL, raw.pushOutbox(site.code).delivered, "a photo waiting for QA does not release it")
         raw.approvePhoto(photo.uuid)
         val released = raw.pushOutbox(site.code)
@@ -286,7 +290,7 @@ class PhotoTest : EmulatorTest() {
         assertEquals(6, distinct.size)
 
         val photos = (distinct + shared + shared).map { file ->
-            async(Dispatchers.Default) { site.add(file, evidence = "during", fix = locationFix(NEAR)) }
+            async(Dispatchers.Default) { site.add(file, evidence = EvidenceType.DURING, fix = locationFix(NEAR)) }
         }
         val checkIns = (1..8).map {
             async(Dispatchers.Default) {
@@ -303,14 +307,14 @@ class PhotoTest : EmulatorTest() {
         val stored = raw.photos(site.id(1))
         assertEquals(added.map { it.uuid }.toSet(), stored.map { it.uuid }.toSet())
         assertEquals(7, stored.size)
-        assertTrue(stored.all { it.state == "pending_qa" && it.width != null && it.thumbnailPath != null }, "$stored")
+        assertTrue(stored.all { it.state == PhotoState.PENDING_QA && it.width != null && it.thumbnailPath != null }, "$stored")
         assertEquals(8, checkedIn.map { it.uuid }.toSet().size)
         assertEquals(
-            List(8) { "checkin" to "queued" } + List(7) { "photo" to "held" },
+            List(8) { OutboxKind.CHECK_IN to OutboxState.QUEUED } + List(7) { OutboxKind.PHOTO to OutboxState.HELD },
             site.client.outbox(site.code).map { it.kind to it.state }.sortedBy { it.first },
         )
         waitUntil("every photo's PhotoChanged event arrives") { stored.all { recording.photoStates(it.uuid).isNotEmpty() } }
-        assertTrue(stored.all { recording.photoStates(it.uuid) == listOf("pending_qa") }, "each processed exactly once")
+        assertTrue(stored.all { recording.photoStates(it.uuid) == listOf(PhotoState.PENDING_QA) }, "each processed exactly once")
 
         assertEquals(7uL, raw.approveProjectPhotos(site.id(1)))
         assertEquals(15uL, site.client.sync(1.hours).single().delivered)

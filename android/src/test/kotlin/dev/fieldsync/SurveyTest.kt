@@ -6,12 +6,14 @@ import dev.fieldsync.support.workOrder
 import org.junit.jupiter.api.Assumptions.assumeFalse
 import org.junit.jupiter.api.Test
 import uniffi.fieldsync_ffi.CategoryCounts
+import uniffi.fieldsync_ffi.EvidenceType
 import uniffi.fieldsync_ffi.FieldStatus
 import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.NewLocalProject
 import uniffi.fieldsync_ffi.ProjectCategory
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import uniffi.fieldsync_ffi.RequirementKind
 import uniffi.fieldsync_ffi.SurveyAnswer
 import uniffi.fieldsync_ffi.SurveyAnswerType
@@ -78,7 +80,7 @@ class SurveyTest : EmulatorTest() {
         val vendor = vendor(client = first, secrets = secrets)
         emulator.admin.putWorkOrder(workOrder(vendor.number(1), vendor.username, services = listOf("Property Inspection")))
         emulator.admin.setServiceSurvey(vendor.number(1), "Property Inspection", templateId = "hpirFull-v3")
-        first.refresh(vendor.code, full = true)
+        first.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         val id = vendor.id(1)
         val task = "Property Inspection"
 
@@ -89,7 +91,7 @@ class SurveyTest : EmulatorTest() {
 
         // Offline from here on.
         emulator.admin.addFault(mapOf("kind" to "http503"))
-        val photos = jpegs.map { first.addPhoto(id, task, "during", it) }
+        val photos = jpegs.map { first.addPhoto(id, task, EvidenceType.DURING, it) }
         val (p1, p2, p3) = photos.map { it.uuid }
         val answers = inspectionAnswers(p1, p2, p3)
         val survey = first.taskSurvey(id, task)
@@ -161,15 +163,15 @@ class SurveyTest : EmulatorTest() {
         emulator.admin.putWorkOrders(listOf(workOrder(vendor.number(1), vendor.username), workOrder(vendor.number(2), vendor.username)))
         emulator.admin.setOptions(vendor.number(1), mapOf("photos_required" to mapOf("after" to 1)))
         emulator.admin.setOptions(vendor.number(2), mapOf("photos_required" to mapOf("after" to 1)))
-        vendor.client.refresh(vendor.code, full = true)
-        val needAfter = UnmetRequirement(task = "Grass Cut", kind = RequirementKind.PHOTOS, evidence = "after", have = 0u, need = 1u)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
+        val needAfter = UnmetRequirement(task = "Grass Cut", kind = RequirementKind.PHOTOS, evidence = EvidenceType.AFTER, have = 0u, need = 1u)
 
         assertEquals(mapOf("after" to 1u), vendor.client.resolvedOptions(vendor.id(1), "Grass Cut").photosRequired)
         assertEquals(listOf(needAfter), vendor.client.completionRequirements(vendor.id(1)))
         val blocked = assertFailsWith<FieldSyncException.CompletionBlocked> { vendor.client.completeProject(vendor.id(1)) }
         assertEquals(listOf(needAfter), blocked.unmet)
 
-        vendor.client.addPhoto(vendor.id(1), "Grass Cut", "after", jpegs[0])
+        vendor.client.addPhoto(vendor.id(1), "Grass Cut", EvidenceType.AFTER, jpegs[0])
         assertEquals(emptyList(), vendor.client.completionRequirements(vendor.id(1)))
         val completion = vendor.client.completeProject(vendor.id(1))
         assertEquals("Complete", completion.status)
@@ -200,7 +202,7 @@ class SurveyTest : EmulatorTest() {
             mapOf("startDate" to "2099-06-01"), emptyMap(), emptyMap(),
         )
         emulator.admin.putWorkOrders(extra.mapIndexed { index, fields -> workOrder(vendor.number(index + 1), vendor.username, extra = fields) })
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         vendor.client.closeProject(vendor.id(6))
 
         assertEquals(CategoryCounts(rework = 2u, rush = 1u, upcoming = 1u, assigned = 1u, complete = 1u, cancelled = 0u), vendor.client.categoryCounts())
@@ -217,7 +219,7 @@ class SurveyTest : EmulatorTest() {
     @Test
     fun `a local project waits for its order and is delivered once adopted`() = coTest {
         val vendor = vendor(orders = 1)
-        vendor.client.refresh(vendor.code, full = true)
+        vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         vendor.client.editIntegration(vendor.code, IntegrationEdit(autoRelay = true))
         val number = vendor.number(900)
         val local = vendor.client.createLocalProject(NewLocalProject(integration = vendor.code, workOrderNumber = number, tasks = listOf("Grass Cut")))
@@ -227,7 +229,7 @@ class SurveyTest : EmulatorTest() {
         }
         assertTrue(vendor.client.projects(ProjectQuery(search = number)).single().local)
 
-        val photo = vendor.client.addPhoto(local.id, "Grass Cut", "before", jpegs[0])
+        val photo = vendor.client.addPhoto(local.id, "Grass Cut", EvidenceType.BEFORE, jpegs[0])
         assertEquals(0uL, vendor.client.pushOutbox(vendor.code).delivered, "its work waits for the order")
         assertEquals(listOf(photo.uuid), vendor.client.outbox(vendor.code).map { it.id })
 
@@ -245,7 +247,7 @@ class SurveyTest : EmulatorTest() {
     fun `a local project whose order never comes is discarded with its work exported`() = coTest {
         val vendor = vendor()
         val local = vendor.client.createLocalProject(NewLocalProject(integration = vendor.code, workOrderNumber = vendor.number(901), tasks = listOf("Grass Cut")))
-        val photo = vendor.client.addPhoto(local.id, "Grass Cut", "before", jpegs[0])
+        val photo = vendor.client.addPhoto(local.id, "Grass Cut", EvidenceType.BEFORE, jpegs[0])
 
         val folder = vendor.client.discardLocalProject(local.id)
 

@@ -3,8 +3,11 @@ package dev.fieldsync
 import dev.fieldsync.support.PhotoFixtures
 import dev.fieldsync.support.locationFix
 import org.junit.jupiter.api.Test
+import uniffi.fieldsync_ffi.EvidenceType
+import uniffi.fieldsync_ffi.FieldSyncException
 import uniffi.fieldsync_ffi.IntegrationEdit
 import uniffi.fieldsync_ffi.NetworkState
+import uniffi.fieldsync_ffi.RefreshMode
 import uniffi.fieldsync_ffi.UploadPolicy
 import uniffi.fieldsync_ffi.UploadWaitReason
 import kotlin.test.assertEquals
@@ -24,7 +27,7 @@ class UploadPolicyTest : EmulatorTest() {
     private suspend fun site(): Vendor {
         val site = vendor()
         site.assignFieldOrders()
-        site.client.refresh(site.code, full = true)
+        site.client.refresh(site.code, mode = RefreshMode.FULL_IMPORT)
         assertTrue(site.client.editIntegration(site.code, IntegrationEdit(autoRelay = true)).autoRelay)
         return site
     }
@@ -40,7 +43,7 @@ class UploadPolicyTest : EmulatorTest() {
         client.setUploadPolicy(UploadPolicy(photosOnWifiOnly = true, paused = false))
         assertEquals(UploadPolicy(photosOnWifiOnly = true, paused = false), client.uploadPolicy())
         client.setNetwork(NetworkState.METERED)
-        val photoId = client.addPhoto(site.id(1), "Grass Cut", "before", photo, locationFix()).uuid
+        val photoId = client.addPhoto(site.id(1), "Grass Cut", EvidenceType.BEFORE, photo, locationFix()).uuid
         val checkIn = client.checkIn(site.id(1), locationFix()).uuid
 
         val reasons = site.reasons()
@@ -65,13 +68,13 @@ class UploadPolicyTest : EmulatorTest() {
     fun `no network sends nothing and pause holds photos but not check-ins`() = coTest {
         val site = site()
         val client = site.client
-        val photoId = client.addPhoto(site.id(1), "Grass Cut", "before", photo, locationFix()).uuid
+        val photoId = client.addPhoto(site.id(1), "Grass Cut", EvidenceType.BEFORE, photo, locationFix()).uuid
         val checkIn = client.checkIn(site.id(1), locationFix()).uuid
         client.setNetwork(NetworkState.NONE)
 
         val offline = client.pushOutbox(site.code)
         assertEquals(0uL, offline.delivered)
-        assertTrue(offline.error.orEmpty().contains("no network"), offline.error)
+        assertIs<FieldSyncException.Network>(offline.error, "${offline.error}")
         assertEquals(emptyList(), site.received())
         assertTrue(site.reasons().values.all { it == UploadWaitReason.WaitingForNetwork })
 

@@ -22,6 +22,7 @@ import uniffi.fieldsync_ffi.NetworkState
 import uniffi.fieldsync_ffi.ProjectEdit
 import uniffi.fieldsync_ffi.ProjectQuery
 import uniffi.fieldsync_ffi.ProjectSummary
+import uniffi.fieldsync_ffi.RefreshMode
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
 import kotlin.test.assertNotEquals
@@ -67,7 +68,7 @@ class WatchTest : EmulatorTest() {
     /** Field orders 1..4 at the property, imported. */
     private suspend fun site(): Vendor = vendor().also {
         it.assignFieldOrders()
-        it.client.refresh(it.code, full = true)
+        it.client.refresh(it.code, mode = RefreshMode.FULL_IMPORT)
     }
 
     private fun List<ProjectSummary>.numbers() = map { it.workOrderNumber }

@@ -10,6 +10,7 @@ import uniffi.fieldsync_ffi.FieldSyncConfig
 import uniffi.fieldsync_ffi.IntegrationMode
 import uniffi.fieldsync_ffi.NewIntegration
 import uniffi.fieldsync_ffi.ProjectQuery
+import uniffi.fieldsync_ffi.RefreshMode
 import uniffi.fieldsync_ffi.libraryVersion
 import java.nio.file.Files
 import kotlin.random.Random
@@ -109,7 +110,7 @@ fun main() = runBlocking {
                 "bench-token",
             )
             val importStarted = System.nanoTime()
-            val report = client.refresh("BENCH", full = true)
+            val report = client.refresh("BENCH", mode = RefreshMode.FULL_IMPORT)
             println("full import of %,d projects: %.2f s (created %d)".format(PROJECTS, (System.nanoTime() - importStarted) / 1e9, report.created.toLong()))
 
             fun measure(label: String, samples: Int, query: (Int) -> ProjectQuery) {
