@@ -49,10 +49,10 @@ extension FieldSync {
 
     /// `refresh` that stops its work when the calling Task is cancelled: the download is aborted or the
     /// import rolls back, and it throws `FieldSyncError.Cancelled`.
-    public func refreshCancellable(code: String, full: Bool = false) async throws -> ImportReport {
+    public func refreshCancellable(code: String, mode: RefreshMode = .changes) async throws -> ImportReport {
         let cancellation = Cancellation()
         return try await withTaskCancellationHandler {
-            try await refresh(code: code, full: full, cancel: cancellation)
+            try await refresh(code: code, mode: mode, cancel: cancellation)
         } onCancel: {
             cancellation.cancel()
         }

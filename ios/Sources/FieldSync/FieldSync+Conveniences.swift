@@ -12,12 +12,25 @@ extension FieldSyncError {
     /// What went wrong, from the library (never holds credentials).
     public var reason: String {
         switch self {
-        case let .Network(reason, _), let .Auth(reason), let .InvalidInput(reason), let .NotFound(reason),
-             let .Conflict(reason), let .CompletionBlocked(reason, _), let .SurveyIncomplete(reason, _, _),
-             let .Provider(reason), let .Storage(reason), let .Cancelled(reason), let .Paused(reason),
-             let .DeadlineReached(reason), let .Internal(reason):
+        case let .Network(reason, _), let .Auth(reason, _), let .CheckInRefused(reason, _, _),
+             let .InvalidInput(reason), let .NotFound(reason), let .Conflict(reason, _),
+             let .CompletionBlocked(reason, _), let .SurveyIncomplete(reason, _, _), let .Provider(reason),
+             let .Storage(reason), let .Cancelled(reason), let .Paused(reason), let .DeadlineReached(reason),
+             let .Internal(reason):
             return reason
         }
+    }
+
+    /// Which conflict it is (`Conflict`), else nil.
+    public var conflictKind: ConflictKind? {
+        if case let .Conflict(_, kind) = self { return kind }
+        return nil
+    }
+
+    /// The rules a refused check-in broke (`CheckInRefused`), else nil.
+    public var failedRules: [String]? {
+        if case let .CheckInRefused(_, _, rules) = self { return rules }
+        return nil
     }
 
     /// The requirements that blocked a completion (`CompletionBlocked`), else nil.
@@ -75,7 +88,8 @@ extension FieldSync {
         do {
             let validation = try await validate(code: created.code)
             guard validation.validated else {
-                throw FieldSyncError.Auth(reason: validation.error ?? "the provider refused the credentials")
+                throw FieldSyncError.Auth(
+                    reason: validation.error ?? "the provider refused the credentials", integration: created.code)
             }
             return try integration(code: created.code)
         } catch {
@@ -88,14 +102,14 @@ extension FieldSync {
     /// each, and returns every outcome by code: one failing provider does not hide the others' results.
     public func refreshAll(
         codes: [String]? = nil,
-        full: Bool = false
+        mode: RefreshMode = .changes
     ) async throws -> [String: Result<ImportReport, FieldSyncError>] {
         let codes = try codes ?? integrations().map(\.code)
         return await withTaskGroup(of: (String, Result<ImportReport, FieldSyncError>).self) { group in
             for code in codes {
                 group.addTask {
                     do {
-                        return (code, .success(try await self.refresh(code: code, full: full)))
+                        return (code, .success(try await self.refresh(code: code, mode: mode)))
                     } catch {
                         return (code, .failure(FieldSyncError(error)))
                     }
@@ -109,17 +123,20 @@ extension FieldSync {
         }
     }
 
-    /// Every project matching `query`, read page by page (`query.limit` and `query.offset` are ignored).
+    /// Every project matching `query`, read page by page with the keyset (`after`: the last id of the
+    /// previous page), so no row is repeated or skipped while projects arrive. `query.limit`, `offset` and
+    /// `after` are ignored.
     public func allProjects(_ query: ProjectQuery = ProjectQuery(), pageSize: UInt32 = 200) throws -> [ProjectSummary] {
         var page = query
         page.limit = max(pageSize, 1)
         page.offset = 0
+        page.after = nil
         var all: [ProjectSummary] = []
         while true {
             let rows = try projects(query: page)
             all.append(contentsOf: rows)
-            if rows.count < Int(page.limit) { return all }
-            page.offset += page.limit
+            guard rows.count == Int(page.limit), let last = rows.last else { return all }
+            page.after = last.id
         }
     }
 

@@ -48,7 +48,7 @@ final class BackgroundSyncTests: FieldSyncTestCase {
                 "gpsLatitude": site.latitude, "gpsLongitude": site.longitude, "options": [String: Any](),
             ])
         })
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, UInt64(orders.count))
     }
 

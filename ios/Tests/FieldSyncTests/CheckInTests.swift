@@ -54,7 +54,7 @@ final class CheckInTests: FieldSyncTestCase {
             ]),
             ProviderEmulator.order("WO-2", assignedTo: "vendor1", extra: ["options": [String: Any]()]),
         ])
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 2)
     }
 
@@ -69,10 +69,10 @@ final class CheckInTests: FieldSyncTestCase {
         XCTAssertEqual(checkIn.reasons, [])
         let distance = try XCTUnwrap(checkIn.distanceM)
         XCTAssertTrue((10...20).contains(distance), "about 14 m from the property: \(distance)")
-        XCTAssertEqual(checkIn.state, "queued")
+        XCTAssertEqual(checkIn.state, .queued)
         XCTAssertEqual(location.calls, 2, "stopped once a fix was good enough")
 
-        let entry = try XCTUnwrap(try fieldSync.outbox(code: "ACME").first { $0.kind == "checkin" })
+        let entry = try XCTUnwrap(try fieldSync.outbox(code: "ACME").first { $0.kind == .checkIn })
         XCTAssertEqual(entry.id, checkIn.uuid)
         XCTAssertEqual(entry.project, "ACME::WO-1")
         let itemsBefore = try await emulator.items()
@@ -124,7 +124,7 @@ final class CheckInTests: FieldSyncTestCase {
         let geocoded = try fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
                                                     badge: nil, user: nil)
         XCTAssertTrue(geocoded.certified, "\(geocoded.reasons)")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").filter { $0.kind == "checkin" }.count, 3)
+        XCTAssertEqual(try fieldSync.outbox(code: "ACME").filter { $0.kind == .checkIn }.count, 3)
     }
 
     func testNoFixInTimeOrADeniedLocationIsAnErrorAndWritesNothing() async throws {
@@ -173,7 +173,7 @@ final class CheckInTests: FieldSyncTestCase {
                                          badge: nil, user: nil)
         XCTAssertEqual(try fieldSync.setStatus("Complete", ofProject: "ACME::WO-1").status, "Complete")
         let kinds = try fieldSync.outbox(code: "ACME").map(\.kind)
-        XCTAssertEqual(kinds, ["checkin", "status"], "the check-in is delivered before the status it allowed")
+        XCTAssertEqual(kinds, [.checkIn, .status], "the check-in is delivered before the status it allowed")
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 2)
         let checkIns = try await emulator.items(fileType: "checkin")

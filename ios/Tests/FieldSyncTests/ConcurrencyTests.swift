@@ -16,9 +16,9 @@ final class ConcurrencyTests: FieldSyncTestCase {
         let fieldSync = self.fieldSync!
         let calls = try await withThrowingTaskGroup(of: String.self) { group in
             for (code, _) in vendors {
-                group.addTask { _ = try await fieldSync.refresh(code: code, full: true); return "full \(code)" }
-                group.addTask { _ = try await fieldSync.refresh(code: code, full: true); return "full \(code)" }
-                group.addTask { _ = try await fieldSync.refresh(code: code, full: false); return "refresh \(code)" }
+                group.addTask { _ = try await fieldSync.refresh(code: code, mode: .fullImport); return "full \(code)" }
+                group.addTask { _ = try await fieldSync.refresh(code: code, mode: .fullImport); return "full \(code)" }
+                group.addTask { _ = try await fieldSync.refresh(code: code, mode: .changes); return "refresh \(code)" }
                 group.addTask {
                     let validation = try await fieldSync.validate(code: code)
                     XCTAssertTrue(validation.validated, "\(code): \(validation.error ?? "")")
@@ -57,7 +57,7 @@ final class ConcurrencyTests: FieldSyncTestCase {
         let fieldSync = self.fieldSync!
         let reports = try await withThrowingTaskGroup(of: ImportReport.self) { group in
             for _ in 0..<6 {
-                group.addTask { try await fieldSync.refresh(code: "ACME", full: true) }
+                group.addTask { try await fieldSync.refresh(code: "ACME", mode: .fullImport) }
             }
             var reports: [ImportReport] = []
             for try await report in group { reports.append(report) }
@@ -77,7 +77,7 @@ final class ConcurrencyTests: FieldSyncTestCase {
         _ = try fieldSync.createIntegration(
             integration: newIntegration("WRONG", username: "vendor1"), password: "not-the-password", token: nil)
 
-        let outcomes = try await fieldSync.refreshAll(full: true)
+        let outcomes = try await fieldSync.refreshAll(mode: .fullImport)
         XCTAssertEqual(Set(outcomes.keys), ["ACME", "WRONG"])
         XCTAssertEqual(try outcomes["ACME"]?.get().created, 2)
         guard case let .failure(error)? = outcomes["WRONG"] else {
@@ -92,7 +92,7 @@ final class ConcurrencyTests: FieldSyncTestCase {
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "latency", "ms": 500, "times": 1])
 
         let fieldSync = self.fieldSync!
-        let waiting = _Concurrency.Task { try await fieldSync.refresh(code: "ACME", full: true) }
+        let waiting = _Concurrency.Task { try await fieldSync.refresh(code: "ACME", mode: .fullImport) }
         try await _Concurrency.Task.sleep(nanoseconds: 100_000_000)
         waiting.cancel()
         _ = await waiting.result   // returns or throws; either way the import goes on
@@ -115,7 +115,7 @@ final class ConcurrencyTests: FieldSyncTestCase {
             for _ in 0..<4 {
                 group.addTask {
                     do {
-                        _ = try await fieldSync.refresh(code: "ACME", full: false)
+                        _ = try await fieldSync.refresh(code: "ACME", mode: .changes)
                         return nil
                     } catch {
                         return FieldSyncError(error)

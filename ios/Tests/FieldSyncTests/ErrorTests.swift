@@ -58,7 +58,7 @@ final class ErrorTests: FieldSyncTestCase {
 
         try await linkVendor()
         try await createOrders(1)
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         await assertThrows("InvalidInput (due date)", {
             _ = try self.fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(dueDate: "next Tuesday"))
         }, matches: isInvalidInput)
@@ -71,7 +71,7 @@ final class ErrorTests: FieldSyncTestCase {
         }, matches: isNotFound)
         XCTAssertTrue(error?.reason.contains("NOPE") ?? false, "\(String(describing: error))")
         await assertThrows("NotFound (refresh)", {
-            _ = try await self.fieldSync.refresh(code: "NOPE", full: false)
+            _ = try await self.fieldSync.refresh(code: "NOPE", mode: .changes)
         }, matches: isNotFound)
         await assertThrows("NotFound (validate)", {
             _ = try await self.fieldSync.validate(code: "NOPE")
@@ -94,7 +94,7 @@ final class ErrorTests: FieldSyncTestCase {
         }, matches: isConflict)
 
         try await createOrders(1)
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         let closed = try fieldSync.closeProject(id: "ACME::WO-1")
         XCTAssertTrue(closed.closed)
         await assertThrows("Conflict (closed project)", {
@@ -108,7 +108,7 @@ final class ErrorTests: FieldSyncTestCase {
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "http503", "retryAfter": 7, "times": 1])
 
         let error = await assertThrows("Network (503)", {
-            _ = try await self.fieldSync.refresh(code: "ACME", full: true)
+            _ = try await self.fieldSync.refresh(code: "ACME", mode: .fullImport)
         }, matches: isNetwork)
         XCTAssertEqual(error?.isRetryable, true)
         XCTAssertEqual(error?.retryAfter, 7)
@@ -118,7 +118,7 @@ final class ErrorTests: FieldSyncTestCase {
         XCTAssertEqual(try fieldSync.allProjects().count, 0)
 
         // The fault was for one request: the next refresh succeeds and clears the error.
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 2)
         XCTAssertEqual(try fieldSync.integration(code: "ACME").status, .idle)
         XCTAssertNil(try fieldSync.integration(code: "ACME").lastError)
@@ -128,7 +128,7 @@ final class ErrorTests: FieldSyncTestCase {
         try await linkVendor()
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "dropBefore"])
         await assertThrows("Network (dropped connection)", {
-            _ = try await self.fieldSync.refresh(code: "ACME", full: false)
+            _ = try await self.fieldSync.refresh(code: "ACME", mode: .changes)
         }, matches: isNetwork)
         try await emulator.clearFaults()
 
@@ -143,7 +143,7 @@ final class ErrorTests: FieldSyncTestCase {
         try await linkVendor()
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "http401"])
         let injected = await assertThrows("Auth (401)", {
-            _ = try await self.fieldSync.refresh(code: "ACME", full: true)
+            _ = try await self.fieldSync.refresh(code: "ACME", mode: .fullImport)
         }, matches: { $0.needsSignIn })
         XCTAssertEqual(injected?.isRetryable, false)
         try await emulator.clearFaults()
@@ -152,7 +152,7 @@ final class ErrorTests: FieldSyncTestCase {
         _ = try fieldSync.createIntegration(
             integration: newIntegration("WRONG", username: "vendor1"), password: "not-secret1", token: "tok-1")
         let refused = await assertThrows("Auth (wrong password)", {
-            _ = try await self.fieldSync.refresh(code: "WRONG", full: true)
+            _ = try await self.fieldSync.refresh(code: "WRONG", mode: .fullImport)
         }, matches: { $0.needsSignIn })
         XCTAssertFalse(refused?.reason.contains("not-secret1") ?? true, "the password leaked into the error")
         XCTAssertEqual(try fieldSync.integration(code: "WRONG").status, .error)

@@ -18,7 +18,7 @@ final class EventTests: FieldSyncTestCase {
     func testAnImportReportsItsResultAndThenIdleThroughTheStream() async throws {
         try await linkVendor()
         try await createOrders(3)
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
 
         let events = try await recorder.wait(for: "ImportFinished then Idle") { events in
             guard let finished = events.firstIndex(where: { isImportFinished($0, "ACME") }) else { return false }
@@ -39,7 +39,7 @@ final class EventTests: FieldSyncTestCase {
         try await linkVendor()
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "http500"])
         do {
-            _ = try await fieldSync.refresh(code: "ACME", full: true)
+            _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
             XCTFail("the refresh should fail")
         } catch {}
 
@@ -59,8 +59,8 @@ final class EventTests: FieldSyncTestCase {
         try await createOrders(1, prefix: "B", for: "vendor2")
 
         let fieldSync = self.fieldSync!
-        async let acme = fieldSync.refresh(code: "ACME", full: true)
-        async let beta = fieldSync.refresh(code: "BETA", full: true)
+        async let acme = fieldSync.refresh(code: "ACME", mode: .fullImport)
+        async let beta = fieldSync.refresh(code: "BETA", mode: .fullImport)
         let reports = try await (acme, beta)
         XCTAssertEqual(reports.0.created, 2)
         XCTAssertEqual(reports.1.created, 1)

@@ -14,7 +14,7 @@ final class ImportTests: FieldSyncTestCase {
         try await emulator.createOrders([ProviderEmulator.order(
             "WO-BAD", assignedTo: "vendor1", extra: ["services": [[String: Any]]()])])
 
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 3)
         XCTAssertEqual(report.updated, 0)
         XCTAssertEqual(report.rejected.map(\.workOrderNumber), ["WO-BAD"], "an order without services")
@@ -51,7 +51,7 @@ final class ImportTests: FieldSyncTestCase {
     func testRefreshAppliesAnUpdateAnUnassignmentAndADeletion() async throws {
         try await linkVendor()
         try await createOrders(3)
-        let first = try await fieldSync.refresh(code: "ACME", full: true)
+        let first = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(first.created, 3)
 
         try await emulator.patchOrder("WO-1", ["clientInstructions": "Gate code 4411",
@@ -60,7 +60,7 @@ final class ImportTests: FieldSyncTestCase {
         try await emulator.deleteOrder("WO-3")
         try await emulator.createOrders([ProviderEmulator.order("WO-4", assignedTo: "vendor1")])
 
-        let report = try await fieldSync.refresh(code: "ACME", full: false)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .changes)
         XCTAssertEqual(report.created, 1, "WO-4")
         XCTAssertEqual(report.updated, 1, "WO-1")
         XCTAssertEqual(report.cancelled, 1, "WO-2")
@@ -86,17 +86,17 @@ final class ImportTests: FieldSyncTestCase {
         XCTAssertEqual(try fieldSync.allProjects().count, 4)
 
         // The same refresh again changes nothing.
-        let again = try await fieldSync.refresh(code: "ACME", full: false)
+        let again = try await fieldSync.refresh(code: "ACME", mode: .changes)
         XCTAssertEqual([again.created, again.updated, again.cancelled, again.deleted], [0, 0, 0, 0])
     }
 
     func testFullImportRemovesProjectsTheProviderNoLongerLists() async throws {
         try await linkVendor()
         try await createOrders(2)
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         try await emulator.unassign("WO-1")
 
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.removed, 1)
         XCTAssertEqual(try fieldSync.allProjects().map(\.id), ["ACME::WO-2"])
     }

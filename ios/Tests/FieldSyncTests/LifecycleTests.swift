@@ -30,7 +30,7 @@ final class LifecycleTests: FieldSyncTestCase {
 
         try await linkVendor()
         try await createOrders(2)
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
 
         let lines = collector.snapshot
         XCTAssertTrue(lines.contains { $0.2.contains("downloaded work orders") && $0.1.hasPrefix("fieldsync") },
@@ -53,9 +53,9 @@ final class LifecycleTests: FieldSyncTestCase {
         XCTAssertTrue(network.isRetryable)
         XCTAssertEqual(network.retryAfter, 30)
         XCTAssertEqual(network.reason, "down")
-        XCTAssertFalse(FieldSyncError.Auth(reason: "no").isRetryable)
-        XCTAssertTrue(FieldSyncError.Auth(reason: "no").needsSignIn)
-        XCTAssertNil(FieldSyncError.Conflict(reason: "c").retryAfter)
+        XCTAssertFalse(FieldSyncError.Auth(reason: "no", integration: "ACME").isRetryable)
+        XCTAssertTrue(FieldSyncError.Auth(reason: "no", integration: nil).needsSignIn)
+        XCTAssertNil(FieldSyncError.Conflict(reason: "c", kind: .projectClosed).retryAfter)
         struct Other: Error {}
         guard case .Internal = FieldSyncError(Other()) else { return XCTFail("foreign errors become Internal") }
     }

@@ -11,7 +11,7 @@ final class OutboxTests: FieldSyncTestCase {
         try await emulator.createOrders(["WO-1", "WO-2"].map {
             ProviderEmulator.order($0, assignedTo: "vendor1", extra: ["options": [String: Any]()])
         })
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 2)
     }
 
@@ -26,9 +26,9 @@ final class OutboxTests: FieldSyncTestCase {
         let outbox = try fieldSync.outbox(code: "ACME")
         XCTAssertEqual(outbox.count, 1)
         let entry = try XCTUnwrap(outbox.first)
-        XCTAssertEqual(entry.kind, "status")
+        XCTAssertEqual(entry.kind, .status)
         XCTAssertEqual(entry.project, "ACME::WO-1")
-        XCTAssertEqual(entry.state, "queued")
+        XCTAssertEqual(entry.state, .queued)
         XCTAssertEqual(entry.attempts, 0)
         XCTAssertNil(entry.lastError)
         XCTAssertNotNil(UUID(uuidString: entry.id), "the idempotency key is a UUID: \(entry.id)")
@@ -57,7 +57,7 @@ final class OutboxTests: FieldSyncTestCase {
         try await linkVendor()
         try await emulator.createOrders([ProviderEmulator.order("WO-1", assignedTo: "vendor1",
                                                                 extra: ["options": ["check_in_required": true]])])
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
 
         let blocked = await assertThrows("CompletionBlocked (check-in required)", {
             try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")

@@ -49,7 +49,7 @@ final class SurveyTests: FieldSyncTestCase {
         ]
     }
 
-    private func addPhoto(_ fixture: String, to project: String, task: String, evidence: String) async throws -> Photo {
+    private func addPhoto(_ fixture: String, to project: String, task: String, evidence: EvidenceType) async throws -> Photo {
         try await fieldSync.addPhoto(projectId: project, task: task, evidence: evidence,
                                      filePath: try photoFixture(fixture).path, fix: nil)
     }
@@ -57,7 +57,7 @@ final class SurveyTests: FieldSyncTestCase {
     func testASurveyAnsweredOfflineSurvivesAReopenAndReachesTheProviderOnceAfterItsPhotos() async throws {
         try await linkVendor()
         try await emulator.seed()
-        let report = try await fieldSync.refresh(code: "ACME", full: true)
+        let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 11)
 
         await assertThrows("NotFound (the template is not in the library yet)", {
@@ -71,7 +71,7 @@ final class SurveyTests: FieldSyncTestCase {
         try await emulator.addFault(["kind": "http503"])
         var uuids: [String] = []
         for jpeg in jpegs {
-            uuids.append(try await addPhoto(jpeg, to: wo109, task: inspection, evidence: "during").uuid)
+            uuids.append(try await addPhoto(jpeg, to: wo109, task: inspection, evidence: .during).uuid)
         }
         let answers = inspectionAnswers(uuids[0], uuids[1], uuids[2])
         let survey = try fieldSync.taskSurvey(projectId: wo109, task: inspection)
@@ -152,8 +152,8 @@ final class SurveyTests: FieldSyncTestCase {
         for number in ["WO-7", "WO-8"] {
             try await emulator.setOptions(number, ["photos_required": ["after": 1]])
         }
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
-        let needAfter = UnmetRequirement(task: "Grass Cut", kind: .photos, evidence: "after", have: 0, need: 1)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
+        let needAfter = UnmetRequirement(task: "Grass Cut", kind: .photos, evidence: .after, have: 0, need: 1)
 
         XCTAssertEqual(try fieldSync.resolvedOptions(projectId: "ACME::WO-7", task: "Grass Cut").photosRequired, ["after": 1])
         XCTAssertEqual(try fieldSync.completionRequirements(projectId: "ACME::WO-7"), [needAfter])
@@ -162,7 +162,7 @@ final class SurveyTests: FieldSyncTestCase {
         }, matches: { if case .CompletionBlocked = $0 { return true } else { return false } })
         XCTAssertEqual(blocked?.unmetRequirements, [needAfter])
 
-        _ = try await addPhoto("gps/DSCN0010.jpg", to: "ACME::WO-7", task: "Grass Cut", evidence: "after")
+        _ = try await addPhoto("gps/DSCN0010.jpg", to: "ACME::WO-7", task: "Grass Cut", evidence: .after)
         let completion = try fieldSync.completeProject(projectId: "ACME::WO-7", forceReason: nil)
         XCTAssertEqual(completion.status, "Complete")
         XCTAssertEqual(completion.overridden, [])
@@ -187,7 +187,7 @@ final class SurveyTests: FieldSyncTestCase {
             ("WO-U1", ["startDate": "2099-06-01"]), ("WO-A1", [:]), ("WO-A2", [:]),
         ]
         try await emulator.createOrders(extras.map { ProviderEmulator.order($0.0, assignedTo: "vendor1", extra: $0.1) })
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         _ = try fieldSync.closeProject(id: "ACME::WO-A2")
 
         XCTAssertEqual(try fieldSync.categoryCounts(),
@@ -206,7 +206,7 @@ final class SurveyTests: FieldSyncTestCase {
     func testALocalProjectWaitsForItsOrderAndIsDeliveredOnceAdopted() async throws {
         try await linkVendor()
         try await createOrders(1)
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         _ = try fieldSync.editIntegration(code: "ACME", edit: IntegrationEdit(autoRelay: true), password: nil, token: nil)
         let local = try fieldSync.createLocalProject(project: NewLocalProject(
             integration: "ACME", workOrderNumber: "WO-900", address1: "900 Elm St", tasks: ["Grass Cut"]))
@@ -216,13 +216,13 @@ final class SurveyTests: FieldSyncTestCase {
         }, matches: { if case .Conflict = $0 { return true } else { return false } })
         XCTAssertEqual(try fieldSync.projects(query: ProjectQuery(search: "WO-900")).map(\.local), [true])
 
-        let photo = try await addPhoto("gps/DSCN0010.jpg", to: local.id, task: "Grass Cut", evidence: "before")
+        let photo = try await addPhoto("gps/DSCN0010.jpg", to: local.id, task: "Grass Cut", evidence: .before)
         let waiting = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(waiting.delivered, 0, "its work waits for the order")
         XCTAssertEqual(try fieldSync.outbox(code: "ACME").map(\.id), [photo.uuid])
 
         try await emulator.createOrders([ProviderEmulator.order("WO-900", assignedTo: "vendor1")])
-        _ = try await fieldSync.refresh(code: "ACME", full: false)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .changes)
         if try fieldSync.projects(query: ProjectQuery(search: "WO-900")).first?.local == true {
             throw XCTSkip("adopting a local project on import is not on this branch yet (the project stays local)")
         }

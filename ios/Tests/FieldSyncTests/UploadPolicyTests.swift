@@ -15,11 +15,11 @@ final class UploadPolicyTests: FieldSyncTestCase {
         try await emulator.createOrders([ProviderEmulator.order("WO-1", assignedTo: "vendor1", extra: [
             "gpsLatitude": site.latitude, "gpsLongitude": site.longitude,
         ])])
-        _ = try await fieldSync.refresh(code: "ACME", full: true)
+        _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
     }
 
     private func addPhoto() async throws -> String {
-        try await fieldSync.addPhoto(projectId: "ACME::WO-1", task: "Grass Cut", evidence: "before",
+        try await fieldSync.addPhoto(projectId: "ACME::WO-1", task: "Grass Cut", evidence: .before,
                                      filePath: try photoFixture("gps/DSCN0010.jpg").path,
                                      fix: fix(site.latitude, site.longitude)).uuid
     }
@@ -66,7 +66,7 @@ final class UploadPolicyTests: FieldSyncTestCase {
         fieldSync.setNetwork(network: NetworkState.none)
         let offline = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(offline.delivered, 0)
-        XCTAssertTrue(offline.error?.contains("no network") ?? false, "\(offline)")
+        guard case .Network? = offline.error else { return XCTFail("no network is a Network error: \(offline)") }
         XCTAssertTrue(try reasons().values.allSatisfy { $0 == .waitingForNetwork })
 
         fieldSync.setNetwork(network: .unmetered)
