@@ -1,7 +1,9 @@
-// swift-tools-version:5.9
+// swift-tools-version:6.0
 // fieldsync for iOS and macOS: the Rust core as an XCFramework (a static library with its C header and
-// module map) plus the `FieldSync` Swift library (the uniffi-generated API and Swift conveniences).
+// module map) plus the `FieldSync` Swift library (the uniffi-generated API and the Swift layer over it).
 //
+// Swift 6 language mode, so strict concurrency is checked everywhere (our sources, the tests, and the
+// generated `fieldsync_ffi.swift`, which uniffi 0.32 writes Swift-6-clean: see README.md, "Swift 6").
 // Build the XCFramework and the generated Swift first, on a Mac: `./build-xcframework.sh` (see README.md).
 import PackageDescription
 
@@ -15,7 +17,7 @@ let package = Package(
         // libfieldsync_ffi.a for iOS devices, the simulators and macOS; its headers declare the
         // `fieldsync_ffiFFI` Clang module that the generated Swift imports.
         .binaryTarget(name: "FieldSyncFFI", path: "FieldSyncFFI.xcframework"),
-        // Sources/FieldSync/Generated/fieldsync_ffi.swift (generated) + the hand-written conveniences.
+        // Sources/FieldSync/Generated/fieldsync_ffi.swift (generated) + the hand-written Swift layer.
         .target(
             name: "FieldSync",
             dependencies: ["FieldSyncFFI"],
@@ -32,5 +34,6 @@ let package = Package(
             dependencies: ["FieldSync"],
             path: "Tests/FieldSyncTests"
         ),
-    ]
+    ],
+    swiftLanguageModes: [.v6]
 )

@@ -62,7 +62,7 @@ extension FieldSyncEvent {
     /// The integration the event is about (nil for events about a photo).
     public var integrationCode: String? {
         switch self {
-        case let .integrationStatus(code, _, _): return code
+        case let .integrationStatusChanged(code, _, _): return code
         case let .importFinished(code, _, _, _, _, _, _): return code
         default: return nil
         }

@@ -10,7 +10,7 @@ private func isImportFinished(_ event: FieldSyncEvent, _ code: String) -> Bool {
 }
 
 private func isStatus(_ event: FieldSyncEvent, _ code: String, _ status: IntegrationStatus) -> Bool {
-    if case .integrationStatus(code, status, _) = event { return true }
+    if case .integrationStatusChanged(code, status, _) = event { return true }
     return false
 }
 
@@ -46,7 +46,7 @@ final class EventTests: FieldSyncTestCase {
         let events = try await recorder.wait(for: "an Error status") { events in
             events.contains { isStatus($0, "ACME", .error) }
         }
-        guard case let .integrationStatus(_, _, lastError)? = events.last(where: { isStatus($0, "ACME", .error) })
+        guard case let .integrationStatusChanged(_, _, lastError)? = events.last(where: { isStatus($0, "ACME", .error) })
         else { return XCTFail("no Error status in \(events)") }
         XCTAssertFalse(lastError?.isEmpty ?? true, "an Error status carries the reason")
         XCTAssertFalse(events.contains { isImportFinished($0, "ACME") }, "a failed import reported a result")
