@@ -90,7 +90,8 @@ mv -f "$native/libfieldsync_ffi.so.tmp" "$native/libfieldsync_ffi.so"
 rm -rf "$work/generated"
 target/debug/uniffi-bindgen generate --no-format --language kotlin --out-dir "$work/generated" \
   "$native/libfieldsync_ffi.so" >/dev/null
-cp "$work/generated/uniffi/fieldsync_ffi/fieldsync_ffi.kt" "$work/src/fieldsync_ffi.kt"
+# The package (and so the folder) comes from bindings/uniffi.toml: dev.fieldsync.ffi.
+cp "$work/generated/dev/fieldsync/ffi/fieldsync_ffi.kt" "$work/src/fieldsync_ffi.kt"
 libdir=$native
 
 # Compiles [sources...] into a jar unless the same inputs were compiled before (a hash of their contents).

@@ -12,14 +12,14 @@ Event = fs.FieldSyncEvent
 
 
 def status(code, value, last_error=None):
-    return Event.INTEGRATION_STATUS(code=code, status=value, last_error=last_error)
+    return Event.INTEGRATION_STATUS_CHANGED(code=code, status=value, last_error=last_error)
 
 
 def ends_with_status(code, value):
     """A predicate: the last status event of `code` is `value`."""
 
     def check(events):
-        statuses = [e for e in events if e.is_integration_status() and e.code == code]
+        statuses = [e for e in events if e.is_integration_status_changed() and e.code == code]
         return bool(statuses) and statuses[-1].status == value
 
     return check

@@ -97,7 +97,7 @@ def test_events_can_be_read_with_async_for(emulator, tmp_path):
 
     events = asyncio.run(asyncio.wait_for(main(), 10))
     assert any(e.is_import_finished() and e.created == 1 for e in events), events
-    assert events[-1].is_integration_status() and events[-1].status == fs.IntegrationStatus.IDLE
+    assert events[-1].is_integration_status_changed() and events[-1].status == fs.IntegrationStatus.IDLE
 
 
 def test_a_client_left_open_at_exit_does_not_abort():

@@ -1,8 +1,8 @@
 package dev.fieldsync
 
-import uniffi.fieldsync_ffi.BackgroundSyncResult
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.FieldSyncException
+import dev.fieldsync.ffi.BackgroundSyncResult
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.FieldSyncException
 import java.time.Instant
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.minutes

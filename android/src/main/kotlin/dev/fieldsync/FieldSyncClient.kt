@@ -12,45 +12,46 @@ import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
 import kotlinx.coroutines.withContext
-import uniffi.fieldsync_ffi.BackgroundReason
-import uniffi.fieldsync_ffi.BackgroundSyncResult
-import uniffi.fieldsync_ffi.Cancellation
-import uniffi.fieldsync_ffi.CategoryCounts
-import uniffi.fieldsync_ffi.CheckIn
-import uniffi.fieldsync_ffi.Completion
-import uniffi.fieldsync_ffi.EventListener
-import uniffi.fieldsync_ffi.EvidenceType
-import uniffi.fieldsync_ffi.FieldSync
-import uniffi.fieldsync_ffi.FieldSyncConfig
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.ImportReport
-import uniffi.fieldsync_ffi.Integration
-import uniffi.fieldsync_ffi.IntegrationEdit
-import uniffi.fieldsync_ffi.LocationFix
-import uniffi.fieldsync_ffi.LocationSource
-import uniffi.fieldsync_ffi.NewIntegration
-import uniffi.fieldsync_ffi.NetworkState
-import uniffi.fieldsync_ffi.NewLocalProject
-import uniffi.fieldsync_ffi.OutboxEntry
-import uniffi.fieldsync_ffi.Photo
-import uniffi.fieldsync_ffi.Project
-import uniffi.fieldsync_ffi.ProjectEdit
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.ProjectSummary
-import uniffi.fieldsync_ffi.RefreshMode
-import uniffi.fieldsync_ffi.ResolvedOptions
-import uniffi.fieldsync_ffi.SecretStore
-import uniffi.fieldsync_ffi.SurveyAnswer
-import uniffi.fieldsync_ffi.SurveySubmission
-import uniffi.fieldsync_ffi.SurveyTemplateInfo
-import uniffi.fieldsync_ffi.SyncOutcome
-import uniffi.fieldsync_ffi.TaskSurvey
-import uniffi.fieldsync_ffi.UnmetRequirement
-import uniffi.fieldsync_ffi.UploadLogEntry
-import uniffi.fieldsync_ffi.UploadPolicy
-import uniffi.fieldsync_ffi.UploadWaitReason
-import uniffi.fieldsync_ffi.Validation
+import dev.fieldsync.ffi.BackgroundReason
+import dev.fieldsync.ffi.BackgroundSyncResult
+import dev.fieldsync.ffi.Cancellation
+import dev.fieldsync.ffi.CategoryCounts
+import dev.fieldsync.ffi.CheckIn
+import dev.fieldsync.ffi.Completion
+import dev.fieldsync.ffi.EventListener
+import dev.fieldsync.ffi.EvidenceType
+import dev.fieldsync.ffi.FieldSync
+import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.ImportReport
+import dev.fieldsync.ffi.Integration
+import dev.fieldsync.ffi.IntegrationEdit
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.LocationFix
+import dev.fieldsync.ffi.LocationSource
+import dev.fieldsync.ffi.NewIntegration
+import dev.fieldsync.ffi.NetworkState
+import dev.fieldsync.ffi.NewLocalProject
+import dev.fieldsync.ffi.OutboxEntry
+import dev.fieldsync.ffi.Photo
+import dev.fieldsync.ffi.Project
+import dev.fieldsync.ffi.ProjectEdit
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.ProjectSummary
+import dev.fieldsync.ffi.RefreshMode
+import dev.fieldsync.ffi.ResolvedOptions
+import dev.fieldsync.ffi.SecretStore
+import dev.fieldsync.ffi.SurveyAnswer
+import dev.fieldsync.ffi.SurveySubmission
+import dev.fieldsync.ffi.SurveyTemplateInfo
+import dev.fieldsync.ffi.SyncOutcome
+import dev.fieldsync.ffi.TaskSurvey
+import dev.fieldsync.ffi.UnmetRequirement
+import dev.fieldsync.ffi.UploadLogEntry
+import dev.fieldsync.ffi.UploadPolicy
+import dev.fieldsync.ffi.UploadWaitReason
+import dev.fieldsync.ffi.Validation
 import java.io.File
 import java.time.Instant
 import java.util.concurrent.atomic.AtomicBoolean
@@ -420,12 +421,12 @@ internal class EventHub(capacity: Int) : EventListener {
 
 /** A synthetic event that makes [FieldSyncClient.integrationUpdates] read the first value. */
 private fun subscriptionPing(code: String): FieldSyncEvent =
-    FieldSyncEvent.IntegrationStatus(code, uniffi.fieldsync_ffi.IntegrationStatus.IDLE, null)
+    FieldSyncEvent.IntegrationStatusChanged(code, IntegrationStatus.IDLE, null)
 
 /** The integration an event is about, when it is about one (photo and upload events are not). */
 val FieldSyncEvent.integrationCode: String?
     get() = when (this) {
-        is FieldSyncEvent.IntegrationStatus -> code
+        is FieldSyncEvent.IntegrationStatusChanged -> code
         is FieldSyncEvent.ImportFinished -> code
         else -> null
     }

@@ -1,8 +1,8 @@
 package dev.fieldsync
 
-import uniffi.fieldsync_ffi.LogLevel
-import uniffi.fieldsync_ffi.Logger
-import uniffi.fieldsync_ffi.initLogging
+import dev.fieldsync.ffi.LogLevel
+import dev.fieldsync.ffi.Logger
+import dev.fieldsync.ffi.initLogging
 
 /**
  * Routes the library's logs (Rust `tracing`) to the host. Platform-neutral; on Android pass

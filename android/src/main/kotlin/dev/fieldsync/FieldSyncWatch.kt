@@ -6,13 +6,13 @@ import kotlinx.coroutines.flow.SharingStarted
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.stateIn
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.Photo
-import uniffi.fieldsync_ffi.Project
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.ProjectSummary
-import uniffi.fieldsync_ffi.SyncStatus
-import uniffi.fieldsync_ffi.UploadLogEntry
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.Photo
+import dev.fieldsync.ffi.Project
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.ProjectSummary
+import dev.fieldsync.ffi.SyncStatus
+import dev.fieldsync.ffi.UploadLogEntry
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.seconds
 

@@ -5,11 +5,12 @@ import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import kotlinx.coroutines.launch
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.BackgroundReason
-import uniffi.fieldsync_ffi.BackgroundSyncResult
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.StopCause
+import dev.fieldsync.ffi.BackgroundReason
+import dev.fieldsync.ffi.BackgroundSyncResult
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.StopCause
 import java.time.Instant
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse
@@ -71,7 +72,7 @@ class BackgroundGlueTest {
         assertEquals(BackgroundProgress(uploadsStarted = 1, bytesSent = 50, bytesTotal = 400), progress)
         assertEquals(12, progress.percent)
         assertNull(progress.after(FieldSyncEvent.UploadProgress("a", 50uL, 100uL, 50uL, 400uL)), "no change")
-        assertNull(progress.after(FieldSyncEvent.IntegrationStatus("X", uniffi.fieldsync_ffi.IntegrationStatus.IDLE, null)))
+        assertNull(progress.after(FieldSyncEvent.IntegrationStatusChanged("X", IntegrationStatus.IDLE, null)))
         assertEquals(0, BackgroundProgress().percent)
     }
 

@@ -11,11 +11,11 @@ import kotlinx.coroutines.isActive
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.IntegrationStatus
-import uniffi.fieldsync_ffi.Project
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.Project
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.RefreshMode
 import java.util.Collections
 import kotlin.random.Random
 import kotlin.test.assertEquals

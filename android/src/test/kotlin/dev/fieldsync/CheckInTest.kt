@@ -7,14 +7,14 @@ import dev.fieldsync.support.NEAR
 import dev.fieldsync.support.locationFix
 import dev.fieldsync.support.rfc3339
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.IntegrationEdit
-import uniffi.fieldsync_ffi.LocationFix
-import uniffi.fieldsync_ffi.LocationSource
-import uniffi.fieldsync_ffi.OutboxKind
-import uniffi.fieldsync_ffi.OutboxState
-import uniffi.fieldsync_ffi.ProjectEdit
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.IntegrationEdit
+import dev.fieldsync.ffi.LocationFix
+import dev.fieldsync.ffi.LocationSource
+import dev.fieldsync.ffi.OutboxKind
+import dev.fieldsync.ffi.OutboxState
+import dev.fieldsync.ffi.ProjectEdit
+import dev.fieldsync.ffi.RefreshMode
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.math.abs
 import kotlin.test.assertEquals
@@ -231,7 +231,7 @@ class CheckInTest : EmulatorTest() {
         site.client.refresh(site.code)
         val complete = ProjectEdit(status = "Complete")
         val blocked = assertFailsWith<FieldSyncException.CompletionBlocked> { site.client.editProject(site.id(1), complete) }
-        assertEquals(listOf(uniffi.fieldsync_ffi.RequirementKind.CHECK_IN), blocked.unmet.map { it.kind })
+        assertEquals(listOf(dev.fieldsync.ffi.RequirementKind.CHECK_IN), blocked.unmet.map { it.kind })
         assertEquals(emptyList(), site.client.outbox(site.code))
 
         val checkIn = site.client.raw.checkInWithFix(site.id(1), locationFix(), null, null)

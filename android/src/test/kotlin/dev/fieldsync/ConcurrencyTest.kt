@@ -9,9 +9,9 @@ import kotlinx.coroutines.joinAll
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.IntegrationStatus
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.RefreshMode
 import java.util.concurrent.ConcurrentLinkedQueue
 import java.util.concurrent.atomic.AtomicInteger
 import kotlin.test.assertEquals

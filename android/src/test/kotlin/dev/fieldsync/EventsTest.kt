@@ -8,12 +8,12 @@ import kotlinx.coroutines.channels.Channel
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.withTimeout
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.Integration
-import uniffi.fieldsync_ffi.IntegrationStatus
-import uniffi.fieldsync_ffi.LogLevel
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.Integration
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.LogLevel
+import dev.fieldsync.ffi.RefreshMode
 import java.util.Collections
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -36,7 +36,7 @@ class EventsTest : EmulatorTest() {
         return Recording(job, events)
     }
 
-    private fun idle(code: String) = FieldSyncEvent.IntegrationStatus(code, IntegrationStatus.IDLE, null)
+    private fun idle(code: String) = FieldSyncEvent.IntegrationStatusChanged(code, IntegrationStatus.IDLE, null)
 
     @Test
     fun `an import reports its counts and then the integration's Idle status through the Flow`() = coTest {
@@ -60,9 +60,9 @@ class EventsTest : EmulatorTest() {
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "http500", "times" to 1))
         assertFailsWith<FieldSyncException.Network> { vendor.client.refresh(vendor.code) }
         waitUntil("an Error status arrives") {
-            recording.snapshot().any { it is FieldSyncEvent.IntegrationStatus && it.status == IntegrationStatus.ERROR }
+            recording.snapshot().any { it is FieldSyncEvent.IntegrationStatusChanged && it.status == IntegrationStatus.ERROR }
         }
-        val error = recording.snapshot().filterIsInstance<FieldSyncEvent.IntegrationStatus>().last()
+        val error = recording.snapshot().filterIsInstance<FieldSyncEvent.IntegrationStatusChanged>().last()
         assertEquals(IntegrationStatus.ERROR, error.status)
         assertNotNull(error.lastError)
         assertTrue(recording.snapshot().none { it is FieldSyncEvent.ImportFinished }, "a failed import finishes nothing")

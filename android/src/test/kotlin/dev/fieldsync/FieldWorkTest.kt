@@ -2,11 +2,11 @@ package dev.fieldsync
 
 import dev.fieldsync.support.InMemorySecretStore
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.OutboxKind
-import uniffi.fieldsync_ffi.OutboxState
-import uniffi.fieldsync_ffi.ProjectEdit
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.OutboxKind
+import dev.fieldsync.ffi.OutboxState
+import dev.fieldsync.ffi.ProjectEdit
+import dev.fieldsync.ffi.RefreshMode
 import java.nio.file.Files
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -100,7 +100,7 @@ class FieldWorkTest : EmulatorTest() {
         }
     }
 
-    private fun config(directory: java.nio.file.Path) = uniffi.fieldsync_ffi.FieldSyncConfig(
+    private fun config(directory: java.nio.file.Path) = dev.fieldsync.ffi.FieldSyncConfig(
         databasePath = directory.resolve("cache.db").toString(),
         photoDirectory = directory.resolve("photos").toString(),
         deviceId = "device-kt",

@@ -2,8 +2,8 @@ package dev.fieldsync
 
 import dev.fieldsync.support.InMemorySecretStore
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.FieldSyncConfig
-import uniffi.fieldsync_ffi.FieldSyncException
+import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.ffi.FieldSyncException
 import java.nio.file.Files
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith

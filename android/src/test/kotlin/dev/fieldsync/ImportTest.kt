@@ -3,9 +3,9 @@ package dev.fieldsync
 import dev.fieldsync.support.Json
 import dev.fieldsync.support.workOrder
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.IntegrationStatus
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.RefreshMode
 import kotlin.test.assertEquals
 import kotlin.test.assertNotNull
 import kotlin.test.assertNull

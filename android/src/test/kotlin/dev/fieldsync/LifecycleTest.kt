@@ -4,12 +4,12 @@ import dev.fieldsync.support.InMemorySecretStore
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.async
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.EventListener
-import uniffi.fieldsync_ffi.FieldSync
-import uniffi.fieldsync_ffi.FieldSyncConfig
-import uniffi.fieldsync_ffi.FieldSyncEvent
-import uniffi.fieldsync_ffi.IntegrationStatus
-import uniffi.fieldsync_ffi.RefreshMode
+import dev.fieldsync.ffi.EventListener
+import dev.fieldsync.ffi.FieldSync
+import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.ffi.FieldSyncEvent
+import dev.fieldsync.ffi.IntegrationStatus
+import dev.fieldsync.ffi.RefreshMode
 import java.nio.file.Files
 import java.nio.file.Path
 import java.util.concurrent.CopyOnWriteArrayList
@@ -67,7 +67,7 @@ class LifecycleTest : EmulatorTest() {
         vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
         assertTrue(returnsWithin(5_000) { client.close() }, "close() did not return")
         waitUntil("the final status was delivered before the event thread ended", detail = { heard }) {
-            heard.lastOrNull() == FieldSyncEvent.IntegrationStatus(vendor.code, IntegrationStatus.IDLE, null)
+            heard.lastOrNull() == FieldSyncEvent.IntegrationStatusChanged(vendor.code, IntegrationStatus.IDLE, null)
         }
         collector.cancel()
         client.close() // idempotent

@@ -1,9 +1,9 @@
 package dev.fieldsync
 
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.IntegrationEdit
-import uniffi.fieldsync_ffi.IntegrationMode
-import uniffi.fieldsync_ffi.IntegrationStatus
+import dev.fieldsync.ffi.IntegrationEdit
+import dev.fieldsync.ffi.IntegrationMode
+import dev.fieldsync.ffi.IntegrationStatus
 import java.security.MessageDigest
 import kotlin.test.assertEquals
 import kotlin.test.assertFalse

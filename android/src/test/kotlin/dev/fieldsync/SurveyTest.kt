@@ -5,20 +5,20 @@ import dev.fieldsync.support.PhotoFixtures
 import dev.fieldsync.support.workOrder
 import org.junit.jupiter.api.Assumptions.assumeFalse
 import org.junit.jupiter.api.Test
-import uniffi.fieldsync_ffi.CategoryCounts
-import uniffi.fieldsync_ffi.EvidenceType
-import uniffi.fieldsync_ffi.FieldStatus
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.IntegrationEdit
-import uniffi.fieldsync_ffi.NewLocalProject
-import uniffi.fieldsync_ffi.ProjectCategory
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.RefreshMode
-import uniffi.fieldsync_ffi.RequirementKind
-import uniffi.fieldsync_ffi.SurveyAnswer
-import uniffi.fieldsync_ffi.SurveyAnswerType
-import uniffi.fieldsync_ffi.SurveyTemplateSource
-import uniffi.fieldsync_ffi.UnmetRequirement
+import dev.fieldsync.ffi.CategoryCounts
+import dev.fieldsync.ffi.EvidenceType
+import dev.fieldsync.ffi.FieldStatus
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.IntegrationEdit
+import dev.fieldsync.ffi.NewLocalProject
+import dev.fieldsync.ffi.ProjectCategory
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.RefreshMode
+import dev.fieldsync.ffi.RequirementKind
+import dev.fieldsync.ffi.SurveyAnswer
+import dev.fieldsync.ffi.SurveyAnswerType
+import dev.fieldsync.ffi.SurveyTemplateSource
+import dev.fieldsync.ffi.UnmetRequirement
 import java.io.File
 import kotlin.test.assertEquals
 import kotlin.test.assertFailsWith
@@ -256,7 +256,7 @@ class SurveyTest : EmulatorTest() {
         assertEquals(emptyList(), vendor.client.outbox(vendor.code))
     }
 
-    private fun config(directory: java.nio.file.Path) = uniffi.fieldsync_ffi.FieldSyncConfig(
+    private fun config(directory: java.nio.file.Path) = dev.fieldsync.ffi.FieldSyncConfig(
         databasePath = directory.resolve("cache.db").toString(),
         photoDirectory = directory.resolve("photos").toString(),
         deviceId = "device-kt",

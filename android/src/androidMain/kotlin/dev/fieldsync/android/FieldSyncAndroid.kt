@@ -20,10 +20,10 @@ import dev.fieldsync.BackgroundSync
 import dev.fieldsync.FieldSyncClient
 import dev.fieldsync.FieldSyncLifecycle
 import dev.fieldsync.FieldSyncLogging
-import uniffi.fieldsync_ffi.BackgroundReason
-import uniffi.fieldsync_ffi.FieldSyncConfig
-import uniffi.fieldsync_ffi.LogLevel
-import uniffi.fieldsync_ffi.SecretStore
+import dev.fieldsync.ffi.BackgroundReason
+import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.ffi.LogLevel
+import dev.fieldsync.ffi.SecretStore
 import java.io.File
 import java.util.UUID
 import java.util.concurrent.TimeUnit

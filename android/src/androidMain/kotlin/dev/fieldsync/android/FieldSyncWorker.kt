@@ -17,8 +17,8 @@ import kotlinx.coroutines.coroutineScope
 import kotlinx.coroutines.flow.conflate
 import kotlinx.coroutines.flow.mapNotNull
 import kotlinx.coroutines.launch
-import uniffi.fieldsync_ffi.BackgroundReason
-import uniffi.fieldsync_ffi.BackgroundSyncResult
+import dev.fieldsync.ffi.BackgroundReason
+import dev.fieldsync.ffi.BackgroundSyncResult
 import kotlin.time.Duration.Companion.milliseconds
 import kotlin.time.Duration.Companion.seconds
 

@@ -7,8 +7,8 @@ import android.content.SharedPreferences
 import android.security.keystore.KeyGenParameterSpec
 import android.security.keystore.KeyProperties
 import android.util.Base64
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.SecretStore
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.SecretStore
 import java.security.KeyStore
 import javax.crypto.Cipher
 import javax.crypto.KeyGenerator

@@ -2,8 +2,8 @@
 package dev.fieldsync.android
 
 import android.util.Log
-import uniffi.fieldsync_ffi.LogLevel
-import uniffi.fieldsync_ffi.Logger
+import dev.fieldsync.ffi.LogLevel
+import dev.fieldsync.ffi.Logger
 
 /**
  * Forwards the library's logs to Logcat under one [tag] (at most 23 characters: API 24/25 refuse longer

@@ -6,12 +6,12 @@ import dev.fieldsync.FieldSyncClient
 import dev.fieldsync.support.InMemorySecretStore
 import dev.fieldsync.support.ProviderEmulator
 import kotlinx.coroutines.runBlocking
-import uniffi.fieldsync_ffi.FieldSyncConfig
-import uniffi.fieldsync_ffi.IntegrationMode
-import uniffi.fieldsync_ffi.NewIntegration
-import uniffi.fieldsync_ffi.ProjectQuery
-import uniffi.fieldsync_ffi.RefreshMode
-import uniffi.fieldsync_ffi.libraryVersion
+import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.ffi.IntegrationMode
+import dev.fieldsync.ffi.NewIntegration
+import dev.fieldsync.ffi.ProjectQuery
+import dev.fieldsync.ffi.RefreshMode
+import dev.fieldsync.ffi.libraryVersion
 import java.nio.file.Files
 import kotlin.random.Random
 

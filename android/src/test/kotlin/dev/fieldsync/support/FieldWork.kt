@@ -1,7 +1,7 @@
 package dev.fieldsync.support
 
-import uniffi.fieldsync_ffi.LocationFix
-import uniffi.fieldsync_ffi.LocationSource
+import dev.fieldsync.ffi.LocationFix
+import dev.fieldsync.ffi.LocationSource
 import java.io.ByteArrayOutputStream
 import java.io.File
 import java.nio.ByteBuffer

@@ -1,7 +1,7 @@
 package dev.fieldsync.support
 
-import uniffi.fieldsync_ffi.FieldSyncException
-import uniffi.fieldsync_ffi.SecretStore
+import dev.fieldsync.ffi.FieldSyncException
+import dev.fieldsync.ffi.SecretStore
 import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicInteger
 
