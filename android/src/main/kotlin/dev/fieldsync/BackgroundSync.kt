@@ -3,6 +3,10 @@ package dev.fieldsync
 import dev.fieldsync.ffi.BackgroundSyncResult
 import dev.fieldsync.ffi.FieldSyncEvent
 import dev.fieldsync.ffi.FieldSyncException
+import kotlinx.coroutines.NonCancellable
+import kotlinx.coroutines.sync.Mutex
+import kotlinx.coroutines.sync.withLock
+import kotlinx.coroutines.withContext
 import java.time.Instant
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.minutes
@@ -82,32 +86,36 @@ data class BackgroundProgress(
  * and wakes it for the length of a background run ([awake]) that happens while the app is in the background.
  *
  * Feed it [onForeground] and [onBackground] (Android: `FieldSyncAndroid.observeProcessLifecycle`, which hooks
- * `ProcessLifecycleOwner`'s `onStart`/`onStop`); wrap background runs in [awake] (the Android
- * `FieldSyncWorker` does). Nothing is paused before the first [onForeground] or [onBackground]: a process that
- * WorkManager started without any UI is left awake. Thread-safe; pause and resume take milliseconds.
+ * `ProcessLifecycleOwner`'s `onStart`/`onStop` and calls them from the process's lifecycle scope); wrap
+ * background runs in [awake] (the Android `FieldSyncWorker` does). Nothing is paused before the first
+ * [onForeground] or [onBackground]: a process that WorkManager started without any UI is left awake.
+ * Every change suspends while the library pauses or resumes (off the caller's thread: [FieldSyncClient.pause]
+ * and [FieldSyncClient.resume] run on the IO dispatcher); changes are applied one at a time, in order.
  */
 class FieldSyncLifecycle(
-    private val pauseLibrary: () -> Unit,
-    private val resumeLibrary: () -> Unit,
+    private val pauseLibrary: suspend () -> Unit,
+    private val resumeLibrary: suspend () -> Unit,
     /** A failed pause or resume (it is tried again at the next change); the app's logger, typically. */
     private val onError: (Throwable) -> Unit = {},
 ) {
-    constructor(client: FieldSyncClient, onError: (Throwable) -> Unit = {}) : this(client::pause, client::resume, onError)
+    constructor(client: FieldSyncClient, onError: (Throwable) -> Unit = {}) :
+        this({ client.pause() }, { client.resume() }, onError)
 
-    private val lock = Any()
+    private val lock = Mutex()
     private var foreground = false
     private var known = false
     private var runs = 0
-    private var paused = false
+
+    @Volatile private var paused = false
 
     /** Whether this glue paused the library (and has not resumed it since). */
-    val isPaused: Boolean get() = synchronized(lock) { paused }
+    val isPaused: Boolean get() = paused
 
     /** The app came to the foreground (its first activity started). */
-    fun onForeground() = update { foreground = true; known = true }
+    suspend fun onForeground() = update { foreground = true; known = true }
 
     /** The app went to the background (its last activity stopped). */
-    fun onBackground() = update { foreground = false; known = true }
+    suspend fun onBackground() = update { foreground = false; known = true }
 
     /**
      * Runs [block] with the library awake: resumed if it was paused, paused again afterwards if the app is
@@ -118,11 +126,12 @@ class FieldSyncLifecycle(
         try {
             return block()
         } finally {
-            update { runs-- }
+            // Even when the run was cancelled: the bookkeeping must not leak a run.
+            withContext(NonCancellable) { update { runs-- } }
         }
     }
 
-    private inline fun update(change: () -> Unit) = synchronized(lock) {
+    private suspend inline fun update(change: () -> Unit) = lock.withLock {
         change()
         val wantPaused = known && !foreground && runs == 0
         if (wantPaused != paused) {

@@ -1,16 +1,24 @@
 package dev.fieldsync
 
 import kotlinx.coroutines.CoroutineDispatcher
+import kotlinx.coroutines.CoroutineScope
 import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.SupervisorJob
+import kotlinx.coroutines.cancel
+import kotlinx.coroutines.delay
 import kotlinx.coroutines.channels.BufferOverflow
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.MutableSharedFlow
 import kotlinx.coroutines.flow.SharedFlow
+import kotlinx.coroutines.flow.SharingStarted
+import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asSharedFlow
 import kotlinx.coroutines.flow.distinctUntilChanged
 import kotlinx.coroutines.flow.filter
 import kotlinx.coroutines.flow.map
 import kotlinx.coroutines.flow.onSubscription
+import kotlinx.coroutines.flow.retryWhen
+import kotlinx.coroutines.flow.stateIn
 import kotlinx.coroutines.withContext
 import dev.fieldsync.ffi.BackgroundReason
 import dev.fieldsync.ffi.BackgroundSyncResult
@@ -46,6 +54,7 @@ import dev.fieldsync.ffi.SurveyAnswer
 import dev.fieldsync.ffi.SurveySubmission
 import dev.fieldsync.ffi.SurveyTemplateInfo
 import dev.fieldsync.ffi.SyncOutcome
+import dev.fieldsync.ffi.SyncStatus
 import dev.fieldsync.ffi.TaskSurvey
 import dev.fieldsync.ffi.UnmetRequirement
 import dev.fieldsync.ffi.UploadLogEntry
@@ -69,8 +78,11 @@ import kotlin.time.Duration.Companion.seconds
  * - [pause] when the app leaves the foreground, [resume] when it returns (see [FieldSyncLifecycle]): paused,
  *   the library holds no database connection or file lock and every call fails with
  *   [FieldSyncException.Paused]; what the pause interrupted goes on after [resume].
- * - Local reads and writes (SQLite) are `suspend` too and run on [ioDispatcher], so calling them from the
- *   main thread is safe.
+ * - Main-safe: [open], local reads and writes (SQLite), [pause], [resume] and [stopAutoImport] are `suspend`
+ *   too and run on [ioDispatcher]. The few plain functions ([setNetwork], [setOnline], [version], [deviceId],
+ *   [liveWatches]) touch neither disk nor network.
+ * - Live data: [syncStatus] is a [StateFlow]; watch queries ([watchProjects], [watchProject], [watchUploadLog],
+ *   [watchPhotos]) are cold `Flow`s of lists; [ProjectPager] pages a project list and follows its watch.
  * - Library events arrive on [events], a hot [SharedFlow]: collect it before triggering the work you want to
  *   observe (events emitted while nobody collects are dropped; see [eventBufferCapacity]).
  *
@@ -81,13 +93,32 @@ class FieldSyncClient private constructor(
     /** The generated object, for calls this wrapper does not cover. Do not close it yourself. */
     val raw: FieldSync,
     private val hub: EventHub,
-    private val ioDispatcher: CoroutineDispatcher,
+    internal val ioDispatcher: CoroutineDispatcher,
+    initialStatus: SyncStatus,
+    statusStopTimeout: Duration,
 ) : AutoCloseable {
 
     /** Every event of the library, in the order the library delivered them (one library thread). */
     val events: SharedFlow<FieldSyncEvent> get() = hub.flow
 
     private val closed = AtomicBoolean(false)
+
+    /** Runs what the client shares (the [syncStatus] watch); cancelled by [close]. */
+    private val scope = CoroutineScope(SupervisorJob() + Dispatchers.Default)
+
+    /**
+     * The sync status, for a status bar: per integration (status, last refreshed, last error), uploads
+     * pending (count and bytes: up on capture, down on delivery), needing attention, in progress,
+     * `lastDelivered`, the network and the pause. One watch in the library serves every collector of the
+     * client; it runs while someone collects (and `statusStopTimeout` after the last one leaves, so a
+     * configuration change does not restart it). `value` is always readable: the status read at [open], then
+     * the watch's latest. A failed read (storage) is retried after a second; the value stays meanwhile.
+     */
+    val syncStatus: StateFlow<SyncStatus> = watchSyncStatus()
+        .retryWhen { cause, _ ->
+            (cause is FieldSyncException && !closed.get()).also { if (it) delay(STATUS_RETRY) }
+        }
+        .stateIn(scope, SharingStarted.WhileSubscribed(statusStopTimeout.inWholeMilliseconds), initialStatus)
 
     /** The library version; also the trivial call used to measure the FFI's per-call overhead. */
     fun version(): String = raw.version()
@@ -148,10 +179,11 @@ class FieldSyncClient private constructor(
         raw.sync(maxAge.inWholeSeconds.coerceAtLeast(0).toULong(), cancel)
 
     /** Starts background refreshes of the integrations with auto import on; results arrive on [events]. */
-    fun startAutoImport(interval: Duration) = raw.startAutoImport(interval.inWholeSeconds.coerceAtLeast(1).toULong())
+    suspend fun startAutoImport(interval: Duration) =
+        io { raw.startAutoImport(interval.inWholeSeconds.coerceAtLeast(1).toULong()) }
 
-    /** Stops the background refreshes after the one in progress. */
-    fun stopAutoImport() = raw.stopAutoImport()
+    /** Stops the background refreshes after the one in progress (waits for it off the caller's thread). */
+    suspend fun stopAutoImport() = io { raw.stopAutoImport() }
 
     /** Tells the background loop whether the device is online (hook it to ConnectivityManager). */
     fun setOnline(online: Boolean) = raw.setOnline(online)
@@ -161,12 +193,15 @@ class FieldSyncClient private constructor(
     /**
      * The app goes to the background: stops every operation at a safe point, closes every database
      * connection and releases every file lock. Until [resume], calls fail with [FieldSyncException.Paused].
-     * Takes milliseconds; idempotent.
+     * Takes milliseconds (closing files: on [ioDispatcher]); idempotent.
      */
-    fun pause() = raw.pause()
+    suspend fun pause() = io { raw.pause() }
 
-    /** The app is back: reopens the database; deliveries the pause interrupted go on by themselves. */
-    fun resume() = raw.resume()
+    /**
+     * The app is back: reopens the database (on [ioDispatcher]); deliveries the pause interrupted go on by
+     * themselves.
+     */
+    suspend fun resume() = io { raw.resume() }
 
     /** Whether [pause] was called without a [resume] since. */
     val isPaused: Boolean get() = raw.isPaused()
@@ -377,6 +412,7 @@ class FieldSyncClient private constructor(
      */
     override fun close() {
         if (!closed.compareAndSet(false, true)) return
+        scope.cancel()
         raw.shutdown()
         raw.close()
     }
@@ -384,20 +420,32 @@ class FieldSyncClient private constructor(
     private suspend inline fun <T> io(crossinline block: () -> T): T = withContext(ioDispatcher) { block() }
 
     companion object {
+        private val STATUS_RETRY = 1.seconds
+
         /**
          * Opens (or creates) the cache described by [config]; secrets go to [secretStore] (Android Keystore,
-         * or anything secure the host has). [eventBufferCapacity] events are kept for slow collectors; past
-         * that the oldest are dropped rather than blocking the library's event thread.
+         * or anything secure the host has). Main-safe: opening reads and may migrate the database and runs the
+         * start-up recovery, all on [ioDispatcher]. [eventBufferCapacity] events are kept for slow collectors;
+         * past that the oldest are dropped rather than blocking the library's event thread.
+         * [statusStopTimeout]: how long the [syncStatus] watch outlives its last collector.
          */
-        fun open(
+        suspend fun open(
             config: FieldSyncConfig,
             secretStore: SecretStore,
             ioDispatcher: CoroutineDispatcher = Dispatchers.IO,
             eventBufferCapacity: Int = 256,
-        ): FieldSyncClient {
+            statusStopTimeout: Duration = 5.seconds,
+        ): FieldSyncClient = withContext(ioDispatcher) {
             val hub = EventHub(eventBufferCapacity)
             val raw = FieldSync.open(config, secretStore, hub)
-            return FieldSyncClient(raw, hub, ioDispatcher)
+            val status = try {
+                raw.syncStatus()
+            } catch (error: Throwable) {
+                raw.shutdown()
+                raw.close()
+                throw error
+            }
+            FieldSyncClient(raw, hub, ioDispatcher, status, statusStopTimeout)
         }
     }
 }

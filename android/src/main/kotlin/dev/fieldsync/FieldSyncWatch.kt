@@ -6,6 +6,7 @@ import kotlinx.coroutines.flow.SharingStarted
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.flow
 import kotlinx.coroutines.flow.stateIn
+import kotlinx.coroutines.withContext
 import dev.fieldsync.ffi.FieldSyncException
 import dev.fieldsync.ffi.Photo
 import dev.fieldsync.ffi.Project
@@ -81,25 +82,21 @@ fun FieldSyncClient.watchPhotos(projectId: String? = null, throttle: Duration? =
 fun FieldSyncClient.watchSyncStatus(throttle: Duration? = null): Flow<SyncStatus> =
     watchFlow({ raw.watchSyncStatus(throttle.toThrottleMs()) }, { it.next() }, { it.cancel() })
 
-/**
- * The sync status now (a quick local read; it answers while paused too, with `paused` set).
- * Not `suspend`: it is the initial value of [syncStatusIn].
- */
-fun FieldSyncClient.syncStatusNow(): SyncStatus = raw.syncStatus()
+/** The sync status now (a local read on the client's IO dispatcher; it answers while paused, with `paused`). */
+suspend fun FieldSyncClient.syncStatusNow(): SyncStatus = withContext(ioDispatcher) { raw.syncStatus() }
 
 /**
- * The sync status as a [StateFlow] for a screen: [watchSyncStatus] shared in [scope] (a ViewModel's
- * `viewModelScope`). With the default [started], the watch runs while someone collects and stops
- * [stopTimeout] after the last collector leaves (a configuration change does not restart it).
- * [initial] is what `value` holds until the watch's first result (by default the status read now).
+ * A sync status [StateFlow] of its own, shared in [scope] (most apps use the client's [FieldSyncClient.syncStatus]
+ * instead: one watch for the whole app). With the default [started], the watch runs while someone collects and
+ * stops [stopTimeout] after the last collector leaves. Its value starts as the status read now (off the
+ * caller's thread: this suspends for that read).
  */
-fun FieldSyncClient.syncStatusIn(
+suspend fun FieldSyncClient.syncStatusIn(
     scope: CoroutineScope,
     stopTimeout: Duration = 5.seconds,
     started: SharingStarted = SharingStarted.WhileSubscribed(stopTimeout.inWholeMilliseconds),
-    initial: SyncStatus = syncStatusNow(),
     throttle: Duration? = null,
-): StateFlow<SyncStatus> = watchSyncStatus(throttle).stateIn(scope, started, initial)
+): StateFlow<SyncStatus> = watchSyncStatus(throttle).stateIn(scope, started, syncStatusNow())
 
 /** How many watches are open in the library (a diagnostic: a collection that ended leaves none). */
 fun FieldSyncClient.liveWatches(): Long = raw.liveWatches().toLong()

@@ -112,7 +112,7 @@ class BackgroundGlueTest {
     }
 
     @Test
-    fun `a failed pause is reported and tried again at the next change`() {
+    fun `a failed pause is reported and tried again at the next change`() = coTest {
         val errors = mutableListOf<Throwable>()
         var fail = true
         var paused = false

@@ -82,7 +82,7 @@ abstract class EmulatorTest {
     }
 
     /** A client on a new cache in a temporary directory (or [directory], to reopen one). */
-    protected fun openClient(
+    protected suspend fun openClient(
         secrets: InMemorySecretStore = InMemorySecretStore(),
         directory: Path = Files.createTempDirectory("fieldsync-kt-").also { directories.add(it) },
         eventBufferCapacity: Int = 256,
