@@ -216,6 +216,9 @@ dependencies {
     // The background glue (src/androidMain): FieldSyncWorker and the ProcessLifecycleOwner observer.
     api("androidx.work:work-runtime-ktx:2.9.1")
     implementation("androidx.lifecycle:lifecycle-process:2.8.7")
+    // FieldSyncPagingSource (src/androidMain): Paging 3 over ProjectPageSource. `api`: apps see PagingSource and
+    // PagingData in its signatures. The one AndroidX library a list screen of 100k projects needs anyway.
+    api("androidx.paging:paging-runtime-ktx:3.3.6")
     // Kotlin half of rustls-platform-verifier (repository: see settings.gradle.kts), same version as Cargo.lock.
     implementation("rustls:rustls-platform-verifier:${rustlsPlatformVerifierVersion.get()}")
 
