@@ -173,22 +173,47 @@ class WatchTest : EmulatorTest() {
     }
 
     @Test
-    fun `many collect and cancel cycles leave no watch behind`() = coTest(timeout = 120.seconds) {
+    fun `the client's status StateFlow counts a capture up and its delivery down`() = coTest {
+        val site = site()
+        val client = site.client
+        val before = client.liveWatches()
+        assertEquals(0L, client.syncStatus.value.uploadsPending, "read at open")
+        val bar = collect(client.syncStatus)
+        assertEquals(0L, bar.next(soon).uploadsPending)
+
+        client.checkIn(site.id(1), locationFix())
+        assertEquals(1L, bar.until(soon) { it.uploadsPending == 1L }.uploadsPending)
+        client.pushOutbox(site.code)
+        assertNotNull(bar.until(soon) { it.uploadsPending == 0L }.lastDelivered)
+        assertEquals(0L, client.syncStatus.value.uploadsPending)
+        bar.job.cancelAndJoin()
+        assertTrue(client.liveWatches() <= before + 1, "at most the shared status watch, until its stop timeout")
+    }
+
+    /** Threads of this process (native ones included: the library's runtime, JNA callbacks). */
+    private fun threads(): Int = java.io.File("/proc/self/task").list()?.size ?: Thread.activeCount()
+
+    @Test
+    fun `many collect and cancel cycles leave no watch and no thread behind`() = coTest(timeout = 120.seconds) {
         val site = site()
         val client = site.client
         val before = client.liveWatches()
         val query = ProjectQuery(integration = site.code)
-        repeat(200) { index ->
-            when (index % 4) {
-                // first(): the flow ends after one result.
-                0 -> assertEquals(4, client.watchProjects(query).first().size)
-                1 -> client.watchSyncStatus().first()
-                // A collector cancelled while it waits for the next result (suspended in the library).
-                2 -> collect(client.watchProjects(query)).also { it.next(soon) }.job.cancelAndJoin()
-                else -> collect(client.watchUploadLog()).also { it.next(soon) }.job.cancelAndJoin()
-            }
+        suspend fun cycle(index: Int) = when (index % 4) {
+            // first(): the flow ends after one result.
+            0 -> assertEquals(4, client.watchProjects(query).first().size)
+            1 -> client.watchSyncStatus().first()
+            // A collector cancelled while it waits for the next result (suspended in the library).
+            2 -> collect(client.watchProjects(query)).also { it.next(soon) }.job.cancelAndJoin()
+            else -> collect(client.watchUploadLog()).also { it.next(soon) }.job.cancelAndJoin()
         }
+        repeat(40) { cycle(it) } // warm the pools up
+        val threadsBefore = threads()
+        repeat(500) { cycle(it) }
         assertEquals(before, client.liveWatches())
+        val threadsAfter = threads()
+        // The runtime's blocking pool may keep a few idle workers; 500 cycles must not add a thread each.
+        assertTrue(threadsAfter <= threadsBefore + 4, "threads: $threadsBefore before, $threadsAfter after")
     }
 
     @Test
