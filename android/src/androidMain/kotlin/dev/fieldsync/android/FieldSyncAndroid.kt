@@ -6,6 +6,7 @@ import android.util.Log
 import androidx.lifecycle.DefaultLifecycleObserver
 import androidx.lifecycle.LifecycleOwner
 import androidx.lifecycle.ProcessLifecycleOwner
+import androidx.lifecycle.lifecycleScope
 import androidx.work.BackoffPolicy
 import androidx.work.Constraints
 import androidx.work.ExistingPeriodicWorkPolicy
@@ -22,6 +23,10 @@ import dev.fieldsync.FieldSyncLifecycle
 import dev.fieldsync.FieldSyncLogging
 import dev.fieldsync.ffi.BackgroundReason
 import dev.fieldsync.ffi.FieldSyncConfig
+import kotlinx.coroutines.CoroutineStart
+import kotlinx.coroutines.Dispatchers
+import kotlinx.coroutines.launch
+import kotlinx.coroutines.withContext
 import dev.fieldsync.ffi.LogLevel
 import dev.fieldsync.ffi.SecretStore
 import java.io.File
@@ -36,7 +41,9 @@ import kotlin.time.Duration.Companion.minutes
  *
  * ```kotlin
  * class App : Application() {
- *     val fieldSync by lazy { FieldSyncAndroid.open(this) }
+ *     private val appScope = MainScope()
+ *     // Opening reads (and may migrate) the database: a suspend call, off the main thread.
+ *     val fieldSync: Deferred<FieldSyncClient> = appScope.async { FieldSyncAndroid.open(this@App) }
  * }
  * ```
  */
@@ -50,11 +57,11 @@ object FieldSyncAndroid {
      * Full Import, so it is kept out of backups), photos in `filesDir/fieldsync/photos`, a random per-install
      * device id.
      */
-    fun open(
+    suspend fun open(
         context: Context,
         secretStore: SecretStore = KeystoreSecretStore(context),
         logLevel: LogLevel? = LogLevel.INFO,
-    ): FieldSyncClient {
+    ): FieldSyncClient = withContext(Dispatchers.IO) {
         val app = context.applicationContext
         if (logLevel != null) FieldSyncLogging.install(LogcatLogger(TAG), logLevel)
         initPlatformVerifier(app)
@@ -64,7 +71,7 @@ object FieldSyncAndroid {
             photoDirectory = File(app.filesDir, "fieldsync/photos").absolutePath,
             deviceId = deviceId(app),
         )
-        return FieldSyncClient.open(config, secretStore)
+        FieldSyncClient.open(config, secretStore)
     }
 
     /**
@@ -150,13 +157,26 @@ object FieldSyncAndroid {
      * Pauses [client] when the app goes to the background (`ProcessLifecycleOwner` `onStop`: the last activity
      * stopped) and resumes it when it comes back (`onStart`). Call once, on the main thread, from
      * `Application.onCreate`, and return the glue from [FieldSyncApplication.fieldSyncLifecycle] so that
-     * [FieldSyncWorker] wakes the library for its runs.
+     * [FieldSyncWorker] wakes the library for its runs. The pause and the resume run off the main thread
+     * (they suspend on the IO dispatcher), launched in the process lifecycle's scope in the order of the events.
      */
-    fun observeProcessLifecycle(client: FieldSyncClient): FieldSyncLifecycle {
-        val glue = FieldSyncLifecycle(client) { error -> Log.w(TAG, "pause/resume failed", error) }
-        ProcessLifecycleOwner.get().lifecycle.addObserver(object : DefaultLifecycleObserver {
-            override fun onStart(owner: LifecycleOwner) = glue.onForeground()
-            override fun onStop(owner: LifecycleOwner) = glue.onBackground()
+    fun observeProcessLifecycle(client: FieldSyncClient): FieldSyncLifecycle =
+        observeProcessLifecycle(FieldSyncLifecycle(client) { error -> Log.w(TAG, "pause/resume failed", error) })
+
+    /**
+     * The same with glue of the app's own, e.g. over a client still opening:
+     * `FieldSyncLifecycle({ fieldSync().pause() }, { fieldSync().resume() })`.
+     */
+    fun observeProcessLifecycle(glue: FieldSyncLifecycle): FieldSyncLifecycle {
+        val owner = ProcessLifecycleOwner.get()
+        owner.lifecycle.addObserver(object : DefaultLifecycleObserver {
+            override fun onStart(owner: LifecycleOwner) {
+                owner.lifecycleScope.launch(start = CoroutineStart.UNDISPATCHED) { glue.onForeground() }
+            }
+
+            override fun onStop(owner: LifecycleOwner) {
+                owner.lifecycleScope.launch(start = CoroutineStart.UNDISPATCHED) { glue.onBackground() }
+            }
         })
         return glue
     }

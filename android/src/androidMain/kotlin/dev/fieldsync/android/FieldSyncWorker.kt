@@ -28,7 +28,8 @@ import kotlin.time.Duration.Companion.seconds
  * ([FieldSyncAndroid.observeProcessLifecycle]).
  */
 interface FieldSyncApplication {
-    val fieldSync: FieldSyncClient
+    /** The process's one client (opening it suspends: it reads the database off the main thread). */
+    suspend fun fieldSync(): FieldSyncClient
     val fieldSyncLifecycle: FieldSyncLifecycle? get() = null
 }
 
@@ -49,7 +50,7 @@ class FieldSyncWorker(context: Context, params: WorkerParameters) : CoroutineWor
     override suspend fun doWork(): Result {
         val app = applicationContext as? FieldSyncApplication
             ?: return Result.failure().also { Log.e(TAG, "the Application does not implement FieldSyncApplication") }
-        val client = app.fieldSync
+        val client = app.fieldSync()
         val budget = inputData.getLong(KEY_BUDGET_MS, BackgroundSync.DEFAULT_BUDGET.inWholeMilliseconds).milliseconds
         val reason = inputData.getString(KEY_REASON)
             ?.let { name -> BackgroundReason.entries.firstOrNull { it.name == name } }
