@@ -1,10 +1,9 @@
 // Swift conveniences over the generated API. Platform-neutral: also compiled into the Linux test package.
 //
-// The generated `FieldSync` already exposes `validate`, `refresh`, `refreshByPushKey`, `sync`, `pushOutbox`
-// and `runBackgroundSync` as `async throws` functions that run on the library's own threads. uniffi's Swift
-// does not observe task cancellation: to stop the work (not only the wait), pass a `Cancellation` and
-// cancel it, as `performBackgroundSync(until:)` (FieldSync+Background.swift) does for you. What follows
-// adds the few compositions an app writes again and again.
+// Every composition here that reads or writes is `async` and does its work off the caller's actor (through
+// the overloads of FieldSync+Async.swift, or the generated `async` calls that run on the library's own
+// threads). uniffi's Swift does not observe task cancellation: to stop the work (not only the wait), pass
+// a `Cancellation` and cancel it, as `performBackgroundSync(until:)` (FieldSync+Background.swift) does.
 
 import Foundation
 
@@ -84,16 +83,16 @@ extension FieldSync {
     /// again and the error is thrown (`FieldSyncError.Auth` when the provider refused the credentials).
     @discardableResult
     public func link(_ new: NewIntegration, password: String, token: String? = nil) async throws -> Integration {
-        let created = try createIntegration(integration: new, password: password, token: token)
+        let created = try await createIntegration(integration: new, password: password, token: token)
         do {
             let validation = try await validate(code: created.code)
             guard validation.validated else {
                 throw FieldSyncError.Auth(
                     reason: validation.error ?? "the provider refused the credentials", integration: created.code)
             }
-            return try integration(code: created.code)
+            return try await integration(code: created.code)
         } catch {
-            _ = try? deleteIntegration(code: created.code, force: false)
+            _ = try? await deleteIntegration(code: created.code, force: false)
             throw error
         }
     }
@@ -104,9 +103,12 @@ extension FieldSync {
         codes: [String]? = nil,
         mode: RefreshMode = .changes
     ) async throws -> [String: Result<ImportReport, FieldSyncError>] {
-        let codes = try codes ?? integrations().map(\.code)
+        var every = codes ?? []
+        if codes == nil {
+            every = try await integrations().map(\.code)
+        }
         return await withTaskGroup(of: (String, Result<ImportReport, FieldSyncError>).self) { group in
-            for code in codes {
+            for code in every {
                 group.addTask {
                     do {
                         return (code, .success(try await self.refresh(code: code, mode: mode)))
@@ -126,14 +128,17 @@ extension FieldSync {
     /// Every project matching `query`, read page by page with the keyset (`after`: the last id of the
     /// previous page), so no row is repeated or skipped while projects arrive. `query.limit`, `offset` and
     /// `after` are ignored.
-    public func allProjects(_ query: ProjectQuery = ProjectQuery(), pageSize: UInt32 = 200) throws -> [ProjectSummary] {
+    public func allProjects(
+        _ query: ProjectQuery = ProjectQuery(),
+        pageSize: UInt32 = 200
+    ) async throws -> [ProjectSummary] {
         var page = query
         page.limit = max(pageSize, 1)
         page.offset = 0
         page.after = nil
         var all: [ProjectSummary] = []
         while true {
-            let rows = try projects(query: page)
+            let rows = try await projects(query: page)
             all.append(contentsOf: rows)
             guard rows.count == Int(page.limit), let last = rows.last else { return all }
             page.after = last.id
@@ -142,8 +147,8 @@ extension FieldSync {
 
     /// Sets a project's status locally and queues the change for the provider (e.g. `"Complete"`).
     @discardableResult
-    public func setStatus(_ status: String, ofProject id: String) throws -> Project {
-        try editProject(id: id, edit: ProjectEdit(status: status))
+    public func setStatus(_ status: String, ofProject id: String) async throws -> Project {
+        try await editProject(id: id, edit: ProjectEdit(status: status))
     }
 }
 
@@ -155,11 +160,11 @@ extension FieldSync {
         _ answers: [(question: String, answer: SurveyAnswer)],
         projectId: String,
         task: String
-    ) throws -> TaskSurvey {
+    ) async throws -> TaskSurvey {
         for (question, answer) in answers {
-            _ = try saveSurveyAnswer(projectId: projectId, task: task, questionId: question, answer: answer)
+            _ = try await saveSurveyAnswer(projectId: projectId, task: task, questionId: question, answer: answer)
         }
-        return try taskSurvey(projectId: projectId, task: task)
+        return try await taskSurvey(projectId: projectId, task: task)
     }
 }
 

@@ -52,15 +52,11 @@ extension FieldSync {
     }
 
     /// The sync status, kept up to date: uploads pending go up on capture and down on delivery; the
-    /// network, the pause and each integration's state are in it too. Its first element is the status now;
-    /// for a value to show before that, `syncStatus()` reads it synchronously (it answers while paused).
+    /// network, the pause and each integration's state are in it too. Its first element is the status now,
+    /// at once. The current value alone: `try await syncStatus()` (it answers while paused); for a view,
+    /// `SyncStatusModel` holds the current value and follows this stream.
     public func syncStatusStream(throttle: TimeInterval? = nil) -> AsyncThrowingStream<SyncStatus, Error> {
         Self.stream(watchSyncStatus(throttleMs: Self.milliseconds(throttle)))
-    }
-
-    /// The status to show right now, or nil if the cache cannot be read (then the stream will say why).
-    public var currentSyncStatus: SyncStatus? {
-        try? syncStatus()
     }
 
     private static func milliseconds(_ interval: TimeInterval?) -> UInt64? {
@@ -72,7 +68,7 @@ extension FieldSync {
     /// gone) cancels the watch, which ends the pending `next()` at once.
     static func stream<Watch: FieldSyncWatchHandle>(_ watch: Watch) -> AsyncThrowingStream<Watch.Value, Error> {
         AsyncThrowingStream(bufferingPolicy: .bufferingNewest(1)) { continuation in
-            let pump = _Concurrency.Task {
+            let pump = Task {
                 do {
                     while let value = try await watch.next() {
                         if case .terminated = continuation.yield(value) { break }

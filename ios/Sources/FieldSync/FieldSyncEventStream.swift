@@ -10,7 +10,7 @@ import Foundation
 /// by itself once the `FieldSync` instance is shut down.
 ///
 /// ```swift
-/// let (fieldSync, events) = try FieldSync.openWithEvents(config: config, secretStore: KeychainSecretStore())
+/// let (fieldSync, events) = try await FieldSync.openWithEvents(config: config, secretStore: KeychainSecretStore())
 /// Task { for await event in events { await MainActor.run { model.apply(event) } } }
 /// ```
 ///
@@ -24,10 +24,7 @@ public final class FieldSyncEventStream: EventListener {
     /// - Parameter bufferingPolicy: what to keep while nobody reads (`.unbounded` by default; status
     ///   events are already coalesced by the library, so bursts stay small).
     public init(bufferingPolicy: AsyncStream<FieldSyncEvent>.Continuation.BufferingPolicy = .unbounded) {
-        var captured: AsyncStream<FieldSyncEvent>.Continuation?
-        events = AsyncStream(bufferingPolicy: bufferingPolicy) { captured = $0 }
-        // AsyncStream runs its build closure synchronously in init.
-        continuation = captured!
+        (events, continuation) = AsyncStream.makeStream(of: FieldSyncEvent.self, bufferingPolicy: bufferingPolicy)
     }
 
     deinit {
@@ -46,14 +43,15 @@ public final class FieldSyncEventStream: EventListener {
 }
 
 extension FieldSync {
-    /// Opens the library with a ``FieldSyncEventStream`` as its listener and returns its stream.
+    /// Opens the library off the caller's actor (FieldSync+Async.swift) with a ``FieldSyncEventStream`` as its
+    /// listener and returns its stream.
     public static func openWithEvents(
         config: FieldSyncConfig,
         secretStore: SecretStore,
         bufferingPolicy: AsyncStream<FieldSyncEvent>.Continuation.BufferingPolicy = .unbounded
-    ) throws -> (FieldSync, AsyncStream<FieldSyncEvent>) {
+    ) async throws -> (FieldSync, AsyncStream<FieldSyncEvent>) {
         let listener = FieldSyncEventStream(bufferingPolicy: bufferingPolicy)
-        let fieldSync = try FieldSync.open(config: config, secretStore: secretStore, listener: listener)
+        let fieldSync = try await FieldSync.open(config: config, secretStore: secretStore, listener: listener)
         return (fieldSync, listener.events)
     }
 }

@@ -129,7 +129,8 @@ final class BackgroundSyncTests: FieldSyncTestCase {
         try await waitUntil("the provider saw the client leave", timeout: 3) {
             try await emulator.uploadTraffic()["inFlight"] == 0
         }
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 1, "queued again")
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox.count, 1, "queued again")
     }
 
     func testPauseClosesTheDatabaseAndResumeFinishesTheRelayExactlyOnce() async throws {
@@ -141,7 +142,7 @@ final class BackgroundSyncTests: FieldSyncTestCase {
         let relay = _Concurrency.Task { try await fieldSync.pushOutbox(code: "ACME") }
         try await waitUntil("the relay is under way") { try await !emulator.receivedCheckIns().isEmpty }
 
-        try fieldSync.pause()
+        try await fieldSync.pause()
         await assertThrows("Paused", { _ = try await withTimeout(10, "the paused relay") { try await relay.value } }) {
             if case .Paused = $0 { return true }
             return false
@@ -156,7 +157,7 @@ final class BackgroundSyncTests: FieldSyncTestCase {
         XCTAssertLessThan(sent, uuids.count, "the pause interrupted the relay")
 
         try await emulator.clearFaults()
-        try fieldSync.resume()
+        try await fieldSync.resume()
         XCTAssertFalse(fieldSync.isPaused())
         try await waitUntil("resume() delivered the rest", timeout: 20) {
             try await emulator.receivedCheckIns().count >= uuids.count

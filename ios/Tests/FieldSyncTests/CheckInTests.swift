@@ -72,7 +72,8 @@ final class CheckInTests: FieldSyncTestCase {
         XCTAssertEqual(checkIn.state, .queued)
         XCTAssertEqual(location.calls, 2, "stopped once a fix was good enough")
 
-        let entry = try XCTUnwrap(try fieldSync.outbox(code: "ACME").first { $0.kind == .checkIn })
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        let entry = try XCTUnwrap(outbox.first { $0.kind == .checkIn })
         XCTAssertEqual(entry.id, checkIn.uuid)
         XCTAssertEqual(entry.project, "ACME::WO-1")
         let itemsBefore = try await emulator.items()
@@ -83,12 +84,14 @@ final class CheckInTests: FieldSyncTestCase {
         let failed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(failed.delivered, 0)
         XCTAssertEqual(failed.retrying, 1)
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").map(\.id), [checkIn.uuid])
+        let outbox2 = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox2.map(\.id), [checkIn.uuid])
 
         try await emulator.clearFaults()
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 1, "\(pushed)")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
+        let outbox3 = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox3.count, 0)
         // Again: nothing more goes out.
         let again = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(again.delivered, 0)
@@ -108,7 +111,7 @@ final class CheckInTests: FieldSyncTestCase {
 
     func testACheckInFarFromThePropertyIsRecordedButNotCertifiedWithItsReason() async throws {
         try await importSites()
-        let far = try fieldSync.checkInWithFix(projectId: "ACME::WO-1",
+        let far = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1",
                                                 fix: fix(site.latitude + 0.045, site.longitude), badge: nil, user: nil)
         XCTAssertFalse(far.certified)
         XCTAssertTrue((4900...5100).contains(try XCTUnwrap(far.distanceM)), "about 5 km: \(String(describing: far.distanceM))")
@@ -116,15 +119,16 @@ final class CheckInTests: FieldSyncTestCase {
         XCTAssertTrue(far.reasons.joined(separator: " ").contains("geofence"), "\(far.reasons)")
 
         // A project without coordinates cannot be verified until the host geocodes it.
-        let unknown = try fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
+        let unknown = try await fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
                                                    badge: nil, user: nil)
         XCTAssertFalse(unknown.certified)
         XCTAssertNil(unknown.distanceM)
-        try fieldSync.setProjectLocation(projectId: "ACME::WO-2", latitude: site.latitude, longitude: site.longitude)
-        let geocoded = try fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
+        try await fieldSync.setProjectLocation(projectId: "ACME::WO-2", latitude: site.latitude, longitude: site.longitude)
+        let geocoded = try await fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
                                                     badge: nil, user: nil)
         XCTAssertTrue(geocoded.certified, "\(geocoded.reasons)")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").filter { $0.kind == .checkIn }.count, 3)
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox.filter { $0.kind == .checkIn }.count, 3)
     }
 
     func testNoFixInTimeOrADeniedLocationIsAnErrorAndWritesNothing() async throws {
@@ -141,7 +145,8 @@ final class CheckInTests: FieldSyncTestCase {
                                                  goodEnoughM: 10, badge: nil, user: nil)
         }, matches: { if case .InvalidInput = $0 { return true } else { return false } })
         XCTAssertTrue(denied?.reason.contains("permission denied") ?? false, "\(String(describing: denied))")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0, "a refused check-in queued something")
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox.count, 0, "a refused check-in queued something")
     }
 
     func testImpossibleFixesAndUnknownProjectsAreTypedErrorsWithNothingWritten() async throws {
@@ -161,18 +166,20 @@ final class CheckInTests: FieldSyncTestCase {
             _ = try self.fieldSync.checkInWithFix(projectId: "no separator", fix: fix(site.latitude, site.longitude),
                                                   badge: nil, user: nil)
         }, matches: { if case .InvalidInput = $0 { return true } else { return false } })
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox.count, 0)
     }
 
     func testACheckInMakesTheRequiredStatusChangePossible() async throws {
         try await importSites()
         await assertThrows("CompletionBlocked (check-in required)", {
-            try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
+            try await self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
         }, matches: { $0.unmetRequirements?.map(\.kind) == [.checkIn] })
-        _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
+        _ = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
                                          badge: nil, user: nil)
-        XCTAssertEqual(try fieldSync.setStatus("Complete", ofProject: "ACME::WO-1").status, "Complete")
-        let kinds = try fieldSync.outbox(code: "ACME").map(\.kind)
+        let setStatus = try await fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
+        XCTAssertEqual(setStatus.status, "Complete")
+        let kinds = try await fieldSync.outbox(code: "ACME").map(\.kind)
         XCTAssertEqual(kinds, [.checkIn, .status], "the check-in is delivered before the status it allowed")
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 2)

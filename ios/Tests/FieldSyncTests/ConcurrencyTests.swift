@@ -41,11 +41,13 @@ final class ConcurrencyTests: FieldSyncTestCase {
         XCTAssertEqual(calls.count, 16)
 
         for (code, _) in vendors {
-            let projects = try fieldSync.projects(query: ProjectQuery(integration: code, sortByNumber: true))
+            let projects = try await fieldSync.projects(query: ProjectQuery(integration: code, sortByNumber: true))
             XCTAssertEqual(projects.map(\.workOrderNumber), (1...4).map { "\(code)-\($0)" })
-            XCTAssertEqual(try fieldSync.integration(code: code).status, .idle)
+            let integration = try await fieldSync.integration(code: code)
+            XCTAssertEqual(integration.status, .idle)
         }
-        XCTAssertEqual(try fieldSync.allProjects().count, 12, "duplicates or losses under concurrency")
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 12, "duplicates or losses under concurrency")
     }
 
     func testConcurrentRefreshesOfOneIntegrationAreCoalescedIntoConsistentResults() async throws {
@@ -67,14 +69,16 @@ final class ConcurrencyTests: FieldSyncTestCase {
         // Whichever run served a caller, the three orders were created exactly once.
         XCTAssertTrue(reports.allSatisfy { $0.created == 3 || $0.created == 0 }, "\(reports.map(\.created))")
         XCTAssertTrue(reports.contains { $0.created == 3 })
-        XCTAssertEqual(try fieldSync.allProjects().count, 3)
-        XCTAssertEqual(try fieldSync.integration(code: "ACME").status, .idle)
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 3)
+        let integration = try await fieldSync.integration(code: "ACME")
+        XCTAssertEqual(integration.status, .idle)
     }
 
     func testRefreshAllReturnsEveryOutcomeWhenOneIntegrationFails() async throws {
         try await linkVendor("ACME", username: "vendor1")
         try await createOrders(2, for: "vendor1")
-        _ = try fieldSync.createIntegration(
+        _ = try await fieldSync.createIntegration(
             integration: newIntegration("WRONG", username: "vendor1"), password: "not-the-password", token: nil)
 
         let outcomes = try await fieldSync.refreshAll(mode: .fullImport)
@@ -102,7 +106,8 @@ final class ConcurrencyTests: FieldSyncTestCase {
                 if case .importFinished("ACME", 2, _, _, _, _, _) = $0 { return true } else { return false }
             }
         }
-        XCTAssertEqual(try fieldSync.allProjects().count, 2)
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 2)
     }
 
     func testEveryCoalescedCallerGetsTheSameTypedError() async throws {

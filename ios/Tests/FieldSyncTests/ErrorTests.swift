@@ -44,7 +44,8 @@ final class ErrorTests: FieldSyncTestCase {
             new.defaultAssignTo = "bad\u{7}name"
             _ = try self.fieldSync.createIntegration(integration: new, password: "secret1", token: nil)
         }, matches: isInvalidInput)
-        XCTAssertEqual(try fieldSync.integrations().count, 0, "an invalid integration was saved")
+        let integrations = try await fieldSync.integrations()
+        XCTAssertEqual(integrations.count, 0, "an invalid integration was saved")
         XCTAssertTrue(secrets.snapshot.isEmpty, "secrets saved for an invalid integration")
 
         await assertThrows("InvalidInput (project id)", {
@@ -62,7 +63,8 @@ final class ErrorTests: FieldSyncTestCase {
         await assertThrows("InvalidInput (due date)", {
             _ = try self.fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(dueDate: "next Tuesday"))
         }, matches: isInvalidInput)
-        XCTAssertNil(try fieldSync.project(id: "ACME::WO-1").dueDate)
+        let project = try await fieldSync.project(id: "ACME::WO-1")
+        XCTAssertNil(project.dueDate)
     }
 
     func testNotFoundNamesWhatIsMissing() async throws {
@@ -82,7 +84,7 @@ final class ErrorTests: FieldSyncTestCase {
             _ = try self.fieldSync.project(id: "ACME::WO-404")
         }, matches: isNotFound)
         await assertThrows("NotFound (edit)", {
-            _ = try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-404")
+            _ = try await self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-404")
         }, matches: isNotFound)
     }
 
@@ -95,7 +97,7 @@ final class ErrorTests: FieldSyncTestCase {
 
         try await createOrders(1)
         _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
-        let closed = try fieldSync.closeProject(id: "ACME::WO-1")
+        let closed = try await fieldSync.closeProject(id: "ACME::WO-1")
         XCTAssertTrue(closed.closed)
         await assertThrows("Conflict (closed project)", {
             _ = try self.fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(instructions: "too late"))
@@ -112,16 +114,19 @@ final class ErrorTests: FieldSyncTestCase {
         }, matches: isNetwork)
         XCTAssertEqual(error?.isRetryable, true)
         XCTAssertEqual(error?.retryAfter, 7)
-        let failed = try fieldSync.integration(code: "ACME")
+        let failed = try await fieldSync.integration(code: "ACME")
         XCTAssertEqual(failed.status, .error)
         XCTAssertNotNil(failed.lastError)
-        XCTAssertEqual(try fieldSync.allProjects().count, 0)
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 0)
 
         // The fault was for one request: the next refresh succeeds and clears the error.
         let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.created, 2)
-        XCTAssertEqual(try fieldSync.integration(code: "ACME").status, .idle)
-        XCTAssertNil(try fieldSync.integration(code: "ACME").lastError)
+        let integration = try await fieldSync.integration(code: "ACME")
+        XCTAssertEqual(integration.status, .idle)
+        let integration2 = try await fieldSync.integration(code: "ACME")
+        XCTAssertNil(integration2.lastError)
     }
 
     func testADroppedConnectionAndADownProviderAreNetworkErrors() async throws {
@@ -149,12 +154,13 @@ final class ErrorTests: FieldSyncTestCase {
         try await emulator.clearFaults()
 
         // A login whose password is wrong: the provider itself answers 401 to getWorkOrders.
-        _ = try fieldSync.createIntegration(
+        _ = try await fieldSync.createIntegration(
             integration: newIntegration("WRONG", username: "vendor1"), password: "not-secret1", token: "tok-1")
         let refused = await assertThrows("Auth (wrong password)", {
             _ = try await self.fieldSync.refresh(code: "WRONG", mode: .fullImport)
         }, matches: { $0.needsSignIn })
         XCTAssertFalse(refused?.reason.contains("not-secret1") ?? true, "the password leaked into the error")
-        XCTAssertEqual(try fieldSync.integration(code: "WRONG").status, .error)
+        let integration = try await fieldSync.integration(code: "WRONG")
+        XCTAssertEqual(integration.status, .error)
     }
 }

@@ -73,14 +73,14 @@ final class EventTests: FieldSyncTestCase {
     }
 
     func testTheStreamFinishesWhenTheLibraryIsReleased() async throws {
-        func open() throws -> (FieldSync?, AsyncStream<FieldSyncEvent>) {
-            let (opened, events) = try FieldSync.openWithEvents(config: config("other"),
-                                                                 secretStore: InMemorySecretStore())
+        func open() async throws -> (FieldSync?, AsyncStream<FieldSyncEvent>) {
+            let (opened, events) = try await FieldSync.openWithEvents(config: config("other"),
+                                                                       secretStore: InMemorySecretStore())
             return (opened, events)
         }
         var other: FieldSync?
         let events: AsyncStream<FieldSyncEvent>
-        (other, events) = try open()
+        (other, events) = try await open()
         let recorder = EventRecorder(events)
         XCTAssertEqual(other?.version().isEmpty, false)
         other = nil   // the library drops its listener, which finishes the stream

@@ -20,16 +20,18 @@ final class ImportTests: FieldSyncTestCase {
         XCTAssertEqual(report.rejected.map(\.workOrderNumber), ["WO-BAD"], "an order without services")
         XCTAssertFalse(report.rejected.first?.reason.isEmpty ?? true)
 
-        let list = try fieldSync.projects(query: ProjectQuery(integration: "ACME", sortByNumber: true))
+        let list = try await fieldSync.projects(query: ProjectQuery(integration: "ACME", sortByNumber: true))
         XCTAssertEqual(list.map(\.id), ["ACME::WO-1", "ACME::WO-2", "ACME::WO-3"])
         XCTAssertEqual(list.map(\.workOrderNumber), ["WO-1", "WO-2", "WO-3"])
         XCTAssertEqual(list.first?.address1, "1 Main St")
         XCTAssertEqual(list.first?.clientStatus, "Open")
         XCTAssertEqual(list.first?.clientDueDate, "2030-01-01")
-        XCTAssertEqual(try fieldSync.projects(query: ProjectQuery(search: "2 Main")).map(\.id), ["ACME::WO-2"])
-        XCTAssertEqual(try fieldSync.allProjects(pageSize: 2).count, 3, "paging lost or repeated rows")
+        let projects = try await fieldSync.projects(query: ProjectQuery(search: "2 Main"))
+        XCTAssertEqual(projects.map(\.id), ["ACME::WO-2"])
+        let allProjects = try await fieldSync.allProjects(pageSize: 2)
+        XCTAssertEqual(allProjects.count, 3, "paging lost or repeated rows")
 
-        let project = try fieldSync.project(id: "ACME::WO-2")
+        let project = try await fieldSync.project(id: "ACME::WO-2")
         XCTAssertEqual(project.integration, "ACME")
         XCTAssertEqual(project.workOrderInfo, "Grass cut")
         XCTAssertEqual(project.address1, "2 Main St")
@@ -42,7 +44,7 @@ final class ImportTests: FieldSyncTestCase {
         XCTAssertFalse(project.closed)
         XCTAssertFalse(project.removalPending)
 
-        let integration = try fieldSync.integration(code: "ACME")
+        let integration = try await fieldSync.integration(code: "ACME")
         XCTAssertEqual(integration.status, .idle)
         XCTAssertNotNil(integration.lastRefreshed)
         XCTAssertNil(integration.lastError)
@@ -67,23 +69,25 @@ final class ImportTests: FieldSyncTestCase {
         XCTAssertEqual(report.deleted, 1, "WO-3")
         XCTAssertEqual(report.removed, 0, "an incremental refresh removes nothing")
 
-        let updated = try fieldSync.project(id: "ACME::WO-1")
+        let updated = try await fieldSync.project(id: "ACME::WO-1")
         XCTAssertEqual(updated.clientInstructions, "Gate code 4411")
         XCTAssertEqual(updated.clientDueDate, "2030-01-05")
         XCTAssertEqual(updated.clientStatus, "Open")
 
         // Unassigned and deleted orders stay, with only their client status changed.
-        let cancelled = try fieldSync.project(id: "ACME::WO-2")
+        let cancelled = try await fieldSync.project(id: "ACME::WO-2")
         XCTAssertEqual(cancelled.clientStatus, "Cancelled")
         XCTAssertEqual(cancelled.address1, "2 Main St")
         XCTAssertEqual(cancelled.tasks.count, 2)
-        let deleted = try fieldSync.project(id: "ACME::WO-3")
+        let deleted = try await fieldSync.project(id: "ACME::WO-3")
         XCTAssertEqual(deleted.clientStatus, "Deleted")
         XCTAssertEqual(deleted.address1, "3 Main St")
 
-        XCTAssertEqual(try fieldSync.projects(query: ProjectQuery(clientStatus: "Cancelled")).map(\.id),
+        let projects = try await fieldSync.projects(query: ProjectQuery(clientStatus: "Cancelled"))
+        XCTAssertEqual(projects.map(\.id),
                        ["ACME::WO-2"])
-        XCTAssertEqual(try fieldSync.allProjects().count, 4)
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 4)
 
         // The same refresh again changes nothing.
         let again = try await fieldSync.refresh(code: "ACME", mode: .changes)
@@ -98,17 +102,19 @@ final class ImportTests: FieldSyncTestCase {
 
         let report = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
         XCTAssertEqual(report.removed, 1)
-        XCTAssertEqual(try fieldSync.allProjects().map(\.id), ["ACME::WO-2"])
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.map(\.id), ["ACME::WO-2"])
     }
 
     func testRefreshByPushKeyRefreshesItsIntegrationOnly() async throws {
         try await linkVendor()
-        let pushKey = try fieldSync.pushKey(code: "ACME")
+        let pushKey = try await fieldSync.pushKey(code: "ACME")
         try await createOrders(2)
 
         let report = try await fieldSync.refreshByPushKey(pushKey: pushKey)
         XCTAssertEqual(report?.created, 2)
-        XCTAssertEqual(try fieldSync.allProjects().count, 2)
+        let allProjects = try await fieldSync.allProjects()
+        XCTAssertEqual(allProjects.count, 2)
 
         let unknown = try await fieldSync.refreshByPushKey(pushKey: "not-a-push-key")
         XCTAssertNil(unknown)

@@ -35,7 +35,7 @@ final class LifecycleTests: FieldSyncTestCase {
         let lines = collector.snapshot
         XCTAssertTrue(lines.contains { $0.2.contains("downloaded work orders") && $0.1.hasPrefix("fieldsync") },
                       "no import log line among \(lines.count): \(lines.map(\.2).prefix(20))")
-        let secretValues = ["secret1", "tok-1", try fieldSync.pushKey(code: "ACME")]
+        let secretValues = ["secret1", "tok-1", try await fieldSync.pushKey(code: "ACME")]
         let secretsSeen = lines.filter { line in secretValues.contains { line.2.contains($0) } }
         XCTAssertTrue(secretsSeen.isEmpty, "a secret was logged: \(secretsSeen.map(\.2))")
     }

@@ -7,7 +7,7 @@ import FieldSync
 final class LinkTests: FieldSyncTestCase {
     func testValidateAcceptsTheRightPasswordAndKeepsOnlyItsSha1() async throws {
         try await emulator.createUser("vendor1", password: "secret1", token: "tok-1")
-        let created = try fieldSync.createIntegration(
+        let created = try await fieldSync.createIntegration(
             integration: newIntegration("ACME", username: "vendor1"), password: "secret1", token: "tok-1")
         XCTAssertEqual(created.code, "ACME")
         XCTAssertEqual(created.integrationType, "pruvan_share")
@@ -17,7 +17,8 @@ final class LinkTests: FieldSyncTestCase {
         let validation = try await fieldSync.validate(code: "ACME")
         XCTAssertTrue(validation.validated)
         XCTAssertTrue(validation.error?.isEmpty ?? true, "unexpected error: \(validation.error ?? "")")
-        XCTAssertNotNil(try fieldSync.integration(code: "ACME").validatedAt)
+        let integration = try await fieldSync.integration(code: "ACME")
+        XCTAssertNotNil(integration.validatedAt)
 
         // The host's store holds the password's SHA-1 (40 hex digits) and the token, never the password.
         let stored = secrets.snapshot
@@ -28,7 +29,7 @@ final class LinkTests: FieldSyncTestCase {
         XCTAssertFalse(stored.values.contains { $0.contains("secret1") }, "the password itself was stored")
 
         // Validation registered the integration's push key with the provider.
-        let pushKey = try fieldSync.pushKey(code: "ACME")
+        let pushKey = try await fieldSync.pushKey(code: "ACME")
         XCTAssertFalse(pushKey.isEmpty)
         let user = try await emulator.admin("GET", "/users/vendor1") as? [String: Any]
         XCTAssertEqual(user?["pushKey"] as? String, pushKey)
@@ -36,7 +37,7 @@ final class LinkTests: FieldSyncTestCase {
 
     func testValidateWithAWrongPasswordIsRefusedAndNothingIsMarkedValid() async throws {
         try await emulator.createUser("vendor1", password: "secret1", token: "tok-1")
-        _ = try fieldSync.createIntegration(
+        _ = try await fieldSync.createIntegration(
             integration: newIntegration("ACME", username: "vendor1"), password: "not-the-password", token: "tok-1")
 
         let validation = try await fieldSync.validate(code: "ACME")
@@ -44,7 +45,8 @@ final class LinkTests: FieldSyncTestCase {
         let reason = try XCTUnwrap(validation.error, "a refusal carries the provider's reason")
         XCTAssertFalse(reason.isEmpty)
         XCTAssertFalse(reason.contains("not-the-password"), "the password leaked into: \(reason)")
-        XCTAssertNil(try fieldSync.integration(code: "ACME").validatedAt)
+        let integration = try await fieldSync.integration(code: "ACME")
+        XCTAssertNil(integration.validatedAt)
     }
 
     func testLinkKeepsAnAcceptedLoginAndRemovesARefusedOne() async throws {
@@ -58,18 +60,19 @@ final class LinkTests: FieldSyncTestCase {
                                           password: "wrong", token: "tok-1")
         }, matches: { $0.needsSignIn })
         XCTAssertFalse(error?.isRetryable ?? true)
-        XCTAssertEqual(try fieldSync.integrations().map(\.code), ["GOOD"], "the refused login was kept")
+        let integrations = try await fieldSync.integrations()
+        XCTAssertEqual(integrations.map(\.code), ["GOOD"], "the refused login was kept")
         XCTAssertNil(secrets.snapshot["BAD/password_sha1"], "the refused login's secrets were kept")
     }
 
     func testEditIntegrationChangesSettingsAndCredentials() async throws {
         try await emulator.createUser("vendor1", password: "secret1", token: "tok-1")
-        _ = try fieldSync.createIntegration(
+        _ = try await fieldSync.createIntegration(
             integration: newIntegration("ACME", username: "vendor1"), password: "wrong", token: "tok-1")
         let refused = try await fieldSync.validate(code: "ACME")
         XCTAssertFalse(refused.validated)
 
-        let edited = try fieldSync.editIntegration(
+        let edited = try await fieldSync.editIntegration(
             code: "ACME",
             edit: IntegrationEdit(name: "Acme Field Services", autoAdmin: false, defaultAssignTo: "all"),
             password: "secret1", token: nil)

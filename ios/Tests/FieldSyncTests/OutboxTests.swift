@@ -17,13 +17,15 @@ final class OutboxTests: FieldSyncTestCase {
 
     func testEditingTheStatusQueuesOneOutboxEntryAndDeliversIt() async throws {
         try await importTwoOrders()
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
+        let empty = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(empty.count, 0)
 
-        let edited = try fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
+        let edited = try await fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
         XCTAssertEqual(edited.status, "Complete")
-        XCTAssertEqual(try fieldSync.project(id: "ACME::WO-1").status, "Complete", "not saved locally")
+        let project = try await fieldSync.project(id: "ACME::WO-1")
+        XCTAssertEqual(project.status, "Complete", "not saved locally")
 
-        let outbox = try fieldSync.outbox(code: "ACME")
+        let outbox = try await fieldSync.outbox(code: "ACME")
         XCTAssertEqual(outbox.count, 1)
         let entry = try XCTUnwrap(outbox.first)
         XCTAssertEqual(entry.kind, .status)
@@ -34,17 +36,20 @@ final class OutboxTests: FieldSyncTestCase {
         XCTAssertNotNil(UUID(uuidString: entry.id), "the idempotency key is a UUID: \(entry.id)")
 
         // Edits that do not change the status queue nothing more.
-        _ = try fieldSync.editProject(id: "ACME::WO-1",
+        _ = try await fieldSync.editProject(id: "ACME::WO-1",
                                       edit: ProjectEdit(dueDate: "2030-02-01", instructions: "Call first"))
-        try fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").map(\.id), [entry.id])
-        XCTAssertEqual(try fieldSync.project(id: "ACME::WO-1").dueDate, "2030-02-01")
+        try await fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
+        let outbox2 = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox2.map(\.id), [entry.id])
+        let project2 = try await fieldSync.project(id: "ACME::WO-1")
+        XCTAssertEqual(project2.dueDate, "2030-02-01")
 
         // Delivered to the provider's `status` service, then gone from the outbox.
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 1)
         XCTAssertNil(pushed.error)
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
+        let outbox3 = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox3.count, 0)
         let updates = try await emulator.statusUpdates()
         XCTAssertEqual(updates.count, 1, "\(updates)")
         let update = try XCTUnwrap(updates.first)
@@ -60,27 +65,33 @@ final class OutboxTests: FieldSyncTestCase {
         _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
 
         let blocked = await assertThrows("CompletionBlocked (check-in required)", {
-            try self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
+            try await self.fieldSync.setStatus("Complete", ofProject: "ACME::WO-1")
         }, matches: { if case .CompletionBlocked = $0 { return true } else { return false } })
         XCTAssertEqual(blocked?.unmetRequirements?.map(\.kind), [.checkIn])
-        XCTAssertNil(try fieldSync.project(id: "ACME::WO-1").status)
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0)
+        let project = try await fieldSync.project(id: "ACME::WO-1")
+        XCTAssertNil(project.status)
+        let empty = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(empty.count, 0)
     }
 
     func testDeletingAnIntegrationWithPendingWorkNeedsForceAndExportsThatWork() async throws {
         try await importTwoOrders()
-        try fieldSync.setStatus("Complete", ofProject: "ACME::WO-2")
-        let entry = try XCTUnwrap(try fieldSync.outbox(code: "ACME").first)
+        try await fieldSync.setStatus("Complete", ofProject: "ACME::WO-2")
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        let entry = try XCTUnwrap(outbox.first)
 
         await assertThrows("Conflict (pending field work)", {
             _ = try self.fieldSync.deleteIntegration(code: "ACME", force: false)
         }, matches: { if case .Conflict = $0 { return true } else { return false } })
-        XCTAssertEqual(try fieldSync.integrations().map(\.code), ["ACME"], "deleted despite pending work")
+        let integrations = try await fieldSync.integrations()
+        XCTAssertEqual(integrations.map(\.code), ["ACME"], "deleted despite pending work")
 
-        let export = try XCTUnwrap(try fieldSync.deleteIntegration(code: "ACME", force: true),
+        let deleteIntegration = try await fieldSync.deleteIntegration(code: "ACME", force: true)
+        let export = try XCTUnwrap(deleteIntegration,
                                    "a forced delete returns the pending work")
         XCTAssertTrue(export.contains(entry.id), export)
-        XCTAssertEqual(try fieldSync.integrations().count, 0)
+        let integrations2 = try await fieldSync.integrations()
+        XCTAssertEqual(integrations2.count, 0)
         XCTAssertTrue(secrets.snapshot.isEmpty, "secrets left behind: \(secrets.snapshot.keys)")
     }
 }

@@ -11,7 +11,7 @@ final class PhotoTests: FieldSyncTestCase {
     private func importSites(autoRelay: Bool) async throws {
         try await linkVendor()
         if autoRelay {
-            _ = try fieldSync.editIntegration(code: "ACME", edit: IntegrationEdit(autoRelay: true),
+            _ = try await fieldSync.editIntegration(code: "ACME", edit: IntegrationEdit(autoRelay: true),
                                               password: nil, token: nil)
         }
         try await emulator.createOrders(["WO-1", "WO-2"].map {
@@ -50,17 +50,20 @@ final class PhotoTests: FieldSyncTestCase {
         let before = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(before.delivered, 0, "nothing moves before QA")
 
-        XCTAssertEqual(try fieldSync.approvePhoto(uuid: approved.uuid).state, .queued)
-        let rejectedNow = try fieldSync.rejectPhoto(uuid: rejected.uuid, reason: "blurry")
+        let approvedNow = try await fieldSync.approvePhoto(uuid: approved.uuid)
+        XCTAssertEqual(approvedNow.state, .queued)
+        let rejectedNow = try await fieldSync.rejectPhoto(uuid: rejected.uuid, reason: "blurry")
         XCTAssertEqual(rejectedNow.state, .rejected)
         XCTAssertEqual(rejectedNow.message, "blurry")
-        XCTAssertEqual(try fieldSync.approveProjectPhotos(projectId: "ACME::WO-1"), 1)
+        let approvedByProject = try await fieldSync.approveProjectPhotos(projectId: "ACME::WO-1")
+        XCTAssertEqual(approvedByProject, 1)
 
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 2, "\(pushed)")
         let relayed = try await relayedUUIDs()
         XCTAssertEqual(relayed, [approved.uuid, byProject.uuid].sorted())
-        let states = Dictionary(uniqueKeysWithValues: try fieldSync.photos(projectId: "ACME::WO-1").map { ($0.uuid, $0.state) })
+        let photos = try await fieldSync.photos(projectId: "ACME::WO-1")
+        let states = Dictionary(uniqueKeysWithValues: photos.map { ($0.uuid, $0.state) })
         XCTAssertEqual(states, [approved.uuid: .relayed, rejected.uuid: .rejected, byProject.uuid: .relayed])
 
         await assertThrows("Conflict (a rejected photo stays rejected)", {
@@ -71,7 +74,7 @@ final class PhotoTests: FieldSyncTestCase {
         }, matches: { if case .Conflict = $0 { return true } else { return false } })
 
         // Publishing again delivers again but never duplicates at the provider.
-        _ = try fieldSync.approvePhoto(uuid: approved.uuid)
+        _ = try await fieldSync.approvePhoto(uuid: approved.uuid)
         _ = try await fieldSync.pushOutbox(code: "ACME")
         let items = try await emulator.items(fileType: "picture")
         XCTAssertEqual(items.count, 2, "\(items)")
@@ -88,13 +91,15 @@ final class PhotoTests: FieldSyncTestCase {
         let again = try await add("gps/DSCN0010.jpg", evidence: .after)
         XCTAssertTrue(again.duplicate)
         XCTAssertEqual(again.uuid, photo.uuid)
-        XCTAssertEqual(try fieldSync.photos(projectId: "ACME::WO-1").count, 1)
+        let photos = try await fieldSync.photos(projectId: "ACME::WO-1")
+        XCTAssertEqual(photos.count, 1)
 
         let outcomes = try await fieldSync.sync(maxAgeSecs: 3600)
         XCTAssertEqual(outcomes.first { $0.code == "ACME" }?.delivered, 1, "\(outcomes)")
         let relayed = try await relayedUUIDs()
         XCTAssertEqual(relayed, [photo.uuid])
-        XCTAssertEqual(try fieldSync.photos(projectId: "ACME::WO-1").map(\.state), [.relayed])
+        let photos2 = try await fieldSync.photos(projectId: "ACME::WO-1")
+        XCTAssertEqual(photos2.map(\.state), [.relayed])
         let events = try await recorder.wait(for: "the photo's relay") { events in
             events.contains { if case let .photoChanged(uuid, state) = $0 { return uuid == photo.uuid && state == .relayed }
                               return false }
@@ -116,12 +121,12 @@ final class PhotoTests: FieldSyncTestCase {
 
     func testACheckInThatNeedsAPhotoWaitsForItsRelay() async throws {
         try await importSites(autoRelay: false)
-        let checkIn = try fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
+        let checkIn = try await fieldSync.checkInWithFix(projectId: "ACME::WO-2", fix: fix(site.latitude, site.longitude),
                                                    badge: nil, user: nil)
         let waiting = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(waiting.delivered, 0, "waits: no photo relayed yet")
         let photo = try await add("gps/DSCN0027.jpg", to: "ACME::WO-2")
-        _ = try fieldSync.approvePhoto(uuid: photo.uuid)
+        _ = try await fieldSync.approvePhoto(uuid: photo.uuid)
         let pushed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(pushed.delivered, 2, "the photo, then the check-in that waited for it")
         let checkIns = try await emulator.items(fileType: "checkin")
@@ -166,8 +171,10 @@ final class PhotoTests: FieldSyncTestCase {
                                                   filePath: try photoFixture("gps/DSCN0010.jpg").path, fix: nil)
         }, matches: { if case .InvalidInput = $0 { return true } else if case .NotFound = $0 { return true } else { return false } })
 
-        XCTAssertEqual(try fieldSync.photos(projectId: nil).count, 0, "a refused file left a photo")
-        XCTAssertEqual(try fieldSync.outbox(code: "ACME").count, 0, "a refused file queued something")
+        let photos = try await fieldSync.photos(projectId: nil)
+        XCTAssertEqual(photos.count, 0, "a refused file left a photo")
+        let outbox = try await fieldSync.outbox(code: "ACME")
+        XCTAssertEqual(outbox.count, 0, "a refused file queued something")
 
         // Every file of the fixtures' invalid/ folder: a typed error or a photo; never a crash or a hang.
         let invalid = try photoFixture("invalid")

@@ -10,7 +10,7 @@ final class UploadPolicyTests: FieldSyncTestCase {
     /// Links ACME with auto relay on and imports WO-1 at `site` with the task "Grass Cut".
     private func importSite() async throws {
         try await linkVendor()
-        _ = try fieldSync.editIntegration(code: "ACME", edit: IntegrationEdit(autoRelay: true),
+        _ = try await fieldSync.editIntegration(code: "ACME", edit: IntegrationEdit(autoRelay: true),
                                           password: nil, token: nil)
         try await emulator.createOrders([ProviderEmulator.order("WO-1", assignedTo: "vendor1", extra: [
             "gpsLatitude": site.latitude, "gpsLongitude": site.longitude,
@@ -30,11 +30,12 @@ final class UploadPolicyTests: FieldSyncTestCase {
 
     func testWifiOnlyHoldsPhotosOnAMeteredNetworkButSendsCheckInsAndUnmeteredSendsThemOnce() async throws {
         try await importSite()
-        XCTAssertEqual(try fieldSync.uploadPolicy(), UploadPolicy(photosOnWifiOnly: false, paused: false))
-        try fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: true, paused: false))
+        let uploadPolicy = try await fieldSync.uploadPolicy()
+        XCTAssertEqual(uploadPolicy, UploadPolicy(photosOnWifiOnly: false, paused: false))
+        try await fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: true, paused: false))
         fieldSync.setNetwork(network: .metered)
         let photo = try await addPhoto()
-        let checkIn = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
+        let checkIn = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
                                                    badge: nil, user: nil).uuid
 
         XCTAssertEqual(try reasons()[photo], .waitingForWifi)
@@ -55,13 +56,14 @@ final class UploadPolicyTests: FieldSyncTestCase {
         let pictures = try await emulator.items(fileType: "picture")
         XCTAssertEqual(pictures.map { $0["uuid"] as? String }, [photo])
         XCTAssertEqual((pictures.first?["deliveries"] as? NSNumber)?.intValue, 1, "exactly once")
-        XCTAssertEqual(try fieldSync.uploadLog().count, 0)
+        let uploadLog = try await fieldSync.uploadLog()
+        XCTAssertEqual(uploadLog.count, 0)
     }
 
     func testNoNetworkSendsNothingPauseHoldsPhotosAndCleanUpKeepsUndeliveredItems() async throws {
         try await importSite()
         let photo = try await addPhoto()
-        _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
+        _ = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: fix(site.latitude, site.longitude),
                                          badge: nil, user: nil)
         fieldSync.setNetwork(network: NetworkState.none)
         let offline = try await fieldSync.pushOutbox(code: "ACME")
@@ -70,22 +72,25 @@ final class UploadPolicyTests: FieldSyncTestCase {
         XCTAssertTrue(try reasons().values.allSatisfy { $0 == .waitingForNetwork })
 
         fieldSync.setNetwork(network: .unmetered)
-        try fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: false, paused: true))
+        try await fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: false, paused: true))
         let paused = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(paused.delivered, 1, "the check-in goes")
         XCTAssertEqual(try reasons()[photo], .paused)
-        XCTAssertEqual(try fieldSync.cleanUpDelivered(), 1)
-        XCTAssertEqual(try fieldSync.uploadLog().map(\.id), [photo])
+        let cleanUpDelivered = try await fieldSync.cleanUpDelivered()
+        XCTAssertEqual(cleanUpDelivered, 1)
+        let uploadLog = try await fieldSync.uploadLog()
+        XCTAssertEqual(uploadLog.map(\.id), [photo])
 
         try await emulator.addFault(["endpoint": "uploadPictures", "kind": "http500", "times": 1])
-        try fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: false, paused: false))
+        try await fieldSync.setUploadPolicy(policy: UploadPolicy(photosOnWifiOnly: false, paused: false))
         let failed = try await fieldSync.pushOutbox(code: "ACME")
         XCTAssertEqual(failed.delivered, 0)
         guard case .backoff(let until) = try reasons()[photo] else {
             return XCTFail("expected a backoff: \(String(describing: try reasons()[photo]))")
         }
         XCTAssertGreaterThan(until, Int64(Date().timeIntervalSince1970))
-        XCTAssertEqual(try fieldSync.retryAllFailed(), 1)
+        let retryAllFailed = try await fieldSync.retryAllFailed()
+        XCTAssertEqual(retryAllFailed, 1)
         XCTAssertEqual(try reasons()[photo], .queued)
     }
 }

@@ -123,11 +123,11 @@ final class WatchTests: FieldSyncTestCase {
         XCTAssertFalse(imported.contains { $0.workOrderNumber == "WO-6" }, "the filter holds")
 
         // An edit.
-        _ = try fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(status: "In Progress"))
+        _ = try await fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(status: "In Progress"))
         _ = try await list.until("the edit") { $0.first { $0.id == "ACME::WO-1" }?.status == "In Progress" }
 
         // A check-in: the field status moves to In Process and the row shows its pending upload.
-        _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
+        _ = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
         let checkedIn = try await list.until("the check-in") {
             $0.first { $0.id == "ACME::WO-1" }?.fieldStatus == .inProcess
         }
@@ -142,7 +142,7 @@ final class WatchTests: FieldSyncTestCase {
         list.task.cancel()
         await list.task.value
         try await eventually("the watch is cancelled") { fieldSync.liveWatches() == before }
-        _ = try fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(status: "Open"))
+        _ = try await fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(status: "Open"))
         let afterCancel = await list.nothing()
         XCTAssertTrue(afterCancel, "a cancelled stream yields nothing")
         let ended = await list.received.ended
@@ -152,7 +152,7 @@ final class WatchTests: FieldSyncTestCase {
     func testTheSyncStatusGoesUpOnCaptureAndDownOnDeliveryAndFollowsTheNetwork() async throws {
         try await importSite()
         let before = fieldSync.liveWatches()
-        let now = try XCTUnwrap(fieldSync.currentSyncStatus)
+        let now = try await fieldSync.syncStatus()
         XCTAssertEqual(now.uploadsPending, 0)
         XCTAssertFalse(now.paused)
         XCTAssertEqual(now.integrations.map(\.code), ["ACME"])
@@ -161,8 +161,8 @@ final class WatchTests: FieldSyncTestCase {
         let first = try await status.next()
         XCTAssertEqual(first, now, "the first element is the status now")
 
-        _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
-        _ = try fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
+        _ = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
+        _ = try await fieldSync.checkInWithFix(projectId: "ACME::WO-1", fix: nearHome(), badge: nil, user: nil)
         let pending = try await status.until("2 uploads pending") { $0.uploadsPending == 2 }
         XCTAssertGreaterThan(pending.uploadBytesPending, 0)
 
@@ -217,7 +217,7 @@ final class WatchTests: FieldSyncTestCase {
             let project = try await stream.next()
             XCTAssertNotEqual(project.instructions, "Back gate")
         }
-        _ = try fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(instructions: "Back gate"))
+        _ = try await fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(instructions: "Back gate"))
         for stream in streams {
             _ = try await stream.until("the new instructions") { $0.instructions == "Back gate" }
             stream.task.cancel()

@@ -122,16 +122,25 @@ class FieldSyncTestCase: XCTestCase {
     var fieldSync: FieldSync!
     var recorder: EventRecorder!
 
-    override func setUpWithError() throws {
-        try super.setUpWithError()
+    // XCTest runs `setUp() async` first, then `setUpWithError()`.
+    override func setUp() async throws {
+        try await super.setUp()
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("fieldsync-swift-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        emulator = try ProviderEmulator(directory: directory.appendingPathComponent("provider"))
         secrets = InMemorySecretStore()
-        let (fieldSync, events) = try FieldSync.openWithEvents(config: config(), secretStore: secrets)
+        // Opening is async: the database is opened and recovered off this task's executor.
+        let (fieldSync, events) = try await FieldSync.openWithEvents(config: config(), secretStore: secrets)
         self.fieldSync = fieldSync
         recorder = EventRecorder(events)
+    }
+
+    override func setUpWithError() throws {
+        try super.setUpWithError()
+        // Started from the synchronous set-up, on the main thread: a child process inherits the signal
+        // mask of the thread that spawns it, and the threads that run async code block SIGINT and SIGTERM,
+        // so an emulator spawned there would ignore `stop()` until its SIGKILL (10 s per test).
+        emulator = try ProviderEmulator(directory: directory.appendingPathComponent("provider"))
     }
 
     override func tearDownWithError() throws {
@@ -169,7 +178,7 @@ class FieldSyncTestCase: XCTestCase {
         token: String = "tok-1"
     ) async throws -> Integration {
         try await emulator.createUser(username, password: password, token: token)
-        let integration = try fieldSync.createIntegration(
+        let integration = try await fieldSync.createIntegration(
             integration: newIntegration(code, username: username), password: password, token: token)
         let validation = try await fieldSync.validate(code: integration.code)
         XCTAssertTrue(validation.validated, "the emulator refused \(username): \(validation.error ?? "")")
