@@ -97,7 +97,9 @@ final class ConcurrencyTests: FieldSyncTestCase {
 
         let fieldSync = self.fieldSync!
         let waiting = _Concurrency.Task { try await fieldSync.refresh(code: "ACME", mode: .fullImport) }
-        try await _Concurrency.Task.sleep(nanoseconds: 100_000_000)
+        _ = try await recorder.wait(for: "the refresh to start") { events in
+            events.contains { if case .integrationStatusChanged("ACME", .running, _) = $0 { return true } else { return false } }
+        }
         waiting.cancel()
         _ = await waiting.result   // returns or throws; either way the import goes on
 

@@ -14,11 +14,6 @@ private func isNotFound(_ error: FieldSyncError) -> Bool {
     return false
 }
 
-private func isConflict(_ error: FieldSyncError) -> Bool {
-    if case .Conflict = error { return true }
-    return false
-}
-
 private func isNetwork(_ error: FieldSyncError) -> Bool {
     if case .Network = error { return true }
     return false
@@ -93,7 +88,7 @@ final class ErrorTests: FieldSyncTestCase {
         await assertThrows("Conflict (duplicate code)", {
             _ = try self.fieldSync.createIntegration(
                 integration: self.newIntegration("ACME", username: "vendor1"), password: "secret1", token: nil)
-        }, matches: isConflict)
+        }, matches: { if case .Conflict(_, .duplicateIntegration) = $0 { return true } else { return false } })
 
         try await createOrders(1)
         _ = try await fieldSync.refresh(code: "ACME", mode: .fullImport)
@@ -101,7 +96,7 @@ final class ErrorTests: FieldSyncTestCase {
         XCTAssertTrue(closed.closed)
         await assertThrows("Conflict (closed project)", {
             _ = try self.fieldSync.editProject(id: "ACME::WO-1", edit: ProjectEdit(instructions: "too late"))
-        }, matches: isConflict)
+        }, matches: { if case .Conflict(_, .projectClosed) = $0 { return true } else { return false } })
     }
 
     func testAnInjectedServerErrorIsARetryableNetworkErrorWithRetryAfter() async throws {
@@ -149,7 +144,7 @@ final class ErrorTests: FieldSyncTestCase {
         try await emulator.addFault(["endpoint": "getWorkOrders", "kind": "http401"])
         let injected = await assertThrows("Auth (401)", {
             _ = try await self.fieldSync.refresh(code: "ACME", mode: .fullImport)
-        }, matches: { $0.needsSignIn })
+        }, matches: { if case .Auth(_, "ACME"?) = $0 { return true } else { return false } })
         XCTAssertEqual(injected?.isRetryable, false)
         try await emulator.clearFaults()
 
@@ -158,7 +153,7 @@ final class ErrorTests: FieldSyncTestCase {
             integration: newIntegration("WRONG", username: "vendor1"), password: "not-secret1", token: "tok-1")
         let refused = await assertThrows("Auth (wrong password)", {
             _ = try await self.fieldSync.refresh(code: "WRONG", mode: .fullImport)
-        }, matches: { $0.needsSignIn })
+        }, matches: { if case .Auth(_, "WRONG"?) = $0 { return true } else { return false } })
         XCTAssertFalse(refused?.reason.contains("not-secret1") ?? true, "the password leaked into the error")
         let integration = try await fieldSync.integration(code: "WRONG")
         XCTAssertEqual(integration.status, .error)

@@ -82,7 +82,7 @@ final class OutboxTests: FieldSyncTestCase {
 
         await assertThrows("Conflict (pending field work)", {
             _ = try self.fieldSync.deleteIntegration(code: "ACME", force: false)
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { if case .Conflict(_, .pendingFieldWork) = $0 { return true } else { return false } })
         let integrations = try await fieldSync.integrations()
         XCTAssertEqual(integrations.map(\.code), ["ACME"], "deleted despite pending work")
 

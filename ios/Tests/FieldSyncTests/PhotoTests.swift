@@ -68,10 +68,10 @@ final class PhotoTests: FieldSyncTestCase {
 
         await assertThrows("Conflict (a rejected photo stays rejected)", {
             _ = try self.fieldSync.approvePhoto(uuid: rejected.uuid)
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { if case .Conflict(_, .photoState) = $0 { return true } else { return false } })
         await assertThrows("Conflict (a relayed photo cannot be unsent)", {
             _ = try self.fieldSync.rejectPhoto(uuid: approved.uuid, reason: "late")
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { if case .Conflict(_, .photoState) = $0 { return true } else { return false } })
 
         // Publishing again delivers again but never duplicates at the provider.
         _ = try await fieldSync.approvePhoto(uuid: approved.uuid)

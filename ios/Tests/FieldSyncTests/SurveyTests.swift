@@ -221,7 +221,7 @@ final class SurveyTests: FieldSyncTestCase {
         XCTAssertEqual(local.id, "ACME::WO-900")
         await assertThrows("Conflict (the order exists)", {
             _ = try self.fieldSync.createLocalProject(project: NewLocalProject(integration: "ACME", workOrderNumber: "WO-1"))
-        }, matches: { if case .Conflict = $0 { return true } else { return false } })
+        }, matches: { if case .Conflict(_, .projectExists) = $0 { return true } else { return false } })
         let projects = try await fieldSync.projects(query: ProjectQuery(search: "WO-900"))
         XCTAssertEqual(projects.map(\.local), [true])
 

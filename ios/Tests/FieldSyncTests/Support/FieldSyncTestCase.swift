@@ -27,12 +27,15 @@ func withTimeout<T: Sendable>(
 }
 
 /// Consumes an event stream from one task and keeps every event, so tests can wait for what they expect.
+/// A waiting test is resumed by the event that satisfies it (or the stream's end), never by a timer; the
+/// timeout only bounds a wait that failed.
 actor EventRecorder {
     private(set) var events: [FieldSyncEvent] = []
     private(set) var finished = false
+    private var waiters: [UUID: (check: ([FieldSyncEvent]) -> Bool, continuation: CheckedContinuation<Bool, Never>)] = [:]
 
     init(_ stream: AsyncStream<FieldSyncEvent>) {
-        _Concurrency.Task { [weak self] in
+        Task { [weak self] in
             for await event in stream {
                 await self?.record(event)
             }
@@ -42,36 +45,54 @@ actor EventRecorder {
 
     private func record(_ event: FieldSyncEvent) {
         events.append(event)
+        for (id, waiter) in waiters where waiter.check(events) {
+            waiters[id] = nil
+            waiter.continuation.resume(returning: true)
+        }
     }
 
     private func finish() {
         finished = true
+        for (id, waiter) in waiters {
+            waiters[id] = nil
+            waiter.continuation.resume(returning: waiter.check(events))
+        }
+    }
+
+    private func expire(_ id: UUID) {
+        waiters.removeValue(forKey: id)?.continuation.resume(returning: false)
+    }
+
+    /// Waits until `check` holds, the stream finished or `timeout` passed; true if `check` held.
+    private func waitFor(_ timeout: TimeInterval, _ check: @escaping ([FieldSyncEvent]) -> Bool) async -> Bool {
+        if check(events) { return true }
+        if finished { return false }
+        let id = UUID()
+        let timer = Task {
+            try? await Task.sleep(nanoseconds: UInt64(timeout * 1_000_000_000))
+            self.expire(id)
+        }
+        defer { timer.cancel() }
+        return await withCheckedContinuation { waiters[id] = (check, $0) }
     }
 
     /// Waits until `predicate` holds for the events recorded so far; returns them.
     func wait(
         timeout: TimeInterval = 10,
         for what: String,
-        until predicate: ([FieldSyncEvent]) -> Bool
+        until predicate: @escaping ([FieldSyncEvent]) -> Bool
     ) async throws -> [FieldSyncEvent] {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !predicate(events) {
-            if Date() > deadline {
-                throw TimeoutError(description: "no \(what) within \(timeout) s; events: \(events)")
-            }
-            try await _Concurrency.Task.sleep(nanoseconds: 10_000_000)
+        guard await waitFor(timeout, predicate) else {
+            throw TimeoutError(description: "no \(what) within \(timeout) s; events: \(events)")
         }
         return events
     }
 
     /// Waits until the stream has finished.
     func waitUntilFinished(timeout: TimeInterval = 10) async throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while !finished {
-            if Date() > deadline {
-                throw TimeoutError(description: "the event stream did not finish within \(timeout) s")
-            }
-            try await _Concurrency.Task.sleep(nanoseconds: 10_000_000)
+        _ = await waitFor(timeout) { _ in false }
+        guard finished else {
+            throw TimeoutError(description: "the event stream did not finish within \(timeout) s")
         }
     }
 }

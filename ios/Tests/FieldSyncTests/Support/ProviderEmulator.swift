@@ -12,8 +12,9 @@ struct EmulatorError: Error, CustomStringConvertible {
 }
 
 #if os(macOS) || os(Linux)
-/// One running emulator. `stop()` (or deinit) ends it.
-final class ProviderEmulator {
+/// One running emulator. `stop()` (or deinit) ends it. Sendable: its state is fixed once it listens (the
+/// admin calls are stateless), and `Process` may be signalled and asked from any thread.
+final class ProviderEmulator: @unchecked Sendable {
     /// The wire base URL, `http://127.0.0.1:PORT/api/v2`.
     let baseURL: String
     /// The admin API root, `http://127.0.0.1:PORT/admin`.
@@ -120,7 +121,7 @@ final class ProviderEmulator {
 }
 #else
 /// iOS, tvOS, watchOS: no child processes, so the tests that need the emulator are skipped there.
-final class ProviderEmulator {
+final class ProviderEmulator: Sendable {
     let baseURL = ""
     let adminURL = ""
     var isRunning: Bool { false }
