@@ -216,6 +216,22 @@ done
 
 # ----- the Linux SwiftPM package ------------------------------------------------------------------------
 
+# Every blocking method of the generated FieldSync (a `throws` method that is not `async`) needs its async
+# twin in ios/Sources/FieldSync/FieldSync+Async.swift, or a place in the list of calls that touch no disk:
+# when the bindings gain a method, this says so before an app calls it on the main actor.
+step "async twins of the blocking calls"
+no_disk="deviceId isPaused liveWatches version setNetwork setOnline setDeviceSigner stopAutoImport"
+blocking=$(awk '/^public protocol FieldSyncProtocol/,/^}/' "$swift_dir/fieldsync_ffi.swift" |
+  sed -nE 's/^    func ([A-Za-z0-9_]+)\(.*$/\1 &/p' | grep -v ' async ' | cut -d' ' -f1 |
+  grep -vE '^watch[A-Z]' | sort -u)
+twins=$(sed -nE 's/^    public func ([A-Za-z0-9_]+)\(.*\) async( throws)?( ->.*)? \{$/\1/p' \
+  ios/Sources/FieldSync/FieldSync+Async.swift | sort -u)
+missing=$(comm -23 <(echo "$blocking") <(echo "$twins") | grep -vxF -f <(tr ' ' '\n' <<<"$no_disk") || true)
+if [[ -n "$missing" ]]; then
+  die "blocking FieldSync methods without an async twin in FieldSync+Async.swift: $(tr '\n' ' ' <<<"$missing")"
+fi
+echo "$(wc -l <<<"$blocking") synchronous methods: $(wc -l <<<"$twins") with an async twin, the rest touch no disk"
+
 step "assembling the Linux Swift package"
 mkdir -p "$chroot_dir/tmp"
 work_dir=$(mktemp -d "$chroot_dir/tmp/fieldsync-swift.XXXXXX")
