@@ -1818,43 +1818,81 @@ pub enum RefreshMode {
 }
 // ----- evidence: content credentials -----
 
+/// What a verification of a photo's content credentials found.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum VerificationOutcome {
+    /// The signature and every hash verify. `trusted`: the signer's chain leads to a given trust anchor
+    /// (false when none was given: only integrity was checked).
+    Valid {
+        /// The chain leads to a given trust anchor.
+        trusted: bool,
+    },
+    /// Signed, but something changed after signing.
+    Tampered {
+        /// What changed.
+        part: TamperedPart,
+    },
+    /// No content credentials.
+    Unsigned,
+    /// Intact, but signed by a certificate that does not lead to the given trust anchor, or that is not
+    /// valid for signing (expired, wrong profile).
+    Untrusted,
+    /// Not a JPEG, or too large to verify.
+    NotSupported {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Which part of a signed photo changed after signing.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum TamperedPart {
+    /// An image byte (the hard binding no longer matches).
+    Image,
+    /// An assertion, by its label (e.g. `c2pa.actions`).
+    Assertion {
+        /// The assertion's label.
+        label: String,
+    },
+    /// The claim's signature.
+    Signature,
+    /// The manifest store itself (missing parts, a manifest moved from another photo).
+    Manifest,
+}
+
 /// The result of verifying a photo's content credentials ([`crate::verify_photo`]).
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct PhotoVerification {
-    /// `valid`, `tampered`, `unsigned`, `untrusted` or `not_supported`.
-    pub result: String,
-    /// For `valid`: the chain leads to a given trust anchor.
-    pub trusted: bool,
-    /// For `tampered`: `image`, `assertion`, `signature` or `manifest`.
-    pub tampered_part: Option<String>,
-    /// For a tampered assertion: its label.
-    pub tampered_assertion: Option<String>,
+    /// What the verification found.
+    pub outcome: VerificationOutcome,
     /// The signer's certificate common name.
     pub signer: Option<String>,
-    /// The validation failure codes.
+    /// The validation failure codes (C2PA's), for an operator.
     pub failures: Vec<String>,
-    /// The whole verification as JSON (assertions included).
+    /// The whole verification as JSON (assertions included), for display.
     pub json: String,
 }
 
 impl From<fieldsync_core::evidence::Verification> for PhotoVerification {
     fn from(verification: fieldsync_core::evidence::Verification) -> Self {
-        use fieldsync_core::evidence::{Outcome, TamperedPart};
+        use fieldsync_core::evidence::{Outcome, TamperedPart as Part};
         let json = serde_json::to_string(&verification).unwrap_or_default();
-        let (tampered_part, tampered_assertion) = match &verification.outcome {
-            Outcome::Tampered { part } => match part {
-                TamperedPart::Image => (Some("image"), None),
-                TamperedPart::Assertion { label } => (Some("assertion"), Some(label.clone())),
-                TamperedPart::Signature => (Some("signature"), None),
-                TamperedPart::Manifest => (Some("manifest"), None),
+        let outcome = match verification.outcome {
+            Outcome::Valid { trusted } => VerificationOutcome::Valid { trusted },
+            Outcome::Tampered { part } => VerificationOutcome::Tampered {
+                part: match part {
+                    Part::Image => TamperedPart::Image,
+                    Part::Assertion { label } => TamperedPart::Assertion { label },
+                    Part::Signature => TamperedPart::Signature,
+                    Part::Manifest => TamperedPart::Manifest,
+                },
             },
-            _ => (None, None),
+            Outcome::Unsigned => VerificationOutcome::Unsigned,
+            Outcome::Untrusted => VerificationOutcome::Untrusted,
+            Outcome::NotSupported { reason } => VerificationOutcome::NotSupported { reason },
         };
         Self {
-            result: verification.outcome.word().to_owned(),
-            trusted: matches!(verification.outcome, Outcome::Valid { trusted: true }),
-            tampered_part: tampered_part.map(str::to_owned),
-            tampered_assertion,
+            outcome,
             signer: verification.signer,
             failures: verification.failures,
             json,

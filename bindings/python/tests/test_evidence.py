@@ -120,7 +120,7 @@ def test_a_host_signer_signs_what_c2pa_python_validates(site, fieldsync, credent
     check_with_c2pa_python(data, credentials, photo, fix)
     # The library's own verifier agrees, and the emulator verified it on arrival.
     verification = fs.verify_photo(data, credentials.ca_pem)
-    assert (verification.result, verification.trusted) == ("valid", True)
+    assert verification.outcome == fs.VerificationOutcome.VALID(trusted=True)
     item = next(item for item in site.items(file_type="picture") if item["uuid"] == photo.uuid)
     assert item["credentials"]["result"] == "valid"
 
@@ -136,7 +136,7 @@ def test_the_software_signer_signs_what_c2pa_python_validates(site, fieldsync, c
     state, _ = c2pa_read(bytes(flipped), credentials.ca_pem)
     assert state == "Invalid"
     verification = fs.verify_photo(bytes(flipped), credentials.ca_pem)
-    assert (verification.result, verification.tampered_part) == ("tampered", "image")
+    assert verification.outcome == fs.VerificationOutcome.TAMPERED(part=fs.TamperedPart.IMAGE())
 
 
 def test_a_locked_signer_leaves_the_photo_waiting_with_its_reason(site, fieldsync, credentials):
