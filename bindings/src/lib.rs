@@ -19,8 +19,9 @@ mod logging;
 mod payloads;
 mod records;
 mod watch;
+mod workers;
 
-pub use client::FieldSync;
+pub use client::{FieldSync, shutdown_all};
 pub use error::FieldSyncError;
 pub use foreign::{DeviceSigner, EventListener, LocationSource, LogLevel, Logger, SecretStore};
 pub use lifecycle::{
