@@ -49,6 +49,8 @@ pub struct FieldSync {
     photo_files: PhotoFiles,
     /// The threads every async call runs on; `shutdown()` joins them (see [`crate::workers`]).
     workers: Arc<Workers>,
+    /// The configured photo retention policy.
+    retention: fieldsync_core::photo::retention::RetentionPolicy,
 }
 
 impl FieldSync {
@@ -204,6 +206,10 @@ impl FieldSync {
                 }
             }));
         }
+        if let Some(policy) = config.retention {
+            app_config.retention = Some(policy.into_core()?);
+        }
+        let retention = app_config.retention.unwrap_or_default();
         let workers = Arc::new(Workers::new()?);
         let app = Arc::new(App::open(app_config)?);
         let opened = Arc::new(Self {
@@ -216,6 +222,7 @@ impl FieldSync {
             auto_import: Mutex::new(None),
             device_id: config.device_id,
             workers,
+            retention,
         });
         register(&opened);
         Ok(opened)
@@ -1018,6 +1025,55 @@ impl FieldSync {
             throttle_ms.map(Duration::from_millis),
             move || self.sync_status(),
         )
+    }
+
+    // ----- storage -----
+
+    /// The photo retention policy this instance applies by itself (at open and after deliveries).
+    pub fn retention_policy(&self) -> crate::storage::RetentionPolicy {
+        self.retention.into()
+    }
+
+    /// Applies a photo retention policy now (`None`: the configured one) and says what it deleted. Only
+    /// files of relayed and rejected photos go; a file another photo still needs stays. The rows are
+    /// updated durably before any file is deleted.
+    #[uniffi::method(default(policy = None))]
+    pub async fn apply_retention(
+        &self,
+        policy: Option<crate::storage::RetentionPolicy>,
+    ) -> Result<crate::storage::RetentionReport> {
+        let policy = match policy {
+            Some(policy) => policy.into_core()?,
+            None => self.retention,
+        };
+        let app = self.app.clone();
+        self.workers
+            .blocking(move || Ok(app.apply_retention(&policy)?.into()))
+            .await
+    }
+
+    /// Where the storage goes: the cache, its WAL and shared-memory files, and the photo files by kind
+    /// and by photo state.
+    pub async fn storage_report(&self) -> Result<crate::storage::StorageReport> {
+        let app = self.app.clone();
+        self.workers
+            .blocking(move || Ok(app.storage_report()?.into()))
+            .await
+    }
+
+    /// Database upkeep for a quiet moment (the app going to the background, a background run's end):
+    /// `PRAGMA optimize` and a bounded incremental vacuum (a few milliseconds of writing). A small cache
+    /// created by an old version is switched to incremental vacuum by one full `VACUUM`. Never waits
+    /// for a busy database: `skipped` then says why.
+    pub async fn maintain(&self) -> Result<crate::storage::Maintenance> {
+        let store = self.store.clone();
+        self.workers
+            .blocking(move || {
+                Ok(store
+                    .maintain(fieldsync_core::store::VACUUM_PAGES_PER_CALL, true)?
+                    .into())
+            })
+            .await
     }
 
     // ----- lifecycle -----

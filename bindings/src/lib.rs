@@ -18,6 +18,7 @@ mod lifecycle;
 mod logging;
 mod payloads;
 mod records;
+mod storage;
 mod watch;
 mod workers;
 
@@ -29,6 +30,10 @@ pub use lifecycle::{
 };
 pub use logging::init_logging;
 pub use records::*;
+pub use storage::{
+    AutoVacuum, Eviction, EvictionReason, FileUsage, Maintenance, PhotoFileKind, PhotoStateUsage,
+    RetentionPolicy, RetentionReport, StorageReport, default_retention_policy,
+};
 pub use watch::{PhotoListWatch, ProjectListWatch, ProjectWatch, SyncStatusWatch, UploadLogWatch};
 
 /// The library's version, without opening anything (for diagnostics and crash reports; also the cheapest
