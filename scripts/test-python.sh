@@ -14,6 +14,8 @@ PYTEST_VERSION=9.2.0
 # wheel) and the host-side key of their DeviceSigner.
 C2PA_PYTHON_VERSION=0.38.1
 CRYPTOGRAPHY_VERSION=46.0.3
+# The type check of the fieldsync package and of its five-minute guide (examples/five_minutes.py).
+MYPY_VERSION=2.4.1
 venv="$target/python-venv"
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -38,11 +40,20 @@ if ! "$venv/bin/python" -c "import c2pa, cryptography, sys; sys.exit(c2pa.__vers
     "c2pa-python==$C2PA_PYTHON_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
 fi
 
+if ! "$venv/bin/python" -c "import mypy.version, sys; sys.exit(mypy.version.__version__ != '$MYPY_VERSION')" 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mypy==$MYPY_VERSION"
+fi
+
 if [[ "${FIELDSYNC_SKIP_BINDGEN:-0}" != 1 ]]; then
   step "bindings (scripts/bindgen.sh)"
   bash scripts/bindgen.sh
 fi
 [[ -f "$target/bindings/python/fieldsync_ffi.py" ]] || { echo "no generated bindings: run scripts/bindgen.sh"; exit 1; }
+
+step "mypy --strict bindings/python/fieldsync bindings/python/examples/five_minutes.py"
+# The generated module is read for its types only (its own code is not ours to check).
+(cd bindings/python && MYPYPATH="$target/bindings/python" "$venv/bin/python" -m mypy --strict \
+  --follow-imports=silent --cache-dir="$target/mypy-cache" fieldsync examples/five_minutes.py)
 
 step "emulator (fieldsync-cli)"
 cargo build -p fieldsync-cli --locked

@@ -28,8 +28,79 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, Optional, Protocol, TypeVar
 
 import fieldsync_ffi as _ffi
-from fieldsync_ffi import *  # noqa: F403 - the package re-exports the generated API
-from fieldsync_ffi import __all__ as _ffi_all
+
+if TYPE_CHECKING:
+    # The generated module attaches the error's variants to `FieldSyncError` at run time, out of the type
+    # checker's sight: declare them, with their payloads, so that `except FieldSyncError.Auth as err:
+    # err.integration` is typed. At run time the name is the generated class (the import below).
+    class FieldSyncError(_ffi.FieldSyncError):
+        class Network(_ffi.FieldSyncError):
+            def __init__(self, reason: str, retry_after_secs: Optional[int]) -> None: ...
+            reason: str
+            retry_after_secs: Optional[int]
+
+        class Auth(_ffi.FieldSyncError):
+            def __init__(self, reason: str, integration: Optional[str]) -> None: ...
+            reason: str
+            integration: Optional[str]
+
+        class CheckInRefused(_ffi.FieldSyncError):
+            def __init__(self, reason: str, project: str, failed_rules: list[str]) -> None: ...
+            reason: str
+            project: str
+            failed_rules: list[str]
+
+        class InvalidInput(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class NotFound(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class Conflict(_ffi.FieldSyncError):
+            def __init__(self, reason: str, kind: _ffi.ConflictKind) -> None: ...
+            reason: str
+            kind: _ffi.ConflictKind
+
+        class Provider(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class CompletionBlocked(_ffi.FieldSyncError):
+            def __init__(self, reason: str, unmet: list[_ffi.UnmetRequirement]) -> None: ...
+            reason: str
+            unmet: list[_ffi.UnmetRequirement]
+
+        class SurveyIncomplete(_ffi.FieldSyncError):
+            def __init__(self, reason: str, missing: list[str], invalid: list[_ffi.InvalidAnswer]) -> None: ...
+            reason: str
+            missing: list[str]
+            invalid: list[_ffi.InvalidAnswer]
+
+        class Storage(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class Cancelled(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class Paused(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class DeadlineReached(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+        class Internal(_ffi.FieldSyncError):
+            def __init__(self, reason: str) -> None: ...
+            reason: str
+
+
+from fieldsync_ffi import *  # type: ignore[assignment]  # noqa: E402,F403 - the package re-exports the generated API
+from fieldsync_ffi import __all__ as _ffi_all  # noqa: E402
 
 __all__ = [*_ffi_all, "Client", "EventStream", "Watch", "open"]
 
@@ -243,8 +314,8 @@ class Client(_ClientBase):
 
     # --- the sync status and the events ---
 
-    @property  # type: ignore[override]  # a property here, a method of the generated FieldSync
-    def sync_status(self) -> _ffi.SyncStatus:
+    @property
+    def sync_status(self) -> _ffi.SyncStatus:  # type: ignore[override]  # a method of the generated FieldSync
         """The sync status now: per integration, the uploads pending and in progress, the network, the pause."""
         return self.fieldsync.sync_status()
 
