@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Runs the pytest suite of the generated Python bindings (bindings/python/tests) against the provider
-# emulator. Installs what it needs (python3-venv when missing, pytest in target/python-venv); safe on a fresh
-# Debian 12 machine with python3.
+# emulator. Installs what it needs (python3-venv when missing, pytest in <target>/python-venv); safe on a
+# fresh Debian 12 machine with python3. <target> is $CARGO_TARGET_DIR when set, else target/.
 # Usage: scripts/test-python.sh [pytest args...]
-#   FIELDSYNC_SKIP_BINDGEN=1  reuse target/bindings/python instead of regenerating it
+#   FIELDSYNC_SKIP_BINDGEN=1  reuse <target>/bindings/python instead of regenerating it
 set -euo pipefail
 cd "$(dirname "$0")/.."
+target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
 
 # Pinned so that every machine runs the same runner (supports Python 3.10+).
 PYTEST_VERSION=9.2.0
@@ -13,7 +14,9 @@ PYTEST_VERSION=9.2.0
 # wheel) and the host-side key of their DeviceSigner.
 C2PA_PYTHON_VERSION=0.38.1
 CRYPTOGRAPHY_VERSION=46.0.3
-venv=target/python-venv
+# The type check of the fieldsync package and of its five-minute guide (examples/five_minutes.py).
+MYPY_VERSION=2.4.1
+venv="$target/python-venv"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -37,18 +40,27 @@ if ! "$venv/bin/python" -c "import c2pa, cryptography, sys; sys.exit(c2pa.__vers
     "c2pa-python==$C2PA_PYTHON_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
 fi
 
+if ! "$venv/bin/python" -c "import mypy.version, sys; sys.exit(mypy.version.__version__ != '$MYPY_VERSION')" 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mypy==$MYPY_VERSION"
+fi
+
 if [[ "${FIELDSYNC_SKIP_BINDGEN:-0}" != 1 ]]; then
   step "bindings (scripts/bindgen.sh)"
   bash scripts/bindgen.sh
 fi
-[[ -f target/bindings/python/fieldsync_ffi.py ]] || { echo "no generated bindings: run scripts/bindgen.sh"; exit 1; }
+[[ -f "$target/bindings/python/fieldsync_ffi.py" ]] || { echo "no generated bindings: run scripts/bindgen.sh"; exit 1; }
+
+step "mypy --strict bindings/python/fieldsync bindings/python/examples/five_minutes.py"
+# The generated module is read for its types only (its own code is not ours to check).
+(cd bindings/python && MYPYPATH="$target/bindings/python" "$venv/bin/python" -m mypy --strict \
+  --follow-imports=silent --cache-dir="$target/mypy-cache" fieldsync examples/five_minutes.py)
 
 step "emulator (fieldsync-cli)"
 cargo build -p fieldsync-cli --locked
 
 step "pytest bindings/python/tests"
 status=0
-PYTHONPATH="$PWD/target/bindings/python:$PWD/bindings/python" FIELDSYNC_BIN="$PWD/target/debug/fieldsync" \
+PYTHONPATH="$target/bindings/python:$PWD/bindings/python" FIELDSYNC_BIN="$target/debug/fieldsync" \
   "$venv/bin/python" -m pytest -p no:cacheprovider bindings/python/tests "$@" || status=$?
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass (and any non-zero fails).
 if [[ $status == 5 ]]; then

@@ -31,6 +31,7 @@ use crate::records::{
     SyncOutcome, TaskSurvey, UnmetRequirement, Validation,
 };
 use crate::records::{NetworkState, UploadLogEntry, UploadPolicy};
+use crate::workers::{SHUTDOWN_WAIT, Workers};
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
 
@@ -46,6 +47,10 @@ pub struct FieldSync {
     auto_import: Mutex<Option<AutoImportHandle>>,
     device_id: String,
     photo_files: PhotoFiles,
+    /// The threads every async call runs on; `shutdown()` joins them (see [`crate::workers`]).
+    workers: Arc<Workers>,
+    /// The configured photo retention policy.
+    retention: fieldsync_core::photo::retention::RetentionPolicy,
 }
 
 impl FieldSync {
@@ -157,11 +162,6 @@ fn delivery_problem(code: &str, report: &fieldsync_core::sync::DeliveryReport) -
     })
 }
 
-/// Runs blocking core work on the runtime's blocking pool.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work).await?
-}
-
 #[uniffi::export(async_runtime = "tokio")]
 impl FieldSync {
     /// Opens (or creates) the cache. Integrations left mid-import by a previous process are marked failed.
@@ -206,8 +206,13 @@ impl FieldSync {
                 }
             }));
         }
+        if let Some(policy) = config.retention {
+            app_config.retention = Some(policy.into_core()?);
+        }
+        let retention = app_config.retention.unwrap_or_default();
+        let workers = Arc::new(Workers::new()?);
         let app = Arc::new(App::open(app_config)?);
-        Ok(Arc::new(Self {
+        let opened = Arc::new(Self {
             store: app.store().clone(),
             engine: app.engine().clone(),
             photo_files: app.photo_files().clone(),
@@ -216,7 +221,11 @@ impl FieldSync {
             events: Mutex::new(events),
             auto_import: Mutex::new(None),
             device_id: config.device_id,
-        }))
+            workers,
+            retention,
+        });
+        register(&opened);
+        Ok(opened)
     }
 
     /// The library version (also a trivial call, for measuring FFI overhead).
@@ -325,7 +334,7 @@ impl FieldSync {
     /// Checks the credentials with the provider (and registers the push key).
     pub async fn validate(&self, code: String) -> Result<Validation> {
         let engine = self.engine.clone();
-        cancellable(None, move |stop| {
+        cancellable(&self.workers, None, move |stop| {
             let validation = engine.validate_until(&code, stop)?;
             Ok(Validation {
                 validated: validation.validated,
@@ -351,7 +360,7 @@ impl FieldSync {
             crate::records::RefreshMode::FullImport => ImportKind::FullImport,
             crate::records::RefreshMode::Changes => ImportKind::Refresh,
         };
-        cancellable(cancel, move |stop| {
+        cancellable(&self.workers, cancel, move |stop| {
             Ok(engine
                 .refresh_until(&code, kind, stop)
                 .map_err(|err| FieldSyncError::from(err).for_integration(&code))?
@@ -364,12 +373,13 @@ impl FieldSync {
     /// integration has it; nothing changes then.
     pub async fn refresh_by_push_key(&self, push_key: String) -> Result<Option<ImportReport>> {
         let engine = self.engine.clone();
-        blocking(move || {
-            Ok(engine
-                .refresh_by_push_key(&push_key)?
-                .map(|(_, report)| report.into()))
-        })
-        .await
+        self.workers
+            .blocking(move || {
+                Ok(engine
+                    .refresh_by_push_key(&push_key)?
+                    .map(|(_, report)| report.into()))
+            })
+            .await
     }
 
     /// The integration's push key (a secret), created on first use.
@@ -386,7 +396,7 @@ impl FieldSync {
         cancel: Option<Arc<Cancellation>>,
     ) -> Result<Vec<SyncOutcome>> {
         let engine = self.engine.clone();
-        cancellable(cancel, move |stop| {
+        cancellable(&self.workers, cancel, move |stop| {
             let summary = engine.sync_until(Duration::from_secs(max_age_secs), stop)?;
             let mut outcomes: Vec<SyncOutcome> = Vec::new();
             let mut entry = |code: &str| -> usize {
@@ -450,7 +460,7 @@ impl FieldSync {
     #[uniffi::method(default(cancel = None))]
     pub async fn push_outbox(&self, code: String, cancel: Option<Arc<Cancellation>>) -> Result<SyncOutcome> {
         let engine = self.engine.clone();
-        cancellable(cancel, move |stop| {
+        cancellable(&self.workers, cancel, move |stop| {
             let report = engine
                 .push_outbox_until(&code, true, stop)
                 .map_err(|err| FieldSyncError::from(err).for_integration(&code))?;
@@ -485,23 +495,24 @@ impl FieldSync {
     ) -> Result<CheckIn> {
         let store = self.store.clone();
         let device_id = self.device_id.clone();
-        blocking(move || {
-            let id = parse_project_id(&project_id)?;
-            let source = HostLocation::new(location);
-            let clock = fieldsync_core::checkin::SystemClock::default();
-            let fix = fieldsync_core::checkin::capture_best_fix(
-                &source,
-                &clock,
-                Duration::from_millis(budget_ms),
-                good_enough_m,
-            )
-            .map_err(|err| source.take_failure().unwrap_or_else(|| err.into()))?
-            .ok_or_else(|| FieldSyncError::InvalidInput {
-                reason: "no location fix arrived in time".into(),
-            })?;
-            record_check_in(&store, id, fix, badge, user, device_id)
-        })
-        .await
+        self.workers
+            .blocking(move || {
+                let id = parse_project_id(&project_id)?;
+                let source = HostLocation::new(location);
+                let clock = fieldsync_core::checkin::SystemClock::default();
+                let fix = fieldsync_core::checkin::capture_best_fix(
+                    &source,
+                    &clock,
+                    Duration::from_millis(budget_ms),
+                    good_enough_m,
+                )
+                .map_err(|err| source.take_failure().unwrap_or_else(|| err.into()))?
+                .ok_or_else(|| FieldSyncError::InvalidInput {
+                    reason: "no location fix arrived in time".into(),
+                })?;
+                record_check_in(&store, id, fix, badge, user, device_id)
+            })
+            .await
     }
 
     /// Checks in with a fix the host already has.
@@ -646,45 +657,46 @@ impl FieldSync {
         let app = self.app.clone();
         let device_id = self.device_id.clone();
         let events = self.event_sender();
-        blocking(move || {
-            let request = fieldsync_core::store::AddPhoto {
-                project: parse_project_id(&project_id)?,
-                task,
-                evidence: evidence.into(),
-                source: Path::new(&file_path),
-                fix: fix.map(Into::into),
-                device_id,
-                device_time: fieldsync_core::model::now(),
-            };
-            let photo = app.add_photo(&request, |processed| {
-                if let Some(events) = &events {
-                    events.send(FieldSyncEvent::PhotoChanged {
-                        uuid: processed.uuid.clone(),
-                        state: processed.state.into(),
-                    });
-                    let mut flags = Vec::new();
-                    if processed.possible_reuse.is_some() {
-                        flags.push("possible_reuse".to_owned());
-                    }
-                    if processed.taken_before_assignment {
-                        flags.push("taken_before_assignment".to_owned());
-                    }
-                    if !flags.is_empty() {
-                        events.send(FieldSyncEvent::PhotoFlagged {
+        self.workers
+            .blocking(move || {
+                let request = fieldsync_core::store::AddPhoto {
+                    project: parse_project_id(&project_id)?,
+                    task,
+                    evidence: evidence.into(),
+                    source: Path::new(&file_path),
+                    fix: fix.map(Into::into),
+                    device_id,
+                    device_time: fieldsync_core::model::now(),
+                };
+                let photo = app.add_photo(&request, |processed| {
+                    if let Some(events) = &events {
+                        events.send(FieldSyncEvent::PhotoChanged {
                             uuid: processed.uuid.clone(),
-                            flags,
-                            matching_photo: processed
-                                .possible_reuse
-                                .as_ref()
-                                .map(|reuse| reuse.matching_photo.clone()),
+                            state: processed.state.into(),
                         });
+                        let mut flags = Vec::new();
+                        if processed.possible_reuse.is_some() {
+                            flags.push("possible_reuse".to_owned());
+                        }
+                        if processed.taken_before_assignment {
+                            flags.push("taken_before_assignment".to_owned());
+                        }
+                        if !flags.is_empty() {
+                            events.send(FieldSyncEvent::PhotoFlagged {
+                                uuid: processed.uuid.clone(),
+                                flags,
+                                matching_photo: processed
+                                    .possible_reuse
+                                    .as_ref()
+                                    .map(|reuse| reuse.matching_photo.clone()),
+                            });
+                        }
                     }
-                }
-            })?;
-            Ok(Photo::from_core(photo, None))
-        })
-        .await
-        .map(|photo| self.with_thumbnail(photo))
+                })?;
+                Ok(Photo::from_core(photo, None))
+            })
+            .await
+            .map(|photo| self.with_thumbnail(photo))
     }
 
     /// Photos of a project (`CODE::NUMBER`), or every photo when `None`.
@@ -867,11 +879,12 @@ impl FieldSync {
     pub async fn discard_local_project(&self, project_id: String) -> Result<String> {
         let store = self.store.clone();
         let files = self.photo_files.clone();
-        blocking(move || {
-            let export = store.discard_local_project(&files, &parse_project_id(&project_id)?)?;
-            Ok(export.folder.to_string_lossy().into_owned())
-        })
-        .await
+        self.workers
+            .blocking(move || {
+                let export = store.discard_local_project(&files, &parse_project_id(&project_id)?)?;
+                Ok(export.folder.to_string_lossy().into_owned())
+            })
+            .await
     }
 
     // ----- upload policy and the upload log -----
@@ -934,6 +947,7 @@ impl FieldSync {
         let store = self.store.clone();
         crate::watch::ProjectListWatch::start(
             &store,
+            self.workers.clone(),
             crate::watch::PROJECT_TABLES,
             throttle_ms.map(Duration::from_millis),
             move || self.projects(query.clone()),
@@ -950,6 +964,7 @@ impl FieldSync {
         let store = self.store.clone();
         crate::watch::ProjectWatch::start(
             &store,
+            self.workers.clone(),
             crate::watch::PROJECT_TABLES,
             throttle_ms.map(Duration::from_millis),
             move || self.project(id.clone()),
@@ -962,6 +977,7 @@ impl FieldSync {
         let store = self.store.clone();
         crate::watch::UploadLogWatch::start(
             &store,
+            self.workers.clone(),
             crate::watch::UPLOAD_LOG_TABLES,
             throttle_ms.map(Duration::from_millis),
             move || self.upload_log(),
@@ -978,6 +994,7 @@ impl FieldSync {
         let store = self.store.clone();
         crate::watch::PhotoListWatch::start(
             &store,
+            self.workers.clone(),
             crate::watch::PHOTO_TABLES,
             throttle_ms.map(Duration::from_millis),
             move || self.photos(project_id.clone()),
@@ -1003,10 +1020,60 @@ impl FieldSync {
         let store = self.store.clone();
         crate::watch::SyncStatusWatch::start(
             &store,
+            self.workers.clone(),
             fieldsync_core::store::Changes::STATUS,
             throttle_ms.map(Duration::from_millis),
             move || self.sync_status(),
         )
+    }
+
+    // ----- storage -----
+
+    /// The photo retention policy this instance applies by itself (at open and after deliveries).
+    pub fn retention_policy(&self) -> crate::storage::RetentionPolicy {
+        self.retention.into()
+    }
+
+    /// Applies a photo retention policy now (`None`: the configured one) and says what it deleted. Only
+    /// files of relayed and rejected photos go; a file another photo still needs stays. The rows are
+    /// updated durably before any file is deleted.
+    #[uniffi::method(default(policy = None))]
+    pub async fn apply_retention(
+        &self,
+        policy: Option<crate::storage::RetentionPolicy>,
+    ) -> Result<crate::storage::RetentionReport> {
+        let policy = match policy {
+            Some(policy) => policy.into_core()?,
+            None => self.retention,
+        };
+        let app = self.app.clone();
+        self.workers
+            .blocking(move || Ok(app.apply_retention(&policy)?.into()))
+            .await
+    }
+
+    /// Where the storage goes: the cache, its WAL and shared-memory files, and the photo files by kind
+    /// and by photo state.
+    pub async fn storage_report(&self) -> Result<crate::storage::StorageReport> {
+        let app = self.app.clone();
+        self.workers
+            .blocking(move || Ok(app.storage_report()?.into()))
+            .await
+    }
+
+    /// Database upkeep for a quiet moment (the app going to the background, a background run's end):
+    /// `PRAGMA optimize` and a bounded incremental vacuum (a few milliseconds of writing). A small cache
+    /// created by an old version is switched to incremental vacuum by one full `VACUUM`. Never waits
+    /// for a busy database: `skipped` then says why.
+    pub async fn maintain(&self) -> Result<crate::storage::Maintenance> {
+        let store = self.store.clone();
+        self.workers
+            .blocking(move || {
+                Ok(store
+                    .maintain(fieldsync_core::store::VACUUM_PAGES_PER_CALL, true)?
+                    .into())
+            })
+            .await
     }
 
     // ----- lifecycle -----
@@ -1049,18 +1116,59 @@ impl FieldSync {
             deadline: deadline_instant(deadline),
             refresh_older_than: Duration::from_secs(refresh_older_than_secs),
         };
-        cancellable(cancel, move |stop| {
+        cancellable(&self.workers, cancel, move |stop| {
             Ok(app.run_background_sync(&request, stop)?.into())
         })
         .await
     }
 
-    /// Stops background work and delivers the last events. The object should not be used afterwards
-    /// (calls still work but no more events are delivered).
+    /// Stops every thread of this instance, after which none calls the host again: cancels the long calls
+    /// (they fail with `Cancelled`), stops auto-import, waits for the work in progress (at most 10 s),
+    /// joins the library's threads, then delivers the last events and ends the event thread. Call it
+    /// before the process exits (the Python package does, from `atexit`). Afterwards async calls fail
+    /// with `Cancelled`, watches end, and no more events are delivered; quick local reads still work.
+    /// Idempotent.
     pub fn shutdown(&self) {
         self.stop_auto_import();
+        self.app.shutdown();
+        self.workers.shutdown(SHUTDOWN_WAIT);
         if let Ok(mut events) = self.events.lock() {
             events.close();
         }
     }
+}
+
+impl Drop for FieldSync {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Every instance opened in this process, for [`shutdown_all`].
+static OPEN: Mutex<Vec<std::sync::Weak<FieldSync>>> = Mutex::new(Vec::new());
+
+fn register(opened: &Arc<FieldSync>) {
+    let mut open = OPEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    open.retain(|weak| weak.strong_count() > 0);
+    open.push(Arc::downgrade(opened));
+}
+
+/// Prepares the process to exit: shuts down every `FieldSync` still open (see `FieldSync::shutdown`) and
+/// stops forwarding logs to the host's logger (see [`crate::init_logging`]). When it returns, no library
+/// thread calls into the host any more. A Python interpreter must call it before it finalizes (the
+/// `fieldsync` package does, from `atexit`): a library thread that calls into Python during finalization
+/// is ended by CPython in a way that aborts the process.
+#[uniffi::export]
+pub fn shutdown_all() {
+    let open: Vec<Arc<FieldSync>> = OPEN
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .drain(..)
+        .filter_map(|weak| weak.upgrade())
+        .collect();
+    for fieldsync in &open {
+        fieldsync.shutdown();
+    }
+    drop(open);
+    crate::logging::detach_logger();
 }

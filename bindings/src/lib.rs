@@ -18,9 +18,11 @@ mod lifecycle;
 mod logging;
 mod payloads;
 mod records;
+mod storage;
 mod watch;
+mod workers;
 
-pub use client::FieldSync;
+pub use client::{FieldSync, shutdown_all};
 pub use error::FieldSyncError;
 pub use foreign::{DeviceSigner, EventListener, LocationSource, LogLevel, Logger, SecretStore};
 pub use lifecycle::{
@@ -28,6 +30,10 @@ pub use lifecycle::{
 };
 pub use logging::init_logging;
 pub use records::*;
+pub use storage::{
+    AutoVacuum, Eviction, EvictionReason, FileUsage, Maintenance, PhotoFileKind, PhotoStateUsage,
+    RetentionPolicy, RetentionReport, StorageReport, default_retention_policy,
+};
 pub use watch::{PhotoListWatch, ProjectListWatch, ProjectWatch, SyncStatusWatch, UploadLogWatch};
 
 /// The library's version, without opening anything (for diagnostics and crash reports; also the cheapest

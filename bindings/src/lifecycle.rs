@@ -17,6 +17,7 @@ use fieldsync_core::cancel::{CancelToken, Stop, StopReason};
 use fieldsync_core::sync::{self as core_sync};
 
 use crate::records::ImportReport;
+use crate::workers::Workers;
 
 /// A handle that cancels the calls it is passed to. One handle may serve several calls; a cancelled
 /// handle stays cancelled (make a new one for the next call).
@@ -42,18 +43,21 @@ impl Cancellation {
     }
 }
 
-/// Runs blocking core work under a stop that fires when the host cancels: when the returned future is
-/// dropped (a cancelled coroutine or asyncio task), or when `cancel` is cancelled.
+/// Runs blocking core work on the instance's threads under a stop that fires when the host cancels: when
+/// the returned future is dropped (a cancelled coroutine or asyncio task), when `cancel` is cancelled, or
+/// when the instance shuts down.
 pub(crate) async fn cancellable<T: Send + 'static>(
+    workers: &Workers,
     cancel: Option<Arc<Cancellation>>,
     work: impl FnOnce(&Stop) -> Result<T, crate::error::FieldSyncError> + Send + 'static,
 ) -> Result<T, crate::error::FieldSyncError> {
     let token = cancel.map_or_else(CancelToken::new, |handle| handle.0.child());
+    let _tracked = workers.track(&token)?;
     let on_drop = token.cancel_on_drop();
     let stop = Stop::on(&token);
-    let result = tokio::task::spawn_blocking(move || work(&stop)).await;
+    let result = workers.blocking(move || work(&stop)).await;
     on_drop.disarm();
-    result?
+    result
 }
 
 /// Why the host starts a background run (it is logged with the run).

@@ -1,7 +1,7 @@
 //! Forwards the library's `tracing` output to the host's [`Logger`] (Logcat, OSLog, Python logging).
 
 use std::fmt::Write;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
@@ -11,10 +11,21 @@ use crate::foreign::{LogLevel, Logger};
 
 static INSTALLED: OnceLock<()> = OnceLock::new();
 
-/// Sends the library's logs at `level` and above to `logger`. Effective once per process (the first call
-/// wins: the global subscriber cannot be replaced).
+/// The host's logger. Every log call holds the read lock while it calls the host, so that
+/// [`detach_logger`] can wait for the calls in progress and stop the later ones.
+static LOGGER: RwLock<Option<Arc<dyn Logger>>> = RwLock::new(None);
+
+/// Sends the library's logs at `level` and above to `logger`. The level is set once per process (the
+/// global subscriber cannot be replaced); the logger is the first one given, or the next one given after
+/// `shutdown_all()` detached it.
 #[uniffi::export]
 pub fn init_logging(logger: Arc<dyn Logger>, level: LogLevel) {
+    {
+        let mut slot = LOGGER.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if slot.is_none() {
+            *slot = Some(logger);
+        }
+    }
     INSTALLED.get_or_init(|| {
         let filter = match level {
             LogLevel::Error => tracing::level_filters::LevelFilter::ERROR,
@@ -22,7 +33,7 @@ pub fn init_logging(logger: Arc<dyn Logger>, level: LogLevel) {
             LogLevel::Info => tracing::level_filters::LevelFilter::INFO,
             LogLevel::Debug => tracing::level_filters::LevelFilter::DEBUG,
         };
-        let layer = HostLayer { logger };
+        let layer = HostLayer;
         if tracing_subscriber::registry()
             .with(filter)
             .with(layer)
@@ -34,9 +45,18 @@ pub fn init_logging(logger: Arc<dyn Logger>, level: LogLevel) {
     });
 }
 
-struct HostLayer {
-    logger: Arc<dyn Logger>,
+/// Stops forwarding logs to the host: waits for the log calls in progress, and drops later lines (any
+/// thread may log: the network runtime's too, which is never joined).
+pub(crate) fn detach_logger() {
+    let detached = LOGGER
+        .write()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take();
+    // Released here, on the host's thread, not by a library thread.
+    drop(detached);
 }
+
+struct HostLayer;
 
 struct Message(String);
 
@@ -67,8 +87,10 @@ impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for HostLayer {
             tracing::Level::INFO => LogLevel::Info,
             _ => LogLevel::Debug,
         };
+        let Ok(logger) = LOGGER.read() else { return };
+        let Some(logger) = logger.as_ref() else { return };
         let mut message = Message(String::new());
         event.record(&mut message);
-        self.logger.log(level, metadata.target().to_owned(), message.0);
+        logger.log(level, metadata.target().to_owned(), message.0);
     }
 }

@@ -23,6 +23,10 @@ pub struct FieldSyncConfig {
     /// of the same project; `None` = 3. Lower it on a slow uplink, raise it on Wi-Fi.
     #[uniffi(default = None)]
     pub relay_concurrency: Option<u32>,
+    /// Which photo files go once the provider has the photos, applied at open and after every delivery
+    /// run that delivered something; `None` = `default_retention_policy()`.
+    #[uniffi(default = None)]
+    pub retention: Option<crate::storage::RetentionPolicy>,
 }
 
 /// Internal (the vendor's own system) or external (a client).

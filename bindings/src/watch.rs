@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::FieldSyncError;
 use crate::records::{Photo, Project, ProjectSummary, SyncStatus, UploadLogEntry};
+use crate::workers::Workers;
 
 type Result<T> = std::result::Result<T, FieldSyncError>;
 
@@ -30,45 +31,38 @@ type Query<T> = Arc<dyn Fn() -> Result<T> + Send + Sync>;
 
 /// The machinery every watch shares.
 struct Watcher<T> {
-    query: Query<T>,
-    throttle: Duration,
-    woken: Arc<Notify>,
-    cancelled: CancellationToken,
+    inner: Arc<Inner<T>>,
+    /// The instance's threads: the waiting and re-reading run there (see [`crate::workers`]).
+    workers: Arc<Workers>,
     subscription: Mutex<Option<ChangeSubscription>>,
     /// One `next()` at a time; the last result handed out and when.
     last: tokio::sync::Mutex<Option<(T, Instant)>>,
 }
 
-impl<T: Clone + PartialEq + Send + 'static> Watcher<T> {
-    fn new(store: &Store, tables: Changes, throttle: Option<Duration>, query: Query<T>) -> Self {
-        let woken = Arc::new(Notify::new());
-        let wake = woken.clone();
-        // Called on the writing thread right after its commit: only note it.
-        let subscription = store.changes().subscribe(tables, move |_| wake.notify_one());
-        Self {
-            query,
-            throttle: throttle.unwrap_or(DEFAULT_THROTTLE),
-            woken,
-            cancelled: CancellationToken::new(),
-            subscription: Mutex::new(Some(subscription)),
-            last: tokio::sync::Mutex::new(None),
-        }
-    }
+/// What the task on the instance's runtime needs.
+struct Inner<T> {
+    query: Query<T>,
+    throttle: Duration,
+    woken: Notify,
+    cancelled: CancellationToken,
+}
 
+impl<T: Clone + PartialEq + Send + Sync + 'static> Inner<T> {
     async fn read(&self) -> Result<T> {
         let query = self.query.clone();
         tokio::task::spawn_blocking(move || query()).await?
     }
 
-    async fn next(&self) -> Result<Option<T>> {
-        let mut last = self.last.lock().await;
+    /// The first result, or the next one that differs from `previous` (read at `at`); `None` once
+    /// cancelled. Runs on the instance's runtime; the caller records what it hands out, so that a result
+    /// computed for a caller that went away is computed again for the next one.
+    async fn next(self: Arc<Self>, previous: Option<(T, Instant)>) -> Result<Option<(T, Instant)>> {
         if self.cancelled.is_cancelled() {
             return Ok(None);
         }
-        let Some((previous, at)) = last.clone() else {
+        let Some((previous, at)) = previous else {
             let value = self.read().await?;
-            *last = Some((value.clone(), Instant::now()));
-            return Ok(Some(value));
+            return Ok(Some((value, Instant::now())));
         };
         let mut since = at;
         loop {
@@ -93,17 +87,75 @@ impl<T: Clone + PartialEq + Send + 'static> Watcher<T> {
             };
             since = Instant::now();
             if value != previous {
-                *last = Some((value.clone(), since));
-                return Ok(Some(value));
+                return Ok(Some((value, since)));
             }
+        }
+    }
+}
+
+impl<T: Clone + PartialEq + Send + Sync + 'static> Watcher<T> {
+    fn new(
+        store: &Store,
+        workers: Arc<Workers>,
+        tables: Changes,
+        throttle: Option<Duration>,
+        query: Query<T>,
+    ) -> Self {
+        let inner = Arc::new(Inner {
+            query,
+            throttle: throttle.unwrap_or(DEFAULT_THROTTLE),
+            woken: Notify::new(),
+            cancelled: CancellationToken::new(),
+        });
+        // Called on the writing thread right after its commit: only note it. Weak: the subscription must
+        // not keep the watch alive.
+        let wake = Arc::downgrade(&inner);
+        let subscription = store.changes().subscribe(tables, move |_| {
+            if let Some(inner) = wake.upgrade() {
+                inner.woken.notify_one();
+            }
+        });
+        Self {
+            inner,
+            workers,
+            subscription: Mutex::new(Some(subscription)),
+            last: tokio::sync::Mutex::new(None),
+        }
+    }
+
+    async fn next(&self) -> Result<Option<T>> {
+        let mut last = self.last.lock().await;
+        if self.inner.cancelled.is_cancelled() {
+            return Ok(None);
+        }
+        let next = self.inner.clone().next(last.clone());
+        match self.workers.spawn(next).await {
+            Ok(Ok(Some((value, at)))) => {
+                *last = Some((value.clone(), at));
+                Ok(Some(value))
+            }
+            Ok(Ok(None)) => Ok(None),
+            Ok(Err(err)) => Err(err),
+            // The instance shut down: the watch ends.
+            Err(FieldSyncError::Cancelled { .. }) => {
+                self.cancel();
+                Ok(None)
+            }
+            Err(err) => Err(err),
         }
     }
 
     fn cancel(&self) {
-        self.cancelled.cancel();
+        self.inner.cancelled.cancel();
         if let Ok(mut subscription) = self.subscription.lock() {
             subscription.take();
         }
+    }
+}
+
+impl<T> Drop for Watcher<T> {
+    fn drop(&mut self) {
+        self.inner.cancelled.cancel();
     }
 }
 
@@ -116,11 +168,12 @@ macro_rules! watch_object {
         impl $name {
             pub(crate) fn start(
                 store: &Store,
+                workers: Arc<Workers>,
                 tables: Changes,
                 throttle: Option<Duration>,
                 query: impl Fn() -> Result<$item> + Send + Sync + 'static,
             ) -> Arc<Self> {
-                Arc::new(Self(Watcher::new(store, tables, throttle, Arc::new(query))))
+                Arc::new(Self(Watcher::new(store, workers, tables, throttle, Arc::new(query))))
             }
         }
 

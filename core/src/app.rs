@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::cancel::Stop;
+use crate::cancel::{CancelToken, Stop};
 use crate::photo::files::PhotoFiles;
 use crate::photo::process::ProcessSettings;
 use crate::photo::retention::RetentionPolicy;
@@ -130,6 +130,10 @@ pub struct App {
     open: File,
     /// Serialises `pause` and `resume`.
     lifecycle: Mutex<()>,
+    /// The deliveries `resume()` started on a thread of their own, and what stops them: [`App::shutdown`]
+    /// stops and joins them, so that a host can know that no thread of the App calls it any more.
+    resumed: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    shutdown: CancelToken,
 }
 
 /// The longest `pause()` waits for an operation to reach a safe point (a send in flight is aborted at
@@ -218,6 +222,8 @@ impl App {
             processing: Mutex::new(()),
             open,
             lifecycle: Mutex::new(()),
+            resumed: Mutex::new(Vec::new()),
+            shutdown: CancelToken::new(),
         })
     }
 
@@ -262,21 +268,51 @@ impl App {
         let interrupted = self.engine.resume();
         if !interrupted.is_empty() {
             let engine = self.engine.clone();
+            let stop = Stop::on(&self.shutdown);
             let spawned = std::thread::Builder::new()
                 .name("fieldsync-resume".into())
                 .spawn(move || {
                     for code in interrupted {
-                        if let Err(err) = engine.push_outbox(&code, false) {
+                        if let Err(err) = engine.push_outbox_until(&code, false, &stop) {
                             tracing::warn!(code, %err, "delivery after resume failed");
                         }
                     }
                 });
-            if let Err(err) = spawned {
-                tracing::warn!(%err, "could not start delivery after resume; the next sync sends it");
+            match spawned {
+                Ok(thread) => {
+                    let mut resumed = self
+                        .resumed
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    resumed.retain(|thread| !thread.is_finished());
+                    resumed.push(thread);
+                }
+                Err(err) => {
+                    tracing::warn!(%err, "could not start delivery after resume; the next sync sends it")
+                }
             }
         }
         tracing::info!("resumed");
         Ok(())
+    }
+
+    /// Stops the deliveries `resume()` started in the background (an upload in flight is aborted and
+    /// goes again later under the same UUID) and waits for their threads, so that no thread of the App
+    /// runs any more (the bindings' `shutdown()`: a host such as Python must not be called back once it
+    /// exits). Later deliveries after a `resume()` stop at once. Idempotent.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+        let threads = std::mem::take(
+            &mut *self
+                .resumed
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for thread in threads {
+            if thread.join().is_err() {
+                tracing::error!("a delivery after resume panicked");
+            }
+        }
     }
 
     /// Whether [`Self::pause`] was called without a [`Self::resume`] since.

@@ -81,9 +81,9 @@ def active_assertions(store: dict) -> dict:
     return {assertion["label"]: assertion["data"] for assertion in manifest["assertions"]}
 
 
-def relay(fieldsync, emulator, file, project=WO1, evidence="before", fix=None):
+def relay(fieldsync, emulator, file, project=WO1, evidence=fs.EvidenceType.BEFORE, fix=None):
     photo = run(fieldsync.add_photo(project, "Grass Cut", evidence, str(file), fix))
-    assert photo.state == "pending_qa", photo
+    assert photo.state == fs.PhotoState.PENDING_QA, photo
     fieldsync.approve_photo(photo.uuid)
     assert run(fieldsync.push_outbox(CODE)).delivered == 1
     return photo, emulator.item_file(photo.uuid)
@@ -142,22 +142,22 @@ def test_the_software_signer_signs_what_c2pa_python_validates(site, fieldsync, c
 def test_a_locked_signer_leaves_the_photo_waiting_with_its_reason(site, fieldsync, credentials):
     signer = HostSigner(credentials.device_key_pem, der_chain(credentials.device_pem), locked=True)
     fieldsync.set_device_signer(signer)
-    photo = run(fieldsync.add_photo(WO1, "Grass Cut", "before", str(DSCN0010), None))
-    assert photo.state == "processing" and "locked" in photo.message
+    photo = run(fieldsync.add_photo(WO1, "Grass Cut", fs.EvidenceType.BEFORE, str(DSCN0010), None))
+    assert photo.state == fs.PhotoState.PROCESSING and "locked" in photo.message
     [entry] = [entry for entry in fieldsync.upload_log() if entry.id == photo.uuid]
     assert entry.reason.is_waiting_for_signer() and "locked" in entry.reason.error
     signer.locked = False
-    photo = run(fieldsync.add_photo(WO2, "Grass Cut", "before", str(DSCN0021), None))
-    assert all(p.signed and p.state == "pending_qa" for p in fieldsync.photos(None)), fieldsync.photos(None)
+    photo = run(fieldsync.add_photo(WO2, "Grass Cut", fs.EvidenceType.BEFORE, str(DSCN0021), None))
+    assert all(p.signed and p.state == fs.PhotoState.PENDING_QA for p in fieldsync.photos(None)), fieldsync.photos(None)
 
 
 def test_qa_sees_a_reused_photo_and_one_taken_before_assignment(site, fieldsync, listener):
-    first = run(fieldsync.add_photo(WO1, "Grass Cut", "before", str(DSCN0010), None))
+    first = run(fieldsync.add_photo(WO1, "Grass Cut", fs.EvidenceType.BEFORE, str(DSCN0010), None))
     assert first.taken_before_assignment, "taken in 2008, long before the order reached the device"
-    again = run(fieldsync.add_photo(WO2, "Grass Cut", "before", str(DSCN0010), None))
+    again = run(fieldsync.add_photo(WO2, "Grass Cut", fs.EvidenceType.BEFORE, str(DSCN0010), None))
     assert again.possible_reuse_of == first.uuid and again.possible_reuse_distance == 0
     events = listener.wait_for(lambda events: any(e.is_photo_flagged() and e.uuid == again.uuid for e in events))
     [flagged] = [e for e in events if e.is_photo_flagged() and e.uuid == again.uuid]
     assert "possible_reuse" in flagged.flags and flagged.matching_photo == first.uuid
-    other = run(fieldsync.add_photo(WO2, "Grass Cut", "after", str(DSCN0021), None))
+    other = run(fieldsync.add_photo(WO2, "Grass Cut", fs.EvidenceType.AFTER, str(DSCN0021), None))
     assert other.possible_reuse_of is None

@@ -132,3 +132,44 @@ def borrowed_client(fieldsync_object):
     client = package.Client(fieldsync_object)
     package._open_clients.discard(client)
     return client
+
+
+def test_the_typed_error_declarations_match_the_generated_variants():
+    """The package declares FieldSyncError's variants for the type checker: the same names and fields."""
+    import inspect
+    import re
+    from pathlib import Path
+
+    source = Path(package.__file__).read_text()
+    declared = dict(re.findall(r"class (\w+)\(_ffi\.FieldSyncError\):\n\s+def __init__\(self, (.*?)\) -> None", source))
+    generated = {name: value for name, value in vars(fs.FieldSyncError).items() if isinstance(value, type) and issubclass(value, fs.FieldSyncError)}
+    assert set(declared) == set(generated)
+    for name, cls in generated.items():
+        fields = [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+        assert [field.split(":")[0] for field in declared[name].split(", ")] == fields, name
+
+
+def test_sync_status_is_a_property_and_an_async_iterator_that_follows_uploads(linked, fieldsync):
+    from conftest import field_orders, location_fix
+
+    field_orders(linked, fieldsync)
+    client = borrowed_client(fieldsync)
+    assert client.sync_status == fieldsync.sync_status()
+
+    async def scenario():
+        seen = []
+        async with client.sync_status_updates(throttle_ms=10) as statuses:
+            async for status in statuses:
+                seen.append(status.uploads_pending)
+                if len(seen) == 1:
+                    client.check_in_with_fix(f"{CODE}::WO-1", location_fix(), None, None)
+                elif status.uploads_pending == 1:
+                    await client.push_outbox(CODE)
+                elif status.uploads_pending == 0:
+                    break
+        return seen
+
+    seen = run(asyncio.wait_for(scenario(), 10))
+    assert seen[0] == 0 and 1 in seen and seen[-1] == 0, seen
+    assert client.sync_status.uploads_pending == 0
+    assert fieldsync.live_watches() == 0

@@ -3,12 +3,29 @@
 Each case triggers the error cheaply against the emulator and checks the fields the app reads: the failed
 check-in rules, the unmet requirements, the conflict's kind, the Retry-After, the integration whose
 credentials were refused.
+
+Where each case is provoked end to end (this file unless said):
+- `Network` (503 + Retry-After), `Auth` (wrong password), `Provider` (a redirect), `NotFound`, `Paused`,
+  `Cancelled` (a cancelled handle; `test_exit.py`: a shut-down instance), `CheckInRefused`,
+  `CompletionBlocked`, `InvalidInput` (a negative byte cap: `test_storage.py`), `Storage` (a database from a
+  newer version; a host secret store failing: `test_integrations.py`), `SurveyIncomplete`
+  (`test_fieldwork.py`);
+- `Conflict` of every kind: `DUPLICATE_INTEGRATION`, `PROJECT_CLOSED`, `ALREADY_COMPLETED`,
+  `OUTBOX_ITEM_BUSY`, `PHOTO_FILES_EVICTED` here; `PENDING_FIELD_WORK` (`test_errors.py`), `PHOTO_STATE`
+  (`test_photos.py`), `PROJECT_EXISTS`, `NOT_LOCAL_PROJECT` (`test_fieldwork.py`).
+Not provoked end to end, so tested through the smallest real path, a host callback whose error crosses the
+boundary twice and comes back as the same type: `DeadlineReached` (a deadline stops only background runs,
+which report it in their result, `stopped`, instead of failing) and `Internal` (a bug; a host callback
+raising an unexpected exception is the one real way: `test_checkin.py`).
 """
+
+import datetime
+import sqlite3
 
 import pytest
 
 import fieldsync_ffi as fs
-from conftest import CODE, NEAR, PASSWORD, TOKEN, field_orders, location_fix, new_integration, run, work_order
+from conftest import CODE, NEAR, PASSWORD, TOKEN, field_orders, location_fix, new_integration, photo_fixtures, run, work_order
 
 Error = fs.FieldSyncError
 WO1, WO4 = f"{CODE}::WO-1", f"{CODE}::WO-4"
@@ -21,11 +38,20 @@ def site(linked, fieldsync):
     return linked
 
 
+VARIANTS = ("Network", "Auth", "CheckInRefused", "InvalidInput", "NotFound", "Conflict", "Provider",
+            "CompletionBlocked", "SurveyIncomplete", "Storage", "Cancelled", "Paused", "DeadlineReached",
+            "Internal")
+
+
 def test_every_error_is_a_field_sync_error_subclass():
-    for name in ("Network", "Auth", "CheckInRefused", "InvalidInput", "NotFound", "Conflict", "Provider",
-                 "CompletionBlocked", "SurveyIncomplete", "Storage", "Cancelled", "Paused", "DeadlineReached",
-                 "Internal"):
+    for name in VARIANTS:
         assert issubclass(getattr(Error, name), Error), name
+    generated = {name for name, value in vars(Error).items() if isinstance(value, type) and issubclass(value, Error)}
+    assert generated == set(VARIANTS), "a new variant needs a typed test (and its line in the docstring)"
+    assert {kind.name for kind in fs.ConflictKind} == {
+        "DUPLICATE_INTEGRATION", "PENDING_FIELD_WORK", "PROJECT_CLOSED", "OUTBOX_ITEM_BUSY", "PHOTO_STATE",
+        "PHOTO_FILES_EVICTED", "ALREADY_COMPLETED", "PROJECT_EXISTS", "NOT_LOCAL_PROJECT",
+    }, "a new conflict kind needs a typed test"
 
 
 def test_a_refused_check_in_names_its_project_and_every_failed_rule(site, fieldsync):
@@ -156,3 +182,64 @@ def test_a_host_callback_can_raise_a_typed_error_that_comes_back_as_is(site, fie
     with pytest.raises(Error.InvalidInput) as caught:
         run(fieldsync.check_in(WO1, DeniedLocation(), 1_000, 10.0, None, None))
     assert caught.value.reason == "location permission denied"
+
+
+def test_a_redirect_is_a_provider_error(linked, fieldsync):
+    linked.add_fault({"endpoint": "getWorkOrders", "kind": "redirect", "status": 302, "location": "https://elsewhere.example/"})
+
+    with pytest.raises(Error.Provider) as caught:
+        run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
+    assert "elsewhere.example" in caught.value.reason
+    assert fieldsync.integration(CODE).status == fs.IntegrationStatus.ERROR
+
+
+def test_retrying_a_delivered_item_is_an_outbox_item_busy_conflict(site, fieldsync):
+    check_in = fieldsync.check_in_with_fix(WO1, location_fix(NEAR), None, None)
+    assert run(fieldsync.push_outbox(CODE)).delivered == 1
+
+    for act in (fieldsync.retry_outbox_entry, fieldsync.discard_outbox_entry):
+        with pytest.raises(Error.Conflict) as caught:
+            act(check_in.uuid)
+        assert caught.value.kind == fs.ConflictKind.OUTBOX_ITEM_BUSY
+
+
+def test_publishing_again_a_photo_whose_files_went_is_a_photo_files_evicted_conflict(site, fieldsync):
+    gps = photo_fixtures() / "gps"
+    photo = run(fieldsync.add_photo(WO1, "Grass Cut", fs.EvidenceType.BEFORE, str(gps / "DSCN0010.jpg"), None))
+    fieldsync.approve_photo(photo.uuid)
+    assert run(fieldsync.push_outbox(CODE)).delivered == 1
+    everything = fs.RetentionPolicy(delete_decided_renditions=True, keep_originals_for=datetime.timedelta(0))
+    assert run(fieldsync.apply_retention(everything)).originals_deleted == 1
+
+    with pytest.raises(Error.Conflict) as caught:
+        fieldsync.approve_photo(photo.uuid)
+    assert caught.value.kind == fs.ConflictKind.PHOTO_FILES_EVICTED
+
+
+def test_a_database_from_a_newer_version_is_a_storage_error_and_stays_untouched(tmp_path, secrets):
+    database = tmp_path / "newer.db"
+    with sqlite3.connect(database) as connection:
+        connection.execute("PRAGMA user_version = 9999")
+    before = database.read_bytes()
+    config = fs.FieldSyncConfig(database_path=str(database), photo_directory=str(tmp_path / "photos"), device_id="d")
+
+    with pytest.raises(Error.Storage) as caught:
+        fs.FieldSync.open(config, secrets, None)
+    assert "9999" in caught.value.reason
+    assert database.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "raised",
+    [Error.DeadlineReached("the host's own deadline passed"), Error.Internal("a bug in the host")],
+    ids=["deadline", "internal"],
+)
+def test_errors_that_only_a_host_callback_can_raise_come_back_as_the_same_type(site, fieldsync, raised):
+    class Failing(fs.LocationSource):
+        def next_fix(self, timeout_ms):
+            raise raised
+
+    with pytest.raises(type(raised)) as caught:
+        run(fieldsync.check_in(WO1, Failing(), 1_000, 10.0, None, None))
+    assert caught.value.reason == raised.reason
+    assert fieldsync.outbox(CODE) == [], "nothing was written"

@@ -6,6 +6,8 @@ nothing."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 
 import fieldsync_ffi as fs
 from conftest import CODE, HOME, field_orders, location_fix, run, work_order
@@ -100,18 +102,41 @@ def test_the_sync_status_goes_up_on_capture_and_down_on_delivery(linked, fieldsy
     run(scenario())
 
 
+def os_threads() -> int:
+    """Threads of this process, Python's and the library's (Linux: /proc)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
 def test_many_subscribe_and_cancel_cycles_leak_nothing(linked, fieldsync):
     field_orders(linked, fieldsync)
     before = fieldsync.live_watches()
 
-    async def cycles():
-        for index in range(200):
+    async def cycles(count):
+        for index in range(count):
             watch = fieldsync.watch_projects(ELM) if index % 2 else fieldsync.watch_sync_status()
             await next_within(watch)
-            watch.cancel()
+            if index % 3 == 0:
+                # Cancelled while a next() waits for a change.
+                pending = asyncio.ensure_future(watch.next())
+                watch.cancel()
+                assert await next_within_task(pending) is None
+            else:
+                watch.cancel()
 
-    run(cycles())
+    run(cycles(20))  # warm up: the library's worker threads and the readers' connections exist now
+    gc.collect()
+    threads, fds = os_threads(), open_fds()
+
+    run(cycles(500))
+    gc.collect()
     assert fieldsync.live_watches() == before
+    # The blocking pool may have one more thread busy at this instant; nothing grows with the cycles.
+    assert os_threads() <= threads + 1, (threads, os_threads())
+    assert open_fds() <= fds, (fds, open_fds())
 
     # Dropping a handle without cancelling also unsubscribes.
     async def dropped():
@@ -119,10 +144,13 @@ def test_many_subscribe_and_cancel_cycles_leak_nothing(linked, fieldsync):
             await next_within(fieldsync.watch_upload_log())
 
     run(dropped())
-    import gc
-
     gc.collect()
     assert fieldsync.live_watches() == before
+    assert open_fds() <= fds
+
+
+async def next_within_task(task, seconds=SOON):
+    return await asyncio.wait_for(task, seconds)
 
 
 def test_several_watchers_each_get_the_change(linked, fieldsync):
