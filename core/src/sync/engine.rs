@@ -720,7 +720,7 @@ struct StoppingReader<'s, R> {
 impl<R: Read> Read for StoppingReader<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         if let Some(reason) = self.stop.reason() {
-            return Err(std::io::Error::new(std::io::ErrorKind::Other, reason.as_str()));
+            return Err(std::io::Error::other(reason.as_str()));
         }
         self.inner.read(buf)
     }
