@@ -198,7 +198,9 @@ pub struct ProjectQuery {
     pub client_status: Option<String>,
     /// Only this vendor status (case-insensitive).
     pub status: Option<String>,
-    /// Text found in the number, address, city, zip, description or reference.
+    /// Text found in the number, address, city, zip, description or reference (any substring, case
+    /// ignored; three characters or more are looked up in the search index, shorter text scans the list).
+    /// The list keeps its order and paging with a search.
     pub search: Option<String>,
     /// Include closed projects.
     pub include_closed: bool,
@@ -210,11 +212,15 @@ pub struct ProjectQuery {
     pub sort: ProjectSort,
     /// Page size.
     pub limit: u32,
-    /// Rows to skip (after `after`, when given).
+    /// Rows to skip (after `after`, or before `before`, when given).
     pub offset: u32,
     /// Continue after this project, the last one of the previous page: keyset paging, as fast deep in a
     /// long list as on its first page, and stable while projects arrive. Unknown project: `UnknownProject`.
     pub after: Option<ProjectId>,
+    /// The page that ends just before this project, the first one of the current page: keyset paging
+    /// backwards. The page comes in list order. With `after` too, the rows between the two. Unknown
+    /// project: `UnknownProject`.
+    pub before: Option<ProjectId>,
 }
 
 impl Default for ProjectQuery {
@@ -231,6 +237,7 @@ impl Default for ProjectQuery {
             limit: 50,
             offset: 0,
             after: None,
+            before: None,
         }
     }
 }

@@ -17,6 +17,7 @@ mod outbox;
 mod photos;
 mod projects;
 mod retention;
+mod search;
 mod surveys;
 mod work_types;
 
@@ -41,6 +42,8 @@ pub use retention::{
     CONVERT_MAX_BYTES, FileUsage, Maintenance, RetentionReport, StateUsage, StorageReport,
     VACUUM_PAGES_PER_CALL,
 };
+#[doc(hidden)]
+pub use search::set_index_writes as set_search_index_writes;
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
@@ -360,6 +363,7 @@ fn configure(connection: &Connection) -> Result<()> {
     // Keep prepared statements' plans: without it SQLite re-prepares some cached statements on every use
     // (measured: the task query of every project an import touches).
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    search::register(connection)?;
     Ok(())
 }
 

@@ -600,3 +600,275 @@ fn an_order_that_changes_nothing_records_its_fingerprint() {
     assert_eq!(report.unchanged, 1);
     assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(17));
 }
+
+/// Every page of `query` walked forwards with `after`, then backwards with `before` from the end.
+fn pages_both_ways(store: &Store, query: &ProjectQuery) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let ids = |page: Vec<ProjectSummary>| page.into_iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
+    let mut forward: Vec<Vec<String>> = Vec::new();
+    loop {
+        let after = forward
+            .last()
+            .and_then(|page| page.last())
+            .map(|last| ProjectId::parse(last).unwrap());
+        let page = ids(store
+            .list_projects(&ProjectQuery {
+                after,
+                ..query.clone()
+            })
+            .unwrap());
+        if page.is_empty() {
+            break;
+        }
+        forward.push(page);
+    }
+    // Backwards from the end: the first `before` is the project after the last page's last row, which
+    // does not exist; start from the last page instead and go back from its first row.
+    let mut backward: Vec<Vec<String>> = forward.last().cloned().into_iter().collect();
+    loop {
+        let first = backward
+            .last()
+            .and_then(|page| page.first())
+            .map(|id| ProjectId::parse(id).unwrap());
+        let page = ids(store
+            .list_projects(&ProjectQuery {
+                before: first,
+                ..query.clone()
+            })
+            .unwrap());
+        if page.is_empty() {
+            break;
+        }
+        backward.push(page);
+    }
+    (forward, backward)
+}
+
+#[test]
+fn backward_pages_are_the_forward_pages_in_reverse_and_count_counts_them() {
+    use crate::model::ProjectSort;
+    let (_dir, store) = store();
+    let cities = ["Springfield", "Peoria", "Elmhurst", "Chicago"];
+    let mut orders: Vec<_> = (0..95)
+        .map(|n| order(&format!("{n:03}"), cities[n % 4]))
+        .collect();
+    for (n, order) in orders.iter_mut().enumerate() {
+        order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 5)); // ties on every date
+        order["address1"] = json!(format!("{} {} St", 10 + n, ["Elm", "Oak", "Maple"][n % 3]));
+    }
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    let searches = [
+        None,
+        Some("elm"),
+        Some("ELMHURST"),
+        Some("o"),
+        Some("04"),
+        Some("maple st"),
+        Some("zzz"),
+    ];
+    for sort in [ProjectSort::DueDate, ProjectSort::Number] {
+        for search in searches {
+            let query = ProjectQuery {
+                sort,
+                limit: 7,
+                search: search.map(str::to_owned),
+                ..Default::default()
+            };
+            let (forward, mut backward) = pages_both_ways(&store, &query);
+            backward.reverse();
+            assert_eq!(backward, forward, "{sort:?} {search:?}");
+            let rows: Vec<String> = forward.concat();
+            let all: Vec<String> = store
+                .list_projects(&ProjectQuery {
+                    limit: 1000,
+                    ..query.clone()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id.to_string())
+                .collect();
+            assert_eq!(rows, all, "{sort:?} {search:?}: the pages walk the whole list");
+            assert_eq!(
+                store.count_projects(&query).unwrap(),
+                rows.len() as u64,
+                "{sort:?} {search:?}"
+            );
+        }
+    }
+    // What each search finds: substrings of the number, address and city, case ignored.
+    let count = |search: &str| {
+        store
+            .count_projects(&ProjectQuery {
+                search: Some(search.into()),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    // Elm streets (32) or Elmhurst (24), both for 8 of them.
+    assert_eq!(count("elm"), 48);
+    assert_eq!(count("zzz"), 0);
+    assert_eq!(count("maple st"), 31);
+    assert_eq!(count("094"), 1);
+    // `after` and `before` together: the rows between.
+    let all = store
+        .list_projects(&ProjectQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let between = store
+        .list_projects(&ProjectQuery {
+            after: Some(all[10].id.clone()),
+            before: Some(all[20].id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(between, all[11..20].to_vec());
+    assert!(matches!(
+        store.list_projects(&ProjectQuery {
+            before: Some(id("gone")),
+            ..Default::default()
+        }),
+        Err(crate::Error::UnknownProject(_))
+    ));
+}
+
+#[test]
+fn pages_never_repeat_or_skip_a_project_while_projects_arrive() {
+    let (_dir, store) = store();
+    let mut orders: Vec<_> = (0..60)
+        .map(|n| order(&format!("{:03}", n * 2), "Peoria"))
+        .collect();
+    for (n, order) in orders.iter_mut().enumerate() {
+        order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 3));
+    }
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    for search in [None, Some("peoria")] {
+        let query = ProjectQuery {
+            limit: 9,
+            search: search.map(str::to_owned),
+            ..Default::default()
+        };
+        let before: Vec<String> = store
+            .list_projects(&ProjectQuery {
+                limit: 1000,
+                ..query.clone()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id.to_string())
+            .collect();
+        // Walk forwards, importing new projects (odd numbers, every due date) between two pages.
+        let mut seen: Vec<String> = Vec::new();
+        let mut extra = 1;
+        loop {
+            let after = seen.last().map(|last| ProjectId::parse(last).unwrap());
+            let page: Vec<String> = store
+                .list_projects(&ProjectQuery {
+                    after,
+                    ..query.clone()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id.to_string())
+                .collect();
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page);
+            let mut new = order(&format!("{extra:03}{}", search.is_some() as u8), "Peoria");
+            new["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + extra % 3));
+            import(&store, ImportKind::Refresh, &[new]).unwrap();
+            extra += 2;
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{search:?}: a row came twice");
+        let kept: Vec<&String> = seen.iter().filter(|id| before.contains(id)).collect();
+        assert_eq!(
+            kept,
+            before.iter().collect::<Vec<_>>(),
+            "{search:?}: every old row, once, in order"
+        );
+    }
+}
+
+#[test]
+fn the_search_index_follows_every_write_of_a_project() {
+    let (_dir, store) = store();
+    let integrity = |store: &Store| {
+        store
+            .write(|connection| {
+                connection.execute(
+                    "INSERT INTO projects_search (projects_search, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    let find = |search: &str| {
+        store
+            .list_projects(&ProjectQuery {
+                search: Some(search.into()),
+                limit: 500,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.work_order_number)
+            .collect::<Vec<_>>()
+    };
+    // Five rows a page: most matches of "peoria" are tested along the list (the bitset plan).
+    let peoria = || {
+        store
+            .count_projects(&ProjectQuery {
+                search: Some("peoria".into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let orders: Vec<_> = (0..300)
+        .map(|n| order(&format!("N{n:03}"), if n == 7 { "Zürich" } else { "Peoria" }))
+        .collect();
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    integrity(&store);
+    assert_eq!(find("zürich"), ["N007"]);
+    assert_eq!(find("ZÜRICH"), ["N007"]);
+    assert_eq!(find("peoria").len(), 299);
+    assert_eq!(peoria(), 299);
+    // A refresh moves a project to another city: found under the new one only.
+    import(&store, ImportKind::Refresh, &[order("N008", "Zürich")]).unwrap();
+    assert_eq!(find("zürich"), ["N007", "N008"]);
+    assert_eq!(peoria(), 298);
+    // A local edit rewrites the row (and its search text).
+    store
+        .edit_project(
+            &id("N009"),
+            &ProjectEdit {
+                instructions: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(find("n009"), ["N009"]);
+    // A vendor's delete and a Full Import's removal take projects out.
+    store.delete_project(&id("N007")).unwrap();
+    assert_eq!(find("zürich"), ["N008"]);
+    import(&store, ImportKind::FullImport, &orders[100..200]).unwrap();
+    assert_eq!(peoria(), 100);
+    assert_eq!(find("zürich"), Vec::<String>::new());
+    integrity(&store);
+    store.delete_integration("ACME", true).unwrap();
+    integrity(&store);
+    assert_eq!(
+        store
+            .count_projects(&ProjectQuery {
+                search: Some("peoria".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        0
+    );
+}
