@@ -870,6 +870,14 @@ impl FieldSync {
         Ok(self.store.clean_up_delivered()?)
     }
 
+    // ----- paging and search -----
+
+    /// How many projects match `query`'s filters and search (its paging left out): the length of the list
+    /// that `projects` pages through, for a header ("128 projects") or a scroll bar.
+    pub fn count_projects(&self, query: ProjectQuery) -> Result<u64> {
+        Ok(self.store.count_projects(&query.into_core()?)?)
+    }
+
     // ----- lifecycle -----
 
     /// Call when the app goes to the background (before the system suspends it): stops every operation at

@@ -481,7 +481,7 @@ pub struct ProjectQuery {
     /// Page size.
     #[uniffi(default = 50)]
     pub limit: u32,
-    /// Rows to skip (after `after`, when given).
+    /// Rows to skip (after `after`, or before `before`, when given).
     #[uniffi(default = 0)]
     pub offset: u32,
     /// The id of the last summary of the previous page: the next page continues after it (keyset paging: as
@@ -494,6 +494,10 @@ pub struct ProjectQuery {
     /// Only this field status.
     #[uniffi(default = None)]
     pub field_status: Option<FieldStatus>,
+    /// The id of the first summary of the current page: the previous page, the one that ends just before
+    /// it, in list order (keyset paging backwards). With `after` too, the rows between the two.
+    #[uniffi(default = None)]
+    pub before: Option<String>,
 }
 
 impl ProjectQuery {
@@ -515,6 +519,12 @@ impl ProjectQuery {
             offset: self.offset,
             after: self
                 .after
+                .as_deref()
+                .map(core::ProjectId::parse)
+                .transpose()
+                .map_err(invalid)?,
+            before: self
+                .before
                 .as_deref()
                 .map(core::ProjectId::parse)
                 .transpose()

@@ -675,6 +675,7 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
         limit: args.limit,
         offset: args.offset,
         after: args.after,
+        before: None,
     };
     printer.projects(&store.list_projects(&query)?)
 }
