@@ -207,7 +207,8 @@ kotlin {
 dependencies {
     // The generated code's public types extend JNA's (RustBuffer is a Structure): api, not implementation.
     // The @aar artifact carries libjnidispatch.so for every Android ABI.
-    api("net.java.dev.jna:jna:5.13.0@aar")
+    // 5.17 or later: older libjnidispatch.so is not 16 KB aligned and crashes on 16 KB-page devices.
+    api("net.java.dev.jna:jna:5.17.0@aar")
     api("org.jetbrains.kotlinx:kotlinx-coroutines-core:1.8.0")
     implementation("org.jetbrains.kotlinx:kotlinx-coroutines-android:1.8.0")
     // The background glue (src/androidMain): FieldSyncWorker and the ProcessLifecycleOwner observer.
@@ -217,7 +218,7 @@ dependencies {
     implementation("rustls:rustls-platform-verifier:${rustlsPlatformVerifierVersion.get()}")
 
     // JVM unit tests load the host library: they need JNA's desktop jar (libjnidispatch for the host).
-    testImplementation("net.java.dev.jna:jna:5.13.0")
+    testImplementation("net.java.dev.jna:jna:5.17.0")
     testImplementation(kotlin("test-junit5"))
     testImplementation("org.junit.jupiter:junit-jupiter:5.9.2")
     testRuntimeOnly("org.junit.platform:junit-platform-launcher")

@@ -1,4 +1,4 @@
--- The schema of a freshly migrated fieldsync database (schema version 11): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 12): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
@@ -76,6 +76,12 @@ CREATE INDEX outbox_open ON outbox (integration_id, seq) WHERE state NOT IN ('do
 
 CREATE INDEX outbox_pending_by_project ON outbox (project_id) WHERE state != 'done';
 
+CREATE TABLE photo_hashes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    photo_id TEXT NOT NULL UNIQUE REFERENCES photos(id) ON DELETE CASCADE,
+    phash INTEGER NOT NULL
+);
+
 CREATE TABLE photos (
     id TEXT PRIMARY KEY,
     integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
@@ -111,7 +117,12 @@ CREATE TABLE photos (
     processing_owner TEXT,
     relayed_at INTEGER,
     original_evicted_at INTEGER,
-    rendition_evicted_at INTEGER
+    rendition_evicted_at INTEGER,
+    reuse_of TEXT,
+    reuse_distance INTEGER,
+    taken_before_assignment INTEGER NOT NULL DEFAULT 0,
+    signed INTEGER NOT NULL DEFAULT 0,
+    evidence_wait TEXT
 );
 
 CREATE UNIQUE INDEX photos_by_content ON photos (project_id, original_sha256);
@@ -160,6 +171,7 @@ CREATE TABLE projects (
     completion_reason TEXT,
     field_status TEXT GENERATED ALWAYS AS (CASE WHEN completed_at IS NOT NULL THEN 'completed' WHEN changed_since_viewed THEN 'updated' WHEN work_started_at IS NOT NULL THEN 'in_process' WHEN viewed_at IS NOT NULL THEN 'viewed' ELSE 'new' END) VIRTUAL,
     category_base TEXT GENERATED ALWAYS AS (CASE WHEN closed OR completed_at IS NOT NULL THEN 'complete' WHEN lower(coalesce(client_status, '')) IN ('cancelled', 'canceled', 'deleted') THEN 'cancelled' WHEN upper(coalesce(status, '')) = 'REWORK' THEN 'rework' WHEN upper(coalesce(status, '')) = 'RUSH' THEN 'rush' ELSE 'open' END) VIRTUAL,
+    first_seen_at INTEGER,
     UNIQUE (integration_id, work_order_number)
 );
 
@@ -179,7 +191,7 @@ CREATE VIRTUAL TABLE projects_search USING fts5(
     search_text,
     content = 'projects',
     content_rowid = 'id',
-    tokenize = 'trigram',
+    tokenize = 'ascii',
     detail = none,
     columnsize = 0
 );
@@ -194,7 +206,7 @@ CREATE TABLE 'projects_search_data'(
     block BLOB
 );
 
-CREATE TRIGGER projects_search_delete AFTER DELETE ON projects WHEN old.search_text <> '' BEGIN INSERT INTO projects_search (projects_search, rowid, search_text) VALUES ('delete', old.id, old.search_text); END;
+CREATE TRIGGER projects_search_delete AFTER DELETE ON projects WHEN old.search_text <> '' AND old.id <= (SELECT indexed_through FROM search_state) BEGIN INSERT INTO projects_search (projects_search, rowid, search_text) VALUES ('delete', old.id, old.search_text); END;
 
 CREATE TABLE 'projects_search_idx'(
     segid,
@@ -202,6 +214,11 @@ CREATE TABLE 'projects_search_idx'(
     pgno,
     PRIMARY KEY(segid, term)
 ) WITHOUT ROWID;
+
+CREATE TABLE search_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_through INTEGER NOT NULL
+);
 
 CREATE TABLE survey_drafts (
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,

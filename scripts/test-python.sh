@@ -9,6 +9,10 @@ cd "$(dirname "$0")/.."
 
 # Pinned so that every machine runs the same runner (supports Python 3.10+).
 PYTEST_VERSION=9.2.0
+# The independent C2PA verifier of the evidence tests (the C2PA project's SDK, a prebuilt library in the
+# wheel) and the host-side key of their DeviceSigner.
+C2PA_PYTHON_VERSION=0.38.1
+CRYPTOGRAPHY_VERSION=46.0.3
 venv=target/python-venv
 
 step() { printf '\n==> %s\n' "$*"; }
@@ -28,6 +32,10 @@ fi
 if ! "$venv/bin/python" -c "import pytest, sys; sys.exit(pytest.__version__ != '$PYTEST_VERSION')" 2>/dev/null; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "pytest==$PYTEST_VERSION"
 fi
+if ! "$venv/bin/python" -c "import c2pa, cryptography, sys; sys.exit(c2pa.__version__ != '$C2PA_PYTHON_VERSION')" 2>/dev/null; then
+  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+    "c2pa-python==$C2PA_PYTHON_VERSION" "cryptography==$CRYPTOGRAPHY_VERSION"
+fi
 
 if [[ "${FIELDSYNC_SKIP_BINDGEN:-0}" != 1 ]]; then
   step "bindings (scripts/bindgen.sh)"
@@ -40,7 +48,7 @@ cargo build -p fieldsync-cli --locked
 
 step "pytest bindings/python/tests"
 status=0
-PYTHONPATH="$PWD/target/bindings/python" FIELDSYNC_BIN="$PWD/target/debug/fieldsync" \
+PYTHONPATH="$PWD/target/bindings/python:$PWD/bindings/python" FIELDSYNC_BIN="$PWD/target/debug/fieldsync" \
   "$venv/bin/python" -m pytest -p no:cacheprovider bindings/python/tests "$@" || status=$?
 # pytest exits 5 when it collected no test: that is a broken suite, not a pass (and any non-zero fails).
 if [[ $status == 5 ]]; then

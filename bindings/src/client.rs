@@ -89,7 +89,7 @@ fn to_event(event: SyncEvent) -> FieldSyncEvent {
         SyncEvent::Upload { uuid, bytes } => FieldSyncEvent::UploadStarted { uuid, bytes },
         SyncEvent::PhotoState { uuid, state } => FieldSyncEvent::PhotoChanged {
             uuid,
-            state: state.as_str().to_owned(),
+            state: state.into(),
         },
         SyncEvent::UploadProgress {
             uuid,
@@ -138,6 +138,22 @@ fn record_check_in(
 fn parse_project_id(id: &str) -> Result<ProjectId> {
     ProjectId::parse(id).map_err(|err| FieldSyncError::InvalidInput {
         reason: err.to_string(),
+    })
+}
+
+/// Why a delivery run stopped early, typed: the credentials were refused, or the network failed.
+fn delivery_problem(code: &str, report: &fieldsync_core::sync::DeliveryReport) -> Option<FieldSyncError> {
+    let reason = report.stopped.clone()?;
+    Some(if report.auth_refused {
+        FieldSyncError::Auth {
+            reason,
+            integration: Some(code.to_owned()),
+        }
+    } else {
+        FieldSyncError::Network {
+            reason,
+            retry_after_secs: None,
+        }
     })
 }
 
@@ -206,6 +222,25 @@ impl FieldSync {
     /// The library version (also a trivial call, for measuring FFI overhead).
     pub fn version(&self) -> String {
         env!("CARGO_PKG_VERSION").to_owned()
+    }
+
+    /// Sets the device signer: photos processed from now on carry C2PA content credentials it signs;
+    /// `None` makes them without. Photos whose signing waited (a locked key store) go at the next pass.
+    pub fn set_device_signer(&self, signer: Option<Arc<dyn crate::foreign::DeviceSigner>>) {
+        self.app.set_device_signer(signer.map(|signer| {
+            Arc::new(crate::foreign::HostSigner(signer)) as Arc<dyn fieldsync_core::evidence::DeviceSigner>
+        }));
+    }
+
+    /// Sets a software signer (tests and emulators only: the key is in memory). See
+    /// [`crate::create_development_credentials`].
+    pub fn set_software_signer(&self, device_key_pem: String, chain_pem: String) -> Result<()> {
+        let signer = fieldsync_core::evidence::SoftwareSigner::from_pem(&device_key_pem, &chain_pem)
+            .map_err(|err| FieldSyncError::InvalidInput {
+                reason: err.to_string(),
+            })?;
+        self.app.set_device_signer(Some(Arc::new(signer)));
+        Ok(())
     }
 
     /// This device's id.
@@ -300,24 +335,27 @@ impl FieldSync {
         .await
     }
 
-    /// A Refresh (or a Full Import with `full`). Coalesced with any refresh of the same integration in flight.
+    /// A Refresh of what changed, or a Full Import (`mode`). Coalesced with any refresh of the same
+    /// integration in flight.
     /// Cancelled (the call's future dropped, or `cancel`), the download is aborted or the import rolls
     /// back, and the integration goes back to `idle` or `error`.
     #[uniffi::method(default(cancel = None))]
     pub async fn refresh(
         &self,
         code: String,
-        full: bool,
+        mode: crate::records::RefreshMode,
         cancel: Option<Arc<Cancellation>>,
     ) -> Result<ImportReport> {
         let engine = self.engine.clone();
-        let kind = if full {
-            ImportKind::FullImport
-        } else {
-            ImportKind::Refresh
+        let kind = match mode {
+            crate::records::RefreshMode::FullImport => ImportKind::FullImport,
+            crate::records::RefreshMode::Changes => ImportKind::Refresh,
         };
         cancellable(cancel, move |stop| {
-            Ok(engine.refresh_until(&code, kind, stop)?.into())
+            Ok(engine
+                .refresh_until(&code, kind, stop)
+                .map_err(|err| FieldSyncError::from(err).for_integration(&code))?
+                .into())
         })
         .await
     }
@@ -371,7 +409,7 @@ impl FieldSync {
                 results.push((
                     index,
                     delivery
-                        .map_err(|err| FieldSyncError::from(err).to_string())
+                        .map_err(|err| FieldSyncError::from(err).for_integration(&code))
                         .map(Some),
                     None,
                 ));
@@ -381,7 +419,7 @@ impl FieldSync {
                 results.push((
                     index,
                     Ok(None),
-                    Some(refresh.map_err(|err| FieldSyncError::from(err).to_string())),
+                    Some(refresh.map_err(|err| FieldSyncError::from(err).for_integration(&code))),
                 ));
             }
             for (index, delivery, refresh) in results {
@@ -391,16 +429,14 @@ impl FieldSync {
                         outcome.delivered = report.delivered;
                         outcome.retrying = report.retrying;
                         outcome.needs_attention = report.needs_attention;
-                        if let Some(stopped) = report.stopped {
-                            outcome.error = Some(stopped);
-                        }
+                        outcome.error = delivery_problem(&outcome.code, &report);
                     }
                     Ok(None) => {}
-                    Err(message) => outcome.error = Some(message),
+                    Err(err) => outcome.error = Some(err),
                 }
                 match refresh {
                     Some(Ok(report)) => outcome.report = Some(report.into()),
-                    Some(Err(message)) => outcome.error = Some(message),
+                    Some(Err(err)) => outcome.error = Some(err),
                     None => {}
                 }
             }
@@ -415,18 +451,20 @@ impl FieldSync {
     pub async fn push_outbox(&self, code: String, cancel: Option<Arc<Cancellation>>) -> Result<SyncOutcome> {
         let engine = self.engine.clone();
         cancellable(cancel, move |stop| {
-            let report = engine.push_outbox_until(&code, true, stop)?;
+            let report = engine
+                .push_outbox_until(&code, true, stop)
+                .map_err(|err| FieldSyncError::from(err).for_integration(&code))?;
             // Stopped by the host, a pause or a deadline: a typed error, like every other stopped call.
             if let Some(reason) = report.halted {
                 return Err(fieldsync_core::Error::Stopped(reason).into());
             }
             Ok(SyncOutcome {
+                error: delivery_problem(&code, &report),
                 code,
                 delivered: report.delivered,
                 retrying: report.retrying,
                 needs_attention: report.needs_attention,
                 report: None,
-                error: report.stopped,
             })
         })
         .await
@@ -601,7 +639,7 @@ impl FieldSync {
         &self,
         project_id: String,
         task: String,
-        evidence: String,
+        evidence: crate::records::EvidenceType,
         file_path: String,
         fix: Option<LocationFix>,
     ) -> Result<Photo> {
@@ -612,11 +650,7 @@ impl FieldSync {
             let request = fieldsync_core::store::AddPhoto {
                 project: parse_project_id(&project_id)?,
                 task,
-                evidence: fieldsync_core::photo::EvidenceType::parse(&evidence).map_err(|err| {
-                    FieldSyncError::InvalidInput {
-                        reason: err.to_string(),
-                    }
-                })?,
+                evidence: evidence.into(),
                 source: Path::new(&file_path),
                 fix: fix.map(Into::into),
                 device_id,
@@ -626,8 +660,25 @@ impl FieldSync {
                 if let Some(events) = &events {
                     events.send(FieldSyncEvent::PhotoChanged {
                         uuid: processed.uuid.clone(),
-                        state: processed.state.as_str().to_owned(),
+                        state: processed.state.into(),
                     });
+                    let mut flags = Vec::new();
+                    if processed.possible_reuse.is_some() {
+                        flags.push("possible_reuse".to_owned());
+                    }
+                    if processed.taken_before_assignment {
+                        flags.push("taken_before_assignment".to_owned());
+                    }
+                    if !flags.is_empty() {
+                        events.send(FieldSyncEvent::PhotoFlagged {
+                            uuid: processed.uuid.clone(),
+                            flags,
+                            matching_photo: processed
+                                .possible_reuse
+                                .as_ref()
+                                .map(|reuse| reuse.matching_photo.clone()),
+                        });
+                    }
                 }
             })?;
             Ok(Photo::from_core(photo, None))
@@ -868,6 +919,94 @@ impl FieldSync {
     /// may publish again keeps its record); returns how many went.
     pub fn clean_up_delivered(&self) -> Result<u64> {
         Ok(self.store.clean_up_delivered()?)
+    }
+
+    // ----- watch queries and the sync status -----
+
+    /// Watches a project list: its result now, then after every commit that can change it (an import,
+    /// an edit, a check-in, a photo, a delivery), at most one per `throttle_ms` (default 100 ms).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_projects(
+        self: Arc<Self>,
+        query: ProjectQuery,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::ProjectListWatch> {
+        let store = self.store.clone();
+        crate::watch::ProjectListWatch::start(
+            &store,
+            crate::watch::PROJECT_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.projects(query.clone()),
+        )
+    }
+
+    /// Watches one project (`CODE::NUMBER`) with its tasks.
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_project(
+        self: Arc<Self>,
+        id: String,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::ProjectWatch> {
+        let store = self.store.clone();
+        crate::watch::ProjectWatch::start(
+            &store,
+            crate::watch::PROJECT_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.project(id.clone()),
+        )
+    }
+
+    /// Watches the upload log (its reasons change with the network and the pause too).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_upload_log(self: Arc<Self>, throttle_ms: Option<u64>) -> Arc<crate::watch::UploadLogWatch> {
+        let store = self.store.clone();
+        crate::watch::UploadLogWatch::start(
+            &store,
+            crate::watch::UPLOAD_LOG_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.upload_log(),
+        )
+    }
+
+    /// Watches the photos of a project (`None`: of every project).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_photos(
+        self: Arc<Self>,
+        project_id: Option<String>,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::PhotoListWatch> {
+        let store = self.store.clone();
+        crate::watch::PhotoListWatch::start(
+            &store,
+            crate::watch::PHOTO_TABLES,
+            throttle_ms.map(Duration::from_millis),
+            move || self.photos(project_id.clone()),
+        )
+    }
+
+    /// How many watches are live (a diagnostic: cancelled or dropped watches leave none behind).
+    pub fn live_watches(&self) -> u64 {
+        self.store.changes().subscriber_count() as u64
+    }
+
+    /// The sync status now: per integration, the uploads, the network, the pause.
+    pub fn sync_status(&self) -> Result<crate::records::SyncStatus> {
+        Ok(self.engine.status()?.into())
+    }
+
+    /// Watches the sync status (uploads pending go up on capture and down on delivery).
+    #[uniffi::method(default(throttle_ms = None))]
+    pub fn watch_sync_status(
+        self: Arc<Self>,
+        throttle_ms: Option<u64>,
+    ) -> Arc<crate::watch::SyncStatusWatch> {
+        let store = self.store.clone();
+        crate::watch::SyncStatusWatch::start(
+            &store,
+            fieldsync_core::store::Changes::STATUS,
+            throttle_ms.map(Duration::from_millis),
+            move || self.sync_status(),
+        )
     }
 
     // ----- paging and search -----

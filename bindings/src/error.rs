@@ -5,10 +5,33 @@ use fieldsync_core::Error as CoreError;
 use fieldsync_core::cancel::StopReason;
 use fieldsync_core::transport::TransportError;
 
-use crate::records::{InvalidAnswer, UnmetRequirement};
+use crate::payloads::{InvalidAnswer, UnmetRequirement};
+
+/// Which conflict a `Conflict` error is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ConflictKind {
+    /// An integration with this code exists already.
+    DuplicateIntegration,
+    /// Undelivered field work would be lost (delete refused; export or deliver first).
+    PendingFieldWork,
+    /// The project is closed.
+    ProjectClosed,
+    /// The outbox item is being sent or was delivered.
+    OutboxItemBusy,
+    /// The photo's state does not allow the action.
+    PhotoState,
+    /// A relayed photo's files were deleted by the retention policy; it cannot be published again.
+    PhotoFilesEvicted,
+    /// The project is completed already.
+    AlreadyCompleted,
+    /// A project with this work order number exists already.
+    ProjectExists,
+    /// Only a project created on the device can be discarded.
+    NotLocalProject,
+}
 
 /// What went wrong, sorted by what the app can do.
-#[derive(Debug, thiserror::Error, uniffi::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum FieldSyncError {
     /// The network or the provider is unavailable: retry later (after `retry_after_secs` if given).
     #[error("network: {reason}")]
@@ -23,6 +46,19 @@ pub enum FieldSyncError {
     Auth {
         /// What the provider said.
         reason: String,
+        /// The integration whose credentials were refused, when known.
+        integration: Option<String>,
+    },
+    /// The check-in broke the integration's rules and the integration refuses uncertified check-ins;
+    /// nothing was written.
+    #[error("check-in refused: {reason}")]
+    CheckInRefused {
+        /// The project and every failed rule, as text.
+        reason: String,
+        /// The project.
+        project: String,
+        /// Every rule that failed.
+        failed_rules: Vec<String>,
     },
     /// The input is not acceptable: fix it (nothing was written).
     #[error("invalid input: {reason}")]
@@ -41,6 +77,8 @@ pub enum FieldSyncError {
     Conflict {
         /// What conflicts.
         reason: String,
+        /// Which conflict it is.
+        kind: ConflictKind,
     },
     /// The provider answered with something unusable (malformed, too large, an error): report it.
     #[error("provider: {reason}")]
@@ -106,8 +144,12 @@ impl From<CoreError> for FieldSyncError {
     fn from(err: CoreError) -> Self {
         let reason = err.to_string();
         match err {
+            CoreError::CheckInRefused { project, reasons } => Self::CheckInRefused {
+                reason,
+                project,
+                failed_rules: reasons,
+            },
             CoreError::InvalidInput(_)
-            | CoreError::CheckInRefused { .. }
             | CoreError::PhotoRefused(_)
             | CoreError::InvalidSurveyTemplate(_)
             | CoreError::InvalidAnswer(_) => Self::InvalidInput { reason },
@@ -133,15 +175,15 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::UnknownSurveyTemplate { .. }
             | CoreError::UnknownQuestion { .. }
             | CoreError::UnknownSurvey(_) => Self::NotFound { reason },
-            CoreError::DuplicateIntegration(_)
-            | CoreError::PendingFieldWork { .. }
-            | CoreError::ProjectClosed(_)
-            | CoreError::OutboxEntryBusy { .. }
-            | CoreError::PhotoState { .. }
-            | CoreError::PhotoFilesEvicted(_)
-            | CoreError::AlreadyCompleted(_)
-            | CoreError::ProjectExists(_)
-            | CoreError::NotLocalProject(_) => Self::Conflict { reason },
+            CoreError::DuplicateIntegration(_) => Self::conflict(reason, ConflictKind::DuplicateIntegration),
+            CoreError::PendingFieldWork { .. } => Self::conflict(reason, ConflictKind::PendingFieldWork),
+            CoreError::ProjectClosed(_) => Self::conflict(reason, ConflictKind::ProjectClosed),
+            CoreError::OutboxEntryBusy { .. } => Self::conflict(reason, ConflictKind::OutboxItemBusy),
+            CoreError::PhotoState { .. } => Self::conflict(reason, ConflictKind::PhotoState),
+            CoreError::PhotoFilesEvicted(_) => Self::conflict(reason, ConflictKind::PhotoFilesEvicted),
+            CoreError::AlreadyCompleted(_) => Self::conflict(reason, ConflictKind::AlreadyCompleted),
+            CoreError::ProjectExists(_) => Self::conflict(reason, ConflictKind::ProjectExists),
+            CoreError::NotLocalProject(_) => Self::conflict(reason, ConflictKind::NotLocalProject),
             CoreError::Stopped(StopReason::Cancelled)
             | CoreError::Transport(TransportError::Stopped(StopReason::Cancelled)) => {
                 Self::Cancelled { reason }
@@ -153,7 +195,10 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::Transport(TransportError::Stopped(StopReason::Deadline)) => {
                 Self::DeadlineReached { reason }
             }
-            CoreError::Transport(TransportError::Auth(_)) => Self::Auth { reason },
+            CoreError::Transport(TransportError::Auth(_)) => Self::Auth {
+                reason,
+                integration: None,
+            },
             CoreError::Transport(TransportError::Transient { retry_after, .. }) => Self::Network {
                 reason,
                 retry_after_secs: retry_after.map(|delay| delay.as_secs()),
@@ -162,8 +207,11 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::InvalidResponse(_)
             | CoreError::ResponseTooLarge { .. }
             | CoreError::Provider(_) => Self::Provider { reason },
-            CoreError::RefreshFailed { class, .. } => match class {
-                fieldsync_core::FailureClass::Auth => Self::Auth { reason },
+            CoreError::RefreshFailed { class, code, .. } => match class {
+                fieldsync_core::FailureClass::Auth => Self::Auth {
+                    reason,
+                    integration: Some(code),
+                },
                 fieldsync_core::FailureClass::Transient(retry_after) => Self::Network {
                     reason,
                     retry_after_secs: retry_after.map(|delay| delay.as_secs()),
@@ -177,6 +225,26 @@ impl From<CoreError> for FieldSyncError {
             | CoreError::Io { .. }
             | CoreError::Secrets(_)
             | CoreError::Storage(_) => Self::Storage { reason },
+        }
+    }
+}
+
+impl FieldSyncError {
+    fn conflict(reason: String, kind: ConflictKind) -> Self {
+        Self::Conflict { reason, kind }
+    }
+
+    /// The same error naming the integration it concerns, when it is an auth failure that does not say.
+    pub(crate) fn for_integration(self, code: &str) -> Self {
+        match self {
+            Self::Auth {
+                reason,
+                integration: None,
+            } => Self::Auth {
+                reason,
+                integration: Some(code.to_owned()),
+            },
+            other => other,
         }
     }
 }
@@ -206,7 +274,7 @@ mod tests {
     use fieldsync_core::requirements::{Unmet, UnmetRequirement as CoreUnmet};
 
     use super::*;
-    use crate::records::RequirementKind;
+    use crate::payloads::RequirementKind;
 
     #[test]
     fn a_refused_survey_keeps_its_missing_and_invalid_questions() {
@@ -273,7 +341,7 @@ mod tests {
                 UnmetRequirement {
                     task: Some("Grass Cut".into()),
                     kind: RequirementKind::Photos,
-                    evidence: Some("after".into()),
+                    evidence: Some(crate::payloads::EvidenceType::After),
                     have: 1,
                     need: 2
                 },

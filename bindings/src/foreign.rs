@@ -18,6 +18,36 @@ pub trait SecretStore: Send + Sync {
     fn delete(&self, key: String) -> Result<(), FieldSyncError>;
 }
 
+/// The device's signing key for content credentials: a P-256 key in the platform's key store (Android
+/// Keystore/StrongBox, iOS Secure Enclave) with its certificate chain. The library never sees the key.
+/// Called from a library worker thread when a photo's rendition is made, never on the capture path.
+#[uniffi::export(with_foreign)]
+pub trait DeviceSigner: Send + Sync {
+    /// Signs a SHA-256 digest with ECDSA P-256 (Android: `NONEwithECDSA`; iOS:
+    /// `ecdsaSignatureDigestX962SHA256`). DER (X9.62) or raw `r || s`. A locked key store is an error:
+    /// the photo then waits, with the reason in the upload log.
+    fn sign_digest(&self, digest: Vec<u8>) -> Result<Vec<u8>, FieldSyncError>;
+    /// The certificate chain, DER, the device certificate first, the root left out.
+    fn certificate_chain(&self) -> Result<Vec<Vec<u8>>, FieldSyncError>;
+}
+
+/// The host's signer as the core's.
+pub(crate) struct HostSigner(pub(crate) Arc<dyn DeviceSigner>);
+
+impl fieldsync_core::evidence::DeviceSigner for HostSigner {
+    fn sign_digest(&self, digest: &[u8; 32]) -> Result<Vec<u8>, fieldsync_core::evidence::SignerError> {
+        self.0
+            .sign_digest(digest.to_vec())
+            .map_err(|err| fieldsync_core::evidence::SignerError::Locked(err.to_string()))
+    }
+
+    fn certificate_chain(&self) -> Result<Vec<Vec<u8>>, fieldsync_core::evidence::SignerError> {
+        self.0
+            .certificate_chain()
+            .map_err(|err| fieldsync_core::evidence::SignerError::NotProvisioned(err.to_string()))
+    }
+}
+
 /// Receives [`crate::FieldSyncEvent`]s, always from the same library thread. It should return quickly
 /// (post to the UI thread); bursts of status changes are coalesced.
 #[uniffi::export(with_foreign)]

@@ -4,13 +4,14 @@
 use std::collections::HashMap;
 
 use fieldsync_core::model as core;
-use fieldsync_core::requirements::{TaskOptions, Unmet, UnmetRequirement as CoreUnmetRequirement};
+use fieldsync_core::requirements::TaskOptions;
 use fieldsync_core::survey::{AnswerType, AnswerValue};
 
 use crate::error::FieldSyncError;
+pub use crate::payloads::{EvidenceType, InvalidAnswer, RequirementKind, UnmetRequirement};
 
 /// How the library is opened.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct FieldSyncConfig {
     /// The SQLite cache file (created if missing).
     pub database_path: String,
@@ -121,7 +122,7 @@ impl From<core::CheckInSettings> for CheckInRules {
 }
 
 /// A new integration. `default_assign_to` is `none`, `all` or a user name.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct NewIntegration {
     /// Short unique code (1-16 letters, digits, `-`, `_`).
     pub code: String,
@@ -246,7 +247,7 @@ impl IntegrationEdit {
 }
 
 /// An integration as the app shows it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Integration {
     /// Short code.
     pub code: String,
@@ -309,7 +310,7 @@ impl From<core::Integration> for Integration {
 }
 
 /// The provider's answer to a validation.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Validation {
     /// True when the provider accepted the credentials.
     pub validated: bool,
@@ -318,7 +319,7 @@ pub struct Validation {
 }
 
 /// An order that could not be applied.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Rejection {
     /// Its work-order number (empty when it had none).
     pub work_order_number: String,
@@ -329,7 +330,7 @@ pub struct Rejection {
 }
 
 /// What an import changed (counts are per project).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ImportReport {
     /// Created.
     pub created: u64,
@@ -379,7 +380,7 @@ impl From<core::ImportReport> for ImportReport {
 }
 
 /// The outcome of one integration in a sync: its delivery, then its refresh (each only if it ran).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct SyncOutcome {
     /// Integration code.
     pub code: String,
@@ -391,8 +392,8 @@ pub struct SyncOutcome {
     pub needs_attention: u64,
     /// The refresh's report, when it ran and succeeded.
     pub report: Option<ImportReport>,
-    /// Errors of the delivery or the refresh.
-    pub error: Option<String>,
+    /// Why the delivery or the refresh did not go through, typed like any error (the refresh's first).
+    pub error: Option<crate::error::FieldSyncError>,
 }
 
 /// One position from the device's location service.
@@ -428,7 +429,7 @@ impl From<LocationFix> for fieldsync_core::checkin::LocationFix {
 }
 
 /// A recorded check-in.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct CheckIn {
     /// Client UUID (the provider deduplicates on it).
     pub uuid: String,
@@ -440,8 +441,8 @@ pub struct CheckIn {
     pub distance_m: Option<f64>,
     /// Why it is not certified.
     pub reasons: Vec<String>,
-    /// Delivery state (`queued` until a sync delivers it).
-    pub state: String,
+    /// Delivery state (`Queued` until a sync delivers it).
+    pub state: OutboxState,
 }
 
 impl From<fieldsync_core::store::CheckIn> for CheckIn {
@@ -452,13 +453,14 @@ impl From<fieldsync_core::store::CheckIn> for CheckIn {
             certified: check_in.certified,
             distance_m: check_in.distance_m,
             reasons: check_in.reasons,
-            state: check_in.state,
+            state: fieldsync_core::outbox::EntryState::parse(&check_in.state)
+                .map_or(OutboxState::Queued, Into::into),
         }
     }
 }
 
 /// Filters and paging of a project list.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectQuery {
     /// Only this integration.
     #[uniffi(default = None)]
@@ -469,7 +471,9 @@ pub struct ProjectQuery {
     /// Only this vendor status.
     #[uniffi(default = None)]
     pub status: Option<String>,
-    /// Text in the number, address, city, ZIP, description or reference.
+    /// Text in the number, address, city, ZIP, description or reference, case ignored: every part of it
+    /// (split at spaces) must appear at the start of a word ("mapl" finds Maple Dr, "field" does not find
+    /// Springfield).
     #[uniffi(default = None)]
     pub search: Option<String>,
     /// Include closed projects.
@@ -534,7 +538,7 @@ impl ProjectQuery {
 }
 
 /// One line of a project list.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectSummary {
     /// `CODE::NUMBER`.
     pub id: String,
@@ -570,6 +574,8 @@ pub struct ProjectSummary {
     pub category: ProjectCategory,
     /// Created on the device; its order has not been imported yet (its field work waits).
     pub local: bool,
+    /// Field work of the project not yet delivered (a row's upload badge).
+    pub pending_uploads: i64,
 }
 
 impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
@@ -592,12 +598,13 @@ impl From<fieldsync_core::store::ProjectSummary> for ProjectSummary {
             field_status: summary.field_status.into(),
             category: summary.category.into(),
             local: summary.local,
+            pending_uploads: i64::try_from(summary.pending_uploads).unwrap_or(i64::MAX),
         }
     }
 }
 
 /// A task of a project (named so as not to hide Swift's and Kotlin's own `Task`).
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct ProjectTask {
     /// Name.
     pub name: String,
@@ -608,7 +615,7 @@ pub struct ProjectTask {
 }
 
 /// A project with every field and its tasks.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 #[allow(missing_docs)] // the fields are the project fields of the README's JSON, one for one
 pub struct Project {
     pub id: String,
@@ -703,16 +710,16 @@ impl From<ProjectEdit> for core::ProjectEdit {
 }
 
 /// Field work waiting for delivery.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct OutboxEntry {
     /// Client UUID (the provider's idempotency key).
     pub id: String,
     /// `CODE::NUMBER`, when it belongs to a project.
     pub project: Option<String>,
-    /// `status`, `checkin` or `photo`.
-    pub kind: String,
+    /// What it delivers.
+    pub kind: OutboxKind,
     /// Delivery state.
-    pub state: String,
+    pub state: OutboxState,
     /// Attempts so far.
     pub attempts: u32,
     /// Last delivery error.
@@ -726,8 +733,8 @@ impl From<fieldsync_core::store::OutboxSummary> for OutboxEntry {
         Self {
             id: entry.id,
             project: entry.project,
-            kind: entry.kind.to_string(),
-            state: entry.state.to_string(),
+            kind: entry.kind.into(),
+            state: entry.state.into(),
             attempts: entry.attempts,
             last_error: entry.last_error,
             created_at: entry.created_at,
@@ -744,6 +751,16 @@ pub enum NetworkState {
     Metered,
     /// An unmetered network (Wi-Fi); what the library assumes until the host reports.
     Unmetered,
+}
+
+impl From<fieldsync_core::outbox::NetworkState> for NetworkState {
+    fn from(network: fieldsync_core::outbox::NetworkState) -> Self {
+        match network {
+            fieldsync_core::outbox::NetworkState::None => Self::None,
+            fieldsync_core::outbox::NetworkState::Metered => Self::Metered,
+            fieldsync_core::outbox::NetworkState::Unmetered => Self::Unmetered,
+        }
+    }
 }
 
 impl From<NetworkState> for fieldsync_core::outbox::NetworkState {
@@ -798,6 +815,12 @@ pub enum UploadWaitReason {
     WaitingForWifi,
     /// A photo not processed yet.
     WaitingForProcessing,
+    /// A processed photo whose content credentials the device could not sign yet (a locked keystore);
+    /// tried again at the next processing pass, never lost.
+    WaitingForSigner {
+        /// Why the device could not sign.
+        error: String,
+    },
     /// Waiting for QA to approve it.
     WaitingForQa,
     /// Waiting for QA in a `publish` project: completing the project approves it.
@@ -832,6 +855,7 @@ impl From<fieldsync_core::outbox::WaitReason> for UploadWaitReason {
             Core::Paused => Self::Paused,
             Core::WaitingForWifi => Self::WaitingForWifi,
             Core::WaitingForProcessing => Self::WaitingForProcessing,
+            Core::WaitingForSigner { error } => Self::WaitingForSigner { error },
             Core::WaitingForQa => Self::WaitingForQa,
             Core::WaitingForCompletion => Self::WaitingForCompletion,
             Core::PhotoOfItsProject => Self::WaitingForPhoto,
@@ -853,10 +877,10 @@ pub struct UploadLogEntry {
     pub integration: String,
     /// `CODE::NUMBER`, when it belongs to a project.
     pub project: Option<String>,
-    /// `status`, `checkin`, `photo` or `survey`.
-    pub kind: String,
-    /// Delivery state (`held`, `queued`, `in_flight`, `retry_wait`, `needs_attention`).
-    pub state: String,
+    /// What it delivers.
+    pub kind: OutboxKind,
+    /// Delivery state.
+    pub state: OutboxState,
     /// Why it waits.
     pub reason: UploadWaitReason,
     /// Attempts so far.
@@ -876,8 +900,8 @@ impl From<fieldsync_core::store::OutboxSummary> for UploadLogEntry {
             id: entry.id,
             integration: entry.integration,
             project: entry.project,
-            kind: entry.kind.to_string(),
-            state: entry.state.to_string(),
+            kind: entry.kind.into(),
+            state: entry.state.into(),
             attempts: entry.attempts,
             last_error: entry.last_error,
             created_at: entry.created_at,
@@ -924,7 +948,16 @@ pub enum FieldSyncEvent {
         /// The photo's UUID.
         uuid: String,
         /// Its new state.
-        state: String,
+        state: PhotoState,
+    },
+    /// Processing flagged a photo for QA (`possible_reuse`, `taken_before_assignment`); nothing is blocked.
+    PhotoFlagged {
+        /// The photo's UUID.
+        uuid: String,
+        /// The flags.
+        flags: Vec<String>,
+        /// For `possible_reuse`: the matching photo's UUID.
+        matching_photo: Option<String>,
     },
     /// An import finished.
     ImportFinished {
@@ -946,7 +979,7 @@ pub enum FieldSyncEvent {
 }
 
 /// A photo as the app shows it.
-#[derive(Debug, Clone, uniffi::Record)]
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
 pub struct Photo {
     /// Client UUID.
     pub uuid: String,
@@ -954,10 +987,10 @@ pub struct Photo {
     pub project: String,
     /// The task.
     pub task: String,
-    /// `before`, `during` or `after`.
-    pub evidence: String,
-    /// `processing`, `pending_qa`, `queued`, `uploading`, `relayed`, `failed` or `rejected`.
-    pub state: String,
+    /// What it shows of the work.
+    pub evidence: EvidenceType,
+    /// Where it is in its life.
+    pub state: PhotoState,
     /// Why it failed or was rejected.
     pub message: Option<String>,
     /// Rendition width once processed.
@@ -974,6 +1007,15 @@ pub struct Photo {
     pub thumbnail_path: Option<String>,
     /// These bytes were already added to this project.
     pub duplicate: bool,
+    /// QA flag `possible_reuse`: the UUID of a near-duplicate photo of another project, or of one relayed
+    /// earlier in this project. Nothing is blocked: QA decides.
+    pub possible_reuse_of: Option<String>,
+    /// How many of the 64 perceptual-hash bits differ from that photo (0: identical to the eye).
+    pub possible_reuse_distance: Option<u32>,
+    /// QA flag `taken_before_assignment`: the capture time precedes the project's arrival on the device.
+    pub taken_before_assignment: bool,
+    /// The rendition carries C2PA content credentials signed by the device.
+    pub signed: bool,
 }
 
 impl Photo {
@@ -982,8 +1024,8 @@ impl Photo {
             uuid: photo.uuid,
             project: photo.project,
             task: photo.task,
-            evidence: photo.evidence.as_str().to_owned(),
-            state: photo.state.as_str().to_owned(),
+            evidence: photo.evidence.into(),
+            state: photo.state.into(),
             message: photo.message,
             width: photo.width,
             height: photo.height,
@@ -992,6 +1034,10 @@ impl Photo {
             time_certified: photo.time_certified,
             thumbnail_path,
             duplicate: photo.duplicate,
+            possible_reuse_distance: photo.possible_reuse.as_ref().map(|reuse| reuse.distance),
+            possible_reuse_of: photo.possible_reuse.map(|reuse| reuse.matching_photo),
+            taken_before_assignment: photo.taken_before_assignment,
+            signed: photo.signed,
         }
     }
 }
@@ -1333,15 +1379,6 @@ pub struct QuestionState {
     pub problem: Option<String>,
 }
 
-/// An answer that does not fit its question.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct InvalidAnswer {
-    /// The question id.
-    pub question: String,
-    /// Why.
-    pub problem: String,
-}
-
 /// A task's survey as the crew sees it: every question with its state, what is missing or invalid, and
 /// the submissions so far.
 #[derive(Debug, Clone, PartialEq, uniffi::Record)]
@@ -1465,51 +1502,6 @@ impl From<fieldsync_core::store::SurveySubmission> for SurveySubmission {
             photo_ids: submission.photo_ids,
             answers: u32::try_from(submission.answers).unwrap_or(u32::MAX),
             submitted_at: submission.submitted_at,
-        }
-    }
-}
-
-/// What kind of requirement is not met.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
-pub enum RequirementKind {
-    /// Too few photos of one evidence type (`evidence` says which).
-    Photos,
-    /// The task's survey is not submitted.
-    Survey,
-    /// No check-in on site.
-    CheckIn,
-}
-
-/// A requirement that keeps a project from being completed.
-#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
-pub struct UnmetRequirement {
-    /// The task, or `None` for a requirement of the whole project (the check-in).
-    pub task: Option<String>,
-    /// What is missing.
-    pub kind: RequirementKind,
-    /// For `Photos`: `before`, `during` or `after`.
-    pub evidence: Option<String>,
-    /// How many there are.
-    pub have: u32,
-    /// How many are needed.
-    pub need: u32,
-}
-
-impl From<Unmet> for UnmetRequirement {
-    fn from(unmet: Unmet) -> Self {
-        let (kind, evidence) = match unmet.requirement {
-            CoreUnmetRequirement::Photos { evidence } => {
-                (RequirementKind::Photos, Some(evidence.as_str().to_owned()))
-            }
-            CoreUnmetRequirement::Survey => (RequirementKind::Survey, None),
-            CoreUnmetRequirement::CheckIn => (RequirementKind::CheckIn, None),
-        };
-        Self {
-            task: unmet.task,
-            kind,
-            evidence,
-            have: unmet.have,
-            need: unmet.need,
         }
     }
 }
@@ -1665,6 +1657,219 @@ mod tests {
         for answer in answers {
             let core: AnswerValue = answer.clone().into();
             assert_eq!(SurveyAnswer::from(core), answer);
+        }
+    }
+}
+
+/// One integration's import status, in the sync status.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct IntegrationSyncStatus {
+    /// The integration.
+    pub code: String,
+    /// Idle, pending, running or error.
+    pub status: IntegrationStatus,
+    /// The last successful refresh.
+    pub last_refreshed: Option<std::time::SystemTime>,
+    /// Why the last refresh failed, while the status is `Error`.
+    pub last_error: Option<String>,
+}
+
+/// Everything a status bar shows about syncing, in one value (`sync_status()`, `watch_sync_status()`).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct SyncStatus {
+    /// Per integration, by code.
+    pub integrations: Vec<IntegrationSyncStatus>,
+    /// Items not yet delivered (held for QA included).
+    pub uploads_pending: i64,
+    /// Their bytes (a photo's rendition, or the item's JSON).
+    pub upload_bytes_pending: i64,
+    /// Items that need the user (retry or discard them in the upload log).
+    pub uploads_needing_attention: i64,
+    /// Items being sent now.
+    pub uploads_in_progress: i64,
+    /// Their bytes.
+    pub upload_bytes_in_progress: i64,
+    /// When the provider last confirmed an item.
+    pub last_delivered: Option<std::time::SystemTime>,
+    /// The network the host last reported.
+    pub network: NetworkState,
+    /// Whether `pause()` holds fieldsync.
+    pub paused: bool,
+}
+
+fn instant(at: i64) -> std::time::SystemTime {
+    std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(at.max(0).unsigned_abs())
+}
+
+fn signed(count: u64) -> i64 {
+    i64::try_from(count).unwrap_or(i64::MAX)
+}
+
+impl From<fieldsync_core::sync::SyncStatus> for SyncStatus {
+    fn from(status: fieldsync_core::sync::SyncStatus) -> Self {
+        Self {
+            integrations: status
+                .integrations
+                .into_iter()
+                .map(|integration| IntegrationSyncStatus {
+                    code: integration.code,
+                    status: integration.status.into(),
+                    last_refreshed: integration.last_refreshed.map(instant),
+                    last_error: integration.last_error,
+                })
+                .collect(),
+            uploads_pending: signed(status.uploads.pending),
+            upload_bytes_pending: signed(status.uploads.pending_bytes),
+            uploads_needing_attention: signed(status.uploads.needing_attention),
+            uploads_in_progress: signed(status.uploads.in_progress),
+            upload_bytes_in_progress: signed(status.uploads.in_progress_bytes),
+            last_delivered: status.uploads.last_delivered_at.map(instant),
+            network: status.network.into(),
+            paused: status.paused,
+        }
+    }
+}
+
+/// Where a photo is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum PhotoState {
+    /// Taken; the rendition and thumbnail are being made.
+    Processing,
+    /// Processed; waits for QA to publish or reject it.
+    PendingQa,
+    /// Published; goes at the next delivery.
+    Queued,
+    /// Being sent.
+    Uploading,
+    /// The provider has it.
+    Relayed,
+    /// Processing failed (see its message).
+    Failed,
+    /// QA rejected it.
+    Rejected,
+}
+
+impl From<fieldsync_core::photo::PhotoState> for PhotoState {
+    fn from(state: fieldsync_core::photo::PhotoState) -> Self {
+        use fieldsync_core::photo::PhotoState as Core;
+        match state {
+            Core::Processing => Self::Processing,
+            Core::PendingQa => Self::PendingQa,
+            Core::Queued => Self::Queued,
+            Core::Uploading => Self::Uploading,
+            Core::Relayed => Self::Relayed,
+            Core::Failed => Self::Failed,
+            Core::Rejected => Self::Rejected,
+        }
+    }
+}
+
+/// What an outbox item delivers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OutboxKind {
+    /// A status change (`status` service).
+    Status,
+    /// A check-in.
+    CheckIn,
+    /// A photo.
+    Photo,
+    /// A submitted survey.
+    Survey,
+}
+
+impl From<fieldsync_core::outbox::EntryKind> for OutboxKind {
+    fn from(kind: fieldsync_core::outbox::EntryKind) -> Self {
+        use fieldsync_core::outbox::EntryKind as Core;
+        match kind {
+            Core::Status => Self::Status,
+            Core::CheckIn => Self::CheckIn,
+            Core::Photo => Self::Photo,
+            Core::Survey => Self::Survey,
+        }
+    }
+}
+
+/// Where an outbox item is in its delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum OutboxState {
+    /// Not yet sendable (a photo in processing or QA).
+    Held,
+    /// Goes at the next delivery.
+    Queued,
+    /// Being sent.
+    InFlight,
+    /// The provider has it.
+    Done,
+    /// Failed; tried again after a backoff.
+    RetryWait,
+    /// Failed for good: retry or discard it.
+    NeedsAttention,
+}
+
+impl From<fieldsync_core::outbox::EntryState> for OutboxState {
+    fn from(state: fieldsync_core::outbox::EntryState) -> Self {
+        use fieldsync_core::outbox::EntryState as Core;
+        match state {
+            Core::Held => Self::Held,
+            Core::Queued => Self::Queued,
+            Core::InFlight => Self::InFlight,
+            Core::Done => Self::Done,
+            Core::RetryWait => Self::RetryWait,
+            Core::NeedsAttention => Self::NeedsAttention,
+        }
+    }
+}
+
+/// How a refresh runs (`refresh(code, mode)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, uniffi::Enum)]
+pub enum RefreshMode {
+    /// What changed since the last refresh (the provider's clock, with an overlap).
+    Changes,
+    /// Everything assigned to the vendor; projects no longer assigned are removed (field work kept).
+    FullImport,
+}
+// ----- evidence: content credentials -----
+
+/// The result of verifying a photo's content credentials ([`crate::verify_photo`]).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct PhotoVerification {
+    /// `valid`, `tampered`, `unsigned`, `untrusted` or `not_supported`.
+    pub result: String,
+    /// For `valid`: the chain leads to a given trust anchor.
+    pub trusted: bool,
+    /// For `tampered`: `image`, `assertion`, `signature` or `manifest`.
+    pub tampered_part: Option<String>,
+    /// For a tampered assertion: its label.
+    pub tampered_assertion: Option<String>,
+    /// The signer's certificate common name.
+    pub signer: Option<String>,
+    /// The validation failure codes.
+    pub failures: Vec<String>,
+    /// The whole verification as JSON (assertions included).
+    pub json: String,
+}
+
+impl From<fieldsync_core::evidence::Verification> for PhotoVerification {
+    fn from(verification: fieldsync_core::evidence::Verification) -> Self {
+        use fieldsync_core::evidence::{Outcome, TamperedPart};
+        let json = serde_json::to_string(&verification).unwrap_or_default();
+        let (tampered_part, tampered_assertion) = match &verification.outcome {
+            Outcome::Tampered { part } => match part {
+                TamperedPart::Image => (Some("image"), None),
+                TamperedPart::Assertion { label } => (Some("assertion"), Some(label.clone())),
+                TamperedPart::Signature => (Some("signature"), None),
+                TamperedPart::Manifest => (Some("manifest"), None),
+            },
+            _ => (None, None),
+        };
+        Self {
+            result: verification.outcome.word().to_owned(),
+            trusted: matches!(verification.outcome, Outcome::Valid { trusted: true }),
+            tampered_part: tampered_part.map(str::to_owned),
+            tampered_assertion,
+            signer: verification.signer,
+            failures: verification.failures,
+            json,
         }
     }
 }

@@ -6,12 +6,14 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// fieldsync: the offline project cache and sync engine for field vendors (Pruvan Share).
 #[derive(Debug, Parser)]
-#[command(name = "fieldsync", version, about)]
+#[command(name = "fieldsync", version, about, after_long_help = crate::exit::exit_status_help())]
 pub struct Cli {
-    /// The cache database.
-    #[arg(long, global = true, env = "FIELDSYNC_DB", default_value = "fieldsync.db")]
-    pub db: PathBuf,
-    /// Print JSON (snake_case keys) instead of tables.
+    /// The cache database [default: fieldsync/fieldsync.db in the platform's data directory:
+    /// $XDG_DATA_HOME or ~/.local/share on Linux, ~/Library/Application Support on macOS].
+    #[arg(long, global = true, env = "FIELDSYNC_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Print JSON (snake_case keys) instead of tables; errors become one JSON object on stderr, and
+    /// `sync` and `watch` stream one JSON object per line (NDJSON).
     #[arg(long, global = true)]
     pub json: bool,
     /// More log output on stderr (-v info, -vv debug); FIELDSYNC_LOG overrides.
@@ -74,9 +76,9 @@ pub enum Command {
         /// delay_ms, is_mock}); the best fix within 30 s is used, stopping at the first within 10 m.
         #[arg(long, conflicts_with_all = ["lat", "lon", "accuracy", "fix_time", "altitude", "mock"])]
         track: Option<PathBuf>,
-        /// When the fix was taken (RFC 3339); now when absent.
-        #[arg(long)]
-        fix_time: Option<String>,
+        /// When the fix was taken (RFC 3339, e.g. 2026-11-23T14:05:00Z); now when absent.
+        #[arg(long, value_parser = parse_fix_time)]
+        fix_time: Option<i64>,
         /// Altitude, metres.
         #[arg(long, allow_negative_numbers = true)]
         altitude: Option<f64>,
@@ -150,11 +152,53 @@ pub enum Command {
     /// The provider emulator.
     #[command(subcommand)]
     Provider(ProviderCommand),
-    /// Run auto-import in the foreground (integrations with auto import on) until Ctrl-C.
+    /// Run auto-import in the foreground (integrations with auto import on) until Ctrl-C or SIGTERM, which
+    /// end it with a summary and exit status 0.
     Watch {
         /// Seconds between refreshes of an integration (jittered by 20%).
         #[arg(long, default_value_t = 900)]
         interval: u64,
+    },
+    /// Print a shell completion script to stdout (e.g. `fieldsync completions bash >
+    /// ~/.local/share/bash-completion/completions/fieldsync`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout, or write one page per command into a folder.
+    Man {
+        /// Write fieldsync.1 and one fieldsync-COMMAND.1 per subcommand into this folder (created if
+        /// missing) instead.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Content credentials: set up this device's signer (development), verify a photo.
+    #[command(subcommand)]
+    Evidence(EvidenceCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvidenceCommand {
+    /// Create a development certificate authority and a device certificate in `<db>-evidence/`; photos
+    /// processed from now on carry content credentials signed with it.
+    Init {
+        /// The organisation named in the certificates.
+        #[arg(long, default_value = "fieldsync development")]
+        organisation: String,
+        /// Replace an existing device key.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Verify a photo's content credentials: valid, tampered (and where), unsigned, or untrusted; or a
+    /// check-in or survey item (JSON) and its `evidenceSignature`. Needs no cache and no network. Exit code
+    /// 0 only when valid.
+    Verify {
+        /// The photo (JPEG), or an item (JSON).
+        file: PathBuf,
+        /// The trust anchor(s), PEM (e.g. `<db>-evidence/ca.pem`); without it only integrity is checked.
+        #[arg(long)]
+        trust: Option<PathBuf>,
     },
 }
 
@@ -188,10 +232,101 @@ impl From<NetworkArg> for fieldsync_core::outbox::NetworkState {
     }
 }
 
+/// The integration type.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ModeArg {
+    /// The vendor's own system.
     Internal,
+    /// A client's system (the usual case for a Pruvan Share link).
     External,
+}
+
+impl From<ModeArg> for fieldsync_core::model::Mode {
+    fn from(value: ModeArg) -> Self {
+        match value {
+            ModeArg::Internal => Self::Internal,
+            ModeArg::External => Self::External,
+        }
+    }
+}
+
+/// When a photo was taken, relative to the work.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum EvidenceArg {
+    /// Before the work.
+    Before,
+    /// During the work.
+    During,
+    /// After the work.
+    After,
+}
+
+impl From<EvidenceArg> for fieldsync_core::photo::EvidenceType {
+    fn from(value: EvidenceArg) -> Self {
+        match value {
+            EvidenceArg::Before => Self::Before,
+            EvidenceArg::During => Self::During,
+            EvidenceArg::After => Self::After,
+        }
+    }
+}
+
+/// The home screen's tabs (each project is in exactly one).
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CategoryArg {
+    /// Status REWORK.
+    Rework,
+    /// Status RUSH.
+    Rush,
+    /// Starts after today.
+    Upcoming,
+    /// Every other open project.
+    Assigned,
+    /// Closed or completed.
+    Complete,
+    /// Cancelled or deleted by the provider.
+    Cancelled,
+}
+
+impl From<CategoryArg> for fieldsync_core::model::Category {
+    fn from(value: CategoryArg) -> Self {
+        match value {
+            CategoryArg::Rework => Self::Rework,
+            CategoryArg::Rush => Self::Rush,
+            CategoryArg::Upcoming => Self::Upcoming,
+            CategoryArg::Assigned => Self::Assigned,
+            CategoryArg::Complete => Self::Complete,
+            CategoryArg::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// Where the crew is with a project.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum FieldStatusArg {
+    /// Imported, not opened yet.
+    New,
+    /// Opened by the crew.
+    Viewed,
+    /// Work has started (a check-in, a photo or a survey answer).
+    #[value(name = "in_process", alias = "in-process")]
+    InProcess,
+    /// Changed by an import since the crew last viewed it.
+    Updated,
+    /// Completed by the crew.
+    Completed,
+}
+
+impl From<FieldStatusArg> for fieldsync_core::model::FieldStatus {
+    fn from(value: FieldStatusArg) -> Self {
+        match value {
+            FieldStatusArg::New => Self::New,
+            FieldStatusArg::Viewed => Self::Viewed,
+            FieldStatusArg::InProcess => Self::InProcess,
+            FieldStatusArg::Updated => Self::Updated,
+            FieldStatusArg::Completed => Self::Completed,
+        }
+    }
 }
 
 /// Settings shared by `integration add` and `integration edit`.
@@ -201,10 +336,10 @@ pub struct IntegrationSettings {
     #[arg(long)]
     pub name: Option<String>,
     /// Internal (the vendor's own system) or external (a client).
-    #[arg(long)]
+    #[arg(long, value_enum, ignore_case = true)]
     pub mode: Option<ModeArg>,
     /// Auto Admin: imports overwrite shared fields.
-    #[arg(long)]
+    #[arg(long, value_enum)]
     pub auto_admin: Option<OnOff>,
     /// Work type applied to imported projects ("none" clears it on edit).
     #[arg(long)]
@@ -213,10 +348,10 @@ pub struct IntegrationSettings {
     #[arg(long)]
     pub default_assign_to: Option<String>,
     /// Relay photos without QA approval.
-    #[arg(long)]
+    #[arg(long, value_enum)]
     pub auto_relay: Option<OnOff>,
     /// Refresh in the background.
-    #[arg(long)]
+    #[arg(long, value_enum)]
     pub auto_import: Option<OnOff>,
     /// Client-portal recipient (repeat for several; replaces the list on edit).
     #[arg(long = "publish-to")]
@@ -318,7 +453,8 @@ pub struct ProjectsArgs {
     /// Only this vendor status.
     #[arg(long)]
     pub status: Option<String>,
-    /// Text in the number, address, city, zip, description or reference.
+    /// Text in the number, address, city, zip, description or reference: each word typed must start a
+    /// word there ("mapl" finds Maple Dr; "field" does not find Springfield).
     #[arg(long)]
     pub search: Option<String>,
     /// Hide closed projects.
@@ -336,12 +472,12 @@ pub struct ProjectsArgs {
     /// Continue after this project (`CODE::NUMBER`, the last of the previous page).
     #[arg(long, value_parser = parse_project_id)]
     pub after: Option<fieldsync_core::model::ProjectId>,
-    /// Only this home-screen category: rework, rush, upcoming, assigned, complete, cancelled.
-    #[arg(long, value_parser = parse_category)]
-    pub category: Option<fieldsync_core::model::Category>,
-    /// Only this field status: new, viewed, in_process, updated, completed.
-    #[arg(long, value_parser = parse_field_status)]
-    pub field_status: Option<fieldsync_core::model::FieldStatus>,
+    /// Only this home-screen category.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub category: Option<CategoryArg>,
+    /// Only this field status.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub field_status: Option<FieldStatusArg>,
     /// Print how many projects each category holds instead of the list.
     #[arg(long, conflicts_with_all = ["category", "field_status", "integration", "client_status", "status", "search", "open", "after"])]
     pub counts: bool,
@@ -547,9 +683,9 @@ pub enum PhotoCommand {
         /// The task it documents.
         #[arg(long)]
         task: String,
-        /// before, during or after.
-        #[arg(long)]
-        evidence: String,
+        /// When it was taken, relative to the work.
+        #[arg(long, value_enum, ignore_case = true)]
+        evidence: EvidenceArg,
         /// The camera's file.
         #[arg(long)]
         file: PathBuf,
@@ -592,12 +728,11 @@ pub enum PhotoCommand {
     },
 }
 
-fn parse_category(raw: &str) -> Result<fieldsync_core::model::Category, String> {
-    fieldsync_core::model::Category::parse(raw).map_err(|err| err.to_string())
-}
-
-fn parse_field_status(raw: &str) -> Result<fieldsync_core::model::FieldStatus, String> {
-    fieldsync_core::model::FieldStatus::parse(raw).map_err(|err| err.to_string())
+/// An RFC 3339 time, as Unix milliseconds.
+fn parse_fix_time(raw: &str) -> Result<i64, String> {
+    let at = time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339)
+        .map_err(|_| format!("`{raw}` is not an RFC 3339 time like 2026-11-23T14:05:00Z"))?;
+    i64::try_from(at.unix_timestamp_nanos() / 1_000_000).map_err(|_| format!("`{raw}` is out of range"))
 }
 
 /// `CODE::NUMBER`, checked when the arguments are parsed.

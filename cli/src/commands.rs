@@ -3,17 +3,19 @@
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use fieldsync_core::checkin::{LocationFix, SystemClock, capture_best_fix};
 
 use crate::output::terminal_safe;
 use crate::track::TrackSource;
 use fieldsync_core::app::{App, AppConfig};
+use fieldsync_core::evidence::software::{evidence_dir, init_dev};
+use fieldsync_core::evidence::verify::MAX_VERIFY_BYTES;
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, IntegrationEdit, Mode, NewIntegration, ProjectEdit, ProjectId, ProjectQuery,
     ProjectSort, WorkType,
 };
-use fieldsync_core::photo::EvidenceType;
 use fieldsync_core::secrets::{FileSecretStore, password_sha1};
 use fieldsync_core::store::{AddPhoto, NewLocalProject};
 use fieldsync_core::store::{BADGE_DEFAULT, CheckInRequest, ImportOptions, MAX_RESPONSE_BYTES};
@@ -23,11 +25,13 @@ use fieldsync_core::{SecretKind, SecretStore, Store};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::args::EvidenceCommand;
 use crate::args::{
-    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, ModeArg, NetworkArg, OnOff,
-    OutboxCommand, ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
+    Cli, Command, Credentials, IntegrationCommand, IntegrationSettings, NetworkArg, OnOff, OutboxCommand,
+    ProjectCommand, ProjectsArgs, ProviderCommand, WorkTypeCommand,
 };
 use crate::args::{PhotoCommand, StorageCommand, SurveyCommand, SurveyTemplateCommand};
+use crate::exit::{Failure, Kind, Report, fail};
 use crate::output::{self, Printer};
 use fieldsync_core::outbox::NetworkState;
 use fieldsync_core::photo::retention::RetentionPolicy;
@@ -41,9 +45,18 @@ const MAX_TEMPLATE_BYTES: u64 = fieldsync_core::survey::MAX_TEMPLATE_BYTES as u6
 /// Runs one command line.
 pub fn run(cli: Cli) -> Result<()> {
     let printer = Printer { json: cli.json };
-    // These two do not use the cache given by --db.
+    // These do not use the cache given by --db.
     match &cli.command {
         Command::Demo { out } => return crate::demo::run(out),
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut command, "fieldsync", &mut std::io::stdout());
+            return Ok(());
+        }
+        Command::Man { out } => return output::man_pages(out.as_deref()),
+        Command::Evidence(EvidenceCommand::Verify { file, trust }) => {
+            return evidence_verify(&printer, file, trust.as_deref());
+        }
         Command::Provider(ProviderCommand::Serve {
             addr,
             provider_db,
@@ -59,16 +72,24 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         _ => {}
     }
-    let secrets = Arc::new(FileSecretStore::beside(&cli.db));
-    let mut config = AppConfig::new(&cli.db, secrets.clone());
-    config.observer = Some(output::relay_observer(std::io::stderr().is_terminal(), cli.json));
+    let db = crate::paths::database(cli.db.as_deref())?;
+    let secrets = Arc::new(FileSecretStore::beside(&db));
+    let mut config = AppConfig::new(&db, secrets.clone());
+    // `sync` and `watch` stream their events as NDJSON with --json; other commands print one document.
+    let stream = cli.json && matches!(cli.command, Command::Sync { .. } | Command::Watch { .. });
+    config.observer = Some(output::relay_observer(
+        std::io::stderr().is_terminal(),
+        cli.json,
+        stream,
+    ));
     if let Command::Sync {
         relay_concurrency, ..
     } = &cli.command
     {
         config.relay_concurrency = usize::try_from(*relay_concurrency).unwrap_or(1);
     }
-    let app = App::open(config).with_context(|| format!("cannot open the cache {}", cli.db.display()))?;
+    let app = App::open(config).with_context(|| format!("cannot open the cache {}", db.display()))?;
+    load_device_signer(&app, &db)?;
     let store = app.store();
     let engine = app.engine();
     match cli.command {
@@ -109,7 +130,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     longitude: lon.unwrap_or_default(),
                     accuracy_m: accuracy.unwrap_or_default(),
                     altitude_m: altitude,
-                    fix_time_ms: parse_fix_time(fix_time.as_deref())?,
+                    fix_time_ms: fix_time.unwrap_or_else(now_ms),
                     is_mock: mock,
                 }),
             };
@@ -118,7 +139,7 @@ pub fn run(cli: Cli) -> Result<()> {
             let fix = match source.given_fix() {
                 Some(fix) => fix,
                 None => capture_best_fix(&source, &SystemClock::default(), Duration::from_secs(30), 10.0)?
-                    .context("the track gave no valid fix within 30 s")?,
+                    .ok_or_else(|| fail(Kind::Data, "no_fix", "the track gave no valid fix within 30 s"))?,
             };
             checkin(store, &printer, &id, fix, badge, user)
         }
@@ -126,8 +147,82 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Outbox { command, network } => outbox(store, &printer, command, network.into()),
         Command::Photo(command) => photo(&app, &printer, command),
         Command::Watch { interval } => watch(engine.clone(), &printer, interval),
-        Command::Demo { .. } | Command::Provider(_) => Ok(()),
+        Command::Evidence(EvidenceCommand::Init {
+            organisation,
+            replace,
+        }) => {
+            let dir = evidence_dir(&db);
+            init_dev(&dir, &device_id(store)?, &organisation, replace)?;
+            load_device_signer(&app, &db)?;
+            printer.value_or_message(
+                &serde_json::json!({"folder": dir, "trust_anchor": dir.join("ca.pem")}),
+                &format!(
+                    "development certificate authority and device certificate created in {}\n\
+                     photos processed from now on are signed; verify with: fieldsync evidence verify PHOTO \
+                     --trust {}",
+                    dir.display(),
+                    dir.join("ca.pem").display()
+                ),
+            )
+        }
+        Command::Demo { .. }
+        | Command::Provider(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Evidence(EvidenceCommand::Verify { .. }) => Ok(()),
     }
+}
+
+/// The CLI's device signer: the software key of `<db>-evidence/`, when `fieldsync evidence init` made one.
+fn load_device_signer(app: &App, database: &Path) -> Result<()> {
+    let dir = evidence_dir(database);
+    if dir.join("device.key").exists() {
+        let signer = SoftwareSigner::load(&dir)?;
+        app.set_device_signer(Some(Arc::new(signer)));
+    }
+    Ok(())
+}
+
+fn evidence_verify(printer: &Printer, file: &Path, trust: Option<&Path>) -> Result<()> {
+    let bytes = fieldsync_core::files::read_regular_file(file, MAX_VERIFY_BYTES as u64, "file")
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let anchors = trust
+        .map(|path| {
+            fieldsync_core::files::read_regular_text(path, 1 << 20, "trust")
+                .with_context(|| format!("cannot read the trust anchors {}", path.display()))
+        })
+        .transpose()?;
+    // A check-in or survey item (JSON) carries its evidence as a COSE signature over its fields.
+    if bytes.first() == Some(&b'{') {
+        let item: serde_json::Value =
+            serde_json::from_slice(&bytes).with_context(|| format!("{} is not JSON", file.display()))?;
+        let outcome = fieldsync_core::evidence::detached::verify_item(&item, anchors.as_deref());
+        printer.value_or_message(&outcome, &format!("{}: {outcome:?}", file.display()))?;
+        if !matches!(
+            outcome,
+            fieldsync_core::evidence::detached::ItemOutcome::Valid { .. }
+        ) {
+            return Err(crate::exit::fail(
+                Kind::Data,
+                "not_valid",
+                "the item's evidence is not valid",
+            ));
+        }
+        return Ok(());
+    }
+    let verification = verify(&bytes, anchors.as_deref());
+    printer.verification(file, &verification)?;
+    if !matches!(
+        verification.outcome,
+        fieldsync_core::evidence::Outcome::Valid { .. }
+    ) {
+        return Err(crate::exit::fail(
+            Kind::Data,
+            "not_valid",
+            format!("not valid: {}", verification.outcome.word()),
+        ));
+    }
+    Ok(())
 }
 
 fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {
@@ -138,10 +233,16 @@ fn validate(engine: &SyncEngine, printer: &Printer, code: &str) -> Result<()> {
         println!("{}: credentials validated", terminal_safe(code));
     }
     if !validation.validated {
-        bail!(
-            "{code}: the provider did not validate the credentials: {}",
-            validation.error.unwrap_or_default()
-        );
+        return Err(Failure::new(
+            Kind::Auth,
+            "credentials_refused",
+            format!(
+                "{code}: the provider did not validate the credentials: {}",
+                validation.error.unwrap_or_default()
+            ),
+        )
+        .with("integration", code)
+        .into());
     }
     Ok(())
 }
@@ -156,10 +257,14 @@ fn refresh(
     if let Some(key) = push_key {
         return match engine.refresh_by_push_key(&key)? {
             Some((code, report)) => printer.report(&code, ImportKind::Refresh, &report),
-            None => bail!("no integration has this push key; nothing was refreshed"),
+            None => Err(fail(
+                Kind::Data,
+                "unknown_push_key",
+                "no integration has this push key; nothing was refreshed",
+            )),
         };
     }
-    let code = code.context("an integration code is required")?;
+    let code = code.ok_or_else(|| fail(Kind::Usage, "missing_code", "an integration code is required"))?;
     let kind = if full {
         ImportKind::FullImport
     } else {
@@ -168,65 +273,160 @@ fn refresh(
     printer.report(&code, kind, &engine.refresh(&code, kind)?)
 }
 
+/// Delivers every integration's queued field work, then refreshes every integration that is due: the
+/// steps of `SyncEngine::sync`, run one by one here so that each outcome is printed as it happens (with
+/// `--json`, one NDJSON line each, then a summary line). The exit code is the worst failure's.
 fn sync(engine: &SyncEngine, printer: &Printer, max_age: u64) -> Result<()> {
-    let summary = engine.sync(Duration::from_secs(max_age))?;
-    let mut failed = 0;
-    let mut json = Vec::new();
-    for (code, outcome) in &summary.deliveries {
+    let store = engine.store();
+    let integrations = store.list_integrations()?;
+    let mut tally = SyncTally::default();
+    for integration in &integrations {
+        if store.has_pending_outbox(&integration.code)? {
+            let outcome = engine.push_outbox(&integration.code, true);
+            tally.delivery(printer, &integration.code, outcome)?;
+        }
+    }
+    // Due: never refreshed, in error, or older than max_age (as `SyncEngine::sync` decides).
+    let now = fieldsync_core::model::now();
+    let max_age = i64::try_from(max_age).unwrap_or(i64::MAX);
+    for integration in integrations {
+        let due = integration.status == fieldsync_core::model::IntegrationStatus::Error
+            || integration
+                .last_refreshed
+                .is_none_or(|at| now.saturating_sub(at) >= max_age);
+        if due {
+            let outcome = engine.refresh(&integration.code, ImportKind::Refresh);
+            tally.refresh(printer, &integration.code, outcome)?;
+        }
+    }
+    tally.finish(printer)
+}
+
+/// What a sync did so far, and its worst failure.
+#[derive(Default)]
+struct SyncTally {
+    deliveries: u64,
+    refreshes: u64,
+    failed: u64,
+    worst: Option<Kind>,
+}
+
+impl SyncTally {
+    fn failed(&mut self, kind: Kind) {
+        self.failed += 1;
+        self.worst = self.worst.max(Some(kind));
+    }
+
+    fn delivery(
+        &mut self,
+        printer: &Printer,
+        code: &str,
+        outcome: fieldsync_core::Result<fieldsync_core::outbox::DeliveryReport>,
+    ) -> Result<()> {
+        self.deliveries += 1;
         match outcome {
             Ok(report) => {
-                if report.stopped.is_some() || report.needs_attention > 0 {
-                    failed += 1;
+                // Credentials refused, entries refused for good, or stopped early (network, cancelled).
+                let kind = [
+                    report.auth_refused.then_some(Kind::Auth),
+                    (report.needs_attention > 0).then_some(Kind::Provider),
+                    (report.stopped.is_some() || report.halted.is_some()).then_some(Kind::Temporary),
+                ]
+                .into_iter()
+                .flatten()
+                .max();
+                if let Some(kind) = kind {
+                    self.failed(kind);
                 }
                 if printer.json {
-                    json.push(serde_json::json!({ "code": code, "delivery": report }));
-                } else {
-                    let stopped = report
-                        .stopped
-                        .as_deref()
-                        .map(|why| format!(" (stopped: {why})"))
-                        .unwrap_or_default();
-                    let code = terminal_safe(code);
-                    let stopped = terminal_safe(&stopped);
-                    println!(
-                        "Delivery for {code}: {} delivered, {} to retry, {} need attention{stopped}",
-                        report.delivered, report.retrying, report.needs_attention
-                    );
+                    return output::ndjson(&serde_json::json!({
+                        "type": "delivery", "code": code, "ok": kind.is_none(),
+                        "failure": kind.map(Kind::name), "delivery": report,
+                    }));
                 }
+                let stopped = report
+                    .stopped
+                    .as_deref()
+                    .map(|why| format!(" (stopped: {why})"))
+                    .unwrap_or_default();
+                let code = terminal_safe(code);
+                let stopped = terminal_safe(&stopped);
+                println!(
+                    "Delivery for {code}: {} delivered, {} to retry, {} need attention{stopped}",
+                    report.delivered, report.retrying, report.needs_attention
+                );
+                Ok(())
             }
-            Err(err) => {
-                failed += 1;
-                if printer.json {
-                    json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
-                } else {
-                    eprintln!("{}", terminal_safe(&format!("delivery for {code}: {err}")));
-                }
-            }
+            Err(err) => self.step_failed(printer, "delivery", code, err, |code, err| {
+                format!("delivery for {code}: {err}")
+            }),
         }
     }
-    for (code, outcome) in &summary.refreshes {
+
+    fn refresh(
+        &mut self,
+        printer: &Printer,
+        code: &str,
+        outcome: fieldsync_core::Result<fieldsync_core::model::ImportReport>,
+    ) -> Result<()> {
+        self.refreshes += 1;
         match outcome {
-            Ok(report) if printer.json => json.push(serde_json::json!({ "code": code, "report": report })),
-            Ok(report) => printer.report(code, ImportKind::Refresh, report)?,
-            Err(err) => {
-                failed += 1;
-                if printer.json {
-                    json.push(serde_json::json!({ "code": code, "error": err.to_string() }));
-                } else {
-                    eprintln!("{}", terminal_safe(&format!("{code}: {err}")));
-                }
-            }
+            Ok(report) if printer.json => output::ndjson(
+                &serde_json::json!({ "type": "refresh", "code": code, "ok": true, "report": report }),
+            ),
+            Ok(report) => printer.report(code, ImportKind::Refresh, &report),
+            Err(err) => self.step_failed(printer, "refresh", code, err, |code, err| {
+                format!("{code}: {err}")
+            }),
         }
     }
-    if printer.json {
-        printer.value(&json)?;
-    } else if summary.deliveries.is_empty() && summary.refreshes.is_empty() {
-        println!("nothing to deliver and nothing is due");
+
+    fn step_failed(
+        &mut self,
+        printer: &Printer,
+        step: &str,
+        code: &str,
+        err: fieldsync_core::Error,
+        text: impl FnOnce(&str, &fieldsync_core::Error) -> String,
+    ) -> Result<()> {
+        let line = text(code, &err);
+        let report = Report::of(&err.into());
+        self.failed(report.kind);
+        if printer.json {
+            let mut value = report.to_json();
+            value["type"] = step.into();
+            value["code"] = code.into();
+            value["ok"] = false.into();
+            return output::ndjson(&value);
+        }
+        eprintln!("{}", terminal_safe(&line));
+        Ok(())
     }
-    if failed > 0 {
-        bail!("{failed} step(s) of the sync failed or stopped; `fieldsync outbox` shows what waits");
+
+    fn finish(self, printer: &Printer) -> Result<()> {
+        let exit_code = self.worst.map_or(0, Kind::exit_code);
+        if printer.json {
+            output::ndjson(&serde_json::json!({
+                "type": "summary", "ok": self.failed == 0, "deliveries": self.deliveries,
+                "refreshes": self.refreshes, "failed": self.failed, "exit_code": exit_code,
+            }))?;
+        } else if self.deliveries == 0 && self.refreshes == 0 {
+            println!("nothing to deliver and nothing is due");
+        }
+        match self.worst {
+            None => Ok(()),
+            Some(kind) => Err(Failure::new(
+                kind,
+                "sync_failed",
+                format!(
+                    "{} step(s) of the sync failed or stopped; `fieldsync outbox` shows what waits",
+                    self.failed
+                ),
+            )
+            .with("failed", self.failed)
+            .into()),
+        }
     }
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -291,17 +491,9 @@ fn uuid_like() -> String {
     format!("{:x}-{:x}", nanos, std::process::id())
 }
 
-fn parse_fix_time(text: Option<&str>) -> Result<i64> {
-    match text {
-        None => Ok(time::OffsetDateTime::now_utc().unix_timestamp() * 1000),
-        Some(text) => {
-            let at = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-                .with_context(|| {
-                    format!("--fix-time `{text}` is not an RFC 3339 time like 2026-11-23T14:05:00Z")
-                })?;
-            Ok(i64::try_from(at.unix_timestamp_nanos() / 1_000_000)?)
-        }
-    }
+/// Now, in Unix milliseconds.
+fn now_ms() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp() * 1000
 }
 
 fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
@@ -322,7 +514,7 @@ fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
                     longitude,
                     accuracy_m,
                     altitude_m: None,
-                    fix_time_ms: parse_fix_time(None)?,
+                    fix_time_ms: now_ms(),
                     is_mock: false,
                 }),
                 _ => None,
@@ -330,7 +522,7 @@ fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
             let request = AddPhoto {
                 project: ProjectId::parse(&id)?,
                 task,
-                evidence: EvidenceType::parse(&evidence)?,
+                evidence: evidence.into(),
                 source: &file,
                 fix,
                 device_id: device_id(store)?,
@@ -391,7 +583,11 @@ fn outbox(
         }
         OutboxCommand::Discard { uuid, yes } => {
             if !yes {
-                bail!("discarding drops the delivery of {uuid} for good; repeat with --yes to confirm");
+                return Err(fail(
+                    Kind::Usage,
+                    "confirmation_required",
+                    format!("discarding drops the delivery of {uuid} for good; repeat with --yes to confirm"),
+                ));
             }
             store.discard_outbox_entry(&uuid)?;
             printer.message(&format!("discarded {uuid}"))
@@ -406,16 +602,24 @@ fn plural_y(count: u64) -> &'static str {
 /// `sync --network none`: nothing goes out and nothing is refreshed; says what waits.
 fn offline_sync(engine: &SyncEngine, printer: &Printer) -> Result<()> {
     let waiting = engine.store().upload_log(NetworkState::None)?.len();
+    let stopped = fieldsync_core::outbox::delivery::NO_NETWORK;
     if printer.json {
-        printer.value(&serde_json::json!({ "stopped": fieldsync_core::outbox::delivery::NO_NETWORK, "waiting": waiting }))?;
+        output::ndjson(&serde_json::json!({
+            "type": "summary", "ok": waiting == 0, "deliveries": 0, "refreshes": 0, "failed": 0,
+            "stopped": stopped, "waiting": waiting,
+            "exit_code": if waiting > 0 { Kind::Temporary.exit_code() } else { 0 },
+        }))?;
     } else {
-        println!(
-            "{}: nothing sent or refreshed; {waiting} item(s) wait",
-            fieldsync_core::outbox::delivery::NO_NETWORK
-        );
+        println!("{stopped}: nothing sent or refreshed; {waiting} item(s) wait");
     }
     if waiting > 0 {
-        bail!("no network: {waiting} item(s) wait; `fieldsync outbox --network none` shows them");
+        return Err(Failure::new(
+            Kind::Temporary,
+            "no_network",
+            format!("no network: {waiting} item(s) wait; `fieldsync outbox --network none` shows them"),
+        )
+        .with("waiting", waiting)
+        .into());
     }
     Ok(())
 }
@@ -447,51 +651,96 @@ fn upload_policy(
     )
 }
 
+/// Auto-import in the foreground until SIGINT or SIGTERM, which stop the loop and end with a summary
+/// (exit 0). With `--json`, one NDJSON line per refresh or failure as it happens, then the summary line.
 fn watch(engine: Arc<SyncEngine>, printer: &Printer, interval: u64) -> Result<()> {
     let schedule = Schedule {
         interval: Duration::from_secs(interval.max(1)),
         ..Schedule::default()
     };
+    let signalled = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while the loop winds down ends the process at once.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, signalled.clone())
+            .and_then(|_| signal_hook::flag::register(signal, signalled.clone()))
+            .context("cannot install the signal handlers")?;
+    }
     let (events, received) = std::sync::mpsc::channel();
     let handle = spawn_auto_import(engine, schedule, move |event| drop(events.send(event)))?;
-    eprintln!("watching integrations with auto import on; Ctrl-C to stop");
-    for event in received {
+    if !printer.json {
+        eprintln!("watching integrations with auto import on; Ctrl-C to stop");
+    }
+    let (mut refreshed, mut failed) = (0_u64, 0_u64);
+    let mut print = |event: AutoImportEvent| -> Result<()> {
         match event {
-            AutoImportEvent::Refreshed { code, report } if printer.json => {
-                printer.value(&serde_json::json!({ "code": code, "report": report }))?
+            AutoImportEvent::Refreshed { code, report } => {
+                refreshed += 1;
+                if printer.json {
+                    output::ndjson(&serde_json::json!({
+                        "type": "refresh", "code": code, "ok": true, "report": report,
+                    }))?;
+                } else if !report.is_no_op() || !report.rejected.is_empty() {
+                    printer.report(&code, ImportKind::Refresh, &report)?;
+                }
             }
-            AutoImportEvent::Refreshed { code, report }
-                if !report.is_no_op() || !report.rejected.is_empty() =>
-            {
-                printer.report(&code, ImportKind::Refresh, &report)?
-            }
-            AutoImportEvent::Refreshed { .. } => {}
             AutoImportEvent::Failed {
                 code,
                 error,
                 retry_in,
             } => {
-                let next = retry_in.map_or("after the credentials change".to_owned(), |delay| {
-                    format!("in {}s", delay.as_secs())
-                });
-                eprintln!(
-                    "{}",
-                    terminal_safe(&format!("{code}: {error} (next attempt {next})"))
-                );
+                failed += 1;
+                if printer.json {
+                    // No retry means the credentials were refused: it waits for them to change.
+                    output::ndjson(&serde_json::json!({
+                        "type": "refresh", "code": code, "ok": false,
+                        "error": { "message": error, "kind": if retry_in.is_none() { Some("auth") } else { None } },
+                        "retry_in_secs": retry_in.map(|delay| delay.as_secs()),
+                    }))?;
+                } else {
+                    let next = retry_in.map_or("after the credentials change".to_owned(), |delay| {
+                        format!("in {}s", delay.as_secs())
+                    });
+                    eprintln!(
+                        "{}",
+                        terminal_safe(&format!("{code}: {error} (next attempt {next})"))
+                    );
+                }
             }
         }
-    }
-    // The loop runs until Ctrl-C ends the process: its channel closing means the loop itself stopped,
-    // which must not look like success to a supervisor.
+        Ok(())
+    };
+    let stopped_by_signal = loop {
+        if signalled.load(std::sync::atomic::Ordering::SeqCst) {
+            break true;
+        }
+        match received.recv_timeout(Duration::from_millis(200)) {
+            Ok(event) => print(event)?,
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break false,
+        }
+    };
     handle.stop();
-    bail!("the auto-import loop stopped unexpectedly")
-}
-
-fn mode(arg: ModeArg) -> Mode {
-    match arg {
-        ModeArg::Internal => Mode::Internal,
-        ModeArg::External => Mode::External,
+    // Events sent while the loop stopped.
+    for event in received.try_iter() {
+        print(event)?;
     }
+    if printer.json {
+        output::ndjson(&serde_json::json!({
+            "type": "summary", "refreshed": refreshed, "failed": failed, "stopped_by_signal": stopped_by_signal,
+        }))?;
+    } else {
+        eprintln!("stopped watching: {refreshed} refresh(es), {failed} failure(s)");
+    }
+    if stopped_by_signal {
+        return Ok(());
+    }
+    // The loop runs until a signal: its channel closing means the loop itself stopped, which must not look
+    // like success to a supervisor.
+    Err(fail(
+        Kind::Internal,
+        "watch_stopped",
+        "the auto-import loop stopped unexpectedly",
+    ))
 }
 
 /// The password from standard input or `$FIELDSYNC_PASSWORD`, never from argv.
@@ -504,7 +753,11 @@ fn read_password(credentials: &Credentials) -> Result<Option<String>> {
             .context("cannot read the password from stdin")?;
         let password = line.trim_end_matches(['\r', '\n']).to_owned();
         if password.is_empty() {
-            bail!("--password-stdin read an empty password");
+            return Err(fail(
+                Kind::Usage,
+                "empty_password",
+                "--password-stdin read an empty password",
+            ));
         }
         return Ok(Some(password));
     }
@@ -533,7 +786,7 @@ fn settings_edit(settings: IntegrationSettings) -> Result<IntegrationEdit> {
         name: settings
             .name
             .map(|name| Some(name).filter(|name| !name.is_empty())),
-        mode: settings.mode.map(mode),
+        mode: settings.mode.map(Mode::from),
         publish_to: (!settings.publish_to.is_empty()).then_some(settings.publish_to),
         auto_admin: settings.auto_admin.map(bool::from),
         default_work_type: settings
@@ -567,8 +820,13 @@ fn integration(
             credentials,
             settings,
         } => {
-            let password = read_password(&credentials)?
-                .context("a password is required: pass --password-stdin or set FIELDSYNC_PASSWORD")?;
+            let password = read_password(&credentials)?.ok_or_else(|| {
+                fail(
+                    Kind::Usage,
+                    "password_required",
+                    "a password is required: pass --password-stdin or set FIELDSYNC_PASSWORD",
+                )
+            })?;
             let mut new = NewIntegration::new(&code, url, username);
             let edit = settings_edit(settings)?;
             new.name = edit.name.clone().flatten();
@@ -652,7 +910,17 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
     };
     let result = store.import_response(code, body, Some(size), &options);
     bar.finish_and_clear();
-    printer.report(code, kind, &result?)
+    let report = result.map_err(|err| match err {
+        // The body is the user's file here, not the provider's answer.
+        fieldsync_core::Error::InvalidResponse(_) | fieldsync_core::Error::ResponseTooLarge { .. } => {
+            anyhow::Error::from(Failure::reclassified(&err, Kind::Data))
+        }
+        other => other.into(),
+    })?;
+    // The import left its new projects out of the search index (searches read them from the table
+    // meanwhile): index them before the command ends.
+    store.catch_up_search()?;
+    printer.report(code, kind, &report)
 }
 
 fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> {
@@ -665,8 +933,8 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
         status: args.status,
         search: args.search,
         include_closed: !args.open,
-        category: args.category,
-        field_status: args.field_status,
+        category: args.category.map(Into::into),
+        field_status: args.field_status.map(Into::into),
         sort: if args.by_number {
             ProjectSort::Number
         } else {
@@ -696,7 +964,11 @@ fn project(app: &App, printer: &Printer, command: ProjectCommand) -> Result<()> 
                 instructions,
             };
             if edit.is_empty() {
-                bail!("nothing to edit: pass --status, --due-date or --instructions");
+                return Err(fail(
+                    Kind::Usage,
+                    "nothing_to_edit",
+                    "nothing to edit: pass --status, --due-date or --instructions",
+                ));
             }
             printer.project(&store.edit_project(&ProjectId::parse(&id)?, &edit)?)
         }
@@ -721,10 +993,17 @@ fn project(app: &App, printer: &Printer, command: ProjectCommand) -> Result<()> 
                         &serde_json::json!({ "error": "completion_blocked", "project": project, "unmet": unmet }),
                         || printer.unmet_table(&unmet),
                     )?;
-                    bail!(
-                        "project {project} cannot be completed: {} requirement(s) unmet (or pass --force --reason)",
-                        unmet.len()
+                    Err(Failure::new(
+                        Kind::Data,
+                        "completion_blocked",
+                        format!(
+                            "project {project} cannot be completed: {} requirement(s) unmet (or pass --force --reason)",
+                            unmet.len()
+                        ),
                     )
+                    .with("project", project)
+                    .with("unmet", serde_json::to_value(&unmet)?)
+                    .into())
                 }
                 Err(err) => Err(err.into()),
             }
@@ -847,11 +1126,20 @@ fn survey(store: &Store, printer: &Printer, command: SurveyCommand) -> Result<()
                             }
                         },
                     )?;
-                    bail!(
-                        "survey not submitted: {} answer(s) missing, {} invalid",
-                        missing.len(),
-                        invalid.len()
+                    Err(Failure::new(
+                        Kind::Data,
+                        "survey_incomplete",
+                        format!(
+                            "survey not submitted: {} answer(s) missing, {} invalid",
+                            missing.len(),
+                            invalid.len()
+                        ),
                     )
+                    .with("project", project)
+                    .with("task", task)
+                    .with("missing", missing)
+                    .with("invalid", invalid_json)
+                    .into())
                 }
                 Err(err) => Err(err.into()),
             }

@@ -12,6 +12,8 @@ use std::time::Instant;
 use anyhow::{Context, Result};
 use fieldsync_core::app::{App, AppConfig, default_photo_directory};
 use fieldsync_core::checkin::LocationFix;
+use fieldsync_core::evidence::software::{create_dev_credentials, evidence_dir, write_dev};
+use fieldsync_core::evidence::{SoftwareSigner, verify};
 use fieldsync_core::model::ProjectId;
 use fieldsync_core::model::{
     DefaultAssignTo, ImportKind, NewIntegration, ProjectQuery, ProjectSort, WorkType,
@@ -60,6 +62,10 @@ fn remove_previous(db: &Path) -> Result<()> {
     if photos.exists() {
         std::fs::remove_dir_all(&photos)?;
     }
+    let evidence = fieldsync_core::evidence::software::evidence_dir(db);
+    if evidence.exists() {
+        std::fs::remove_dir_all(&evidence)?;
+    }
     for suffix in ["", "-wal", "-shm", ".secrets"] {
         let mut path = db.as_os_str().to_owned();
         path.push(suffix);
@@ -79,8 +85,13 @@ pub fn run(db: &Path) -> Result<()> {
     let mut step = 0;
 
     heading(&mut step, "A provider account (the emulator) on loopback");
-    let provider =
-        fieldsync_provider::start(ProviderConfig::default()).context("cannot start the emulator")?;
+    // The device's development certificate: its root is the anchor the emulator trusts.
+    let credentials = create_dev_credentials("demo-phone", "Demo Vendor LLC")?;
+    let provider = fieldsync_provider::start(ProviderConfig {
+        trust_anchors: Some(credentials.ca_pem.clone()),
+        ..ProviderConfig::default()
+    })
+    .context("cannot start the emulator")?;
     let admin = provider.admin();
     admin.create_user(VENDOR, PASSWORD, TOKEN)?;
     let orders: Vec<serde_json::Value> = serde_json::from_str(WORK_ORDERS)?;
@@ -99,6 +110,13 @@ pub fn run(db: &Path) -> Result<()> {
     remove_previous(db)?;
     let secrets = Arc::new(FileSecretStore::beside(db));
     let app = App::open(AppConfig::new(db, secrets.clone()))?;
+    let evidence = evidence_dir(db);
+    write_dev(&evidence, &credentials)?;
+    app.set_device_signer(Some(Arc::new(SoftwareSigner::load(&evidence)?)));
+    println!(
+        "device signer: a development certificate in {} (renditions carry C2PA content credentials)",
+        evidence.display()
+    );
     let store = app.store();
     store.save_work_type(&WorkType::from_json("Lawn", WORK_TYPE)?)?;
     let mut integration = NewIntegration::new(CODE, provider.base_url(), VENDOR);
@@ -283,6 +301,7 @@ pub fn run(db: &Path) -> Result<()> {
     );
     println!("(\"time no\": these sample photos were taken in 2008, long before their first upload)");
     let _ = std::fs::remove_dir_all(&photo_dir);
+    let relayed = added[0].uuid.clone();
 
     heading(&mut step, "A push from the provider triggers a refresh");
     admin.advance_time(300);
@@ -297,6 +316,12 @@ pub fn run(db: &Path) -> Result<()> {
     }
 
     field_work(&app, admin, &mut step, fix)?;
+
+    heading(
+        &mut step,
+        "Evidence anyone can verify: a relayed photo's content credentials",
+    );
+    verify_relayed(admin, &relayed, &evidence.join("ca.pem"))?;
 
     heading(&mut step, "Summary");
     table.integrations(&store.list_integrations()?)?;
@@ -324,6 +349,32 @@ pub fn run(db: &Path) -> Result<()> {
     );
     println!("  fieldsync --db {} --json integration show {CODE}", db.display());
     provider.stop()?;
+    Ok(())
+}
+
+/// The end of the story: the emulator's verdict on a relayed photo, the same photo verified here with the
+/// development root as trust anchor, then one image byte flipped and verified again.
+fn verify_relayed(admin: &fieldsync_provider::Admin, uuid: &str, anchor: &Path) -> Result<()> {
+    let printer = Printer { json: false };
+    let item = admin
+        .received_pictures()?
+        .into_iter()
+        .find(|item| item.uuid == uuid)
+        .context("the relayed photo is not at the provider")?;
+    println!(
+        "the emulator verified it on arrival: {}",
+        item.credentials.unwrap_or_default()
+    );
+    let bytes = admin.item_file(uuid)?.context("the relayed photo has no file")?;
+    let anchors = std::fs::read_to_string(anchor)?;
+    let file = PathBuf::from(format!("{uuid}.jpg"));
+    printer.verification(&file, &verify(&bytes, Some(&anchors)))?;
+    // One byte of the compressed image (past the headers and the manifest, before the end marker).
+    let mut flipped = bytes.clone();
+    let at = flipped.len() - 100;
+    flipped[at] ^= 0x01;
+    println!("flipping the byte at offset {at}:");
+    printer.verification(&file, &verify(&flipped, Some(&anchors)))?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 
 use anyhow::Result;
 use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
+use fieldsync_core::evidence::{Outcome, TamperedPart, Verification};
 use fieldsync_core::model::CategoryCounts;
 use fieldsync_core::model::{ImportKind, ImportReport, Integration, Project, WorkType, format_timestamp};
 use fieldsync_core::requirements::{Unmet, UnmetRequirement};
@@ -341,6 +342,7 @@ impl Printer {
             "State",
             "Size",
             "Certified",
+            "Flags",
             "Note",
         ]);
         for photo in photos {
@@ -356,11 +358,66 @@ impl Printer {
                     .map(|(w, h)| format!("{w}x{h}"))
                     .unwrap_or_default(),
                 certified(photo),
+                flags(photo),
                 text(&photo.message),
             ]));
         }
         println!("{table}");
         println!("{} photo(s)", photos.len());
+        Ok(())
+    }
+
+    /// A verification: the verdict, the signer, and the assertions as a table.
+    pub fn verification(&self, file: &std::path::Path, verification: &Verification) -> Result<()> {
+        if self.json {
+            return self.json(verification);
+        }
+        let verdict = match &verification.outcome {
+            Outcome::Valid { trusted: true } => {
+                "valid: signed by a trusted certificate, nothing changed".to_owned()
+            }
+            Outcome::Valid { trusted: false } => {
+                "valid: nothing changed since signing (trust not checked: give --trust CA.pem)".to_owned()
+            }
+            Outcome::Tampered { part } => match part {
+                TamperedPart::Image => {
+                    "TAMPERED: the image bytes do not match the signed hash (an image byte changed, or the \
+                     manifest was moved from another photo)"
+                        .to_owned()
+                }
+                TamperedPart::Assertion { label } => format!("TAMPERED: the assertion {label} was changed"),
+                TamperedPart::Signature => "TAMPERED: the claim's signature does not verify".to_owned(),
+                TamperedPart::Manifest => "TAMPERED: the manifest is damaged".to_owned(),
+            },
+            Outcome::Unsigned => "UNSIGNED: the photo has no content credentials".to_owned(),
+            Outcome::Untrusted => {
+                "UNTRUSTED: intact, but signed by a certificate that does not lead to the trust anchor"
+                    .to_owned()
+            }
+            Outcome::NotSupported { reason } => format!("NOT SUPPORTED: {reason}"),
+        };
+        println!("{}: {}", terminal_safe(&file.display().to_string()), verdict);
+        if let Some(signer) = &verification.signer {
+            println!(
+                "signer: {} (issuer {})",
+                terminal_safe(signer),
+                terminal_safe(verification.issuer.as_deref().unwrap_or("?"))
+            );
+        }
+        if !verification.failures.is_empty() {
+            println!("failures: {}", terminal_safe(&verification.failures.join(", ")));
+        }
+        if !verification.assertions.is_empty() {
+            let mut table = new_table(&["Assertion", "Field", "Value"]);
+            for row in &verification.assertions {
+                table.add_row(safe_row(vec![
+                    row.label.clone(),
+                    row.field.clone(),
+                    row.value.clone(),
+                ]));
+            }
+            println!("{table}");
+        }
         Ok(())
     }
 
@@ -762,6 +819,24 @@ impl Printer {
 }
 
 /// An answer as a person reads it.
+/// The QA flags of a photo, and whether it is signed.
+fn flags(photo: &Photo) -> String {
+    let mut flags = Vec::new();
+    if let Some(reuse) = &photo.possible_reuse {
+        flags.push(format!(
+            "possible_reuse of {} ({} bits)",
+            reuse.matching_photo, reuse.distance
+        ));
+    }
+    if photo.taken_before_assignment {
+        flags.push("taken_before_assignment".to_owned());
+    }
+    if photo.signed {
+        flags.push("signed".to_owned());
+    }
+    flags.join(", ")
+}
+
 pub fn answer_text(answer: &AnswerValue) -> String {
     match answer {
         AnswerValue::YesNo(true) => "Yes".into(),
@@ -808,10 +883,42 @@ pub fn progress_bar(total: u64, terminal: bool) -> ProgressBar {
     bar
 }
 
+/// One JSON object on its own line on stdout, flushed at once: the NDJSON of `sync --json` and
+/// `watch --json`. Written under the stdout lock, so lines from several threads never mix.
+pub fn ndjson(value: &serde_json::Value) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, value)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(())
+}
+
+/// A sync event as an NDJSON line: integration status changes, photo uploads starting, photo states after
+/// each attempt. Byte progress and import reports are left out (the step's own line carries the report).
+fn event_json(event: &fieldsync_core::sync::SyncEvent) -> Option<serde_json::Value> {
+    use fieldsync_core::sync::SyncEvent;
+    match event {
+        SyncEvent::Status {
+            code,
+            status,
+            last_error,
+        } => Some(
+            json!({ "type": "status", "code": code, "status": status.as_str(), "last_error": last_error }),
+        ),
+        SyncEvent::Upload { uuid, bytes } => Some(json!({ "type": "upload", "photo": uuid, "bytes": bytes })),
+        SyncEvent::PhotoState { uuid, state } => {
+            Some(json!({ "type": "photo", "photo": uuid, "state": state.as_str() }))
+        }
+        SyncEvent::UploadProgress { .. } | SyncEvent::Imported { .. } => None,
+    }
+}
+
 /// Shows photo relays: on a terminal, a byte progress bar on stderr over the delivery run (every photo of
 /// the run, per-photo figures in its message); elsewhere one line per photo the provider accepted, on
-/// stderr; nothing with `--json` (stdout stays one JSON document, stderr quiet).
-pub fn relay_observer(terminal: bool, json: bool) -> fieldsync_core::sync::SyncObserver {
+/// stderr. With `--json`: NDJSON event lines on stdout when `stream` (`sync`, `watch`), else nothing
+/// (stdout stays one JSON document, stderr quiet).
+pub fn relay_observer(terminal: bool, json: bool, stream: bool) -> fieldsync_core::sync::SyncObserver {
     use fieldsync_core::photo::PhotoState;
     use fieldsync_core::sync::SyncEvent;
     use indicatif::HumanBytes;
@@ -823,6 +930,10 @@ pub fn relay_observer(terminal: bool, json: bool) -> fieldsync_core::sync::SyncO
         std::sync::Mutex::new(std::collections::HashMap::new());
     std::sync::Arc::new(move |event| {
         if json {
+            if stream && let Some(line) = event_json(&event) {
+                // A closed stdout ends the command at its next line anyway.
+                let _ = ndjson(&line);
+            }
             return;
         }
         let (uuid, bytes_sent, bytes_total, overall_sent, overall_total) = match event {
@@ -903,4 +1014,91 @@ fn bytes(count: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
+}
+
+/// `fieldsync man`: the page of `fieldsync` on stdout, or with `out` every command's page written there
+/// (`fieldsync.1`, `fieldsync-sync.1`, `fieldsync-integration-add.1`...).
+pub fn man_pages(out: Option<&std::path::Path>) -> Result<()> {
+    use anyhow::Context;
+    let mut command = <crate::args::Cli as clap::CommandFactory>::command().disable_help_subcommand(true);
+    command.build();
+    let Some(folder) = out else {
+        let mut stdout = std::io::stdout().lock();
+        return Ok(main_page(&command, &mut stdout)?);
+    };
+    std::fs::create_dir_all(folder).with_context(|| format!("cannot create {}", folder.display()))?;
+    fn write_pages(command: &clap::Command, folder: &std::path::Path) -> std::io::Result<()> {
+        for sub in command.get_subcommands().filter(|sub| !sub.is_hide_set()) {
+            write_pages(sub, folder)?;
+            clap_mangen::Man::new(sub.clone()).generate_to(folder)?;
+        }
+        Ok(())
+    }
+    write_pages(&command, folder)
+        .with_context(|| format!("cannot write the pages into {}", folder.display()))?;
+    let path = folder.join("fieldsync.1");
+    let mut file =
+        std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+    main_page(&command, &mut file)?;
+    Ok(())
+}
+
+/// The page of `fieldsync` itself: clap's sections, then EXIT STATUS, ENVIRONMENT and FILES.
+fn main_page(command: &clap::Command, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use clap_mangen::roff::{Roff, bold, roman};
+    // Without the after-help text: it becomes the EXIT STATUS section below, as a list.
+    let man = clap_mangen::Man::new(command.clone().after_long_help(None::<&str>));
+    man.render_title(out)?;
+    man.render_name_section(out)?;
+    man.render_synopsis_section(out)?;
+    man.render_description_section(out)?;
+    man.render_options_section(out)?;
+    man.render_subcommands_section(out)?;
+    let mut roff = Roff::new();
+    roff.control("SH", ["EXIT STATUS"]);
+    let mut item = |code: &str, text: &str| {
+        roff.control("TP", []);
+        roff.text([bold(code)]);
+        roff.text([roman(text)]);
+    };
+    item("0", "Success.");
+    for kind in crate::exit::Kind::ALL {
+        item(&kind.exit_code().to_string(), crate::exit::describe(kind));
+    }
+    roff.control("PP", []);
+    roff.text([roman(
+        "With --json, an error is one JSON object on stderr: {\"error\": {\"kind\", \"code\", \"message\", \"exit_code\", ...}}. \
+         sync and watch stream one JSON object per line (NDJSON) on stdout, ending with a summary line.",
+    )]);
+    roff.control("SH", ["ENVIRONMENT"]);
+    for (name, text) in [
+        ("FIELDSYNC_DB", "The cache database, when --db is not given."),
+        (
+            "FIELDSYNC_PASSWORD",
+            "The provider password for integration add/edit (else --password-stdin).",
+        ),
+        ("FIELDSYNC_TOKEN", "The provider's API token (else --token)."),
+        ("FIELDSYNC_PUSH_KEY", "The push key for refresh --push-key."),
+        (
+            "FIELDSYNC_LOG",
+            "Log filter on stderr (e.g. debug), overriding -v.",
+        ),
+        (
+            "XDG_DATA_HOME",
+            "On Linux, where the default database's folder is (default ~/.local/share).",
+        ),
+    ] {
+        roff.control("TP", []);
+        roff.text([bold(name)]);
+        roff.text([roman(text)]);
+    }
+    roff.control("SH", ["FILES"]);
+    roff.control("TP", []);
+    roff.text([bold("$XDG_DATA_HOME/fieldsync/fieldsync.db")]);
+    roff.text([roman(
+        "The default cache (~/Library/Application Support/fieldsync/fieldsync.db on macOS), its folder created \
+         owner-only (0700); the credentials file fieldsync.db.secrets (0600) and the photo store beside it.",
+    )]);
+    roff.to_writer(out)?;
+    man.render_version_section(out)
 }

@@ -379,11 +379,15 @@ fn the_password_is_kept_only_as_its_sha1_in_a_private_file() {
 }
 
 #[test]
-fn the_database_path_defaults_to_fieldsync_db() {
+fn the_database_defaults_to_the_platform_data_directory() {
     let work = tempfile::tempdir().unwrap();
     let elsewhere = tempfile::tempdir().unwrap();
+    let data_home = elsewhere.path().join("data");
     let from_env = elsewhere.path().join("from-env.db");
-    let env = [("FIELDSYNC_DB", from_env.as_path())];
+    let env = [
+        ("FIELDSYNC_DB", from_env.as_path()),
+        ("XDG_DATA_HOME", data_home.as_path()),
+    ];
     let add = [
         "integration",
         "add",
@@ -402,8 +406,8 @@ fn the_database_path_defaults_to_fieldsync_db() {
     );
     assert!(from_env.is_file(), "$FIELDSYNC_DB was not used");
     assert!(
-        !work.path().join("fieldsync.db").exists(),
-        "fieldsync.db was created despite $FIELDSYNC_DB"
+        !work.path().join("fieldsync.db").exists() && !data_home.exists(),
+        "a default database was created despite $FIELDSYNC_DB"
     );
     let listed = fieldsync(work.path(), &["--json", "integration", "list"], None, &env);
     let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
@@ -428,12 +432,41 @@ fn the_database_path_defaults_to_fieldsync_db() {
         serde_json::json!([])
     );
 
-    // Without either: fieldsync.db in the working directory.
-    let output = fieldsync(work.path(), &["--json", "integration", "list"], None, &[]);
+    // Without either: $XDG_DATA_HOME/fieldsync/fieldsync.db, its folder owner-only; never the working
+    // directory.
+    let output = fieldsync(
+        work.path(),
+        &["--json", "integration", "list"],
+        None,
+        &[("XDG_DATA_HOME", data_home.as_path())],
+    );
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(work.path().join("fieldsync.db").is_file());
+    let folder = data_home.join("fieldsync");
+    assert!(folder.join("fieldsync.db").is_file());
+    assert!(!work.path().join("fieldsync.db").exists());
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700, "database folder mode {:o}", mode & 0o777);
+
+    // The same database next time (and the credentials file beside it).
+    let add = fieldsync(
+        work.path(),
+        &add,
+        Some("pw\n"),
+        &[("XDG_DATA_HOME", data_home.as_path())],
+    );
+    assert!(add.status.success(), "{}", String::from_utf8_lossy(&add.stderr));
+    assert!(folder.join("fieldsync.db.secrets").is_file());
+    let listed = fieldsync(
+        work.path(),
+        &["--json", "integration", "list"],
+        None,
+        &[("XDG_DATA_HOME", data_home.as_path())],
+    );
+    let listed: Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(listed[0]["code"], "ENV");
 }

@@ -176,6 +176,11 @@ impl App {
             crate::outbox::lease::sweep(&lease_directory).map_err(|err| Error::io(&lease_directory, err))?;
         }
         recovery.outbox_entries = store.recover_in_flight()?;
+        // Projects an import left out of the search index (a crash or a stop before its catch-up, or a
+        // database just upgraded to schema 12) are indexed now; searches are complete either way.
+        if let Err(err) = store.catch_up_search() {
+            tracing::warn!(%err, "search index catch-up failed; searches stay complete, slower");
+        }
         // Now others may start too; this process only needs to be seen alive.
         open.unlock().map_err(|err| Error::io(&lease_directory, err))?;
         open.lock_shared()
@@ -358,6 +363,12 @@ impl App {
         self.store.storage_report(&self.photo_files)
     }
 
+    /// Sets the device signer: renditions made from now on carry content credentials it signs (see
+    /// `docs/EVIDENCE.md`); `None` makes them without. Photos whose signing waited go at the next pass.
+    pub fn set_device_signer(&self, signer: Option<Arc<dyn crate::evidence::DeviceSigner>>) {
+        self.store.set_device_signer(signer);
+    }
+
     /// Processes every photo waiting for it (left by a failure or another process, too), one at a time
     /// across the process. Returns how many were processed (failed ones included).
     pub fn process_photos(&self, mut on_processed: impl FnMut(&Photo)) -> Result<u64> {
@@ -366,6 +377,8 @@ impl App {
             .processing
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Photos whose signing waited (a locked keystore) are tried again at every pass.
+        self.store.retry_evidence_waits()?;
         let mut count = 0;
         while let Some(processed) = self.store.process_next_photo(&self.photo_files, &settings)? {
             on_processed(&processed);

@@ -4,7 +4,7 @@
 //! conditions under which it must stop. Three things can stop it, and the operation is told which:
 //! - the host cancelled this operation ([`CancelToken::cancel`]; the bindings do it when the host drops
 //!   the call's future, that is when a Kotlin coroutine, a Swift task or a Python task is cancelled);
-//! - the app paused ([`crate::app::App::pause`] cancels every operation of the engine at once);
+//! - the app paused (`App::pause` cancels every operation of the engine at once);
 //! - the operation's deadline passed (a background run that the system gave 30 seconds).
 //!
 //! An operation checks [`Stop::reason`] between items, and every network call races the request against
@@ -26,7 +26,7 @@ impl CancelToken {
         Self::default()
     }
 
-    /// Asks the operation to stop. Idempotent; the operation returns [`crate::Error::Cancelled`] promptly.
+    /// Asks the operation to stop. Idempotent; the operation ends promptly with [`StopReason::Cancelled`].
     pub fn cancel(&self) {
         self.0.cancel();
     }
@@ -154,10 +154,11 @@ impl Stop {
         }
     }
 
-    /// [`Self::reason`] as an error, for `?` between the steps of an operation.
-    pub fn check(&self) -> crate::Result<()> {
+    /// [`Self::reason`] as an error, for `?` between the steps of an operation (the core's error converts
+    /// from a [`StopReason`]).
+    pub fn check(&self) -> Result<(), StopReason> {
         match self.reason() {
-            Some(reason) => Err(crate::Error::Stopped(reason)),
+            Some(reason) => Err(reason),
             None => Ok(()),
         }
     }
@@ -204,10 +205,7 @@ mod tests {
         assert_eq!(stop.reason(), Some(StopReason::Paused));
         let past = Stop::never().with_deadline(Instant::now());
         assert_eq!(past.reason(), Some(StopReason::Deadline));
-        assert!(matches!(
-            past.check(),
-            Err(crate::Error::Stopped(StopReason::Deadline))
-        ));
+        assert_eq!(past.check(), Err(StopReason::Deadline));
     }
 
     #[test]

@@ -254,6 +254,12 @@ pub enum Error {
     Paused,
 }
 
+impl From<crate::cancel::StopReason> for Error {
+    fn from(reason: crate::cancel::StopReason) -> Self {
+        Self::Stopped(reason)
+    }
+}
+
 // Not `#[from]`: that would also make the template error the source, and a caller printing the chain
 // would say the problem twice.
 impl From<crate::survey::TemplateError> for Error {

@@ -23,6 +23,7 @@
 pub mod app;
 pub mod cancel;
 pub mod checkin;
+pub mod evidence;
 pub mod files;
 pub mod model;
 pub mod outbox;

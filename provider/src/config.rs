@@ -33,6 +33,9 @@ pub struct ProviderConfig {
     /// anything but a loopback address. Set this to allow another address (for example a phone on the
     /// same desk reaching a laptop); you take responsibility for that network.
     pub allow_non_loopback: bool,
+    /// Trust anchors (PEM) for the content credentials of received pictures; `None` checks their
+    /// integrity only (a valid signature is then reported `valid` with `trusted: false`).
+    pub trust_anchors: Option<String>,
 }
 
 impl Default for ProviderConfig {
@@ -44,6 +47,7 @@ impl Default for ProviderConfig {
             body_limit: DEFAULT_BODY_LIMIT,
             seed_demo: false,
             allow_non_loopback: false,
+            trust_anchors: None,
         }
     }
 }

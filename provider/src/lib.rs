@@ -24,6 +24,7 @@
 pub mod admin;
 mod clock;
 pub mod config;
+pub mod credentials;
 pub mod error;
 mod fault_table;
 pub mod faults;

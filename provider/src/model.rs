@@ -89,6 +89,9 @@ pub struct ReceivedItem {
     pub deliveries: u32,
     /// The item JSON as received, without the credential fields.
     pub metadata: Value,
+    /// For a picture: the emulator's verification of its C2PA content credentials, as
+    /// `{"result": "valid" | "tampered" | "unsigned" | "untrusted" | "not_supported", ...}`.
+    pub credentials: Option<Value>,
 }
 
 /// Filter for [`crate::Admin::received_items`].

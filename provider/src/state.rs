@@ -27,6 +27,7 @@ struct Inner {
     faults: FaultTable,
     traffic: Arc<Traffic>,
     body_limit: usize,
+    trust_anchors: Option<String>,
     db_path: PathBuf,
     files_dir: PathBuf,
     _temp_dir: Option<tempfile::TempDir>,
@@ -70,6 +71,7 @@ impl ProviderState {
                 faults: FaultTable::default(),
                 traffic: Arc::default(),
                 body_limit: config.body_limit,
+                trust_anchors: config.trust_anchors.clone(),
                 db_path,
                 files_dir,
                 _temp_dir: temp_dir,
@@ -89,6 +91,11 @@ impl ProviderState {
     /// The folder of uploaded files.
     pub fn files_dir(&self) -> &Path {
         &self.inner.files_dir
+    }
+
+    /// The trust anchors for received pictures' content credentials.
+    pub(crate) fn trust_anchors(&self) -> Option<&str> {
+        self.inner.trust_anchors.as_deref()
     }
 
     pub(crate) fn store(&self) -> &Store {

@@ -4,7 +4,7 @@ Everything runs against the real library and a real provider emulator (`fieldsyn
 HTTP server on 127.0.0.1) started as a subprocess (emulator.py; its admin API is driven with urllib only,
 so the suite needs nothing but pytest).
 
-Run through `scripts/test-python.sh`, which sets PYTHONPATH to target/bindings/python.
+Run through `scripts/test-python.sh`, which puts target/bindings/python and bindings/python on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -24,6 +24,10 @@ from emulator import PASSWORD, REPO, TOKEN, USER, Emulator, work_order  # noqa: 
 
 CODE = "ACME"
 
+# The wire spelling of the typed values, for comparing them with what the emulator received (its JSON keeps
+# the provider's strings).
+WIRE_EVIDENCE = {fs.EvidenceType.BEFORE: "before", fs.EvidenceType.DURING: "during", fs.EvidenceType.AFTER: "after"}
+
 # Bounded waits: a test fails instead of hanging when something never happens.
 WAIT_SECS = 10.0
 
@@ -34,8 +38,10 @@ def run(coro):
 
 
 def child_env() -> dict[str, str]:
-    """The environment of a child Python process: it imports the same generated module as this one."""
-    return {**os.environ, "PYTHONPATH": str(Path(fs.__file__).resolve().parent)}
+    """The environment of a child Python process: it imports the same generated module as this one, and the
+    `fieldsync` package of bindings/python."""
+    paths = [str(Path(fs.__file__).resolve().parent), str(Path(__file__).resolve().parents[1])]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def wait_until(condition, what: str, timeout=WAIT_SECS, every=0.01):
@@ -258,5 +264,5 @@ def field_orders(emulator: Emulator, fieldsync: fs.FieldSync) -> None:
         work_order("WO-3"),
         work_order("WO-4", gpsLatitude=HOME[0], gpsLongitude=HOME[1]),
     )
-    report = run(fieldsync.refresh(CODE, True))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     assert (report.created, report.rejected) == (4, [])

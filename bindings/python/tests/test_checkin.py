@@ -11,6 +11,8 @@ import pytest
 import fieldsync_ffi as fs
 from conftest import CODE, HOME, NEAR, field_orders, location_fix, now_ms, rfc3339, run
 
+Kind, State = fs.OutboxKind, fs.OutboxState
+
 WO1, WO2, WO3, WO4 = (f"{CODE}::WO-{n}" for n in (1, 2, 3, 4))
 DEAD_URL = "http://127.0.0.1:9/api/v2"  # nothing listens there: the provider is unreachable
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -75,13 +77,13 @@ def test_check_in_takes_the_first_good_enough_fix_from_the_hosts_location_source
     check_in = run(fieldsync.check_in(WO1, track, 5_000, 10.0, "B-7731", "jane"))
 
     assert UUID.match(check_in.uuid), check_in.uuid
-    assert (check_in.project, check_in.certified, check_in.reasons, check_in.state) == (WO1, True, [], "queued")
+    assert (check_in.project, check_in.certified, check_in.reasons, check_in.state) == (WO1, True, [], State.QUEUED)
     assert check_in.distance_m == pytest.approx(11.1, abs=0.5)
     assert len(track.timeouts) == 3 and len(track.pending) == 1
     assert all(0 < timeout <= 5_000 for timeout in track.timeouts), track.timeouts
     assert threading.get_ident() not in track.threads, "the source is called from a library worker thread"
     [entry] = fieldsync.outbox(CODE)
-    assert (entry.id, entry.project, entry.kind, entry.state, entry.attempts) == (check_in.uuid, WO1, "checkin", "queued", 0)
+    assert (entry.id, entry.project, entry.kind, entry.state, entry.attempts) == (check_in.uuid, WO1, Kind.CHECK_IN, State.QUEUED, 0)
 
     [outcome] = run(fieldsync.sync(3600))
     assert (outcome.code, outcome.delivered, outcome.retrying, outcome.error) == (CODE, 1, 0, None)
@@ -174,7 +176,7 @@ def test_explicit_fixes_are_certified_or_recorded_uncertified_per_the_rules(site
     recorded = [fieldsync.check_in_with_fix(WO1, fix, None, None) for fix, *_ in cases]
 
     for check_in, (_, certified, reason, distance) in zip(recorded, cases):
-        assert (check_in.certified, check_in.state, check_in.project) == (certified, "queued", WO1)
+        assert (check_in.certified, check_in.state, check_in.project) == (certified, State.QUEUED, WO1)
         assert check_in.distance_m == pytest.approx(distance, abs=1.0)
         if reason is None:
             assert check_in.reasons == []
@@ -258,6 +260,8 @@ def test_a_bad_check_in_is_a_typed_error_and_writes_nothing(site, fieldsync, pro
         fieldsync.check_in_with_fix(project, fix, badge, None)
 
     assert reason in caught.value.reason, caught.value.reason
+    if error is fs.FieldSyncError.Conflict:
+        assert caught.value.kind == fs.ConflictKind.PROJECT_CLOSED
     assert fieldsync.outbox(CODE) == []
 
 
@@ -273,7 +277,7 @@ def test_a_bad_project_id_is_refused_before_the_location_source_is_asked(site, f
 
 def test_a_project_requiring_a_check_in_cannot_be_completed_before_one(site, fieldsync):
     site.set_options("WO-1", {"check_in_required": True})
-    run(fieldsync.refresh(CODE, False))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     complete = fs.ProjectEdit(status="Complete")
 
     with pytest.raises(fs.FieldSyncError.CompletionBlocked) as blocked:
@@ -283,7 +287,7 @@ def test_a_project_requiring_a_check_in_cannot_be_completed_before_one(site, fie
 
     check_in = fieldsync.check_in_with_fix(WO1, location_fix(), None, None)
     assert fieldsync.edit_project(WO1, complete).status == "Complete"
-    assert [(entry.id, entry.kind) for entry in fieldsync.outbox(CODE)][0] == (check_in.uuid, "checkin")
+    assert [(entry.id, entry.kind) for entry in fieldsync.outbox(CODE)][0] == (check_in.uuid, Kind.CHECK_IN)
 
 
 # ----- offline, then delivered exactly once -----
@@ -304,7 +308,8 @@ def test_offline_check_ins_are_delivered_once_in_order_with_their_original_times
     # "the connection failed: send failed because receiver is gone"): delivery stops there until the next sync.
     # Projects relay in parallel, so the first entry of each project (WO-1, WO-3) may have been in flight.
     assert (offline.delivered, offline.report) == (0, None) and offline.retrying in (1, 2), offline
-    assert offline.error.startswith("uploadPictures: "), offline.error
+    assert isinstance(offline.error, fs.FieldSyncError.Network), repr(offline.error)
+    assert offline.error.reason.startswith("uploadPictures: "), offline.error.reason
     assert [entry.id for entry in fieldsync.outbox(CODE)] == [check_in.uuid for check_in, *_ in recorded], "nothing lost"
     assert checkins_at(site) == []
 
@@ -335,11 +340,12 @@ def test_a_check_in_the_provider_stored_before_the_connection_dropped_is_not_dup
 
     first = run(fieldsync.push_outbox(CODE))
 
-    assert (first.delivered, first.retrying) == (0, 1) and first.error
+    assert (first.delivered, first.retrying) == (0, 1)
+    assert isinstance(first.error, fs.FieldSyncError.Network), repr(first.error)
     [stored] = checkins_at(site)
     assert (stored["uuid"], stored["deliveries"]) == (check_in.uuid, 1), "the provider kept it"
     [entry] = fieldsync.outbox(CODE)
-    assert (entry.id, entry.state, entry.attempts) == (check_in.uuid, "retry_wait", 1) and entry.last_error
+    assert (entry.id, entry.state, entry.attempts) == (check_in.uuid, State.RETRY_WAIT, 1) and entry.last_error
 
     second = run(fieldsync.push_outbox(CODE))
 
@@ -355,9 +361,11 @@ def test_a_check_in_refused_with_500_stays_queued_until_the_provider_recovers(si
 
     [failed] = run(fieldsync.sync(3600))
 
-    assert (failed.delivered, failed.retrying) == (0, 1) and "500" in failed.error, failed.error
+    assert (failed.delivered, failed.retrying) == (0, 1)
+    assert isinstance(failed.error, fs.FieldSyncError.Network), repr(failed.error)
+    assert "500" in failed.error.reason, failed.error.reason
     [entry] = fieldsync.outbox(CODE)
-    assert (entry.id, entry.state, entry.attempts) == (check_in.uuid, "retry_wait", 1)
+    assert (entry.id, entry.state, entry.attempts) == (check_in.uuid, State.RETRY_WAIT, 1)
     assert checkins_at(site) == []
 
     site.clear_faults()
@@ -381,8 +389,10 @@ def test_the_integrations_check_in_rules_tighten_or_refuse(site, fieldsync):
 
     refusing = fs.CheckInRules(geofence_radius_m=5.0, refuse_uncertified=True)
     fieldsync.edit_integration(CODE, fs.IntegrationEdit(check_in=refusing), None, None)
-    with pytest.raises(fs.FieldSyncError.InvalidInput, match="geofence"):
+    with pytest.raises(fs.FieldSyncError.CheckInRefused) as refused:
         fieldsync.check_in_with_fix(WO1, location_fix(NEAR), None, None)
+    assert refused.value.project == WO1
+    assert refused.value.failed_rules == ["11 m from the property, outside the 5 m geofence"], refused.value.failed_rules
     assert [entry.id for entry in fieldsync.outbox(CODE)] == queued, "a refused check-in writes nothing"
     assert fieldsync.check_in_with_fix(WO1, location_fix(HOME), None, None).certified, "on the spot still passes"
 

@@ -34,7 +34,7 @@ def assert_consistent(fieldsync, emulator, listener):
         assert sorted(s.work_order_number for s in fieldsync.projects(query)) == expected
         integration = fieldsync.integration(code)
         assert integration.status == fs.IntegrationStatus.IDLE and integration.last_error is None
-        again = run(fieldsync.refresh(code, False))
+        again = run(fieldsync.refresh(code, fs.RefreshMode.CHANGES))
         assert (again.created, again.updated, again.removed) == (0, 0, 0)
     assert len(set(listener.threads)) == 1
 
@@ -50,7 +50,7 @@ def test_eight_threads_refresh_and_read_at_once(two_integrations, fieldsync, lis
             for round_ in range(3):
                 code = (CODE, SECOND)[index % 2]
                 if index % 4 < 2:
-                    report = run(fieldsync.refresh(code, round_ == 1))
+                    report = run(fieldsync.refresh(code, fs.RefreshMode.FULL_IMPORT if round_ == 1 else fs.RefreshMode.CHANGES))
                     assert not report.rejected
                 elif index % 4 == 2:
                     page = fieldsync.projects(fs.ProjectQuery(integration=code, limit=200))
@@ -77,7 +77,7 @@ def test_gathered_coroutines_refresh_and_read_at_once(two_integrations, fieldsyn
     async def together():
         reads = [asyncio.to_thread(fieldsync.projects, fs.ProjectQuery(limit=200)) for _ in range(4)]
         lists = [asyncio.to_thread(fieldsync.integrations) for _ in range(2)]
-        refreshes = [fieldsync.refresh(code, full) for code in (CODE, SECOND) for full in (True, False, True)]
+        refreshes = [fieldsync.refresh(code, fs.RefreshMode.FULL_IMPORT if full else fs.RefreshMode.CHANGES) for code in (CODE, SECOND) for full in (True, False, True)]
         checks = [fieldsync.validate(CODE), fieldsync.validate(SECOND)]
         return await asyncio.gather(*refreshes, *checks, *reads, *lists)
 
@@ -97,7 +97,7 @@ def test_many_event_loops_in_many_threads(two_integrations, fieldsync, listener)
 
     def worker(code):
         async def work():
-            await asyncio.gather(fieldsync.refresh(code, False), fieldsync.validate(code))
+            await asyncio.gather(fieldsync.refresh(code, fs.RefreshMode.CHANGES), fieldsync.validate(code))
 
         try:
             for _ in range(2):

@@ -77,7 +77,7 @@ def test_unknown_project_and_integration_are_not_found(linked, fieldsync):
     with pytest.raises(fs.FieldSyncError.NotFound):
         fieldsync.delete_integration("NOPE", False)
     with pytest.raises(fs.FieldSyncError.NotFound):
-        run(fieldsync.refresh("NOPE", False))
+        run(fieldsync.refresh("NOPE", fs.RefreshMode.CHANGES))
     with pytest.raises(fs.FieldSyncError.NotFound):
         run(fieldsync.validate("NOPE"))
 
@@ -85,19 +85,21 @@ def test_unknown_project_and_integration_are_not_found(linked, fieldsync):
 def test_a_duplicate_code_is_a_conflict(linked, fieldsync, secrets):
     stored = dict(secrets.values)
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.create_integration(new_integration(linked.base_url), "another-password", "another-token")
+    assert caught.value.kind == fs.ConflictKind.DUPLICATE_INTEGRATION
 
     assert secrets.values == stored, "the existing integration's credentials are untouched"
 
 
 def test_deleting_an_integration_with_pending_work_is_a_conflict(linked, fieldsync, secrets):
     linked.create_orders(work_order("WO-1001"))
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.edit_project(f"{CODE}::WO-1001", fs.ProjectEdit(status="Complete"))
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.delete_integration(CODE, False)
+    assert caught.value.kind == fs.ConflictKind.PENDING_FIELD_WORK
     assert fieldsync.integration(CODE).code == CODE
 
     # Forced, it hands the pending work back as JSON first.
@@ -109,11 +111,12 @@ def test_deleting_an_integration_with_pending_work_is_a_conflict(linked, fieldsy
 
 def test_editing_a_closed_project_is_a_conflict(linked, fieldsync):
     linked.create_orders(work_order("WO-1001"))
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.close_project(f"{CODE}::WO-1001")
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.edit_project(f"{CODE}::WO-1001", fs.ProjectEdit(status="Complete"))
+    assert caught.value.kind == fs.ConflictKind.PROJECT_CLOSED
 
 
 def test_a_503_is_a_network_error_with_retry_after(linked, fieldsync):
@@ -121,14 +124,14 @@ def test_a_503_is_a_network_error_with_retry_after(linked, fieldsync):
     linked.add_fault({"endpoint": "getWorkOrders", "kind": "http503", "retryAfter": 42, "times": 1})
 
     with pytest.raises(fs.FieldSyncError.Network) as caught:
-        run(fieldsync.refresh(CODE, True))
+        run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
 
     assert caught.value.retry_after_secs == 42
     failed = fieldsync.integration(CODE)
     assert failed.status == fs.IntegrationStatus.ERROR and "503" in failed.last_error
     assert fieldsync.projects(fs.ProjectQuery()) == []  # the cache is untouched
     # The fault was for one request: the next refresh recovers and clears the error.
-    assert run(fieldsync.refresh(CODE, True)).created == 1
+    assert run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT)).created == 1
     assert fieldsync.integration(CODE).status == fs.IntegrationStatus.IDLE
     assert fieldsync.integration(CODE).last_error is None
 
@@ -137,7 +140,7 @@ def test_a_dropped_connection_is_a_network_error_without_retry_after(linked, fie
     linked.add_fault({"endpoint": "getWorkOrders", "kind": "dropBefore", "times": 1})
 
     with pytest.raises(fs.FieldSyncError.Network) as caught:
-        run(fieldsync.refresh(CODE, False))
+        run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
 
     assert caught.value.retry_after_secs is None
 
@@ -147,7 +150,7 @@ def test_a_refresh_with_a_wrong_password_is_an_auth_error(emulator, fieldsync):
     fieldsync.create_integration(new_integration(emulator.base_url), WRONG_PASSWORD, TOKEN)
 
     with pytest.raises(fs.FieldSyncError.Auth) as caught:
-        run(fieldsync.refresh(CODE, False))
+        run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
 
     assert "401" in caught.value.reason
     assert fieldsync.integration(CODE).status == fs.IntegrationStatus.ERROR
@@ -155,7 +158,7 @@ def test_a_refresh_with_a_wrong_password_is_an_auth_error(emulator, fieldsync):
 
 def refresh_three_at_once(fieldsync):
     async def together():
-        return await asyncio.gather(*(fieldsync.refresh(CODE, False) for _ in range(3)), return_exceptions=True)
+        return await asyncio.gather(*(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES) for _ in range(3)), return_exceptions=True)
 
     return run(together())
 
@@ -193,10 +196,10 @@ def test_errors_and_statuses_never_hold_secrets(emulator, fieldsync, listener):
     for fault in ({"kind": "http503"}, {"kind": "http401"}, {"kind": "truncate"}, {"kind": "dropAfter"}):
         emulator.add_fault({"endpoint": "getWorkOrders", "times": 1, **fault})
         with pytest.raises(fs.FieldSyncError) as caught:
-            run(fieldsync.refresh(CODE, True))
+            run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
         texts += [str(caught.value), repr(caught.value), caught.value.reason]
     with pytest.raises(fs.FieldSyncError.Auth) as caught:
-        run(fieldsync.refresh("BAD", False))
+        run(fieldsync.refresh("BAD", fs.RefreshMode.CHANGES))
     texts += [str(caught.value), repr(caught.value)]
     texts += [str(integration.last_error) for integration in fieldsync.integrations()]
     texts += [str(event) for event in listener.snapshot()]

@@ -69,7 +69,7 @@ def import_seed(emulator, client: fs.FieldSync) -> None:
         SEED_PASSWORD,
         SEED_TOKEN,
     )
-    assert run(client.refresh(CODE, True)).created == 11
+    assert run(client.refresh(CODE, fs.RefreshMode.FULL_IMPORT)).created == 11
 
 
 @pytest.fixture
@@ -106,7 +106,7 @@ def test_a_survey_answered_offline_survives_a_reopen_and_reaches_the_provider_on
     # Offline from here on: every provider endpoint fails.
     seeded.add_fault({"kind": "http503"})
     first = open_fieldsync(tmp_path / "device", secrets, None)
-    photos = [run(first.add_photo(WO109, INSPECTION, "during", str(jpeg), None)) for jpeg in JPEGS]
+    photos = [run(first.add_photo(WO109, INSPECTION, fs.EvidenceType.DURING, str(jpeg), None)) for jpeg in JPEGS]
     p1, p2, p3 = (photo.uuid for photo in photos)
     answers = inspection_answers(p1, p2, p3)
     survey = first.task_survey(WO109, INSPECTION)
@@ -205,26 +205,27 @@ def test_completion_is_refused_with_typed_unmet_requirements_then_accepted_and_i
     linked.create_orders(work_order("WO-7", services=grass_cut), work_order("WO-8", services=grass_cut))
     for number in ("WO-7", "WO-8"):
         linked.set_options(number, {"photos_required": {"after": 1}})
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     wo7, wo8 = f"{CODE}::WO-7", f"{CODE}::WO-8"
     assert fieldsync.resolved_options(wo7, "Grass Cut").photos_required == {"after": 1}
-    need_after = fs.UnmetRequirement(task="Grass Cut", kind=fs.RequirementKind.PHOTOS, evidence="after", have=0, need=1)
+    need_after = fs.UnmetRequirement(task="Grass Cut", kind=fs.RequirementKind.PHOTOS, evidence=fs.EvidenceType.AFTER, have=0, need=1)
 
     assert fieldsync.completion_requirements(wo7) == [need_after]
     with pytest.raises(fs.FieldSyncError.CompletionBlocked) as blocked:
         fieldsync.complete_project(wo7, None)
     assert blocked.value.unmet == [need_after]
-    run(fieldsync.add_photo(wo7, "Grass Cut", "before", str(JPEGS[0]), None))
+    run(fieldsync.add_photo(wo7, "Grass Cut", fs.EvidenceType.BEFORE, str(JPEGS[0]), None))
     with pytest.raises(fs.FieldSyncError.CompletionBlocked) as still:
         fieldsync.complete_project(wo7, None)
     assert still.value.unmet == [need_after], "a before photo is not an after photo"
 
-    run(fieldsync.add_photo(wo7, "Grass Cut", "after", str(JPEGS[1]), None))
+    run(fieldsync.add_photo(wo7, "Grass Cut", fs.EvidenceType.AFTER, str(JPEGS[1]), None))
     assert fieldsync.completion_requirements(wo7) == []
     completion = fieldsync.complete_project(wo7, None)
     assert (completion.project, completion.status, completion.forced_reason, completion.overridden) == (wo7, "Complete", None, [])
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as again:
         fieldsync.complete_project(wo7, None)
+    assert again.value.kind == fs.ConflictKind.ALREADY_COMPLETED
 
     # Forced with a reason, the unmet requirements are overridden and the reason travels with the status.
     forced = fieldsync.complete_project(wo8, "Gate locked, photos impossible")
@@ -255,7 +256,7 @@ def test_category_counts_and_the_category_filter(linked, fieldsync):
         work_order("WO-A1"),
         work_order("WO-A2"),
     )
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     fieldsync.close_project(f"{CODE}::WO-A2")
 
     counts = fieldsync.category_counts()
@@ -295,20 +296,21 @@ def test_a_local_project_waits_for_its_order_and_is_delivered_once_adopted(linke
         fs.NewLocalProject(integration=CODE, work_order_number="WO-900", address1="900 Elm St", city="Columbus", tasks=["Grass Cut"])
     )
     assert (local.id, [t.name for t in local.tasks]) == (f"{CODE}::WO-900", ["Grass Cut"])
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as exists:
         fieldsync.create_local_project(fs.NewLocalProject(integration=CODE, work_order_number="WO-1"))
+    assert exists.value.kind == fs.ConflictKind.PROJECT_EXISTS
     [summary] = fieldsync.projects(fs.ProjectQuery(search="WO-900"))
     assert summary.local
 
-    photo = run(fieldsync.add_photo(local.id, "Grass Cut", "before", str(JPEGS[0]), None))
-    assert photo.state == "queued"
+    photo = run(fieldsync.add_photo(local.id, "Grass Cut", fs.EvidenceType.BEFORE, str(JPEGS[0]), None))
+    assert photo.state == fs.PhotoState.QUEUED
     waiting = run(fieldsync.push_outbox(CODE))
     assert (waiting.delivered, waiting.error) == (0, None)
     assert [entry.id for entry in fieldsync.outbox(CODE)] == [photo.uuid], "its work waits for the order"
     assert linked.items(file_type="picture") == []
 
     linked.create_orders(work_order("WO-900"))
-    run(fieldsync.refresh(CODE, False))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     [summary] = fieldsync.projects(fs.ProjectQuery(search="WO-900"))
     if summary.local:
         pytest.skip("adopting a local project on import is not on this branch yet (the project stays local)")
@@ -322,12 +324,13 @@ def test_a_local_project_waits_for_its_order_and_is_delivered_once_adopted(linke
 def test_a_local_project_whose_order_never_comes_is_discarded_with_its_work_exported(linked, fieldsync):
     field_orders(linked, fieldsync)
     local = fieldsync.create_local_project(fs.NewLocalProject(integration=CODE, work_order_number="WO-901", tasks=["Grass Cut"]))
-    photo = run(fieldsync.add_photo(local.id, "Grass Cut", "before", str(JPEGS[0]), None))
+    photo = run(fieldsync.add_photo(local.id, "Grass Cut", fs.EvidenceType.BEFORE, str(JPEGS[0]), None))
 
     folder = Path(run(fieldsync.discard_local_project(local.id)))
 
     assert photo.uuid in (folder / "pending.json").read_text()
     assert fieldsync.projects(fs.ProjectQuery(search="WO-901")) == []
     assert fieldsync.outbox(CODE) == []
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as provider_project:
         run(fieldsync.discard_local_project(f"{CODE}::WO-1"))
+    assert provider_project.value.kind == fs.ConflictKind.NOT_LOCAL_PROJECT

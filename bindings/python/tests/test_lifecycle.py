@@ -130,7 +130,7 @@ def test_shutdown_returns_and_delivers_the_last_events():
         client.create_integration(fs.NewIntegration(code="ACME", base_url="http://127.0.0.1:9/api/v2",
                                   username="u", mode=fs.IntegrationMode.EXTERNAL), "pw", None)
         try:
-            asyncio.run(client.refresh("ACME", False))
+            asyncio.run(client.refresh("ACME", fs.RefreshMode.CHANGES))
         except fs.FieldSyncError.Network:
             pass
         client.shutdown()

@@ -17,7 +17,7 @@ def test_the_logger_receives_the_library_lines(linked, fieldsync, logs, tmp_path
     linked.create_orders(work_order("WO-1001"))
     mark = logs.mark()
 
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     # Opening a new database logs its migrations.
     open_fieldsync(tmp_path / "second", fs.SecretStore(), None)
 
@@ -41,7 +41,7 @@ def test_only_the_first_logger_is_installed(linked, fieldsync, logs):
     fs.init_logging(Other(), fs.LogLevel.DEBUG)  # ignored: the conftest's logger came first
     mark = logs.mark()
     run(fieldsync.validate(CODE))
-    run(fieldsync.refresh(CODE, False))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
 
     assert logs.since(mark)
     assert other == []
@@ -52,10 +52,10 @@ def test_log_lines_never_hold_secrets(linked, fieldsync, logs):
     the session so far at DEBUG level, the library's and its dependencies' (HTTP client, TLS)."""
     linked.create_orders(work_order("WO-1001"))
     run(fieldsync.validate(CODE))
-    run(fieldsync.refresh(CODE, True))
+    run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     linked.add_fault({"endpoint": "getWorkOrders", "kind": "http401", "times": 1})
     with pytest.raises(fs.FieldSyncError.Auth):
-        run(fieldsync.refresh(CODE, False))
+        run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     push_key = fieldsync.push_key(CODE)
     run(fieldsync.refresh_by_push_key(push_key))
     digest = hashlib.sha1(PASSWORD.encode()).hexdigest()
@@ -79,7 +79,7 @@ def test_lines_logged_on_library_threads_reach_the_logger(linked, fieldsync, log
 
     LOGS.log = recording
     try:
-        run(fieldsync.refresh(CODE, True))
+        run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     finally:
         del LOGS.log
     assert logs.since(mark)

@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 import fieldsync_ffi as fs
-from conftest import CODE, NEAR, PASSWORD, TOKEN, WAIT_SECS, field_orders, location_fix, new_integration, photo_fixtures, run
+from conftest import CODE, NEAR, PASSWORD, TOKEN, WAIT_SECS, WIRE_EVIDENCE, field_orders, location_fix, new_integration, photo_fixtures, run
+
+Evidence, PhotoState, Kind, State = fs.EvidenceType, fs.PhotoState, fs.OutboxKind, fs.OutboxState
 
 WO1, WO2, WO3, WO4 = (f"{CODE}::WO-{n}" for n in (1, 2, 3, 4))
 PHOTOS = photo_fixtures()
@@ -26,7 +28,7 @@ def site(linked, fieldsync):
     return linked
 
 
-def add(fieldsync, file, project=WO1, task="Grass Cut", evidence="before", fix=None):
+def add(fieldsync, file, project=WO1, task="Grass Cut", evidence=Evidence.BEFORE, fix=None):
     return run(fieldsync.add_photo(project, task, evidence, str(file), fix))
 
 
@@ -61,7 +63,7 @@ def photo_changes(listener, uuid):
 def test_without_auto_relay_a_processed_photo_waits_for_qa(site, fieldsync, listener, tmp_path):
     photo = add(fieldsync, DSCN0010, fix=location_fix(NEAR))
 
-    assert (photo.project, photo.task, photo.evidence, photo.state, photo.message) == (WO1, "Grass Cut", "before", "pending_qa", None)
+    assert (photo.project, photo.task, photo.evidence, photo.state, photo.message) == (WO1, "Grass Cut", Evidence.BEFORE, PhotoState.PENDING_QA, None)
     assert (photo.width, photo.height) == (640, 480)
     assert photo.capture_time == "2008-10-22T16:28:39Z"
     assert photo.location_certified is True, "the device's fix (11 m away) wins over the EXIF position"
@@ -70,13 +72,13 @@ def test_without_auto_relay_a_processed_photo_waits_for_qa(site, fieldsync, list
     thumbnail = Path(photo.thumbnail_path)
     assert thumbnail.is_file() and thumbnail.is_relative_to(tmp_path / "cache" / "photos")
     assert jpeg_size(thumbnail.read_bytes()) == (320, 240)
-    listener.wait_for(lambda events: photo_changes(listener, photo.uuid) == ["pending_qa"])
+    listener.wait_for(lambda events: photo_changes(listener, photo.uuid) == [PhotoState.PENDING_QA])
 
     assert [p.uuid for p in fieldsync.photos(WO1)] == [photo.uuid]
     assert [p.uuid for p in fieldsync.photos(None)] == [photo.uuid]
     assert fieldsync.photos(WO3) == []
     [entry] = fieldsync.outbox(CODE)
-    assert (entry.id, entry.kind, entry.state) == (photo.uuid, "photo", "held")
+    assert (entry.id, entry.kind, entry.state) == (photo.uuid, Kind.PHOTO, State.HELD)
     assert run(fieldsync.push_outbox(CODE)).delivered == 0, "nothing relays before QA"
     assert pictures_at(site) == []
 
@@ -96,14 +98,14 @@ def test_large_and_rotated_photos_are_resized_and_turned_upright(site, fieldsync
 
 
 def test_qa_relays_exactly_the_approved_photos_once(site, fieldsync, listener):
-    approved = add(fieldsync, DSCN0010, evidence="before", fix=location_fix(NEAR))
-    rejected = add(fieldsync, DSCN0012, evidence="during")
-    by_project = add(fieldsync, DSCN0021, task="Debris Removal", evidence="after")
-    assert [p.state for p in (approved, rejected, by_project)] == ["pending_qa"] * 3
+    approved = add(fieldsync, DSCN0010, evidence=Evidence.BEFORE, fix=location_fix(NEAR))
+    rejected = add(fieldsync, DSCN0012, evidence=Evidence.DURING)
+    by_project = add(fieldsync, DSCN0021, task="Debris Removal", evidence=Evidence.AFTER)
+    assert [p.state for p in (approved, rejected, by_project)] == [PhotoState.PENDING_QA] * 3
 
-    assert fieldsync.approve_photo(approved.uuid).state == "queued"
+    assert fieldsync.approve_photo(approved.uuid).state == PhotoState.QUEUED
     refused = fieldsync.reject_photo(rejected.uuid, "blurry")
-    assert (refused.state, refused.message) == ("rejected", "blurry")
+    assert (refused.state, refused.message) == (PhotoState.REJECTED, "blurry")
     assert fieldsync.approve_project_photos(WO1) == 1, "only the one still waiting for review"
     assert fieldsync.approve_project_photos(WO1) == 0
     assert sorted(entry.id for entry in fieldsync.outbox(CODE)) == sorted([approved.uuid, by_project.uuid])
@@ -116,11 +118,11 @@ def test_qa_relays_exactly_the_approved_photos_once(site, fieldsync, listener):
     for photo in (approved, by_project):
         item = received[photo.uuid]
         assert item["deliveries"] == 1
-        assert (item["workOrderNumber"], item["taskName"], item["evidenceType"]) == ("WO-1", photo.task, photo.evidence)
+        assert (item["workOrderNumber"], item["taskName"], item["evidenceType"]) == ("WO-1", photo.task, WIRE_EVIDENCE[photo.evidence])
         assert jpeg_size(site.item_file(photo.uuid)) == (photo.width, photo.height), "the rendition travels"
     assert received[approved.uuid]["metadata"]["csrCertifiedLocation"] is True
     states = {p.uuid: p.state for p in fieldsync.photos(WO1)}
-    assert states == {approved.uuid: "relayed", rejected.uuid: "rejected", by_project.uuid: "relayed"}
+    assert states == {approved.uuid: PhotoState.RELAYED, rejected.uuid: PhotoState.REJECTED, by_project.uuid: PhotoState.RELAYED}
     assert fieldsync.outbox(CODE) == []
     started = listener.wait_for(
         lambda events: {e.uuid for e in events if e.is_upload_started()} >= {approved.uuid, by_project.uuid}
@@ -128,16 +130,18 @@ def test_qa_relays_exactly_the_approved_photos_once(site, fieldsync, listener):
     assert rejected.uuid not in {e.uuid for e in started if e.is_upload_started()}
 
     # Publishing again sends it again under the same uuId: the provider keeps one.
-    assert fieldsync.approve_photo(approved.uuid).state == "queued"
+    assert fieldsync.approve_photo(approved.uuid).state == PhotoState.QUEUED
     assert run(fieldsync.push_outbox(CODE)).delivered == 1
     again = {item["uuid"]: item["deliveries"] for item in pictures_at(site)}
     assert again == {approved.uuid: 2, by_project.uuid: 1}
     assert fieldsync.approve_project_photos(WO1) == 0, "nothing waits for review"
 
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.approve_photo(rejected.uuid)
-    with pytest.raises(fs.FieldSyncError.Conflict):
+    assert caught.value.kind == fs.ConflictKind.PHOTO_STATE
+    with pytest.raises(fs.FieldSyncError.Conflict) as caught:
         fieldsync.reject_photo(approved.uuid, "too late")
+    assert caught.value.kind == fs.ConflictKind.PHOTO_STATE
     with pytest.raises(fs.FieldSyncError.InvalidInput):
         fieldsync.reject_photo(by_project.uuid, "  ")
     with pytest.raises(fs.FieldSyncError.NotFound):
@@ -147,11 +151,11 @@ def test_qa_relays_exactly_the_approved_photos_once(site, fieldsync, listener):
 
 
 def test_the_same_bytes_twice_are_one_photo(site, fieldsync, tmp_path):
-    first = add(fieldsync, DSCN0010, evidence="before")
-    second = add(fieldsync, DSCN0010, evidence="after")
+    first = add(fieldsync, DSCN0010, evidence=Evidence.BEFORE)
+    second = add(fieldsync, DSCN0010, evidence=Evidence.AFTER)
 
     assert (first.duplicate, second.duplicate) == (False, True)
-    assert (second.uuid, second.state, second.evidence) == (first.uuid, "pending_qa", "before")
+    assert (second.uuid, second.state, second.evidence) == (first.uuid, PhotoState.PENDING_QA, Evidence.BEFORE)
     assert [p.uuid for p in fieldsync.photos(WO1)] == [first.uuid]
     assert len(files_under(tmp_path / "cache" / "photos" / "originals")) == 1
     assert [entry.id for entry in fieldsync.outbox(CODE)] == [first.uuid]
@@ -165,8 +169,8 @@ def test_with_auto_relay_a_processed_photo_relays_without_approval(site, fieldsy
 
     photo = add(fieldsync, DSCN0010, fix=location_fix(NEAR))
 
-    assert photo.state == "queued"
-    assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(photo.uuid, "queued")]
+    assert photo.state == PhotoState.QUEUED
+    assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(photo.uuid, State.QUEUED)]
     [outcome] = run(fieldsync.sync(3600))
     assert (outcome.delivered, outcome.error) == (1, None)
     [item] = pictures_at(site)
@@ -174,7 +178,7 @@ def test_with_auto_relay_a_processed_photo_relays_without_approval(site, fieldsy
     assert item["metadata"]["csrCertifiedLocation"] is True
     assert item["metadata"]["csrCertifiedTime"] is False, "taken in 2008: not within 12 hours of its upload"
     [relayed] = fieldsync.photos(WO1)
-    assert (relayed.state, relayed.time_certified) == ("relayed", False)
+    assert (relayed.state, relayed.time_certified) == (PhotoState.RELAYED, False)
 
 
 def test_the_host_sees_byte_progress_and_the_end_of_each_relay(site, fieldsync, listener):
@@ -187,7 +191,7 @@ def test_the_host_sees_byte_progress_and_the_end_of_each_relay(site, fieldsync, 
     sizes = {item["uuid"]: item["fileSize"] for item in pictures_at(site)}
     assert set(sizes) == {photo.uuid for photo in photos}
     events = listener.wait_for(
-        lambda events: {e.uuid for e in events if e.is_photo_changed() and e.state == "relayed"} >= set(sizes)
+        lambda events: {e.uuid for e in events if e.is_photo_changed() and e.state == PhotoState.RELAYED} >= set(sizes)
     )
     progress = [e for e in events if e.is_upload_progress()]
     for uuid, size in sizes.items():
@@ -196,7 +200,7 @@ def test_the_host_sees_byte_progress_and_the_end_of_each_relay(site, fieldsync, 
         assert all(e.bytes_total == size for e in mine), "the total is the rendition the provider received"
         sent = [e.bytes_sent for e in mine]
         assert sent == sorted(sent) and sent[-1] == size, f"monotonic, ending at the size: {sent}"
-        assert photo_changes(listener, uuid)[-1] == "relayed"
+        assert photo_changes(listener, uuid)[-1] == PhotoState.RELAYED
     overall = [e.overall_sent for e in progress]
     assert overall == sorted(overall), "the run's progress never goes back"
     assert overall[-1] == progress[-1].overall_total == sum(sizes.values())
@@ -210,11 +214,11 @@ def test_a_photo_relay_dropped_after_the_provider_stored_it_is_not_duplicated(si
     first = run(fieldsync.push_outbox(CODE))
 
     assert (first.delivered, first.retrying) == (0, 1)
-    assert fieldsync.photos(WO1)[0].state == "queued", "back in the queue"
+    assert fieldsync.photos(WO1)[0].state == PhotoState.QUEUED, "back in the queue"
     assert [(item["uuid"], item["deliveries"]) for item in pictures_at(site)] == [(photo.uuid, 1)]
     assert run(fieldsync.push_outbox(CODE)).delivered == 1
     assert [(item["uuid"], item["deliveries"]) for item in pictures_at(site)] == [(photo.uuid, 2)]
-    assert fieldsync.photos(WO1)[0].state == "relayed"
+    assert fieldsync.photos(WO1)[0].state == PhotoState.RELAYED
 
 
 # ----- hostile files and bad input: nothing written -----
@@ -284,34 +288,34 @@ def test_a_damaged_fixture_is_refused_or_fails_visibly_and_never_relays_broken(s
         assert fieldsync.photos(None) == [] and fieldsync.outbox(CODE) == []
         return
     run(fieldsync.sync(3600))
-    if photo.state == "failed":
+    if photo.state == PhotoState.FAILED:
         assert photo.message.startswith("photo refused:"), photo.message
         assert (photo.width, photo.height, photo.thumbnail_path) == (None, None, None)
         assert pictures_at(site) == []
-        assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(photo.uuid, "held")]
+        assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(photo.uuid, State.HELD)]
         fieldsync.reject_photo(photo.uuid, "damaged")
         assert fieldsync.outbox(CODE) == [], "rejecting it clears its delivery"
     else:
-        assert photo.state == "queued" and photo.width and photo.height
+        assert photo.state == PhotoState.QUEUED and photo.width and photo.height
         [item] = pictures_at(site)
         assert item["uuid"] == photo.uuid
         assert jpeg_size(site.item_file(photo.uuid)) == (photo.width, photo.height)
     if path.name == "corrupted.jpg":
-        assert photo.state == "failed" and "damaged" in photo.message
+        assert photo.state == PhotoState.FAILED and "damaged" in photo.message
 
 
 @pytest.mark.parametrize(
     ("project", "task", "evidence", "file", "fix", "error", "reason"),
     [
-        (WO1, "Grass Cut", "sideways", DSCN0010, None, fs.FieldSyncError.InvalidInput, "evidence"),
-        (WO1, "Pool", "before", DSCN0010, None, fs.FieldSyncError.InvalidInput, "no task `Pool`"),
-        (WO1, "  ", "before", DSCN0010, None, fs.FieldSyncError.InvalidInput, "task"),
-        ("WO-1", "Grass Cut", "before", DSCN0010, None, fs.FieldSyncError.InvalidInput, "project id"),
-        (WO1, "Grass Cut", "before", DSCN0010, location_fix((float("nan"), 1.0)), fs.FieldSyncError.InvalidInput, "latitude"),
-        (WO1, "Grass Cut", "before", DSCN0010, location_fix((0.0, 0.0)), fs.FieldSyncError.InvalidInput, "0,0"),
-        (f"{CODE}::WO-404", "Grass Cut", "before", DSCN0010, None, fs.FieldSyncError.NotFound, "WO-404"),
-        (WO4, "Grass Cut", "before", DSCN0010, None, fs.FieldSyncError.Conflict, "closed"),
-        (WO1, "Grass Cut", "before", Path("/nonexistent/photo.jpg"), None, fs.FieldSyncError.InvalidInput, "photo.jpg"),
+        # A bad evidence string ("sideways" -> InvalidInput) can no longer be passed: `evidence` is an EvidenceType.
+        (WO1, "Pool", Evidence.BEFORE, DSCN0010, None, fs.FieldSyncError.InvalidInput, "no task `Pool`"),
+        (WO1, "  ", Evidence.BEFORE, DSCN0010, None, fs.FieldSyncError.InvalidInput, "task"),
+        ("WO-1", "Grass Cut", Evidence.BEFORE, DSCN0010, None, fs.FieldSyncError.InvalidInput, "project id"),
+        (WO1, "Grass Cut", Evidence.BEFORE, DSCN0010, location_fix((float("nan"), 1.0)), fs.FieldSyncError.InvalidInput, "latitude"),
+        (WO1, "Grass Cut", Evidence.BEFORE, DSCN0010, location_fix((0.0, 0.0)), fs.FieldSyncError.InvalidInput, "0,0"),
+        (f"{CODE}::WO-404", "Grass Cut", Evidence.BEFORE, DSCN0010, None, fs.FieldSyncError.NotFound, "WO-404"),
+        (WO4, "Grass Cut", Evidence.BEFORE, DSCN0010, None, fs.FieldSyncError.Conflict, "closed"),
+        (WO1, "Grass Cut", Evidence.BEFORE, Path("/nonexistent/photo.jpg"), None, fs.FieldSyncError.InvalidInput, "photo.jpg"),
     ],
 )
 def test_bad_photo_input_is_a_typed_error_and_nothing_is_written(site, fieldsync, tmp_path, project, task, evidence, file, fix, error, reason):
@@ -321,6 +325,8 @@ def test_bad_photo_input_is_a_typed_error_and_nothing_is_written(site, fieldsync
         run(fieldsync.add_photo(project, task, evidence, str(file), fix))
 
     assert reason in caught.value.reason, caught.value.reason
+    if error is fs.FieldSyncError.Conflict:
+        assert caught.value.kind == fs.ConflictKind.PROJECT_CLOSED
     assert fieldsync.photos(None) == []
     assert fieldsync.outbox(CODE) == []
     assert files_under(tmp_path / "cache" / "photos") == [], "not even the original's copy"
@@ -335,10 +341,10 @@ def test_a_check_in_that_requires_a_photo_waits_for_it(site, fieldsync):
 
     waiting = run(fieldsync.push_outbox(CODE))
     assert (waiting.delivered, waiting.retrying, waiting.needs_attention) == (0, 0, 0)
-    assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(check_in.uuid, "queued")]
+    assert [(entry.id, entry.state) for entry in fieldsync.outbox(CODE)] == [(check_in.uuid, State.QUEUED)]
     assert site.items() == []
 
-    photo = add(fieldsync, DSCN0012, project=WO2, evidence="after")
+    photo = add(fieldsync, DSCN0012, project=WO2, evidence=Evidence.AFTER)
     assert run(fieldsync.push_outbox(CODE)).delivered == 0, "a photo waiting for QA does not release it"
     fieldsync.approve_photo(photo.uuid)
     released = run(fieldsync.push_outbox(CODE))
@@ -366,7 +372,7 @@ def test_threads_add_photos_and_check_in_at_once(site, fieldsync, listener):
         try:
             barrier.wait(timeout=WAIT_SECS)
             for file in files:
-                photo = add(fieldsync, file, evidence="during", fix=location_fix(NEAR))
+                photo = add(fieldsync, file, evidence=Evidence.DURING, fix=location_fix(NEAR))
                 with lock:
                     added.append(photo)
         except BaseException as err:  # noqa: BLE001 - reported by the main thread
@@ -398,13 +404,15 @@ def test_threads_add_photos_and_check_in_at_once(site, fieldsync, listener):
     photos = fieldsync.photos(WO1)
     assert len(photos) == 7 and len({p.uuid for p in photos}) == 7
     assert {p.uuid for p in added} == {p.uuid for p in photos}
-    assert all(p.state == "pending_qa" and p.width and p.thumbnail_path for p in photos), photos
+    assert all(p.state == PhotoState.PENDING_QA and p.width and p.thumbnail_path for p in photos), photos
     [duplicate] = [photo for photo in added if photo.duplicate]
     assert [photo.duplicate for photo in added if photo.uuid == duplicate.uuid].count(False) == 1
     outbox = fieldsync.outbox(CODE)
-    assert sorted((entry.kind, entry.state) for entry in outbox) == [("checkin", "queued")] * 8 + [("photo", "held")] * 7
+    assert sorted(((entry.kind, entry.state) for entry in outbox), key=lambda pair: (pair[0].value, pair[1].value)) == (
+        [(Kind.CHECK_IN, State.QUEUED)] * 8 + [(Kind.PHOTO, State.HELD)] * 7
+    )
     listener.wait_for(lambda events: all(photo_changes(listener, p.uuid) for p in photos))
-    assert all(photo_changes(listener, p.uuid) == ["pending_qa"] for p in photos), "each processed exactly once"
+    assert all(photo_changes(listener, p.uuid) == [PhotoState.PENDING_QA] for p in photos), "each processed exactly once"
 
     assert fieldsync.approve_project_photos(WO1) == 7
     [outcome] = run(fieldsync.sync(3600))

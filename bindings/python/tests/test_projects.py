@@ -25,7 +25,7 @@ def imported(linked, fieldsync):
         work_order("WO-1004", clientStatus="Rush", clientDueDate="2030-01-25"),
         work_order("WO-9999", assignedTo="vendor2"),
     )
-    report = run(fieldsync.refresh(CODE, True))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
     assert (report.created, report.updated, report.removed, report.rejected) == (4, 0, 0, [])
     return linked
 
@@ -93,7 +93,7 @@ def test_refresh_sees_update_unassign_and_delete(imported, fieldsync):
     imported.delete_order("WO-1003")
     imported.create_orders(work_order("WO-1005"))
 
-    report = run(fieldsync.refresh(CODE, False))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
 
     assert (report.created, report.updated, report.cancelled, report.deleted, report.removed) == (1, 1, 1, 1, 0)
     projects = by_id(fieldsync)
@@ -107,7 +107,7 @@ def test_refresh_sees_update_unassign_and_delete(imported, fieldsync):
     assert fieldsync.project(f"{CODE}::WO-1002").address1 == "002 Elm St"
 
     # The same refresh again changes nothing.
-    again = run(fieldsync.refresh(CODE, False))
+    again = run(fieldsync.refresh(CODE, fs.RefreshMode.CHANGES))
     assert (again.created, again.updated, again.cancelled, again.deleted) == (0, 0, 0, 0)
 
 
@@ -122,7 +122,7 @@ def test_edit_project_status_queues_an_outbox_entry(imported, fieldsync):
     entries = fieldsync.outbox(CODE)
     assert len(entries) == 1, "only a status change travels to the provider"
     entry = entries[0]
-    assert (entry.project, entry.kind, entry.state, entry.attempts) == (f"{CODE}::WO-1001", "status", "queued", 0)
+    assert (entry.project, entry.kind, entry.state, entry.attempts) == (f"{CODE}::WO-1001", fs.OutboxKind.STATUS, fs.OutboxState.QUEUED, 0)
     assert len(entry.id) >= 32 and entry.created_at > 0
 
 
@@ -131,7 +131,7 @@ def test_full_import_keeps_a_project_with_pending_work(imported, fieldsync):
     imported.unassign("WO-1001")
     imported.unassign("WO-1002")
 
-    report = run(fieldsync.refresh(CODE, True))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
 
     assert report.removed == 1
     assert report.kept == [f"{CODE}::WO-1001"]
@@ -163,7 +163,7 @@ def test_push_key_refresh_and_unknown_key(imported, fieldsync):
 def test_orders_missing_required_fields_are_rejected_alone(linked, fieldsync):
     linked.create_orders(work_order("WO-3001"), {"workOrderNumber": "WO-3002", "assignedTo": USER})
 
-    report = run(fieldsync.refresh(CODE, True))
+    report = run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
 
     assert report.created == 1
     assert [r.work_order_number for r in report.rejected] == ["WO-3002"]

@@ -43,11 +43,11 @@ def test_the_readme_guide_runs(emulator, tmp_path):
     lines = result.stdout.splitlines()
     assert "2 0 0 0 0 []" in lines  # the Full Import's report
     assert "ACME::WO-1001 001 Elm St Columbus Open False" in lines  # the filtered page
-    assert "ACME::WO-1001 status queued" in lines  # the outbox
+    assert "ACME::WO-1001 STATUS QUEUED" in lines  # the outbox
     assert "check-in certified: False ['the project has no coordinates: location not verifiable']" in lines
-    assert "photo: pending_qa 640 480" in lines
+    assert "photo: PENDING_QA 640 480" in lines
     assert "ACME delivered 3 retrying 0 None" in lines  # the status change, the check-in, the photo
-    assert "photo relayed" in lines
+    assert "photo RELAYED" in lines
     assert "ACME imported: created 2 updated 0 deleted 0" in lines  # the events
     assert lines[-1] == "ACME IDLE None"  # (a burst of statuses may be coalesced: only the last is certain)
     assert "INFO fieldsync_core::sync::engine downloaded work orders code=ACME" in result.stderr  # the logger

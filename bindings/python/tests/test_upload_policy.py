@@ -20,7 +20,7 @@ def site(linked, fieldsync):
 
 
 def add_photo(fieldsync):
-    return run(fieldsync.add_photo(WO1, "Grass Cut", "before", str(PHOTO), location_fix())).uuid
+    return run(fieldsync.add_photo(WO1, "Grass Cut", fs.EvidenceType.BEFORE, str(PHOTO), location_fix())).uuid
 
 
 def reasons(fieldsync):
@@ -43,7 +43,7 @@ def test_wifi_only_holds_photos_on_metered_but_sends_check_ins_and_unmetered_sen
     assert log[photo].is_waiting_for_wifi(), log[photo]
     assert log[check_in].is_queued(), log[check_in]
     [entry] = [entry for entry in fieldsync.upload_log() if entry.id == photo]
-    assert (entry.integration, entry.project, entry.kind, entry.state) == (CODE, WO1, "photo", "queued")
+    assert (entry.integration, entry.project, entry.kind, entry.state) == (CODE, WO1, fs.OutboxKind.PHOTO, fs.OutboxState.QUEUED)
 
     metered = run(fieldsync.push_outbox(CODE))
     assert (metered.delivered, metered.error) == (1, None)
@@ -65,7 +65,9 @@ def test_no_network_sends_nothing(site, fieldsync):
 
     outcome = run(fieldsync.push_outbox(CODE))
 
-    assert outcome.delivered == 0 and "no network" in outcome.error
+    assert outcome.delivered == 0
+    assert isinstance(outcome.error, fs.FieldSyncError.Network), repr(outcome.error)
+    assert "no network" in outcome.error.reason, outcome.error.reason
     assert site.items() == []
     log = reasons(fieldsync)
     assert log[photo].is_waiting_for_network() and log[check_in].is_waiting_for_network()

@@ -198,9 +198,10 @@ pub struct ProjectQuery {
     pub client_status: Option<String>,
     /// Only this vendor status (case-insensitive).
     pub status: Option<String>,
-    /// Text found in the number, address, city, zip, description or reference (any substring, case
-    /// ignored; three characters or more are looked up in the search index, shorter text scans the list).
-    /// The list keeps its order and paging with a search.
+    /// Text to find in the number, address, city, zip, description or reference, case ignored: every part
+    /// of it (split at spaces) must appear at the start of a word ("mapl" finds Maple Dr, "wo-0042" finds
+    /// WO-00421, "field" does not find Springfield; details in `store/search.rs`). Answered from the
+    /// search index. The list keeps its order and paging with a search.
     pub search: Option<String>,
     /// Include closed projects.
     pub include_closed: bool,

@@ -137,7 +137,8 @@ const SUMMARY: &str = concat!(
     ", i.code, o.integration_id, o.project_id,
         CASE o.kind WHEN 'photo' THEN (SELECT own.state FROM photos own WHERE own.id = o.id)
                     WHEN 'survey' THEN (SELECT own.state FROM surveys own WHERE own.id = o.id) END,
-        p.completed_at IS NOT NULL
+        p.completed_at IS NOT NULL,
+        CASE o.kind WHEN 'photo' THEN (SELECT own.evidence_wait FROM photos own WHERE own.id = o.id) END
      FROM outbox o JOIN integrations i ON i.id = o.integration_id
      LEFT JOIN projects p ON p.id = o.project_id"
 );
@@ -149,6 +150,8 @@ struct Listed {
     integration_id: i64,
     /// The photo's or survey's own state, for a held entry.
     record_state: Option<String>,
+    /// Why signing a photo's rendition waits.
+    evidence_wait: Option<String>,
     completed: bool,
 }
 
@@ -173,6 +176,7 @@ fn listed(row: &rusqlite::Row) -> rusqlite::Result<Listed> {
         },
         integration_id: row.get(13)?,
         record_state: row.get(15)?,
+        evidence_wait: row.get(17)?,
         completed: row.get::<_, Option<bool>>(16)?.unwrap_or(false),
         summary: OutboxSummary {
             waits_for: None,
@@ -216,6 +220,10 @@ pub(crate) fn list(
     for mut row in rows {
         if row.facts.state == EntryState::Held {
             row.facts.held_for = Some(match row.record_state.as_deref() {
+                Some("processing") if row.evidence_wait.is_some() => {
+                    row.facts.last_error = row.evidence_wait.clone();
+                    HeldFor::Signing
+                }
                 Some("processing" | "failed") => HeldFor::Processing,
                 _ => match row.facts.project {
                     Some(project) if !row.completed => {

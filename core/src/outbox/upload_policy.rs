@@ -149,6 +149,12 @@ pub enum WaitReason {
     WaitingForWifi,
     /// A photo not processed yet (or whose processing failed and is retried).
     WaitingForProcessing,
+    /// A processed photo whose content credentials the device could not sign yet (a locked keystore):
+    /// tried again at the next processing pass, never lost.
+    WaitingForSigner {
+        /// Why the device could not sign.
+        error: String,
+    },
     /// A photo or survey item waiting for QA to approve it.
     WaitingForQa,
     /// A photo or survey item waiting for QA in a project whose `complete_mode` is `publish`: completing
@@ -184,6 +190,7 @@ impl WaitReason {
             Self::Paused => "paused",
             Self::WaitingForWifi => "waiting_for_wifi",
             Self::WaitingForProcessing => "waiting_for_processing",
+            Self::WaitingForSigner { .. } => "waiting_for_signer",
             Self::WaitingForQa => "waiting_for_qa",
             Self::WaitingForCompletion => "waiting_for_completion",
             Self::PhotoOfItsProject => "photo_of_its_project",
@@ -205,6 +212,7 @@ impl std::fmt::Display for WaitReason {
             Self::Paused => f.write_str("paused"),
             Self::WaitingForWifi => f.write_str("waiting for Wi-Fi"),
             Self::WaitingForProcessing => f.write_str("waiting for processing"),
+            Self::WaitingForSigner { error } => write!(f, "{error}"),
             Self::WaitingForQa => f.write_str("waiting for QA"),
             Self::WaitingForCompletion => f.write_str("waiting for the project's completion (or QA)"),
             Self::PhotoOfItsProject => f.write_str("waiting for a relayed photo of its project"),
@@ -224,6 +232,8 @@ impl std::fmt::Display for WaitReason {
 pub enum HeldFor {
     /// The photo is not processed yet, or its processing failed.
     Processing,
+    /// The photo's rendition waits for the device signer (the reason is the entry's `last_error`).
+    Signing,
     /// Waiting for QA.
     Qa,
     /// Waiting for QA in a `publish` project not completed yet: completing approves it.
@@ -296,6 +306,9 @@ impl UploadLog {
             },
             EntryState::Held => match facts.held_for {
                 Some(HeldFor::Processing) => WaitReason::WaitingForProcessing,
+                Some(HeldFor::Signing) => WaitReason::WaitingForSigner {
+                    error: facts.last_error.clone().unwrap_or_default(),
+                },
                 Some(HeldFor::Completion) => WaitReason::WaitingForCompletion,
                 Some(HeldFor::Qa) | None => WaitReason::WaitingForQa,
             },

@@ -141,8 +141,8 @@ impl Store {
             }
             let badge = request.badge.clone().or(default_badge);
             let photo_required =
-                super::field::task_options(tx, integration_id, &project, None)?.check_in_photo_required;
-            super::field::mark_work_started(tx, project_id, now())?;
+                super::options::task_options(tx, integration_id, &project, None)?.check_in_photo_required;
+            super::options::mark_work_started(tx, project_id, now())?;
             let uuid = uuid::Uuid::new_v4().to_string();
             tx.execute(
                 "INSERT INTO checkins (id, integration_id, project_id, work_order_number, user_name, badge,

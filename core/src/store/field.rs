@@ -7,134 +7,28 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::{Store, integrations, projects, work_types};
+pub use super::options::DEVICE_OPTIONS;
+use super::options::{ProjectOptionLevels, first_upcoming_day, is_local, task_options};
+use super::{Store, integrations, projects};
 use crate::model::{
-    Category, CategoryCounts, InvalidInput, Options, Project, ProjectId, Task, Timestamp, format_timestamp,
-    now,
+    Category, CategoryCounts, InvalidInput, Options, Project, ProjectEdit, ProjectId, Task, Timestamp,
+    format_timestamp, now,
 };
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
 use crate::photo::{EvidenceType, PhotoState};
-use crate::requirements::{
-    CompleteMode, CompletionFacts, OptionLevels, TaskFacts, TaskOptions, Unmet, resolve, unmet_requirements,
-};
+use crate::requirements::{CompleteMode, CompletionFacts, TaskFacts, TaskOptions, Unmet, unmet_requirements};
+use crate::wire::upload::status_change;
 use crate::{Error, Result};
-
-/// The device-level options, a JSON object in `user_defaults`.
-pub const DEVICE_OPTIONS: &str = "options";
 
 /// The status a completed project gets, and sends.
 pub const COMPLETE_STATUS: &str = "Complete";
 
 /// The longest reason for a forced completion.
 const MAX_REASON_CHARS: usize = 500;
-
-/// The first day (UTC, `YYYY-MM-DD`) whose start date makes a project upcoming: tomorrow.
-pub(crate) fn first_upcoming_day() -> String {
-    let tomorrow = time::OffsetDateTime::now_utc()
-        .date()
-        .next_day()
-        .unwrap_or(time::Date::MAX);
-    tomorrow
-        .format(&time::macros::format_description!("[year]-[month]-[day]"))
-        .unwrap_or_default()
-}
-
-/// The category of a project from its stored base and whether its start date is after today.
-pub(crate) fn category_of(base: &str, starts_later: bool) -> Category {
-    match base {
-        "complete" => Category::Complete,
-        "cancelled" => Category::Cancelled,
-        "rework" => Category::Rework,
-        "rush" => Category::Rush,
-        _ if starts_later => Category::Upcoming,
-        _ => Category::Assigned,
-    }
-}
-
-/// Records that work on a project has started (its first check-in, photo or survey answer): the field
-/// status becomes *in process*. Call it in the transaction that records the work.
-pub(crate) fn mark_work_started(connection: &Connection, project_id: i64, at: Timestamp) -> Result<()> {
-    connection
-        .prepare_cached("UPDATE projects SET work_started_at = ?2 WHERE id = ?1 AND work_started_at IS NULL")?
-        .execute(params![project_id, at])?;
-    Ok(())
-}
-
-/// Whether a project is local (created on the device, its order not imported yet).
-pub(crate) fn is_local(connection: &Connection, project_id: i64) -> Result<bool> {
-    Ok(connection
-        .prepare_cached("SELECT local FROM projects WHERE id = ?1")?
-        .query_row([project_id], |row| row.get(0))
-        .optional()?
-        .unwrap_or(false))
-}
-
-/// The options of each level for one project, owned, so that a task's can be resolved.
-pub(crate) struct ProjectOptionLevels {
-    device: Options,
-    integration: Options,
-    work_type: Options,
-    project: Options,
-}
-
-impl ProjectOptionLevels {
-    /// Reads the device, integration and work type levels, and takes the project's own options.
-    pub(crate) fn read(connection: &Connection, integration_id: i64, project: &Project) -> Result<Self> {
-        let device = connection
-            .prepare_cached("SELECT value FROM user_defaults WHERE key = ?1")?
-            .query_row([DEVICE_OPTIONS], |row| row.get::<_, String>(0))
-            .optional()?
-            .and_then(|text| serde_json::from_str::<Options>(&text).ok())
-            .unwrap_or_default();
-        let (options, auto_relay, default_work_type): (String, bool, Option<String>) = connection
-            .prepare_cached("SELECT options, auto_relay, default_work_type FROM integrations WHERE id = ?1")?
-            .query_row([integration_id], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })?;
-        let mut integration: Options = serde_json::from_str(&options).unwrap_or_default();
-        // The integration's Auto Relay switch predates options: it is the integration level's value
-        // unless its options say otherwise.
-        if auto_relay {
-            integration
-                .entry("auto_relay")
-                .or_insert(serde_json::Value::Bool(true));
-        }
-        let work_type = match default_work_type {
-            // A Default Work Type deleted since sets nothing.
-            Some(name) => work_types::find(connection, &name)
-                .ok()
-                .and_then(|work_type| work_type.options)
-                .unwrap_or_default(),
-            None => Options::new(),
-        };
-        Ok(Self {
-            device,
-            integration,
-            work_type,
-            project: project.options.clone(),
-        })
-    }
-
-    /// The resolved options of `task` (`None`: the project level alone). Ill-typed values are ignored,
-    /// and logged once here.
-    pub(crate) fn resolve(&self, task: Option<&Task>) -> TaskOptions {
-        let (options, problems) = resolve(&OptionLevels {
-            device: Some(&self.device),
-            integration: Some(&self.integration),
-            work_type: Some(&self.work_type),
-            project: Some(&self.project),
-            task: task.map(|task| &task.options),
-        });
-        for problem in problems {
-            tracing::warn!(level = ?problem.level, key = %problem.key, expected = problem.expected, "option ignored");
-        }
-        options
-    }
-}
 
 /// Whether a stored project's `complete_mode` is `publish` (completing approves what waits for QA).
 pub(crate) fn publish_on_completion(
@@ -148,18 +42,6 @@ pub(crate) fn publish_on_completion(
     let project = projects::load(connection, &code, project_id)?;
     let levels = ProjectOptionLevels::read(connection, integration_id, &project)?;
     Ok(levels.resolve(None).complete_mode == CompleteMode::Publish)
-}
-
-/// The options of one task of a stored project, resolved over every level.
-pub(crate) fn task_options(
-    connection: &Connection,
-    integration_id: i64,
-    project: &Project,
-    task_name: Option<&str>,
-) -> Result<TaskOptions> {
-    let levels = ProjectOptionLevels::read(connection, integration_id, project)?;
-    let task = task_name.and_then(|name| project.tasks.iter().find(|task| task.name == name));
-    Ok(levels.resolve(task))
 }
 
 /// What completing a project did.
@@ -243,6 +125,68 @@ impl NewLocalProject {
 }
 
 impl Store {
+    /// The vendor edits status, due date or instructions. A status change is field work: it is queued for
+    /// the provider's `status` service in the same durable transaction.
+    pub fn edit_project(&self, id: &ProjectId, edit: &ProjectEdit) -> Result<Project> {
+        edit.validate()?;
+        self.write_durable(|tx| {
+            let (integration_id, project_id) = projects::locate(tx, id)?;
+            let mut project = projects::load(tx, &id.integration, project_id)?;
+            if project.closed {
+                return Err(Error::ProjectClosed(id.to_string()));
+            }
+            let status_changed = edit.status.is_some() && edit.status != project.status;
+            let completing = edit.status.as_deref().is_some_and(|status| {
+                matches!(
+                    status.trim().to_ascii_lowercase().as_str(),
+                    "complete" | "completed"
+                )
+            });
+            // Completing through an edit follows the same rules as `complete_project` (without forcing).
+            if completing {
+                let unmet = unmet_requirements_of(tx, integration_id, project_id, &project)?;
+                if !unmet.is_empty() {
+                    return Err(Error::CompletionBlocked {
+                        project: id.to_string(),
+                        unmet,
+                    });
+                }
+            }
+            if let Some(status) = &edit.status {
+                project.status = Some(status.clone());
+            }
+            if let Some(due_date) = &edit.due_date {
+                project.due_date = Some(due_date.clone());
+            }
+            if let Some(instructions) = &edit.instructions {
+                project.instructions = Some(instructions.clone());
+            }
+            // A local edit clears the fingerprint so that the next import re-applies its rules to it; the
+            // rules version stays, so that import treats the edit by the current rules.
+            let fingerprint = super::fingerprint::encode_fingerprint(None);
+            projects::save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
+            if completing {
+                tx.execute(
+                    "UPDATE projects SET completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
+                    params![project_id, now()],
+                )?;
+            }
+            if status_changed {
+                let payload = status_change(&project.work_order_number, project.status.as_deref());
+                let entry = NewEntry {
+                    id: &uuid::Uuid::new_v4().to_string(),
+                    integration_id,
+                    project_id: Some(project_id),
+                    kind: EntryKind::Status,
+                    state: EntryState::Queued,
+                    payload: &payload,
+                };
+                queue::enqueue(tx, &entry, now())?;
+            }
+            Ok(project)
+        })
+    }
+
     /// The app tells that the crew opened a project: *new* and *updated* become *viewed*. Reading a
     /// project never does this by itself.
     pub fn mark_viewed(&self, id: &ProjectId) -> Result<()> {

@@ -338,6 +338,8 @@ struct SqliteCache<'c> {
     fingerprint: u128,
     /// Local projects adopted by this import.
     adopted: u64,
+    /// The statements that insert new projects, once one was inserted.
+    new_projects: Option<projects::NewProjects<'c>>,
 }
 
 /// Fingerprints are xxh3-128 values, uniformly distributed already: their bits are the hash.
@@ -430,6 +432,7 @@ impl<'c> SqliteCache<'c> {
             full: false,
             fingerprint: 0,
             adopted: 0,
+            new_projects: None,
         }
     }
 
@@ -544,6 +547,16 @@ impl ProjectCache for SqliteCache<'_> {
             (Some(entry), Some(existing)) => {
                 projects::update_imported(self.connection, entry.id, existing, project, &bytes)?;
                 entry.id
+            }
+            (None, _) => {
+                // Prepared once for the whole import: a Full Import into an empty cache inserts every order.
+                let mut inserter = match self.new_projects.take() {
+                    Some(inserter) => inserter,
+                    None => projects::NewProjects::new(self.connection)?,
+                };
+                let id = inserter.insert(self.integration_id, project, &bytes);
+                self.new_projects = Some(inserter);
+                id?
             }
             (entry, _) => projects::write(
                 self.connection,

@@ -5,14 +5,17 @@
 //! provider) commits with `synchronous=NORMAL`; field work commits with `synchronous=FULL` (see
 //! [`Store::write_durable`]).
 
+mod changes;
 mod checkins;
 mod cursor;
+mod evidence;
 mod export;
 mod field;
 mod fingerprint;
 mod import;
 mod integrations;
 mod migrations;
+mod options;
 mod outbox;
 mod photos;
 mod projects;
@@ -22,7 +25,7 @@ mod surveys;
 mod work_types;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
@@ -30,12 +33,14 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::{Error, Result};
 
 pub use crate::outbox::OutboxSummary;
+pub use changes::{ChangeHub, ChangeSubscription, Changes};
 pub use checkins::{BADGE_DEFAULT, CheckIn, CheckInRequest};
+pub use evidence::PhotoFlags;
 pub use export::{EXPORT_MANIFEST, ExportedFile, ExportedPhoto, PendingExport, export_folder};
 pub use field::{COMPLETE_STATUS, Completion, DEVICE_OPTIONS, NewLocalProject};
 pub use import::{ImportOptions, MAX_RESPONSE_BYTES};
 pub use migrations::{LATEST_VERSION, MIGRATIONS, create_at_version};
-pub use outbox::IntegrationQueue;
+pub use outbox::{IntegrationQueue, UploadTotals};
 pub use photos::{AddPhoto, Photo, PhotoUpload};
 pub use projects::ProjectSummary;
 pub use retention::{
@@ -43,7 +48,6 @@ pub use retention::{
     VACUUM_PAGES_PER_CALL,
 };
 #[doc(hidden)]
-pub use search::set_index_writes as set_search_index_writes;
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
@@ -70,6 +74,14 @@ pub struct Store {
     readers: Mutex<ReaderPool>,
     /// Signalled when a reader connection is given back (close waits for all of them).
     reader_returned: Condvar,
+    /// Who hears about committed changes ([`changes`]).
+    changes: Arc<ChangeHub>,
+    /// What the writer's hooks have marked.
+    hooks: Arc<changes::HookState>,
+    /// The host's device signer (content credentials on renditions), if set.
+    signer: evidence::SignerSlot,
+    /// The perceptual hashes of the cache, loaded incrementally (`store/evidence.rs`).
+    reuse: Mutex<crate::evidence::phash::ReuseIndex>,
 }
 
 /// Idle reader connections, and how many are in use.
@@ -80,24 +92,37 @@ struct ReaderPool {
     closed: bool,
 }
 
-/// The writer connection, held for one transaction.
-pub(crate) struct Writer<'s>(MutexGuard<'s, Option<Connection>>);
+/// The writer connection, held for one transaction. Given back, it publishes what was committed.
+pub(crate) struct Writer<'s> {
+    guard: Option<MutexGuard<'s, Option<Connection>>>,
+    store: &'s Store,
+}
 
 impl std::ops::Deref for Writer<'_> {
     type Target = Connection;
 
     fn deref(&self) -> &Connection {
-        self.0
+        self.guard
             .as_ref()
+            .and_then(|guard| guard.as_ref())
             .expect("a Writer exists only while the store is open")
     }
 }
 
 impl std::ops::DerefMut for Writer<'_> {
     fn deref_mut(&mut self) -> &mut Connection {
-        self.0
+        self.guard
             .as_mut()
+            .and_then(|guard| guard.as_mut())
             .expect("a Writer exists only while the store is open")
+    }
+}
+
+impl Drop for Writer<'_> {
+    fn drop(&mut self) {
+        // The writer is free before anyone hears: a subscriber may write in turn.
+        drop(self.guard.take());
+        self.store.changes.publish(self.store.hooks.take_committed());
     }
 }
 
@@ -144,12 +169,23 @@ impl Store {
         // After a large import the WAL is checkpointed and truncated to this size (disk hygiene).
         writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         migrations::migrate(&mut writer)?;
+        let hooks = Arc::new(changes::HookState::default());
+        hooks.install(&mut writer)?;
         Ok(Self {
             path,
             writer: Mutex::new(Some(writer)),
             readers: Mutex::new(ReaderPool::default()),
             reader_returned: Condvar::new(),
+            changes: Arc::new(ChangeHub::default()),
+            hooks,
+            signer: evidence::SignerSlot::default(),
+            reuse: Mutex::new(crate::evidence::phash::ReuseIndex::default()),
         })
+    }
+
+    /// Who hears about committed changes: subscribe with [`ChangeHub::subscribe`].
+    pub fn changes(&self) -> &Arc<ChangeHub> {
+        &self.changes
     }
 
     /// Closes every connection, so that this process holds no descriptor of the database, its WAL or its
@@ -184,9 +220,10 @@ impl Store {
     pub fn reopen(&self) -> Result<()> {
         let mut writer = self.lock_writer();
         if writer.is_none() {
-            let connection = open_writer(&self.path)?;
+            let mut connection = open_writer(&self.path)?;
             configure(&connection)?;
             connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+            self.hooks.install(&mut connection)?;
             *writer = Some(connection);
         }
         self.pool().closed = false;
@@ -285,7 +322,10 @@ impl Store {
         if writer.is_none() {
             return Err(Error::Paused);
         }
-        Ok(Writer(writer))
+        Ok(Writer {
+            guard: Some(writer),
+            store: self,
+        })
     }
 
     /// The writer if nobody holds it now (upkeep that must never wait); `Ok(None)` when busy.
@@ -298,7 +338,10 @@ impl Store {
         if writer.is_none() {
             return Err(Error::Paused);
         }
-        Ok(Some(Writer(writer)))
+        Ok(Some(Writer {
+            guard: Some(writer),
+            store: self,
+        }))
     }
 
     fn take_reader(&self) -> Result<Connection> {

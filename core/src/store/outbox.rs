@@ -53,6 +53,23 @@ fn list(
     )
 }
 
+/// The outbox at a glance.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct UploadTotals {
+    /// Items not yet delivered (held for QA included).
+    pub pending: u64,
+    /// Their bytes (a photo's rendition, or the item's JSON).
+    pub pending_bytes: u64,
+    /// Items that need the user (failed for good: retry or discard).
+    pub needing_attention: u64,
+    /// Items being sent now.
+    pub in_progress: u64,
+    /// Their bytes.
+    pub in_progress_bytes: u64,
+    /// When the provider last confirmed an item (Unix seconds).
+    pub last_delivered_at: Option<Timestamp>,
+}
+
 /// One integration's outbox, for a delivery run.
 #[derive(Debug)]
 pub struct IntegrationQueue<'s> {
@@ -99,6 +116,40 @@ impl Store {
         Ok(IntegrationQueue {
             store: self,
             integration_id,
+        })
+    }
+
+    /// The outbox at a glance, for the sync status: undelivered items and their bytes, those that need the
+    /// user, those in flight, and the last delivery. A photo counts its rendition's size, any other item
+    /// its JSON.
+    pub fn upload_totals(&self) -> Result<UploadTotals> {
+        self.read(|connection| {
+            let (pending, pending_bytes, needing_attention, in_progress, in_progress_bytes) = connection
+                .query_row(
+                    "SELECT count(*),
+                        coalesce(sum(coalesce(p.rendition_size, length(o.payload))), 0),
+                        count(*) FILTER (WHERE o.state = 'needs_attention'),
+                        count(*) FILTER (WHERE o.state = 'in_flight'),
+                        coalesce(sum(coalesce(p.rendition_size, length(o.payload)))
+                            FILTER (WHERE o.state = 'in_flight'), 0)
+                     FROM outbox o LEFT JOIN photos p ON p.id = o.id
+                     WHERE o.state != 'done'",
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?, row.get(4)?)),
+                )?;
+            let last_delivered_at = connection.query_row(
+                "SELECT max(updated_at) FROM outbox WHERE state = 'done'",
+                [],
+                |row| row.get(0),
+            )?;
+            Ok(UploadTotals {
+                pending,
+                pending_bytes,
+                needing_attention,
+                in_progress,
+                in_progress_bytes,
+                last_delivered_at,
+            })
         })
     }
 

@@ -8,8 +8,11 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 use serde_json::json;
 
+use super::evidence;
 use super::{Store, integrations, projects};
 use crate::checkin::LocationFix;
+use crate::evidence::EvidenceError;
+use crate::evidence::phash::{self, ReuseFlag};
 use crate::model::{InvalidInput, ProjectId, Timestamp, format_timestamp, now};
 use crate::outbox::lease::{self, RunLease};
 use crate::outbox::queue::{self, NewEntry};
@@ -77,6 +80,13 @@ pub struct Photo {
     pub created_at: String,
     /// True when these bytes were already added to this project (nothing new was stored).
     pub duplicate: bool,
+    /// QA flag `possible_reuse`: a near-duplicate of a photo of another project, or of one relayed earlier
+    /// in this project (nothing is blocked: QA decides).
+    pub possible_reuse: Option<ReuseFlag>,
+    /// QA flag `taken_before_assignment`: the capture time precedes the project's arrival on the device.
+    pub taken_before_assignment: bool,
+    /// The rendition carries content credentials signed by the device.
+    pub signed: bool,
 }
 
 /// What was recorded when a photo was taken, read back to process it.
@@ -92,7 +102,8 @@ struct Taken {
 const COLUMNS: &str =
     "ph.id, i.code || '::' || ph.work_order_number, ph.task_name, ph.evidence_type, ph.state,
     ph.state_message, ph.file_name, ph.original_sha256, ph.width, ph.height, ph.capture_time, ph.camera_model,
-    ph.distance_m, ph.location_certified, ph.first_upload_at, ph.created_at";
+    ph.distance_m, ph.location_certified, ph.first_upload_at, ph.created_at, ph.reuse_of, ph.reuse_distance,
+    ph.taken_before_assignment, ph.signed";
 
 fn from_row(row: &Row) -> rusqlite::Result<Photo> {
     let text_error = |index: usize, err: InvalidInput| {
@@ -118,6 +129,17 @@ fn from_row(row: &Row) -> rusqlite::Result<Photo> {
         time_certified: first_upload.map(|at| certify::time_certified(capture_time, at)),
         created_at: format_timestamp(row.get(15)?),
         duplicate: false,
+        possible_reuse: row
+            .get::<_, Option<String>>(16)?
+            .map(|matching_photo| -> rusqlite::Result<ReuseFlag> {
+                Ok(ReuseFlag {
+                    matching_photo,
+                    distance: row.get::<_, Option<u32>>(17)?.unwrap_or(0),
+                })
+            })
+            .transpose()?,
+        taken_before_assignment: row.get(18)?,
+        signed: row.get(19)?,
     })
 }
 
@@ -236,7 +258,7 @@ impl Store {
             }
             let uuid = uuid::Uuid::new_v4().to_string();
             let fix = request.fix.as_ref();
-            super::field::mark_work_started(tx, project_id, now())?;
+            super::options::mark_work_started(tx, project_id, now())?;
             tx.execute(
                 &format!(
                     "INSERT INTO photos (id, integration_id, project_id, work_order_number, task_name, evidence_type,
@@ -301,24 +323,59 @@ impl Store {
         let processed = files
             .read(Kind::Original, &sha256)
             .and_then(|bytes| process(&bytes, settings).map_err(|err| Error::PhotoRefused(err.to_string())));
-        let processed = match processed {
-            Ok(processed) => processed,
-            Err(err) => {
-                let failed = next_photo_state(PhotoState::Processing, PhotoEvent::ProcessingFailed)
-                    .map_err(|refused| Error::PhotoRefused(refused.to_string()))?;
-                return self
-                    .write(|tx| {
-                        tx.execute(
-                            &format!(
-                                "UPDATE photos SET state = ?3, state_message = ?4, processing_owner = NULL
-                                 WHERE id = ?1 AND state = '{PROCESSING}' AND processing_owner = ?2"
-                            ),
-                            params![uuid, owner, failed.as_str(), err.to_string()],
-                        )?;
-                        find(tx, &uuid)
-                    })
-                    .map(Some);
-            }
+        let fail = |err: Error| -> Result<Option<Photo>> {
+            let failed = next_photo_state(PhotoState::Processing, PhotoEvent::ProcessingFailed)
+                .map_err(|refused| Error::PhotoRefused(refused.to_string()))?;
+            self.write(|tx| {
+                tx.execute(
+                    &format!(
+                        "UPDATE photos SET state = ?3, state_message = ?4, processing_owner = NULL
+                         WHERE id = ?1 AND state = '{PROCESSING}' AND processing_owner = ?2"
+                    ),
+                    params![uuid, owner, failed.as_str(), err.to_string()],
+                )?;
+                find(tx, &uuid)
+            })
+            .map(Some)
+        };
+        // Evidence is decided before the rendition is stored: signing changes its bytes, and its SHA-256 is
+        // its name (a retry then sends the same signed bytes).
+        let planned = processed.and_then(|processed| {
+            let hash = phash::perceptual_hash(&processed.thumbnail);
+            let plan = self.read(|connection| evidence::plan(self, connection, &uuid, &processed, hash))?;
+            Ok((processed, plan))
+        });
+        let (mut processed, plan) = match planned {
+            Ok(planned) => planned,
+            Err(err) => return fail(err),
+        };
+        let signed = match self.device_signer() {
+            None => false,
+            Some(signer) => match crate::evidence::embed(&processed.rendition, &plan.evidence, &*signer) {
+                Ok(bytes) => {
+                    processed.rendition = bytes;
+                    true
+                }
+                // The device cannot sign now (a locked keystore): the photo waits, never lost, and is tried
+                // again at the next processing pass.
+                Err(EvidenceError::Signer(err)) => {
+                    let reason = format!("waiting for the device signer: {err}");
+                    tracing::warn!(photo = %uuid, %reason, "signing waits");
+                    return self
+                        .write(|tx| {
+                            tx.execute(
+                                &format!(
+                                    "UPDATE photos SET evidence_wait = ?3, state_message = ?3, processing_owner = NULL
+                                     WHERE id = ?1 AND state = '{PROCESSING}' AND processing_owner = ?2"
+                                ),
+                                params![uuid, owner, reason],
+                            )?;
+                            find(tx, &uuid)
+                        })
+                        .map(Some);
+                }
+                Err(err) => return fail(Error::PhotoRefused(err.to_string())),
+            },
         };
         let (rendition_sha256, rendition_size) = files.store_bytes(Kind::Rendition, &processed.rendition)?;
         let (thumbnail_sha256, _) = files.store_bytes(Kind::Thumbnail, &processed.thumbnail)?;
@@ -369,7 +426,8 @@ impl Store {
                 "UPDATE photos SET rendition_sha256 = ?2, rendition_size = ?3, width = ?4, height = ?5,
                      thumbnail_sha256 = ?6, capture_time = ?7, exif_latitude = ?8, exif_longitude = ?9,
                      camera_model = ?10, distance_m = ?11, location_certified = ?12, processing_owner = NULL,
-                     rendition_evicted_at = NULL
+                     rendition_evicted_at = NULL, signed = ?13, reuse_of = ?14, reuse_distance = ?15,
+                     taken_before_assignment = ?16, evidence_wait = NULL, state_message = NULL
                  WHERE id = ?1",
                 params![
                     uuid,
@@ -384,8 +442,15 @@ impl Store {
                     processed.metadata.camera_model,
                     location.map(|(distance, _)| distance),
                     location.map(|(_, inside)| inside),
+                    signed,
+                    plan.reuse.as_ref().map(|reuse| reuse.matching_photo.as_str()),
+                    plan.reuse.as_ref().map(|reuse| reuse.distance),
+                    plan.before_assignment,
                 ],
             )?;
+            if let Some(hash) = plan.phash {
+                evidence::record_hash(tx, &uuid, hash)?;
+            }
             let item = json!({
                 "uuId": uuid,
                 "fileType": "picture",
@@ -404,6 +469,13 @@ impl Store {
                 "deviceId": device_id,
                 "clientCode": code,
                 "cameraModel": processed.metadata.camera_model,
+                // Evidence (docs/EVIDENCE.md): the rendition's content credentials, and QA's flags.
+                "contentCredentials": signed,
+                "possibleReuse": plan.reuse.as_ref().map(|reuse| json!({
+                    "matchingPhoto": reuse.matching_photo,
+                    "distance": reuse.distance,
+                })),
+                "takenBeforeAssignment": plan.before_assignment,
             });
             let item = match &project {
                 Some(project) => with_attributes(item, &project.attributes),
@@ -412,7 +484,7 @@ impl Store {
             tx.execute("UPDATE outbox SET payload = ?2 WHERE id = ?1", params![uuid, item.to_string()])?;
             let auto_relay = match &project {
                 Some(project) => {
-                    super::field::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
+                    super::options::task_options(tx, integration_id, project, Some(&photo.task))?.auto_relay
                 }
                 None => integration.auto_relay,
             } || republished;
@@ -438,8 +510,8 @@ impl Store {
         self.write(|tx| {
             let waiting: Vec<(String, String, Option<String>)> = {
                 let mut statement = tx.prepare(&format!(
-                    "SELECT id, original_sha256, processing_owner FROM photos WHERE state = '{PROCESSING}'
-                     ORDER BY created_at, rowid"
+                    "SELECT id, original_sha256, processing_owner FROM photos
+                     WHERE state = '{PROCESSING}' AND evidence_wait IS NULL ORDER BY created_at, rowid"
                 ))?;
                 let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
                 rows.collect::<rusqlite::Result<_>>()?
@@ -692,7 +764,7 @@ fn date_stamp(connection: &Connection, uuid: &str) -> Result<Option<String>> {
         |row| row.get(0),
     )?;
     let project = projects::load(connection, &code, project_id)?;
-    if !super::field::task_options(connection, integration_id, &project, Some(&task))?.timestamp_overlay {
+    if !super::options::task_options(connection, integration_id, &project, Some(&task))?.timestamp_overlay {
         return Ok(None);
     }
     let taken_at = format_timestamp(taken_at.parse().unwrap_or_default())

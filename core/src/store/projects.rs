@@ -6,11 +6,9 @@ use serde::Serialize;
 use super::search::{self, Plan};
 use super::{Store, integrations};
 use crate::model::{
-    Category, FieldStatus, Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task, now,
+    Category, FieldStatus, Options, Project, ProjectId, ProjectQuery, ProjectSort, Task, now,
 };
-use crate::outbox::queue::{self, NewEntry};
-use crate::outbox::{EntryKind, EntryState};
-use crate::wire::upload::status_change;
+use crate::outbox::queue;
 use crate::{Error, Result};
 
 /// Columns of `projects` read into a [`Project`], in `from_row` order (after the integration code).
@@ -148,6 +146,18 @@ pub(crate) fn write(
     fingerprint: Option<&[u8]>,
     writer: Writer,
 ) -> Result<i64> {
+    let Some(id) = project_id else {
+        let project_id = insert_project(
+            &mut *connection.prepare_cached(INSERT_PROJECT)?,
+            connection,
+            integration_id,
+            project,
+            fingerprint,
+        )?;
+        search::index(connection, project_id)?;
+        insert_tasks(connection, project_id, &project.tasks)?;
+        return Ok(project_id);
+    };
     let options = json_text(&project.options);
     let attributes = json_text(&project.attributes);
     let search_text = search_text(project);
@@ -179,59 +189,38 @@ pub(crate) fn write(
         project.removal_pending,
         fingerprint,
         now(),
-        project_id,
+        id,
         search_text,
     ];
-    let project_id = match project_id {
-        None => {
-            connection
-                .prepare_cached(
-                    "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1, address2,
-                         city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
-                         client_due_date, client_instructions, description, reference, latitude, longitude,
-                         start_date, options, attributes, closed, removal_pending, fingerprint, updated_at, id,
-                         search_text)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19,
-                         ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)",
-                )?
-                .execute(values)?;
-            let project_id = connection.last_insert_rowid();
-            search::index(connection, project_id, &search_text)?;
-            project_id
-        }
-        Some(id) => {
-            macro_rules! update_project {
-                ($extra:literal) => {
-                    concat!(
-                        "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
-                         address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
-                         assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
-                         client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
-                         latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
-                         closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
-                         search_text = ?29",
-                        $extra,
-                        " WHERE id = ?28"
-                    )
-                };
-            }
-            let sql = match writer {
-                Writer::Local => update_project!(""),
-                Writer::Import => update_project!(
-                    ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
-                ),
-            };
-            search::unindex(connection, id)?;
-            connection.prepare_cached(sql)?.execute(values)?;
-            search::index(connection, id, &search_text)?;
-            connection
-                .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
-                .execute([id])?;
-            id
-        }
+    macro_rules! update_project {
+        ($extra:literal) => {
+            concat!(
+                "UPDATE projects SET integration_id = ?1, work_order_number = ?2, work_order_info = ?3,
+                 address1 = ?4, address2 = ?5, city = ?6, state = ?7, zip = ?8, country = ?9,
+                 assigned_to = ?10, status = ?11, due_date = ?12, instructions = ?13, client_status = ?14,
+                 client_due_date = ?15, client_instructions = ?16, description = ?17, reference = ?18,
+                 latitude = ?19, longitude = ?20, start_date = ?21, options = ?22, attributes = ?23,
+                 closed = ?24, removal_pending = ?25, fingerprint = ?26, updated_at = ?27,
+                 search_text = ?29",
+                $extra,
+                " WHERE id = ?28"
+            )
+        };
+    }
+    let sql = match writer {
+        Writer::Local => update_project!(""),
+        Writer::Import => update_project!(
+            ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
+        ),
     };
-    insert_tasks(connection, project_id, &project.tasks)?;
-    Ok(project_id)
+    search::unindex(connection, id)?;
+    connection.prepare_cached(sql)?.execute(values)?;
+    search::index(connection, id)?;
+    connection
+        .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
+        .execute([id])?;
+    insert_tasks(connection, id, &project.tasks)?;
+    Ok(id)
 }
 
 /// An import's update of an existing project: only the columns that differ from `before` (the row as the
@@ -312,8 +301,8 @@ pub(crate) fn update_imported(
         search::unindex(connection, project_id)?;
     }
     connection.prepare_cached(&sql)?.execute(&*values)?;
-    if let Some(text) = &new_search_text {
-        search::index(connection, project_id, text)?;
+    if new_search_text.is_some() {
+        search::index(connection, project_id)?;
     }
     if before.tasks != after.tasks {
         connection
@@ -334,23 +323,126 @@ fn json_text(options: &Options) -> std::borrow::Cow<'static, str> {
 }
 
 fn insert_tasks(connection: &Connection, project_id: i64, tasks: &[Task]) -> Result<()> {
-    let mut insert_task = connection.prepare_cached(
-        "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id, survey_inline)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
+    let mut statement = connection.prepare_cached(INSERT_TASK)?;
+    insert_tasks_with(&mut statement, project_id, tasks)
+}
+
+/// A new project's row, without its tasks. The parameters are bound one by one, by index.
+const INSERT_PROJECT: &str = "INSERT INTO projects (integration_id, work_order_number, work_order_info, address1,
+     address2, city, state, zip, country, assigned_to, status, due_date, instructions, client_status,
+     client_due_date, client_instructions, description, reference, latitude, longitude, start_date, options,
+     attributes, closed, removal_pending, fingerprint, updated_at, search_text, first_seen_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+     ?23, ?24, ?25, ?26, ?27, ?28, ?27)";
+
+/// A task's row.
+const INSERT_TASK: &str = "INSERT INTO tasks (project_id, position, name, instructions, options, survey_id,
+     survey_inline) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+/// Inserts a new project's row (not its tasks) with `statement` ([`INSERT_PROJECT`]); returns its row id.
+fn insert_project(
+    statement: &mut rusqlite::Statement,
+    connection: &Connection,
+    integration_id: i64,
+    project: &Project,
+    fingerprint: Option<&[u8]>,
+) -> Result<i64> {
+    let search_text = search_text(project);
+    macro_rules! bind {
+        ($($index:literal => $value:expr),* $(,)?) => {$(
+            statement.raw_bind_parameter($index, $value)?;
+        )*};
+    }
+    bind!(
+        1 => integration_id,
+        2 => &project.work_order_number,
+        3 => &project.work_order_info,
+        4 => &project.address1,
+        5 => &project.address2,
+        6 => &project.city,
+        7 => &project.state,
+        8 => &project.zip,
+        9 => &project.country,
+        10 => &project.assigned_to,
+        11 => &project.status,
+        12 => &project.due_date,
+        13 => &project.instructions,
+        14 => &project.client_status,
+        15 => &project.client_due_date,
+        16 => &project.client_instructions,
+        17 => &project.description,
+        18 => &project.reference,
+        19 => project.latitude,
+        20 => project.longitude,
+        21 => &project.start_date,
+        22 => json_text(&project.options),
+        23 => json_text(&project.attributes),
+        24 => project.closed,
+        25 => project.removal_pending,
+        26 => fingerprint,
+        27 => now(),
+        28 => &search_text,
+    );
+    statement.raw_execute()?;
+    Ok(connection.last_insert_rowid())
+}
+
+/// Inserts `tasks` of a project with `statement` ([`INSERT_TASK`]).
+fn insert_tasks_with(statement: &mut rusqlite::Statement, project_id: i64, tasks: &[Task]) -> Result<()> {
     for (position, task) in tasks.iter().enumerate() {
-        let options = json_text(&task.options);
-        insert_task.execute(params![
-            project_id,
-            position as i64,
-            task.name,
-            task.instructions,
-            options,
-            task.survey_id,
-            task.survey_inline
-        ])?;
+        statement.raw_bind_parameter(1, project_id)?;
+        statement.raw_bind_parameter(2, position as i64)?;
+        statement.raw_bind_parameter(3, &task.name)?;
+        statement.raw_bind_parameter(4, &task.instructions)?;
+        statement.raw_bind_parameter(5, json_text(&task.options))?;
+        statement.raw_bind_parameter(6, &task.survey_id)?;
+        statement.raw_bind_parameter(7, &task.survey_inline)?;
+        statement.raw_execute()?;
     }
     Ok(())
+}
+
+/// Inserts an import's new projects with two statements prepared once (not looked up per project).
+pub(crate) struct NewProjects<'c> {
+    connection: &'c Connection,
+    project: rusqlite::CachedStatement<'c>,
+    task: rusqlite::CachedStatement<'c>,
+    /// The search index's mark (constant in the import's transaction): a new row id above it is left to
+    /// the catch-up, one at or below it (a reused row id) is indexed at once.
+    indexed_through: i64,
+}
+
+impl<'c> NewProjects<'c> {
+    pub(crate) fn new(connection: &'c Connection) -> Result<Self> {
+        Ok(Self {
+            connection,
+            project: connection.prepare_cached(INSERT_PROJECT)?,
+            task: connection.prepare_cached(INSERT_TASK)?,
+            indexed_through: search::indexed_through(connection)?,
+        })
+    }
+
+    /// Inserts a project with its tasks, as [`write`] of a new project by [`Writer::Import`] does; returns
+    /// its row id.
+    pub(crate) fn insert(
+        &mut self,
+        integration_id: i64,
+        project: &Project,
+        fingerprint: &[u8],
+    ) -> Result<i64> {
+        let id = insert_project(
+            &mut self.project,
+            self.connection,
+            integration_id,
+            project,
+            Some(fingerprint),
+        )?;
+        if id <= self.indexed_through {
+            search::index(self.connection, id)?;
+        }
+        insert_tasks_with(&mut self.task, id, &project.tasks)?;
+        Ok(id)
+    }
 }
 
 fn search_text(project: &Project) -> String {
@@ -372,7 +464,9 @@ fn search_text(project: &Project) -> String {
         }
         match field {
             Some(field) if field.is_ascii() => {
-                text.extend(field.bytes().map(|byte| char::from(byte.to_ascii_lowercase())));
+                let start = text.len();
+                text.push_str(field);
+                text[start..].make_ascii_lowercase();
             }
             Some(field) => text.push_str(&field.to_lowercase()),
             None => {}
@@ -418,6 +512,8 @@ pub struct ProjectSummary {
     pub category: Category,
     /// Created on the device; its order has not arrived yet.
     pub local: bool,
+    /// Field work of the project not yet delivered (check-ins, photos, surveys, statuses).
+    pub pending_uploads: u64,
 }
 
 impl Store {
@@ -438,6 +534,8 @@ impl Store {
     /// the list's.
     pub fn list_projects(&self, query: &ProjectQuery) -> Result<Vec<ProjectSummary>> {
         self.read(|connection| {
+            // One snapshot for the cursor keys, the search's index matches and mark, and the page.
+            let _snapshot = connection.unchecked_transaction()?;
             let plan = search_plan(connection, query)?;
             let _installed = plan.as_ref().map(Plan::install);
             let mut select = Select::new(query, plan.as_ref());
@@ -454,7 +552,8 @@ impl Store {
             let sql = format!(
                 "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
                         p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending,
-                        p.field_status, p.category_base, p.start_date >= ?1, p.local
+                        p.field_status, p.category_base, p.start_date >= ?1, p.local,
+                        (SELECT count(*) FROM outbox o WHERE o.project_id = p.id AND o.state != 'done')
                  {} ORDER BY {} LIMIT {} OFFSET {}",
                 select.clauses(),
                 order.order_by(backward),
@@ -484,11 +583,12 @@ impl Store {
                     closed: row.get(11)?,
                     removal_pending: row.get(12)?,
                     field_status: row.get(13)?,
-                    category: super::field::category_of(
+                    category: super::options::category_of(
                         &row.get::<_, String>(14)?,
                         row.get::<_, Option<bool>>(15)?.unwrap_or(false),
                     ),
                     local: row.get(16)?,
+                    pending_uploads: row.get(17)?,
                 })
             })?;
             let mut page: Vec<ProjectSummary> = rows.collect::<rusqlite::Result<_>>()?;
@@ -503,6 +603,7 @@ impl Store {
     /// out): the length of the whole list that [`Store::list_projects`] pages through.
     pub fn count_projects(&self, query: &ProjectQuery) -> Result<u64> {
         self.read(|connection| {
+            let _snapshot = connection.unchecked_transaction()?;
             let plan = search_plan(connection, query)?;
             let _installed = plan.as_ref().map(Plan::install);
             let select = Select::new(query, plan.as_ref());
@@ -516,68 +617,6 @@ impl Store {
                     row.get(0)
                 })?,
             )
-        })
-    }
-
-    /// The vendor edits status, due date or instructions. A status change is field work: it is queued for
-    /// the provider's `status` service in the same durable transaction.
-    pub fn edit_project(&self, id: &ProjectId, edit: &ProjectEdit) -> Result<Project> {
-        edit.validate()?;
-        self.write_durable(|tx| {
-            let (integration_id, project_id) = locate(tx, id)?;
-            let mut project = load(tx, &id.integration, project_id)?;
-            if project.closed {
-                return Err(Error::ProjectClosed(id.to_string()));
-            }
-            let status_changed = edit.status.is_some() && edit.status != project.status;
-            let completing = edit.status.as_deref().is_some_and(|status| {
-                matches!(
-                    status.trim().to_ascii_lowercase().as_str(),
-                    "complete" | "completed"
-                )
-            });
-            // Completing through an edit follows the same rules as `complete_project` (without forcing).
-            if completing {
-                let unmet = super::field::unmet_requirements_of(tx, integration_id, project_id, &project)?;
-                if !unmet.is_empty() {
-                    return Err(Error::CompletionBlocked {
-                        project: id.to_string(),
-                        unmet,
-                    });
-                }
-            }
-            if let Some(status) = &edit.status {
-                project.status = Some(status.clone());
-            }
-            if let Some(due_date) = &edit.due_date {
-                project.due_date = Some(due_date.clone());
-            }
-            if let Some(instructions) = &edit.instructions {
-                project.instructions = Some(instructions.clone());
-            }
-            // A local edit clears the fingerprint so that the next import re-applies its rules to it; the
-            // rules version stays, so that import treats the edit by the current rules.
-            let fingerprint = super::fingerprint::encode_fingerprint(None);
-            save(tx, integration_id, Some(project_id), &project, Some(&fingerprint))?;
-            if completing {
-                tx.execute(
-                    "UPDATE projects SET completed_at = coalesce(completed_at, ?2) WHERE id = ?1",
-                    params![project_id, now()],
-                )?;
-            }
-            if status_changed {
-                let payload = status_change(&project.work_order_number, project.status.as_deref());
-                let entry = NewEntry {
-                    id: &uuid::Uuid::new_v4().to_string(),
-                    integration_id,
-                    project_id: Some(project_id),
-                    kind: EntryKind::Status,
-                    state: EntryState::Queued,
-                    payload: &payload,
-                };
-                queue::enqueue(tx, &entry, now())?;
-            }
-            Ok(project)
         })
     }
 
@@ -634,7 +673,7 @@ fn search_plan(connection: &Connection, query: &ProjectQuery) -> Result<Option<P
 /// The `FROM` and `WHERE` of a project list and its bound values (all text; `?1` is always the first day
 /// that counts as upcoming).
 struct Select {
-    from: &'static str,
+    from: String,
     conditions: String,
     values: Vec<String>,
 }
@@ -650,9 +689,9 @@ impl Select {
     /// The filters of `query` and its search `plan`.
     fn new(query: &ProjectQuery, plan: Option<&Plan>) -> Self {
         let mut select = Self {
-            from: "FROM projects p JOIN integrations i ON i.id = p.integration_id",
+            from: "FROM projects p JOIN integrations i ON i.id = p.integration_id".to_owned(),
             conditions: String::new(),
-            values: vec![super::field::first_upcoming_day()],
+            values: vec![super::options::first_upcoming_day()],
         };
         if let Some(code) = &query.integration {
             let code = select.placeholder(code.clone());
@@ -672,24 +711,26 @@ impl Select {
                 let pattern = select.placeholder(pattern.clone());
                 select.and(&format!("p.search_text LIKE {pattern} ESCAPE '\\'"));
             }
-            Some(Plan::Drive { fts, pattern }) => {
-                // The matches drive the query (CROSS JOIN keeps the index outermost); the list order is
-                // then a sort of the few of them.
-                select.from = "FROM projects_search CROSS JOIN projects p ON p.id = projects_search.rowid \
-                               JOIN integrations i ON i.id = p.integration_id";
+            Some(Plan::Drive { fts, mark, .. }) => {
+                // The index's matches and the rows above its mark drive the query (CROSS JOIN keeps them
+                // outermost); the exact rule then checks each, and the list order is a sort of the few.
                 let fts = select.placeholder(fts.clone());
-                let pattern = select.placeholder(pattern.clone());
-                select.and(&format!(
-                    "projects_search MATCH {fts} AND p.search_text LIKE {pattern} ESCAPE '\\'"
-                ));
+                let mark = select.placeholder(mark.to_string());
+                select.from = format!(
+                    "FROM (SELECT rowid AS id FROM projects_search WHERE projects_search MATCH {fts} \
+                           UNION ALL SELECT id FROM projects WHERE id > CAST({mark} AS INTEGER)) m \
+                     CROSS JOIN projects p ON p.id = m.id JOIN integrations i ON i.id = p.integration_id"
+                );
+                select.and(&format!("{}(p.search_text)", search::MATCH_FUNCTION));
             }
-            Some(Plan::Filter { pattern, .. }) => {
-                // The row id comes with every index entry: the function rejects a non-match before its row
-                // is read; `LIKE` then confirms the few that pass.
-                let pattern = select.placeholder(pattern.clone());
+            Some(Plan::Filter { mark, .. }) => {
+                // The row id comes with every index entry: the function rejects a row the index did not
+                // match (at or below the mark) before the row is read; the exact rule then checks the rest.
+                let mark = select.placeholder(mark.to_string());
                 select.and(&format!(
-                    "{}(p.id) AND p.search_text LIKE {pattern} ESCAPE '\\'",
-                    search::HIT_FUNCTION
+                    "({}(p.id) OR p.id > CAST({mark} AS INTEGER)) AND {}(p.search_text)",
+                    search::HIT_FUNCTION,
+                    search::MATCH_FUNCTION
                 ));
             }
         }

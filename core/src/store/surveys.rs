@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Store, field, integrations, projects};
+use super::{Store, integrations, projects};
 use crate::model::{InvalidInput, Project, ProjectId, Timestamp, format_timestamp, now};
 use crate::outbox::queue::{self, NewEntry};
 use crate::outbox::{EntryKind, EntryState};
@@ -205,7 +205,7 @@ impl Store {
                 serde_json::to_string(answer).expect("plain data serialises"),
                 at
             ])?;
-            field::mark_work_started(tx, context.project_id, at)?;
+            super::options::mark_work_started(tx, context.project_id, at)?;
             Ok(answer.clone())
         })
     }
@@ -256,7 +256,7 @@ impl Store {
                 });
             }
             let (wire, photo_ids) = wire_answers(&context.template, &answers);
-            let options = field::task_options(tx, context.integration_id, project, Some(task))?;
+            let options = super::options::task_options(tx, context.integration_id, project, Some(task))?;
             let (survey_state, entry_state) = if options.auto_relay {
                 (STATE_QUEUED, EntryState::Queued)
             } else {
@@ -310,7 +310,7 @@ impl Store {
                 },
                 at,
             )?;
-            field::mark_work_started(tx, context.project_id, at)?;
+            super::options::mark_work_started(tx, context.project_id, at)?;
             find(tx, &uuid)
         })
     }

@@ -694,7 +694,8 @@ fn backward_pages_are_the_forward_pages_in_reverse_and_count_counts_them() {
             );
         }
     }
-    // What each search finds: substrings of the number, address and city, case ignored.
+    // What each search finds: each part at the start of a word of the number, address or city, case
+    // ignored.
     let count = |search: &str| {
         store
             .count_projects(&ProjectQuery {
@@ -833,6 +834,9 @@ fn the_search_index_follows_every_write_of_a_project() {
         .map(|n| order(&format!("N{n:03}"), if n == 7 { "Zürich" } else { "Peoria" }))
         .collect();
     import(&store, ImportKind::FullImport, &orders).unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 300);
+    assert_eq!(store.catch_up_search().unwrap(), 300);
+    assert_eq!(store.search_backlog().unwrap(), 0);
     integrity(&store);
     assert_eq!(find("zürich"), ["N007"]);
     assert_eq!(find("ZÜRICH"), ["N007"]);
@@ -853,6 +857,7 @@ fn the_search_index_follows_every_write_of_a_project() {
         )
         .unwrap();
     assert_eq!(find("n009"), ["N009"]);
+    integrity(&store);
     // A vendor's delete and a Full Import's removal take projects out.
     store.delete_project(&id("N007")).unwrap();
     assert_eq!(find("zürich"), ["N008"]);
@@ -871,4 +876,265 @@ fn the_search_index_follows_every_write_of_a_project() {
             .unwrap(),
         0
     );
+}
+
+/// What every search of `searches` finds, by number, in list order, with pages of `limit`.
+fn found_by(store: &Store, searches: &[&str], limit: u32) -> Vec<(String, Vec<String>, u64)> {
+    searches
+        .iter()
+        .map(|search| {
+            let query = ProjectQuery {
+                search: Some((*search).into()),
+                limit,
+                ..Default::default()
+            };
+            let mut numbers = Vec::new();
+            loop {
+                let after = numbers.last().map(|number: &String| id(number));
+                let page = store
+                    .list_projects(&ProjectQuery {
+                        after,
+                        ..query.clone()
+                    })
+                    .unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                numbers.extend(page.into_iter().map(|p| p.work_order_number));
+            }
+            (search.to_string(), numbers, store.count_projects(&query).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_search_finds_the_same_projects_before_during_and_after_the_index_catches_up() {
+    let (_dir, store) = store();
+    let cities = ["Springfield", "Peoria", "São Paulo", "Elmhurst"];
+    let orders: Vec<_> = (0..240)
+        .map(|n| {
+            let mut order = order(&format!("WO-{n:04}"), cities[n % 4]);
+            order["address1"] = json!(format!("{} {} St", 2 + n % 30, ["Elm", "Oak", "Maple"][n % 3]));
+            order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 9));
+            order
+        })
+        .collect();
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    let searches = [
+        "elm",
+        "ELM ST",
+        "st elm",
+        "spring",
+        "field",
+        "são",
+        "sao",
+        "wo-00",
+        "WO-0042",
+        "0042",
+        "2 elm",
+        "12 oak",
+        "62701",
+        "peoria maple",
+        "%",
+        "-01",
+        "zzz",
+        "e",
+    ];
+    // The rule, applied to every project directly: each part at the start of a word.
+    let expected: Vec<(String, Vec<String>, u64)> = {
+        let all = store
+            .list_projects(&ProjectQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap();
+        searches
+            .iter()
+            .map(|search| {
+                let lower = search.to_lowercase();
+                let parts: Vec<String> = lower.split_whitespace().map(str::to_owned).collect();
+                let numbers: Vec<String> = all
+                    .iter()
+                    .filter(|summary| {
+                        let project = store.project(&summary.id).unwrap();
+                        let text = [
+                            Some(project.work_order_number.as_str()),
+                            project.address1.as_deref(),
+                            project.city.as_deref(),
+                            project.zip.as_deref(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase();
+                        if parts.iter().all(|part| !part.chars().any(char::is_alphanumeric)) {
+                            text.contains(&lower)
+                        } else {
+                            super::search::matches(&text, &parts)
+                        }
+                    })
+                    .map(|summary| summary.work_order_number.clone())
+                    .collect();
+                let count = numbers.len() as u64;
+                (search.to_string(), numbers, count)
+            })
+            .collect()
+    };
+    assert_eq!(expected[0].2, 120, "Elm St (80) or Elmhurst (60), 20 both");
+    assert_eq!(expected[4].2, 0, "not inside a word");
+    assert_eq!(expected[7].2, 100, "WO-0000 to WO-0099");
+    // Nothing indexed yet: every project is read from the table.
+    assert_eq!(store.search_backlog().unwrap(), 240);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "before, pages of {limit}"
+        );
+    }
+    store.catch_up_search().unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 0);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "after, pages of {limit}"
+        );
+    }
+    // Half indexed (as after a crash between two catch-up transactions): the mark splits the projects.
+    store
+        .write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO projects_search (projects_search) VALUES ('delete-all');
+                 INSERT INTO projects_search (rowid, search_text)
+                     SELECT id, search_text FROM projects WHERE id <= 120 AND search_text <> '';
+                 UPDATE search_state SET indexed_through = 120;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 120);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "half, pages of {limit}"
+        );
+    }
+    assert_eq!(store.catch_up_search().unwrap(), 120);
+    assert_eq!(found_by(&store, &searches, 7), expected);
+}
+
+#[test]
+fn a_reused_row_id_below_the_mark_is_indexed_by_its_insert() {
+    let (_dir, store) = store();
+    import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "Springfield"), order("2", "Peoria")],
+    )
+    .unwrap();
+    store.catch_up_search().unwrap();
+    // The row with the highest id goes; the next insert takes its id again, at the mark.
+    store.delete_project(&id("2")).unwrap();
+    import(&store, ImportKind::Refresh, &[order("3", "Zürich")]).unwrap();
+    assert_eq!(
+        store.search_backlog().unwrap(),
+        0,
+        "at the mark: indexed, not left to a catch-up"
+    );
+    let find = |search: &str| {
+        store
+            .list_projects(&ProjectQuery {
+                search: Some(search.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.work_order_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("zür"), ["3"]);
+    assert!(find("peoria").is_empty());
+    // Deleting it takes it out of the index again.
+    store.delete_project(&id("3")).unwrap();
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO projects_search (projects_search, rank) VALUES ('integrity-check', 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(find("zür").is_empty());
+}
+
+#[test]
+fn commits_publish_the_tables_they_changed_and_rollbacks_publish_nothing() {
+    let (_dir, store) = store();
+    let heard = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = heard.clone();
+    let subscription = store.changes().subscribe(Changes::ALL, move |changes| {
+        sink.lock().unwrap().push(changes);
+    });
+    import(&store, ImportKind::FullImport, &[order("1", "Springfield")]).unwrap();
+    let after_import = std::mem::take(&mut *heard.lock().unwrap());
+    let union = after_import
+        .iter()
+        .fold(Changes::NONE, |all, changes| all | *changes);
+    assert!(union.intersects(Changes::PROJECTS), "{after_import:?}");
+    assert!(union.intersects(Changes::INTEGRATIONS), "{after_import:?}");
+
+    store
+        .edit_project(
+            &id("1"),
+            &ProjectEdit {
+                status: Some("In Progress".into()),
+                ..ProjectEdit::default()
+            },
+        )
+        .unwrap();
+    let after_edit = std::mem::take(&mut *heard.lock().unwrap());
+    assert_eq!(
+        after_edit,
+        vec![Changes::PROJECTS | Changes::OUTBOX],
+        "one commit, its tables"
+    );
+
+    // A transaction that fails rolls back: nobody hears of the row it had written.
+    let failed: crate::Result<()> = store.write(|tx| {
+        tx.execute("UPDATE projects SET status = 'X'", [])?;
+        Err(crate::Error::Provider("no".into()))
+    });
+    assert!(failed.is_err());
+    store.write(|_| Ok(())).unwrap();
+    assert!(heard.lock().unwrap().is_empty(), "{:?}", heard.lock().unwrap());
+
+    drop(subscription);
+    assert_eq!(store.changes().subscriber_count(), 0);
+}
+
+#[test]
+fn a_closed_store_refuses_calls_with_a_typed_error_and_reopens() {
+    let (_dir, store) = store();
+    import(&store, ImportKind::FullImport, &[order("1", "Springfield")]).unwrap();
+    assert!(store.close(std::time::Duration::from_secs(1)));
+    assert!(store.is_closed());
+    assert!(matches!(
+        store.list_projects(&ProjectQuery::default()),
+        Err(crate::Error::Paused)
+    ));
+    assert!(matches!(store.write(|_| Ok(())), Err(crate::Error::Paused)));
+    store.reopen().unwrap();
+    assert_eq!(store.list_projects(&ProjectQuery::default()).unwrap().len(), 1);
+    // The hooks came back with the connection.
+    let heard = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = heard.clone();
+    let _subscription = store.changes().subscribe(Changes::PROJECTS, move |_| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    store.close_project(&id("1")).unwrap();
+    assert!(heard.load(std::sync::atomic::Ordering::SeqCst));
 }

@@ -55,12 +55,34 @@ impl HttpCourier<'_> {
 }
 
 impl HttpCourier<'_> {
+    /// The item with its evidence signature (`evidenceSignature`, see `crate::evidence::detached`) when the
+    /// host set a device signer. A signer failure does not hold a check-in or a survey back (a check-in is
+    /// the provider's proof of presence, and its time matters): the item goes unsigned, with the reason in
+    /// `evidenceSignatureError`.
+    fn with_signature(&self, item: &serde_json::Value) -> serde_json::Value {
+        let Some(signer) = self.store.device_signer() else {
+            return item.clone();
+        };
+        match crate::evidence::detached::sign_item(item, &*signer) {
+            Ok(signed) => signed,
+            Err(err) => {
+                tracing::warn!(%err, "an item goes without its evidence signature");
+                let mut item = item.clone();
+                if let Some(object) = item.as_object_mut() {
+                    object.insert("evidenceSignatureError".into(), err.to_string().into());
+                }
+                item
+            }
+        }
+    }
+
     /// A survey goes as an `uploadPictures` item whose file is the survey itself (`survey.json`).
     fn send_survey(&self, uuid: &str) -> Result<(), TransportError> {
         let (item, file) = self
             .store
             .survey_upload(uuid)
             .map_err(|err| TransportError::Permanent(format!("survey {uuid}: {err}")))?;
+        let item = self.with_signature(&item);
         let length = file.len() as u64;
         self.transport.upload_item(
             &self.credentials,
@@ -80,9 +102,10 @@ impl Courier for HttpCourier<'_> {
             EntryKind::Status => self
                 .transport
                 .post_status(&self.credentials, &status_request(&entry.id, &entry.payload)),
-            EntryKind::CheckIn => self
-                .transport
-                .upload_item(&self.credentials, &entry.payload, None),
+            EntryKind::CheckIn => {
+                self.transport
+                    .upload_item(&self.credentials, &self.with_signature(&entry.payload), None)
+            }
             EntryKind::Photo => self.send_photo(&entry.id),
             EntryKind::Survey => self.send_survey(&entry.id),
         };

@@ -250,6 +250,8 @@ impl SyncEngine {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
+        drop(lifecycle);
+        self.store.changes().publish(crate::store::Changes::ENGINE);
         true
     }
 
@@ -259,7 +261,10 @@ impl SyncEngine {
         let mut lifecycle = self.lifecycle();
         lifecycle.paused = false;
         lifecycle.token = CancellationToken::new();
-        std::mem::take(&mut lifecycle.interrupted)
+        let interrupted = std::mem::take(&mut lifecycle.interrupted);
+        drop(lifecycle);
+        self.store.changes().publish(crate::store::Changes::ENGINE);
+        interrupted
     }
 
     /// Whether the engine is paused.
@@ -287,6 +292,7 @@ impl SyncEngine {
             .network
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = network;
+        self.store.changes().publish(crate::store::Changes::ENGINE);
     }
 
     /// The network the host last reported.
@@ -525,6 +531,13 @@ impl SyncEngine {
             Err(err) => self.store.fail_import(code, &err.to_string()),
         }
         self.announce_status(code);
+        if result.is_ok() {
+            // The import left its new projects out of the search index (searches read them from the table
+            // meanwhile); index them now, in short transactions, after the import is visible.
+            if let Err(err) = self.store.catch_up_search() {
+                tracing::warn!(code, %err, "search index catch-up failed; searches stay complete, slower");
+            }
+        }
         result
     }
 

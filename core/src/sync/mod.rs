@@ -9,6 +9,7 @@ mod courier;
 mod engine;
 mod event;
 pub mod relay;
+mod status;
 
 pub use crate::model::{InvalidTransition, StatusEvent, next_status};
 pub use crate::outbox::DeliveryReport;
@@ -22,3 +23,4 @@ pub use engine::{
     MAX_RELAY_CONCURRENCY, SyncEngine, SyncSummary,
 };
 pub use event::{SyncEvent, SyncObserver};
+pub use status::{IntegrationSyncStatus, SyncStatus, UploadTotals};

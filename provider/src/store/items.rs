@@ -18,6 +18,8 @@ pub(crate) struct NewItem<'a> {
     pub(crate) file_name: Option<&'a str>,
     pub(crate) file_sha1: Option<&'a str>,
     pub(crate) file_size: Option<u64>,
+    /// The verification of a picture's content credentials, JSON.
+    pub(crate) credentials: Option<&'a str>,
     pub(crate) metadata: &'a str,
 }
 
@@ -34,8 +36,8 @@ pub(crate) fn insert_item(conn: &Connection, now: i64, item: &NewItem<'_>) -> Re
     let deliveries: i64 = conn
         .prepare_cached(
             "INSERT INTO received_items (uuid, username, work_order_number, file_type, task_name,
-                 evidence_type, file_name, file_sha1, file_size, metadata, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+                 evidence_type, file_name, file_sha1, file_size, metadata, received_at, credentials)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
              ON CONFLICT (uuid) DO UPDATE SET deliveries = deliveries + 1
              RETURNING deliveries",
         )?
@@ -51,7 +53,8 @@ pub(crate) fn insert_item(conn: &Connection, now: i64, item: &NewItem<'_>) -> Re
                 item.file_sha1,
                 item.file_size.map(|size| i64::try_from(size).unwrap_or(i64::MAX)),
                 item.metadata,
-                now
+                now,
+                item.credentials
             ],
             |row| row.get(0),
         )?;
@@ -62,7 +65,7 @@ pub(crate) fn insert_item(conn: &Connection, now: i64, item: &NewItem<'_>) -> Re
 pub(crate) fn list_items(conn: &Connection, filter: &ItemFilter) -> Result<Vec<ReceivedItem>, ProviderError> {
     let mut stmt = conn.prepare(
         "SELECT uuid, username, work_order_number, file_type, task_name, evidence_type, file_name,
-                file_size, file_sha1, received_at, deliveries, metadata
+                file_size, file_sha1, received_at, deliveries, metadata, credentials
            FROM received_items
           WHERE (?1 IS NULL OR file_type = ?1) AND (?2 IS NULL OR work_order_number = ?2)
             AND (?3 IS NULL OR username = ?3)
@@ -85,6 +88,9 @@ pub(crate) fn list_items(conn: &Connection, filter: &ItemFilter) -> Result<Vec<R
                     received_at: row.get(9)?,
                     deliveries: row.get(10)?,
                     metadata: serde_json::Value::Null,
+                    credentials: row
+                        .get::<_, Option<String>>(12)?
+                        .and_then(|text| serde_json::from_str(&text).ok()),
                 },
                 row.get::<_, String>(11)?,
             ))

@@ -5,7 +5,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use crate::error::ProviderError;
 
 /// The schema version this code writes.
-const VERSION: i64 = 2;
+const VERSION: i64 = 3;
 
 const SCHEMA_V1: &str = r#"
 CREATE TABLE users (
@@ -98,6 +98,9 @@ CREATE TABLE survey_items (
 );
 "#;
 
+/// Version 3: the emulator's verification of a picture's content credentials (`crate::credentials`), JSON.
+const SCHEMA_V3: &str = "ALTER TABLE received_items ADD COLUMN credentials TEXT;";
+
 /// Creates the schema in a fresh database, upgrades an older one; refuses a newer one.
 pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -106,10 +109,16 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<(), ProviderError> {
         0 => {
             tx.execute_batch(SCHEMA_V1)?;
             tx.execute_batch(SCHEMA_V2)?;
+            tx.execute_batch(SCHEMA_V3)?;
             tx.pragma_update(None, "user_version", VERSION)?;
         }
         1 => {
             tx.execute_batch(SCHEMA_V2)?;
+            tx.execute_batch(SCHEMA_V3)?;
+            tx.pragma_update(None, "user_version", VERSION)?;
+        }
+        2 => {
+            tx.execute_batch(SCHEMA_V3)?;
             tx.pragma_update(None, "user_version", VERSION)?;
         }
         VERSION => {}

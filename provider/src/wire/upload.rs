@@ -104,6 +104,13 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
                 Some(bytes) => Some((state.files().put(bytes)?, bytes.len() as u64)),
                 None => None,
             };
+            // Every picture is verified as it arrives: the result is what the provider would show its QA.
+            let credentials = match (&file, item.file_type.as_str()) {
+                (Some(bytes), "picture") => {
+                    Some(crate::credentials::verify(bytes, state.trust_anchors()).to_string())
+                }
+                _ => None,
+            };
             let mut metadata = payload;
             for key in SECRET_FIELDS {
                 metadata.remove(key);
@@ -121,6 +128,7 @@ async fn run(state: &ProviderState, req: Request) -> Result<(), WireError> {
                     file_sha1: stored.as_ref().map(|(sha1, _)| sha1.as_str()),
                     file_size: stored.as_ref().map(|(_, size)| *size),
                     metadata: &metadata,
+                    credentials: credentials.as_deref(),
                 };
                 let first = items::insert_item(tx, now, &new)?;
                 if let (true, Some(survey)) = (first, &survey) {

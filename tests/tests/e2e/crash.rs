@@ -44,7 +44,13 @@ const KILL_WINDOW: f64 = 1.2;
 const SIGKILL: i32 = 9;
 /// Columns left out of the state fingerprint: row ids and the integration's row id (replaced by its code),
 /// the write time, and the import's skip fingerprint (not part of what a person sees).
-const VOLATILE_PROJECT_COLUMNS: &[&str] = &["id", "integration_id", "fingerprint", "updated_at"];
+const VOLATILE_PROJECT_COLUMNS: &[&str] = &[
+    "id",
+    "integration_id",
+    "fingerprint",
+    "updated_at",
+    "first_seen_at",
+];
 
 /// What the projects and tasks of a database hold, independent of row ids and write times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -249,3 +249,142 @@ fn mutated_camera_files_are_refused_or_processed_never_a_panic() {
     integrity(&store);
     eprintln!("seed {seed}: {stored} stored, {refused} refused at ingest");
 }
+
+/// A signed rendition made with a development certificate, for the verification fuzzing.
+fn signed_rendition() -> (Vec<u8>, String) {
+    use fieldsync_core::evidence::manifest::{LocationCertification, TimeCertification};
+    use fieldsync_core::evidence::{PhotoEvidence, SoftwareSigner, embed};
+    let credentials = fieldsync_core::evidence::software::create_dev_credentials("fuzz", "Fuzz").unwrap();
+    let signer = SoftwareSigner::from_pem(&credentials.device_key_pem, &credentials.device_pem).unwrap();
+    let original = std::fs::read(fixture_photo("gps/DSCN0010.jpg")).unwrap();
+    let rendition = fieldsync_core::photo::process::process(&original, &ProcessSettings::default())
+        .unwrap()
+        .rendition;
+    let evidence = PhotoEvidence {
+        photo_uuid: "00000000-0000-4000-8000-000000000000".into(),
+        integration_code: CODE.into(),
+        work_order_number: "WO-1".into(),
+        task: "Lawn Cut".into(),
+        evidence_type: "before".into(),
+        file_name: "DSCN0010.jpg".into(),
+        original_sha256: "00".repeat(32),
+        device_id: "fuzz".into(),
+        camera_model: None,
+        capture_time: Some(1_767_225_600),
+        gps: Some((43.46, 11.88)),
+        gps_accuracy_m: Some(5.0),
+        checkin_distance_m: None,
+        location: LocationCertification {
+            position: None,
+            position_source: None,
+            property: None,
+            radius_m: 200.0,
+            distance_m: None,
+            certified: false,
+        },
+        time: TimeCertification {
+            capture_time: None,
+            signed_at: "2026-01-01T00:00:00Z".into(),
+            window_s: 43_200,
+            certified_at_signing: false,
+        },
+    };
+    (embed(&rendition, &evidence, &signer).unwrap(), credentials.ca_pem)
+}
+
+/// The byte range of the APP11 segments (the manifest) of a JPEG.
+fn manifest_range(jpeg: &[u8]) -> std::ops::Range<usize> {
+    let (mut start, mut end, mut at) = (None, 0, 2);
+    while at + 4 <= jpeg.len() && jpeg[at] == 0xFF && jpeg[at + 1] != 0xDA {
+        let length = usize::from(u16::from_be_bytes([jpeg[at + 2], jpeg[at + 3]]));
+        if jpeg[at + 1] == 0xEB {
+            start.get_or_insert(at);
+            end = at + 2 + length;
+        }
+        at += 2 + length;
+    }
+    start.unwrap_or(2)..end.max(2)
+}
+
+/// Mutations aimed at the manifest (corrupt JUMBF boxes, CBOR, certificates, signatures), a second
+/// manifest, an enormous APP11 run, and non-JPEGs: verification ends in a typed outcome, never a panic, and
+/// within a bounded time.
+#[test]
+fn mutated_manifests_verify_to_a_typed_outcome_never_a_panic() {
+    use fieldsync_core::evidence::{Outcome, verify};
+    let seed = seed();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (signed, anchors) = signed_rendition();
+    assert_eq!(
+        verify(&signed, Some(&anchors)).outcome,
+        Outcome::Valid { trusted: true }
+    );
+    let range = manifest_range(&signed);
+    assert!(range.len() > 1000, "{range:?}");
+    let mut outcomes = std::collections::BTreeMap::<&str, usize>::new();
+    let started = std::time::Instant::now();
+    for _ in 0..cases(400) / 4 {
+        let mut bytes = signed.clone();
+        match rng.random_range(0..5) {
+            // Bytes inside the manifest.
+            0 | 1 => {
+                for _ in 0..rng.random_range(1..=8) {
+                    let at = rng.random_range(range.clone());
+                    bytes[at] = rng.random();
+                }
+            }
+            // A block of the manifest removed or duplicated.
+            2 => {
+                let at = rng.random_range(range.clone());
+                let end = (at + rng.random_range(1..256)).min(range.end);
+                if rng.random_bool(0.5) {
+                    bytes.drain(at..end);
+                } else {
+                    let copy = bytes[at..end].to_vec();
+                    bytes.splice(at..at, copy);
+                }
+            }
+            // The whole manifest twice (two manifest stores).
+            3 => {
+                let copy = bytes[range.clone()].to_vec();
+                bytes.splice(range.end..range.end, copy);
+            }
+            // Truncated anywhere.
+            _ => bytes.truncate(rng.random_range(0..bytes.len())),
+        }
+        let one = std::time::Instant::now();
+        let verification = verify(&bytes, Some(&anchors));
+        assert!(
+            one.elapsed().as_secs() < 5,
+            "seed {seed}: one verification took {:?}",
+            one.elapsed()
+        );
+        *outcomes.entry(verification.outcome.word()).or_default() += 1;
+    }
+    println!("seed {seed}: {outcomes:?} in {:?}", started.elapsed());
+    // Not JPEGs, an empty file, and a JPEG whose APP11 run declares megabytes of certificates.
+    for bytes in [
+        Vec::new(),
+        b"%PDF-1.7\n".to_vec(),
+        vec![0xFF, 0xD8],
+        b"\x89PNG\r\n\x1a\n".to_vec(),
+    ] {
+        assert!(matches!(
+            verify(&bytes, Some(&anchors)).outcome,
+            Outcome::NotSupported { .. } | Outcome::Unsigned | Outcome::Tampered { .. }
+        ));
+    }
+    let mut enormous = signed[..range.start].to_vec();
+    for _ in 0..200 {
+        enormous.extend_from_slice(&[0xFF, 0xEB, 0xFF, 0xFF]);
+        enormous.extend(std::iter::repeat_n(0x30, 0xFFFD));
+    }
+    enormous.extend_from_slice(&signed[range.end..]);
+    let one = std::time::Instant::now();
+    let verification = verify(&enormous, Some(&anchors));
+    assert!(
+        !matches!(verification.outcome, Outcome::Valid { .. }),
+        "{verification:?}"
+    );
+    assert!(one.elapsed().as_secs() < 5, "{:?}", one.elapsed());
+}

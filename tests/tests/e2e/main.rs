@@ -16,6 +16,7 @@ mod background_crash;
 mod checkin_e2e;
 mod crash;
 mod delivery_crash;
+mod evidence_e2e;
 mod fieldwork;
 mod fuzz;
 mod hostile_provider;
