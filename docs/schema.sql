@@ -193,7 +193,8 @@ CREATE VIRTUAL TABLE projects_search USING fts5(
     content_rowid = 'id',
     tokenize = 'ascii',
     detail = none,
-    columnsize = 0
+    columnsize = 0,
+    prefix = '3 4 5 6'
 );
 
 CREATE TABLE 'projects_search_config'(

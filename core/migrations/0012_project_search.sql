@@ -5,7 +5,10 @@
 -- `ascii` tokenizer: a word is a run of letters, digits and non-ASCII characters, any other ASCII character
 -- separates words. A search finds the projects where every word typed begins a word of that text
 -- (core/src/store/search.rs). External content: the index keeps no copy of the text, only which rows hold
--- each word (`detail=none`, no per-row sizes: `columnsize=0`).
+-- each word (`detail=none`, no per-row sizes: `columnsize=0`), plus prefix indexes of 3 to 6 characters, so
+-- that a word typed is looked up as one stored list read lazily (FTS5 otherwise merges the lists of every
+-- word that starts with it before returning the first row: about 1 ms for a street name on 100,000
+-- projects). Longer words typed are looked up by their first 6 characters.
 --
 -- The index is brought up to date after an import, not inside it (`Store::catch_up_search`): it holds
 -- exactly the projects whose row id is at most `search_state.indexed_through`, and a search reads the
@@ -18,7 +21,8 @@ CREATE VIRTUAL TABLE projects_search USING fts5(
     content_rowid = 'id',
     tokenize = 'ascii',
     detail = none,
-    columnsize = 0
+    columnsize = 0,
+    prefix = '3 4 5 6'
 );
 
 CREATE TABLE search_state (

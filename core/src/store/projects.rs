@@ -536,7 +536,7 @@ impl Store {
         self.read(|connection| {
             // One snapshot for the cursor keys, the search's index matches and mark, and the page.
             let _snapshot = connection.unchecked_transaction()?;
-            let plan = search_plan(connection, query)?;
+            let plan = search_plan(connection, query, Some(query.limit))?;
             let _installed = plan.as_ref().map(Plan::install);
             let mut select = Select::new(query, plan.as_ref());
             let order = ListOrder::of(query);
@@ -604,7 +604,7 @@ impl Store {
     pub fn count_projects(&self, query: &ProjectQuery) -> Result<u64> {
         self.read(|connection| {
             let _snapshot = connection.unchecked_transaction()?;
-            let plan = search_plan(connection, query)?;
+            let plan = search_plan(connection, query, None)?;
             let _installed = plan.as_ref().map(Plan::install);
             let select = Select::new(query, plan.as_ref());
             let sql = format!("SELECT count(*) {}", select.clauses());
@@ -657,15 +657,15 @@ impl Store {
     }
 }
 
-/// The search plan of `query`, when it searches for something.
-fn search_plan(connection: &Connection, query: &ProjectQuery) -> Result<Option<Plan>> {
+/// The search plan of `query`, when it searches for something, for a page (`Some(limit)`) or a count.
+fn search_plan(connection: &Connection, query: &ProjectQuery, page: Option<u32>) -> Result<Option<Plan>> {
     match query
         .search
         .as_deref()
         .map(str::trim)
         .filter(|text| !text.is_empty())
     {
-        Some(text) => Ok(Some(search::plan(connection, text, query.limit)?)),
+        Some(text) => Ok(Some(search::plan(connection, text, page)?)),
         None => Ok(None),
     }
 }
@@ -710,6 +710,9 @@ impl Select {
             Some(Plan::Scan { pattern }) => {
                 let pattern = select.placeholder(pattern.clone());
                 select.and(&format!("p.search_text LIKE {pattern} ESCAPE '\\'"));
+            }
+            Some(Plan::Walk { .. }) => {
+                select.and(&format!("{}(p.search_text)", search::MATCH_FUNCTION));
             }
             Some(Plan::Drive { fts, mark, .. }) => {
                 // The index's matches and the rows above its mark drive the query (CROSS JOIN keeps them

@@ -13,10 +13,12 @@
 //! as `%`) matches the text as typed, anywhere ([`Plan::Scan`]).
 //!
 //! **The index.** `projects_search` is an external-content FTS5 table with the `ascii` tokenizer, whose
-//! words are exactly the words above. The index answers the `AND` of one prefix query per word typed,
-//! which every match satisfies; the few candidates it returns are then checked against the exact rule in
-//! Rust (`fieldsync_search_match`, which also decides for the projects the index does not hold yet). The
-//! index holds no text of its own and no positions (`detail=none`, `columnsize=0`).
+//! words are exactly the words above. The index answers the `AND` of one prefix query per word typed of 3
+//! characters or more (by its first 6 at most, the longest prefix index), which every match satisfies; the
+//! candidates it returns are then checked against the exact rule in Rust (`fieldsync_search_match`, which
+//! also decides for the projects the index does not hold yet). The index holds no text of its own and no
+//! positions (`detail=none`, `columnsize=0`); its prefix indexes (3 to 6 characters) make a lookup read one
+//! stored list lazily.
 //!
 //! **Kept up to date after an import, never missed by a search.** The index holds exactly the projects
 //! whose row id is at most the mark `search_state.indexed_through`:
@@ -242,6 +244,12 @@ pub(crate) enum Plan {
         /// The `LIKE` pattern (lower-cased, escaped with `\`).
         pattern: String,
     },
+    /// Many matches (or no word long enough to look up): read the list in its order and test each row with
+    /// the exact rule; a page stops after `limit` rows, soon since matches are dense.
+    Walk {
+        /// The parts of the search, for the exact rule.
+        parts: Rc<Vec<String>>,
+    },
     /// Few matches and few rows above the mark: read them and sort them.
     Drive {
         /// The FTS5 query.
@@ -251,7 +259,8 @@ pub(crate) enum Plan {
         /// The parts of the search, for the exact rule.
         parts: Rc<Vec<String>>,
     },
-    /// Many matches (or many rows above the mark): read the list in its order, testing each row.
+    /// Between the two (or many rows above the mark): read the list in its order, skipping by row id the
+    /// index entries of rows the index did not match before their rows are read.
     Filter {
         /// The matching row ids at or below the mark.
         hits: Rc<HitSet>,
@@ -262,29 +271,60 @@ pub(crate) enum Plan {
     },
 }
 
-/// Matches at most this many times the list's size over this many matches are read directly; more are
-/// tested along the list. Reading a match costs about as much as six steps along an index, and a page along
-/// the list takes `limit × rows / matches` steps: directly is cheaper while `matches² < 6 × limit × rows`
-/// (50-row pages of 100,000 projects: about 5,000 matches).
-const DRIVE_FACTOR: i64 = 6;
+/// Words shorter than this (in characters) are left out of the index lookup: a short prefix matches a
+/// large part of the index (every number starts with "wo"), and the exact rule checks every part anyway.
+const MIN_LOOKUP_CHARS: usize = 3;
+
+/// Words are looked up by at most this many first characters: the longest prefix index (migration 12's
+/// `prefix = '3 4 5 6'`). A prefix query of another length would merge the lists of every matching word
+/// before returning a row.
+const MAX_LOOKUP_CHARS: usize = 6;
+
+/// At most this many index matches are read (lazily, from the prefix indexes: about 0.2 µs each); more
+/// means the term is common, and the list walked in its order meets `limit` matches within about
+/// `limit × projects / matches` rows (1,700 for 50 of 100,000).
+const PROBE: usize = if cfg!(test) { 60 } else { 3_000 };
+
+/// Up to this many matches (index matches plus rows above the mark), reading and sorting them is cheaper
+/// than walking the list: about 1.5 µs per match against 0.1 µs per index entry walked and 0.1 µs per
+/// match read for the hit set (crossover near 600 for pages of 50 over 100,000).
+const DRIVE_MAX: usize = if cfg!(test) { 20 } else { 600 };
 
 /// Above this many projects above the mark (a large import not caught up yet), the list is walked in its
-/// order rather than reading and sorting every one of them.
-const DRIVE_MAX_BACKLOG: i64 = 2_000;
+/// order rather than reading and sorting every one of them. (The unit tests scale these three down, so that
+/// a few hundred projects take every plan.)
+const DRIVE_MAX_BACKLOG: i64 = if cfg!(test) { 50 } else { 2_000 };
 
-/// Plans the search for `text` (already trimmed and not empty) on a list of pages of `limit` rows. Call it
-/// in the read transaction of the query it plans (the mark and the matches must be of the same snapshot).
-pub(crate) fn plan(connection: &Connection, text: &str, limit: u32) -> Result<Plan> {
+/// Plans the search for `text` (already trimmed and not empty), for a page (`Some(limit)`) or a count
+/// (`None`: every match is read, so the matches drive). Call it in the read transaction of the query it
+/// plans (the mark and the matches must be of the same snapshot).
+pub(crate) fn plan(connection: &Connection, text: &str, page: Option<u32>) -> Result<Plan> {
     let lower = text.to_lowercase();
     let parts: Vec<String> = lower.split_whitespace().map(str::to_owned).collect();
-    let wanted: Vec<&str> = parts.iter().flat_map(|part| words(part)).collect();
-    if wanted.is_empty() {
+    let all_words: Vec<&str> = parts.iter().flat_map(|part| words(part)).collect();
+    if all_words.is_empty() {
         return Ok(Plan::Scan {
             pattern: super::like_pattern(&lower),
         });
     }
+    let lookup: Vec<&str> = all_words
+        .iter()
+        .copied()
+        .filter(|word| word.chars().nth(MIN_LOOKUP_CHARS - 1).is_some())
+        .map(|word| match word.char_indices().nth(MAX_LOOKUP_CHARS) {
+            Some((end, _)) => &word[..end],
+            None => word,
+        })
+        .collect();
+    if lookup.is_empty() && page.is_some() {
+        return Ok(Plan::Walk {
+            parts: Rc::new(parts),
+        });
+    }
+    // Short words only, for a count: look them all up.
+    let lookup = if lookup.is_empty() { all_words } else { lookup };
     // A word is a run of token characters: it holds no `"`, so quoting needs no escape.
-    let fts = wanted
+    let fts = lookup
         .iter()
         .map(|word| format!("\"{word}\"*"))
         .collect::<Vec<_>>()
@@ -294,18 +334,19 @@ pub(crate) fn plan(connection: &Connection, text: &str, limit: u32) -> Result<Pl
             "SELECT indexed_through, (SELECT coalesce(max(id), 0) FROM projects) FROM search_state",
         )?
         .query_row([], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    let ids: Vec<i64> = connection
-        .prepare_cached("SELECT rowid FROM projects_search WHERE projects_search MATCH ?1")?
-        .query_map([&fts], |row| row.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
     let parts = Rc::new(parts);
+    if page.is_none() {
+        return Ok(Plan::Drive { fts, mark, parts });
+    }
+    let ids: Vec<i64> = connection
+        .prepare_cached("SELECT rowid FROM projects_search WHERE projects_search MATCH ?1 LIMIT ?2")?
+        .query_map(params![&fts, PROBE as i64 + 1], |row| row.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if ids.len() > PROBE {
+        return Ok(Plan::Walk { parts });
+    }
     let backlog = (top - mark).max(0);
-    let matches = i64::try_from(ids.len())
-        .unwrap_or(i64::MAX)
-        .saturating_add(backlog);
-    if backlog <= DRIVE_MAX_BACKLOG
-        && matches.saturating_mul(matches) < DRIVE_FACTOR * i64::from(limit.max(1)) * top.max(1)
-    {
+    if backlog <= DRIVE_MAX_BACKLOG && ids.len() as i64 + backlog <= DRIVE_MAX as i64 {
         return Ok(Plan::Drive { fts, mark, parts });
     }
     Ok(Plan::Filter {
@@ -323,7 +364,7 @@ impl Plan {
     pub(crate) fn install(&self) -> Installed {
         let (hits, parts) = match self {
             Plan::Scan { .. } => (None, Rc::default()),
-            Plan::Drive { parts, .. } => (None, Rc::clone(parts)),
+            Plan::Walk { parts } | Plan::Drive { parts, .. } => (None, Rc::clone(parts)),
             Plan::Filter { hits, parts, .. } => (Some(Rc::clone(hits)), Rc::clone(parts)),
         };
         CURRENT.with(|current| *current.borrow_mut() = Current { hits, parts });

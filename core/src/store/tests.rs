@@ -820,7 +820,7 @@ fn the_search_index_follows_every_write_of_a_project() {
             .map(|p| p.work_order_number)
             .collect::<Vec<_>>()
     };
-    // Five rows a page: most matches of "peoria" are tested along the list (the bitset plan).
+    // Five rows a page: the many matches of "peoria" are tested along the list.
     let peoria = || {
         store
             .count_projects(&ProjectQuery {
