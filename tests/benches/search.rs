@@ -42,7 +42,7 @@ const SEARCHES: &[(&str, &str)] = &[
     ("street-name prefix \"Mapl\" (1/8 of the projects)", "Mapl"),
     ("city \"Dallas\" (1/6)", "Dallas"),
     ("two words \"elm spring\" (1/48)", "elm spring"),
-    ("number prefix \"WO-0012\" (about 1,100)", "WO-0012"),
+    ("number prefix \"WO-0012\" (1,000)", "WO-0012"),
     ("number prefix \"WO-00420\" (100)", "WO-00420"),
     ("reference prefix \"LN-00031\" (a few)", "LN-00031"),
     ("no match \"Nowhere\"", "Nowhere"),
