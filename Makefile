@@ -15,3 +15,4 @@ bench:
 	cargo bench -p fieldsync-tests --bench fieldwork
 	cargo bench -p fieldsync-tests --bench survey
 	cargo bench -p fieldsync-tests --bench lifecycle
+	cargo bench -p fieldsync-tests --bench search

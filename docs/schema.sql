@@ -1,4 +1,4 @@
--- The schema of a freshly migrated fieldsync database (schema version 11): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 12): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
@@ -186,6 +186,40 @@ CREATE INDEX projects_by_due ON projects (coalesce(due_date, client_due_date, '~
 CREATE INDEX projects_by_integration_due ON projects (integration_id, coalesce(due_date, client_due_date, '~'), work_order_number);
 
 CREATE INDEX projects_local ON projects (integration_id) WHERE local;
+
+CREATE VIRTUAL TABLE projects_search USING fts5(
+    search_text,
+    content = 'projects',
+    content_rowid = 'id',
+    tokenize = 'ascii',
+    detail = none,
+    columnsize = 0,
+    prefix = '3 4 5 6'
+);
+
+CREATE TABLE 'projects_search_config'(
+    k PRIMARY KEY,
+    v
+) WITHOUT ROWID;
+
+CREATE TABLE 'projects_search_data'(
+    id INTEGER PRIMARY KEY,
+    block BLOB
+);
+
+CREATE TRIGGER projects_search_delete AFTER DELETE ON projects WHEN old.search_text <> '' AND old.id <= (SELECT indexed_through FROM search_state) BEGIN INSERT INTO projects_search (projects_search, rowid, search_text) VALUES ('delete', old.id, old.search_text); END;
+
+CREATE TABLE 'projects_search_idx'(
+    segid,
+    term,
+    pgno,
+    PRIMARY KEY(segid, term)
+) WITHOUT ROWID;
+
+CREATE TABLE search_state (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    indexed_through INTEGER NOT NULL
+);
 
 CREATE TABLE survey_drafts (
     project_id INTEGER NOT NULL REFERENCES projects(id) ON DELETE CASCADE,

@@ -2,7 +2,7 @@
 # Runs the benches that have floors and writes their table into docs/BENCHMARKS.md, between the
 # `bench-table` markers. Every row is a measurement, its floor measured in the same run, and their ratio.
 #
-#   scripts/bench-table.sh              # import, checkin, fieldwork, survey and lifecycle benches, then the library size
+#   scripts/bench-table.sh              # import, checkin, fieldwork, survey, lifecycle and search benches, then the library size
 #   SKIP_SIZE=1 scripts/bench-table.sh  # without the (slow, fat-LTO) library build
 #   REUSE_LOG=1 scripts/bench-table.sh  # only rewrite the table from the last run's log
 #
@@ -19,6 +19,7 @@ if [ "${REUSE_LOG:-0}" != 1 ]; then
     cargo bench -p fieldsync-tests --bench fieldwork 2>&1 | tee -a "$log"
     cargo bench -p fieldsync-tests --bench survey 2>&1 | tee -a "$log"
     cargo bench -p fieldsync-tests --bench lifecycle 2>&1 | tee -a "$log"
+    cargo bench -p fieldsync-tests --bench search 2>&1 | tee -a "$log"
 fi
 
 if [ "${SKIP_SIZE:-0}" != 1 ] && ! grep -q '^TABLE|release-small' "$log"; then

@@ -1076,6 +1076,15 @@ impl FieldSync {
             .await
     }
 
+    // ----- paging and search -----
+
+    /// How many projects match `query`'s filters and search (its paging left out): the length of the list
+    /// that `projects` pages through, for a header ("128 projects") or a scroll bar.
+    pub fn count_projects(&self, query: ProjectQuery) -> Result<i64> {
+        let count = self.store.count_projects(&query.into_core()?)?;
+        Ok(i64::try_from(count).unwrap_or(i64::MAX))
+    }
+
     // ----- lifecycle -----
 
     /// Call when the app goes to the background (before the system suspends it): stops every operation at

@@ -475,7 +475,9 @@ pub struct ProjectQuery {
     /// Only this vendor status.
     #[uniffi(default = None)]
     pub status: Option<String>,
-    /// Text in the number, address, city, ZIP, description or reference.
+    /// Text in the number, address, city, ZIP, description or reference, case ignored: every part of it
+    /// (split at spaces) must appear at the start of a word ("mapl" finds Maple Dr, "field" does not find
+    /// Springfield).
     #[uniffi(default = None)]
     pub search: Option<String>,
     /// Include closed projects.
@@ -487,7 +489,7 @@ pub struct ProjectQuery {
     /// Page size.
     #[uniffi(default = 50)]
     pub limit: u32,
-    /// Rows to skip (after `after`, when given).
+    /// Rows to skip (after `after`, or before `before`, when given).
     #[uniffi(default = 0)]
     pub offset: u32,
     /// The id of the last summary of the previous page: the next page continues after it (keyset paging: as
@@ -500,6 +502,10 @@ pub struct ProjectQuery {
     /// Only this field status.
     #[uniffi(default = None)]
     pub field_status: Option<FieldStatus>,
+    /// The id of the first summary of the current page: the previous page, the one that ends just before
+    /// it, in list order (keyset paging backwards). With `after` too, the rows between the two.
+    #[uniffi(default = None)]
+    pub before: Option<String>,
 }
 
 impl ProjectQuery {
@@ -521,6 +527,12 @@ impl ProjectQuery {
             offset: self.offset,
             after: self
                 .after
+                .as_deref()
+                .map(core::ProjectId::parse)
+                .transpose()
+                .map_err(invalid)?,
+            before: self
+                .before
                 .as_deref()
                 .map(core::ProjectId::parse)
                 .transpose()

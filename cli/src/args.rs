@@ -453,7 +453,8 @@ pub struct ProjectsArgs {
     /// Only this vendor status.
     #[arg(long)]
     pub status: Option<String>,
-    /// Text in the number, address, city, zip, description or reference.
+    /// Text in the number, address, city, zip, description or reference: each word typed must start a
+    /// word there ("mapl" finds Maple Dr; "field" does not find Springfield).
     #[arg(long)]
     pub search: Option<String>,
     /// Hide closed projects.

@@ -917,6 +917,9 @@ fn import(store: &Store, printer: &Printer, code: &str, file: &Path, full: bool)
         }
         other => other.into(),
     })?;
+    // The import left its new projects out of the search index (searches read them from the table
+    // meanwhile): index them before the command ends.
+    store.catch_up_search()?;
     printer.report(code, kind, &report)
 }
 
@@ -940,6 +943,7 @@ fn projects(store: &Store, printer: &Printer, args: ProjectsArgs) -> Result<()> 
         limit: args.limit,
         offset: args.offset,
         after: args.after,
+        before: None,
     };
     printer.projects(&store.list_projects(&query)?)
 }

@@ -180,6 +180,11 @@ impl App {
             crate::outbox::lease::sweep(&lease_directory).map_err(|err| Error::io(&lease_directory, err))?;
         }
         recovery.outbox_entries = store.recover_in_flight()?;
+        // Projects an import left out of the search index (a crash or a stop before its catch-up, or a
+        // database just upgraded to schema 12) are indexed now; searches are complete either way.
+        if let Err(err) = store.catch_up_search() {
+            tracing::warn!(%err, "search index catch-up failed; searches stay complete, slower");
+        }
         // Now others may start too; this process only needs to be seen alive.
         open.unlock().map_err(|err| Error::io(&lease_directory, err))?;
         open.lock_shared()

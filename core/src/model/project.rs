@@ -198,7 +198,10 @@ pub struct ProjectQuery {
     pub client_status: Option<String>,
     /// Only this vendor status (case-insensitive).
     pub status: Option<String>,
-    /// Text found in the number, address, city, zip, description or reference.
+    /// Text to find in the number, address, city, zip, description or reference, case ignored: every part
+    /// of it (split at spaces) must appear at the start of a word ("mapl" finds Maple Dr, "wo-0042" finds
+    /// WO-00421, "field" does not find Springfield; details in `store/search.rs`). Answered from the
+    /// search index. The list keeps its order and paging with a search.
     pub search: Option<String>,
     /// Include closed projects.
     pub include_closed: bool,
@@ -210,11 +213,15 @@ pub struct ProjectQuery {
     pub sort: ProjectSort,
     /// Page size.
     pub limit: u32,
-    /// Rows to skip (after `after`, when given).
+    /// Rows to skip (after `after`, or before `before`, when given).
     pub offset: u32,
     /// Continue after this project, the last one of the previous page: keyset paging, as fast deep in a
     /// long list as on its first page, and stable while projects arrive. Unknown project: `UnknownProject`.
     pub after: Option<ProjectId>,
+    /// The page that ends just before this project, the first one of the current page: keyset paging
+    /// backwards. The page comes in list order. With `after` too, the rows between the two. Unknown
+    /// project: `UnknownProject`.
+    pub before: Option<ProjectId>,
 }
 
 impl Default for ProjectQuery {
@@ -231,6 +238,7 @@ impl Default for ProjectQuery {
             limit: 50,
             offset: 0,
             after: None,
+            before: None,
         }
     }
 }

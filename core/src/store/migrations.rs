@@ -25,6 +25,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0009_field_work.sql"),
     include_str!("../../migrations/0010_photo_retention.sql"),
     include_str!("../../migrations/0011_photo_evidence.sql"),
+    include_str!("../../migrations/0012_project_search.sql"),
 ];
 
 /// The schema version this build writes.

@@ -20,6 +20,7 @@ mod outbox;
 mod photos;
 mod projects;
 mod retention;
+mod search;
 mod surveys;
 mod work_types;
 
@@ -46,6 +47,7 @@ pub use retention::{
     CONVERT_MAX_BYTES, FileUsage, Maintenance, RetentionReport, StateUsage, StorageReport,
     VACUUM_PAGES_PER_CALL,
 };
+#[doc(hidden)]
 pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSource};
 
 /// Page cache per connection, in KiB: large enough that a filtered first page stays in memory.
@@ -404,6 +406,7 @@ fn configure(connection: &Connection) -> Result<()> {
     // Keep prepared statements' plans: without it SQLite re-prepares some cached statements on every use
     // (measured: the task query of every project an import touches).
     connection.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    search::register(connection)?;
     Ok(())
 }
 

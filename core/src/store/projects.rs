@@ -3,7 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::{Store, integrations, like_pattern};
+use super::search::{self, Plan};
+use super::{Store, integrations};
 use crate::model::{
     Category, FieldStatus, Options, Project, ProjectId, ProjectQuery, ProjectSort, Task, now,
 };
@@ -153,6 +154,7 @@ pub(crate) fn write(
             project,
             fingerprint,
         )?;
+        search::index(connection, project_id)?;
         insert_tasks(connection, project_id, &project.tasks)?;
         return Ok(project_id);
     };
@@ -211,7 +213,9 @@ pub(crate) fn write(
             ", local = 0, changed_since_viewed = (changed_since_viewed OR viewed_at IS NOT NULL)"
         ),
     };
+    search::unindex(connection, id)?;
     connection.prepare_cached(sql)?.execute(values)?;
+    search::index(connection, id)?;
     connection
         .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
         .execute([id])?;
@@ -286,14 +290,20 @@ pub(crate) fn update_imported(
         || before.zip != after.zip
         || before.description != after.description
         || before.reference != after.reference;
-    let search = searched_changed.then(|| search_text(after));
-    if let Some(search) = &search {
+    let new_search_text = searched_changed.then(|| search_text(after));
+    if let Some(text) = &new_search_text {
         sql.push_str(", search_text = ?");
-        values.push(search);
+        values.push(text);
     }
     sql.push_str(" WHERE id = ?");
     values.push(&project_id);
+    if new_search_text.is_some() {
+        search::unindex(connection, project_id)?;
+    }
     connection.prepare_cached(&sql)?.execute(&*values)?;
+    if new_search_text.is_some() {
+        search::index(connection, project_id)?;
+    }
     if before.tasks != after.tasks {
         connection
             .prepare_cached("DELETE FROM tasks WHERE project_id = ?1")?
@@ -337,6 +347,7 @@ fn insert_project(
     project: &Project,
     fingerprint: Option<&[u8]>,
 ) -> Result<i64> {
+    let search_text = search_text(project);
     macro_rules! bind {
         ($($index:literal => $value:expr),* $(,)?) => {$(
             statement.raw_bind_parameter($index, $value)?;
@@ -370,7 +381,7 @@ fn insert_project(
         25 => project.removal_pending,
         26 => fingerprint,
         27 => now(),
-        28 => search_text(project),
+        28 => &search_text,
     );
     statement.raw_execute()?;
     Ok(connection.last_insert_rowid())
@@ -396,6 +407,9 @@ pub(crate) struct NewProjects<'c> {
     connection: &'c Connection,
     project: rusqlite::CachedStatement<'c>,
     task: rusqlite::CachedStatement<'c>,
+    /// The search index's mark (constant in the import's transaction): a new row id above it is left to
+    /// the catch-up, one at or below it (a reused row id) is indexed at once.
+    indexed_through: i64,
 }
 
 impl<'c> NewProjects<'c> {
@@ -404,6 +418,7 @@ impl<'c> NewProjects<'c> {
             connection,
             project: connection.prepare_cached(INSERT_PROJECT)?,
             task: connection.prepare_cached(INSERT_TASK)?,
+            indexed_through: search::indexed_through(connection)?,
         })
     }
 
@@ -422,6 +437,9 @@ impl<'c> NewProjects<'c> {
             project,
             Some(fingerprint),
         )?;
+        if id <= self.indexed_through {
+            search::index(self.connection, id)?;
+        }
         insert_tasks_with(&mut self.task, id, &project.tasks)?;
         Ok(id)
     }
@@ -507,126 +525,43 @@ impl Store {
         })
     }
 
-    /// A page of projects matching `query`.
+    /// A page of projects matching `query`, in list order.
+    ///
+    /// Keyset paging: `after` continues after the last project of the previous page, `before` gives the
+    /// page that ends just before the first project of the current one (in list order too). Both read one
+    /// snapshot, so a page never repeats or skips a project that existed at both reads, whatever arrived
+    /// meanwhile. A search (see [`ProjectQuery::search`]) is one more filter: the order and the cursors are
+    /// the list's.
     pub fn list_projects(&self, query: &ProjectQuery) -> Result<Vec<ProjectSummary>> {
-        let mut sql = String::from(
-            "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
-                    p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending,
-                    p.field_status, p.category_base, p.start_date >= ?1, p.local,
-                    (SELECT count(*) FROM outbox o WHERE o.project_id = p.id AND o.state != 'done')
-             FROM projects p JOIN integrations i ON i.id = p.integration_id WHERE 1",
-        );
-        // ?1 is always the first day that counts as upcoming.
-        let mut values: Vec<String> = vec![super::options::first_upcoming_day()];
-        let mut placeholder = |value: String| {
-            values.push(value);
-            format!("?{}", values.len())
-        };
-        if let Some(code) = &query.integration {
-            sql.push_str(&format!(" AND i.code = {}", placeholder(code.clone())));
-        }
-        if let Some(client_status) = &query.client_status {
-            sql.push_str(&format!(
-                " AND p.client_status = {} COLLATE NOCASE",
-                placeholder(client_status.clone())
-            ));
-        }
-        if let Some(status) = &query.status {
-            sql.push_str(&format!(
-                " AND p.status = {} COLLATE NOCASE",
-                placeholder(status.clone())
-            ));
-        }
-        if let Some(search) = query
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-        {
-            let pattern = placeholder(like_pattern(&search.to_lowercase()));
-            sql.push_str(&format!(" AND p.search_text LIKE {pattern} ESCAPE '\\'"));
-        }
-        if !query.include_closed {
-            sql.push_str(" AND p.closed = 0");
-        }
-        if let Some(category) = query.category {
-            let base = placeholder(category.stored_base().to_owned());
-            sql.push_str(&format!(" AND p.category_base = {base}"));
-            match category {
-                Category::Upcoming => sql.push_str(" AND p.start_date >= ?1"),
-                Category::Assigned => sql.push_str(" AND (p.start_date IS NULL OR p.start_date < ?1)"),
-                _ => {}
-            }
-        }
-        if let Some(field_status) = query.field_status {
-            let status = placeholder(field_status.as_str().to_owned());
-            sql.push_str(&format!(" AND p.field_status = {status}"));
-        }
-        // Both orders are total (the row id breaks ties), so that a page can continue after a given row.
-        // The Upcoming list goes by start date, soonest first: that is what the tab is about, and its
-        // index answers the first page at once wherever upcoming projects sit in the due-date order.
-        let by_start = query.category == Some(Category::Upcoming) && query.sort == ProjectSort::DueDate;
-        let (key, order) = match query.sort {
-            ProjectSort::DueDate if by_start => (
-                "(p.start_date, p.work_order_number, p.id)",
-                " ORDER BY p.start_date, p.work_order_number, p.id",
-            ),
-            ProjectSort::DueDate => (
-                "(coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id)",
-                " ORDER BY coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id",
-            ),
-            ProjectSort::Number => (
-                "(i.code, p.work_order_number)",
-                " ORDER BY i.code, p.work_order_number",
-            ),
-        };
-        let after = match &query.after {
-            Some(id) => Some(self.read(|connection| sort_key(connection, id, by_start))?),
-            None => None,
-        };
-        if let Some((due, number, row_id)) = after {
-            // The first term lets SQLite seek in the index; the row value then orders within it.
-            let bounds = match query.sort {
-                ProjectSort::DueDate if by_start => {
-                    let start = placeholder(due);
-                    let number = placeholder(number);
-                    let row_id = placeholder(row_id.to_string());
-                    format!(
-                        "p.start_date >= {start} AND {key} > ({start}, {number}, CAST({row_id} AS INTEGER))"
-                    )
-                }
-                ProjectSort::DueDate => {
-                    let due = placeholder(due);
-                    let number = placeholder(number);
-                    let row_id = placeholder(row_id.to_string());
-                    format!(
-                        "coalesce(p.due_date, p.client_due_date, '~') >= {due} \
-                         AND {key} > ({due}, {number}, CAST({row_id} AS INTEGER))"
-                    )
-                }
-                ProjectSort::Number => {
-                    let code = placeholder(
-                        query
-                            .after
-                            .as_ref()
-                            .map(|id| id.integration.clone())
-                            .unwrap_or_default(),
-                    );
-                    let number = placeholder(number);
-                    format!("i.code >= {code} AND {key} > ({code}, {number})")
-                }
-            };
-            sql.push_str(&format!(" AND {bounds}"));
-        }
-        sql.push_str(order);
-        sql.push_str(&format!(
-            " LIMIT {} OFFSET {}",
-            query.limit.min(10_000),
-            query.offset
-        ));
         self.read(|connection| {
+            // One snapshot for the cursor keys, the search's index matches and mark, and the page.
+            let _snapshot = connection.unchecked_transaction()?;
+            let plan = search_plan(connection, query, Some(query.limit))?;
+            let _installed = plan.as_ref().map(Plan::install);
+            let mut select = Select::new(query, plan.as_ref());
+            let order = ListOrder::of(query);
+            let backward = query.before.is_some() && query.after.is_none();
+            if let Some(id) = &query.after {
+                let key = sort_key(connection, id, order.by_start())?;
+                select.bound(order, id, key, Direction::After);
+            }
+            if let Some(id) = &query.before {
+                let key = sort_key(connection, id, order.by_start())?;
+                select.bound(order, id, key, Direction::Before);
+            }
+            let sql = format!(
+                "SELECT i.code, p.work_order_number, p.address1, p.city, p.state, p.zip, p.assigned_to, p.status,
+                        p.due_date, p.client_status, p.client_due_date, p.closed, p.removal_pending,
+                        p.field_status, p.category_base, p.start_date >= ?1, p.local,
+                        (SELECT count(*) FROM outbox o WHERE o.project_id = p.id AND o.state != 'done')
+                 {} ORDER BY {} LIMIT {} OFFSET {}",
+                select.clauses(),
+                order.order_by(backward),
+                query.limit.min(10_000),
+                query.offset
+            );
             let mut statement = connection.prepare_cached(&sql)?;
-            let rows = statement.query_map(rusqlite::params_from_iter(values.iter()), |row| {
+            let rows = statement.query_map(rusqlite::params_from_iter(select.values.iter()), |row| {
                 let integration: String = row.get(0)?;
                 let number: String = row.get(1)?;
                 Ok(ProjectSummary {
@@ -656,7 +591,32 @@ impl Store {
                     pending_uploads: row.get(17)?,
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let mut page: Vec<ProjectSummary> = rows.collect::<rusqlite::Result<_>>()?;
+            if backward {
+                page.reverse();
+            }
+            Ok(page)
+        })
+    }
+
+    /// How many projects match `query`'s filters and search (its order, cursors, limit and offset left
+    /// out): the length of the whole list that [`Store::list_projects`] pages through.
+    pub fn count_projects(&self, query: &ProjectQuery) -> Result<u64> {
+        self.read(|connection| {
+            let _snapshot = connection.unchecked_transaction()?;
+            let plan = search_plan(connection, query, None)?;
+            let _installed = plan.as_ref().map(Plan::install);
+            let select = Select::new(query, plan.as_ref());
+            let sql = format!("SELECT count(*) {}", select.clauses());
+            let mut statement = connection.prepare_cached(&sql)?;
+            // `?1` (the first upcoming day) is bound for the list's columns; a count without the category
+            // filters does not use it, and is then a statement without parameters.
+            let used = statement.parameter_count().min(select.values.len());
+            Ok(
+                statement.query_row(rusqlite::params_from_iter(&select.values[..used]), |row| {
+                    row.get(0)
+                })?,
+            )
         })
     }
 
@@ -694,5 +654,208 @@ impl Store {
         self.read(|connection| {
             Ok(connection.query_row("SELECT count(*) FROM projects", [], |row| row.get(0))?)
         })
+    }
+}
+
+/// The search plan of `query`, when it searches for something, for a page (`Some(limit)`) or a count.
+fn search_plan(connection: &Connection, query: &ProjectQuery, page: Option<u32>) -> Result<Option<Plan>> {
+    match query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty())
+    {
+        Some(text) => Ok(Some(search::plan(connection, text, page)?)),
+        None => Ok(None),
+    }
+}
+
+/// The `FROM` and `WHERE` of a project list and its bound values (all text; `?1` is always the first day
+/// that counts as upcoming).
+struct Select {
+    from: String,
+    conditions: String,
+    values: Vec<String>,
+}
+
+/// Which side of a cursor a page is on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    After,
+    Before,
+}
+
+impl Select {
+    /// The filters of `query` and its search `plan`.
+    fn new(query: &ProjectQuery, plan: Option<&Plan>) -> Self {
+        let mut select = Self {
+            from: "FROM projects p JOIN integrations i ON i.id = p.integration_id".to_owned(),
+            conditions: String::new(),
+            values: vec![super::options::first_upcoming_day()],
+        };
+        if let Some(code) = &query.integration {
+            let code = select.placeholder(code.clone());
+            select.and(&format!("i.code = {code}"));
+        }
+        if let Some(client_status) = &query.client_status {
+            let status = select.placeholder(client_status.clone());
+            select.and(&format!("p.client_status = {status} COLLATE NOCASE"));
+        }
+        if let Some(status) = &query.status {
+            let status = select.placeholder(status.clone());
+            select.and(&format!("p.status = {status} COLLATE NOCASE"));
+        }
+        match plan {
+            None => {}
+            Some(Plan::Scan { pattern }) => {
+                let pattern = select.placeholder(pattern.clone());
+                select.and(&format!("p.search_text LIKE {pattern} ESCAPE '\\'"));
+            }
+            Some(Plan::Walk { .. }) => {
+                select.and(&format!("{}(p.search_text)", search::MATCH_FUNCTION));
+            }
+            Some(Plan::Drive { fts, mark, .. }) => {
+                // The index's matches and the rows above its mark drive the query (CROSS JOIN keeps them
+                // outermost); the exact rule then checks each, and the list order is a sort of the few.
+                let fts = select.placeholder(fts.clone());
+                let mark = select.placeholder(mark.to_string());
+                select.from = format!(
+                    "FROM (SELECT rowid AS id FROM projects_search WHERE projects_search MATCH {fts} \
+                           UNION ALL SELECT id FROM projects WHERE id > CAST({mark} AS INTEGER)) m \
+                     CROSS JOIN projects p ON p.id = m.id JOIN integrations i ON i.id = p.integration_id"
+                );
+                select.and(&format!("{}(p.search_text)", search::MATCH_FUNCTION));
+            }
+            Some(Plan::Filter { mark, .. }) => {
+                // The row id comes with every index entry: the function rejects a row the index did not
+                // match (at or below the mark) before the row is read; the exact rule then checks the rest.
+                let mark = select.placeholder(mark.to_string());
+                select.and(&format!(
+                    "({}(p.id) OR p.id > CAST({mark} AS INTEGER)) AND {}(p.search_text)",
+                    search::HIT_FUNCTION,
+                    search::MATCH_FUNCTION
+                ));
+            }
+        }
+        if !query.include_closed {
+            select.and("p.closed = 0");
+        }
+        if let Some(category) = query.category {
+            let base = select.placeholder(category.stored_base().to_owned());
+            select.and(&format!("p.category_base = {base}"));
+            match category {
+                Category::Upcoming => select.and("p.start_date >= ?1"),
+                Category::Assigned => select.and("(p.start_date IS NULL OR p.start_date < ?1)"),
+                _ => {}
+            }
+        }
+        if let Some(field_status) = query.field_status {
+            let status = select.placeholder(field_status.as_str().to_owned());
+            select.and(&format!("p.field_status = {status}"));
+        }
+        select
+    }
+
+    fn placeholder(&mut self, value: String) -> String {
+        self.values.push(value);
+        format!("?{}", self.values.len())
+    }
+
+    fn and(&mut self, condition: &str) {
+        self.conditions.push_str(" AND ");
+        self.conditions.push_str(condition);
+    }
+
+    /// Rows strictly after (or before) the project `id`, whose sort key is `key`.
+    fn bound(&mut self, order: ListOrder, id: &ProjectId, key: (String, String, i64), direction: Direction) {
+        let (first_key, number, row_id) = key;
+        let (seek, compare) = match direction {
+            Direction::After => (">=", ">"),
+            Direction::Before => ("<=", "<"),
+        };
+        // The first term lets SQLite seek in the index; the row value then orders within it.
+        let bound = match order {
+            ListOrder::Start | ListOrder::Due => {
+                let first = self.placeholder(first_key);
+                let number = self.placeholder(number);
+                let row_id = self.placeholder(row_id.to_string());
+                format!(
+                    "{column} {seek} {first} AND {key} {compare} ({first}, {number}, CAST({row_id} AS INTEGER))",
+                    column = order.first_column(),
+                    key = order.key(),
+                )
+            }
+            ListOrder::Number => {
+                let code = self.placeholder(id.integration.clone());
+                let number = self.placeholder(number);
+                format!(
+                    "i.code {seek} {code} AND {key} {compare} ({code}, {number})",
+                    key = order.key()
+                )
+            }
+        };
+        self.and(&bound);
+    }
+
+    fn clauses(&self) -> String {
+        format!("{} WHERE 1{}", self.from, self.conditions)
+    }
+}
+
+/// The three list orders. All are total (the row id breaks ties), so that a page can continue after, or end
+/// before, a given row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListOrder {
+    /// The Upcoming list: start date, soonest first. That is what the tab is about, and its index answers
+    /// the first page at once wherever upcoming projects sit in the due-date order.
+    Start,
+    /// Effective due date (the vendor's, else the provider's, none last).
+    Due,
+    /// Integration code and number.
+    Number,
+}
+
+impl ListOrder {
+    fn of(query: &ProjectQuery) -> Self {
+        match query.sort {
+            ProjectSort::DueDate if query.category == Some(Category::Upcoming) => Self::Start,
+            ProjectSort::DueDate => Self::Due,
+            ProjectSort::Number => Self::Number,
+        }
+    }
+
+    fn by_start(self) -> bool {
+        self == Self::Start
+    }
+
+    fn first_column(self) -> &'static str {
+        match self {
+            Self::Start => "p.start_date",
+            Self::Due => "coalesce(p.due_date, p.client_due_date, '~')",
+            Self::Number => "i.code",
+        }
+    }
+
+    /// The row value a cursor compares.
+    fn key(self) -> &'static str {
+        match self {
+            Self::Start => "(p.start_date, p.work_order_number, p.id)",
+            Self::Due => "(coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id)",
+            Self::Number => "(i.code, p.work_order_number)",
+        }
+    }
+
+    /// `ORDER BY` terms, reversed for a page read backwards from a `before` cursor.
+    fn order_by(self, backward: bool) -> &'static str {
+        match (self, backward) {
+            (Self::Start, false) => "p.start_date, p.work_order_number, p.id",
+            (Self::Start, true) => "p.start_date DESC, p.work_order_number DESC, p.id DESC",
+            (Self::Due, false) => "coalesce(p.due_date, p.client_due_date, '~'), p.work_order_number, p.id",
+            (Self::Due, true) => {
+                "coalesce(p.due_date, p.client_due_date, '~') DESC, p.work_order_number DESC, p.id DESC"
+            }
+            (Self::Number, false) => "i.code, p.work_order_number",
+            (Self::Number, true) => "i.code DESC, p.work_order_number DESC",
+        }
     }
 }

@@ -601,6 +601,476 @@ fn an_order_that_changes_nothing_records_its_fingerprint() {
     assert_eq!(fingerprint(&store).map(|bytes| bytes.len()), Some(17));
 }
 
+/// Every page of `query` walked forwards with `after`, then backwards with `before` from the end.
+fn pages_both_ways(store: &Store, query: &ProjectQuery) -> (Vec<Vec<String>>, Vec<Vec<String>>) {
+    let ids = |page: Vec<ProjectSummary>| page.into_iter().map(|p| p.id.to_string()).collect::<Vec<_>>();
+    let mut forward: Vec<Vec<String>> = Vec::new();
+    loop {
+        let after = forward
+            .last()
+            .and_then(|page| page.last())
+            .map(|last| ProjectId::parse(last).unwrap());
+        let page = ids(store
+            .list_projects(&ProjectQuery {
+                after,
+                ..query.clone()
+            })
+            .unwrap());
+        if page.is_empty() {
+            break;
+        }
+        forward.push(page);
+    }
+    // Backwards from the end: the first `before` is the project after the last page's last row, which
+    // does not exist; start from the last page instead and go back from its first row.
+    let mut backward: Vec<Vec<String>> = forward.last().cloned().into_iter().collect();
+    loop {
+        let first = backward
+            .last()
+            .and_then(|page| page.first())
+            .map(|id| ProjectId::parse(id).unwrap());
+        let page = ids(store
+            .list_projects(&ProjectQuery {
+                before: first,
+                ..query.clone()
+            })
+            .unwrap());
+        if page.is_empty() {
+            break;
+        }
+        backward.push(page);
+    }
+    (forward, backward)
+}
+
+#[test]
+fn backward_pages_are_the_forward_pages_in_reverse_and_count_counts_them() {
+    use crate::model::ProjectSort;
+    let (_dir, store) = store();
+    let cities = ["Springfield", "Peoria", "Elmhurst", "Chicago"];
+    let mut orders: Vec<_> = (0..95)
+        .map(|n| order(&format!("{n:03}"), cities[n % 4]))
+        .collect();
+    for (n, order) in orders.iter_mut().enumerate() {
+        order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 5)); // ties on every date
+        order["address1"] = json!(format!("{} {} St", 10 + n, ["Elm", "Oak", "Maple"][n % 3]));
+    }
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    let searches = [
+        None,
+        Some("elm"),
+        Some("ELMHURST"),
+        Some("o"),
+        Some("04"),
+        Some("maple st"),
+        Some("zzz"),
+    ];
+    for sort in [ProjectSort::DueDate, ProjectSort::Number] {
+        for search in searches {
+            let query = ProjectQuery {
+                sort,
+                limit: 7,
+                search: search.map(str::to_owned),
+                ..Default::default()
+            };
+            let (forward, mut backward) = pages_both_ways(&store, &query);
+            backward.reverse();
+            assert_eq!(backward, forward, "{sort:?} {search:?}");
+            let rows: Vec<String> = forward.concat();
+            let all: Vec<String> = store
+                .list_projects(&ProjectQuery {
+                    limit: 1000,
+                    ..query.clone()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id.to_string())
+                .collect();
+            assert_eq!(rows, all, "{sort:?} {search:?}: the pages walk the whole list");
+            assert_eq!(
+                store.count_projects(&query).unwrap(),
+                rows.len() as u64,
+                "{sort:?} {search:?}"
+            );
+        }
+    }
+    // What each search finds: each part at the start of a word of the number, address or city, case
+    // ignored.
+    let count = |search: &str| {
+        store
+            .count_projects(&ProjectQuery {
+                search: Some(search.into()),
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    // Elm streets (32) or Elmhurst (24), both for 8 of them.
+    assert_eq!(count("elm"), 48);
+    assert_eq!(count("zzz"), 0);
+    assert_eq!(count("maple st"), 31);
+    assert_eq!(count("094"), 1);
+    // `after` and `before` together: the rows between.
+    let all = store
+        .list_projects(&ProjectQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .unwrap();
+    let between = store
+        .list_projects(&ProjectQuery {
+            after: Some(all[10].id.clone()),
+            before: Some(all[20].id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(between, all[11..20].to_vec());
+    assert!(matches!(
+        store.list_projects(&ProjectQuery {
+            before: Some(id("gone")),
+            ..Default::default()
+        }),
+        Err(crate::Error::UnknownProject(_))
+    ));
+}
+
+#[test]
+fn pages_never_repeat_or_skip_a_project_while_projects_arrive() {
+    let (_dir, store) = store();
+    let mut orders: Vec<_> = (0..60)
+        .map(|n| order(&format!("{:03}", n * 2), "Peoria"))
+        .collect();
+    for (n, order) in orders.iter_mut().enumerate() {
+        order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 3));
+    }
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    for search in [None, Some("peoria")] {
+        let query = ProjectQuery {
+            limit: 9,
+            search: search.map(str::to_owned),
+            ..Default::default()
+        };
+        let before: Vec<String> = store
+            .list_projects(&ProjectQuery {
+                limit: 1000,
+                ..query.clone()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.id.to_string())
+            .collect();
+        // Walk forwards, importing new projects (odd numbers, every due date) between two pages.
+        let mut seen: Vec<String> = Vec::new();
+        let mut extra = 1;
+        loop {
+            let after = seen.last().map(|last| ProjectId::parse(last).unwrap());
+            let page: Vec<String> = store
+                .list_projects(&ProjectQuery {
+                    after,
+                    ..query.clone()
+                })
+                .unwrap()
+                .into_iter()
+                .map(|p| p.id.to_string())
+                .collect();
+            if page.is_empty() {
+                break;
+            }
+            seen.extend(page);
+            let mut new = order(&format!("{extra:03}{}", search.is_some() as u8), "Peoria");
+            new["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + extra % 3));
+            import(&store, ImportKind::Refresh, &[new]).unwrap();
+            extra += 2;
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{search:?}: a row came twice");
+        let kept: Vec<&String> = seen.iter().filter(|id| before.contains(id)).collect();
+        assert_eq!(
+            kept,
+            before.iter().collect::<Vec<_>>(),
+            "{search:?}: every old row, once, in order"
+        );
+    }
+}
+
+#[test]
+fn the_search_index_follows_every_write_of_a_project() {
+    let (_dir, store) = store();
+    let integrity = |store: &Store| {
+        store
+            .write(|connection| {
+                connection.execute(
+                    "INSERT INTO projects_search (projects_search, rank) VALUES ('integrity-check', 1)",
+                    [],
+                )?;
+                Ok(())
+            })
+            .unwrap()
+    };
+    let find = |search: &str| {
+        store
+            .list_projects(&ProjectQuery {
+                search: Some(search.into()),
+                limit: 500,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.work_order_number)
+            .collect::<Vec<_>>()
+    };
+    // Five rows a page: the many matches of "peoria" are tested along the list.
+    let peoria = || {
+        store
+            .count_projects(&ProjectQuery {
+                search: Some("peoria".into()),
+                limit: 5,
+                ..Default::default()
+            })
+            .unwrap()
+    };
+    let orders: Vec<_> = (0..300)
+        .map(|n| order(&format!("N{n:03}"), if n == 7 { "Zürich" } else { "Peoria" }))
+        .collect();
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 300);
+    assert_eq!(store.catch_up_search().unwrap(), 300);
+    assert_eq!(store.search_backlog().unwrap(), 0);
+    integrity(&store);
+    assert_eq!(find("zürich"), ["N007"]);
+    assert_eq!(find("ZÜRICH"), ["N007"]);
+    assert_eq!(find("peoria").len(), 299);
+    assert_eq!(peoria(), 299);
+    // A refresh moves a project to another city: found under the new one only.
+    import(&store, ImportKind::Refresh, &[order("N008", "Zürich")]).unwrap();
+    assert_eq!(find("zürich"), ["N007", "N008"]);
+    assert_eq!(peoria(), 298);
+    // A local edit rewrites the row (and its search text).
+    store
+        .edit_project(
+            &id("N009"),
+            &ProjectEdit {
+                instructions: Some("x".into()),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(find("n009"), ["N009"]);
+    integrity(&store);
+    // A vendor's delete and a Full Import's removal take projects out.
+    store.delete_project(&id("N007")).unwrap();
+    assert_eq!(find("zürich"), ["N008"]);
+    import(&store, ImportKind::FullImport, &orders[100..200]).unwrap();
+    assert_eq!(peoria(), 100);
+    assert_eq!(find("zürich"), Vec::<String>::new());
+    integrity(&store);
+    store.delete_integration("ACME", true).unwrap();
+    integrity(&store);
+    assert_eq!(
+        store
+            .count_projects(&ProjectQuery {
+                search: Some("peoria".into()),
+                ..Default::default()
+            })
+            .unwrap(),
+        0
+    );
+}
+
+/// What every search of `searches` finds, by number, in list order, with pages of `limit`.
+fn found_by(store: &Store, searches: &[&str], limit: u32) -> Vec<(String, Vec<String>, u64)> {
+    searches
+        .iter()
+        .map(|search| {
+            let query = ProjectQuery {
+                search: Some((*search).into()),
+                limit,
+                ..Default::default()
+            };
+            let mut numbers = Vec::new();
+            loop {
+                let after = numbers.last().map(|number: &String| id(number));
+                let page = store
+                    .list_projects(&ProjectQuery {
+                        after,
+                        ..query.clone()
+                    })
+                    .unwrap();
+                if page.is_empty() {
+                    break;
+                }
+                numbers.extend(page.into_iter().map(|p| p.work_order_number));
+            }
+            (search.to_string(), numbers, store.count_projects(&query).unwrap())
+        })
+        .collect()
+}
+
+#[test]
+fn a_search_finds_the_same_projects_before_during_and_after_the_index_catches_up() {
+    let (_dir, store) = store();
+    let cities = ["Springfield", "Peoria", "São Paulo", "Elmhurst"];
+    let orders: Vec<_> = (0..240)
+        .map(|n| {
+            let mut order = order(&format!("WO-{n:04}"), cities[n % 4]);
+            order["address1"] = json!(format!("{} {} St", 2 + n % 30, ["Elm", "Oak", "Maple"][n % 3]));
+            order["clientDueDate"] = json!(format!("2030-01-{:02}", 1 + n % 9));
+            order
+        })
+        .collect();
+    import(&store, ImportKind::FullImport, &orders).unwrap();
+    let searches = [
+        "elm",
+        "ELM ST",
+        "st elm",
+        "spring",
+        "field",
+        "são",
+        "sao",
+        "wo-00",
+        "WO-0042",
+        "0042",
+        "2 elm",
+        "12 oak",
+        "62701",
+        "peoria maple",
+        "%",
+        "-01",
+        "zzz",
+        "e",
+    ];
+    // The rule, applied to every project directly: each part at the start of a word.
+    let expected: Vec<(String, Vec<String>, u64)> = {
+        let all = store
+            .list_projects(&ProjectQuery {
+                limit: 1000,
+                ..Default::default()
+            })
+            .unwrap();
+        searches
+            .iter()
+            .map(|search| {
+                let lower = search.to_lowercase();
+                let parts: Vec<String> = lower.split_whitespace().map(str::to_owned).collect();
+                let numbers: Vec<String> = all
+                    .iter()
+                    .filter(|summary| {
+                        let project = store.project(&summary.id).unwrap();
+                        let text = [
+                            Some(project.work_order_number.as_str()),
+                            project.address1.as_deref(),
+                            project.city.as_deref(),
+                            project.zip.as_deref(),
+                        ]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                        .to_lowercase();
+                        if parts.iter().all(|part| !part.chars().any(char::is_alphanumeric)) {
+                            text.contains(&lower)
+                        } else {
+                            super::search::matches(&text, &parts)
+                        }
+                    })
+                    .map(|summary| summary.work_order_number.clone())
+                    .collect();
+                let count = numbers.len() as u64;
+                (search.to_string(), numbers, count)
+            })
+            .collect()
+    };
+    assert_eq!(expected[0].2, 120, "Elm St (80) or Elmhurst (60), 20 both");
+    assert_eq!(expected[4].2, 0, "not inside a word");
+    assert_eq!(expected[7].2, 100, "WO-0000 to WO-0099");
+    // Nothing indexed yet: every project is read from the table.
+    assert_eq!(store.search_backlog().unwrap(), 240);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "before, pages of {limit}"
+        );
+    }
+    store.catch_up_search().unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 0);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "after, pages of {limit}"
+        );
+    }
+    // Half indexed (as after a crash between two catch-up transactions): the mark splits the projects.
+    store
+        .write(|tx| {
+            tx.execute_batch(
+                "INSERT INTO projects_search (projects_search) VALUES ('delete-all');
+                 INSERT INTO projects_search (rowid, search_text)
+                     SELECT id, search_text FROM projects WHERE id <= 120 AND search_text <> '';
+                 UPDATE search_state SET indexed_through = 120;",
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(store.search_backlog().unwrap(), 120);
+    for limit in [5, 50] {
+        assert_eq!(
+            found_by(&store, &searches, limit),
+            expected,
+            "half, pages of {limit}"
+        );
+    }
+    assert_eq!(store.catch_up_search().unwrap(), 120);
+    assert_eq!(found_by(&store, &searches, 7), expected);
+}
+
+#[test]
+fn a_reused_row_id_below_the_mark_is_indexed_by_its_insert() {
+    let (_dir, store) = store();
+    import(
+        &store,
+        ImportKind::FullImport,
+        &[order("1", "Springfield"), order("2", "Peoria")],
+    )
+    .unwrap();
+    store.catch_up_search().unwrap();
+    // The row with the highest id goes; the next insert takes its id again, at the mark.
+    store.delete_project(&id("2")).unwrap();
+    import(&store, ImportKind::Refresh, &[order("3", "Zürich")]).unwrap();
+    assert_eq!(
+        store.search_backlog().unwrap(),
+        0,
+        "at the mark: indexed, not left to a catch-up"
+    );
+    let find = |search: &str| {
+        store
+            .list_projects(&ProjectQuery {
+                search: Some(search.into()),
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|p| p.work_order_number)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(find("zür"), ["3"]);
+    assert!(find("peoria").is_empty());
+    // Deleting it takes it out of the index again.
+    store.delete_project(&id("3")).unwrap();
+    store
+        .write(|tx| {
+            tx.execute(
+                "INSERT INTO projects_search (projects_search, rank) VALUES ('integrity-check', 1)",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    assert!(find("zür").is_empty());
+}
+
 #[test]
 fn commits_publish_the_tables_they_changed_and_rollbacks_publish_nothing() {
     let (_dir, store) = store();

@@ -531,6 +531,13 @@ impl SyncEngine {
             Err(err) => self.store.fail_import(code, &err.to_string()),
         }
         self.announce_status(code);
+        if result.is_ok() {
+            // The import left its new projects out of the search index (searches read them from the table
+            // meanwhile); index them now, in short transactions, after the import is visible.
+            if let Err(err) = self.store.catch_up_search() {
+                tracing::warn!(code, %err, "search index catch-up failed; searches stay complete, slower");
+            }
+        }
         result
     }
 

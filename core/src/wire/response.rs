@@ -318,27 +318,32 @@ enum Extent {
 }
 
 /// Finds the end of the value at the start of `bytes` by matching brackets outside strings. A scalar ends
-/// at the first delimiter. Syntax inside the value is not checked here (the JSON parser does that).
+/// at the first delimiter. Syntax inside the value is not checked here (the JSON parser does that). Most of
+/// an order's bytes are inside strings: those are skipped with `memchr2` to the next quote or backslash.
 fn extent(bytes: &[u8]) -> Extent {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (index, &byte) in bytes.iter().enumerate() {
-        if in_string {
-            if escaped {
-                escaped = false;
-            } else if byte == b'\\' {
-                escaped = true;
-            } else if byte == b'"' {
-                in_string = false;
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'"' => {
+                // To the closing quote: the next quote that no backslash escapes.
+                let mut at = index + 1;
+                loop {
+                    let Some(offset) = memchr::memchr2(b'"', b'\\', bytes.get(at..).unwrap_or_default())
+                    else {
+                        return Extent::Incomplete;
+                    };
+                    if bytes[at + offset] == b'"' {
+                        index = at + offset;
+                        break;
+                    }
+                    // A backslash escapes the byte after it.
+                    at += offset + 2;
+                }
                 if depth == 0 {
                     return Extent::Complete(index + 1);
                 }
             }
-            continue;
-        }
-        match byte {
-            b'"' => in_string = true,
             b'{' | b'[' => depth += 1,
             b'}' | b']' if depth == 0 => return Extent::Complete(index),
             b'}' | b']' => {
@@ -350,6 +355,7 @@ fn extent(bytes: &[u8]) -> Extent {
             b',' | b' ' | b'\n' | b'\r' | b'\t' if depth == 0 => return Extent::Complete(index),
             _ => {}
         }
+        index += 1;
     }
     Extent::Incomplete
 }
@@ -515,6 +521,9 @@ mod tests {
         assert_eq!(extent(b"null]"), Extent::Complete(4));
         assert_eq!(extent(br#""x\\" rest"#), Extent::Complete(5));
         assert_eq!(extent(br#"{"a": "unfinished"#), Extent::Incomplete);
+        assert_eq!(extent(br#"{"a": "ends with a backslash\"#), Extent::Incomplete);
+        assert_eq!(extent(br#"{"a": "\"\\"}, x"#), Extent::Complete(13));
+        assert_eq!(extent(br#""""#), Extent::Complete(2));
         assert_eq!(extent(b"12"), Extent::Incomplete);
     }
 
