@@ -220,7 +220,7 @@ done
 # twin in ios/Sources/FieldSync/FieldSync+Async.swift, or a place in the list of calls that touch no disk:
 # when the bindings gain a method, this says so before an app calls it on the main actor.
 step "async twins of the blocking calls"
-no_disk="deviceId isPaused liveWatches version setNetwork setOnline setDeviceSigner stopAutoImport"
+no_disk="deviceId isPaused liveWatches version setNetwork setOnline setDeviceSigner stopAutoImport retentionPolicy"
 blocking=$(awk '/^public protocol FieldSyncProtocol/,/^}/' "$swift_dir/fieldsync_ffi.swift" |
   sed -nE 's/^    func ([A-Za-z0-9_]+)\(.*$/\1 &/p' | grep -v ' async ' | cut -d' ' -f1 |
   grep -vE '^watch[A-Z]' | sort -u)

@@ -195,6 +195,11 @@ extension FieldSync {
         try await Blocking.run { try self.projects(query: query) }
     }
 
+    /// `countProjects` off the caller's actor.
+    public func countProjects(query: ProjectQuery) async throws -> Int64 {
+        try await Blocking.run { try self.countProjects(query: query) }
+    }
+
     /// `pushKey` off the caller's actor.
     public func pushKey(code: String) async throws -> String {
         try await Blocking.run { try self.pushKey(code: code) }
