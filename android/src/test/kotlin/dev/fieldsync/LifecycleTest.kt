@@ -74,21 +74,22 @@ class LifecycleTest : EmulatorTest() {
     }
 
     @Test
-    fun `closing the client while a refresh is in flight lets the refresh finish`() = coTest {
+    fun `closing the client while a refresh is in flight cancels it and leaves the cache as it was`() = coTest {
         val directory = Files.createTempDirectory("fieldsync-kt-close-").also { closeLater(AutoCloseable { it.toFile().deleteRecursively() }) }
         val secrets = InMemorySecretStore()
         val client = FieldSyncClient.open(config(directory), secrets)
         val vendor = vendor(orders = 3, client = client, secrets = secrets)
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "latency", "ms" to 600, "times" to 1))
-        val refresh = async(Dispatchers.Default) { client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) }
+        val refresh = async(Dispatchers.Default) { runCatching { client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT) } }
         waitUntil("the refresh is running") { client.raw.integration(vendor.code).status == IntegrationStatus.RUNNING }
-        assertTrue(returnsWithin(2_000) { client.close() }, "close() waited for the refresh or hung")
-        assertEquals(3uL, refresh.await().created)
+        // close() shuts the library down: long calls are cancelled and every library thread is joined.
+        assertTrue(returnsWithin(2_000) { client.close() }, "close() hung")
+        val failure = refresh.await().exceptionOrNull()
+        assertTrue(failure is dev.fieldsync.ffi.FieldSyncException.Cancelled, "the refresh ended with $failure")
 
-        // The cache holds the finished import.
+        // Nothing half-written: the cancelled import rolled back and the integration is not left running.
         val reopened = closeLater(FieldSyncClient.open(config(directory), secrets))
-        assertEquals(3, reopened.snapshot(vendor.code).size)
-        assertEquals(IntegrationStatus.IDLE, reopened.integration(vendor.code).status)
-        assertFalse(reopened.integration(vendor.code).lastRefreshed == null)
+        assertEquals(0, reopened.snapshot(vendor.code).size)
+        assertTrue(reopened.integration(vendor.code).status != IntegrationStatus.RUNNING)
     }
 }
