@@ -171,9 +171,9 @@ impl FieldSync {
         secret_store: Arc<dyn SecretStore>,
         listener: Option<Arc<dyn EventListener>>,
     ) -> Result<Arc<Self>> {
-        if config.device_id.trim().is_empty() {
+        if config.device_id.as_deref().is_some_and(|id| id.trim().is_empty()) {
             return Err(FieldSyncError::InvalidInput {
-                reason: "device_id cannot be empty".into(),
+                reason: "device_id cannot be empty (leave it unset to use the database's own)".into(),
             });
         }
         let max_workers = fieldsync_core::sync::MAX_RELAY_CONCURRENCY;
@@ -212,6 +212,10 @@ impl FieldSync {
         let retention = app_config.retention.unwrap_or_default();
         let workers = Arc::new(Workers::new()?);
         let app = Arc::new(App::open(app_config)?);
+        let device_id = match config.device_id {
+            Some(id) => id,
+            None => app.store().device_id()?,
+        };
         let opened = Arc::new(Self {
             store: app.store().clone(),
             engine: app.engine().clone(),
@@ -220,7 +224,7 @@ impl FieldSync {
             secrets,
             events: Mutex::new(events),
             auto_import: Mutex::new(None),
-            device_id: config.device_id,
+            device_id,
             workers,
             retention,
         });

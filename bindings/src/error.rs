@@ -49,6 +49,17 @@ pub enum FieldSyncError {
         /// The integration whose credentials were refused, when known.
         integration: Option<String>,
     },
+    /// A saved secret (password, token, push key) exists but cannot be decrypted: the key that encrypted it
+    /// is gone (a backup restored on another phone, a reset lock screen). Not the same as never signed in,
+    /// and not worth retrying: ask the user to sign in again (`update_credentials`), which replaces it.
+    /// A host `SecretStore` throws it from `get` for a value it cannot decrypt, rather than returning null.
+    #[error("secret unreadable: {reason}")]
+    SecretUnreadable {
+        /// What cannot be read and why (never the value).
+        reason: String,
+        /// The integration whose secret it is, when the library knows it.
+        integration: Option<String>,
+    },
     /// The check-in broke the integration's rules and the integration refuses uncertified check-ins;
     /// nothing was written.
     #[error("check-in refused: {reason}")]
@@ -220,6 +231,10 @@ impl From<CoreError> for FieldSyncError {
                 fieldsync_core::FailureClass::Other => Self::Storage { reason },
                 // A waiter of a run that another caller stopped: that caller's stop, not this one's.
                 fieldsync_core::FailureClass::Stopped => Self::Cancelled { reason },
+            },
+            CoreError::SecretUnreadable { integration, .. } => Self::SecretUnreadable {
+                reason,
+                integration: Some(integration),
             },
             CoreError::SchemaTooNew { .. }
             | CoreError::Io { .. }

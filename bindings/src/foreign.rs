@@ -143,9 +143,24 @@ fn secrets_error(err: FieldSyncError) -> fieldsync_core::Error {
     fieldsync_core::Error::Secrets(err.to_string())
 }
 
+/// What the host's `get` said, in the core's terms: a value it cannot decrypt stays that (the user signs in
+/// again), any other failure is the store's.
+fn read_error(integration: &str, kind: SecretKind, err: FieldSyncError) -> fieldsync_core::Error {
+    match err {
+        FieldSyncError::SecretUnreadable { reason, .. } => fieldsync_core::Error::SecretUnreadable {
+            integration: integration.to_owned(),
+            kind,
+            reason,
+        },
+        other => secrets_error(other),
+    }
+}
+
 impl fieldsync_core::SecretStore for HostSecrets {
     fn get(&self, integration: &str, kind: SecretKind) -> fieldsync_core::Result<Option<String>> {
-        self.0.get(key(integration, kind)).map_err(secrets_error)
+        self.0
+            .get(key(integration, kind))
+            .map_err(|err| read_error(integration, kind, err))
     }
 
     fn set(&self, integration: &str, kind: SecretKind, value: &str) -> fieldsync_core::Result<()> {

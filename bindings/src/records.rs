@@ -17,8 +17,12 @@ pub struct FieldSyncConfig {
     pub database_path: String,
     /// Where photos will be kept (created if missing).
     pub photo_directory: String,
-    /// This device's id, sent with field work.
-    pub device_id: String,
+    /// This device's id, sent with field work. `None` (recommended): the id the database keeps, a random
+    /// UUID made at its first open, so it is exactly as far out of device backups as the database (keep the
+    /// database in `noBackupFilesDir` / a directory excluded from backup) and a restored phone never
+    /// inherits another device's id. `Some`: the host's own id, used as given and not stored.
+    #[uniffi(default = None)]
+    pub device_id: Option<String>,
     /// How many outbox entries (photos, check-ins, status changes) are delivered at once, 1 to 16, never two
     /// of the same project; `None` = 3. Lower it on a slow uplink, raise it on Wi-Fi.
     #[uniffi(default = None)]

@@ -152,7 +152,7 @@ pub fn run(cli: Cli) -> Result<()> {
             replace,
         }) => {
             let dir = evidence_dir(&db);
-            init_dev(&dir, &device_id(store)?, &organisation, replace)?;
+            init_dev(&dir, &store.device_id()?, &organisation, replace)?;
             load_device_signer(&app, &db)?;
             printer.value_or_message(
                 &serde_json::json!({"folder": dir, "trust_anchor": dir.join("ca.pem")}),
@@ -447,7 +447,7 @@ fn checkin(
         badge,
         user,
         device_time: fieldsync_core::model::now(),
-        device_id: device_id(store)?,
+        device_id: store.device_id()?,
     };
     let check_in = store.check_in(&request)?;
     if printer.json {
@@ -471,24 +471,6 @@ fn checkin(
         println!("  - {}", terminal_safe(&reason.to_string()));
     }
     Ok(())
-}
-
-/// This installation's device id, created once and kept as a user default.
-fn device_id(store: &Store) -> Result<String> {
-    if let Some(id) = store.user_default("device_id")? {
-        return Ok(id);
-    }
-    let id = format!("cli-{}", &uuid_like());
-    store.set_user_default("device_id", &id)?;
-    Ok(id)
-}
-
-fn uuid_like() -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{:x}-{:x}", nanos, std::process::id())
 }
 
 /// Now, in Unix milliseconds.
@@ -525,7 +507,7 @@ fn photo(app: &App, printer: &Printer, command: PhotoCommand) -> Result<()> {
                 evidence: evidence.into(),
                 source: &file,
                 fix,
-                device_id: device_id(store)?,
+                device_id: store.device_id()?,
                 device_time: fieldsync_core::model::now(),
             };
             printer.photo(&app.add_photo(&request, |_| {})?)

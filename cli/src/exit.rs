@@ -197,6 +197,8 @@ pub fn core_kind(err: &Error) -> (Kind, &'static str) {
         Error::Transport(err) => transport_kind(err),
         Error::RefreshFailed { class, .. } => (class_kind(*class), "refresh_failed"),
         Error::Secrets(_) => (Kind::Storage, "secret_store"),
+        // Sign in again (`fieldsync integration credentials`): the same exit as refused credentials.
+        Error::SecretUnreadable { .. } => (Kind::Auth, "secret_unreadable"),
         Error::Storage(err) => sqlite_kind(err),
         Error::Stopped(_) => (Kind::Temporary, "stopped"),
         Error::Paused => (Kind::Temporary, "paused"),
@@ -237,6 +239,7 @@ fn sqlite_kind(err: &rusqlite::Error) -> (Kind, &'static str) {
 fn core_details(err: &Error) -> Map<String, Value> {
     let value = match err {
         Error::UnknownIntegration(code) | Error::DuplicateIntegration(code) => json!({ "integration": code }),
+        Error::SecretUnreadable { integration, .. } => json!({ "integration": integration }),
         Error::UnknownProject(project)
         | Error::ProjectClosed(project)
         | Error::AlreadyCompleted(project)
@@ -469,6 +472,14 @@ mod tests {
                 Kind::Temporary,
             ),
             (Error::Secrets("locked".into()), Kind::Storage),
+            (
+                Error::SecretUnreadable {
+                    integration: "ACME".into(),
+                    kind: fieldsync_core::SecretKind::PasswordSha1,
+                    reason: "damaged".into(),
+                },
+                Kind::Auth,
+            ),
             (
                 Error::RefreshFailed {
                     code: "ACME".into(),

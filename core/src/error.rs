@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The kind of a failure shared with callers that waited for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureClass {
-    /// The provider refused the credentials.
+    /// The provider refused the credentials, or the saved ones cannot be read: the user signs in again.
     Auth,
     /// Worth retrying later (after the delay, if given).
     Transient(Option<std::time::Duration>),
@@ -27,7 +27,9 @@ impl Error {
     /// The kind of this failure.
     pub fn class(&self) -> FailureClass {
         match self {
-            Self::Transport(crate::transport::TransportError::Auth(_)) => FailureClass::Auth,
+            Self::Transport(crate::transport::TransportError::Auth(_)) | Self::SecretUnreadable { .. } => {
+                FailureClass::Auth
+            }
             Self::Transport(crate::transport::TransportError::Transient { retry_after, .. }) => {
                 FailureClass::Transient(*retry_after)
             }
@@ -242,6 +244,18 @@ pub enum Error {
     /// The secret store failed.
     #[error("secret store: {0}")]
     Secrets(String),
+    /// A secret is saved but cannot be read back: the key that encrypted it is gone (a backup restored on
+    /// another device, a lock screen reset) or its file is damaged. Unlike a secret never saved, this needs
+    /// the user: signing in again replaces it. Retrying does not help.
+    #[error("the saved {kind} of integration `{integration}` cannot be read ({reason}); sign in again")]
+    SecretUnreadable {
+        /// The integration's code.
+        integration: String,
+        /// Which secret.
+        kind: crate::SecretKind,
+        /// Why, from the secret store (never the value).
+        reason: String,
+    },
     /// SQLite failed.
     #[error("storage: {0}")]
     Storage(#[from] rusqlite::Error),

@@ -24,6 +24,16 @@ pub enum SecretKind {
     PushKey,
 }
 
+impl std::fmt::Display for SecretKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::PasswordSha1 => "password",
+            Self::Token => "API token",
+            Self::PushKey => "push key",
+        })
+    }
+}
+
 impl SecretKind {
     fn as_str(self) -> &'static str {
         match self {
@@ -36,7 +46,8 @@ impl SecretKind {
 
 /// A secure place for credentials, keyed by integration code.
 pub trait SecretStore: Send + Sync {
-    /// The secret, if set.
+    /// The secret, if set. A secret that is saved but cannot be read back (its key is gone, its file is
+    /// damaged) is [`Error::SecretUnreadable`], never `None`: `None` would read as "never signed in".
     fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>>;
     /// Sets or replaces a secret.
     fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()>;
@@ -109,11 +120,12 @@ impl FileSecretStore {
         &self.path
     }
 
-    fn read(&self) -> Result<Secrets> {
+    /// The file's secrets, or (inner `Err`) why it cannot be parsed. A missing file holds no secret.
+    fn read(&self) -> Result<std::result::Result<Secrets, String>> {
         match std::fs::read(&self.path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|err| Error::Secrets(format!("{} is not readable: {err}", self.path.display()))),
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Secrets::new()),
+            Ok(bytes) => Ok(serde_json::from_slice(&bytes)
+                .map_err(|err| format!("{} is damaged: {err}", self.path.display()))),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(Ok(Secrets::new())),
             Err(err) => Err(Error::io(&self.path, err)),
         }
     }
@@ -170,7 +182,12 @@ impl FileSecretStore {
         // Held until `lock_file` is dropped at the end of this call (closing the file releases it, also
         // when the process dies).
         lock_file.lock().map_err(|err| Error::io(&lock_path, err))?;
-        let mut secrets = self.read()?;
+        // Nothing in a damaged file can be read back: signing in again starts it over rather than failing
+        // forever.
+        let mut secrets = self.read()?.unwrap_or_else(|reason| {
+            tracing::warn!(%reason, "the secrets file is replaced: its old contents cannot be read");
+            Secrets::new()
+        });
         change(&mut secrets);
         self.write(&secrets)
     }
@@ -178,11 +195,17 @@ impl FileSecretStore {
 
 impl SecretStore for FileSecretStore {
     fn get(&self, integration: &str, kind: SecretKind) -> Result<Option<String>> {
-        Ok(self
-            .read()?
-            .get(integration)
-            .and_then(|entry| entry.get(kind.as_str()))
-            .cloned())
+        match self.read()? {
+            Ok(secrets) => Ok(secrets
+                .get(integration)
+                .and_then(|entry| entry.get(kind.as_str()))
+                .cloned()),
+            Err(reason) => Err(Error::SecretUnreadable {
+                integration: integration.to_owned(),
+                kind,
+                reason,
+            }),
+        }
     }
 
     fn set(&self, integration: &str, kind: SecretKind, value: &str) -> Result<()> {
@@ -231,6 +254,35 @@ mod tests {
         }
         store.delete_all("ACME").unwrap();
         assert_eq!(store.get("ACME", SecretKind::Token).unwrap(), None);
+    }
+
+    #[test]
+    fn a_damaged_file_is_an_error_not_a_missing_secret_and_signing_in_again_replaces_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileSecretStore::beside(&dir.path().join("f.db"));
+        store.set("ACME", SecretKind::PasswordSha1, "abc").unwrap();
+        std::fs::write(store.path(), b"{\"ACME\": {\"password_sha1\": \"ab").unwrap();
+
+        let err = store.get("ACME", SecretKind::PasswordSha1).unwrap_err();
+        match &err {
+            Error::SecretUnreadable {
+                integration, kind, ..
+            } => assert_eq!((integration.as_str(), *kind), ("ACME", SecretKind::PasswordSha1)),
+            other => panic!("expected SecretUnreadable, got {other:?}"),
+        }
+        assert_eq!(
+            err.class(),
+            crate::FailureClass::Auth,
+            "the user signs in again; no retry"
+        );
+        assert!(err.to_string().contains("sign in again"), "{err}");
+        assert!(!err.to_string().contains("abc"), "never the value: {err}");
+
+        store.set("ACME", SecretKind::PasswordSha1, "def").unwrap();
+        assert_eq!(
+            store.get("ACME", SecretKind::PasswordSha1).unwrap().as_deref(),
+            Some("def")
+        );
     }
 
     /// Separate store objects on one file (as separate processes have) lose no update. The CLI test

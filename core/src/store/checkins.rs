@@ -14,6 +14,8 @@ use crate::{Error, Result};
 
 /// The user-default key of the check-in ID (e.g. a background-check badge number).
 pub const BADGE_DEFAULT: &str = "checkin_badge";
+/// The user default that holds [`Store::device_id`] (the CLI kept its id there before the store made it).
+const DEVICE_ID: &str = "device_id";
 
 /// A check-in to record.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,6 +79,28 @@ impl Store {
                     row.get(0)
                 })
                 .optional()?)
+        })
+    }
+
+    /// This installation's device id, sent with its field work: a random UUID made the first time it is
+    /// asked for and kept in the database itself. It lives and dies with the queue it tags, so it is as far
+    /// out of device backups as the database is: a phone restored from a backup (or a second install) never
+    /// inherits another device's id. Concurrent first calls (two processes) agree on one id.
+    pub fn device_id(&self) -> Result<String> {
+        if let Some(id) = self.user_default(DEVICE_ID)? {
+            return Ok(id);
+        }
+        self.write(|tx| {
+            // Inside the write lock: a racing first call has either stored its id (kept) or not started.
+            tx.execute(
+                "INSERT INTO user_defaults (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
+                params![DEVICE_ID, uuid::Uuid::new_v4().to_string()],
+            )?;
+            Ok(tx.query_row(
+                "SELECT value FROM user_defaults WHERE key = ?1",
+                [DEVICE_ID],
+                |row| row.get(0),
+            )?)
         })
     }
 

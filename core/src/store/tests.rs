@@ -1138,3 +1138,30 @@ fn a_closed_store_refuses_calls_with_a_typed_error_and_reopens() {
     store.close_project(&id("1")).unwrap();
     assert!(heard.load(std::sync::atomic::Ordering::SeqCst));
 }
+
+#[test]
+fn the_device_id_is_made_once_per_database_and_agreed_on_by_racing_connections() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cache.db");
+    Store::open(&path).unwrap();
+    let ids: Vec<String> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| Store::open(&path).unwrap().device_id().unwrap()))
+            .collect();
+        racers.into_iter().map(|racer| racer.join().unwrap()).collect()
+    });
+    assert!(ids.iter().all(|id| id == &ids[0]), "{ids:?}");
+    uuid::Uuid::parse_str(&ids[0]).expect("a UUID");
+    assert_eq!(
+        Store::open(&path).unwrap().device_id().unwrap(),
+        ids[0],
+        "kept across opens"
+    );
+
+    let (_other_dir, other) = store();
+    assert_ne!(
+        other.device_id().unwrap(),
+        ids[0],
+        "another database, another device"
+    );
+}

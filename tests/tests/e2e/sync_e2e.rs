@@ -1,15 +1,17 @@
 //! End to end: the core's sync engine against the provider emulator on 127.0.0.1, no mocks.
 
 use std::ops::Deref;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fieldsync_core::model::{
     ImportKind, IntegrationEdit, IntegrationStatus, Mode, ProjectEdit, ProjectQuery, ProjectSort,
 };
-use fieldsync_core::secrets::password_sha1;
+use fieldsync_core::secrets::{FileSecretStore, password_sha1};
+use fieldsync_core::sync::SyncEngine;
 use fieldsync_core::sync::{AutoImportEvent, Schedule, spawn_auto_import};
 use fieldsync_core::transport::TransportError;
-use fieldsync_core::{Error, SecretKind, SecretStore};
+use fieldsync_core::{Error, FailureClass, SecretKind, SecretStore};
 use fieldsync_provider::{Endpoint, Fault, FaultKind};
 use fieldsync_tests::world::{self, CODE, Device, emulator, project as id};
 use serde_json::{Value, json};
@@ -122,6 +124,51 @@ fn validate_accepts_good_credentials_and_refuses_bad_ones() {
             "no secret in the error"
         );
     }
+}
+
+/// A saved password that cannot be decrypted (here: its file is damaged) is an error that asks the user to
+/// sign in again, not a missing password: the refresh fails typed (class Auth, so never retried on a
+/// schedule), the integration shows the reason, the cache is as it was, and signing in again recovers.
+#[test]
+fn an_unreadable_saved_password_fails_the_refresh_typed_until_the_user_signs_in_again() {
+    let world = world();
+    let secrets_file = world.dir.path().join("device.db.secrets");
+    let secrets = Arc::new(FileSecretStore::beside(&world.path));
+    secrets
+        .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
+        .unwrap();
+    secrets.set(CODE, SecretKind::Token, "tok1").unwrap();
+    let engine = SyncEngine::new(world.store.clone(), secrets.clone(), world.dir.path());
+    world.add("WO-1", "Springfield");
+    std::fs::write(&secrets_file, b"{\"ACME\": {\"password_sha1\": \"d3").unwrap();
+
+    let err = engine.refresh(CODE, ImportKind::FullImport).unwrap_err();
+    match &err {
+        Error::SecretUnreadable {
+            integration, kind, ..
+        } => assert_eq!((integration.as_str(), *kind), (CODE, SecretKind::PasswordSha1)),
+        other => panic!("expected SecretUnreadable, got {other:?}"),
+    }
+    assert_eq!(err.class(), FailureClass::Auth);
+    let integration = world.store.integration(CODE).unwrap();
+    assert_eq!(integration.status, IntegrationStatus::Error);
+    let shown = integration.last_error.unwrap_or_default();
+    assert!(
+        shown.contains("sign in again") && !shown.contains("no password is saved"),
+        "{shown}"
+    );
+    assert_eq!(world.store.count_projects(&ProjectQuery::default()).unwrap(), 0);
+
+    secrets
+        .set(CODE, SecretKind::PasswordSha1, &password_sha1("pw1"))
+        .unwrap();
+    secrets.set(CODE, SecretKind::Token, "tok1").unwrap();
+    let report = engine.refresh(CODE, ImportKind::FullImport).unwrap();
+    assert_eq!(report.created, 1);
+    assert_eq!(
+        world.store.integration(CODE).unwrap().status,
+        IntegrationStatus::Idle
+    );
 }
 
 #[test]
