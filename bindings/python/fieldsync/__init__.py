@@ -44,6 +44,11 @@ if TYPE_CHECKING:
             reason: str
             integration: Optional[str]
 
+        class SecretUnreadable(_ffi.FieldSyncError):
+            def __init__(self, reason: str, integration: Optional[str]) -> None: ...
+            reason: str
+            integration: Optional[str]
+
         class CheckInRefused(_ffi.FieldSyncError):
             def __init__(self, reason: str, project: str, failed_rules: list[str]) -> None: ...
             reason: str

@@ -153,3 +153,27 @@ def test_maintain_optimizes_and_gives_free_pages_back(fieldsync):
     assert done.skipped is None, done
     assert done.optimized and done.auto_vacuum == fs.AutoVacuum.INCREMENTAL
     assert done.pages_freed >= 0
+
+
+def test_the_device_id_lives_in_the_database_so_a_restored_phone_never_inherits_it(tmp_path, secrets):
+    def opened(directory: Path, device_id: str | None = None) -> str:
+        directory.mkdir(parents=True, exist_ok=True)
+        config = fs.FieldSyncConfig(
+            database_path=str(directory / "cache.db"), photo_directory=str(directory / "photos"), device_id=device_id
+        )
+        client = fs.FieldSync.open(config, secrets, None)
+        try:
+            return client.device_id()
+        finally:
+            client.shutdown()
+
+    phone = opened(tmp_path / "phone")
+    assert len(phone) == 36 and phone.count("-") == 4, phone
+    assert opened(tmp_path / "phone") == phone, "kept with the database across restarts"
+    # What a restore brings back is everything but the backup-excluded directory: a new database, a new id.
+    assert opened(tmp_path / "restored") != phone
+    # An id the host gives is used as given, and not kept.
+    assert opened(tmp_path / "phone", "host-chosen") == "host-chosen"
+    assert opened(tmp_path / "phone") == phone
+    with pytest.raises(fs.FieldSyncError.InvalidInput):
+        opened(tmp_path / "phone", "  ")

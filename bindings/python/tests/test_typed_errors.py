@@ -5,7 +5,8 @@ check-in rules, the unmet requirements, the conflict's kind, the Retry-After, th
 credentials were refused.
 
 Where each case is provoked end to end (this file unless said):
-- `Network` (503 + Retry-After), `Auth` (wrong password), `Provider` (a redirect), `NotFound`, `Paused`,
+- `Network` (503 + Retry-After), `Auth` (wrong password), `SecretUnreadable` (a host secret store that
+  cannot decrypt the saved password), `Provider` (a redirect), `NotFound`, `Paused`,
   `Cancelled` (a cancelled handle; `test_exit.py`: a shut-down instance), `CheckInRefused`,
   `CompletionBlocked`, `InvalidInput` (a negative byte cap: `test_storage.py`), `Storage` (a database from a
   newer version; a host secret store failing: `test_integrations.py`), `SurveyIncomplete`
@@ -38,7 +39,7 @@ def site(linked, fieldsync):
     return linked
 
 
-VARIANTS = ("Network", "Auth", "CheckInRefused", "InvalidInput", "NotFound", "Conflict", "Provider",
+VARIANTS = ("Network", "Auth", "SecretUnreadable", "CheckInRefused", "InvalidInput", "NotFound", "Conflict", "Provider",
             "CompletionBlocked", "SurveyIncomplete", "Storage", "Cancelled", "Paused", "DeadlineReached",
             "Internal")
 
@@ -136,6 +137,42 @@ def test_a_wrong_password_is_an_auth_error_naming_the_integration(emulator, fiel
     [outcome] = run(fieldsync.sync(0))
     assert isinstance(outcome.error, Error.Auth), repr(outcome.error)
     assert outcome.error.integration == CODE
+
+
+def test_a_password_the_store_cannot_decrypt_is_secret_unreadable_until_the_user_signs_in_again(
+    emulator, fieldsync, secrets
+):
+    emulator.create_user()
+    emulator.create_orders(work_order("WO-1"))
+    fieldsync.create_integration(new_integration(emulator.base_url), PASSWORD, TOKEN)
+    readable = secrets.get
+
+    def undecryptable(key):
+        # What the Keystore/Keychain store does when the key that sealed a value is gone (a restored backup).
+        if key == f"{CODE}/password_sha1":
+            raise Error.SecretUnreadable("the key that encrypted it is gone", None)
+        return readable(key)
+
+    secrets.get = undecryptable
+    with pytest.raises(Error.SecretUnreadable) as caught:
+        run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT))
+    assert caught.value.integration == CODE
+    assert "sign in again" in caught.value.reason and "no password" not in caught.value.reason
+    integration = fieldsync.integration(CODE)
+    assert integration.status == fs.IntegrationStatus.ERROR
+    assert "cannot be read" in (integration.last_error or "")
+    assert fieldsync.count_projects(fs.ProjectQuery()) == 0
+
+    # A background run does not retry it on a schedule: it needs the user.
+    deadline = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(seconds=10)
+    result = run(fieldsync.run_background_sync(deadline, fs.BackgroundReason.SCHEDULED, 0))
+    assert result.auth_failed, result
+
+    # Signing in again replaces the value; the next refresh works.
+    secrets.get = readable
+    fieldsync.edit_integration(CODE, fs.IntegrationEdit(), PASSWORD, None)
+    assert run(fieldsync.refresh(CODE, fs.RefreshMode.FULL_IMPORT)).created == 1
+    assert fieldsync.integration(CODE).status == fs.IntegrationStatus.IDLE
 
 
 def test_an_unknown_integration_or_project_is_not_found(linked, fieldsync):
