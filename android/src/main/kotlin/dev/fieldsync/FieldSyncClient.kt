@@ -38,6 +38,7 @@ import dev.fieldsync.ffi.IntegrationEdit
 import dev.fieldsync.ffi.IntegrationStatus
 import dev.fieldsync.ffi.LocationFix
 import dev.fieldsync.ffi.LocationSource
+import dev.fieldsync.ffi.Maintenance
 import dev.fieldsync.ffi.NewIntegration
 import dev.fieldsync.ffi.NetworkState
 import dev.fieldsync.ffi.NewLocalProject
@@ -49,7 +50,10 @@ import dev.fieldsync.ffi.ProjectQuery
 import dev.fieldsync.ffi.ProjectSummary
 import dev.fieldsync.ffi.RefreshMode
 import dev.fieldsync.ffi.ResolvedOptions
+import dev.fieldsync.ffi.RetentionPolicy
+import dev.fieldsync.ffi.RetentionReport
 import dev.fieldsync.ffi.SecretStore
+import dev.fieldsync.ffi.StorageReport
 import dev.fieldsync.ffi.SurveyAnswer
 import dev.fieldsync.ffi.SurveySubmission
 import dev.fieldsync.ffi.SurveyTemplateInfo
@@ -80,7 +84,7 @@ import kotlin.time.Duration.Companion.seconds
  *   [FieldSyncException.Paused]; what the pause interrupted goes on after [resume].
  * - Main-safe: [open], local reads and writes (SQLite), [pause], [resume] and [stopAutoImport] are `suspend`
  *   too and run on [ioDispatcher]. The few plain functions ([setNetwork], [setOnline], [version], [deviceId],
- *   [liveWatches]) touch neither disk nor network.
+ *   [liveWatches], [retentionPolicy]) touch neither disk nor network.
  * - Live data: [syncStatus] is a [StateFlow]; watch queries ([watchProjects], [watchProject], [watchUploadLog],
  *   [watchPhotos]) are cold `Flow`s of lists; [ProjectPager] pages a project list and follows its watch.
  * - Library events arrive on [events], a hot [SharedFlow]: collect it before triggering the work you want to
@@ -285,6 +289,31 @@ class FieldSyncClient private constructor(
 
     /** Removes delivered items from the outbox, never an undelivered one; how many. */
     suspend fun cleanUpDelivered(): Long = io { raw.cleanUpDelivered().toLong() }
+
+    // ----- storage: photo retention and database upkeep -----
+
+    /**
+     * The photo retention policy this client applies by itself, at [open] and after every delivery run that
+     * delivered something: `FieldSyncConfig.retention`, else [dev.fieldsync.ffi.defaultRetentionPolicy].
+     */
+    fun retentionPolicy(): RetentionPolicy = raw.retentionPolicy()
+
+    /**
+     * Applies a photo retention policy now ([policy] `null`: the configured one) and says what it deleted.
+     * Only files of relayed and rejected photos go, never one a photo waiting for QA or for its delivery
+     * still needs. A negative cap is [FieldSyncException.InvalidInput]. Runs on the library's threads.
+     */
+    suspend fun applyRetention(policy: RetentionPolicy? = null): RetentionReport = raw.applyRetention(policy)
+
+    /** Where the storage goes: the cache, its WAL and shared-memory files, the photo files by kind and by state. */
+    suspend fun storageReport(): StorageReport = raw.storageReport()
+
+    /**
+     * Database upkeep for a quiet moment (the app going to the background, the end of a background run):
+     * `PRAGMA optimize` and a bounded incremental vacuum. Never waits for a busy database
+     * ([Maintenance.skipped] then says why).
+     */
+    suspend fun maintain(): Maintenance = raw.maintain()
 
     // ----- field work: check-in and photos -----
 
