@@ -11,7 +11,8 @@ extension FieldSyncError {
     /// What went wrong, from the library (never holds credentials).
     public var reason: String {
         switch self {
-        case let .Network(reason, _), let .Auth(reason, _), let .CheckInRefused(reason, _, _),
+        case let .Network(reason, _), let .Auth(reason, _), let .SecretUnreadable(reason, _),
+             let .CheckInRefused(reason, _, _),
              let .InvalidInput(reason), let .NotFound(reason), let .Conflict(reason, _),
              let .CompletionBlocked(reason, _), let .SurveyIncomplete(reason, _, _), let .Provider(reason),
              let .Storage(reason), let .Cancelled(reason), let .Paused(reason), let .DeadlineReached(reason),
@@ -65,10 +66,13 @@ extension FieldSyncError {
         }
     }
 
-    /// True when the user must enter the provider credentials again.
+    /// True when the user must enter the provider credentials again: the provider refused them (`Auth`), or
+    /// the saved ones cannot be decrypted on this device (`SecretUnreadable`).
     public var needsSignIn: Bool {
-        if case .Auth = self { return true }
-        return false
+        switch self {
+        case .Auth, .SecretUnreadable: return true
+        default: return false
+        }
     }
 
     /// Any error thrown by a generated call, as a `FieldSyncError` (`Internal` for the rare others).

@@ -80,8 +80,10 @@ public final class KeychainSecretStore: SecretStore, @unchecked Sendable {
         let status = SecItemCopyMatching(request as CFDictionary, &result)
         switch status {
         case errSecSuccess:
+            // Saved but unreadable: the user signs in again (a missing item would read as never signed in).
             guard let data = result as? Data, let value = String(data: data, encoding: .utf8) else {
-                throw FieldSyncError.Storage(reason: "keychain: the item \(key) is not UTF-8 text")
+                throw FieldSyncError.SecretUnreadable(reason: "keychain: the item \(key) is not UTF-8 text",
+                                                      integration: nil)
             }
             return value
         case errSecItemNotFound:

@@ -389,4 +389,39 @@ final class StorageTests: FieldSyncTestCase {
 
     /// SQLite's default page size, which fieldsync keeps.
     private static let pageSize: Int64 = 4096
+
+    func testEverythingStaysInOneDirectoryWithTheDeviceIdInTheDatabase() async throws {
+        func deviceId(in folder: URL, given: String? = nil) async throws -> String {
+            var config = try FieldSyncDirectory.config(in: folder)
+            if let given { config.deviceId = given }
+            let opened = try await FieldSync.open(config: config, secretStore: InMemorySecretStore())
+            let id = opened.deviceId()
+            await opened.shutdown()
+            return id
+        }
+
+        let phone = directory.appendingPathComponent("Application Support/fieldsync", isDirectory: true)
+        let id = try await deviceId(in: phone)
+        XCTAssertNotNil(UUID(uuidString: id), id)
+        let contents = try FileManager.default.contentsOfDirectory(atPath: phone.path)
+            .filter { !$0.hasPrefix("cache.db-") }
+        XCTAssertEqual(Set(contents), [FieldSyncDirectory.database, FieldSyncDirectory.photos])
+        let mode = try FileManager.default.attributesOfItem(atPath: phone.path)[.posixPermissions] as? Int
+        XCTAssertEqual(mode, 0o700)
+        #if canImport(Darwin)
+        XCTAssertEqual(FieldSyncDirectory.isExcludedFromBackup(phone), true)
+        #else
+        XCTAssertNil(FieldSyncDirectory.isExcludedFromBackup(phone), "no backups to exclude from here")
+        #endif
+        let again = try await deviceId(in: phone)
+        XCTAssertEqual(again, id, "kept with the database across restarts")
+        // A restore brings back everything but that directory: a new database, so a new device.
+        let restored = try await deviceId(in: directory.appendingPathComponent("restored", isDirectory: true))
+        XCTAssertNotEqual(restored, id)
+        // An id the app insists on is used as given and not stored.
+        let given = try await deviceId(in: phone, given: "app-chosen")
+        XCTAssertEqual(given, "app-chosen")
+        let kept = try await deviceId(in: phone)
+        XCTAssertEqual(kept, id)
+    }
 }

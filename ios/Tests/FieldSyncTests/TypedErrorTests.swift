@@ -25,6 +25,29 @@ private final class LockedSecretStore: SecretStore, @unchecked Sendable {
     func delete(key: String) throws {}
 }
 
+/// A Keychain whose item for the password can no longer be decrypted (a restored backup): `get` throws
+/// `SecretUnreadable` for the keys in `undecryptable` instead of pretending they are absent.
+private final class UndecryptableSecretStore: SecretStore, @unchecked Sendable {
+    let inner = InMemorySecretStore()
+    private let lock = NSLock()
+    private var undecryptableKeys: Set<String> = []
+
+    var undecryptable: Set<String> {
+        get { lock.withLock { undecryptableKeys } }
+        set { lock.withLock { undecryptableKeys = newValue } }
+    }
+
+    func get(key: String) throws -> String? {
+        if undecryptable.contains(key) {
+            throw FieldSyncError.SecretUnreadable(reason: "keychain: cannot decrypt \(key)", integration: nil)
+        }
+        return try inner.get(key: key)
+    }
+
+    func set(key: String, value: String) throws { try inner.set(key: key, value: value) }
+    func delete(key: String) throws { try inner.delete(key: key) }
+}
+
 final class TypedErrorTests: FieldSyncTestCase {
     /// Links ACME and imports WO-1 and WO-2 at `site` (check-in required).
     private func importSite() async throws {
@@ -146,6 +169,36 @@ final class TypedErrorTests: FieldSyncTestCase {
             return XCTFail("not an Auth error: \(outcomes)")
         }
         XCTAssertEqual(integration, "ACME")
+    }
+
+    func testAPasswordTheStoreCannotDecryptIsSecretUnreadableUntilTheUserSignsInAgain() async throws {
+        try await emulator.createUser("vendor1", password: "secret1", token: "tok-1")
+        try await createOrders(1)
+        let store = UndecryptableSecretStore()
+        let restored = try await FieldSync.open(config: config("restored"), secretStore: store)
+        _ = try await restored.createIntegration(
+            integration: newIntegration("ACME", username: "vendor1"), password: "secret1", token: "tok-1")
+        store.undecryptable = ["ACME/password_sha1"]
+
+        do {
+            _ = try await restored.refresh(code: "ACME", mode: .fullImport)
+            XCTFail("a refresh ran without a readable password")
+        } catch FieldSyncError.SecretUnreadable(let reason, let integration) {
+            XCTAssertEqual(integration, "ACME")
+            XCTAssertTrue(reason.contains("sign in again"), reason)
+            XCTAssertTrue(FieldSyncError.SecretUnreadable(reason: reason, integration: integration).needsSignIn)
+        }
+        let integration = try await restored.integration(code: "ACME")
+        XCTAssertEqual(integration.status, .error, "an error the user sees, not a missing password")
+        let projects = try await restored.projects(query: ProjectQuery())
+        XCTAssertEqual(projects, [], "the cache is as it was")
+        let run = try await restored.performBackgroundSync(until: Date().addingTimeInterval(30), refreshOlderThan: 0)
+        XCTAssertTrue(run.authFailed, "a background run does not retry it: \(run)")
+
+        store.undecryptable = []
+        _ = try await restored.editIntegration(code: "ACME", edit: IntegrationEdit(), password: "secret1", token: nil)
+        let report = try await restored.refresh(code: "ACME", mode: .fullImport)
+        XCTAssertEqual(report.created, 1)
     }
 
     func testAnAnswerThatIsNotJSONIsProvider() async throws {

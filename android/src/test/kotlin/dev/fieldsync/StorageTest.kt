@@ -360,4 +360,33 @@ class StorageTest : EmulatorTest() {
         /** SQLite's default page size, which fieldsync keeps. */
         const val PAGE_SIZE = 4096L
     }
+
+    @Test
+    fun `everything stays in one directory, the device id with the database, so a restored phone never inherits it`() = coTest {
+        val secrets = InMemorySecretStore()
+        suspend fun deviceIdIn(directory: File, deviceId: String? = null): String {
+            val config = FieldSyncDirectory.config(directory).let { if (deviceId == null) it else it.copy(deviceId = deviceId) }
+            val client = FieldSyncClient.open(config, secrets)
+            try {
+                return client.deviceId()
+            } finally {
+                client.close()
+            }
+        }
+
+        val root = tempDirectory().toFile()
+        val phone = File(root, "no-backup/fieldsync")
+        val id = deviceIdIn(phone)
+        assertTrue(Regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}").matches(id), id)
+        assertEquals(setOf(FieldSyncDirectory.DATABASE, FieldSyncDirectory.PHOTOS), phone.list()!!.filter { !it.startsWith("cache.db-") }.toSet())
+        assertEquals("rwx------", java.nio.file.Files.getPosixFilePermissions(phone.toPath()).let { java.nio.file.attribute.PosixFilePermissions.toString(it) })
+        assertEquals(id, deviceIdIn(phone), "kept with the database across restarts")
+        // A restore brings back everything but that directory: a new database, so a new device.
+        val restored = File(root, "restored/fieldsync")
+        assertTrue(deviceIdIn(restored) != id)
+        // An id the app insists on is used as given and not stored.
+        assertEquals("app-chosen", deviceIdIn(phone, "app-chosen"))
+        assertEquals(id, deviceIdIn(phone))
+        assertFailsWith<FieldSyncException.InvalidInput> { deviceIdIn(phone, " ") }
+    }
 }

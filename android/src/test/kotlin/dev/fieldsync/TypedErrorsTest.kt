@@ -6,8 +6,10 @@ import dev.fieldsync.ffi.ConflictKind
 import dev.fieldsync.ffi.EvidenceType
 import dev.fieldsync.ffi.FieldSyncException
 import dev.fieldsync.ffi.IntegrationEdit
+import dev.fieldsync.ffi.IntegrationStatus
 import dev.fieldsync.ffi.NewLocalProject
 import dev.fieldsync.ffi.ProjectEdit
+import dev.fieldsync.ffi.ProjectQuery
 import dev.fieldsync.ffi.RefreshMode
 import dev.fieldsync.ffi.RequirementKind
 import dev.fieldsync.support.NEAR
@@ -19,6 +21,7 @@ import kotlin.test.assertFailsWith
 import kotlin.test.assertIs
 import kotlin.test.assertTrue
 import kotlin.time.Duration.Companion.hours
+import kotlin.time.Duration.Companion.seconds
 
 /**
  * Every typed error of the bindings, raised by the real library against the emulator and matched by its type
@@ -58,6 +61,30 @@ class TypedErrorsTest : EmulatorTest() {
         emulator.admin.addFault(mapOf("endpoint" to "getWorkOrders", "kind" to "redirect", "location" to "http://elsewhere.example/", "times" to 1))
         assertFailsWith<FieldSyncException.Provider> { client.refresh(vendor.code, RefreshMode.FULL_IMPORT) }
         client.refresh(vendor.code, RefreshMode.FULL_IMPORT) // recovers
+    }
+
+    @Test
+    fun `a password the secret store cannot decrypt is SecretUnreadable until the user signs in again`() = coTest {
+        val vendor = vendor(orders = 1)
+        vendor.secrets.undecryptable = setOf("${vendor.code}/password_sha1")
+
+        val unreadable = assertFailsWith<FieldSyncException.SecretUnreadable> {
+            vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT)
+        }
+        assertEquals(vendor.code, unreadable.integration, "names the integration")
+        val integration = vendor.client.integration(vendor.code)
+        assertEquals(IntegrationStatus.ERROR, integration.status, "not a missing password: an error the user sees")
+        assertEquals(emptyList(), vendor.client.projects(ProjectQuery()), "the cache is as it was")
+        // Background runs do not retry it: WorkManager gets a failure, the app asks the user to sign in.
+        val run = vendor.client.runBackgroundSync(30.seconds, refreshOlderThan = 0.seconds)
+        assertTrue(run.authFailed, "run: $run")
+        assertEquals(BackgroundVerdict.FAILURE, BackgroundSync.verdict(run))
+        assertEquals(BackgroundVerdict.FAILURE, BackgroundSync.verdict(unreadable))
+
+        vendor.secrets.undecryptable = emptySet()
+        vendor.client.editIntegration(vendor.code, IntegrationEdit(), password = vendor.password)
+        assertEquals(1uL, vendor.client.refresh(vendor.code, mode = RefreshMode.FULL_IMPORT).created)
+        assertEquals(IntegrationStatus.IDLE, vendor.client.integration(vendor.code).status)
     }
 
     @Test

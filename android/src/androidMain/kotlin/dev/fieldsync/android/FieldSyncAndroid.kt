@@ -22,7 +22,8 @@ import dev.fieldsync.FieldSyncClient
 import dev.fieldsync.FieldSyncLifecycle
 import dev.fieldsync.FieldSyncLogging
 import dev.fieldsync.ffi.BackgroundReason
-import dev.fieldsync.ffi.FieldSyncConfig
+import dev.fieldsync.FieldSyncDirectory
+import dev.fieldsync.ffi.FieldSyncException
 import kotlinx.coroutines.CoroutineStart
 import kotlinx.coroutines.Dispatchers
 import kotlinx.coroutines.launch
@@ -30,7 +31,6 @@ import kotlinx.coroutines.withContext
 import dev.fieldsync.ffi.LogLevel
 import dev.fieldsync.ffi.SecretStore
 import java.io.File
-import java.util.UUID
 import java.util.concurrent.TimeUnit
 import kotlin.time.Duration
 import kotlin.time.Duration.Companion.minutes
@@ -53,9 +53,10 @@ object FieldSyncAndroid {
     @Volatile private var tlsReady = false
 
     /**
-     * Opens the library: cache in `noBackupFilesDir/fieldsync/` (a cache of the provider's data, rebuilt by a
-     * Full Import, so it is kept out of backups), photos in `filesDir/fieldsync/photos`, a random per-install
-     * device id.
+     * Opens the library with everything in `noBackupFilesDir/fieldsync/` ([FieldSyncDirectory]): the cache
+     * (the provider's data, rebuilt by a Full Import), the photo store and the device id the database makes
+     * at its first open. Auto Backup and device transfers skip that directory, so a restored phone never
+     * inherits another device's id or half a queue. Fails (typed) when TLS cannot be set up.
      */
     suspend fun open(
         context: Context,
@@ -65,21 +66,18 @@ object FieldSyncAndroid {
         val app = context.applicationContext
         if (logLevel != null) FieldSyncLogging.install(LogcatLogger(TAG), logLevel)
         initPlatformVerifier(app)
-        val cacheDir = File(app.noBackupFilesDir, "fieldsync").apply { mkdirs() }
-        val config = FieldSyncConfig(
-            databasePath = File(cacheDir, "cache.db").absolutePath,
-            photoDirectory = File(app.filesDir, "fieldsync/photos").absolutePath,
-            deviceId = deviceId(app),
-        )
-        FieldSyncClient.open(config, secretStore)
+        val directory = File(app.noBackupFilesDir, "fieldsync")
+        moveLegacyFiles(app, directory)
+        FieldSyncClient.open(FieldSyncDirectory.config(directory), secretStore)
     }
 
     /**
      * Gives rustls-platform-verifier the JVM and the application context it needs to ask Android's
      * TrustManager about provider certificates. Must run before the first https request; idempotent.
      *
-     * The native half is `bindings/src/android.rs` (see README, "TLS on Android"); if the library lacks it,
-     * this logs an error and https providers fail their handshake.
+     * The native half is `bindings/src/android.rs` (see README, "TLS on Android"). A failure is an error,
+     * never a silent fallback to another verifier: [FieldSyncException.Internal] when the library lacks the
+     * entry point (built without the `android` glue) or the verifier refuses the context.
      */
     fun initPlatformVerifier(context: Context) {
         if (tlsReady) return
@@ -90,7 +88,9 @@ object FieldSyncAndroid {
                 nativeInitPlatformVerifier(context.applicationContext)
                 tlsReady = true
             } catch (err: UnsatisfiedLinkError) {
-                Log.e(TAG, "libfieldsync_ffi has no TLS init entry point; https providers will fail (see README)", err)
+                throw FieldSyncException.Internal("TLS: libfieldsync_ffi has no platform verifier entry point (see README, TLS on Android): ${err.message}")
+            } catch (err: RuntimeException) {
+                throw FieldSyncException.Internal("TLS: the platform verifier could not be initialised: ${err.message}")
             }
         }
     }
@@ -185,11 +185,22 @@ object FieldSyncAndroid {
     @JvmStatic
     private external fun nativeInitPlatformVerifier(context: Context)
 
-    private fun deviceId(context: Context): String {
-        val preferences = context.getSharedPreferences("dev.fieldsync.device", Context.MODE_PRIVATE)
-        preferences.getString("device_id", null)?.let { return it }
-        val id = UUID.randomUUID().toString()
-        preferences.edit().putString("device_id", id).apply()
-        return id
+    /**
+     * Earlier versions kept photos in `filesDir/fieldsync/photos` (inside backups) and the device id in
+     * backed-up preferences. The photo store moves into [directory] (one rename: same file system; its files
+     * are named by content, so the database's references stay valid) and the old id is dropped: the
+     * database makes this device its own.
+     */
+    private fun moveLegacyFiles(context: Context, directory: File) {
+        val legacyPhotos = File(context.filesDir, "fieldsync/photos")
+        val photos = File(directory, FieldSyncDirectory.PHOTOS)
+        if (legacyPhotos.isDirectory && !photos.exists()) {
+            directory.mkdirs()
+            if (!legacyPhotos.renameTo(photos)) {
+                throw FieldSyncException.Storage("cannot move the photo store from $legacyPhotos to $photos")
+            }
+            legacyPhotos.parentFile?.delete() // only if empty
+        }
+        context.deleteSharedPreferences("dev.fieldsync.device")
     }
 }

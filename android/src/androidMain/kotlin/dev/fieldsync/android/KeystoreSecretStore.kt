@@ -24,9 +24,10 @@ import javax.crypto.spec.GCMParameterSpec
  * Why not EncryptedSharedPreferences: androidx.security:security-crypto is deprecated; this is the same
  * construction in ~80 lines with no dependency. Exclude the preferences file from backups
  * (`android:dataExtractionRules` / `fullBackupContent`): the Keystore key does not travel with a backup, so a
- * restored file could not be decrypted anyway. A value that cannot be decrypted (key invalidated, e.g. after
- * the lock screen was removed with `setUserAuthenticationRequired`, not used here) reads as absent, which makes
- * the integration ask the user to sign in again.
+ * restored file could not be decrypted anyway. A value that cannot be decrypted (the key is gone or
+ * invalidated, the value is not ours) throws [FieldSyncException.SecretUnreadable], never reads as absent:
+ * absent means "never signed in", unreadable means "sign in again", and the library reports it as such
+ * (the integration's error, not retried by background runs).
  *
  * Calls arrive on library worker threads; every method is synchronized.
  */
@@ -49,9 +50,10 @@ class KeystoreSecretStore(
             cipher.updateAAD(key.toByteArray(Charsets.UTF_8))
             String(cipher.doFinal(bytes, IV_BYTES, bytes.size - IV_BYTES), Charsets.UTF_8)
         } catch (err: java.security.GeneralSecurityException) {
-            null // undecryptable: treated as absent (the user signs in again)
+            // Never the value in the message: only the key and the failure's class.
+            throw FieldSyncException.SecretUnreadable("secure storage: cannot decrypt $key (${err.javaClass.simpleName})", null)
         } catch (err: IllegalArgumentException) {
-            null // not Base64: written by something else
+            throw FieldSyncException.SecretUnreadable("secure storage: $key is not a value this store wrote", null)
         }
     }
 

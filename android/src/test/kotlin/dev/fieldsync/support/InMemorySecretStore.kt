@@ -7,7 +7,8 @@ import java.util.concurrent.atomic.AtomicInteger
 
 /**
  * A [SecretStore] in memory, for tests and the benchmark. [failWrites] makes `set` throw the given error (or
- * a plain RuntimeException when [failWithUnexpected]) to exercise the library's error path through callbacks.
+ * a plain RuntimeException when [failWithUnexpected]) to exercise the library's error path through callbacks;
+ * the keys in [undecryptable] read as a Keystore store reads a value whose key is gone.
  */
 class InMemorySecretStore : SecretStore {
     val values = ConcurrentHashMap<String, String>()
@@ -15,9 +16,13 @@ class InMemorySecretStore : SecretStore {
 
     @Volatile var failWrites: Boolean = false
     @Volatile var failWithUnexpected: Boolean = false
+    @Volatile var undecryptable: Set<String> = emptySet()
 
     override fun get(key: String): String? {
         calls.incrementAndGet()
+        if (key in undecryptable && values.containsKey(key)) {
+            throw FieldSyncException.SecretUnreadable("keystore: cannot decrypt $key (KeyPermanentlyInvalidatedException)", null)
+        }
         return values[key]
     }
 
