@@ -252,7 +252,7 @@ pub enum Error {
         /// The integration's code.
         integration: String,
         /// Which secret.
-        kind: crate::SecretKind,
+        kind: crate::model::SecretKind,
         /// Why, from the secret store (never the value).
         reason: String,
     },

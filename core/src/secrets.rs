@@ -11,38 +11,8 @@ use std::sync::Mutex;
 
 use sha1::{Digest, Sha1};
 
+pub use crate::model::SecretKind;
 use crate::{Error, Result};
-
-/// Which secret of an integration.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum SecretKind {
-    /// SHA-1 hex of the provider password (what the wire protocol sends).
-    PasswordSha1,
-    /// The provider's API token.
-    Token,
-    /// The push key a provider uses to trigger a refresh.
-    PushKey,
-}
-
-impl std::fmt::Display for SecretKind {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter.write_str(match self {
-            Self::PasswordSha1 => "password",
-            Self::Token => "API token",
-            Self::PushKey => "push key",
-        })
-    }
-}
-
-impl SecretKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::PasswordSha1 => "password_sha1",
-            Self::Token => "token",
-            Self::PushKey => "push_key",
-        }
-    }
-}
 
 /// A secure place for credentials, keyed by integration code.
 pub trait SecretStore: Send + Sync {

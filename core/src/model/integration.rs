@@ -526,3 +526,35 @@ mod tests {
         assert_eq!(DefaultAssignTo::All.assignee(), Some("~all~"));
     }
 }
+
+/// Which secret of an integration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum SecretKind {
+    /// SHA-1 hex of the provider password (what the wire protocol sends).
+    PasswordSha1,
+    /// The provider's API token.
+    Token,
+    /// The push key a provider uses to trigger a refresh.
+    PushKey,
+}
+
+impl std::fmt::Display for SecretKind {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str(match self {
+            Self::PasswordSha1 => "password",
+            Self::Token => "API token",
+            Self::PushKey => "push key",
+        })
+    }
+}
+
+impl SecretKind {
+    /// The secret's name in a store's key (`ACME/password_sha1`).
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::PasswordSha1 => "password_sha1",
+            Self::Token => "token",
+            Self::PushKey => "push_key",
+        }
+    }
+}

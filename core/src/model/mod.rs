@@ -12,7 +12,7 @@ mod work_type;
 pub use field::{Category, CategoryCounts, EvidenceType, FieldStatus};
 pub use integration::{
     CheckInSettings, DefaultAssignTo, Integration, IntegrationEdit, IntegrationStatus, IntegrationType, Mode,
-    NewIntegration, validate_base_url, validate_code,
+    NewIntegration, SecretKind, validate_base_url, validate_code,
 };
 pub use project::{Options, Project, ProjectEdit, ProjectId, ProjectQuery, ProjectSort, Task};
 pub use report::{ImportKind, ImportReport, Rejection};
