@@ -9,12 +9,12 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use fieldsync_provider::{ProviderConfig, RunningProvider, SurveyFilter};
 use serde_json::{Value, json};
-use support::{command, query, repository};
+use support::{command, fails, ok, ok_json, output, query, repository};
 
 /// A small inline template: a yes/no whose "No" shows a required text, a bounded number, a photo question.
 fn inline_template() -> Value {
@@ -102,47 +102,6 @@ fn field(auto_relay: bool) -> Field {
         _dir: dir,
         db,
     }
-}
-
-fn output(db: &Path, args: &[&str]) -> Output {
-    command(db, args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
-}
-
-/// Runs a command that must succeed; its stdout.
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = output(db, args);
-    assert!(
-        out.status.success(),
-        "fieldsync {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// `--json` and a command that must succeed: its document.
-fn ok_json(db: &Path, args: &[&str]) -> Value {
-    let mut full = vec!["--json"];
-    full.extend_from_slice(args);
-    serde_json::from_str(&ok(db, &full)).unwrap()
-}
-
-/// Runs a command that must fail: (stdout, stderr).
-fn fails(db: &Path, args: &[&str]) -> (String, String) {
-    let out = output(db, args);
-    assert!(
-        !out.status.success(),
-        "fieldsync {args:?} should have failed; stdout: {}",
-        String::from_utf8_lossy(&out.stdout)
-    );
-    (
-        String::from_utf8(out.stdout).unwrap(),
-        String::from_utf8(out.stderr).unwrap(),
-    )
 }
 
 /// `SELECT count(*) FROM {rows}` (a table, with a `WHERE` if needed).

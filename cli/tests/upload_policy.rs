@@ -7,11 +7,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
 
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
-use serde_json::{Value, json};
-use support::{command, repository};
+use serde_json::json;
+use support::{ok, ok_json, output, repository};
 
 struct Field {
     provider: RunningProvider,
@@ -59,31 +58,6 @@ fn field() -> Field {
         _dir: dir,
         db,
     }
-}
-
-fn output(db: &Path, args: &[&str]) -> Output {
-    command(db, args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap()
-}
-
-fn ok(db: &Path, args: &[&str]) -> String {
-    let out = output(db, args);
-    assert!(
-        out.status.success(),
-        "fieldsync {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn ok_json(db: &Path, args: &[&str]) -> Value {
-    let mut full = vec!["--json"];
-    full.extend_from_slice(args);
-    serde_json::from_str(&ok(db, &full)).unwrap()
 }
 
 /// The reason code of each undelivered item, by kind.

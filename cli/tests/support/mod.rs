@@ -59,3 +59,45 @@ pub fn query(db: &Path, sql: &str) -> Vec<String> {
         .collect::<rusqlite::Result<_>>()
         .unwrap()
 }
+
+/// Runs it to the end with no input; its output, whatever the exit.
+pub fn output(db: &Path, args: &[&str]) -> Output {
+    command(db, args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap()
+}
+
+/// Runs a command that must succeed; its stdout.
+pub fn ok(db: &Path, args: &[&str]) -> String {
+    let out = output(db, args);
+    assert!(
+        out.status.success(),
+        "fieldsync {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `--json` and a command that must succeed: its document.
+pub fn ok_json(db: &Path, args: &[&str]) -> serde_json::Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    serde_json::from_str(&ok(db, &full)).unwrap()
+}
+
+/// Runs a command that must fail: (stdout, stderr).
+pub fn fails(db: &Path, args: &[&str]) -> (String, String) {
+    let out = output(db, args);
+    assert!(
+        !out.status.success(),
+        "fieldsync {args:?} should have failed; stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    (
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
