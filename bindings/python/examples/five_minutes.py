@@ -43,9 +43,10 @@ class Logger(fs.Logger):
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
 fs.init_logging(Logger(), fs.LogLevel.INFO)  # once per process
 
-# 2. Where the cache lives, and how much photo storage it may keep once the provider has the photos.
+# 2. Where the cache lives, and how much photo storage it may keep once the provider has the photos. No
+# device_id: the database makes one at its first open and keeps it, so it goes wherever the database goes.
 config = fs.FieldSyncConfig(
-    database_path="data/fieldsync.db", photo_directory="data/photos", device_id="tablet-7",
+    database_path="data/fieldsync.db", photo_directory="data/photos",
     retention=fs.RetentionPolicy(delete_decided_renditions=True, keep_originals_for=datetime.timedelta(days=14),
                                  max_photo_bytes=1 << 30),
 )

@@ -23,11 +23,9 @@ import fieldsync as package
 import fieldsync_ffi as fs
 from conftest import CODE, PASSWORD, TOKEN, USER, child_env, run, wait_until, work_order
 
-# An app that uses the generated module directly, as the README did when the abort was seen: logs into
-# Python logging, an event listener, async calls against the emulator up to the last line, then
-# `shutdown()` (what such an app must call before it exits) and the exit. Before the fix about one exit in
-# seven aborted here.
-DIRECT = """
+# What every child app gives the library: a secret store, a logger into Python logging (at DEBUG, to a sink),
+# an event listener. Each script reads the emulator's URL and the login from its arguments.
+HOST = """
 import asyncio, logging, sys, tempfile
 import fieldsync_ffi as fs
 
@@ -52,6 +50,13 @@ class Listener(fs.EventListener):
         pass
 
 logging.basicConfig(level=logging.DEBUG, stream=open("/dev/null", "w"))
+"""
+
+# An app that uses the generated module directly, as the README did when the abort was seen: logs into
+# Python logging, an event listener, async calls against the emulator up to the last line, then
+# `shutdown()` (what such an app must call before it exits) and the exit. Before the fix about one exit in
+# seven aborted here.
+DIRECT = HOST + """
 fs.init_logging(Logger(), fs.LogLevel.INFO)
 directory = tempfile.mkdtemp()
 sync = fs.FieldSync.open(fs.FieldSyncConfig(database_path=directory + "/db", photo_directory=directory + "/photos",
@@ -73,32 +78,8 @@ print("exiting", flush=True)
 # opened with the generated module (kept in a module, as an app keeps its state), auto-import running, a
 # burst of async calls completing right before the exit, watches still open. Nothing is shut down by hand:
 # the package's atexit hook must make the exit safe.
-PACKAGE = """
-import asyncio, logging, sys, tempfile
+PACKAGE = HOST + """
 import fieldsync
-import fieldsync_ffi as fs
-
-base_url, user, password, token = sys.argv[1:5]
-
-class Secrets(fs.SecretStore):
-    def __init__(self):
-        self.values = {}
-    def get(self, key):
-        return self.values.get(key)
-    def set(self, key, value):
-        self.values[key] = value
-    def delete(self, key):
-        self.values.pop(key, None)
-
-class Logger(fs.Logger):
-    def log(self, level, target, message):
-        logging.getLogger(target).debug(message)
-
-class Listener(fs.EventListener):
-    def on_event(self, event):
-        pass
-
-logging.basicConfig(level=logging.DEBUG, stream=open("/dev/null", "w"))
 fs.init_logging(Logger(), fs.LogLevel.DEBUG)
 
 def config(name):
