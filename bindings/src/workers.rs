@@ -65,12 +65,18 @@ impl std::fmt::Debug for Workers {
     }
 }
 
+/// How long an idle thread of the blocking pool waits for more work before it ends. Short, because on a
+/// phone a burst (a screen of watches, a sync) should not leave its extra threads behind for long, and
+/// starting one again costs far less than a query.
+const IDLE_THREAD_KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Workers {
     /// One async worker (it only drives watches; the work itself runs on the blocking pool, which grows
-    /// on demand and lets idle threads go after ten seconds).
+    /// on demand and lets idle threads go after [`IDLE_THREAD_KEEP_ALIVE`]).
     pub(crate) fn new() -> Result<Self, FieldSyncError> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
+            .thread_keep_alive(IDLE_THREAD_KEEP_ALIVE)
             .thread_name("fieldsync-worker")
             .enable_time()
             .build()

@@ -10,7 +10,7 @@ import gc
 import os
 
 import fieldsync_ffi as fs
-from conftest import CODE, HOME, field_orders, location_fix, run, work_order
+from conftest import CODE, HOME, field_orders, location_fix, run, wait_until, work_order
 
 WO1 = f"{CODE}::WO-1"
 # The list under watch: projects on Elm St (every order of the fixtures), by number.
@@ -134,8 +134,9 @@ def test_many_subscribe_and_cancel_cycles_leak_nothing(linked, fieldsync):
     run(cycles(500))
     gc.collect()
     assert fieldsync.live_watches() == before
-    # The blocking pool may have one more thread busy at this instant; nothing grows with the cycles.
-    assert os_threads() <= threads + 1, (threads, os_threads())
+    # A cancelled watch's last read may still run when the next cycle starts, so under load the blocking
+    # pool grows for a while; its idle threads end two seconds later. A thread a cycle leaked never would.
+    wait_until(lambda: os_threads() <= threads + 1, f"the threads go back to {threads} + 1", timeout=10)
     assert open_fds() <= fds, (fds, open_fds())
 
     # Dropping a handle without cancelling also unsubscribes.
