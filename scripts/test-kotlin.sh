@@ -25,9 +25,11 @@ done
 
 step() { printf '\n==> %s\n' "$*"; }
 KOTLIN_VERSION=2.4.20
-toolchain=target/kotlin-toolchain
+# Cargo's target directory: $CARGO_TARGET_DIR when set (as scripts/bindgen.sh), else target/.
+target="$(realpath -m "${CARGO_TARGET_DIR:-target}")"
+toolchain=$target/kotlin-toolchain
 kotlin_home=$toolchain/node_modules/kotlin-compiler
-work=target/kotlin-tests
+work=$target/kotlin-tests
 
 # ---------------------------------------------------------------------------------------------- toolchain
 step "toolchain"
@@ -65,7 +67,7 @@ for jar in "$jna" "$coroutines" "$lib/kotlin-stdlib.jar" "$lib/kotlin-test.jar" 
 done
 
 # ---------------------------------------------------------------------------------- the Rust side
-if [ "$mode" = bench ]; then profile=release; libdir=target/release; else profile=debug; libdir=target/debug; fi
+if [ "$mode" = bench ]; then profile=release; libdir=$target/release; else profile=debug; libdir=$target/debug; fi
 if [ "${FIELDSYNC_SKIP_BINDGEN:-0}" != 1 ] && [ "${FIELDSYNC_SKIP_CARGO:-0}" != 1 ]; then
   step "bindings ($profile library + generated Kotlin)"
   bash scripts/bindgen.sh "$profile"
@@ -74,8 +76,8 @@ if [ "${FIELDSYNC_SKIP_CARGO:-0}" != 1 ]; then
   step "provider emulator (fieldsync-cli)"
   cargo build -p fieldsync-cli --locked
 fi
-fieldsync_bin=$root/target/debug/fieldsync
-for file in "$libdir/libfieldsync_ffi.so" target/debug/uniffi-bindgen "$fieldsync_bin"; do
+fieldsync_bin=$target/debug/fieldsync
+for file in "$libdir/libfieldsync_ffi.so" "$target/debug/uniffi-bindgen" "$fieldsync_bin"; do
   [ -f "$file" ] || { echo "missing $file (run without FIELDSYNC_SKIP_BINDGEN/FIELDSYNC_SKIP_CARGO)" >&2; exit 1; }
 done
 
@@ -88,7 +90,7 @@ mkdir -p "$native" "$work/src"
 cp "$libdir/libfieldsync_ffi.so" "$native/libfieldsync_ffi.so.tmp"
 mv -f "$native/libfieldsync_ffi.so.tmp" "$native/libfieldsync_ffi.so"
 rm -rf "$work/generated"
-target/debug/uniffi-bindgen generate --no-format --language kotlin --out-dir "$work/generated" \
+"$target/debug/uniffi-bindgen" generate --no-format --language kotlin --out-dir "$work/generated" \
   "$native/libfieldsync_ffi.so" >/dev/null
 # The package (and so the folder) comes from bindings/uniffi.toml: dev.fieldsync.ffi.
 cp "$work/generated/dev/fieldsync/ffi/fieldsync_ffi.kt" "$work/src/fieldsync_ffi.kt"
