@@ -11,7 +11,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use crate::model::{ImportKind, ImportReport, Project, ProjectId};
 use crate::wire::WorkOrder;
 
-use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_owned};
+use super::rules::{CachedBy, Change, ReconcileSettings, reconcile_numbered};
 
 /// Where an import reads and writes projects of one integration.
 pub trait ProjectCache {
@@ -132,8 +132,13 @@ impl<'a> Importer<'a> {
     }
 
     /// [`Importer::apply`] that consumes the order: its values move into the project (the import's path).
-    pub fn apply_owned<C: ProjectCache>(&mut self, cache: &mut C, order: WorkOrder) -> Result<(), C::Error> {
-        let number_text = order.work_order_number.clone().unwrap_or_default();
+    pub fn apply_owned<C: ProjectCache>(
+        &mut self,
+        cache: &mut C,
+        mut order: WorkOrder,
+    ) -> Result<(), C::Error> {
+        // Taken out (not copied): it becomes the key of `touched`.
+        let number_text = order.work_order_number.take().unwrap_or_default();
         let number = number_text.as_str();
         let existing = if number.is_empty() {
             None
@@ -145,7 +150,7 @@ impl<'a> Importer<'a> {
         } else {
             CachedBy::CurrentRules
         };
-        let change = reconcile_owned(existing.as_ref(), cached_by, order, &self.settings);
+        let change = reconcile_numbered(existing.as_ref(), cached_by, number, order, &self.settings);
         let (stored, effect) = match change {
             Change::Rejected(rejection) => {
                 // The provider listed this order: whatever is wrong with it, its project is not absent.
