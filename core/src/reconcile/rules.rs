@@ -94,8 +94,19 @@ pub fn reconcile_owned(
     mut order: WorkOrder,
     settings: &ReconcileSettings,
 ) -> Change {
-    let number_text = order.work_order_number.take().unwrap_or_default();
-    let number = number_text.as_str();
+    let number = order.work_order_number.take().unwrap_or_default();
+    reconcile_numbered(existing, cached_by, &number, order, settings)
+}
+
+/// [`reconcile_owned`] for an order whose number was taken out of it (`number`, empty when it had none):
+/// the importer keeps that `String` as the key of its record of the order, so it is not copied for that.
+pub(crate) fn reconcile_numbered(
+    existing: Option<&Project>,
+    cached_by: CachedBy,
+    number: &str,
+    mut order: WorkOrder,
+    settings: &ReconcileSettings,
+) -> Change {
     let order = &mut order;
     let reject = |reason: String| {
         Change::Rejected(Rejection {

@@ -209,9 +209,7 @@ fn apply_response(
         let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
         let expected = usize::try_from(expected).unwrap_or_default();
         importer.reserve(expected.max(cache.stored_ids.len()));
-        cache
-            .by_number
-            .reserve(expected.saturating_sub(cache.stored_ids.len()));
+        cache.reserve(expected.saturating_sub(cache.stored_ids.len()));
     }
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
@@ -326,8 +324,16 @@ struct SqliteCache<'c> {
     stored_ids: Vec<i64>,
     /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
     listed: HashSet<i64>,
-    /// The integration had no project when the import started: a number not in `by_number` is not stored.
+    /// The integration had no project when the import started: a number not in `by_number` is not stored,
+    /// unless this import inserted it (see `written`).
     empty: bool,
+    /// When `empty`: the hashes of the numbers this import inserted. A new project is not entered in
+    /// `by_number` (no `String` per created order; the importer keeps the one map of every number): a
+    /// number whose hash is absent is not stored, one whose hash is present is looked up in SQLite (a hash
+    /// is no proof; only a repeat within the batch, or a collision, costs that query).
+    written: std::collections::HashSet<u64, FingerprintHasher>,
+    /// Hashes the numbers of `written` (seeded per process).
+    number_hasher: foldhash::fast::RandomState,
     /// The last number looked up and not found (emptied once written; numbers are never empty): a new
     /// order's number is looked up before it is parsed and again when it is applied, and the second lookup
     /// costs no query.
@@ -342,7 +348,8 @@ struct SqliteCache<'c> {
     new_projects: Option<projects::NewProjects<'c>>,
 }
 
-/// Fingerprints are xxh3-128 values, uniformly distributed already: their bits are the hash.
+/// Fingerprints are xxh3-128 values and `written` holds foldhash values, uniformly distributed already: their
+/// bits are the hash.
 #[derive(Debug, Default, Clone, Copy)]
 struct FingerprintHasher(u64);
 
@@ -360,6 +367,10 @@ impl std::hash::Hasher for FingerprintHasher {
 
     fn write_u128(&mut self, value: u128) {
         self.0 = (value as u64) ^ ((value >> 64) as u64);
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
     }
 }
 
@@ -428,6 +439,8 @@ impl<'c> SqliteCache<'c> {
             stored_ids: Vec::new(),
             listed: HashSet::new(),
             empty: false,
+            written: std::collections::HashSet::default(),
+            number_hasher: foldhash::fast::RandomState::default(),
             missed: None,
             full: false,
             fingerprint: 0,
@@ -448,7 +461,7 @@ impl<'c> SqliteCache<'c> {
         if let Some(&entry) = self.by_number.get(number) {
             return Ok(Some(entry));
         }
-        if self.empty || self.just_missed(number) {
+        if self.just_missed(number) || (self.empty && !self.written.contains(&self.number_hash(number))) {
             return Ok(None);
         }
         let row = self
@@ -476,6 +489,20 @@ impl<'c> SqliteCache<'c> {
             }
         }
         Ok(row)
+    }
+
+    fn number_hash(&self, number: &str) -> u64 {
+        use std::hash::BuildHasher;
+        self.number_hasher.hash_one(number)
+    }
+
+    /// Makes room for `orders` new projects (a Full Import's hint from the response's size).
+    fn reserve(&mut self, orders: usize) {
+        if self.empty {
+            self.written.reserve(orders);
+        } else {
+            self.by_number.reserve(orders);
+        }
     }
 
     /// The row id of the project whose stored fingerprint is this one.
@@ -511,7 +538,13 @@ impl<'c> SqliteCache<'c> {
             {
                 missed.clear();
             }
-            self.by_number.insert(number.to_owned(), entry);
+            if self.empty {
+                // Found again by its hash and the UNIQUE index, if the batch names it again.
+                let hash = self.number_hash(number);
+                self.written.insert(hash);
+            } else {
+                self.by_number.insert(number.to_owned(), entry);
+            }
         }
     }
 }

@@ -259,3 +259,44 @@ fn a_full_import_that_does_not_list_a_local_project_keeps_it() {
     assert_eq!(report.removed, 1, "{report:?}");
     assert_eq!(flags(&store, "L-1"), (row, true, false));
 }
+
+#[test]
+fn a_full_import_into_an_empty_cache_that_names_an_order_twice_creates_it_once() {
+    // The second naming finds the row the first inserted (by its number's hash, then the UNIQUE index):
+    // the same text is skipped by its fingerprint, a changed one updates the row; the report is net.
+    let (_first, first) = store();
+    let report = import(
+        &first,
+        ImportKind::FullImport,
+        &[
+            order("A1", "Springfield"),
+            order("B2", "Springfield"),
+            order("A1", "Springfield"),
+        ],
+    );
+    assert_eq!((report.created, report.updated, report.unchanged), (2, 0, 0));
+    let (_dir, store) = store();
+    let report = import(
+        &store,
+        ImportKind::FullImport,
+        &[
+            order("A1", "Springfield"),
+            order("B2", "Springfield"),
+            order("A1", "Chicago"),
+        ],
+    );
+    assert_eq!((report.created, report.updated, report.unchanged), (2, 0, 0));
+    assert_eq!(query_i64(&store, "SELECT count(*) FROM projects"), 2);
+    assert_eq!(store.project(&id("A1")).unwrap().city.as_deref(), Some("Chicago"));
+    // And the next import of the same response changes nothing.
+    let report = import(
+        &store,
+        ImportKind::FullImport,
+        &[
+            order("A1", "Springfield"),
+            order("B2", "Springfield"),
+            order("A1", "Chicago"),
+        ],
+    );
+    assert!(report.is_no_op(), "{report:?}");
+}

@@ -53,6 +53,7 @@ where
     let mut scanner = Scanner {
         reader,
         buf: Vec::with_capacity(CHUNK),
+        filled: 0,
         pos: 0,
         eof: false,
         read: 0,
@@ -139,7 +140,10 @@ fn error_text(value: serde_json::Value) -> Option<String> {
 /// between values.
 struct Scanner<R> {
     reader: R,
+    /// The window is `buf[..filled]`; the bytes after it are initialised (zeroed once, or read before) and
+    /// are read into again, so that each read does not zero a megabyte first.
     buf: Vec<u8>,
+    filled: usize,
     pos: usize,
     eof: bool,
     read: u64,
@@ -151,23 +155,26 @@ impl<R: Read> Scanner<R> {
         if self.eof {
             return Ok(false);
         }
-        if self.pos > CHUNK && self.pos * 2 > self.buf.len() {
-            self.buf.drain(..self.pos);
+        if self.pos > CHUNK && self.pos * 2 > self.filled {
+            self.buf.copy_within(self.pos..self.filled, 0);
+            self.filled -= self.pos;
             self.pos = 0;
         }
-        let start = self.buf.len();
-        self.buf.resize(start + CHUNK, 0);
+        let start = self.filled;
+        if self.buf.len() < start + CHUNK {
+            self.buf.resize(start + CHUNK, 0);
+        }
         let count = loop {
-            match self.reader.read(&mut self.buf[start..]) {
+            match self.reader.read(&mut self.buf[start..start + CHUNK]) {
                 Ok(count) => break count,
                 Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(err) => {
-                    self.buf.truncate(start);
                     return Err(ReadError::Malformed(format!("reading the body failed: {err}")));
                 }
             }
         };
-        self.buf.truncate(start + count);
+        // A reader that claims more than it was given is not trusted past the buffer.
+        self.filled = start + count.min(CHUNK);
         self.read += count as u64;
         self.eof = count == 0;
         Ok(count > 0)
@@ -175,7 +182,7 @@ impl<R: Read> Scanner<R> {
 
     fn peek_non_ws<E>(&mut self) -> Result<Option<u8>, ReadError<E>> {
         loop {
-            while let Some(&byte) = self.buf.get(self.pos) {
+            while let Some(&byte) = self.buf[..self.filled].get(self.pos) {
                 if !matches!(byte, b' ' | b'\n' | b'\r' | b'\t') {
                     return Ok(Some(byte));
                 }
@@ -202,7 +209,7 @@ impl<R: Read> Scanner<R> {
             Some(byte) if byte.is_ascii_graphic() => format!("`{}`", byte as char),
             Some(byte) => format!("byte 0x{byte:02x}"),
         };
-        let offset = self.read - (self.buf.len() - self.pos) as u64;
+        let offset = self.read - (self.filled - self.pos) as u64;
         ReadError::Malformed(format!("expected {expected} at byte {offset}, found {found}"))
     }
 
@@ -220,12 +227,12 @@ impl<R: Read> Scanner<R> {
         }
         loop {
             let start = self.pos;
-            match extent(&self.buf[start..]) {
+            match extent(&self.buf[start..self.filled]) {
                 Extent::Complete(length) => {
                     self.pos = start + length;
                     return Ok(start..self.pos);
                 }
-                Extent::Incomplete if self.buf.len() - start > MAX_VALUE => {
+                Extent::Incomplete if self.filled - start > MAX_VALUE => {
                     return Err(ReadError::Malformed(format!(
                         "a value is larger than {MAX_VALUE} bytes"
                     )));
@@ -233,14 +240,14 @@ impl<R: Read> Scanner<R> {
                 Extent::Incomplete => {
                     // `fill` keeps the bytes from `self.pos` on (it may move them to the front).
                     if !self.fill()? {
-                        let rest = &self.buf[self.pos..];
+                        let rest = &self.buf[self.pos..self.filled];
                         if rest
                             .first()
                             .is_some_and(|byte| !matches!(byte, b'{' | b'[' | b'"'))
                         {
                             // A scalar that ends the body: let the JSON parser judge it.
                             let start = self.pos;
-                            self.pos = self.buf.len();
+                            self.pos = self.filled;
                             return Ok(start..self.pos);
                         }
                         return Err(self.unexpected(None, "the rest of a value"));
