@@ -264,39 +264,22 @@ fn a_full_import_that_does_not_list_a_local_project_keeps_it() {
 fn a_full_import_into_an_empty_cache_that_names_an_order_twice_creates_it_once() {
     // The second naming finds the row the first inserted (by its number's hash, then the UNIQUE index):
     // the same text is skipped by its fingerprint, a changed one updates the row; the report is net.
-    let (_first, first) = store();
-    let report = import(
-        &first,
-        ImportKind::FullImport,
-        &[
+    let naming_a1_twice = |second_city| {
+        [
             order("A1", "Springfield"),
             order("B2", "Springfield"),
-            order("A1", "Springfield"),
-        ],
-    );
+            order("A1", second_city),
+        ]
+    };
+    let (_first, first) = store();
+    let report = import(&first, ImportKind::FullImport, &naming_a1_twice("Springfield"));
     assert_eq!((report.created, report.updated, report.unchanged), (2, 0, 0));
     let (_dir, store) = store();
-    let report = import(
-        &store,
-        ImportKind::FullImport,
-        &[
-            order("A1", "Springfield"),
-            order("B2", "Springfield"),
-            order("A1", "Chicago"),
-        ],
-    );
+    let report = import(&store, ImportKind::FullImport, &naming_a1_twice("Chicago"));
     assert_eq!((report.created, report.updated, report.unchanged), (2, 0, 0));
     assert_eq!(query_i64(&store, "SELECT count(*) FROM projects"), 2);
     assert_eq!(store.project(&id("A1")).unwrap().city.as_deref(), Some("Chicago"));
     // And the next import of the same response changes nothing.
-    let report = import(
-        &store,
-        ImportKind::FullImport,
-        &[
-            order("A1", "Springfield"),
-            order("B2", "Springfield"),
-            order("A1", "Chicago"),
-        ],
-    );
+    let report = import(&store, ImportKind::FullImport, &naming_a1_twice("Chicago"));
     assert!(report.is_no_op(), "{report:?}");
 }
