@@ -78,6 +78,21 @@ def emulator(tmp_path):
 # ----- host-side implementations of the foreign traits -----
 
 
+# The same store as source text, for the scripts tests run as child processes (`python -c`): they import
+# neither pytest nor this file.
+CHILD_SECRET_STORE = """
+class Secrets(fs.SecretStore):
+    def __init__(self):
+        self.values = {}
+    def get(self, key):
+        return self.values.get(key)
+    def set(self, key, value):
+        self.values[key] = value
+    def delete(self, key):
+        self.values.pop(key, None)
+"""
+
+
 class MemorySecretStore(fs.SecretStore):
     """The host's secure storage, in memory. Records every value ever written, to check what was kept."""
 

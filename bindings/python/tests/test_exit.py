@@ -21,7 +21,7 @@ import pytest
 
 import fieldsync as package
 import fieldsync_ffi as fs
-from conftest import CODE, PASSWORD, TOKEN, USER, child_env, run, wait_until, work_order
+from conftest import CHILD_SECRET_STORE, CODE, PASSWORD, TOKEN, USER, child_env, run, wait_until, work_order
 
 # What every child app gives the library: a secret store, a logger into Python logging (at DEBUG, to a sink),
 # an event listener. Each script reads the emulator's URL and the login from its arguments.
@@ -31,16 +31,7 @@ import fieldsync_ffi as fs
 
 base_url, user, password, token = sys.argv[1:5]
 
-class Secrets(fs.SecretStore):
-    def __init__(self):
-        self.values = {}
-    def get(self, key):
-        return self.values.get(key)
-    def set(self, key, value):
-        self.values[key] = value
-    def delete(self, key):
-        self.values.pop(key, None)
-
+""" + CHILD_SECRET_STORE + """
 class Logger(fs.Logger):
     def log(self, level, target, message):
         logging.getLogger(target).debug(message)

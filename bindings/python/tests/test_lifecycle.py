@@ -13,6 +13,7 @@ import time
 
 import fieldsync_ffi as fs
 from conftest import (
+    CHILD_SECRET_STORE,
     CODE,
     PASSWORD,
     TOKEN,
@@ -36,16 +37,7 @@ class Listener(fs.EventListener):
     def on_event(self, event):
         print("event", event, flush=True)
 
-class Secrets(fs.SecretStore):
-    def __init__(self):
-        self.values = {}
-    def get(self, key):
-        return self.values.get(key)
-    def set(self, key, value):
-        self.values[key] = value
-    def delete(self, key):
-        self.values.pop(key, None)
-
+""" + CHILD_SECRET_STORE + """
 directory = tempfile.mkdtemp()
 config = fs.FieldSyncConfig(database_path=directory + "/fieldsync.db", photo_directory=directory + "/photos",
                             device_id="child")
