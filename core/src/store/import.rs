@@ -263,6 +263,8 @@ fn apply_response(
     if let Some(error) = meta.error {
         return Err(Error::Provider(error));
     }
+    // Every new project written before the import's last statements.
+    cache.flush()?;
     let mut report = importer.finish(&mut cache)?;
     report.adopted = cache.adopted;
     integrations::transition(connection, code, StatusEvent::Succeeded, None, now())?;
@@ -464,6 +466,10 @@ impl<'c> SqliteCache<'c> {
         if self.just_missed(number) || (self.empty && !self.written.contains(&self.number_hash(number))) {
             return Ok(None);
         }
+        if self.empty {
+            // The number may be one of the new rows not yet written (they are not in `by_number` here).
+            self.flush()?;
+        }
         let row = self
             .connection
             .prepare_cached(
@@ -489,6 +495,27 @@ impl<'c> SqliteCache<'c> {
             }
         }
         Ok(row)
+    }
+
+    /// Writes the new projects bound so far: SQL sees them from here on.
+    fn flush(&mut self) -> Result<()> {
+        match &mut self.new_projects {
+            Some(inserter) => inserter.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// [`SqliteCache::flush`] when the project row `id` is one bound and not yet written (one this import
+    /// created, named again).
+    fn flush_if_bound(&mut self, id: i64) -> Result<()> {
+        if self
+            .new_projects
+            .as_ref()
+            .is_some_and(|inserter| inserter.holds(id))
+        {
+            self.flush()?;
+        }
+        Ok(())
     }
 
     fn number_hash(&self, number: &str) -> u64 {
@@ -554,7 +581,10 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn get(&mut self, number: &str) -> Result<Option<Project>> {
         match self.lookup(number)? {
-            Some(entry) => projects::load(self.connection, self.integration, entry.id).map(Some),
+            Some(entry) => {
+                self.flush_if_bound(entry.id)?;
+                projects::load(self.connection, self.integration, entry.id).map(Some)
+            }
             None => Ok(None),
         }
     }
@@ -578,6 +608,7 @@ impl ProjectCache for SqliteCache<'_> {
             // Only the columns that changed (and the tasks only if they did): fewer bytes to bind, fewer
             // index entries to rewrite.
             (Some(entry), Some(existing)) => {
+                self.flush_if_bound(entry.id)?;
                 projects::update_imported(self.connection, entry.id, existing, project, &bytes)?;
                 entry.id
             }
@@ -591,14 +622,20 @@ impl ProjectCache for SqliteCache<'_> {
                 self.new_projects = Some(inserter);
                 id?
             }
-            (entry, _) => projects::write(
-                self.connection,
-                self.integration_id,
-                entry.map(|entry| entry.id),
-                project,
-                Some(&bytes),
-                projects::Writer::Import,
-            )?,
+            (entry, _) => {
+                // This may insert a row with an id of SQLite's choosing: the next batch of new projects
+                // starts after it.
+                self.flush()?;
+                self.new_projects = None;
+                projects::write(
+                    self.connection,
+                    self.integration_id,
+                    entry.map(|entry| entry.id),
+                    project,
+                    Some(&bytes),
+                    projects::Writer::Import,
+                )?
+            }
         };
         if entry.is_some_and(|entry| entry.local) {
             self.adopted += 1;
@@ -610,6 +647,7 @@ impl ProjectCache for SqliteCache<'_> {
     fn remove(&mut self, number: &str) -> Result<()> {
         self.forget_fingerprint(number);
         if let Some(entry) = self.by_number.remove(number) {
+            self.flush_if_bound(entry.id)?;
             self.connection
                 .prepare_cached("DELETE FROM projects WHERE id = ?1")?
                 .execute([entry.id])?;
@@ -619,6 +657,9 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn flag_removal_pending(&mut self, number: &str) -> Result<()> {
         self.forget_fingerprint(number);
+        if let Some(entry) = self.by_number.get(number) {
+            self.flush_if_bound(entry.id)?;
+        }
         if let Some(entry) = self.by_number.get_mut(number) {
             // Keep the rules version: flagging is not a reason to treat the project as an old one.
             let stored = match entry.stored {
@@ -659,6 +700,7 @@ impl ProjectCache for SqliteCache<'_> {
             return Ok(());
         }
         self.forget_fingerprint(number);
+        self.flush_if_bound(entry.id)?;
         self.connection
             .prepare_cached("UPDATE projects SET fingerprint = ?2, local = 0 WHERE id = ?1")?
             .execute(params![entry.id, encode_fingerprint(Some(self.fingerprint))])?;
@@ -671,7 +713,10 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn has_pending_work(&mut self, number: &str) -> Result<bool> {
         match self.lookup(number)? {
-            Some(entry) => queue::project_has_pending(self.connection, entry.id),
+            Some(entry) => {
+                self.flush_if_bound(entry.id)?;
+                queue::project_has_pending(self.connection, entry.id)
+            }
             None => Ok(false),
         }
     }
@@ -687,6 +732,7 @@ impl ProjectCache for SqliteCache<'_> {
 
     fn numbers(&mut self) -> Result<Vec<String>> {
         debug_assert!(self.full, "only a Full Import lists every project");
+        self.flush()?;
         // A local project is not on the provider's list because the provider does not have it yet: a Full
         // Import never removes it, nor flags it (`stored_ids` leaves local projects out). Every stored
         // project this import looked up was named by an order (listed, or rejected: never absent), and so

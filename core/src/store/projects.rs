@@ -347,10 +347,27 @@ fn insert_project(
     project: &Project,
     fingerprint: Option<&[u8]>,
 ) -> Result<i64> {
+    bind_project(statement, 0, integration_id, project, fingerprint)?;
+    statement.raw_execute()?;
+    Ok(connection.last_insert_rowid())
+}
+
+/// Parameters of one project row: [`INSERT_PROJECT`]'s 28 (in [`NewProjects`]' statement, then the row id).
+const PROJECT_PARAMETERS: usize = 28;
+
+/// Binds a project's row to parameters `base + 1 ..= base + 28` of `statement`, in [`INSERT_PROJECT`]'s
+/// order. SQLite copies the values: nothing borrowed outlives the call.
+fn bind_project(
+    statement: &mut rusqlite::Statement,
+    base: usize,
+    integration_id: i64,
+    project: &Project,
+    fingerprint: Option<&[u8]>,
+) -> Result<()> {
     let search_text = search_text(project);
     macro_rules! bind {
         ($($index:literal => $value:expr),* $(,)?) => {$(
-            statement.raw_bind_parameter($index, $value)?;
+            statement.raw_bind_parameter(base + $index, $value)?;
         )*};
     }
     bind!(
@@ -383,65 +400,238 @@ fn insert_project(
         27 => now(),
         28 => &search_text,
     );
-    statement.raw_execute()?;
-    Ok(connection.last_insert_rowid())
+    Ok(())
 }
 
 /// Inserts `tasks` of a project with `statement` ([`INSERT_TASK`]).
 fn insert_tasks_with(statement: &mut rusqlite::Statement, project_id: i64, tasks: &[Task]) -> Result<()> {
     for (position, task) in tasks.iter().enumerate() {
-        statement.raw_bind_parameter(1, project_id)?;
-        statement.raw_bind_parameter(2, position as i64)?;
-        statement.raw_bind_parameter(3, &task.name)?;
-        statement.raw_bind_parameter(4, &task.instructions)?;
-        statement.raw_bind_parameter(5, json_text(&task.options))?;
-        statement.raw_bind_parameter(6, &task.survey_id)?;
-        statement.raw_bind_parameter(7, &task.survey_inline)?;
+        bind_task(statement, 0, project_id, position, task)?;
         statement.raw_execute()?;
     }
     Ok(())
 }
 
-/// Inserts an import's new projects with two statements prepared once (not looked up per project).
+/// Parameters of one task row, in [`INSERT_TASK`]'s order.
+const TASK_PARAMETERS: usize = 7;
+
+/// Binds a task's row to parameters `base + 1 ..= base + 7` of `statement`.
+fn bind_task(
+    statement: &mut rusqlite::Statement,
+    base: usize,
+    project_id: i64,
+    position: usize,
+    task: &Task,
+) -> Result<()> {
+    statement.raw_bind_parameter(base + 1, project_id)?;
+    statement.raw_bind_parameter(base + 2, position as i64)?;
+    statement.raw_bind_parameter(base + 3, &task.name)?;
+    statement.raw_bind_parameter(base + 4, &task.instructions)?;
+    statement.raw_bind_parameter(base + 5, json_text(&task.options))?;
+    statement.raw_bind_parameter(base + 6, &task.survey_id)?;
+    statement.raw_bind_parameter(base + 7, &task.survey_inline)?;
+    Ok(())
+}
+
+/// Project rows written by one execution of [`NewProjects`]' statement.
+const PROJECT_ROWS: usize = 32;
+/// Task rows written by one execution of [`NewProjects`]' task statement.
+const TASK_ROWS: usize = 64;
+
+/// `INSERT INTO table (columns) SELECT * FROM (VALUES (slot 1), ..., (slot `rows`)) WHERE column1 IS NOT
+/// NULL`, where `slot(parameter base)` writes one row: a slot whose first value is NULL is left out.
+fn batch_insert_sql(
+    table: &str,
+    columns: &str,
+    rows: usize,
+    width: usize,
+    slot: impl Fn(usize) -> String,
+) -> String {
+    let values: Vec<String> = (0..rows).map(|index| slot(index * width)).collect();
+    format!(
+        "INSERT INTO {table} ({columns}) SELECT * FROM (VALUES {}) WHERE column1 IS NOT NULL",
+        values.join(", ")
+    )
+}
+
+/// [`INSERT_PROJECT`] for [`PROJECT_ROWS`] rows, each with its row id (the row's parameter 29) first.
+fn insert_projects_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        batch_insert_sql(
+            "projects",
+            "id, integration_id, work_order_number, work_order_info, address1, address2, city, state, zip,
+             country, assigned_to, status, due_date, instructions, client_status, client_due_date,
+             client_instructions, description, reference, latitude, longitude, start_date, options, attributes,
+             closed, removal_pending, fingerprint, updated_at, search_text, first_seen_at",
+            PROJECT_ROWS,
+            PROJECT_PARAMETERS + 1,
+            |base| {
+                let mut marks = vec![format!("?{}", base + PROJECT_PARAMETERS + 1)];
+                marks.extend((1..=PROJECT_PARAMETERS).map(|index| format!("?{}", base + index)));
+                // first_seen_at: the same instant as updated_at.
+                marks.push(format!("?{}", base + 27));
+                format!("({})", marks.join(", "))
+            },
+        )
+    })
+}
+
+/// [`INSERT_TASK`] for [`TASK_ROWS`] rows.
+fn insert_tasks_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        batch_insert_sql(
+            "tasks",
+            "project_id, position, name, instructions, options, survey_id, survey_inline",
+            TASK_ROWS,
+            TASK_PARAMETERS,
+            |base| {
+                let marks: Vec<String> = (1..=TASK_PARAMETERS)
+                    .map(|index| format!("?{}", base + index))
+                    .collect();
+                format!("({})", marks.join(", "))
+            },
+        )
+    })
+}
+
+/// Inserts an import's new projects in batches: their rows are bound into the slots of one multi-row
+/// statement and written [`PROJECT_ROWS`] at a time, their tasks [`TASK_ROWS`] at a time.
+///
+/// Why: one execution of an INSERT opens the table and each of its indexes, and builds the category's value
+/// list, once for all the rows it writes. Row by row, that setup was about a sixth of a Full Import into an
+/// empty cache (a new phone's first sync).
+///
+/// A project gets its row id when it is bound: the one SQLite would give (the largest plus one), known
+/// because the import holds the write lock and every other insert of a project in it comes after a flush,
+/// with a new `NewProjects` after it. Rows bound and not yet written are invisible to SQL: the caller
+/// flushes before any statement that could read or change them ([`NewProjects::holds`]), and before the
+/// import ends.
 pub(crate) struct NewProjects<'c> {
     connection: &'c Connection,
-    project: rusqlite::CachedStatement<'c>,
-    task: rusqlite::CachedStatement<'c>,
+    projects: rusqlite::CachedStatement<'c>,
+    tasks: rusqlite::CachedStatement<'c>,
+    /// Project slots bound since the last flush.
+    bound_projects: usize,
+    /// Task slots bound since the last flush.
+    bound_tasks: usize,
+    /// The row id the next project gets.
+    next_id: i64,
     /// The search index's mark (constant in the import's transaction): a new row id above it is left to
-    /// the catch-up, one at or below it (a reused row id) is indexed at once.
+    /// the catch-up, one at or below it (a reused row id) is indexed once written.
     indexed_through: i64,
 }
 
 impl<'c> NewProjects<'c> {
     pub(crate) fn new(connection: &'c Connection) -> Result<Self> {
+        let last_id: i64 = connection
+            .prepare_cached("SELECT coalesce(max(id), 0) FROM projects")?
+            .query_row([], |row| row.get(0))?;
         Ok(Self {
             connection,
-            project: connection.prepare_cached(INSERT_PROJECT)?,
-            task: connection.prepare_cached(INSERT_TASK)?,
+            projects: connection.prepare_cached(insert_projects_sql())?,
+            tasks: connection.prepare_cached(insert_tasks_sql())?,
+            bound_projects: 0,
+            bound_tasks: 0,
+            // Past i64::MAX SQLite would pick an unused id at random; 9.2e18 rows is not a phone's cache.
+            next_id: last_id.saturating_add(1),
             indexed_through: search::indexed_through(connection)?,
         })
     }
 
-    /// Inserts a project with its tasks, as [`write`] of a new project by [`Writer::Import`] does; returns
-    /// its row id.
+    /// Binds a new project with its tasks, stored as [`write`] of a new project by [`Writer::Import`]
+    /// stores them; returns its row id. Written when a batch fills, or by [`NewProjects::flush`].
     pub(crate) fn insert(
         &mut self,
         integration_id: i64,
         project: &Project,
         fingerprint: &[u8],
     ) -> Result<i64> {
-        let id = insert_project(
-            &mut self.project,
-            self.connection,
+        if self.bound_projects == PROJECT_ROWS {
+            self.flush()?;
+        }
+        let id = self.next_id;
+        let base = self.bound_projects * (PROJECT_PARAMETERS + 1);
+        bind_project(
+            &mut self.projects,
+            base,
             integration_id,
             project,
             Some(fingerprint),
         )?;
+        self.projects
+            .raw_bind_parameter(base + PROJECT_PARAMETERS + 1, id)?;
+        self.bound_projects += 1;
+        self.next_id += 1;
+        for (position, task) in project.tasks.iter().enumerate() {
+            if self.bound_tasks == TASK_ROWS {
+                // Its project is written first (foreign key).
+                self.flush()?;
+            }
+            bind_task(
+                &mut self.tasks,
+                self.bound_tasks * TASK_PARAMETERS,
+                id,
+                position,
+                task,
+            )?;
+            self.bound_tasks += 1;
+        }
         if id <= self.indexed_through {
+            // A reused row id: indexed for search now, which needs the row written.
+            self.flush()?;
             search::index(self.connection, id)?;
         }
-        insert_tasks_with(&mut self.task, id, &project.tasks)?;
         Ok(id)
+    }
+
+    /// True when the project row `id` is bound and not yet written.
+    pub(crate) fn holds(&self, id: i64) -> bool {
+        let first = self.next_id - self.bound_projects as i64;
+        (first..self.next_id).contains(&id)
+    }
+
+    /// Writes the bound projects, then the bound tasks.
+    pub(crate) fn flush(&mut self) -> Result<()> {
+        let project_slot = Slots {
+            rows: PROJECT_ROWS,
+            width: PROJECT_PARAMETERS + 1,
+            first_column: PROJECT_PARAMETERS + 1,
+        };
+        let task_slot = Slots {
+            rows: TASK_ROWS,
+            width: TASK_PARAMETERS,
+            first_column: 1,
+        };
+        project_slot.write(&mut self.projects, &mut self.bound_projects)?;
+        task_slot.write(&mut self.tasks, &mut self.bound_tasks)
+    }
+}
+
+/// The slots of a batch statement.
+struct Slots {
+    rows: usize,
+    /// Parameters per slot.
+    width: usize,
+    /// The parameter (1-based, within a slot) of the slot's first column, the one NULL leaves it out.
+    first_column: usize,
+}
+
+impl Slots {
+    /// Executes `statement` with its first `*bound` slots filled and the others left out; then no slot is
+    /// bound.
+    fn write(&self, statement: &mut rusqlite::Statement, bound: &mut usize) -> Result<()> {
+        if *bound == 0 {
+            return Ok(());
+        }
+        for slot in *bound..self.rows {
+            statement.raw_bind_parameter(slot * self.width + self.first_column, rusqlite::types::Null)?;
+        }
+        let written = statement.raw_execute()?;
+        debug_assert_eq!(written, *bound, "every bound row is written");
+        *bound = 0;
+        Ok(())
     }
 }
 
