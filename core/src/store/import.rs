@@ -6,7 +6,7 @@
 //! again cannot change anything and it is skipped unparsed. That keeps a re-import of an unchanged
 //! account cheap. Everything else goes through [`Importer`], the same code the in-memory model runs.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::cell::Cell;
 use std::io::Read;
 use std::path::Path;
@@ -208,8 +208,8 @@ fn apply_response(
         // Every listed order lands in the importer's map and, when new, in the cache's: sized once.
         let expected = declared_size.map_or(0, |size| (size / BYTES_PER_ORDER_HINT).min(MAX_RESERVED_ORDERS));
         let expected = usize::try_from(expected).unwrap_or_default();
-        importer.reserve(expected.max(cache.stored_ids.len()));
-        cache.reserve(expected.saturating_sub(cache.stored_ids.len()));
+        importer.reserve(expected.max(cache.stored.len()));
+        cache.reserve(expected.saturating_sub(cache.stored.len()));
     }
 
     let reader = LimitedReader::new(body, options.max_bytes, options.progress);
@@ -218,10 +218,10 @@ fn apply_response(
     let read = read_work_orders(reader, |text| -> Result<()> {
         index += 1;
         let fingerprint = xxhash_rust::xxh3::xxh3_128_with_seed(text.as_bytes(), seed);
-        if let Some(id) = cache.unchanged(fingerprint) {
+        if let Some(first_listing) = cache.stored.match_unchanged(fingerprint) {
             // Counted once per project, however often the response lists it; the cache remembers it as
             // listed, so no number is copied or hashed here.
-            if cache.listed.insert(id) {
+            if first_listing {
                 importer.count_skipped();
             }
             return Ok(());
@@ -319,13 +319,8 @@ struct SqliteCache<'c> {
     /// Row id, what the fingerprint column says and whether the project is `local`, per work-order number:
     /// the projects this import looked up or wrote.
     by_number: HashMap<String, Entry>,
-    /// Row id per stored fingerprint (Full Import only).
-    by_fingerprint: std::collections::HashMap<u128, i64, FingerprintHasher>,
-    /// Row ids of the projects that are not local when the import starts (Full Import only): the
-    /// candidates for removal.
-    stored_ids: Vec<i64>,
-    /// Row ids of projects skipped as unchanged by their fingerprint in this import: listed, so not absent.
-    listed: HashSet<i64>,
+    /// The projects stored when a Full Import starts, with their fingerprints (empty for a Refresh).
+    stored: StoredProjects,
     /// The integration had no project when the import started: a number not in `by_number` is not stored,
     /// unless this import inserted it (see `written`).
     empty: bool,
@@ -340,7 +335,7 @@ struct SqliteCache<'c> {
     /// order's number is looked up before it is parsed and again when it is applied, and the second lookup
     /// costs no query.
     missed: Option<String>,
-    /// A Full Import: `by_fingerprint` and `stored_ids` were loaded.
+    /// A Full Import: `stored` was loaded.
     full: bool,
     /// The fingerprint of the order being applied, stored with the project it writes.
     fingerprint: u128,
@@ -384,6 +379,126 @@ impl std::hash::BuildHasher for FingerprintHasher {
     }
 }
 
+/// The projects of the integration when a Full Import starts (local ones left out), in row-id order, with
+/// their stored fingerprints: what each incoming order's fingerprint is compared with, and the candidates
+/// for removal.
+///
+/// An unchanged account comes back in the order it was stored, so an order is first compared with the
+/// project after the last one matched: a walk through memory in order, no hash table touched. Only when
+/// that fails is the fingerprint looked up in a map, built at the first such miss (an account that changed
+/// everywhere pays what a map from the start cost).
+#[derive(Debug, Default)]
+struct StoredProjects {
+    rows: Vec<StoredRow>,
+    /// Per row: skipped as unchanged by this import, so listed (never absent).
+    listed: Vec<bool>,
+    any_listed: bool,
+    /// The row after the last one matched.
+    cursor: usize,
+    /// Row index per fingerprint, once the walk missed.
+    by_fingerprint: Option<std::collections::HashMap<u128, u32, FingerprintHasher>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct StoredRow {
+    id: i64,
+    /// 0: none that can match (never stored, cleared by a local edit, or replaced by this import).
+    fingerprint: u128,
+}
+
+impl StoredProjects {
+    fn with_capacity(count: usize) -> Self {
+        Self {
+            rows: Vec::with_capacity(count),
+            ..Self::default()
+        }
+    }
+
+    fn push(&mut self, id: i64, fingerprint: Option<u128>) {
+        self.rows.push(StoredRow {
+            id,
+            fingerprint: fingerprint.unwrap_or(0),
+        });
+    }
+
+    /// Orders the rows by id (a table scan reads them so already) and starts the listing.
+    fn sort(&mut self) {
+        if !self.rows.is_sorted_by_key(|row| row.id) {
+            self.rows.sort_unstable_by_key(|row| row.id);
+        }
+        self.listed = vec![false; self.rows.len()];
+    }
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// When a stored project holds this fingerprint: marks it listed and returns whether this is the first
+    /// time this import lists it. `None`: no stored project holds it.
+    fn match_unchanged(&mut self, fingerprint: u128) -> Option<bool> {
+        if fingerprint == 0 {
+            return None;
+        }
+        let index = match self.rows.get(self.cursor) {
+            Some(row) if row.fingerprint == fingerprint => self.cursor,
+            _ => {
+                let rows = &self.rows;
+                let map = self.by_fingerprint.get_or_insert_with(|| {
+                    let mut map = std::collections::HashMap::with_capacity_and_hasher(
+                        rows.len(),
+                        FingerprintHasher::default(),
+                    );
+                    for (index, row) in rows.iter().enumerate() {
+                        if row.fingerprint != 0 {
+                            map.insert(row.fingerprint, index as u32);
+                        }
+                    }
+                    map
+                });
+                let index = *map.get(&fingerprint)? as usize;
+                if self.rows[index].fingerprint != fingerprint {
+                    return None;
+                }
+                index
+            }
+        };
+        self.cursor = index + 1;
+        self.any_listed = true;
+        Some(!std::mem::replace(&mut self.listed[index], true))
+    }
+
+    fn index_of(&self, id: i64) -> Option<usize> {
+        self.rows.binary_search_by_key(&id, |row| row.id).ok()
+    }
+
+    /// The project `id` no longer holds `fingerprint` (this import rewrote it): an order with that
+    /// fingerprint must be applied, not skipped.
+    fn forget(&mut self, id: i64, fingerprint: u128) {
+        if let Some(index) = self.index_of(id)
+            && self.rows[index].fingerprint == fingerprint
+        {
+            self.rows[index].fingerprint = 0;
+        }
+    }
+
+    fn any_listed(&self) -> bool {
+        self.any_listed
+    }
+
+    fn is_listed(&self, id: i64) -> bool {
+        self.index_of(id).is_some_and(|index| self.listed[index])
+    }
+
+    /// The ids of the stored projects this import did not skip as unchanged.
+    fn unlisted_ids(&self) -> impl Iterator<Item = i64> + '_ {
+        self.rows
+            .iter()
+            .zip(&self.listed)
+            .filter(|(_, listed)| !**listed)
+            .map(|(row, _)| row.id)
+    }
+}
+
 /// What the import knows about a stored project.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Entry {
@@ -403,27 +518,22 @@ impl<'c> SqliteCache<'c> {
             |row| row.get(0),
         )?;
         let count = usize::try_from(count).unwrap_or_default();
-        let mut by_fingerprint =
-            std::collections::HashMap::with_capacity_and_hasher(count, FingerprintHasher::default());
-        let mut stored_ids = Vec::with_capacity(count);
-        let mut statement =
-            connection.prepare("SELECT id, fingerprint, local FROM projects WHERE integration_id = ?1")?;
+        let mut stored = StoredProjects::with_capacity(count);
+        // A scan of the table, not of an index on integration_id: pages in file order instead of one seek
+        // per project, and row ids ascending (`StoredProjects` finds a project by its id in them).
+        let mut statement = connection
+            .prepare("SELECT id, fingerprint, local FROM projects NOT INDEXED WHERE integration_id = ?1")?;
         let mut rows = statement.query([integration_id])?;
         while let Some(row) = rows.next()? {
-            let id = row.get(0)?;
             if row.get(2)? {
                 continue;
             }
-            let stored = decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten());
-            if let Some(fingerprint) = stored.fingerprint() {
-                by_fingerprint.insert(fingerprint, id);
-            }
-            stored_ids.push(id);
+            let stored_as = decode_fingerprint(row.get_ref(1)?.as_blob_or_null().ok().flatten());
+            stored.push(row.get(0)?, stored_as.fingerprint());
         }
+        stored.sort();
         Ok(Self {
-            by_fingerprint,
-            stored_ids,
-            listed: HashSet::with_capacity(count),
+            stored,
             empty: count == 0,
             full: true,
             ..Self::lazy(connection, integration_id, integration)
@@ -437,9 +547,7 @@ impl<'c> SqliteCache<'c> {
             integration_id,
             integration,
             by_number: HashMap::new(),
-            by_fingerprint: std::collections::HashMap::default(),
-            stored_ids: Vec::new(),
-            listed: HashSet::new(),
+            stored: StoredProjects::default(),
             empty: false,
             written: std::collections::HashSet::default(),
             number_hasher: foldhash::fast::RandomState::default(),
@@ -532,18 +640,14 @@ impl<'c> SqliteCache<'c> {
         }
     }
 
-    /// The row id of the project whose stored fingerprint is this one.
-    fn unchanged(&self, fingerprint: u128) -> Option<i64> {
-        self.by_fingerprint.get(&fingerprint).copied()
-    }
-
     fn forget_fingerprint(&mut self, number: &str) {
-        if let Some(Entry {
+        if let Some(&Entry {
+            id,
             stored: Stored::Current(Some(old)),
             ..
         }) = self.by_number.get(number)
         {
-            self.by_fingerprint.remove(old);
+            self.stored.forget(id, old);
         }
     }
 
@@ -597,11 +701,12 @@ impl ProjectCache for SqliteCache<'_> {
             None => None,
         };
         if let Some(Entry {
+            id,
             stored: Stored::Current(Some(old)),
             ..
         }) = entry
         {
-            self.by_fingerprint.remove(&old);
+            self.stored.forget(id, old);
         }
         let bytes = encode_applied(self.fingerprint);
         let id = match (entry, existing) {
@@ -722,19 +827,19 @@ impl ProjectCache for SqliteCache<'_> {
     }
 
     fn skipped(&mut self, number: &str) -> Result<bool> {
-        if self.listed.is_empty() {
+        if !self.stored.any_listed() {
             return Ok(false);
         }
         Ok(self
             .lookup(number)?
-            .is_some_and(|entry| self.listed.contains(&entry.id)))
+            .is_some_and(|entry| self.stored.is_listed(entry.id)))
     }
 
     fn numbers(&mut self) -> Result<Vec<String>> {
         debug_assert!(self.full, "only a Full Import lists every project");
         self.flush()?;
         // A local project is not on the provider's list because the provider does not have it yet: a Full
-        // Import never removes it, nor flags it (`stored_ids` leaves local projects out). Every stored
+        // Import never removes it, nor flags it (`stored` leaves local projects out). Every stored
         // project this import looked up was named by an order (listed, or rejected: never absent), and so
         // was every project skipped by its fingerprint; only the others' numbers are read.
         let seen: HashSet<i64> = self.by_number.values().map(|entry| entry.id).collect();
@@ -742,8 +847,8 @@ impl ProjectCache for SqliteCache<'_> {
             .connection
             .prepare_cached("SELECT work_order_number FROM projects WHERE id = ?1")?;
         let mut numbers = Vec::new();
-        for id in &self.stored_ids {
-            if !self.listed.contains(id) && !seen.contains(id) {
+        for id in self.stored.unlisted_ids() {
+            if !seen.contains(&id) {
                 numbers.push(statement.query_row([id], |row| row.get(0))?);
             }
         }

@@ -423,3 +423,64 @@ fn a_project_created_and_changed_by_one_response_into_a_filled_cache_is_written_
     assert_eq!(report.created, 1);
     assert_eq!(store.project(&id("R1")).unwrap().tasks.len(), 2);
 }
+
+#[test]
+fn stored_projects_match_in_order_then_by_map_and_once_each() {
+    let mut stored = StoredProjects::with_capacity(4);
+    for (id, fingerprint) in [(3, Some(30)), (1, Some(10)), (2, None), (4, Some(40))] {
+        stored.push(id, fingerprint);
+    }
+    stored.sort();
+    assert!(!stored.any_listed());
+    // In order: 10 (id 1) then 30 (id 3, after the unmatchable id 2: found by the map).
+    assert_eq!(stored.match_unchanged(10), Some(true));
+    assert_eq!(stored.match_unchanged(30), Some(true));
+    assert_eq!(stored.match_unchanged(40), Some(true));
+    // Listed again: matched, not a first listing.
+    assert_eq!(stored.match_unchanged(10), Some(false));
+    // Unknown, and "no fingerprint", never match.
+    assert_eq!(stored.match_unchanged(99), None);
+    assert_eq!(stored.match_unchanged(0), None);
+    assert!(stored.is_listed(1) && !stored.is_listed(2) && stored.is_listed(3));
+    assert_eq!(stored.unlisted_ids().collect::<Vec<_>>(), [2]);
+}
+
+#[test]
+fn a_forgotten_fingerprint_matches_neither_in_order_nor_by_map() {
+    let mut stored = StoredProjects::with_capacity(2);
+    stored.push(1, Some(10));
+    stored.push(2, Some(20));
+    stored.sort();
+    // Before the map exists (the walk would meet it next) ...
+    stored.forget(1, 10);
+    assert_eq!(stored.match_unchanged(10), None);
+    // ... and after it was built.
+    stored.forget(2, 20);
+    assert_eq!(stored.match_unchanged(20), None);
+    // A fingerprint the project does not hold any more is not forgotten twice over another one.
+    stored.forget(2, 21);
+    assert_eq!(stored.unlisted_ids().collect::<Vec<_>>(), [1, 2]);
+}
+
+#[test]
+fn an_unchanged_account_listed_in_another_order_is_skipped_whole() {
+    let (_dir, store) = store();
+    let orders: Vec<_> = (0..50).map(|n| order(&format!("P{n:02}"), "Peoria")).collect();
+    import(&store, ImportKind::FullImport, &orders);
+    let mut shuffled = orders.clone();
+    shuffled.reverse();
+    shuffled.swap(3, 40);
+    let report = import(&store, ImportKind::FullImport, &shuffled);
+    assert!(report.is_no_op(), "{report:?}");
+    assert_eq!(report.unchanged, 50);
+    // One order gone and one changed: the walk misses twice and still finds the others.
+    let mut changed = orders.clone();
+    changed.remove(20);
+    changed[30] = order("P31", "Chicago");
+    let report = import(&store, ImportKind::FullImport, &changed);
+    assert_eq!(
+        (report.unchanged, report.updated, report.removed),
+        (48, 1, 1),
+        "{report:?}"
+    );
+}
