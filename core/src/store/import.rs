@@ -410,6 +410,7 @@ impl StoredProjects {
     fn with_capacity(count: usize) -> Self {
         Self {
             rows: Vec::with_capacity(count),
+            listed: Vec::with_capacity(count),
             ..Self::default()
         }
     }
@@ -419,14 +420,15 @@ impl StoredProjects {
             id,
             fingerprint: fingerprint.unwrap_or(0),
         });
+        self.listed.push(false);
     }
 
-    /// Orders the rows by id (a table scan reads them so already) and starts the listing.
+    /// Orders the rows by id (a table scan reads them so already), before any is listed.
     fn sort(&mut self) {
+        debug_assert!(!self.any_listed, "sorted before the listing starts");
         if !self.rows.is_sorted_by_key(|row| row.id) {
             self.rows.sort_unstable_by_key(|row| row.id);
         }
-        self.listed = vec![false; self.rows.len()];
     }
 
     fn len(&self) -> usize {
