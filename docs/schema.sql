@@ -1,11 +1,11 @@
--- The schema of a freshly migrated fieldsync database (schema version 12): the SQL of every
+-- The schema of a freshly migrated fieldsync database (schema version 13): the SQL of every
 -- table, index, trigger and view in sqlite_master, sorted by name, comments dropped, whitespace
 -- normalised. Generated: do not edit. After adding a migration, regenerate it with
 --   FIELDSYNC_UPDATE_SCHEMA=1 cargo nextest run -p fieldsync-tests --test e2e schema_snapshot
 -- and review the difference with the migration.
 
-CREATE TABLE checkins (
-    id TEXT PRIMARY KEY,
+CREATE TABLE "checkins" (
+    id TEXT NOT NULL PRIMARY KEY,
     integration_id INTEGER NOT NULL REFERENCES integrations(id) ON DELETE CASCADE,
     project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
     work_order_number TEXT NOT NULL,
@@ -22,7 +22,7 @@ CREATE TABLE checkins (
     certified INTEGER NOT NULL,
     reasons TEXT NOT NULL DEFAULT '[]',
     photo_required INTEGER NOT NULL DEFAULT 0
-);
+) WITHOUT ROWID;
 
 CREATE INDEX checkins_by_project ON checkins (project_id, device_time);
 
@@ -52,8 +52,8 @@ CREATE TABLE integrations (
 );
 
 CREATE TABLE "outbox" (
-    id TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL UNIQUE,
+    id TEXT NOT NULL UNIQUE,
+    seq INTEGER PRIMARY KEY,
     integration_id INTEGER NOT NULL REFERENCES integrations(id),
     project_id INTEGER REFERENCES projects(id) ON DELETE SET NULL,
     kind TEXT NOT NULL,
@@ -68,13 +68,15 @@ CREATE TABLE "outbox" (
     lease_owner TEXT
 );
 
-CREATE INDEX outbox_by_state ON outbox (state, next_attempt_at);
+CREATE INDEX outbox_done_by_time ON outbox (updated_at) WHERE state = 'done';
 
 CREATE INDEX outbox_in_flight ON outbox (lease_owner) WHERE state = 'in_flight';
 
 CREATE INDEX outbox_open ON outbox (integration_id, seq) WHERE state NOT IN ('done', 'held');
 
 CREATE INDEX outbox_pending_by_project ON outbox (project_id) WHERE state != 'done';
+
+CREATE INDEX outbox_retry_due ON outbox (next_attempt_at) WHERE state = 'retry_wait';
 
 CREATE TABLE photo_hashes (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,

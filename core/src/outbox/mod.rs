@@ -2,7 +2,8 @@
 //!
 //! Every piece of field work (a check-in, a photo, a status change) is written to SQLite in the same
 //! durable transaction as its outbox entry, and the entry carries the record's client UUID, which the
-//! provider deduplicates on. This module owns everything that happens to an entry afterwards:
+//! provider deduplicates on (made by `queue::new_entry_id`: time-ordered, so each durable commit writes
+//! few pages). This module owns everything that happens to an entry afterwards:
 //!
 //! - [`EntryKind`] and [`EntryState`]: what an entry delivers and where it is. No other module spells a
 //!   kind or a state as a string; SQL gets them as parameters.

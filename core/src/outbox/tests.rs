@@ -723,3 +723,22 @@ proptest::proptest! {
         proptest::prop_assert_eq!(removed as usize, before.len() - after.len());
     }
 }
+
+#[test]
+fn entry_ids_are_version_7_and_sort_in_the_order_they_were_made() {
+    // Their order is what keeps a durable commit's new keys on the last page of each UUID index.
+    let ids: Vec<String> = (0..10_000).map(|_| queue::new_entry_id()).collect();
+    for id in &ids {
+        let parsed = uuid::Uuid::parse_str(id).unwrap();
+        assert_eq!(parsed.get_version_num(), 7, "{id}");
+        assert_eq!(
+            parsed.hyphenated().to_string(),
+            *id,
+            "stored in the hyphenated lower-case form"
+        );
+    }
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids made one after another must sort in that order, and differ"
+    );
+}

@@ -167,7 +167,7 @@ impl Store {
             let photo_required =
                 super::options::task_options(tx, integration_id, &project, None)?.check_in_photo_required;
             super::options::mark_work_started(tx, project_id, now())?;
-            let uuid = uuid::Uuid::new_v4().to_string();
+            let uuid = queue::new_entry_id();
             tx.execute(
                 "INSERT INTO checkins (id, integration_id, project_id, work_order_number, user_name, badge,
                      device_time, fix_time_ms, latitude, longitude, accuracy_m, altitude_m, is_mock, distance_m,

@@ -174,7 +174,7 @@ impl Store {
             if status_changed {
                 let payload = status_change(&project.work_order_number, project.status.as_deref());
                 let entry = NewEntry {
-                    id: &uuid::Uuid::new_v4().to_string(),
+                    id: &queue::new_entry_id(),
                     integration_id,
                     project_id: Some(project_id),
                     kind: EntryKind::Status,
@@ -293,7 +293,7 @@ impl Store {
             if let (Some(reason), Some(object)) = (&force_reason, change.as_object_mut()) {
                 object.insert("reason".into(), serde_json::Value::String(reason.clone()));
             }
-            let status_item = uuid::Uuid::new_v4().to_string();
+            let status_item = queue::new_entry_id();
             queue::enqueue(
                 tx,
                 &NewEntry {

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0010_photo_retention.sql"),
     include_str!("../../migrations/0011_photo_evidence.sql"),
     include_str!("../../migrations/0012_project_search.sql"),
+    include_str!("../../migrations/0013_durable_write_pages.sql"),
 ];
 
 /// The schema version this build writes.

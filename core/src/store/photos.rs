@@ -256,7 +256,7 @@ impl Store {
             if let Some(uuid) = existing {
                 return Ok(Photo { duplicate: true, ..find(tx, &uuid)? });
             }
-            let uuid = uuid::Uuid::new_v4().to_string();
+            let uuid = queue::new_entry_id();
             let fix = request.fix.as_ref();
             super::options::mark_work_started(tx, project_id, now())?;
             tx.execute(

@@ -262,7 +262,7 @@ impl Store {
             } else {
                 (STATE_PENDING_QA, EntryState::Held)
             };
-            let uuid = uuid::Uuid::new_v4().to_string();
+            let uuid = queue::new_entry_id();
             let at = now();
             let integration = integrations::find(tx, &id.integration)?;
             let survey = json!({"surveyId": context.template.id, "answers": wire});

@@ -529,7 +529,7 @@ fn the_schema_comparison_sees_each_kind_of_difference() {
         "ALTER TABLE tasks ADD COLUMN note TEXT",
         "ALTER TABLE work_types ADD COLUMN archived INTEGER NOT NULL DEFAULT 0",
         "DROP INDEX projects_by_client_status; CREATE INDEX projects_by_client_status ON projects (client_status)",
-        "DROP INDEX outbox_by_state; CREATE INDEX outbox_by_state ON outbox (state, next_attempt_at DESC)",
+        "DROP INDEX outbox_retry_due; CREATE INDEX outbox_retry_due ON outbox (next_attempt_at DESC) WHERE state = 'retry_wait'",
         "CREATE TABLE probe_extra (id TEXT PRIMARY KEY, project_id INTEGER REFERENCES projects(id))",
     ];
     for (index, change) in changes.iter().enumerate() {
