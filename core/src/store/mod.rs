@@ -54,8 +54,17 @@ pub use surveys::{SurveySubmission, SurveyTemplateInfo, TaskSurvey, TemplateSour
 const CACHE_KIB: i64 = 32 * 1024;
 /// How long a connection waits for another process's write lock.
 const BUSY_TIMEOUT_MS: u64 = 5_000;
-/// Bytes the WAL file may keep after a checkpoint (`PRAGMA journal_size_limit`).
-const WAL_SIZE_LIMIT: i64 = 4 * 1024 * 1024;
+/// WAL frames after which a commit runs SQLite's checkpoint (`PRAGMA wal_autocheckpoint`, SQLite's default
+/// 1,000). The commit that crosses the mark pays for the checkpoint (two more fsyncs), so the mark decides
+/// how many durable writes are slow: a check-in appends about 8 frames, so this is one check-in in 250
+/// rather than one in 125, which was inside the slowest 1 % (docs/BENCHMARKS.md). An import also checkpoints
+/// after its commit, and `pause()` (closing the last connection) lets SQLite checkpoint, when no user waits.
+const AUTOCHECKPOINT_FRAMES: i64 = 2_000;
+/// Bytes the WAL file may keep after a checkpoint (`PRAGMA journal_size_limit`): room for
+/// [`AUTOCHECKPOINT_FRAMES`] frames of 4 KiB pages (8.2 MB). A smaller limit cuts the file at every
+/// checkpoint, and then every commit that grows it again also has its fsync write the file's new size:
+/// measured +50 % on the median durable commit.
+const WAL_SIZE_LIMIT: i64 = 9 * 1024 * 1024;
 /// How long the post-import checkpoint waits for readers to move to the new snapshot.
 const CHECKPOINT_WAIT_MS: u64 = 200;
 /// Reader connections kept open for reuse.
@@ -166,8 +175,7 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             writer.pragma_update(None, "journal_mode", "WAL")?;
         }
-        // After a large import the WAL is checkpointed and truncated to this size (disk hygiene).
-        writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+        configure_writer(&writer)?;
         migrations::migrate(&mut writer)?;
         let hooks = Arc::new(changes::HookState::default());
         hooks.install(&mut writer)?;
@@ -222,7 +230,7 @@ impl Store {
         if writer.is_none() {
             let mut connection = open_writer(&self.path)?;
             configure(&connection)?;
-            connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+            configure_writer(&connection)?;
             self.hooks.install(&mut connection)?;
             *writer = Some(connection);
         }
@@ -395,6 +403,14 @@ impl Drop for Reader<'_> {
 /// The writer connection, not yet configured.
 fn open_writer(path: &Path) -> Result<Connection> {
     Ok(Connection::open(path)?)
+}
+
+/// The writer's WAL settings: when a commit checkpoints, and what the file keeps afterwards (disk
+/// hygiene: after a large import the WAL is checkpointed and cut to this size, see [`Store::shrink_wal`]).
+fn configure_writer(writer: &Connection) -> Result<()> {
+    writer.pragma_update(None, "wal_autocheckpoint", AUTOCHECKPOINT_FRAMES)?;
+    writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
+    Ok(())
 }
 
 fn configure(connection: &Connection) -> Result<()> {
