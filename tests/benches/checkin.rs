@@ -180,9 +180,10 @@ fn main() -> Result<()> {
     let (floor_p50, floor_p99) = (percentile(&floors, 0.5), percentile(&floors, 0.99));
     drop(setup);
 
-    // Delivery: `count` twice (minimum), 10x `count` once, on fresh emulators and stores.
+    // Delivery: `count` and 10x `count`, each the best of two runs on fresh emulators and stores (one run of
+    // either size moves by 10-20 % on this machine: one table run read 14.5x where runs around it read 10-11x).
     let small = deliver(count)?.min(deliver(count)?);
-    let large = deliver(count * 10)?;
+    let large = deliver(count * 10)?.min(deliver(count * 10)?);
     let growth = large.as_secs_f64() / small.as_secs_f64();
 
     let verdict = |ok: bool| if ok { "PASS" } else { "MISS" };
@@ -205,7 +206,7 @@ fn main() -> Result<()> {
         verdict(small <= Duration::from_secs(2) || count != 1000)
     );
     println!(
-        "| delivery of {} check-ins over loopback | {:.3} s ({:.0}/s) | | {growth:.2}x the {count} | <= 12x | {} |",
+        "| delivery of {} check-ins over loopback (best of 2) | {:.3} s ({:.0}/s) | | {growth:.2}x the {count} | <= 12x | {} |",
         count * 10,
         large.as_secs_f64(),
         (count * 10) as f64 / large.as_secs_f64(),
@@ -240,7 +241,10 @@ fn main() -> Result<()> {
         Some(small <= Duration::from_secs(2)),
     );
     table::row(
-        &format!("delivery of {} queued check-ins (growth vs {count})", count * 10),
+        &format!(
+            "delivery of {} queued check-ins, best of 2 (growth vs {count})",
+            count * 10
+        ),
         &format!("{:.3} s", large.as_secs_f64()),
         &format!("{:.3} s ({count})", small.as_secs_f64()),
         Some(growth),
