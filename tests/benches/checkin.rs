@@ -17,6 +17,8 @@ use fieldsync_core::sync::SyncEngine;
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use serde_json::json;
 
+#[path = "support/durable.rs"]
+mod durable;
 #[path = "support/table.rs"]
 mod table;
 
@@ -77,15 +79,6 @@ fn request(numbers: &[String], index: usize) -> Result<CheckInRequest> {
         device_time: now,
         device_id: "bench".into(),
     })
-}
-
-/// The floor of a durable enqueue: one `synchronous=FULL` commit of one small row, in WAL mode.
-fn fsync_floor(path: &std::path::Path) -> Result<rusqlite::Connection> {
-    let connection = rusqlite::Connection::open(path)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    connection.execute_batch("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")?;
-    Ok(connection)
 }
 
 /// WAL frames (pages) one commit appends, averaged over `calls` commits made by `commit`. A checkpoint from
@@ -150,7 +143,7 @@ fn main() -> Result<()> {
         .unwrap_or(1000);
     let setup = setup()?;
     let floor_dir = tempfile::tempdir()?;
-    let mut floor = fsync_floor(&floor_dir.path().join("floor.db"))?;
+    let mut floor = durable::fsync_floor(&floor_dir.path().join("floor.db"))?;
 
     // Enqueue and its floor, alternating call by call.
     let mut latencies = Vec::with_capacity(count);

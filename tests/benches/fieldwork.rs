@@ -19,6 +19,8 @@ use fieldsync_core::photo::process::DecodeLimits;
 use fieldsync_core::store::{AddPhoto, ImportOptions};
 use fieldsync_core::survey::AnswerValue;
 
+#[path = "support/durable.rs"]
+mod durable;
 #[path = "support/table.rs"]
 mod table;
 
@@ -61,15 +63,6 @@ fn cache(dir: &std::path::Path, orders: u64) -> Result<Store> {
     Ok(store)
 }
 
-/// The floor of a durable write: one `synchronous=FULL` commit of one small row, in WAL mode.
-fn fsync_floor(path: &std::path::Path) -> Result<rusqlite::Connection> {
-    let connection = rusqlite::Connection::open(path)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
-    connection.pragma_update(None, "synchronous", "FULL")?;
-    connection.execute_batch("CREATE TABLE IF NOT EXISTS t (id TEXT PRIMARY KEY, payload TEXT NOT NULL)")?;
-    Ok(connection)
-}
-
 fn main() -> Result<()> {
     let orders: u64 = std::env::var("FIELDSYNC_BENCH_ORDERS")
         .ok()
@@ -87,7 +80,7 @@ fn main() -> Result<()> {
 
     // One answer saved durably, alternated call by call with the floor.
     let floor_dir = tempfile::tempdir()?;
-    let mut floor = fsync_floor(&floor_dir.path().join("floor.db"))?;
+    let mut floor = durable::fsync_floor(&floor_dir.path().join("floor.db"))?;
     let calls = 1000;
     let mut answers = Vec::with_capacity(calls);
     let mut floors = Vec::with_capacity(calls);
@@ -218,7 +211,7 @@ fn photo_enqueue(store: &Store, project: &ProjectId, task: &str, dir: &Path) -> 
     let files = PhotoFiles::open(dir.join("photos"))?;
     let floor_folder = dir.join("floor-photos");
     std::fs::create_dir_all(&floor_folder)?;
-    let mut floor = fsync_floor(&dir.join("photo-floor.db"))?;
+    let mut floor = durable::fsync_floor(&dir.join("photo-floor.db"))?;
     let source = dir.join("camera.jpg");
     let limits = DecodeLimits::default();
     let calls = 300;

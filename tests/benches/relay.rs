@@ -13,23 +13,39 @@
 //! from disk in a multipart request, the emulator hashes and stores the file and the item, record.
 //! `latency` is the emulator's fault that delays each uploadPictures answer: a stand-in for the round
 //! trip of a phone network, not for its bandwidth.
+//!
+//! The floor, measured in the same run and alternated with the relay: the same items and renditions sent
+//! straight through `HttpTransport::upload_item` from as many threads, to a fresh emulator, each followed by
+//! one fsync'd commit of one row on a raw connection, the least a relay that must never send a photo twice
+//! has to record. No queue: no claim, no photo state. The ratio is what the outbox costs on top of the
+//! uploads. The rows at the default concurrency go into docs/BENCHMARKS.md's table.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, ensure};
 use fieldsync_core::model::{ImportKind, IntegrationEdit, NewIntegration, ProjectId};
-use fieldsync_core::photo::files::PhotoFiles;
+use fieldsync_core::photo::files::{Kind, PhotoFiles};
 use fieldsync_core::photo::{EvidenceType, default_settings};
 use fieldsync_core::secrets::{MemorySecretStore, password_sha1};
 use fieldsync_core::store::AddPhoto;
 use fieldsync_core::sync::{DEFAULT_RELAY_CONCURRENCY, SyncEngine};
+use fieldsync_core::transport::{HttpTransport, ProviderCredentials, Timeouts, UploadFile};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 use fieldsync_provider::{Endpoint, Fault, FaultKind, ProviderConfig, RunningProvider};
 use serde_json::json;
 
+#[path = "support/durable.rs"]
+mod durable;
+#[path = "support/table.rs"]
+mod table;
+
 const CODE: &str = "BENCH";
+/// The relay may cost this much more than the uploads alone.
+const TARGET_RATIO: f64 = 1.5;
 
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -110,6 +126,28 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A fresh emulator whose every uploadPictures answer comes `latency_ms` late.
+fn slow_provider(projects: usize, latency_ms: u64) -> Result<RunningProvider> {
+    let provider = provider(projects)?;
+    if latency_ms > 0 {
+        provider.admin().set_fault(Fault::new(
+            Endpoint::UploadPictures,
+            FaultKind::Latency { ms: latency_ms },
+        ))?;
+    }
+    Ok(provider)
+}
+
+/// Checks that the emulator got each of the `count` photos exactly once.
+fn received_once(provider: &RunningProvider, count: usize) -> Result<()> {
+    let received = provider.admin().received_pictures()?;
+    ensure!(
+        received.len() == count && received.iter().all(|item| item.deliveries == 1),
+        "the provider did not get each photo exactly once"
+    );
+    Ok(())
+}
+
 /// Relays every photo of a copy of the template; returns the time `push_outbox` took.
 fn relay_once(
     template: &Path,
@@ -118,13 +156,7 @@ fn relay_once(
     workers: usize,
     latency_ms: u64,
 ) -> Result<Duration> {
-    let provider = provider(projects)?;
-    if latency_ms > 0 {
-        provider.admin().set_fault(Fault::new(
-            Endpoint::UploadPictures,
-            FaultKind::Latency { ms: latency_ms },
-        ))?;
-    }
+    let provider = slow_provider(projects, latency_ms)?;
     let dir = tempfile::tempdir()?;
     copy_dir(template, dir.path())?;
     let store = Arc::new(Store::open(dir.path().join("device.db"))?);
@@ -142,11 +174,92 @@ fn relay_once(
     let report = engine.push_outbox(CODE, true)?;
     let elapsed = started.elapsed();
     ensure!(report.delivered as usize == count, "{report:?}");
-    let received = provider.admin().received_pictures()?;
+    received_once(&provider, count)?;
+    Ok(elapsed)
+}
+
+/// One photo as the floor sends it: its item, file name and rendition, read from the queue beforehand.
+struct Upload {
+    item: serde_json::Value,
+    file_name: String,
+    rendition: PathBuf,
+}
+
+/// The floor: the template's photos sent straight through the transport from `workers` threads, each
+/// followed by one fsync'd commit that records it as sent; returns the time that took.
+fn floor_once(
+    template: &Path,
+    count: usize,
+    projects: usize,
+    workers: usize,
+    latency_ms: u64,
+) -> Result<Duration> {
+    let provider = slow_provider(projects, latency_ms)?;
+    let dir = tempfile::tempdir()?;
+    copy_dir(template, dir.path())?;
+    // Untimed: what the relay reads from its queue, read here beforehand.
+    let store = Store::open(dir.path().join("device.db"))?;
+    let files = PhotoFiles::open(dir.path().join("photos"))?;
+    let uploads = store
+        .photos_due_for_relay(CODE, fieldsync_core::model::now(), true)?
+        .into_iter()
+        .map(|(uuid, _)| {
+            let upload = store.photo_upload(&uuid)?;
+            Ok(Upload {
+                item: upload.item,
+                file_name: upload.file_name,
+                rendition: files.path(Kind::Rendition, &upload.rendition_sha256),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
     ensure!(
-        received.len() == count && received.iter().all(|item| item.deliveries == 1),
-        "the provider did not get each photo exactly once"
+        uploads.len() == count,
+        "{} photos to send of {count}",
+        uploads.len()
     );
+    let transport = HttpTransport::new(&provider.base_url(), None, Timeouts::default())?;
+    let credentials = ProviderCredentials {
+        username: "vendor1".into(),
+        password_sha1: password_sha1("pw1"),
+        token: None,
+    };
+    let sent = std::sync::Mutex::new(durable::fsync_floor(&dir.path().join("floor.db"))?);
+    let next = AtomicUsize::new(0);
+    let started = Instant::now();
+    std::thread::scope(|scope| -> Result<()> {
+        let senders: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| -> Result<()> {
+                    while let Some(upload) = uploads.get(next.fetch_add(1, Ordering::Relaxed)) {
+                        let file = std::fs::File::open(&upload.rendition)?;
+                        let length = file.metadata()?.len();
+                        transport.upload_item(
+                            &credentials,
+                            &upload.item,
+                            Some(UploadFile {
+                                name: upload.file_name.clone(),
+                                reader: Box::new(file.take(length)),
+                                length,
+                            }),
+                        )?;
+                        let id = upload.item["uuId"].as_str().unwrap_or_default();
+                        sent.lock()
+                            .map_err(|_| anyhow::anyhow!("a sender panicked"))?
+                            .execute("INSERT INTO t (id, payload) VALUES (?1, 'sent')", [id])?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        for sender in senders {
+            sender
+                .join()
+                .map_err(|_| anyhow::anyhow!("a sender panicked"))??;
+        }
+        Ok(())
+    })?;
+    let elapsed = started.elapsed();
+    received_once(&provider, count)?;
     Ok(elapsed)
 }
 
@@ -168,20 +281,37 @@ fn main() -> Result<()> {
         mb(sizes.iter().copied().max().unwrap_or(0)),
         started.elapsed().as_secs_f64()
     );
-    println!("| latency per upload | in flight | time | photos/s | MB/s | vs 1 in flight |");
-    println!("|---|---|---|---|---|---|");
+    println!(
+        "| latency per upload | in flight | relay | photos/s | MB/s | vs 1 in flight | floor: uploads + one fsync'd commit each | ratio |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
     let mut concurrency: Vec<usize> = vec![1, 2, 3, 4, DEFAULT_RELAY_CONCURRENCY];
     concurrency.sort_unstable();
     concurrency.dedup();
     for latency_ms in [0_u64, 20] {
         let mut one_at_a_time = None;
         for &workers in &concurrency {
-            let mut samples = (0..runs)
-                .map(|_| relay_once(template_dir.path(), count, projects, workers, latency_ms))
-                .collect::<Result<Vec<_>>>()?;
-            samples.sort();
-            let median = samples[samples.len() / 2];
-            let seconds = median.as_secs_f64();
+            // Relay and floor alternated, so that a slow moment of the machine falls on both.
+            let (mut relays, mut floors) = (Vec::new(), Vec::new());
+            for _ in 0..runs {
+                relays.push(relay_once(
+                    template_dir.path(),
+                    count,
+                    projects,
+                    workers,
+                    latency_ms,
+                )?);
+                floors.push(floor_once(
+                    template_dir.path(),
+                    count,
+                    projects,
+                    workers,
+                    latency_ms,
+                )?);
+            }
+            let (relay, floor) = (table::median(&relays), table::median(&floors));
+            let seconds = relay.as_secs_f64();
+            let ratio = seconds / floor.as_secs_f64();
             let base = *one_at_a_time.get_or_insert(seconds);
             let default = if workers == DEFAULT_RELAY_CONCURRENCY {
                 " (default)"
@@ -189,12 +319,29 @@ fn main() -> Result<()> {
                 ""
             };
             println!(
-                "| {latency_ms} ms | {workers}{default} | {:.3} s | {:.1} | {:.1} | {:.2}x |",
+                "| {latency_ms} ms | {workers}{default} | {:.3} s | {:.1} | {:.1} | {:.2}x | {:.3} s | {ratio:.2}x |",
                 seconds,
                 count as f64 / seconds,
                 bytes as f64 / 1e6 / seconds,
-                base / seconds
+                base / seconds,
+                floor.as_secs_f64()
             );
+            if workers == DEFAULT_RELAY_CONCURRENCY {
+                table::row(
+                    &format!(
+                        "relay of {count} photos ({:.1} MB), {workers} in flight, emulator answering {latency_ms} ms late (median of {runs})",
+                        mb(bytes)
+                    ),
+                    &format!("{seconds:.3} s"),
+                    &format!(
+                        "{:.3} s: the same uploads through the transport, one fsync'd commit each",
+                        floor.as_secs_f64()
+                    ),
+                    Some(ratio),
+                    &format!("<= {TARGET_RATIO}x"),
+                    Some(ratio <= TARGET_RATIO),
+                );
+            }
         }
     }
     Ok(())
