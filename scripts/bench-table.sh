@@ -2,7 +2,7 @@
 # Runs the benches that have floors and writes their table into docs/BENCHMARKS.md, between the
 # `bench-table` markers. Every row is a measurement, its floor measured in the same run, and their ratio.
 #
-#   scripts/bench-table.sh              # import, checkin, relay, fieldwork, survey, lifecycle and search benches, then the library size
+#   scripts/bench-table.sh              # import, sync, checkin, relay, fieldwork, survey, lifecycle and search benches, then the library size
 #   SKIP_SIZE=1 scripts/bench-table.sh  # without the (slow, fat-LTO) library build
 #   REUSE_LOG=1 scripts/bench-table.sh  # only rewrite the table from the last run's log
 #
@@ -15,6 +15,7 @@ log="$target/bench-table.log"
 if [ "${REUSE_LOG:-0}" != 1 ]; then
     : >"$log"
     cargo bench -p fieldsync-tests --bench import 2>&1 | tee -a "$log"
+    cargo bench -p fieldsync-tests --bench sync 2>&1 | tee -a "$log"
     cargo bench -p fieldsync-tests --bench checkin 2>&1 | tee -a "$log"
     cargo bench -p fieldsync-tests --bench relay 2>&1 | tee -a "$log"
     cargo bench -p fieldsync-tests --bench fieldwork 2>&1 | tee -a "$log"

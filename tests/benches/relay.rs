@@ -148,17 +148,30 @@ fn received_once(provider: &RunningProvider, count: usize) -> Result<()> {
     Ok(())
 }
 
-/// Relays every photo of a copy of the template; returns the time `push_outbox` took.
-fn relay_once(
-    template: &Path,
+/// One row of the bench: the template's photos, sent `workers` at a time to an emulator answering each
+/// upload `latency_ms` late.
+struct Scenario<'a> {
+    template: &'a Path,
     count: usize,
     projects: usize,
     workers: usize,
     latency_ms: u64,
-) -> Result<Duration> {
-    let provider = slow_provider(projects, latency_ms)?;
-    let dir = tempfile::tempdir()?;
-    copy_dir(template, dir.path())?;
+}
+
+impl Scenario<'_> {
+    /// A fresh emulator and a fresh copy of the template device, in a folder of its own.
+    fn prepare(&self) -> Result<(RunningProvider, tempfile::TempDir)> {
+        let provider = slow_provider(self.projects, self.latency_ms)?;
+        let dir = tempfile::tempdir()?;
+        copy_dir(self.template, dir.path())?;
+        Ok((provider, dir))
+    }
+}
+
+/// Relays every photo of a copy of the template; returns the time `push_outbox` took.
+fn relay_once(scenario: &Scenario) -> Result<Duration> {
+    let (count, workers) = (scenario.count, scenario.workers);
+    let (provider, dir) = scenario.prepare()?;
     let store = Arc::new(Store::open(dir.path().join("device.db"))?);
     store.edit_integration(
         CODE,
@@ -187,16 +200,9 @@ struct Upload {
 
 /// The floor: the template's photos sent straight through the transport from `workers` threads, each
 /// followed by one fsync'd commit that records it as sent; returns the time that took.
-fn floor_once(
-    template: &Path,
-    count: usize,
-    projects: usize,
-    workers: usize,
-    latency_ms: u64,
-) -> Result<Duration> {
-    let provider = slow_provider(projects, latency_ms)?;
-    let dir = tempfile::tempdir()?;
-    copy_dir(template, dir.path())?;
+fn floor_once(scenario: &Scenario) -> Result<Duration> {
+    let (count, workers) = (scenario.count, scenario.workers);
+    let (provider, dir) = scenario.prepare()?;
     // Untimed: what the relay reads from its queue, read here beforehand.
     let store = Store::open(dir.path().join("device.db"))?;
     let files = PhotoFiles::open(dir.path().join("photos"))?;
@@ -293,21 +299,16 @@ fn main() -> Result<()> {
         for &workers in &concurrency {
             // Relay and floor alternated, so that a slow moment of the machine falls on both.
             let (mut relays, mut floors) = (Vec::new(), Vec::new());
+            let scenario = Scenario {
+                template: template_dir.path(),
+                count,
+                projects,
+                workers,
+                latency_ms,
+            };
             for _ in 0..runs {
-                relays.push(relay_once(
-                    template_dir.path(),
-                    count,
-                    projects,
-                    workers,
-                    latency_ms,
-                )?);
-                floors.push(floor_once(
-                    template_dir.path(),
-                    count,
-                    projects,
-                    workers,
-                    latency_ms,
-                )?);
+                relays.push(relay_once(&scenario)?);
+                floors.push(floor_once(&scenario)?);
             }
             let (relay, floor) = (table::median(&relays), table::median(&floors));
             let seconds = relay.as_secs_f64();

@@ -22,6 +22,9 @@ use fieldsync_core::sync::SyncEngine;
 use fieldsync_core::transport::{HttpTransport, ProviderCredentials, Timeouts};
 use fieldsync_core::{SecretKind, SecretStore, Store};
 
+#[path = "support/table.rs"]
+mod table;
+
 const ROLE: &str = "FIELDSYNC_SYNC_BENCH_ROLE";
 const USER: &str = "bench";
 const PASSWORD: &str = "bench-pw";
@@ -220,6 +223,16 @@ fn parent() -> Result<()> {
     println!(
         "| client peak memory over HTTP | {peak:.0} MB | <= {TARGET_PEAK_MB} MB | {} |",
         verdict(peak <= TARGET_PEAK_MB)
+    );
+    table::row(
+        &format!(
+            "Full Import of {orders} orders from the emulator over loopback, end to end (best of {ROUNDS})"
+        ),
+        &format!("{http:.3} s (client peak {peak:.0} MB)"),
+        &format!("{file:.3} s: the same bytes imported from a file"),
+        Some(http / file),
+        &format!("<= {TARGET_RATIO}x, <= {TARGET_SECONDS} s, peak <= {TARGET_PEAK_MB} MB"),
+        Some(http / file <= TARGET_RATIO && http <= TARGET_SECONDS && peak <= TARGET_PEAK_MB),
     );
     Ok(())
 }
