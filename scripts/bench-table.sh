@@ -25,11 +25,18 @@ if [ "${REUSE_LOG:-0}" != 1 ]; then
 fi
 
 if [ "${SKIP_SIZE:-0}" != 1 ] && ! grep -q '^TABLE|release-small' "$log"; then
-    cargo build -p fieldsync-ffi --profile release-small 2>&1 | tail -n 2
-    library="$target/release-small/libfieldsync_ffi.so"
-    size=$(stat -c %s "$library")
-    verdict=$([ "$size" -le 8000000 ] && echo PASS || echo MISS)
-    echo "TABLE|release-small libfieldsync_ffi.so, stripped (SQLite -O2, rusqlite/serde_json/xxhash -O3, core -O2)|$size B|-|-|<= 8 MB|$verdict" | tee -a "$log"
+    # The phone library's stand-in: the shipped profile on x86_64 Linux, its relative relocations packed as
+    # .cargo/config.toml has the Android targets link them (RELR here, Android's own packing there). A target
+    # directory of its own, so that the flag does not rebuild the other profiles.
+    size_target="$target/size"
+    CARGO_TARGET_DIR="$size_target" cargo build -p fieldsync-ffi --profile release-small \
+        --config 'target.x86_64-unknown-linux-gnu.rustflags=["-C","link-arg=-Wl,-z,pack-relative-relocs"]' 2>&1 | tail -n 2
+    size=$(stat -c %s "$size_target/release-small/libfieldsync_ffi.so")
+    # 8 MB, the library's budget, plus the 10,954,584 B allowed for content credentials when they landed
+    # (docs/EVIDENCE.md, "Cost").
+    budget=18954584
+    verdict=$([ "$size" -le "$budget" ] && echo PASS || echo MISS)
+    echo "TABLE|release-small libfieldsync_ffi.so, stripped, relocations packed (SQLite -O2, rusqlite/serde_json/xxhash -O3, core -O2)|$size B|-|-|<= $budget B (8 MB + content credentials' 10.95 MB)|$verdict" | tee -a "$log"
 fi
 
 machine="$(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d), commit $(git rev-parse --short HEAD)"
