@@ -6,7 +6,8 @@
 //! Three roles of this one binary, chosen by `FIELDSYNC_SYNC_BENCH_ROLE`, keep the measurements apart:
 //! the emulator runs in its own process (so its memory is not the client's), and each client import runs in
 //! a fresh process that reports its own peak RSS (`VmHWM`). `FIELDSYNC_BENCH_ORDERS=N` scales the account.
-//! Targets: end to end <= 2.5 s and <= 1.5x the file import; client peak memory <= 150 MB.
+//! Targets: end to end <= 2.5 s and <= 1.5x the file import; client peak memory <= 150 MB. Both sides catch
+//! the search index up after their import, as a refresh does.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::Path;
@@ -88,11 +89,14 @@ fn client_role() -> Result<()> {
         let directory = Path::new(db).parent().context("db has a folder")?;
         SyncEngine::new(store.clone(), secrets, directory).refresh("BENCH", ImportKind::FullImport)?
     } else {
-        store.import_file(
+        let report = store.import_file(
             "BENCH",
             Path::new(source),
             &ImportOptions::new(ImportKind::FullImport),
-        )?
+        )?;
+        // What a refresh does after its import, and the CLI's `import` too: the same work on both sides.
+        store.catch_up_search()?;
+        report
     };
     let seconds = started.elapsed().as_secs_f64();
     println!("RESULT {seconds:.4} {} {}", peak_kib()?, report.created);
@@ -168,11 +172,16 @@ fn parent() -> Result<()> {
         token: None,
     };
     let transport = HttpTransport::new(&base_url, None, Timeouts::default())?;
+    let downloading = Instant::now();
     let mut file = std::io::BufWriter::new(std::fs::File::create(&body)?);
     let download = transport.download_work_orders(&credentials, None, &mut file, u64::MAX)?;
     file.flush()?;
     drop(file);
-    println!("response: {:.1} MB", download.bytes as f64 / 1e6);
+    println!(
+        "response: {:.1} MB, downloaded in {:.3} s",
+        download.bytes as f64 / 1e6,
+        downloading.elapsed().as_secs_f64()
+    );
 
     let mut http_runs = Vec::new();
     let mut file_runs = Vec::new();
@@ -229,10 +238,18 @@ fn parent() -> Result<()> {
             "Full Import of {orders} orders from the emulator over loopback, end to end (best of {ROUNDS})"
         ),
         &format!("{http:.3} s (client peak {peak:.0} MB)"),
-        &format!("{file:.3} s: the same bytes imported from a file"),
+        &format!("{file:.3} s: the same bytes imported from a file, search index caught up after both"),
         Some(http / file),
-        &format!("<= {TARGET_RATIO}x, <= {TARGET_SECONDS} s, peak <= {TARGET_PEAK_MB} MB"),
-        Some(http / file <= TARGET_RATIO && http <= TARGET_SECONDS && peak <= TARGET_PEAK_MB),
+        &format!("<= {TARGET_RATIO}x, peak <= {TARGET_PEAK_MB} MB"),
+        Some(http / file <= TARGET_RATIO && peak <= TARGET_PEAK_MB),
+    );
+    table::row(
+        "the same, end to end",
+        &format!("{http:.3} s"),
+        "-",
+        None,
+        &format!("<= {TARGET_SECONDS} s"),
+        Some(http <= TARGET_SECONDS),
     );
     Ok(())
 }
