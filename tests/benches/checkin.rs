@@ -83,7 +83,7 @@ fn request(numbers: &[String], index: usize) -> Result<CheckInRequest> {
 
 /// WAL frames (pages) one commit appends, averaged over `calls` commits made by `commit`. A checkpoint from
 /// another connection first lets the log start over at the next commit; `calls` stays well below the
-/// 1,000 frames at which SQLite would checkpoint by itself.
+/// 2,000 frames at which the store's writer checkpoints by itself (and SQLite's default 1,000 of the floor).
 fn frames_per_commit(
     database: &std::path::Path,
     calls: usize,

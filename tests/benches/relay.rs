@@ -44,7 +44,7 @@ mod durable;
 mod table;
 
 const CODE: &str = "BENCH";
-/// The relay may cost this much more than the uploads alone.
+/// The relay may take this much longer than its floor (the uploads, one fsync'd commit each).
 const TARGET_RATIO: f64 = 1.5;
 
 fn env_number(name: &str, default: usize) -> usize {
@@ -248,7 +248,9 @@ fn floor_once(scenario: &Scenario) -> Result<Duration> {
                                 length,
                             }),
                         )?;
-                        let id = upload.item["uuId"].as_str().unwrap_or_default();
+                        let id = upload.item["uuId"]
+                            .as_str()
+                            .ok_or_else(|| anyhow::anyhow!("an upload item without its uuId"))?;
                         sent.lock()
                             .map_err(|_| anyhow::anyhow!("a sender panicked"))?
                             .execute("INSERT INTO t (id, payload) VALUES (?1, 'sent')", [id])?;
